@@ -1,0 +1,49 @@
+"""Where every resolved value came from, and its rendering as a readable table."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ptycho_config._sources import SourceKind
+
+_SECRET = re.compile(r"(password|passwd|secret|token|credential|api_?key)", re.IGNORECASE)
+REDACTED = "***"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One value's origin: the kind of source and a detail (variable, file, override key...)."""
+
+    kind: SourceKind
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.detail})" if self.detail else self.kind
+
+
+DEFAULT_SOURCE = Source("default", "schema default")
+
+
+def redact(key: str, value: Any) -> Any:
+    """The value to show for a key: secret-looking keys never show their value."""
+    return REDACTED if _SECRET.search(key) and value is not None else value
+
+
+def render_table(rows: Iterable[tuple[str, Any, Source]]) -> str:
+    """A fixed-width table of key, value, source kind and detail."""
+    lines = [("key", "value", "source", "detail")]
+    lines += [(key, repr(redact(key, value)), src.kind, src.detail) for key, value, src in rows]
+    widths = [max(len(row[i]) for row in lines) for i in range(3)]
+    out = []
+    for row in lines:
+        cells = [cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)]
+        out.append("  ".join([*cells, row[3]]).rstrip())
+    return "\n".join(out)
+
+
+def explain(values: Mapping[str, Any], provenance: Mapping[str, Source]) -> str:
+    """The table for resolved values (qualified key → value) and their provenance."""
+    return render_table((key, values[key], provenance[key]) for key in provenance)

@@ -1,0 +1,254 @@
+"""The key registry: every key, its aliases, environment names and legacy name, derived from the schemas.
+
+Nothing else in the code base restates a key, an alias, an env name or a legacy name.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic.fields import FieldInfo
+
+from ptycho_config._schemas import SECTIONS
+
+PayloadKind = Literal["training", "inference"]
+PAYLOAD_SECTIONS: dict[PayloadKind, tuple[str, ...]] = {
+    "training": ("model", "training", "execution"),
+    "inference": ("model", "inference", "execution"),
+}
+ENV_PREFIX = "PTYCHO_"
+RESERVED_ENV = frozenset(
+    {
+        "PTYCHO_CONFIG_FILE",
+        "PTYCHO_DEBUG_PARITY",
+        "PTYCHO_DISABLE_MEMOIZE",
+        "PTYCHO_MEMOIZE_KEY_MODE",
+        "PTYCHO_TORCH_STITCH_DEBUG",
+        "PTYCHO_TORCH_SEED",
+    }
+)
+
+# Legacy `ptycho.params.cfg` names that differ from the field name; every other field keeps its name.
+LEGACY_RENAMES: dict[str, str] = {
+    "object_big": "object.big",
+    "probe_big": "probe.big",
+    "probe_mask": "probe.mask",
+    "probe_trainable": "probe.trainable",
+    "intensity_scale_trainable": "intensity_scale.trainable",
+    "positions_provided": "positions.provided",
+    "output_dir": "output_prefix",
+    "train_data_file": "train_data_file_path",
+    "test_data_file": "test_data_file_path",
+}
+
+# Fields a checkpoint pins: a later source may not contradict the trained model on these.
+MODEL_DEFINING = (
+    "N", "gridsize", "model_type", "architecture", "n_filters_scale", "amp_activation",
+    "object_big", "probe_big", "probe_mask", "pad_object",
+)  # fmt: skip
+
+
+def _square_pair(value: Any) -> Any:
+    """`grid_size` is a square pair (rows, columns); the schema stores one side."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            value = json.loads(text)
+        else:
+            value = [part.strip() for part in text.split(",")] if "," in text else text
+    if isinstance(value, list | tuple):
+        if len(value) != 2 or str(value[0]) != str(value[1]):
+            raise ValueError(f"grid_size must be a square pair like [2, 2], got {value!r}")
+        return value[0]
+    return value
+
+
+@dataclass(frozen=True)
+class Alias:
+    """Another name for a field, with an optional conversion of its value."""
+
+    name: str
+    target: str
+    convert: Callable[[Any], Any] | None = None
+    deprecated: bool = False
+
+
+ALIASES: dict[str, Alias] = {
+    a.name: a
+    for a in (
+        Alias("max_epochs", "nepochs"),
+        Alias("epochs", "nepochs"),
+        Alias("K", "neighbor_count"),
+        Alias("grid_size", "gridsize", convert=_square_pair),
+        Alias("n_images", "n_groups", deprecated=True),
+    )
+}
+# Schema fields kept only so old callers can construct configs; resolution reads them as aliases.
+_ALIAS_ONLY_FIELDS = frozenset(name for name in ALIASES if name == "n_images")
+
+
+def _accepts_none(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _accepts_none(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return any(_accepts_none(arg) for arg in typing.get_args(annotation))
+    return annotation is type(None)
+
+
+@dataclass(frozen=True)
+class Key:
+    """One resolvable configuration key."""
+
+    section: str
+    name: str
+    info: FieldInfo = field(repr=False, compare=False)
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.section}.{self.name}"
+
+    @property
+    def legacy(self) -> str | None:
+        """The legacy dict name, or None for keys never written there."""
+        if self.section == "execution":
+            return None
+        return LEGACY_RENAMES.get(self.name, self.name)
+
+    @property
+    def env(self) -> str:
+        """The environment variable that always names this key."""
+        return f"{ENV_PREFIX}{self.section}__{self.name}".upper()
+
+    @property
+    def nullable(self) -> bool:
+        return _accepts_none(self.info.annotation)
+
+    @property
+    def description(self) -> str:
+        return self.info.description or ""
+
+    @property
+    def default(self) -> Any:
+        return self.info.get_default(call_default_factory=True)
+
+
+KEYS: dict[str, Key] = {
+    key.qualified: key
+    for section, schema in SECTIONS.items()
+    for name, info in schema.model_fields.items()
+    if name != "model" and name not in _ALIAS_ONLY_FIELDS
+    for key in (Key(section, name, info),)
+}
+
+
+@dataclass(frozen=True)
+class Match:
+    """What a spelling resolved to: the key, and the alias used (if any)."""
+
+    key: Key
+    alias: Alias | None = None
+
+    def convert(self, value: Any) -> Any:
+        return self.alias.convert(value) if self.alias and self.alias.convert else value
+
+
+@dataclass(frozen=True)
+class Miss:
+    """Why a spelling resolved to no key of this payload."""
+
+    reason: Literal["unknown", "ambiguous", "other_payload"]
+    choices: tuple[str, ...] = ()
+
+
+@dataclass
+class _Index:
+    names: dict[str, Match | Miss]
+    env: dict[str, Match | Miss]
+
+
+def _build_index(kind: PayloadKind) -> _Index:
+    sections = PAYLOAD_SECTIONS[kind]
+    own = [k for k in KEYS.values() if k.section in sections]
+    others = [k for k in KEYS.values() if k.section not in sections]
+    names: dict[str, Match | Miss] = {}
+    by_bare: dict[str, list[Key]] = {}
+    for key in own:
+        names[key.qualified] = Match(key)
+        by_bare.setdefault(key.name, []).append(key)
+    for key in others:
+        names.setdefault(key.qualified, Miss("other_payload"))
+        names.setdefault(key.name, Miss("other_payload"))
+    for bare, keys in by_bare.items():
+        names[bare] = (
+            Match(keys[0]) if len(keys) == 1 else Miss("ambiguous", tuple(k.qualified for k in keys))
+        )
+    for alias in ALIASES.values():
+        for key in by_bare.get(alias.target, []):
+            names[f"{key.section}.{alias.name}"] = Match(key, alias)
+        target = names.get(alias.target)
+        names[alias.name] = Match(target.key, alias) if isinstance(target, Match) else (
+            target if target is not None else Miss("unknown")
+        )
+    env: dict[str, Match | Miss] = {}
+    for name, found in names.items():
+        env_name = ENV_PREFIX + name.replace(".", "__").upper()
+        if isinstance(found, Miss) and found.reason == "ambiguous":
+            found = Miss("ambiguous", tuple(KEYS[q].env for q in found.choices))
+        env[env_name] = found
+    return _Index(names, env)
+
+
+_INDEX: dict[PayloadKind, _Index] = {kind: _build_index(kind) for kind in PAYLOAD_SECTIONS}
+
+
+def lookup(name: str, kind: PayloadKind) -> Match | Miss:
+    """The key a spelling names in a payload of this kind (case-sensitive, as in Python)."""
+    return _INDEX[kind].names.get(name, Miss("unknown"))
+
+
+def lookup_env(variable: str, kind: PayloadKind) -> Match | Miss:
+    """The key an environment variable names (case-insensitive)."""
+    return _INDEX[kind].env.get(variable.upper(), Miss("unknown"))
+
+
+def spellings(kind: PayloadKind) -> list[str]:
+    """Every accepted key spelling of this payload kind, for did-you-mean suggestions."""
+    return [n for n, m in _INDEX[kind].names.items() if isinstance(m, Match)]
+
+
+def env_names(kind: PayloadKind) -> list[str]:
+    """Every accepted environment variable of this payload kind, for did-you-mean suggestions."""
+    return [n for n, m in _INDEX[kind].env.items() if isinstance(m, Match)]
+
+
+def keys_of(kind: PayloadKind) -> list[Key]:
+    """The keys of a payload kind, in schema order."""
+    return [k for k in KEYS.values() if k.section in PAYLOAD_SECTIONS[kind]]
+
+
+def legacy_name(field_name: str) -> str:
+    """The legacy dict name of a training or inference (or model) field."""
+    return LEGACY_RENAMES.get(field_name, field_name)
+
+
+def field_of_legacy(legacy: str) -> str:
+    """The field name behind a legacy dict name."""
+    return _FIELD_OF_LEGACY.get(legacy, legacy)
+
+
+_FIELD_OF_LEGACY = {legacy: name for name, legacy in LEGACY_RENAMES.items()}
+
+
+def qualified_mapping(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Flatten {'model': {...}, 'training': {...}} into {'model.N': ..., 'training.x': ...}."""
+    flat: dict[str, Any] = {}
+    for section, fields in values.items():
+        for name, value in fields.items():
+            flat[f"{section}.{name}"] = value
+    return flat

@@ -1,0 +1,205 @@
+"""The merger: walk the source layers from highest to lowest, validate once, record provenance."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, cast
+
+from pydantic import BaseModel, ValidationError
+
+from ptycho_config._errors import Problem, PtychoConfigError
+from ptycho_config._provenance import DEFAULT_SOURCE, Source, explain
+from ptycho_config._registry import PAYLOAD_SECTIONS, PayloadKind, keys_of
+from ptycho_config._schemas import SECTIONS, ExecutionConfig, InferenceConfig, TrainingConfig
+from ptycho_config._sources import Entry, Layer
+from ptycho_config._sources.config_file import file_layer, load_config_file
+from ptycho_config._sources.environment import (
+    CONFIG_FILE_VARIABLE,
+    environment_layer,
+    ptycho_variables,
+)
+from ptycho_config._sources.execution import execution_layer
+from ptycho_config._sources.mapping import mapping_layer
+from ptycho_config._sources.overrides import overrides_layer
+from ptycho_config._validation import problems_from_validation
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A validated configuration with the source of every key."""
+
+    kind: PayloadKind
+    config: TrainingConfig | InferenceConfig
+    execution_config: ExecutionConfig
+    provenance: Mapping[str, Source]
+    applied: Mapping[str, Any] = field(default_factory=dict)
+    ignored: tuple[str, ...] = ()
+
+    @property
+    def training_config(self) -> TrainingConfig:
+        if not isinstance(self.config, TrainingConfig):
+            raise AttributeError("an inference resolution has no training_config")
+        return self.config
+
+    @property
+    def inference_config(self) -> InferenceConfig:
+        if not isinstance(self.config, InferenceConfig):
+            raise AttributeError("a training resolution has no inference_config")
+        return self.config
+
+    def value(self, qualified: str) -> Any:
+        """The resolved value of one qualified key."""
+        section, name = qualified.split(".", 1)
+        holder: BaseModel = {
+            "model": self.config.model,
+            "execution": self.execution_config,
+        }.get(section, self.config)
+        return getattr(holder, name)
+
+    def values(self) -> dict[str, Any]:
+        """Every resolved value by qualified key."""
+        return {key: self.value(key) for key in self.provenance}
+
+    def explain(self) -> str:
+        """A readable table: key, value, source kind and detail."""
+        return explain(self.values(), self.provenance)
+
+
+def gather_layers(
+    payload: PayloadKind,
+    overrides: Mapping[str, Any] | None,
+    execution_config: ExecutionConfig | None,
+    *,
+    environ: Mapping[str, str] | None,
+    config_file: str | os.PathLike[str] | None,
+    inferred: Mapping[str, Any] | None,
+    inferred_details: Mapping[str, str] | None = None,
+    checkpoint: Mapping[str, Any] | None = None,
+    checkpoint_detail: str = "",
+    strict_env: bool = True,
+) -> list[Layer]:
+    """Read every source into a layer, highest precedence first (reads only the config file)."""
+    variables = ptycho_variables(os.environ if environ is None else environ)
+    layers = [
+        overrides_layer(overrides, payload),
+        execution_layer(execution_config, payload),
+        environment_layer(variables, payload, strict=strict_env),
+    ]
+    if config_file is None:
+        config_file = next(
+            (v for k, v in variables.items() if k.upper() == CONFIG_FILE_VARIABLE), None
+        )
+    if config_file:
+        path = Path(config_file)
+        layers.append(file_layer(path, load_config_file(path), payload))
+    if checkpoint is not None:
+        details = dict.fromkeys(checkpoint, checkpoint_detail)
+        layers.append(mapping_layer("checkpoint", checkpoint, payload, details))
+    layers.append(mapping_layer("inferred", inferred, payload, inferred_details))
+    return layers
+
+
+def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
+    """The highest layer setting a key wins; one validation; every problem reported together."""
+    problems: list[Problem] = [p for layer in layers for p in layer.problems]
+    winners: dict[str, tuple[Layer, Entry]] = {}
+    for layer in layers:
+        for key, entry in layer.entries.items():
+            winners.setdefault(key, (layer, entry))
+    data: dict[str, dict[str, Any]] = {section: {} for section in PAYLOAD_SECTIONS[payload]}
+    for key, (_, entry) in winners.items():
+        section, name = key.split(".", 1)
+        data[section][name] = entry.value
+
+    def origin(key: str) -> tuple[str, Any] | None:
+        won = winners.get(key)
+        return (won[0].describe(won[1]), won[1].raw) if won else None
+
+    config_data = {**data[payload], "model": data["model"]}
+    config = _validate(payload, config_data, origin, problems)
+    execution = _validate("execution", data["execution"], origin, problems)
+    if problems:
+        problems.sort(key=lambda p: (p.key, p.message))
+        raise PtychoConfigError.from_problems(problems, payload)
+    provenance = {
+        key.qualified: (
+            Source(winners[key.qualified][0].kind, winners[key.qualified][1].detail)
+            if key.qualified in winners
+            else DEFAULT_SOURCE
+        )
+        for key in keys_of(payload)
+    }
+    resolved = Resolved(
+        payload,
+        cast(TrainingConfig | InferenceConfig, config),
+        cast(ExecutionConfig, execution),
+        MappingProxyType(provenance),
+        ignored=tuple(note for layer in layers for note in layer.ignored),
+    )
+    applied = _applied(resolved, layers)
+    object.__setattr__(resolved, "applied", MappingProxyType(applied))
+    return resolved
+
+
+def _validate(
+    section: str, data: dict[str, Any], origin: Any, problems: list[Problem]
+) -> BaseModel | None:
+    schema = SECTIONS[section]
+    try:
+        return cast(BaseModel, schema.__pydantic_validator__.validate_python(data))
+    except ValidationError as error:
+        problems.extend(problems_from_validation(error, schema, section, origin))
+        return None
+
+
+def _applied(resolved: Resolved, layers: list[Layer]) -> dict[str, Any]:
+    """The audit trail: override spellings, explicit execution fields, winning inferred values."""
+    applied: dict[str, Any] = {}
+    for layer in layers:
+        if layer.kind in ("override", "execution_config"):
+            for key, entry in layer.entries.items():
+                applied[entry.spelling] = resolved.value(key)
+        elif layer.kind == "inferred":
+            for key, _ in layer.entries.items():
+                if resolved.provenance[key].kind == "inferred":
+                    applied[key.split(".", 1)[1]] = resolved.value(key)
+    return applied
+
+
+def resolve_training(
+    overrides: Mapping[str, Any] | None = None,
+    execution_config: ExecutionConfig | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    config_file: str | os.PathLike[str] | None = None,
+    inferred: Mapping[str, Any] | None = None,
+    strict_env: bool = True,
+) -> Resolved:
+    """Resolve a training configuration from every source, without touching data files."""
+    layers = gather_layers(
+        "training", overrides, execution_config, environ=environ,
+        config_file=config_file, inferred=inferred, strict_env=strict_env,
+    )  # fmt: skip
+    return merge("training", layers)
+
+
+def resolve_inference(
+    overrides: Mapping[str, Any] | None = None,
+    execution_config: ExecutionConfig | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    config_file: str | os.PathLike[str] | None = None,
+    inferred: Mapping[str, Any] | None = None,
+    checkpoint: Mapping[str, Any] | None = None,
+    strict_env: bool = True,
+) -> Resolved:
+    """Resolve an inference configuration from every source, without touching data files."""
+    layers = gather_layers(
+        "inference", overrides, execution_config, environ=environ, config_file=config_file,
+        inferred=inferred, checkpoint=checkpoint, strict_env=strict_env,
+    )  # fmt: skip
+    return merge("inference", layers)

@@ -1,0 +1,62 @@
+"""Environment variables: PTYCHO_<FIELD> or PTYCHO_<SECTION>__<FIELD>, case-insensitive.
+
+The mapping is scanned once per call and never mutated. Only names starting with the prefix
+are looked at further, so thousands of unrelated variables cost little (see benchmarks/).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+from ptycho_config._errors import suggest
+from ptycho_config._registry import (
+    ENV_PREFIX,
+    RESERVED_ENV,
+    Match,
+    Miss,
+    PayloadKind,
+    env_names,
+    lookup_env,
+)
+from ptycho_config._sources.layer import Layer
+
+CONFIG_FILE_VARIABLE = "PTYCHO_CONFIG_FILE"
+_NONE_WORDS = frozenset({"none", "null"})
+_PREFIX_LEN = len(ENV_PREFIX)
+
+
+def ptycho_variables(environ: Mapping[str, str]) -> dict[str, str]:
+    """The PTYCHO_* variables of an environment, as spelled there."""
+    found: dict[str, str] = {}
+    for name in environ:
+        # cheap first-letter test before the case-folding comparison
+        if name[:1] in "Pp" and name[:_PREFIX_LEN].upper() == ENV_PREFIX:
+            found[name] = environ[name]
+    return found
+
+
+def environment_layer(
+    variables: Mapping[str, str], payload: PayloadKind, *, strict: bool = True
+) -> Layer:
+    """Every PTYCHO_* variable under its qualified key; unknown names fail (or warn if not strict)."""
+    layer = Layer("env", payload)
+    for name in sorted(variables):
+        upper = name.upper()
+        if upper in RESERVED_ENV:
+            continue
+        text = variables[name]
+        found = lookup_env(upper, payload)
+        if isinstance(found, Miss) and found.reason == "unknown" and not strict:
+            hint = suggest(upper, env_names(payload))
+            tip = f"; did you mean {' or '.join(hint)}?" if hint else ""
+            warnings.warn(f"unknown environment variable {name} ignored{tip}", stacklevel=4)
+            continue
+        value: object = text
+        if isinstance(found, Match) and found.key.nullable and text.strip().lower() in _NONE_WORDS:
+            value = None
+        layer.add(
+            found, name, value, name, raw=text,
+            candidates=env_names(payload), foreign_is_error=False,
+        )  # fmt: skip
+    return layer

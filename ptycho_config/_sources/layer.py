@@ -1,0 +1,123 @@
+"""A layer: what one source says, key by key, with the problems found while reading it."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ptycho_config._errors import (
+    AmbiguousKeyProblem,
+    ConflictProblem,
+    InvalidValueProblem,
+    Problem,
+    UnknownKeyProblem,
+    suggest,
+)
+from ptycho_config._registry import Match, Miss, PayloadKind, spellings
+
+SourceKind = Literal[
+    "override", "execution_config", "env", "file", "checkpoint", "inferred", "default"
+]
+# Highest precedence first.
+SOURCE_KINDS: tuple[SourceKind, ...] = (
+    "override", "execution_config", "env", "file", "checkpoint", "inferred", "default",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One value as a source gave it."""
+
+    value: Any
+    raw: Any
+    spelling: str
+    detail: str
+
+
+@dataclass
+class Layer:
+    """Everything one source sets, keyed by qualified key, plus what went wrong reading it."""
+
+    kind: SourceKind
+    payload: PayloadKind
+    entries: dict[str, Entry] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+    def describe(self, entry: Entry) -> str:
+        """Where a value came from, for messages: 'env PTYCHO_BATCH_SIZE'."""
+        return f"{self.kind} {entry.detail}" if entry.detail else self.kind
+
+    def add(
+        self,
+        found: Match | Miss,
+        spelling: str,
+        value: Any,
+        detail: str,
+        *,
+        raw: Any = None,
+        candidates: list[str] | None = None,
+        foreign_is_error: bool = True,
+    ) -> None:
+        """Record one value under the key it names, or the problem with its spelling."""
+        raw = value if raw is None else raw
+        where = f"{self.kind} {detail}".strip()
+        if isinstance(found, Miss):
+            self._miss(found, spelling, raw, where, candidates, foreign_is_error)
+            return
+        try:
+            value = found.convert(value)
+        except (ValueError, TypeError) as error:
+            message = str(error)
+            self.problems.append(InvalidValueProblem(spelling, message, raw, where))
+            return
+        if found.alias is not None and found.alias.deprecated:
+            warnings.warn(
+                f"{spelling} ({where}) is deprecated; use {found.key.name}",
+                DeprecationWarning,
+                stacklevel=5,
+            )
+        key = found.key.qualified
+        previous = self.entries.get(key)
+        if previous is not None and previous.value != value:
+            first, second = sorted([(previous.spelling, previous.raw), (spelling, raw)])
+            self.problems.append(
+                ConflictProblem(
+                    key,
+                    f"given twice with different values: {first[0]}={first[1]!r} "
+                    f"and {second[0]}={second[1]!r}",
+                    source=self.kind,
+                )
+            )
+            return
+        self.entries[key] = Entry(value, raw, spelling, detail)
+
+    def _miss(
+        self,
+        found: Miss,
+        spelling: str,
+        raw: Any,
+        where: str,
+        candidates: list[str] | None,
+        foreign_is_error: bool,
+    ) -> None:
+        if found.reason == "other_payload":
+            if foreign_is_error:
+                self.problems.append(
+                    UnknownKeyProblem(
+                        spelling, f"does not apply to a {self.payload} payload", raw, where
+                    )
+                )
+            else:
+                self.ignored.append(f"{spelling} ({where}): does not apply to {self.payload}")
+        elif found.reason == "ambiguous":
+            choices = " or ".join(found.choices)
+            self.problems.append(
+                AmbiguousKeyProblem(spelling, f"is ambiguous here; use {choices}", raw, where)
+            )
+        else:
+            pool = candidates if candidates is not None else spellings(self.payload)
+            self.problems.append(
+                UnknownKeyProblem(spelling, "unknown key", raw, where, suggest(spelling, pool))
+            )

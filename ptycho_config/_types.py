@@ -1,0 +1,85 @@
+"""Constrained field types shared by the schemas, and the cross-field rule table.
+
+Constraints live in the types so that they run on every construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+
+def _reject_bool(value: Any) -> Any:
+    # bool is an int subclass; True as a count or size is always a mistake
+    if isinstance(value, bool):
+        raise ValueError("expected a number, got a boolean")
+    return value
+
+
+def _power_of_two(value: int) -> int:
+    if value < 1 or value & (value - 1):
+        raise ValueError(f"must be a positive power of two (1, 2, 4, 8, 16, ...), got {value}")
+    return value
+
+
+def one_of(*allowed: int) -> Callable[[int], int]:
+    """A validator accepting only the given integers (and their string forms, via lax int)."""
+
+    def check(value: int) -> int:
+        if value not in allowed:
+            choices = ", ".join(str(a) for a in allowed)
+            raise ValueError(f"must be one of {choices}, got {value}")
+        return value
+
+    return check
+
+
+def alias_choices(aliases: dict[str, str]) -> Callable[[Any], Any]:
+    """A validator that maps accepted alternative spellings onto canonical choices."""
+
+    def translate(value: Any) -> Any:
+        if isinstance(value, str):
+            return aliases.get(value, aliases.get(value.lower(), value))
+        return value
+
+    return translate
+
+
+def none_string(value: Any) -> Any:
+    """Read the strings 'none' and 'null' (any case) as None."""
+    if isinstance(value, str) and value.strip().lower() in ("none", "null"):
+        return None
+    return value
+
+
+def reject_tpu(value: Any) -> Any:
+    """Reject the TPU accelerator with a message that names the supported ones."""
+    if isinstance(value, str) and value.strip().lower() == "tpu":
+        raise ValueError(
+            "TPU is not supported by the PtychoPINN PyTorch backend; "
+            "use 'auto', 'cpu', 'gpu', 'cuda' or 'mps'"
+        )
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_reject_bool)]
+PositiveInt = Annotated[Int, Field(ge=1)]
+NonNegativeInt = Annotated[Int, Field(ge=0)]
+PowerOfTwo = Annotated[Int, AfterValidator(_power_of_two)]
+Float = Annotated[float, BeforeValidator(_reject_bool)]
+NonNegativeFloat = Annotated[Float, Field(ge=0)]
+PositiveFloat = Annotated[Float, Field(gt=0)]
+UnitFloat = Annotated[Float, Field(ge=0, le=1)]
+HalfOpenUnitFloat = Annotated[Float, Field(ge=0, lt=1)]
+
+
+@dataclass(frozen=True)
+class CrossFieldRule:
+    """A rule over several fields of one model: ``holds(model)`` must be true."""
+
+    fields: tuple[str, ...]
+    holds: Callable[[Any], bool]
+    message: str

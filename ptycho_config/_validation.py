@@ -1,0 +1,117 @@
+"""Turn pydantic's ValidationError into the library's errors, so it never escapes the public API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ptycho_config._errors import (
+    InvalidValueProblem,
+    MissingValueProblem,
+    Problem,
+    PtychoConfigError,
+    UnknownKeyProblem,
+    suggest,
+)
+
+# Maps a qualified key to (source description, raw value as given), when the caller knows them.
+SourceLookup = Callable[[str], tuple[str, Any] | None]
+
+
+def _field_path(root: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[list[str], type[BaseModel]]:
+    # pydantic adds union tags and validator names to loc; keep only real field names
+    path: list[str] = []
+    model = root
+    for part in loc:
+        if not isinstance(part, str) or part not in model.model_fields:
+            break
+        path.append(part)
+        annotation = model.model_fields[part].annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+    return path, model
+
+
+def _message(error: Any) -> str:
+    text = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if text.startswith(prefix):
+            return text[len(prefix) :]
+    return text
+
+
+def problems_from_validation(
+    error: ValidationError,
+    root: type[BaseModel],
+    section: str,
+    lookup: SourceLookup | None = None,
+) -> list[Problem]:
+    """One problem per offending key, union alternatives merged, values and sources attached."""
+    grouped: dict[str, Problem] = {}
+    for item in error.errors():
+        path, model = _field_path(root, item["loc"])
+        if item["type"] == "extra_forbidden":
+            unknown = str(item["loc"][len(path)])
+            key = _qualified(section, [*path, unknown])
+            grouped[key] = UnknownKeyProblem(
+                key=key,
+                message="unknown field",
+                value=item["input"],
+                source=_source(lookup, key),
+                suggestions=suggest(unknown, model.model_fields),
+            )
+            continue
+        if item["type"] == "cross_field":
+            ctx = item.get("ctx", {})
+            base = path
+            for rule in ctx.get("rules", ()):
+                keys = [_qualified(section, [*base, *f.split(".")]) for f in rule.fields]
+                values = ", ".join(
+                    f"{k}={ctx['values'][f]!r}" for k, f in zip(keys, rule.fields, strict=True)
+                )
+                sources = sorted({s for k in keys if (s := _source(lookup, k))})
+                grouped[" & ".join(keys)] = InvalidValueProblem(
+                    key=" & ".join(keys),
+                    message=f"{rule.message} (got {values})",
+                    source=", ".join(sources),
+                )
+            continue
+        key = _qualified(section, path)
+        if item["type"] == "missing":
+            grouped[key] = MissingValueProblem(key=key, message="a value is required")
+            continue
+        known = lookup(key) if lookup else None
+        raw = known[1] if known else item["input"]
+        previous = grouped.get(key)
+        message = _message(item)
+        if previous is not None and message not in previous.message:
+            message = f"{previous.message}, or {message}"
+        grouped[key] = InvalidValueProblem(
+            key=key, message=message, value=raw, source=known[0] if known else ""
+        )
+    return list(grouped.values())
+
+
+def error_from_validation(
+    error: ValidationError, section: str, lookup: SourceLookup | None = None
+) -> PtychoConfigError:
+    """A library error listing every problem of a pydantic ValidationError."""
+    from ptycho_config._schemas import SECTIONS
+
+    root = SECTIONS[section]
+    return PtychoConfigError.from_problems(
+        problems_from_validation(error, root, section, lookup), section
+    )
+
+
+def _qualified(section: str, path: list[str]) -> str:
+    if path and path[0] == "model" and section != "model":
+        return ".".join(path)
+    return ".".join([section, *path]) if path else section
+
+
+def _source(lookup: SourceLookup | None, key: str) -> str:
+    found = lookup(key) if lookup else None
+    return found[0] if found else ""
