@@ -1,4 +1,4 @@
-"""The key registry: every key, its aliases, environment names and legacy name, derived from the schemas.
+"""The key registry: every key with its aliases, env names and legacy name, from the schemas.
 
 Nothing else in the code base restates a key, an alias, an env name or a legacy name.
 """
@@ -33,7 +33,7 @@ RESERVED_ENV = frozenset(
     }
 )
 
-# Legacy `ptycho.params.cfg` names that differ from the field name; every other field keeps its name.
+# Legacy `ptycho.params.cfg` names that differ from the field name; other fields keep theirs.
 LEGACY_RENAMES: dict[str, str] = {
     "object_big": "object.big",
     "probe_big": "probe.big",
@@ -186,14 +186,18 @@ def _build_index(kind: PayloadKind) -> _Index:
         names.setdefault(key.name, Miss("other_payload"))
     for bare, keys in by_bare.items():
         names[bare] = (
-            Match(keys[0]) if len(keys) == 1 else Miss("ambiguous", tuple(k.qualified for k in keys))
+            Match(keys[0])
+            if len(keys) == 1
+            else Miss("ambiguous", tuple(k.qualified for k in keys))
         )
     for alias in ALIASES.values():
         for key in by_bare.get(alias.target, []):
             names[f"{key.section}.{alias.name}"] = Match(key, alias)
         target = names.get(alias.target)
-        names[alias.name] = Match(target.key, alias) if isinstance(target, Match) else (
-            target if target is not None else Miss("unknown")
+        names[alias.name] = (
+            Match(target.key, alias)
+            if isinstance(target, Match)
+            else (target if target is not None else Miss("unknown"))
         )
     env: dict[str, Match | Miss] = {}
     for name, found in names.items():

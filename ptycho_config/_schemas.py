@@ -1,4 +1,4 @@
-"""The four configuration schemas: every field declared once, with type, default, bounds and description."""
+"""The four configuration schemas: each field declared once, with type, default, bounds, description."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ import warnings
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 from pydantic._internal._model_construction import ModelMetaclass
 from pydantic_core import PydanticCustomError
 
@@ -68,7 +76,9 @@ class _Schema(BaseModel, metaclass=_SchemaMeta):
         if broken:
             text = "; ".join(rule.message for rule in broken)
             values = {f: _dotted(self, f) for rule in broken for f in rule.fields}
-            raise PydanticCustomError("cross_field", text, {"rules": tuple(broken), "values": values})
+            raise PydanticCustomError(
+                "cross_field", text, {"rules": tuple(broken), "values": values}
+            )
         return self
 
     @classmethod
@@ -115,8 +125,10 @@ _OVERSAMPLING_RULES = (
     ),
     CrossFieldRule(
         ("enable_oversampling", "neighbor_pool_size", "model.gridsize"),
-        lambda c: not c.enable_oversampling
-        or (c.neighbor_pool_size is not None and c.neighbor_pool_size >= c.model.gridsize**2),
+        lambda c: (
+            not c.enable_oversampling
+            or (c.neighbor_pool_size is not None and c.neighbor_pool_size >= c.model.gridsize**2)
+        ),
         "enable_oversampling=True requires neighbor_pool_size >= gridsize**2",
     ),
     CrossFieldRule(
@@ -132,20 +144,36 @@ class ModelConfig(_Schema):
 
     section = "model"
 
-    N: ProbeSize = Field(64, description="Probe and diffraction patch size in pixels (64, 128 or 256).")
-    gridsize: PositiveInt = Field(1, description="Patches per side of a solution region (gridsize² channels).")
-    n_filters_scale: PositiveInt = Field(2, description="Multiplier on the number of convolution filters.")
-    model_type: ModelType = Field("pinn", description="'pinn' (physics-informed, unsupervised) or 'supervised'.")
+    N: ProbeSize = Field(
+        64, description="Probe and diffraction patch size in pixels (64, 128 or 256)."
+    )
+    gridsize: PositiveInt = Field(
+        1, description="Patches per side of a solution region (gridsize² channels)."
+    )
+    n_filters_scale: PositiveInt = Field(
+        2, description="Multiplier on the number of convolution filters."
+    )
+    model_type: ModelType = Field(
+        "pinn", description="'pinn' (physics-informed, unsupervised) or 'supervised'."
+    )
     architecture: Literal["cnn", "ffno", "fno", "fno_vanilla", "neuralop_uno"] = Field(
         "cnn", description="Generator network architecture."
     )
-    amp_activation: Activation = Field("sigmoid", description="Activation of the amplitude output ('silu' means 'swish').")
-    object_big: bool = Field(True, description="Reconstruct the object over the whole solution region.")
-    probe_big: bool = Field(True, description="Let the probe fill the whole patch rather than its centre.")
+    amp_activation: Activation = Field(
+        "sigmoid", description="Activation of the amplitude output ('silu' means 'swish')."
+    )
+    object_big: bool = Field(
+        True, description="Reconstruct the object over the whole solution region."
+    )
+    probe_big: bool = Field(
+        True, description="Let the probe fill the whole patch rather than its centre."
+    )
     probe_mask: bool = Field(False, description="Apply a circular mask to the probe.")
     pad_object: bool = Field(True, description="Pad the object so edge patches are fully covered.")
     probe_scale: PositiveFloat = Field(4.0, description="Scale applied to the probe amplitude.")
-    gaussian_smoothing_sigma: NonNegativeFloat = Field(0.0, description="Sigma of Gaussian smoothing on the output (0 disables it).")
+    gaussian_smoothing_sigma: NonNegativeFloat = Field(
+        0.0, description="Sigma of Gaussian smoothing on the output (0 disables it)."
+    )
 
 
 class TrainingConfig(_Schema):
@@ -153,40 +181,78 @@ class TrainingConfig(_Schema):
 
     section = "training"
 
-    model: ModelConfig = Field(default_factory=ModelConfig, description="The network being trained.")
-    train_data_file: OptionalPath = Field(None, description="NPZ file with the training diffraction data.")
+    model: ModelConfig = Field(
+        default_factory=ModelConfig, description="The network being trained."
+    )
+    train_data_file: OptionalPath = Field(
+        None, description="NPZ file with the training diffraction data."
+    )
     test_data_file: OptionalPath = Field(None, description="NPZ file with held-out test data.")
     batch_size: PowerOfTwo = Field(16, description="Training batch size (a positive power of two).")
     nepochs: PositiveInt = Field(50, description="Number of training epochs.")
-    mae_weight: UnitFloat = Field(0.0, description="Weight of the MAE loss on diffraction amplitudes.")
-    nll_weight: UnitFloat = Field(1.0, description="Weight of the Poisson negative log-likelihood loss.")
-    realspace_mae_weight: NonNegativeFloat = Field(0.0, description="Weight of the real-space MAE loss (needs realspace_weight > 0).")
-    realspace_weight: NonNegativeFloat = Field(0.0, description="Overall weight of the real-space losses.")
+    mae_weight: UnitFloat = Field(
+        0.0, description="Weight of the MAE loss on diffraction amplitudes."
+    )
+    nll_weight: UnitFloat = Field(
+        1.0, description="Weight of the Poisson negative log-likelihood loss."
+    )
+    realspace_mae_weight: NonNegativeFloat = Field(
+        0.0, description="Weight of the real-space MAE loss (needs realspace_weight > 0)."
+    )
+    realspace_weight: NonNegativeFloat = Field(
+        0.0, description="Overall weight of the real-space losses."
+    )
     nphotons: PositiveFloat = Field(1e9, description="Mean photon count per diffraction pattern.")
     n_groups: PositiveInt = Field(512, description="Number of scan-position groups to train on.")
     n_images: OptionalPositiveInt = Field(None, description="Deprecated alias of n_groups.")
-    n_subsample: OptionalPositiveInt = Field(None, description="Subsample this many scan positions before grouping.")
+    n_subsample: OptionalPositiveInt = Field(
+        None, description="Subsample this many scan positions before grouping."
+    )
     subsample_seed: OptionalInt = Field(None, description="Random seed of the subsampling.")
-    neighbor_count: PositiveInt = Field(4, description="Nearest neighbours considered when grouping (K).")
-    enable_oversampling: bool = Field(False, description="Form more groups than positions by sampling neighbour combinations.")
-    neighbor_pool_size: OptionalPositiveInt = Field(None, description="Neighbour pool size for oversampling (>= neighbor_count).")
+    neighbor_count: PositiveInt = Field(
+        4, description="Nearest neighbours considered when grouping (K)."
+    )
+    enable_oversampling: bool = Field(
+        False, description="Form more groups than positions by sampling neighbour combinations."
+    )
+    neighbor_pool_size: OptionalPositiveInt = Field(
+        None, description="Neighbour pool size for oversampling (>= neighbor_count)."
+    )
     positions_provided: bool = Field(True, description="Scan positions are given with the data.")
     probe_trainable: bool = Field(False, description="Refine the probe during training.")
-    intensity_scale_trainable: bool = Field(True, description="Learn the intensity scale during training.")
-    output_dir: Path = Field(Path("training_outputs"), description="Directory for training outputs.")
-    sequential_sampling: bool = Field(False, description="Group scan positions in order instead of at random.")
+    intensity_scale_trainable: bool = Field(
+        True, description="Learn the intensity scale during training."
+    )
+    output_dir: Path = Field(
+        Path("training_outputs"), description="Directory for training outputs."
+    )
+    sequential_sampling: bool = Field(
+        False, description="Group scan positions in order instead of at random."
+    )
     backend: Backend = Field("tensorflow", description="Training backend.")
-    torch_loss_mode: Literal["poisson", "mae"] = Field("poisson", description="Loss of the PyTorch backend.")
-    optimizer: Literal["adam", "adamw", "sgd"] = Field("adam", description="Optimisation algorithm.")
+    torch_loss_mode: Literal["poisson", "mae"] = Field(
+        "poisson", description="Loss of the PyTorch backend."
+    )
+    optimizer: Literal["adam", "adamw", "sgd"] = Field(
+        "adam", description="Optimisation algorithm."
+    )
     momentum: HalfOpenUnitFloat = Field(0.9, description="SGD momentum, in [0, 1).")
     weight_decay: NonNegativeFloat = Field(0.0, description="Weight decay (L2 penalty).")
-    adam_beta1: HalfOpenUnitFloat = Field(0.9, description="Adam/AdamW first-moment decay, in [0, 1).")
-    adam_beta2: HalfOpenUnitFloat = Field(0.999, description="Adam/AdamW second-moment decay, in [0, 1).")
+    adam_beta1: HalfOpenUnitFloat = Field(
+        0.9, description="Adam/AdamW first-moment decay, in [0, 1)."
+    )
+    adam_beta2: HalfOpenUnitFloat = Field(
+        0.999, description="Adam/AdamW second-moment decay, in [0, 1)."
+    )
     scheduler: Literal["Default", "Exponential", "WarmupCosine", "ReduceLROnPlateau"] = Field(
         "Default", description="Learning-rate schedule."
     )
-    lr_warmup_epochs: NonNegativeInt = Field(0, description="Warm-up epochs of WarmupCosine (< nepochs).")
-    lr_min_ratio: UnitFloat = Field(0.1, description="Final learning rate of WarmupCosine as a fraction of the initial one.")
+    lr_warmup_epochs: NonNegativeInt = Field(
+        0, description="Warm-up epochs of WarmupCosine (< nepochs)."
+    )
+    lr_min_ratio: UnitFloat = Field(
+        0.1, description="Final learning rate of WarmupCosine as a fraction of the initial one."
+    )
 
     cross_field_rules = (
         CrossFieldRule(
@@ -213,15 +279,27 @@ class InferenceConfig(_Schema):
     model: ModelConfig = Field(default_factory=ModelConfig, description="The trained network.")
     model_path: Path = Field(description="Directory of the trained model (holds wts.h5.zip).")
     test_data_file: Path = Field(description="NPZ file with the data to reconstruct.")
-    n_groups: OptionalPositiveInt = Field(None, description="Number of groups to reconstruct (None: all).")
+    n_groups: OptionalPositiveInt = Field(
+        None, description="Number of groups to reconstruct (None: all)."
+    )
     n_images: OptionalPositiveInt = Field(None, description="Deprecated alias of n_groups.")
-    n_subsample: OptionalPositiveInt = Field(None, description="Subsample this many scan positions before grouping.")
+    n_subsample: OptionalPositiveInt = Field(
+        None, description="Subsample this many scan positions before grouping."
+    )
     subsample_seed: OptionalInt = Field(None, description="Random seed of the subsampling.")
-    neighbor_count: PositiveInt = Field(4, description="Nearest neighbours considered when grouping (K).")
-    enable_oversampling: bool = Field(False, description="Form more groups than positions by sampling neighbour combinations.")
-    neighbor_pool_size: OptionalPositiveInt = Field(None, description="Neighbour pool size for oversampling (>= neighbor_count).")
+    neighbor_count: PositiveInt = Field(
+        4, description="Nearest neighbours considered when grouping (K)."
+    )
+    enable_oversampling: bool = Field(
+        False, description="Form more groups than positions by sampling neighbour combinations."
+    )
+    neighbor_pool_size: OptionalPositiveInt = Field(
+        None, description="Neighbour pool size for oversampling (>= neighbor_count)."
+    )
     debug: bool = Field(False, description="Write debugging output.")
-    output_dir: Path = Field(Path("inference_outputs"), description="Directory for reconstructions.")
+    output_dir: Path = Field(
+        Path("inference_outputs"), description="Directory for reconstructions."
+    )
     backend: Backend = Field("tensorflow", description="Inference backend.")
 
     cross_field_rules = _OVERSAMPLING_RULES
@@ -236,39 +314,69 @@ class ExecutionConfig(_Schema):
 
     accelerator: Annotated[
         Literal["auto", "cpu", "gpu", "cuda", "mps"], BeforeValidator(reject_tpu)
-    ] = Field("auto", description="Device kind; 'auto' is resolved per host when a payload is built.")
+    ] = Field(
+        "auto", description="Device kind; 'auto' is resolved per host when a payload is built."
+    )
     devices: PositiveInt | Literal["auto"] = Field(1, description="Number of devices, or 'auto'.")
     strategy: Literal[
-        "auto", "ddp", "ddp_spawn", "ddp_notebook", "ddp_find_unused_parameters_true",
-        "fsdp", "deepspeed", "single_device",
+        "auto",
+        "ddp",
+        "ddp_spawn",
+        "ddp_notebook",
+        "ddp_find_unused_parameters_true",
+        "fsdp",
+        "deepspeed",
+        "single_device",
     ] = Field("auto", description="Distributed strategy.")
-    deterministic: bool | Literal["warn"] = Field(True, description="Use deterministic algorithms (or 'warn').")
-    precision: Literal["32-true", "16-mixed", "bf16-mixed"] = Field("32-true", description="Numeric precision.")
+    deterministic: bool | Literal["warn"] = Field(
+        True, description="Use deterministic algorithms (or 'warn')."
+    )
+    precision: Literal["32-true", "16-mixed", "bf16-mixed"] = Field(
+        "32-true", description="Numeric precision."
+    )
     seed: OptionalInt = Field(None, description="Random seed of the run (None: unseeded).")
     gradient_clip_val: Annotated[PositiveFloat | None, BeforeValidator(none_string)] = Field(
         None, description="Gradient clipping threshold (> 0; None disables clipping)."
     )
-    gradient_clip_algorithm: Literal["norm", "value"] = Field("norm", description="Clip by norm or by value.")
+    gradient_clip_algorithm: Literal["norm", "value"] = Field(
+        "norm", description="Clip by norm or by value."
+    )
     accum_steps: PositiveInt = Field(1, description="Batches to accumulate per optimiser step.")
     num_workers: NonNegativeInt = Field(0, description="DataLoader worker processes.")
     pin_memory: bool = Field(False, description="Pin host memory for faster transfer to the GPU.")
-    persistent_workers: bool = Field(False, description="Keep DataLoader workers alive between epochs (needs num_workers > 0).")
-    prefetch_factor: OptionalPositiveInt = Field(None, description="Batches each worker loads ahead (needs num_workers > 0).")
+    persistent_workers: bool = Field(
+        False, description="Keep DataLoader workers alive between epochs (needs num_workers > 0)."
+    )
+    prefetch_factor: OptionalPositiveInt = Field(
+        None, description="Batches each worker loads ahead (needs num_workers > 0)."
+    )
     learning_rate: PositiveFloat = Field(1e-3, description="Initial learning rate.")
     scheduler: Literal[
         "Default", "Exponential", "MultiStage", "Adaptive", "WarmupCosine", "ReduceLROnPlateau"
     ] = Field("Default", description="Learning-rate schedule of the PyTorch runtime.")
     enable_progress_bar: bool = Field(False, description="Show a progress bar.")
     enable_checkpointing: bool = Field(True, description="Save checkpoints during training.")
-    checkpoint_save_top_k: Annotated[Int, Field(ge=-1)] = Field(1, description="Best checkpoints kept (-1 all, 0 none).")
-    checkpoint_monitor_metric: Annotated[str, Field(min_length=1)] = Field("val_loss", description="Metric that ranks checkpoints.")
-    checkpoint_mode: Literal["min", "max"] = Field("min", description="Whether a lower or higher metric is better.")
-    early_stop_patience: PositiveInt = Field(100, description="Epochs without improvement before stopping.")
+    checkpoint_save_top_k: Annotated[Int, Field(ge=-1)] = Field(
+        1, description="Best checkpoints kept (-1 all, 0 none)."
+    )
+    checkpoint_monitor_metric: Annotated[str, Field(min_length=1)] = Field(
+        "val_loss", description="Metric that ranks checkpoints."
+    )
+    checkpoint_mode: Literal["min", "max"] = Field(
+        "min", description="Whether a lower or higher metric is better."
+    )
+    early_stop_patience: PositiveInt = Field(
+        100, description="Epochs without improvement before stopping."
+    )
     logger_backend: Annotated[
         Literal["csv", "tensorboard", "mlflow"] | None, BeforeValidator(none_string)
     ] = Field("csv", description="Experiment logger ('none' disables logging).")
-    inference_batch_size: OptionalPositiveInt = Field(None, description="Inference batch size (None: the training batch size).")
-    middle_trim: NonNegativeInt = Field(0, description="Pixels trimmed from each patch edge when stitching.")
+    inference_batch_size: OptionalPositiveInt = Field(
+        None, description="Inference batch size (None: the training batch size)."
+    )
+    middle_trim: NonNegativeInt = Field(
+        0, description="Pixels trimmed from each patch edge when stitching."
+    )
     pad_eval: bool = Field(False, description="Pad patches during evaluation.")
 
     cross_field_rules = (

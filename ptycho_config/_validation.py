@@ -20,7 +20,9 @@ from ptycho_config._errors import (
 SourceLookup = Callable[[str], tuple[str, Any] | None]
 
 
-def _field_path(root: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[list[str], type[BaseModel]]:
+def _field_path(
+    root: type[BaseModel], loc: tuple[int | str, ...]
+) -> tuple[list[str], type[BaseModel]]:
     # pydantic adds union tags and validator names to loc; keep only real field names
     path: list[str] = []
     model = root

@@ -13,9 +13,7 @@ def execution_layer(config: ExecutionConfig | None, payload: PayloadKind) -> Lay
     if config is None:
         return layer
     if not isinstance(config, ExecutionConfig):
-        raise TypeError(
-            f"execution_config must be an ExecutionConfig, got {type(config).__name__}"
-        )
+        raise TypeError(f"execution_config must be an ExecutionConfig, got {type(config).__name__}")
     for name in sorted(config.model_fields_set):
         layer.add(lookup(f"execution.{name}", payload), name, getattr(config, name), name)
     return layer
