@@ -1,4 +1,4 @@
-"""The four configuration schemas: each field declared once, with type, default, bounds, description."""
+"""The four schemas: each field declared once, with its type, default, bounds and description."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ class _SchemaMeta(ModelMetaclass):
         try:
             return super().__call__(*args, **kwargs)
         except ValidationError as error:
-            raise error_from_validation(error, cls.section) from error
+            raise error_from_validation(error, getattr(cls, "section", "")) from error
 
 
 class _Schema(BaseModel, metaclass=_SchemaMeta):
@@ -87,7 +87,7 @@ class _Schema(BaseModel, metaclass=_SchemaMeta):
         try:
             return super().model_validate(obj, *args, **kwargs)
         except ValidationError as error:
-            raise error_from_validation(error, cls.section) from error
+            raise error_from_validation(error, getattr(cls, "section", "")) from error
 
     @classmethod
     def model_validate_json(cls, json_data: Any, *args: Any, **kwargs: Any) -> Self:
@@ -95,7 +95,7 @@ class _Schema(BaseModel, metaclass=_SchemaMeta):
         try:
             return super().model_validate_json(json_data, *args, **kwargs)
         except ValidationError as error:
-            raise error_from_validation(error, cls.section) from error
+            raise error_from_validation(error, getattr(cls, "section", "")) from error
 
 
 def _dotted(model: BaseModel, path: str) -> Any:

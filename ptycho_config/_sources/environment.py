@@ -39,7 +39,7 @@ def ptycho_variables(environ: Mapping[str, str]) -> dict[str, str]:
 def environment_layer(
     variables: Mapping[str, str], payload: PayloadKind, *, strict: bool = True
 ) -> Layer:
-    """Every PTYCHO_* variable under its qualified key; unknown names fail (or warn if not strict)."""
+    """Every PTYCHO_* variable under its qualified key; unknown ones fail (or warn, not strict)."""
     layer = Layer("env", payload)
     for name in sorted(variables):
         upper = name.upper()
