@@ -12,6 +12,7 @@ from ptycho_config._errors import (
     SnapshotError,
     UnknownKeyError,
 )
+from ptycho_config._resolve import Resolved, resolve_inference, resolve_training
 from ptycho_config._schemas import (
     ExecutionConfig,
     InferenceConfig,
@@ -33,7 +34,10 @@ __all__ = [
     "Problem",
     "PtychoConfigError",
     "PyTorchExecutionConfig",
+    "Resolved",
     "SnapshotError",
     "TrainingConfig",
     "UnknownKeyError",
+    "resolve_inference",
+    "resolve_training",
 ]

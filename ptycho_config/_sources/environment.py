@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from ptycho_config._errors import suggest
 from ptycho_config._registry import (
     ENV_PREFIX,
+    KEYS,
     RESERVED_ENV,
     Match,
     Miss,
@@ -60,3 +61,19 @@ def environment_layer(
             candidates=env_names(payload), foreign_is_error=False,
         )  # fmt: skip
     return layer
+
+
+def env_text(value: object) -> str:
+    """A value as environment text that reads back to the same value."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def environment_of(values: Mapping[str, object]) -> dict[str, str]:
+    """Qualified key → value as PTYCHO_<SECTION>__<FIELD> variables (containers ship these)."""
+    return {KEYS[key].env: env_text(value) for key, value in values.items()}

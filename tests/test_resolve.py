@@ -1,0 +1,370 @@
+"""Layered resolution: precedence pair by pair, every environment rule, files and error reporting."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ptycho_config import (
+    AmbiguousKeyError,
+    ConfigFileNotFoundError,
+    ConflictError,
+    ExecutionConfig,
+    InvalidValueError,
+    PtychoConfigError,
+    UnknownKeyError,
+    resolve_inference,
+    resolve_training,
+)
+
+INFER = {"model_path": "/m", "test_data_file": "/t.npz"}
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+class TestPrecedencePairs:
+    """Each source beats the one directly below it, and provenance names the winner."""
+
+    def test_override_beats_execution_config(self) -> None:
+        """An override wins over a field set explicitly on an ExecutionConfig."""
+        resolved = resolve_training(
+            {"accelerator": "cpu"}, ExecutionConfig(accelerator="gpu"), environ={}
+        )
+        assert resolved.execution_config.accelerator == "cpu"
+        assert resolved.provenance["execution.accelerator"].kind == "override"
+
+    def test_execution_config_beats_env(self) -> None:
+        """An explicitly set execution field wins over the environment."""
+        resolved = resolve_training(
+            None, ExecutionConfig(num_workers=2), environ={"PTYCHO_NUM_WORKERS": "4"}
+        )
+        assert resolved.execution_config.num_workers == 2
+        assert resolved.provenance["execution.num_workers"].kind == "execution_config"
+
+    def test_execution_default_fields_do_not_beat_env(self) -> None:
+        """Fields left at their default on the instance do not outrank the environment."""
+        resolved = resolve_training(
+            None, ExecutionConfig(num_workers=2), environ={"PTYCHO_ACCELERATOR": "cpu"}
+        )
+        assert resolved.execution_config.accelerator == "cpu"
+        assert resolved.provenance["execution.accelerator"].detail == "PTYCHO_ACCELERATOR"
+
+    def test_env_beats_file(self, tmp_path: Path) -> None:
+        """The environment wins over a config file."""
+        config = write(tmp_path / "c.yaml", "training:\n  batch_size: 8\n")
+        resolved = resolve_training(environ={"PTYCHO_BATCH_SIZE": "32"}, config_file=config)
+        assert resolved.training_config.batch_size == 32
+        assert resolved.provenance["training.batch_size"].kind == "env"
+
+    def test_file_beats_checkpoint(self, tmp_path: Path) -> None:
+        """A config file wins over the checkpoint snapshot."""
+        config = write(tmp_path / "c.json", json.dumps({"model": {"N": 256}}))
+        resolved = resolve_inference(
+            INFER, environ={}, config_file=config, checkpoint={"model.N": 128}
+        )
+        assert resolved.inference_config.model.N == 256
+        assert resolved.provenance["model.N"] == resolved.provenance["model.N"].__class__(
+            "file", str(config)
+        )
+
+    def test_checkpoint_beats_inferred(self) -> None:
+        """The checkpoint snapshot wins over a value inferred from data."""
+        resolved = resolve_inference(
+            INFER, environ={}, checkpoint={"model.N": 128}, inferred={"N": 64}
+        )
+        assert resolved.inference_config.model.N == 128
+        assert resolved.provenance["model.N"].kind == "checkpoint"
+
+    def test_file_beats_inferred(self, tmp_path: Path) -> None:
+        """A config file wins over a value inferred from data."""
+        config = write(tmp_path / "c.toml", "[model]\nN = 256\n")
+        resolved = resolve_training(environ={}, config_file=config, inferred={"N": 64})
+        assert resolved.training_config.model.N == 256
+        assert resolved.provenance["model.N"].kind == "file"
+
+    def test_inferred_beats_default(self) -> None:
+        """A value inferred from data wins over the schema default."""
+        resolved = resolve_training(environ={}, inferred={"N": 128})
+        assert resolved.training_config.model.N == 128
+        assert resolved.provenance["model.N"].kind == "inferred"
+
+    def test_default_when_nothing_sets_a_key(self) -> None:
+        """An untouched key keeps the schema default and says so."""
+        resolved = resolve_training(environ={})
+        assert resolved.training_config.nepochs == 50
+        assert resolved.provenance["training.nepochs"].kind == "default"
+
+    def test_override_beats_inferred_probe_size(self) -> None:
+        """An explicit N override beats the N inferred from the data."""
+        resolved = resolve_training({"N": 128}, environ={}, inferred={"N": 64})
+        assert resolved.training_config.model.N == 128
+        assert resolved.applied == {"N": 128}
+
+
+class TestEnvironment:
+    """The PTYCHO_* environment rules."""
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("1", True), ("0", False), ("true", True), ("FALSE", False), ("Yes", True),
+            ("no", False), ("ON", True), ("off", False),
+        ],
+    )  # fmt: skip
+    def test_booleans(self, text: str, expected: bool) -> None:
+        """Booleans accept 1/0, true/false, yes/no and on/off in any case."""
+        resolved = resolve_training(environ={"PTYCHO_PROBE_TRAINABLE": text})
+        assert resolved.training_config.probe_trainable is expected
+
+    @pytest.mark.parametrize("text", ["none", "NULL", "None"])
+    def test_none_sets_optional_to_none(self, text: str) -> None:
+        """'none' or 'null' sets an optional field to None, beating a lower source."""
+        resolved = resolve_training(
+            environ={"PTYCHO_N_SUBSAMPLE": text}, inferred={"n_subsample": 10}
+        )
+        assert resolved.training_config.n_subsample is None
+        assert resolved.provenance["training.n_subsample"].kind == "env"
+
+    def test_none_on_required_field_is_invalid(self) -> None:
+        """'none' for a field that cannot be None is an invalid value, not a silent default."""
+        with pytest.raises(InvalidValueError, match="PTYCHO_BATCH_SIZE"):
+            resolve_training(environ={"PTYCHO_BATCH_SIZE": "none"})
+
+    @pytest.mark.parametrize("text", ["[2, 2]", "2,2", " 3 , 3 "])
+    def test_pairs(self, text: str) -> None:
+        """A square pair is accepted as JSON or comma-separated."""
+        resolved = resolve_training(environ={"PTYCHO_GRID_SIZE": text})
+        assert resolved.training_config.model.gridsize == int(text.strip(" [").split(",")[0])
+
+    def test_non_square_pair_rejected(self) -> None:
+        """A non-square grid_size pair is rejected naming the variable."""
+        with pytest.raises(InvalidValueError, match=r"PTYCHO_GRID_SIZE.*square"):
+            resolve_training(environ={"PTYCHO_GRID_SIZE": "2,3"})
+
+    def test_qualified_and_bare_names(self) -> None:
+        """PTYCHO_<SECTION>__<FIELD> always works and PTYCHO_<FIELD> works when unambiguous."""
+        resolved = resolve_training(
+            environ={
+                "PTYCHO_MODEL__N": "128",
+                "PTYCHO_N_GROUPS": "256",
+                "PTYCHO_ACCELERATOR": "cpu",
+            }
+        )
+        assert (resolved.training_config.model.N, resolved.training_config.n_groups) == (128, 256)
+        assert resolved.execution_config.accelerator == "cpu"
+
+    def test_names_are_case_insensitive(self) -> None:
+        """Variable names match in any case."""
+        resolved = resolve_training(environ={"ptycho_batch_size": "64", "Ptycho_Model__N": "256"})
+        assert resolved.training_config.batch_size == 64
+        assert resolved.training_config.model.N == 256
+
+    def test_aliases(self) -> None:
+        """Aliases work in the environment too."""
+        resolved = resolve_training(environ={"PTYCHO_MAX_EPOCHS": "7", "PTYCHO_K": "6"})
+        assert resolved.training_config.nepochs == 7
+        assert resolved.training_config.neighbor_count == 6
+        assert resolved.provenance["training.nepochs"].detail == "PTYCHO_MAX_EPOCHS"
+
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "PTYCHO_CONFIG_FILE", "PTYCHO_DEBUG_PARITY", "PTYCHO_DISABLE_MEMOIZE",
+            "PTYCHO_MEMOIZE_KEY_MODE", "PTYCHO_TORCH_STITCH_DEBUG", "PTYCHO_TORCH_SEED",
+        ],
+    )  # fmt: skip
+    def test_reserved_switches_are_not_keys(self, name: str, tmp_path: Path) -> None:
+        """The reserved runtime switches are neither errors nor configuration keys."""
+        value = str(write(tmp_path / "c.yaml", "{}")) if name == "PTYCHO_CONFIG_FILE" else "1"
+        resolved = resolve_training(environ={name: value})
+        assert resolved.training_config.batch_size == 16
+
+    def test_unknown_variable_suggests(self) -> None:
+        """A misspelled variable fails and suggests the right one."""
+        with pytest.raises(UnknownKeyError, match="did you mean 'PTYCHO_BATCH_SIZE'"):
+            resolve_training(environ={"PTYCHO_BATCH_SIZ": "16"})
+
+    def test_unknown_variable_warns_when_not_strict(self) -> None:
+        """strict_env=False turns an unknown variable into a warning."""
+        with pytest.warns(UserWarning, match="PTYCHO_BATCH_SIZ.*PTYCHO_BATCH_SIZE"):
+            resolved = resolve_training(environ={"PTYCHO_BATCH_SIZ": "16"}, strict_env=False)
+        assert resolved.provenance["training.batch_size"].kind == "default"
+
+    def test_ambiguous_bare_name(self) -> None:
+        """A bare name present in two sections is an error listing the qualified choices."""
+        with pytest.raises(AmbiguousKeyError, match="PTYCHO_TRAINING__SCHEDULER"):
+            resolve_training(environ={"PTYCHO_SCHEDULER": "Exponential"})
+
+    def test_two_spellings_with_different_values(self) -> None:
+        """The same key spelled twice with different values is an error naming both."""
+        with pytest.raises(ConflictError, match="PTYCHO_N_GROUPS.*PTYCHO_TRAINING__N_GROUPS"):
+            resolve_training(environ={"PTYCHO_N_GROUPS": "5", "PTYCHO_TRAINING__N_GROUPS": "6"})
+
+    def test_two_spellings_with_the_same_value(self) -> None:
+        """The same key spelled twice with one value is fine."""
+        resolved = resolve_training(
+            environ={"PTYCHO_N_GROUPS": "6", "PTYCHO_TRAINING__N_GROUPS": "6"}
+        )
+        assert resolved.training_config.n_groups == 6
+
+    def test_power_of_two_message(self) -> None:
+        """An invalid value names the variable, the raw text and the rule."""
+        with pytest.raises(InvalidValueError) as caught:
+            resolve_training(environ={"PTYCHO_BATCH_SIZE": "12"})
+        message = str(caught.value)
+        assert "PTYCHO_BATCH_SIZE" in message
+        assert "'12'" in message
+        assert "power of two" in message
+
+    def test_type_error_message_names_expected_type(self) -> None:
+        """A value of the wrong type says what type was expected."""
+        with pytest.raises(InvalidValueError, match=r"'many'.*PTYCHO_NEPOCHS.*integer"):
+            resolve_training(environ={"PTYCHO_NEPOCHS": "many"})
+
+    def test_other_payload_variables_are_ignored(self) -> None:
+        """Training-only variables do not break an inference resolution, and are reported."""
+        resolved = resolve_inference(INFER, environ={"PTYCHO_BATCH_SIZE": "8"})
+        assert any("PTYCHO_BATCH_SIZE" in note for note in resolved.ignored)
+
+    def test_environ_is_not_mutated(self) -> None:
+        """Resolution reads the mapping and never changes it."""
+        environ = {"PTYCHO_BATCH_SIZE": "32", "HOME": "/root"}
+        resolve_training(environ=environ)
+        assert environ == {"PTYCHO_BATCH_SIZE": "32", "HOME": "/root"}
+
+    def test_config_file_from_environment(self, tmp_path: Path) -> None:
+        """PTYCHO_CONFIG_FILE names the config file when no argument does."""
+        config = write(tmp_path / "c.yaml", "nepochs: 3\n")
+        resolved = resolve_training(environ={"PTYCHO_CONFIG_FILE": str(config)})
+        assert resolved.training_config.nepochs == 3
+        assert resolved.provenance["training.nepochs"].detail == str(config)
+
+
+class TestConfigFile:
+    """YAML, TOML and JSON files with sections or bare keys."""
+
+    def test_yaml_sections_and_bare_keys(self, tmp_path: Path) -> None:
+        """Sections and bare unambiguous keys may be mixed."""
+        config = write(
+            tmp_path / "c.yml", "model:\n  gridsize: 2\nexecution:\n  seed: 7\nnepochs: 9\n"
+        )
+        resolved = resolve_training(environ={}, config_file=config)
+        assert resolved.training_config.model.gridsize == 2
+        assert resolved.execution_config.seed == 7
+        assert resolved.training_config.nepochs == 9
+
+    def test_yaml_exponent_without_dot_is_a_float(self, tmp_path: Path) -> None:
+        """A YAML 1.1 number like 1e6 (a string to safe_load) is accepted for float fields."""
+        config = write(tmp_path / "c.yaml", "nphotons: 1e6\n")
+        resolved = resolve_training(environ={}, config_file=config)
+        assert resolved.training_config.nphotons == 1e6
+
+    def test_yaml_is_loaded_safely(self, tmp_path: Path) -> None:
+        """A YAML tag that would construct a Python object is refused."""
+        config = write(tmp_path / "c.yaml", "nepochs: !!python/object/apply:os.getpid []\n")
+        with pytest.raises(InvalidValueError, match="cannot parse config file"):
+            resolve_training(environ={}, config_file=config)
+
+    def test_unknown_key_in_file_suggests(self, tmp_path: Path) -> None:
+        """A misspelled key in a file is reported with the file and a suggestion."""
+        config = write(tmp_path / "c.toml", "[training]\nbatch_sise = 8\n")
+        with pytest.raises(UnknownKeyError, match=r"c\.toml.*did you mean 'training.batch_size'"):
+            resolve_training(environ={}, config_file=config)
+
+    def test_other_payload_section_is_skipped(self, tmp_path: Path) -> None:
+        """One file may hold both training and inference sections."""
+        config = write(tmp_path / "c.yaml", "training:\n  nepochs: 5\ninference:\n  debug: true\n")
+        trained = resolve_training(environ={}, config_file=config)
+        inferred = resolve_inference(INFER, environ={}, config_file=config)
+        assert trained.training_config.nepochs == 5
+        assert inferred.inference_config.debug is True
+
+    def test_missing_file(self, tmp_path: Path) -> None:
+        """A config file that does not exist is a file-not-found error naming it."""
+        missing = tmp_path / "nope.yaml"
+        with pytest.raises(ConfigFileNotFoundError, match="nope.yaml"):
+            resolve_training(environ={}, config_file=missing)
+
+    def test_missing_file_is_a_file_not_found_error(self, tmp_path: Path) -> None:
+        """Callers catching FileNotFoundError catch it too."""
+        with pytest.raises(FileNotFoundError):
+            resolve_training(environ={}, config_file=tmp_path / "nope.json")
+
+    @pytest.mark.parametrize(
+        ("name", "text"),
+        [("c.yaml", "a: [1, 2"), ("c.toml", "a = "), ("c.json", "{"), ("c.yaml", "- 1\n- 2\n")],
+    )
+    def test_unreadable_file(self, tmp_path: Path, name: str, text: str) -> None:
+        """Broken or non-mapping files are clear errors naming the file."""
+        config = write(tmp_path / name, text)
+        with pytest.raises(InvalidValueError, match=name):
+            resolve_training(environ={}, config_file=config)
+
+    def test_unsupported_extension(self, tmp_path: Path) -> None:
+        """An extension that is no known format is rejected, listing the supported ones."""
+        config = write(tmp_path / "c.ini", "[x]\n")
+        with pytest.raises(InvalidValueError, match=r"\.json, \.toml"):
+            resolve_training(environ={}, config_file=config)
+
+
+class TestOverridesAndErrors:
+    """Overrides use the registry's spellings; every problem is reported at once."""
+
+    def test_reference_style_flat_keys(self) -> None:
+        """Flat reference-style keys and aliases resolve to their fields."""
+        resolved = resolve_training(
+            {"n_groups": 512, "batch_size": 8, "gridsize": 2, "max_epochs": 20, "K": 7},
+            environ={},
+        )
+        config = resolved.training_config
+        assert (config.n_groups, config.batch_size, config.model.gridsize) == (512, 8, 2)
+        assert (config.nepochs, config.neighbor_count) == (20, 7)
+
+    def test_model_type_either_naming(self) -> None:
+        """model_type accepts both the canonical and the reference naming."""
+        resolved = resolve_training({"model_type": "Supervised"}, environ={})
+        assert resolved.training_config.model.model_type == "supervised"
+
+    def test_deprecated_alias_warns(self) -> None:
+        """n_images still works for n_groups but warns."""
+        with pytest.warns(DeprecationWarning, match="n_images"):
+            resolved = resolve_training({"n_images": 99}, environ={})
+        assert resolved.training_config.n_groups == 99
+
+    def test_all_problems_listed_together(self) -> None:
+        """Unknown, ambiguous and invalid keys from several sources come in one error."""
+        with pytest.raises(PtychoConfigError) as caught:
+            resolve_training(
+                {"n_grops": 5, "scheduler": "Default"},
+                environ={"PTYCHO_BATCH_SIZE": "12", "PTYCHO_NEPOCS": "3"},
+            )
+        keys = sorted(problem.key for problem in caught.value.problems)
+        assert keys == ["PTYCHO_NEPOCS", "n_grops", "scheduler", "training.batch_size"]
+
+    def test_cross_field_problem_names_both_sources(self) -> None:
+        """A broken cross-field rule names the keys and where each value came from."""
+        with pytest.raises(InvalidValueError) as caught:
+            resolve_training(
+                {"realspace_mae_weight": 0.5}, environ={"PTYCHO_REALSPACE_WEIGHT": "0"}
+            )
+        message = str(caught.value)
+        assert "override realspace_mae_weight" in message
+        assert "env PTYCHO_REALSPACE_WEIGHT" in message
+
+    def test_override_for_the_other_payload_fails(self) -> None:
+        """An override that only applies to inference is not silently dropped in training."""
+        with pytest.raises(UnknownKeyError, match="does not apply to a training payload"):
+            resolve_training({"debug": True}, environ={})
+
+    def test_explain_table(self) -> None:
+        """explain() lists every key with its value and source."""
+        text = resolve_training({"batch_size": 8}, environ={}).explain()
+        lines = text.splitlines()
+        assert lines[0].split() == ["key", "value", "source", "detail"]
+        row = next(line for line in lines if line.startswith("training.batch_size"))
+        assert row.split() == ["training.batch_size", "8", "override", "batch_size"]
