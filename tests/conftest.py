@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -20,3 +21,13 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.upper().startswith("PTYCHO_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_legacy_params() -> Iterator[None]:
+    """Reset ptycho.params (defaults, unsealed, no populate remembered) around every test."""
+    import ptycho.params
+
+    ptycho.params.reset()
+    yield
+    ptycho.params.reset()

@@ -1,4 +1,4 @@
-"""Layered resolution: precedence pair by pair, every environment rule, files and error reporting."""
+"""Layered resolution: precedence pair by pair, every environment rule, files and errors."""
 
 from __future__ import annotations
 
@@ -202,7 +202,7 @@ class TestEnvironment:
 
     def test_two_spellings_with_different_values(self) -> None:
         """The same key spelled twice with different values is an error naming both."""
-        with pytest.raises(ConflictError, match="PTYCHO_N_GROUPS.*PTYCHO_TRAINING__N_GROUPS"):
+        with pytest.raises(ConflictError, match=r"PTYCHO_N_GROUPS.*PTYCHO_TRAINING__N_GROUPS"):
             resolve_training(environ={"PTYCHO_N_GROUPS": "5", "PTYCHO_TRAINING__N_GROUPS": "6"})
 
     def test_two_spellings_with_the_same_value(self) -> None:
@@ -287,7 +287,7 @@ class TestConfigFile:
     def test_missing_file(self, tmp_path: Path) -> None:
         """A config file that does not exist is a file-not-found error naming it."""
         missing = tmp_path / "nope.yaml"
-        with pytest.raises(ConfigFileNotFoundError, match="nope.yaml"):
+        with pytest.raises(ConfigFileNotFoundError, match=r"nope\.yaml"):
             resolve_training(environ={}, config_file=missing)
 
     def test_missing_file_is_a_file_not_found_error(self, tmp_path: Path) -> None:
