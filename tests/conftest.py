@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, settings
 
+import ptycho.params
+
 settings.register_profile(
     "ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -26,8 +28,6 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def _fresh_legacy_params() -> Iterator[None]:
     """Reset ptycho.params (defaults, unsealed, no populate remembered) around every test."""
-    import ptycho.params
-
     ptycho.params.reset()
     yield
     ptycho.params.reset()

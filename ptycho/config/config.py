@@ -1,0 +1,101 @@
+"""The legacy ``ptycho.config.config`` API, backed by the ptycho-config schemas.
+
+Existing callers (the Ptychodus GUI among them) construct configs by keyword and copy them
+into a legacy dict with :func:`update_legacy_dict`, which skips None values as the reference
+did. :func:`ptycho_config._legacy.populate_legacy_params` writes None values too.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, MutableMapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from ptycho_config._legacy import to_legacy_dict
+from ptycho_config._registry import ALIASES, LEGACY_RENAMES
+from ptycho_config._schemas import (
+    InferenceConfig,
+    ModelConfig,
+    PyTorchExecutionConfig,
+    TrainingConfig,
+)
+
+__all__ = [
+    "KEY_MAPPINGS",
+    "InferenceConfig",
+    "ModelConfig",
+    "PyTorchExecutionConfig",
+    "TrainingConfig",
+    "dataclass_to_legacy_dict",
+    "load_yaml_config",
+    "update_legacy_dict",
+    "validate_inference_config",
+    "validate_model_config",
+    "validate_training_config",
+]
+
+# Field name -> legacy dict name, for the fields whose legacy name differs.
+KEY_MAPPINGS: Mapping[str, str] = MappingProxyType(dict(LEGACY_RENAMES))
+
+# Deprecated alias fields are left out when re-validating: their value already lives in
+# the field they alias, and re-validating them would only repeat the deprecation warning.
+_DEPRECATED_FIELDS = frozenset(a.name for a in ALIASES.values() if a.deprecated)
+
+AnyConfig = TrainingConfig | InferenceConfig | ModelConfig
+
+
+def dataclass_to_legacy_dict(config: AnyConfig) -> dict[str, Any]:
+    """Every legacy key of ``config`` and its nested model, None values included."""
+    return to_legacy_dict(config)
+
+
+def update_legacy_dict(cfg: MutableMapping[str, Any], config: AnyConfig) -> None:
+    """Write the legacy keys of ``config`` into ``cfg`` in place, skipping None values."""
+    cfg.update({k: v for k, v in to_legacy_dict(config).items() if v is not None})
+
+
+def _revalidate(config: Any, schema: type[AnyConfig]) -> None:
+    if not isinstance(config, schema):
+        raise TypeError(f"expected a {schema.__name__}, got {type(config).__name__}")
+    schema.model_validate(config.model_dump(exclude=set(_DEPRECATED_FIELDS)))
+
+
+def validate_model_config(config: ModelConfig) -> None:
+    """Re-check a ModelConfig; ValueError (a PtychoConfigError) lists every problem."""
+    _revalidate(config, ModelConfig)
+
+
+def validate_training_config(config: TrainingConfig) -> None:
+    """Re-check a TrainingConfig and its model; ValueError lists every problem."""
+    _revalidate(config, TrainingConfig)
+
+
+def validate_inference_config(config: InferenceConfig) -> None:
+    """Re-check an InferenceConfig and its model; ValueError lists every problem."""
+    _revalidate(config, InferenceConfig)
+
+
+def load_yaml_config(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The mapping in a YAML file (empty file: ``{}``); errors name the file."""
+    import yaml  # only this function needs it
+
+    where = Path(path)
+    try:
+        with where.open("rb") as stream:
+            data = yaml.safe_load(stream)
+    except yaml.YAMLError as error:
+        raise type(error)(f"invalid YAML in config file {where}: {error}") from error
+    except OSError as error:
+        message = f"cannot read config file {where}: {error.strerror or error}"
+        if error.errno is None:
+            raise type(error)(message) from error
+        raise type(error)(error.errno, message, str(where)) from error
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"config file {where} must hold a mapping at the top level, got {type(data).__name__}"
+        )
+    return data

@@ -1,0 +1,236 @@
+"""The legacy global parameter dict ``cfg``, and all global state of the library.
+
+Legacy code reads ``ptycho.params.cfg`` (dotted keys such as ``probe.big``) or calls
+``get``/``set``. ``cfg`` is always the same dict object, because callers keep references to
+it. Readers take ``dict(cfg)`` snapshots without a lock; every writer holds ``_write_lock``
+and changes ``cfg`` with one ``dict.update``, so a snapshot never shows half a change.
+
+This module imports nothing heavy: schema validation is imported on the first ``set``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import numbers
+import threading
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+__all__ = [
+    "DEFAULT_CFG",
+    "RUNTIME_KEYS",
+    "cfg",
+    "get",
+    "is_sealed",
+    "params",
+    "reset",
+    "seal",
+    "set",
+    "unseal",
+    "validate",
+]
+
+# The reference implementation's defaults, key for key; schema defaults may differ on purpose.
+DEFAULT_CFG: Mapping[str, Any] = MappingProxyType(
+    {
+        "N": 128,
+        "offset": 4,
+        "gridsize": 2,
+        "outer_offset_train": None,
+        "outer_offset_test": None,
+        "batch_size": 16,
+        "nepochs": 60,
+        "n_filters_scale": 2,
+        "output_prefix": "outputs",
+        "big_gridsize": 10,
+        "max_position_jitter": 10,
+        "sim_jitter_scale": 0.0,
+        "default_probe_scale": 0.7,
+        "mae_weight": 0.0,
+        "nll_weight": 1.0,
+        "tv_weight": 0.0,
+        "realspace_mae_weight": 0.0,
+        "realspace_weight": 0.0,
+        "nphotons": 1e9,
+        "nimgs_train": 9,
+        "nimgs_test": 3,
+        "data_source": "generic",
+        "probe.trainable": False,
+        "intensity_scale.trainable": False,
+        "positions.provided": False,
+        "object.big": True,
+        "probe.big": False,
+        "probe_scale": 10.0,
+        "set_phi": False,
+        "probe.mask": True,
+        "pad_object": True,
+        "model_type": "pinn",
+        "label": "",
+        "size": 392,
+        "amp_activation": "sigmoid",
+        "h5_path": "wts.h5",
+        "npseed": 42,
+        "debug": True,
+        "gaussian_smoothing_sigma": 0.0,
+        "use_xla_translate": True,
+    }
+)
+
+# Values that training code writes at run time; setting them is expected even when sealed.
+RUNTIME_KEYS = frozenset({"intensity_scale", "probe", "timestamp"})
+
+cfg: dict[str, Any] = dict(DEFAULT_CFG)
+
+_logger = logging.getLogger(__name__)
+_write_lock = threading.RLock()
+_sealed = False
+# key -> the value the most recent populate that wrote this key wrote
+_populated: dict[str, Any] = {}
+_MISSING: Any = object()
+
+
+def get(key: str, default: Any = _MISSING) -> Any:
+    """The value of ``key`` (``'bigN'`` is derived); ``default``, or KeyError, when absent."""
+    if key == "bigN":
+        try:
+            return _big_n(dict(cfg))
+        except (KeyError, TypeError) as error:
+            if default is _MISSING:
+                raise KeyError(f"bigN cannot be derived from params.cfg: {error}") from error
+            return default
+    value = cfg.get(key, _MISSING)
+    if value is _MISSING:
+        if default is _MISSING:
+            raise KeyError(key)
+        return default
+    return value
+
+
+def set(key: str, value: Any) -> None:
+    """Store a validated value; an invalid one raises ValueError and is not stored."""
+    stored = _checked(key, value)
+    with _write_lock:
+        if _sealed and key not in RUNTIME_KEYS:
+            _logger.warning("params.cfg is sealed, but %r is being set to %r", key, value)
+        cfg.update({key: stored})
+
+
+def params() -> dict[str, Any]:
+    """A copy of the dict, with the derived ``bigN`` added when it can be derived."""
+    snapshot = dict(cfg)
+    with contextlib.suppress(KeyError, TypeError):
+        snapshot["bigN"] = _big_n(snapshot)
+    return snapshot
+
+
+def validate() -> None:
+    """Check every value in the dict; raise one ValueError listing all problems."""
+    snapshot = dict(cfg)
+    problems: list[str] = []
+    for key, value in snapshot.items():
+        try:
+            _checked(key, value)
+        except ValueError as error:
+            problems.append(str(error))
+    try:
+        _big_n(snapshot)
+    except (KeyError, TypeError) as error:
+        problems.append(f"bigN cannot be derived from N, gridsize and offset: {error}")
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        raise ValueError(f"params.cfg is invalid ({len(problems)} problem(s)):\n{lines}")
+
+
+def seal() -> None:
+    """From now on, log a warning whenever ``set`` changes a configuration key."""
+    global _sealed
+    with _write_lock:
+        _sealed = True
+
+
+def unseal() -> None:
+    """Allow ``set`` again without warnings."""
+    global _sealed
+    with _write_lock:
+        _sealed = False
+
+
+def is_sealed() -> bool:
+    """Whether the dict is sealed."""
+    return _sealed
+
+
+def reset() -> None:
+    """Back to the defaults, unsealed, with no populate remembered (for tests)."""
+    global _sealed
+    with _write_lock:
+        # drop extra keys first and refill in one update, so readers never see an empty dict
+        for key in [k for k in cfg if k not in DEFAULT_CFG]:
+            del cfg[key]
+        cfg.update(DEFAULT_CFG)
+        _populated.clear()
+        _sealed = False
+
+
+def _write_populated(values: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Write a populate's values in one step; return ``{key: (old, new)}`` it replaced.
+
+    Only values that an earlier populate wrote, that still hold, and that change count.
+    """
+    new = dict(values)
+    with _write_lock:
+        replaced = {
+            key: (cfg[key], value)
+            for key, value in new.items()
+            if key in _populated
+            and key in cfg
+            and _same(cfg[key], _populated[key])
+            and not _same(cfg[key], value)
+        }
+        cfg.update(new)
+        _populated.update(new)
+    return replaced
+
+
+def _same(a: Any, b: Any) -> bool:
+    # legacy code stores arrays in cfg, whose == is elementwise and has no single truth value
+    try:
+        return a is b or (type(a) is type(b) and bool(a == b))
+    except (TypeError, ValueError):
+        return False
+
+
+def _big_n(values: Mapping[str, Any]) -> int:
+    return int(values["N"]) + (int(values["gridsize"]) - 1) * int(values["offset"])
+
+
+def _checked(key: str, value: Any) -> Any:
+    """The value to store for ``key``, or ValueError naming the key and the value."""
+    # imported here so that `import ptycho.params` stays free of pydantic
+    from ptycho_config._legacy import is_legacy_field, validate_legacy_value
+
+    if is_legacy_field(key):
+        return validate_legacy_value(key, value)
+    if key in DEFAULT_CFG:
+        _check_like_default(key, value)
+    return value
+
+
+def _check_like_default(key: str, value: Any) -> None:
+    """A reference key that no schema declares takes the type of its reference default."""
+    default = DEFAULT_CFG[key]
+    if default is None:
+        return
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        expected = type(default).__name__
+        raise ValueError(f"{key} = {value!r}: expected a {expected}, like the default {default!r}")
