@@ -1,0 +1,291 @@
+"""Torch objects for a resolved payload: device, precision, RNG, optimiser, schedule, loaders.
+
+torch is imported only inside the functions that build torch objects, so importing this
+module (and the whole library) never needs it. Without torch, building a runtime raises
+``RuntimeError`` with an install hint.
+
+Learning-rate schedules (per epoch; the name is `_torch_config.effective_scheduler`):
+
+- ``Default``: none (:meth:`TorchRuntime.make_scheduler` returns None).
+- ``Exponential``: ``ExponentialLR`` with ``gamma = 0.95``.
+- ``WarmupCosine``: ``LambdaLR`` with :class:`WarmupCosine` (linear warm-up, cosine decay).
+- ``MultiStage``: ``MultiStepLR``, ×0.1 at 50 % and again at 75 % of ``nepochs``.
+- ``ReduceLROnPlateau`` and ``Adaptive``: ``ReduceLROnPlateau`` on the checkpoint metric,
+  ``mode=checkpoint_mode``, ``factor=0.5``, patience a tenth of ``early_stop_patience``
+  (at least 1) so the rate drops several times before early stopping ends the run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
+from ptycho_config._torch_config import (
+    TorchInferenceConfig,
+    TorchTrainingConfig,
+    torch_inference_config,
+    torch_training_config,
+)
+
+if TYPE_CHECKING:
+    import torch
+    from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
+
+TORCH_MISSING = (
+    "PyTorch backend selected but torch is not installed; install it with: pip install torch>=2.2"
+)
+EXPONENTIAL_GAMMA = 0.95
+MULTISTAGE_FRACTIONS = (0.5, 0.75)
+MULTISTAGE_GAMMA = 0.1
+PLATEAU_FACTOR = 0.5
+
+# Parameters stay float32 under mixed precision; only autocast regions change dtype.
+_PRECISION: dict[str, tuple[str, str | None]] = {
+    "32-true": ("float32", None),
+    "16-mixed": ("float32", "float16"),
+    "bf16-mixed": ("float32", "bfloat16"),
+}
+_DEVICE_TYPE = {"cpu": "cpu", "gpu": "cuda", "cuda": "cuda", "mps": "mps"}
+
+
+class RuntimePayload(Protocol):
+    """Anything with an ``execution_config`` and a ``training_config`` or ``inference_config``."""
+
+    @property
+    def execution_config(self) -> ExecutionConfig: ...
+
+
+def resolve_accelerator(execution: ExecutionConfig, backend: str) -> ExecutionConfig:
+    """Resolve accelerator 'auto' for this host; any other value passes through untouched.
+
+    'auto' becomes 'cuda' when torch sees a CUDA device, else 'cpu' with a UserWarning.
+    Without torch it becomes 'cpu' silently for the TensorFlow backend and raises
+    RuntimeError for the PyTorch backend. The resolved value does not join
+    ``model_fields_set``: a host's answer is not the caller's choice, so passing the
+    result to another factory resolves it again there.
+    """
+    if execution.accelerator != "auto":
+        return execution
+    if importlib.util.find_spec("torch") is None:
+        if backend == "pytorch":
+            raise RuntimeError(TORCH_MISSING)
+        return _with_accelerator(execution, "cpu")
+    import torch
+
+    if torch.cuda.is_available():
+        return _with_accelerator(execution, "cuda")
+    warnings.warn(
+        "accelerator 'auto': no CUDA device was found, running on the CPU",
+        UserWarning,
+        stacklevel=2,
+    )
+    return _with_accelerator(execution, "cpu")
+
+
+def _with_accelerator(execution: ExecutionConfig, accelerator: str) -> ExecutionConfig:
+    resolved = execution.model_copy(update={"accelerator": accelerator})
+    if "accelerator" not in execution.model_fields_set:
+        resolved.model_fields_set.discard("accelerator")
+    return resolved
+
+
+@dataclass(frozen=True)
+class WarmupCosine:
+    """LambdaLR factor: linear warm-up to 1, then cosine decay to ``min_ratio`` at ``epochs``.
+
+    Epoch e < warmup gives (e + 1) / (warmup + 1); from e = warmup the factor is
+    min_ratio + (1 - min_ratio)·(1 + cos(π·p))/2 with p = (e - warmup)/(epochs - warmup),
+    held at min_ratio past ``epochs``. A dataclass (not a closure) so the scheduler's
+    state_dict and pickling work.
+    """
+
+    warmup: int
+    epochs: int
+    min_ratio: float
+
+    def __call__(self, epoch: int) -> float:
+        if epoch < self.warmup:
+            return (epoch + 1) / (self.warmup + 1)
+        progress = min(1.0, (epoch - self.warmup) / max(1, self.epochs - self.warmup))
+        return self.min_ratio + (1 - self.min_ratio) * (1 + math.cos(math.pi * progress)) / 2
+
+
+@dataclass(frozen=True)
+class TorchRuntime:
+    """The torch objects and Lightning keyword arguments of one run.
+
+    For an inference payload ``training`` is None, ``trainer_kwargs`` has no training-only
+    keys (max_epochs, gradient clipping, accumulate_grad_batches, default_root_dir) and
+    :meth:`make_optimizer` / :meth:`make_scheduler` raise ``ValueError``.
+    """
+
+    device: torch.device
+    dtype: torch.dtype
+    autocast_dtype: torch.dtype | None
+    seed: int
+    generator: torch.Generator
+    execution: ExecutionConfig
+    training: TorchTrainingConfig | None
+    inference: TorchInferenceConfig
+    logger_backend: str | None
+    dataloader_kwargs: dict[str, Any]
+    trainer_kwargs: dict[str, Any]
+    checkpoint_kwargs: dict[str, Any]
+    early_stopping_kwargs: dict[str, Any]
+
+    def apply_global_seed(self) -> None:
+        """Seed torch's global RNG with this run's seed (a process-wide side effect)."""
+        import torch
+
+        torch.manual_seed(self.seed)
+
+    def make_optimizer(self, params: Iterable[Any]) -> torch.optim.Optimizer:
+        """Adam/AdamW (lr, betas, weight_decay) or SGD (lr, momentum, weight_decay)."""
+        import torch
+
+        t = self._training("an optimizer")
+        if t.optimizer == "sgd":
+            return torch.optim.SGD(
+                params, lr=t.learning_rate, momentum=t.momentum, weight_decay=t.weight_decay
+            )
+        adam = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
+        betas = (t.adam_beta1, t.adam_beta2)
+        return adam(params, lr=t.learning_rate, betas=betas, weight_decay=t.weight_decay)
+
+    def make_scheduler(
+        self, optimizer: torch.optim.Optimizer
+    ) -> LRScheduler | ReduceLROnPlateau | None:
+        """The per-epoch learning-rate schedule (see the module docstring), or None."""
+        from torch.optim import lr_scheduler
+
+        t = self._training("a scheduler")
+        if t.scheduler == "Exponential":
+            return lr_scheduler.ExponentialLR(optimizer, gamma=EXPONENTIAL_GAMMA)
+        if t.scheduler == "WarmupCosine":
+            factor = WarmupCosine(t.lr_warmup_epochs, t.epochs, t.lr_min_ratio)
+            return lr_scheduler.LambdaLR(optimizer, lr_lambda=factor)
+        if t.scheduler == "MultiStage":
+            milestones = sorted({max(1, round(f * t.epochs)) for f in MULTISTAGE_FRACTIONS})
+            return lr_scheduler.MultiStepLR(optimizer, milestones, gamma=MULTISTAGE_GAMMA)
+        if t.scheduler in ("ReduceLROnPlateau", "Adaptive"):
+            return lr_scheduler.ReduceLROnPlateau(
+                optimizer,
+                mode=self.execution.checkpoint_mode,
+                factor=PLATEAU_FACTOR,
+                patience=max(1, self.execution.early_stop_patience // 10),
+            )
+        return None
+
+    def _training(self, what: str) -> TorchTrainingConfig:
+        if self.training is None:
+            raise ValueError(f"an inference runtime has no training configuration for {what}")
+        return self.training
+
+
+def build_torch_runtime(payload: RuntimePayload, *, seed_globally: bool = False) -> TorchRuntime:
+    """Build the torch objects of a payload; torch's global RNG is seeded only if asked."""
+    try:
+        import torch
+    except ImportError as error:
+        raise RuntimeError(TORCH_MISSING) from error
+    training = _training_of(payload)
+    execution = resolve_accelerator(payload.execution_config, "pytorch")
+    device = torch.device(_DEVICE_TYPE[execution.accelerator])
+    dtype_name, autocast_name = _PRECISION[execution.precision]
+    generator = torch.Generator()
+    if execution.seed is None:
+        seed = generator.seed()
+    else:
+        seed = execution.seed
+        generator.manual_seed(seed)
+    t = torch_training_config(training, execution) if training is not None else None
+    i = torch_inference_config(execution, training)
+    runtime = TorchRuntime(
+        device=device,
+        dtype=getattr(torch, dtype_name),
+        autocast_dtype=getattr(torch, autocast_name) if autocast_name else None,
+        seed=seed,
+        generator=generator,
+        execution=execution,
+        training=t,
+        inference=i,
+        logger_backend=execution.logger_backend,
+        dataloader_kwargs=_dataloader_kwargs(
+            execution, t.batch_size if t else i.batch_size, device, generator
+        ),
+        trainer_kwargs=_trainer_kwargs(execution, device, t),
+        checkpoint_kwargs={
+            "monitor": execution.checkpoint_monitor_metric,
+            "mode": execution.checkpoint_mode,
+            "save_top_k": execution.checkpoint_save_top_k,
+        },
+        early_stopping_kwargs={
+            "monitor": execution.checkpoint_monitor_metric,
+            "mode": execution.checkpoint_mode,
+            "patience": execution.early_stop_patience,
+        },
+    )
+    if seed_globally:
+        runtime.apply_global_seed()
+    return runtime
+
+
+def _training_of(payload: RuntimePayload) -> TrainingConfig | None:
+    """The payload's training config, or None for an inference payload."""
+    # a resolver result has both properties and raises AttributeError for the other kind
+    training = getattr(payload, "training_config", None)
+    if isinstance(training, TrainingConfig):
+        return training
+    if isinstance(getattr(payload, "inference_config", None), InferenceConfig):
+        return None
+    raise TypeError(
+        f"{type(payload).__name__} has neither a training_config nor an inference_config"
+    )
+
+
+def _dataloader_kwargs(
+    execution: ExecutionConfig, batch_size: int, device: torch.device, generator: torch.Generator
+) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "batch_size": batch_size,
+        "num_workers": execution.num_workers,
+        # pinning only helps host-to-GPU copies, and torch warns about it without a GPU
+        "pin_memory": execution.pin_memory and device.type == "cuda",
+        "generator": generator,
+    }
+    # torch rejects worker options when data is loaded in the main process
+    if execution.num_workers > 0:
+        kwargs["persistent_workers"] = execution.persistent_workers
+        if execution.prefetch_factor is not None:
+            kwargs["prefetch_factor"] = execution.prefetch_factor
+    return kwargs
+
+
+def _trainer_kwargs(
+    execution: ExecutionConfig, device: torch.device, training: TorchTrainingConfig | None
+) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "accelerator": device.type,
+        "devices": execution.devices,
+        "strategy": execution.strategy,
+        "deterministic": execution.deterministic,
+        "precision": execution.precision,
+        "enable_progress_bar": execution.enable_progress_bar,
+        "enable_checkpointing": execution.enable_checkpointing and training is not None,
+        # Trainer takes logger objects, not names; the name is TorchRuntime.logger_backend
+        "logger": execution.logger_backend is not None,
+    }
+    if training is not None:
+        kwargs |= {
+            "max_epochs": training.epochs,
+            "gradient_clip_val": training.gradient_clip_val,
+            "gradient_clip_algorithm": training.gradient_clip_algorithm,
+            "accumulate_grad_batches": training.accum_steps,
+            "default_root_dir": training.output_dir,
+        }
+    return kwargs
