@@ -19,6 +19,7 @@ from pydantic._internal._model_construction import ModelMetaclass
 from pydantic_core import PydanticCustomError
 
 from ptycho_config._types import (
+    NO_BOOL,
     CrossFieldRule,
     HalfOpenUnitFloat,
     Int,
@@ -81,6 +82,12 @@ class _Schema(BaseModel, metaclass=_SchemaMeta):
             )
         return self
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as error:
+            raise error_from_validation(error, self.section) from error
+
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
         """Validate ``obj``; a failure raises :class:`InvalidValueError` listing every problem."""
@@ -106,7 +113,7 @@ def _dotted(model: BaseModel, path: str) -> Any:
 
 
 def _copy_deprecated_n_images(data: Any) -> Any:
-    if isinstance(data, dict) and data.get("n_images") is not None:
+    if isinstance(data, dict) and none_string(data.get("n_images")) is not None:
         warnings.warn(
             "n_images is deprecated; use n_groups (the value was copied into n_groups)",
             DeprecationWarning,
@@ -356,7 +363,7 @@ class ExecutionConfig(_Schema):
     ] = Field("Default", description="Learning-rate schedule of the PyTorch runtime.")
     enable_progress_bar: bool = Field(False, description="Show a progress bar.")
     enable_checkpointing: bool = Field(True, description="Save checkpoints during training.")
-    checkpoint_save_top_k: Annotated[Int, Field(ge=-1)] = Field(
+    checkpoint_save_top_k: Annotated[int, Field(ge=-1), NO_BOOL] = Field(
         1, description="Best checkpoints kept (-1 all, 0 none)."
     )
     checkpoint_monitor_metric: Annotated[str, Field(min_length=1)] = Field(

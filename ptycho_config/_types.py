@@ -65,15 +65,18 @@ def reject_tpu(value: Any) -> Any:
     return value
 
 
-Int = Annotated[int, BeforeValidator(_reject_bool)]
-PositiveInt = Annotated[Int, Field(ge=1)]
-NonNegativeInt = Annotated[Int, Field(ge=0)]
+# Bounds go before NO_BOOL so that pydantic keeps them on the number schema itself, where the
+# JSON Schema shows them as minimum/maximum (after a validator they would become unknown keys).
+NO_BOOL = BeforeValidator(_reject_bool)
+Int = Annotated[int, NO_BOOL]
+PositiveInt = Annotated[int, Field(ge=1), NO_BOOL]
+NonNegativeInt = Annotated[int, Field(ge=0), NO_BOOL]
 PowerOfTwo = Annotated[Int, AfterValidator(_power_of_two)]
-Float = Annotated[float, BeforeValidator(_reject_bool)]
-NonNegativeFloat = Annotated[Float, Field(ge=0)]
-PositiveFloat = Annotated[Float, Field(gt=0)]
-UnitFloat = Annotated[Float, Field(ge=0, le=1)]
-HalfOpenUnitFloat = Annotated[Float, Field(ge=0, lt=1)]
+Float = Annotated[float, NO_BOOL]
+NonNegativeFloat = Annotated[float, Field(ge=0), NO_BOOL]
+PositiveFloat = Annotated[float, Field(gt=0), NO_BOOL]
+UnitFloat = Annotated[float, Field(ge=0, le=1), NO_BOOL]
+HalfOpenUnitFloat = Annotated[float, Field(ge=0, lt=1), NO_BOOL]
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ def _field_path(
 
 
 def _message(error: Any) -> str:
+    if error["type"] == "frozen_instance":
+        return "configs are frozen; build a changed copy with model_copy(update={...})"
     text = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         if text.startswith(prefix):

@@ -1,0 +1,303 @@
+"""Hypothesis strategies that build valid configuration values and objects.
+
+Public names (kept stable, other test modules import them):
+
+- ``paths()``: simple relative or absolute paths.
+- ``field_values(section, standalone=True)``: field name -> strategy of valid raw values.
+  With ``standalone=True`` every value is valid whatever the other fields hold (values that
+  a cross-field rule could reject are left out); with ``standalone=False`` each field covers
+  its own rule only, ignoring cross-field rules.
+- ``valid_values``: qualified key ('model.N', 'training.batch_size', ...) -> strategy of
+  values valid for that key alone, for every key of ``ptycho_config._registry.KEYS``.
+- ``model_configs()``, ``training_configs()``, ``inference_configs()``,
+  ``execution_configs()``: valid config instances over the whole valid space, cross-field
+  rules respected, fields sometimes left at their defaults; never the deprecated n_images.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
+
+from ptycho_config import ExecutionConfig, InferenceConfig, ModelConfig, TrainingConfig
+from ptycho_config._registry import KEYS
+
+MAX_INT = 2**31 - 1
+MIN_SEED = -(2**63)
+MAX_SEED = 2**63 - 1
+
+
+def _finite(**bounds: Any) -> SearchStrategy[float]:
+    return st.floats(allow_nan=False, allow_infinity=False, **bounds)
+
+
+def _ints(low: int, high: int = MAX_INT) -> SearchStrategy[int]:
+    return st.integers(min_value=low, max_value=high)
+
+
+def _optional(values: SearchStrategy[Any]) -> SearchStrategy[Any]:
+    return st.none() | values
+
+
+def paths() -> SearchStrategy[Path]:
+    """Simple relative or absolute paths of one to three plain segments."""
+    segment = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,11}", fullmatch=True)
+    parts = st.lists(segment, min_size=1, max_size=3)
+    return st.builds(
+        lambda absolute, names: Path(str(PurePosixPath("/" if absolute else "", *names))),
+        st.booleans(),
+        parts,
+    )
+
+
+POSITIVE_FLOAT = _finite(min_value=0.0, exclude_min=True)
+NON_NEGATIVE_FLOAT = _finite(min_value=0.0)
+UNIT_FLOAT = _finite(min_value=0.0, max_value=1.0)
+HALF_OPEN_UNIT_FLOAT = _finite(min_value=0.0, max_value=1.0, exclude_max=True)
+POWER_OF_TWO = st.integers(min_value=0, max_value=40).map(lambda k: 2**k)
+METRIC_NAME = st.sampled_from(["val_loss", "train_loss"]) | st.from_regex(
+    r"[a-z][a-z0-9_/]{0,15}", fullmatch=True
+)
+
+_MODEL: dict[str, SearchStrategy[Any]] = {
+    "N": st.sampled_from([64, 128, 256]),
+    "gridsize": _ints(1),
+    "n_filters_scale": _ints(1),
+    "model_type": st.sampled_from(["pinn", "supervised"]),
+    "architecture": st.sampled_from(["cnn", "ffno", "fno", "fno_vanilla", "neuralop_uno"]),
+    "amp_activation": st.sampled_from(["sigmoid", "swish", "softplus", "relu"]),
+    "object_big": st.booleans(),
+    "probe_big": st.booleans(),
+    "probe_mask": st.booleans(),
+    "pad_object": st.booleans(),
+    "probe_scale": POSITIVE_FLOAT,
+    "gaussian_smoothing_sigma": NON_NEGATIVE_FLOAT,
+}
+
+# Fields shared by training and inference: data selection and grouping.
+_GROUPING: dict[str, SearchStrategy[Any]] = {
+    "n_subsample": _optional(_ints(1)),
+    "subsample_seed": _optional(_ints(MIN_SEED, MAX_SEED)),
+    "neighbor_count": _ints(1),
+    "enable_oversampling": st.booleans(),
+    "neighbor_pool_size": _optional(_ints(1)),
+    "backend": st.sampled_from(["tensorflow", "pytorch"]),
+    "output_dir": paths(),
+}
+
+_TRAINING: dict[str, SearchStrategy[Any]] = {
+    "train_data_file": _optional(paths()),
+    "test_data_file": _optional(paths()),
+    "batch_size": POWER_OF_TWO,
+    "nepochs": _ints(1),
+    "mae_weight": UNIT_FLOAT,
+    "nll_weight": UNIT_FLOAT,
+    "realspace_mae_weight": NON_NEGATIVE_FLOAT,
+    "realspace_weight": NON_NEGATIVE_FLOAT,
+    "nphotons": POSITIVE_FLOAT,
+    "n_groups": _ints(1),
+    **_GROUPING,
+    "positions_provided": st.booleans(),
+    "probe_trainable": st.booleans(),
+    "intensity_scale_trainable": st.booleans(),
+    "sequential_sampling": st.booleans(),
+    "torch_loss_mode": st.sampled_from(["poisson", "mae"]),
+    "optimizer": st.sampled_from(["adam", "adamw", "sgd"]),
+    "momentum": HALF_OPEN_UNIT_FLOAT,
+    "weight_decay": NON_NEGATIVE_FLOAT,
+    "adam_beta1": HALF_OPEN_UNIT_FLOAT,
+    "adam_beta2": HALF_OPEN_UNIT_FLOAT,
+    "scheduler": st.sampled_from(["Default", "Exponential", "WarmupCosine", "ReduceLROnPlateau"]),
+    "lr_warmup_epochs": _ints(0),
+    "lr_min_ratio": UNIT_FLOAT,
+}
+
+_INFERENCE: dict[str, SearchStrategy[Any]] = {
+    "model_path": paths(),
+    "test_data_file": paths(),
+    "n_groups": _optional(_ints(1)),
+    **_GROUPING,
+    "debug": st.booleans(),
+}
+
+_EXECUTION: dict[str, SearchStrategy[Any]] = {
+    "accelerator": st.sampled_from(["auto", "cpu", "gpu", "cuda", "mps"]),
+    "devices": _ints(1) | st.just("auto"),
+    "strategy": st.sampled_from(
+        [
+            "auto",
+            "ddp",
+            "ddp_spawn",
+            "ddp_notebook",
+            "ddp_find_unused_parameters_true",
+            "fsdp",
+            "deepspeed",
+            "single_device",
+        ]
+    ),
+    "deterministic": st.sampled_from([True, False, "warn"]),
+    "precision": st.sampled_from(["32-true", "16-mixed", "bf16-mixed"]),
+    "seed": _optional(_ints(MIN_SEED, MAX_SEED)),
+    "gradient_clip_val": _optional(POSITIVE_FLOAT),
+    "gradient_clip_algorithm": st.sampled_from(["norm", "value"]),
+    "accum_steps": _ints(1),
+    "num_workers": _ints(0, 64),
+    "pin_memory": st.booleans(),
+    "persistent_workers": st.booleans(),
+    "prefetch_factor": _optional(_ints(1)),
+    "learning_rate": POSITIVE_FLOAT,
+    "scheduler": st.sampled_from(
+        ["Default", "Exponential", "MultiStage", "Adaptive", "WarmupCosine", "ReduceLROnPlateau"]
+    ),
+    "enable_progress_bar": st.booleans(),
+    "enable_checkpointing": st.booleans(),
+    "checkpoint_save_top_k": _ints(-1),
+    "checkpoint_monitor_metric": METRIC_NAME,
+    "checkpoint_mode": st.sampled_from(["min", "max"]),
+    "early_stop_patience": _ints(1),
+    "logger_backend": st.sampled_from(["csv", "tensorboard", "mlflow", None]),
+    "inference_batch_size": _optional(_ints(1)),
+    "middle_trim": _ints(0),
+    "pad_eval": st.booleans(),
+}
+
+_OWN_RULE: dict[str, dict[str, SearchStrategy[Any]]] = {
+    "model": _MODEL,
+    "training": _TRAINING,
+    "inference": _INFERENCE,
+    "execution": _EXECUTION,
+}
+
+# Values that no cross-field rule can reject, whatever the other fields hold.
+_STANDALONE: dict[str, dict[str, SearchStrategy[Any]]] = {
+    "model": {},
+    "training": {
+        "realspace_mae_weight": st.just(0.0),
+        "enable_oversampling": st.just(False),
+        "neighbor_pool_size": st.none(),
+        "lr_warmup_epochs": st.just(0),
+    },
+    "inference": {
+        "enable_oversampling": st.just(False),
+        "neighbor_pool_size": st.none(),
+    },
+    "execution": {
+        "persistent_workers": st.just(False),
+        "prefetch_factor": st.none(),
+    },
+}
+
+
+def field_values(section: str, *, standalone: bool = True) -> dict[str, SearchStrategy[Any]]:
+    """Field name -> strategy of valid raw values for one section (see the module docstring)."""
+    values = dict(_OWN_RULE[section])
+    if standalone:
+        values.update(_STANDALONE[section])
+    return values
+
+
+valid_values: dict[str, SearchStrategy[Any]] = {
+    qualified: field_values(key.section)[key.name] for qualified, key in KEYS.items()
+}
+
+
+def _some_of(fields: dict[str, SearchStrategy[Any]]) -> SearchStrategy[dict[str, Any]]:
+    """A random subset of the fields, the rest left at their defaults."""
+    return st.fixed_dictionaries({}, optional=fields)
+
+
+@st.composite
+def model_configs(draw: st.DrawFn) -> ModelConfig:
+    """Any valid ModelConfig."""
+    return ModelConfig(**draw(_some_of(_MODEL)))
+
+
+@st.composite
+def _grouping(draw: st.DrawFn, gridsize: int) -> dict[str, Any]:
+    # neighbor_pool_size >= neighbor_count; oversampling needs gridsize > 1 and pool >= gridsize²
+    kwargs: dict[str, Any] = {}
+    count = draw(st.none() | _ints(1))
+    if count is not None:
+        kwargs["neighbor_count"] = count
+    floor = count if count is not None else 4
+    oversample = gridsize > 1 and draw(st.booleans())
+    if oversample:
+        floor = max(floor, gridsize**2)
+        kwargs["enable_oversampling"] = True
+        kwargs["neighbor_pool_size"] = draw(_ints(floor, floor + MAX_INT))
+    else:
+        if draw(st.booleans()):
+            kwargs["enable_oversampling"] = False
+        if draw(st.booleans()):
+            kwargs["neighbor_pool_size"] = draw(_optional(_ints(floor, floor + MAX_INT)))
+    return kwargs
+
+
+_DEPENDENT_GROUPING = ("neighbor_count", "enable_oversampling", "neighbor_pool_size")
+
+
+@st.composite
+def training_configs(draw: st.DrawFn) -> TrainingConfig:
+    """Any valid TrainingConfig (cross-field rules respected, n_images never set)."""
+    dependent = {*_DEPENDENT_GROUPING, "realspace_mae_weight", "realspace_weight"}
+    dependent |= {"nepochs", "lr_warmup_epochs"}
+    kwargs = draw(_some_of({k: v for k, v in _TRAINING.items() if k not in dependent}))
+    model = draw(st.none() | model_configs())
+    if model is not None:
+        kwargs["model"] = model
+    kwargs.update(draw(_grouping(model.gridsize if model is not None else 1)))
+    realspace = draw(st.none() | NON_NEGATIVE_FLOAT)
+    if realspace is not None:
+        kwargs["realspace_weight"] = realspace
+        if realspace > 0 and draw(st.booleans()):
+            kwargs["realspace_mae_weight"] = draw(NON_NEGATIVE_FLOAT)
+        elif draw(st.booleans()):
+            kwargs["realspace_mae_weight"] = 0.0
+    nepochs = draw(st.none() | _ints(1))
+    if nepochs is not None:
+        kwargs["nepochs"] = nepochs
+    if draw(st.booleans()):
+        kwargs["lr_warmup_epochs"] = draw(_ints(0, (nepochs if nepochs is not None else 50) - 1))
+    return TrainingConfig(**kwargs)
+
+
+@st.composite
+def inference_configs(draw: st.DrawFn) -> InferenceConfig:
+    """Any valid InferenceConfig (cross-field rules respected, n_images never set)."""
+    required = {k: _INFERENCE[k] for k in ("model_path", "test_data_file")}
+    optional = {k: v for k, v in _INFERENCE.items() if k not in (*required, *_DEPENDENT_GROUPING)}
+    kwargs = draw(st.fixed_dictionaries(required, optional=optional))
+    model = draw(st.none() | model_configs())
+    if model is not None:
+        kwargs["model"] = model
+    kwargs.update(draw(_grouping(model.gridsize if model is not None else 1)))
+    return InferenceConfig(**kwargs)
+
+
+@st.composite
+def execution_configs(draw: st.DrawFn) -> ExecutionConfig:
+    """Any valid ExecutionConfig (worker options only with num_workers > 0)."""
+    dependent = ("num_workers", "persistent_workers", "prefetch_factor")
+    kwargs = draw(_some_of({k: v for k, v in _EXECUTION.items() if k not in dependent}))
+    workers = draw(st.none() | _EXECUTION["num_workers"])
+    if workers is not None:
+        kwargs["num_workers"] = workers
+    if workers:
+        kwargs.update(
+            draw(
+                _some_of(
+                    {
+                        "persistent_workers": _EXECUTION["persistent_workers"],
+                        "prefetch_factor": _EXECUTION["prefetch_factor"],
+                    }
+                )
+            )
+        )
+    else:
+        kwargs.update(
+            draw(_some_of({"persistent_workers": st.just(False), "prefetch_factor": st.none()}))
+        )
+    return ExecutionConfig(**kwargs)
