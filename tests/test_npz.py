@@ -1,0 +1,557 @@
+"""Reading the probe size and nphotons from NPZ data files, without loading or unpickling."""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import subprocess
+import sys
+import tempfile
+import threading
+import tracemalloc
+import warnings
+import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy.lib import format as npy_format
+
+from ptycho_config import _npz
+from ptycho_config._errors import ConfigFileNotFoundError, ProbeSizeError, PtychoConfigError
+from ptycho_config._npz import (
+    infer_probe_size,
+    inspect_data_file,
+    read_nphotons,
+    read_probe_header,
+)
+
+_UNPICKLED: list[str] = []
+
+
+def _record_unpickling() -> str:
+    _UNPICKLED.append("unpickled")
+    return "tripped"
+
+
+class _Tripwire:
+    """An object whose unpickling leaves a trace in `_UNPICKLED`."""
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return (_record_unpickling, ())
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Start and end every test with an empty cache and no record of unpickling."""
+    _npz.clear_cache()
+    _UNPICKLED.clear()
+    yield
+    _npz.clear_cache()
+
+
+def _no_pickle(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise AssertionError("pickle was used")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+
+
+def _npy(array: np.ndarray[Any, Any], version: tuple[int, int] = (1, 0)) -> bytes:
+    buffer = io.BytesIO()
+    npy_format.write_array(buffer, array, version=version)
+    return buffer.getvalue()
+
+
+def _header(shape: tuple[int, ...], descr: str = "<c8") -> bytes:
+    buffer = io.BytesIO()
+    header = {"descr": descr, "fortran_order": False, "shape": shape}
+    npy_format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue()
+
+
+def _zip(path: Path, members: dict[str, bytes], method: int = zipfile.ZIP_STORED) -> Path:
+    with zipfile.ZipFile(path, "w", compression=method) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _probe(size: int = 64, dtype: str = "complex64") -> np.ndarray[Any, Any]:
+    return np.ones((size, size), dtype=dtype)
+
+
+class TestProbeSize:
+    """`infer_probe_size` on files numpy wrote."""
+
+    @pytest.mark.parametrize("save", [np.savez, np.savez_compressed])
+    @pytest.mark.parametrize("dtype", ["complex64", "float32"])
+    @pytest.mark.parametrize("size", [64, 128, 256])
+    def test_square_probe(self, tmp_path: Path, save: Any, dtype: str, size: int) -> None:
+        """A square probe gives its side, without a warning."""
+        path = tmp_path / "data.npz"
+        save(path, probeGuess=_probe(size, dtype), diffraction=np.zeros((3, 8, 8)))
+        assert size == infer_probe_size(path)
+        assert size == infer_probe_size(str(path), strict=True)
+
+    def test_fortran_order(self, tmp_path: Path) -> None:
+        """A Fortran-ordered probe is read like any other."""
+        path = tmp_path / "data.npz"
+        np.savez(path, probeGuess=np.asfortranarray(_probe(128)))
+        assert infer_probe_size(path, strict=True) == 128
+
+    def test_non_square_warns(self, tmp_path: Path) -> None:
+        """A non-square probe gives its first dimension with a warning naming the file."""
+        path = tmp_path / "data.npz"
+        np.savez(path, probeGuess=np.ones((64, 32), dtype="complex64"))
+        with pytest.warns(UserWarning, match=r"not square.*first dimension, N = 64") as record:
+            assert infer_probe_size(path) == 64
+        assert str(path) in str(record[0].message)
+
+    def test_non_square_strict(self, tmp_path: Path) -> None:
+        """A non-square probe is an error when strict."""
+        path = tmp_path / "data.npz"
+        np.savez(path, probeGuess=np.ones((96, 32), dtype="complex64"))
+        with pytest.raises(ProbeSizeError, match=r"\(96, 32\), not square; save a square"):
+            infer_probe_size(path, strict=True)
+
+    def test_one_dimensional(self, tmp_path: Path) -> None:
+        """A 1-D probe falls back to 64 with a warning, or is an error when strict."""
+        path = tmp_path / "data.npz"
+        np.savez(path, probeGuess=np.ones(128, dtype="complex64"))
+        with pytest.warns(
+            UserWarning, match=r"shape \(128,\), not a non-empty 2-D.*default N = 64"
+        ):
+            assert infer_probe_size(path) == 64
+        with pytest.raises(ProbeSizeError, match="save a 2-D probe or set N explicitly"):
+            infer_probe_size(path, strict=True)
+
+    def test_missing_key(self, tmp_path: Path) -> None:
+        """A file without probeGuess falls back and says what the file holds."""
+        path = tmp_path / "data.npz"
+        np.savez(path, probe=_probe(), objectGuess=_probe())
+        with pytest.warns(UserWarning, match=r"no probeGuess array \(it holds: objectGuess, probe"):
+            assert infer_probe_size(path) == 64
+        with pytest.raises(ProbeSizeError, match="add probeGuess to the file"):
+            infer_probe_size(path, strict=True)
+
+    def test_missing_file(self, tmp_path: Path) -> None:
+        """A missing file falls back with a warning, or raises ConfigFileNotFoundError."""
+        path = tmp_path / "absent.npz"
+        with pytest.warns(UserWarning, match=r"absent\.npz does not exist.*fix the path"):
+            assert infer_probe_size(path) == 64
+        with pytest.raises(ConfigFileNotFoundError, match="does not exist") as info:
+            infer_probe_size(path, strict=True)
+        assert isinstance(info.value, FileNotFoundError)
+        assert isinstance(info.value, PtychoConfigError)
+
+    def test_directory(self, tmp_path: Path) -> None:
+        """A directory where the file should be is unreadable, not a crash."""
+        with pytest.raises(ProbeSizeError, match="not a regular file"):
+            infer_probe_size(tmp_path, strict=True)
+
+    def test_error_lists_the_key(self, tmp_path: Path) -> None:
+        """The strict error carries one problem for model.N."""
+        path = _zip(tmp_path / "data.npz", {"x.npy": _npy(_probe())})
+        with pytest.raises(ProbeSizeError) as info:
+            infer_probe_size(path, strict=True)
+        assert [problem.key for problem in info.value.problems] == ["model.N"]
+
+
+class TestUnreadable:
+    """Broken or hostile files are unreadable: a fallback, never a crash or a big read."""
+
+    def test_object_array_is_never_unpickled(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """An object probe is unreadable, and reading it unpickles nothing."""
+        path = tmp_path / "data.npz"
+        probe = np.empty((64, 64), dtype=object)
+        probe[0, 0] = _Tripwire()
+        np.savez(path, probeGuess=probe)
+        with np.load(path, allow_pickle=True) as loaded:
+            loaded["probeGuess"]
+        assert _UNPICKLED == ["unpickled"]
+        _UNPICKLED.clear()
+        _no_pickle(monkeypatch)
+        with pytest.warns(UserWarning, match="object array, which would need unpickling"):
+            assert infer_probe_size(path) == 64
+        with pytest.raises(ProbeSizeError, match="unpickling"):
+            read_probe_header(path)
+        assert _UNPICKLED == []
+
+    def test_truncated_zip(self, tmp_path: Path) -> None:
+        """A zip cut in half is unreadable."""
+        path = tmp_path / "data.npz"
+        np.savez(path, probeGuess=_probe(128))
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+        with pytest.warns(UserWarning, match="not a readable zip archive.*default N = 64"):
+            assert infer_probe_size(path) == 64
+        with pytest.raises(ProbeSizeError, match="re-save the file with numpy"):
+            infer_probe_size(path, strict=True)
+
+    def test_not_a_zip(self, tmp_path: Path) -> None:
+        """A plain .npy file under an .npz name is unreadable."""
+        path = tmp_path / "data.npz"
+        np.save(path.with_suffix(".npy"), _probe())
+        path.write_bytes(path.with_suffix(".npy").read_bytes())
+        with pytest.raises(ProbeSizeError, match="not a readable zip archive"):
+            infer_probe_size(path, strict=True)
+
+    def test_wrong_magic(self, tmp_path: Path) -> None:
+        """A probeGuess.npy member holding garbage is unreadable."""
+        path = _zip(tmp_path / "data.npz", {"probeGuess.npy": b"garbage, not an array" * 10})
+        with pytest.raises(ProbeSizeError, match="magic string is not correct"):
+            infer_probe_size(path, strict=True)
+
+    def test_huge_shape_claim(self, tmp_path: Path) -> None:
+        """A header claiming (10**9, 10**9) over a few bytes is unreadable and allocates nothing."""
+        member = _header((10**9, 10**9)) + b"\0" * 16
+        path = _zip(tmp_path / "data.npz", {"probeGuess.npy": member})
+        tracemalloc.start()
+        try:
+            with pytest.raises(ProbeSizeError, match=r"declares \(1000000000, 1000000000\)"):
+                infer_probe_size(path, strict=True)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 1024 * 1024
+
+    def test_header_shorter_than_member(self, tmp_path: Path) -> None:
+        """A header that claims less data than the member holds is unreadable."""
+        member = _header((64, 64)) + b"\0" * (64 * 64 * 8 + 8)
+        path = _zip(tmp_path / "data.npz", {"probeGuess.npy": member}, zipfile.ZIP_DEFLATED)
+        with pytest.raises(ProbeSizeError, match="zip directory says it holds"):
+            infer_probe_size(path, strict=True)
+
+    def test_huge_header_length(self, tmp_path: Path) -> None:
+        """A version 2.0 header claiming 2 GiB of header is refused before it is read."""
+        member = npy_format.MAGIC_PREFIX + b"\x02\x00" + (2**31).to_bytes(4, "little") + b"{}"
+        path = _zip(tmp_path / "data.npz", {"probeGuess.npy": member})
+        with pytest.raises(ProbeSizeError, match="header claims 2147483648 bytes"):
+            infer_probe_size(path, strict=True)
+
+    def test_unsupported_version(self, tmp_path: Path) -> None:
+        """A .npy format version this reader does not know is unreadable."""
+        member = npy_format.MAGIC_PREFIX + b"\x04\x00" + _header((64, 64))[8:]
+        path = _zip(tmp_path / "data.npz", {"probeGuess.npy": member})
+        with pytest.raises(ProbeSizeError, match=r"unsupported \.npy format version 4\.0"):
+            infer_probe_size(path, strict=True)
+
+    def test_other_compression(self, tmp_path: Path) -> None:
+        """A member compressed with anything but deflate is refused."""
+        members = {"probeGuess.npy": _npy(_probe())}
+        path = _zip(tmp_path / "data.npz", members, zipfile.ZIP_BZIP2)
+        with pytest.raises(ProbeSizeError, match="compressed with method 12"):
+            infer_probe_size(path, strict=True)
+
+    def test_string_probe(self, tmp_path: Path) -> None:
+        """A probe that is not numeric is unreadable."""
+        path = tmp_path / "data.npz"
+        np.savez(path, probeGuess=np.array([["a", "b"], ["c", "d"]]))
+        with pytest.raises(ProbeSizeError, match="not a number"):
+            infer_probe_size(path, strict=True)
+
+    def test_deflated_member_is_read_only_as_far_as_its_header(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Of a 2 MiB compressed probe, only the zip directory and a prefix are read."""
+        path = tmp_path / "data.npz"
+        noise = np.random.default_rng(0).standard_normal((512, 1024)).astype("float32")
+        np.savez_compressed(path, probeGuess=noise.view("complex64"))
+        read: list[int] = []
+
+        class Counting(io.FileIO):
+            def read(self, size: int | None = -1) -> bytes:
+                data = super().read(size)
+                read.append(len(data))
+                return data
+
+        monkeypatch.setattr(_npz, "open", lambda p, mode: Counting(p, mode), raising=False)
+        assert read_probe_header(path).shape == (512, 512)
+        assert path.stat().st_size > 1_000_000
+        assert sum(read) < 64 * 1024
+
+    @given(st.binary(max_size=400))
+    def test_any_member_bytes(self, member: bytes) -> None:
+        """Whatever bytes a probeGuess.npy member holds, the outcome is a size or ProbeSizeError."""
+        self._check_never_crashes({"probeGuess.npy": member})
+
+    @given(st.integers(0, 200), st.binary(min_size=1, max_size=4))
+    def test_corrupted_header(self, at: int, junk: bytes) -> None:
+        """A valid member with a few bytes overwritten reads correctly or is unreadable."""
+        member = bytearray(_npy(_probe(4)))
+        member[at : at + len(junk)] = junk
+        self._check_never_crashes({"probeGuess.npy": bytes(member)})
+
+    @given(
+        st.recursive(
+            st.text(max_size=6) | st.integers(-3, 2**40) | st.booleans() | st.none(),
+            lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner),
+            max_leaves=8,
+        ),
+        st.recursive(st.integers(-2, 2**62), lambda inner: st.tuples(inner, inner), max_leaves=3),
+    )
+    def test_any_header_values(self, descr: object, shape: object) -> None:
+        """Whatever literals a header gives as descr and shape, the outcome is a size or error."""
+        text = repr({"descr": descr, "fortran_order": False, "shape": shape})
+        for version, width in (((1, 0), 2), ((2, 0), 4)):
+            head = npy_format.MAGIC_PREFIX + bytes(version) + len(text).to_bytes(width, "little")
+            self._check_never_crashes({"probeGuess.npy": head + text.encode("latin1", "replace")})
+
+    @given(st.text("{}()[]'\":,0123456789 abcdefopsr<>|=\n\t-_.#", max_size=120))
+    def test_any_header_text(self, text: str) -> None:
+        """Whatever text a header holds, the outcome is a size or ProbeSizeError."""
+        head = npy_format.MAGIC_PREFIX + b"\x01\x00" + len(text).to_bytes(2, "little")
+        self._check_never_crashes({"probeGuess.npy": head + text.encode()})
+
+    @given(st.binary(max_size=600))
+    def test_any_file_bytes(self, data: bytes) -> None:
+        """Whatever bytes the file holds, the outcome is a size or ProbeSizeError."""
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder, "data.npz")
+            path.write_bytes(data)
+            self._outcome(path)
+
+    def _check_never_crashes(self, members: dict[str, bytes]) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            for method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                self._outcome(_zip(Path(folder, f"{method}.npz"), members, method))
+
+    @staticmethod
+    def _outcome(path: Path) -> None:
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            assert isinstance(infer_probe_size(path), int)
+            assert read_nphotons(path) is None
+        try:
+            header = read_probe_header(path)
+        except ProbeSizeError:
+            return
+        assert not header.dtype.hasobject
+
+
+class TestFormatVersions:
+    """Every .npy format version numpy writes is read, without numpy's data reader."""
+
+    @pytest.mark.parametrize("version", [(1, 0), (2, 0), (3, 0)])
+    @pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+    def test_version(self, tmp_path: Path, version: tuple[int, int], method: int) -> None:
+        """A probe written in format version 1.0, 2.0 or 3.0 gives its shape and dtype."""
+        member = _npy(_probe(128, "complex64"), version)
+        assert bytes([version[0]]) == member[6:7]
+        path = _zip(tmp_path / "data.npz", {"probeGuess.npy": member}, method)
+        header = read_probe_header(path)
+        assert ((128, 128), np.dtype("complex64")) == (header.shape, header.dtype)
+        assert infer_probe_size(path, strict=True) == 128
+
+    def test_handmade_version_3(self, tmp_path: Path) -> None:
+        """A hand-made version 3.0 header with a UTF-8 body is read."""
+        text = "{'descr': '<f4', 'fortran_order': False, 'shape': (32, 32), }".ljust(118) + "\n"
+        header = npy_format.MAGIC_PREFIX + b"\x03\x00" + len(text).to_bytes(4, "little")
+        member = header + text.encode("utf8") + bytes(32 * 32 * 4)
+        path = _zip(tmp_path / "data.npz", {"probeGuess.npy": member})
+        assert infer_probe_size(path, strict=True) == 32
+
+    @given(
+        st.integers(1, 300),
+        st.integers(1, 300),
+        st.sampled_from(["float32", "complex64", "float64"]),
+        st.booleans(),
+    )
+    def test_parsed_shape_is_written_shape(
+        self, rows: int, cols: int, dtype: str, compressed: bool
+    ) -> None:
+        """For any 2-D shape and dtype numpy writes, the parsed header gives them back."""
+        save = np.savez_compressed if compressed else np.savez
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder, "data.npz")
+            save(path, probeGuess=np.zeros((rows, cols), dtype=dtype))
+            header = read_probe_header(path)
+        assert ((rows, cols), np.dtype(dtype)) == (header.shape, header.dtype)
+
+
+def _with_metadata(path: Path, metadata: Any) -> Path:
+    np.savez(path, probeGuess=_probe(), _metadata=metadata)
+    return path
+
+
+class TestNphotons:
+    """`read_nphotons` reads the `_metadata` JSON string, never a pickled object."""
+
+    def test_present(self, tmp_path: Path) -> None:
+        """physics_parameters.nphotons in the metadata string is returned as a float."""
+        metadata = json.dumps({"physics_parameters": {"nphotons": 1e9}, "other": [1, 2]})
+        assert read_nphotons(_with_metadata(tmp_path / "d.npz", metadata)) == 1e9
+
+    def test_non_ascii_text(self, tmp_path: Path) -> None:
+        """np.savez stores a str as a unicode array, decoded here with its non-ASCII text."""
+        metadata = json.dumps(
+            {"note": "é ✓", "physics_parameters": {"nphotons": 3}}, ensure_ascii=False
+        )
+        path = _with_metadata(tmp_path / "d.npz", metadata)
+        with np.load(path) as loaded:
+            assert loaded["_metadata"].dtype.kind == "U"
+        assert read_nphotons(path) == 3.0
+
+    @pytest.mark.parametrize(
+        "stored",
+        [
+            np.array(json.dumps({"physics_parameters": {"nphotons": 5e8}}).encode()),
+            np.array([json.dumps({"physics_parameters": {"nphotons": 5e8}})]),
+            np.array(json.dumps({"physics_parameters": {"nphotons": 5e8}}), dtype=">U80"),
+        ],
+        ids=["bytes", "one-element", "big-endian"],
+    )
+    def test_other_string_layouts(self, tmp_path: Path, stored: np.ndarray[Any, Any]) -> None:
+        """Bytes, a one-element array and big-endian unicode are decoded too."""
+        assert read_nphotons(_with_metadata(tmp_path / "d.npz", stored)) == 5e8
+
+    def test_absent(self, tmp_path: Path) -> None:
+        """A file without `_metadata` gives None, quietly."""
+        path = tmp_path / "d.npz"
+        np.savez(path, probeGuess=_probe())
+        assert read_nphotons(path) is None
+
+    def test_missing_path(self, tmp_path: Path) -> None:
+        """Metadata without physics_parameters.nphotons gives None, quietly."""
+        for metadata in ({"physics_parameters": {"other": 1}}, {"other": 1}, [1, 2], None):
+            path = _with_metadata(tmp_path / "d.npz", json.dumps(metadata))
+            assert read_nphotons(path) is None
+
+    def test_invalid_json(self, tmp_path: Path) -> None:
+        """Metadata that is not JSON gives None with a warning naming the file."""
+        path = _with_metadata(tmp_path / "d.npz", "{not json")
+        with pytest.warns(UserWarning, match=r"_metadata in .*d\.npz is not valid JSON"):
+            assert read_nphotons(path) is None
+
+    @pytest.mark.parametrize("value", [0, -5, "many", True, 1e400, 10**400])
+    def test_unusable_value(self, tmp_path: Path, value: Any) -> None:
+        """A nphotons that is not a positive finite number is ignored with a warning."""
+        path = _with_metadata(
+            tmp_path / "d.npz", json.dumps({"physics_parameters": {"nphotons": value}})
+        )
+        with pytest.warns(UserWarning, match="not a positive number"):
+            assert read_nphotons(path) is None
+
+    def test_object_array_ignored(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Metadata saved as a pickled dict is ignored with a warning, never unpickled."""
+        stored = np.array({"physics_parameters": {"nphotons": 1e9}, "trip": _Tripwire()})
+        path = _with_metadata(tmp_path / "d.npz", stored)
+        _no_pickle(monkeypatch)
+        with pytest.warns(UserWarning, match="is ignored: .*would need unpickling"):
+            assert read_nphotons(path) is None
+        assert _UNPICKLED == []
+
+    def test_too_big(self, tmp_path: Path) -> None:
+        """A metadata string over 1 MiB is not read."""
+        path = _with_metadata(tmp_path / "d.npz", " " * (300 * 1024) + "{}")
+        with pytest.warns(UserWarning, match="not one string up to 1 MiB"):
+            assert read_nphotons(path) is None
+
+
+class TestInspectDataFile:
+    """`inspect_data_file` gives the factories every fact and why a default was used."""
+
+    def test_clean(self, tmp_path: Path) -> None:
+        """A clean file gives its probe size, no fallback and its nphotons."""
+        metadata = json.dumps({"physics_parameters": {"nphotons": 2e6}})
+        facts = inspect_data_file(_with_metadata(tmp_path / "d.npz", metadata))
+        assert (facts.probe_size, facts.probe_fallback, facts.nphotons) == (64, None, 2e6)
+
+    def test_fallback_reason(self, tmp_path: Path) -> None:
+        """A fallback says why, for provenance, and warns."""
+        with pytest.warns(UserWarning, match="does not exist"):
+            facts = inspect_data_file(tmp_path / "absent.npz")
+        assert f"data file {tmp_path / 'absent.npz'} does not exist" == facts.probe_fallback
+
+    def test_non_square_is_not_a_fallback(self, tmp_path: Path) -> None:
+        """A non-square probe gives its first dimension: a warning, not a fallback."""
+        path = tmp_path / "d.npz"
+        np.savez(path, probeGuess=np.ones((40, 20)))
+        with pytest.warns(UserWarning, match="not square"):
+            facts = inspect_data_file(path)
+        assert (facts.probe_size, facts.probe_fallback) == (40, None)
+
+
+class TestCache:
+    """Readings are cached per file identity, and any change to a file is seen."""
+
+    @pytest.fixture
+    def settled(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Treat every file as old enough to cache."""
+        monkeypatch.setattr(_npz, "_SETTLE_NS", 0)
+
+    def test_rewrite_is_seen(self, tmp_path: Path, settled: None) -> None:
+        """Rewriting the file with another probe size gives the new size."""
+        path = tmp_path / "d.npz"
+        np.savez(path, probeGuess=_probe(64))
+        assert infer_probe_size(path) == 64
+        np.savez(path, probeGuess=_probe(128))
+        assert infer_probe_size(path) == 128
+
+    def test_fresh_file_is_not_cached(self, tmp_path: Path) -> None:
+        """A rewrite of the same size within the timestamp resolution is still seen."""
+        path = tmp_path / "d.npz"
+        np.savez(path, probeGuess=np.zeros((64, 64), dtype="float64"))
+        size = path.stat().st_size
+        assert infer_probe_size(path, strict=True) == 64
+        np.savez(path, probeGuess=np.zeros((128, 128), dtype="float16"))
+        assert size == path.stat().st_size
+        assert infer_probe_size(path, strict=True) == 128
+
+    def test_hit_opens_nothing(
+        self, tmp_path: Path, settled: None, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A second call on an unchanged file does not open it, and still warns."""
+        path = tmp_path / "d.npz"
+        np.savez(path, probeGuess=np.ones(8))
+        with pytest.warns(UserWarning, match="not a non-empty 2-D"):
+            infer_probe_size(path)
+
+        def refuse(*args: object) -> BinaryIO:
+            raise AssertionError("the file was opened again")
+
+        monkeypatch.setattr(_npz, "open", refuse, raising=False)
+        with pytest.warns(UserWarning, match="not a non-empty 2-D"):
+            assert infer_probe_size(path) == 64
+
+    def test_bounded(self, tmp_path: Path, settled: None) -> None:
+        """The cache keeps at most 64 files."""
+        for i in range(70):
+            np.savez(tmp_path / f"{i}.npz", probeGuess=_probe(2 + i))
+            assert 2 + i == infer_probe_size(tmp_path / f"{i}.npz")
+        assert len(_npz._cache) == 64
+
+    def test_threads(self, tmp_path: Path, settled: None) -> None:
+        """Concurrent calls on many files each get their own file's size."""
+        paths = [tmp_path / f"{i}.npz" for i in range(80)]
+        for i, path in enumerate(paths):
+            np.savez(path, probeGuess=_probe(i + 1))
+        barrier = threading.Barrier(8)
+
+        def read_all(offset: int) -> list[int]:
+            barrier.wait()
+            return [infer_probe_size(paths[(offset + i) % 80]) for i in range(200)]
+
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(read_all, range(8)))
+        for offset, sizes in enumerate(results):
+            assert [(offset + i) % 80 + 1 for i in range(200)] == sizes
+
+
+class TestLazyNumpy:
+    """numpy is imported only when a header is parsed."""
+
+    def test_import_does_not_import_numpy(self) -> None:
+        """Importing the module leaves numpy unimported."""
+        code = "import sys, ptycho_config._npz; print('numpy' in sys.modules)"
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert result.stdout.strip() == "False", result.stderr
