@@ -12,6 +12,11 @@ from ptycho_config._errors import (
     SnapshotError,
     UnknownKeyError,
 )
+from ptycho_config._factories import create_inference_payload, create_training_payload
+from ptycho_config._legacy import from_legacy_dict, populate_legacy_params, to_legacy_dict
+from ptycho_config._npz import infer_probe_size
+from ptycho_config._payloads import InferencePayload, TrainingPayload
+from ptycho_config._provenance import Source
 from ptycho_config._resolve import Resolved, resolve_inference, resolve_training
 from ptycho_config._schemas import (
     ExecutionConfig,
@@ -20,6 +25,14 @@ from ptycho_config._schemas import (
     PyTorchExecutionConfig,
     TrainingConfig,
 )
+from ptycho_config._snapshot import Snapshot, fingerprint, load_snapshot, save_snapshot
+from ptycho_config._torch_config import (
+    TorchDataConfig,
+    TorchInferenceConfig,
+    TorchModelConfig,
+    TorchTrainingConfig,
+)
+from ptycho_config._torch_runtime import TorchRuntime, build_torch_runtime
 
 __all__ = [
     "AmbiguousKeyError",
@@ -27,6 +40,7 @@ __all__ = [
     "ConflictError",
     "ExecutionConfig",
     "InferenceConfig",
+    "InferencePayload",
     "InvalidValueError",
     "MissingValueError",
     "ModelConfig",
@@ -35,9 +49,27 @@ __all__ = [
     "PtychoConfigError",
     "PyTorchExecutionConfig",
     "Resolved",
+    "Snapshot",
     "SnapshotError",
+    "Source",
+    "TorchDataConfig",
+    "TorchInferenceConfig",
+    "TorchModelConfig",
+    "TorchRuntime",
+    "TorchTrainingConfig",
     "TrainingConfig",
+    "TrainingPayload",
     "UnknownKeyError",
+    "build_torch_runtime",
+    "create_inference_payload",
+    "create_training_payload",
+    "fingerprint",
+    "from_legacy_dict",
+    "infer_probe_size",
+    "load_snapshot",
+    "populate_legacy_params",
     "resolve_inference",
     "resolve_training",
+    "save_snapshot",
+    "to_legacy_dict",
 ]

@@ -1,0 +1,229 @@
+"""The entry points of training and inference scripts.
+
+Checks run in a fixed order and the first failure raises before anything is written:
+files, then `n_groups`, then resolution, then (inference) agreement with the checkpoint.
+Only then is the legacy dict populated, as the very last step.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from ptycho_config._errors import (
+    ConfigFileNotFoundError,
+    ConflictError,
+    ConflictProblem,
+    InvalidValueError,
+    MissingValueError,
+    Problem,
+)
+from ptycho_config._legacy import populate_quietly, to_legacy_dict
+from ptycho_config._npz import inspect_data_file
+from ptycho_config._payloads import InferencePayload, TrainingPayload
+from ptycho_config._provenance import Source
+from ptycho_config._registry import MODEL_DEFINING, PayloadKind
+from ptycho_config._resolve import Resolved, gather_layers, merge
+from ptycho_config._schemas import ExecutionConfig, ModelConfig
+from ptycho_config._snapshot import SNAPSHOT_NAME, load_snapshot
+from ptycho_config._sources import Layer
+from ptycho_config._sources.mapping import mapping_layer
+from ptycho_config._torch_config import (
+    torch_data_config,
+    torch_inference_config,
+    torch_model_config,
+    torch_training_config,
+)
+from ptycho_config._torch_runtime import resolve_accelerator
+
+MODEL_ARCHIVE = "wts.h5.zip"
+_N_GROUPS_SOURCES = ("override", "env", "file")
+
+PathLike = str | os.PathLike[str]
+
+
+def create_training_payload(
+    train_data_file: PathLike,
+    output_dir: PathLike,
+    overrides: Mapping[str, Any] | None = None,
+    execution_config: ExecutionConfig | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    config_file: PathLike | None = None,
+    strict_env: bool = True,
+) -> TrainingPayload:
+    """Resolve, validate and audit a training configuration, then populate the legacy dict."""
+    train_path = Path(train_data_file)
+    if not train_path.is_file():
+        raise ConfigFileNotFoundError(f"Training data file not found: {train_path}")
+    given = _with_paths(overrides, train_data_file=train_path, output_dir=Path(output_dir))
+    layers = gather_layers(
+        "training", given, execution_config, environ=environ, config_file=config_file,
+        inferred=None, strict_env=strict_env,
+    )  # fmt: skip
+    _require_n_groups(layers, "training")
+    layers.append(_inferred_layer(train_path, "training", with_nphotons=True))
+    resolved = merge("training", layers)
+    execution, provenance = _for_this_host(resolved)
+    config = resolved.training_config
+    legacy = to_legacy_dict(config)
+    payload = TrainingPayload(
+        training_config=config,
+        pt_data_config=torch_data_config(config),
+        pt_model_config=torch_model_config(config),
+        pt_training_config=torch_training_config(config, execution),
+        pt_inference_config=torch_inference_config(execution, config),
+        execution_config=execution,
+        overrides_applied=resolved.applied,
+        provenance=provenance,
+        legacy_params=MappingProxyType(legacy),
+        values=_values(resolved, execution),
+    )
+    populate_quietly(config, legacy)
+    return payload
+
+
+def create_inference_payload(
+    model_path: PathLike,
+    test_data_file: PathLike,
+    output_dir: PathLike,
+    overrides: Mapping[str, Any] | None = None,
+    execution_config: ExecutionConfig | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    config_file: PathLike | None = None,
+    strict_env: bool = True,
+) -> InferencePayload:
+    """Resolve an inference configuration against the trained model's snapshot, then populate."""
+    model_dir, test_path = Path(model_path), Path(test_data_file)
+    if not model_dir.is_dir():
+        raise ConfigFileNotFoundError(f"Model directory not found: {model_dir}")
+    if not (model_dir / MODEL_ARCHIVE).is_file():
+        raise InvalidValueError(f"Model archive not found: {model_dir / MODEL_ARCHIVE}")
+    if not test_path.is_file():
+        raise ConfigFileNotFoundError(f"Test data file not found: {test_path}")
+    given = _with_paths(
+        overrides, model_path=model_dir, test_data_file=test_path, output_dir=Path(output_dir)
+    )
+    layers = gather_layers(
+        "inference", given, execution_config, environ=environ, config_file=config_file,
+        inferred=None, strict_env=strict_env,
+    )  # fmt: skip
+    _require_n_groups(layers, "inference")
+    snapshot = load_snapshot(model_dir)
+    if snapshot is not None:
+        checkpoint = snapshot.model_values()
+        detail = f"{SNAPSHOT_NAME} in {model_dir}"
+        details = dict.fromkeys(checkpoint, detail)
+        layers.append(mapping_layer("checkpoint", checkpoint, "inference", details))
+    layers.append(_inferred_layer(test_path, "inference", with_nphotons=False))
+    resolved = merge("inference", layers)
+    if snapshot is not None:
+        _check_against_checkpoint(layers)
+    execution, provenance = _for_this_host(resolved)
+    config = resolved.inference_config
+    training = snapshot.training_config if snapshot is not None else None
+    legacy = to_legacy_dict(config)
+    payload = InferencePayload(
+        inference_config=config,
+        pt_data_config=torch_data_config(config),
+        pt_model_config=torch_model_config(config),
+        pt_inference_config=torch_inference_config(execution, training),
+        execution_config=execution,
+        overrides_applied=resolved.applied,
+        provenance=provenance,
+        legacy_params=MappingProxyType(legacy),
+        values=_values(resolved, execution),
+    )
+    populate_quietly(config, legacy)
+    return payload
+
+
+def _with_paths(overrides: Mapping[str, Any] | None, **paths: Path) -> dict[str, Any]:
+    """Paths given as arguments count as overrides; the same key given differently is an error."""
+    given = dict(overrides or {})
+    for name, path in paths.items():
+        if name in given and Path(str(given[name])) != path:
+            raise ConflictError(
+                f"{name} is given as an argument ({path}) and as an override "
+                f"({given[name]!r}); give it once"
+            )
+        given[name] = path
+    return given
+
+
+def _require_n_groups(layers: list[Layer], payload: PayloadKind) -> None:
+    key = f"{payload}.n_groups"
+    if any(layer.kind in _N_GROUPS_SOURCES and key in layer.entries for layer in layers):
+        return
+    raise MissingValueError(
+        "n_groups is required and was not given: pass overrides={'n_groups': ...}, "
+        f"set PTYCHO_N_GROUPS (or PTYCHO_{payload.upper()}__N_GROUPS) in the environment, "
+        "or put n_groups in the config file (a default does not count)"
+    )
+
+
+def _inferred_layer(data_file: Path, payload: PayloadKind, *, with_nphotons: bool) -> Layer:
+    facts = inspect_data_file(data_file)
+    values: dict[str, Any] = {"N": facts.probe_size}
+    probe_detail = f"probeGuess in {data_file.name}"
+    if facts.probe_fallback is not None:
+        probe_detail = f"fallback {facts.probe_size}: {facts.probe_fallback}"
+    details = {"N": probe_detail}
+    if with_nphotons and facts.nphotons is not None:
+        values["nphotons"] = facts.nphotons
+        details["nphotons"] = f"_metadata in {data_file.name}"
+    return mapping_layer("inferred", values, payload, details)
+
+
+def _check_against_checkpoint(layers: list[Layer]) -> None:
+    """No source but the defaults may contradict the trained model on a model-defining key."""
+    checkpoint = next(layer for layer in layers if layer.kind == "checkpoint")
+    problems: list[Problem] = []
+    for name in MODEL_DEFINING:
+        key = f"model.{name}"
+        trained = checkpoint.entries.get(key)
+        if trained is None:
+            continue
+        for layer in layers:
+            entry = layer.entries.get(key)
+            if layer is checkpoint or entry is None or _same(name, entry.value, trained.value):
+                continue
+            problems.append(
+                ConflictProblem(
+                    key,
+                    f"{layer.describe(entry)} gives {entry.raw!r} but the trained model "
+                    f"({checkpoint.describe(trained)}) has {trained.value!r}",
+                )
+            )
+    if problems:
+        raise ConflictError.from_problems(problems, "inference")
+
+
+def _same(name: str, given: Any, trained: Any) -> bool:
+    try:
+        return bool(getattr(ModelConfig.model_validate({name: given}), name) == trained)
+    except ValueError:
+        return False
+
+
+def _for_this_host(resolved: Resolved) -> tuple[ExecutionConfig, Mapping[str, Source]]:
+    """Resolve accelerator='auto' for this host and say so in the provenance."""
+    execution = resolve_accelerator(resolved.execution_config, resolved.config.backend)
+    provenance = resolved.provenance
+    if execution.accelerator != resolved.execution_config.accelerator:
+        key = "execution.accelerator"
+        origin = provenance[key]
+        note = f"'auto' resolved to '{execution.accelerator}' on this host"
+        detail = f"{origin.detail}; {note}" if origin.detail else note
+        provenance = MappingProxyType({**provenance, key: Source(origin.kind, detail)})
+    return execution, provenance
+
+
+def _values(resolved: Resolved, execution: ExecutionConfig) -> Mapping[str, Any]:
+    values = resolved.values()
+    values["execution.accelerator"] = execution.accelerator
+    return MappingProxyType(values)

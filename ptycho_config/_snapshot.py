@@ -1,0 +1,174 @@
+"""Checkpoint snapshots: the resolved training configuration stored beside a trained model.
+
+`ptycho_config.json` is written atomically (temporary file in the same directory, fsync,
+rename), so a crash never leaves a half-written snapshot for inference to trip over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ptycho_config._errors import PtychoConfigError, SnapshotError
+from ptycho_config._provenance import Source
+from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
+from ptycho_config._sources import SOURCE_KINDS
+
+SNAPSHOT_NAME = "ptycho_config.json"
+SNAPSHOT_VERSION = 1
+
+
+def _configs(subject: Any) -> dict[str, Any]:
+    """The configs a fingerprint or snapshot covers, as JSON-ready dicts."""
+    if isinstance(subject, TrainingConfig | InferenceConfig | ExecutionConfig):
+        return {subject.section: subject.model_dump(mode="json")}
+    found: dict[str, Any] = {}
+    for name in ("training_config", "inference_config", "execution_config"):
+        try:
+            value = getattr(subject, name)
+        except AttributeError:
+            continue
+        if value is not None:
+            found[value.section] = value.model_dump(mode="json")
+    if not found:
+        raise TypeError(f"cannot fingerprint a {type(subject).__name__}")
+    return found
+
+
+def fingerprint(subject: Any) -> str:
+    """A stable hash of resolved values (not of where they came from): equal configs, equal hash.
+
+    Accepts a config, a payload or a resolution.
+    """
+    canonical = json.dumps(_configs(subject), sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A training configuration as it was resolved when the model was trained."""
+
+    path: Path
+    training_config: TrainingConfig
+    execution_config: ExecutionConfig
+    provenance: Mapping[str, Source]
+    fingerprint: str
+    schema_version: int
+
+    def model_values(self) -> dict[str, Any]:
+        """The model section by qualified key, as the checkpoint source of an inference payload."""
+        return {f"model.{k}": v for k, v in self.training_config.model.model_dump().items()}
+
+
+def save_snapshot(payload: Any, directory: str | os.PathLike[str]) -> Path:
+    """Write the payload's resolved training configuration into ``directory`` atomically."""
+    training = getattr(payload, "training_config", None)
+    if not isinstance(training, TrainingConfig):
+        raise TypeError("save_snapshot needs a training payload (with a training_config)")
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"Snapshot directory not found: {folder}")
+    document = {
+        "schema_version": SNAPSHOT_VERSION,
+        "kind": "training",
+        "fingerprint": fingerprint(payload),
+        "training_config": training.model_dump(mode="json"),
+        "execution_config": payload.execution_config.model_dump(mode="json"),
+        "provenance": {
+            key: {"kind": src.kind, "detail": src.detail} for key, src in payload.provenance.items()
+        },
+    }
+    target = folder / SNAPSHOT_NAME
+    _write_atomically(target, json.dumps(document, indent=2, sort_keys=True) + "\n")
+    return target
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    handle, temporary = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    # the rename is durable only once the directory entry is on disk too
+    with contextlib.suppress(OSError):
+        directory = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
+def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
+    """The snapshot stored in a model directory, or None when there is none.
+
+    A corrupt, tampered-with or newer-version snapshot raises :class:`SnapshotError`.
+    """
+    path = Path(directory) / SNAPSHOT_NAME
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SnapshotError(f"cannot read checkpoint snapshot {path}: {error}") from error
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise SnapshotError(f"checkpoint snapshot {path} is not valid JSON: {error}") from error
+    if not isinstance(document, dict):
+        raise SnapshotError(f"checkpoint snapshot {path} must hold a JSON object")
+    version = document.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise SnapshotError(f"checkpoint snapshot {path} has no valid schema_version")
+    if version > SNAPSHOT_VERSION:
+        raise SnapshotError(
+            f"checkpoint snapshot {path} has schema version {version}, newer than the "
+            f"{SNAPSHOT_VERSION} this ptycho-config reads; upgrade ptycho-config"
+        )
+    return _parse(path, document, version)
+
+
+def _parse(path: Path, document: dict[str, Any], version: int) -> Snapshot:
+    try:
+        training = TrainingConfig.model_validate(document["training_config"])
+        execution = ExecutionConfig.model_validate(document["execution_config"])
+        provenance = {
+            str(key): Source(_kind(item["kind"]), str(item.get("detail", "")))
+            for key, item in document["provenance"].items()
+        }
+        stored = str(document["fingerprint"])
+    except (KeyError, TypeError, AttributeError, PtychoConfigError) as error:
+        raise SnapshotError(f"checkpoint snapshot {path} is malformed: {error}") from error
+    actual = fingerprint(_Pair(training, execution))
+    if stored != actual:
+        raise SnapshotError(
+            f"checkpoint snapshot {path} was modified after it was written "
+            f"(fingerprint {stored} does not match its content, {actual})"
+        )
+    return Snapshot(path, training, execution, provenance, stored, version)
+
+
+def _kind(value: Any) -> Any:
+    if value not in SOURCE_KINDS:
+        raise TypeError(f"unknown source kind {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class _Pair:
+    training_config: TrainingConfig
+    execution_config: ExecutionConfig

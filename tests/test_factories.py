@@ -1,0 +1,410 @@
+"""The factories: check order, error types and prefixes, overrides, audit trail, snapshots."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import ptycho.params
+from ptycho_config import (
+    ConfigFileNotFoundError,
+    ConflictError,
+    ExecutionConfig,
+    MissingValueError,
+    PtychoConfigError,
+    SnapshotError,
+    UnknownKeyError,
+    create_inference_payload,
+    create_training_payload,
+    fingerprint,
+    load_snapshot,
+    save_snapshot,
+)
+
+CPU = ExecutionConfig(accelerator="cpu")
+
+
+def write_npz(path: Path, size: int = 64, nphotons: float | None = None) -> Path:
+    """A small data file whose probe is size×size, optionally with photon metadata."""
+    arrays: dict[str, Any] = {"probeGuess": np.ones((size, size), dtype=np.complex64)}
+    if nphotons is not None:
+        arrays["_metadata"] = json.dumps({"physics_parameters": {"nphotons": nphotons}})
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.fixture
+def train_file(tmp_path: Path) -> Path:
+    return write_npz(tmp_path / "train.npz")
+
+
+@pytest.fixture
+def model_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "wts.h5.zip").write_bytes(b"")
+    return folder
+
+
+def snapshot_of_cfg() -> dict[str, Any]:
+    return dict(ptycho.params.cfg)
+
+
+def train(train_file: Path, out: Path, overrides: dict[str, Any] | None = None, **kw: Any) -> Any:
+    given = {"n_groups": 512, **(overrides or {})}
+    return create_training_payload(train_file, out, given, kw.pop("execution", CPU), **kw)
+
+
+class TestTrainingChecks:
+    """The checks of a training payload, in order, leaving nothing changed when they fail."""
+
+    def test_missing_training_file(self, tmp_path: Path) -> None:
+        """A missing data file is a FileNotFoundError with the reference's prefix."""
+        before = snapshot_of_cfg()
+        missing = tmp_path / "nope.npz"
+        with pytest.raises(FileNotFoundError, match=f"^Training data file not found: {missing}"):
+            create_training_payload(missing, tmp_path / "out", {"n_groups": 1}, environ={})
+        assert snapshot_of_cfg() == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+    def test_n_groups_required(self, train_file: Path, tmp_path: Path) -> None:
+        """n_groups must come from an override, the environment or a file."""
+        before = snapshot_of_cfg()
+        with pytest.raises(MissingValueError, match=r"^n_groups is required") as caught:
+            create_training_payload(train_file, tmp_path / "out", {"batch_size": 8}, environ={})
+        assert "PTYCHO_N_GROUPS" in str(caught.value)
+        assert "config file" in str(caught.value)
+        assert snapshot_of_cfg() == before
+
+    def test_n_groups_check_comes_before_resolution(self, train_file: Path, tmp_path: Path) -> None:
+        """A missing n_groups is reported before a bad value elsewhere."""
+        with pytest.raises(MissingValueError):
+            create_training_payload(train_file, tmp_path / "o", {"batch_size": 12}, environ={})
+
+    @pytest.mark.parametrize(
+        "environ", [{"PTYCHO_N_GROUPS": "64"}, {"PTYCHO_TRAINING__N_GROUPS": "64"}]
+    )
+    def test_n_groups_from_environment(
+        self, train_file: Path, tmp_path: Path, environ: dict[str, str]
+    ) -> None:
+        """n_groups from the environment satisfies the requirement."""
+        payload = create_training_payload(train_file, tmp_path / "o", None, CPU, environ=environ)
+        assert payload.training_config.n_groups == 64
+        assert payload.provenance["training.n_groups"].kind == "env"
+
+    def test_n_groups_from_file(self, train_file: Path, tmp_path: Path) -> None:
+        """n_groups from a config file satisfies the requirement."""
+        config = tmp_path / "c.yaml"
+        config.write_text("n_groups: 32\n", encoding="utf-8")
+        payload = create_training_payload(
+            train_file, tmp_path / "o", None, CPU, environ={}, config_file=config
+        )
+        assert payload.training_config.n_groups == 32
+
+    def test_resolution_errors_list_everything(self, train_file: Path, tmp_path: Path) -> None:
+        """Unknown keys and bad values are reported together, naming their sources."""
+        before = snapshot_of_cfg()
+        with pytest.raises(PtychoConfigError) as caught:
+            train(train_file, tmp_path / "o", {"batch_sise": 8, "nepochs": 0}, environ={})
+        message = str(caught.value)
+        assert "did you mean 'batch_size'" in message
+        assert "training.nepochs = 0 (from override nepochs)" in message
+        assert snapshot_of_cfg() == before
+        assert not (tmp_path / "o").exists()
+
+    def test_unknown_override_is_not_dropped(self, train_file: Path, tmp_path: Path) -> None:
+        """An unknown override fails with a suggestion instead of being ignored."""
+        with pytest.raises(UnknownKeyError, match="did you mean 'max_epochs'"):
+            train(train_file, tmp_path / "o", {"max_epoch": 3}, environ={})
+
+    def test_output_dir_is_not_created(self, train_file: Path, tmp_path: Path) -> None:
+        """Building a payload has no side effect on the file system."""
+        train(train_file, tmp_path / "o", environ={})
+        assert not (tmp_path / "o").exists()
+
+
+class TestTrainingOverrides:
+    """Reference-style overrides reach the canonical and the backend configs."""
+
+    def test_n_groups_and_batch_size(self, train_file: Path, tmp_path: Path) -> None:
+        """n_groups and batch_size land in the config and the audit trail."""
+        payload = train(train_file, tmp_path / "o", {"n_groups": 512, "batch_size": 8}, environ={})
+        assert payload.training_config.n_groups == 512
+        assert payload.pt_training_config.batch_size == 8
+        assert payload.overrides_applied["batch_size"] == 8
+
+    def test_gridsize_sets_channels(self, train_file: Path, tmp_path: Path) -> None:
+        """gridsize 2 gives four channels everywhere."""
+        payload = train(train_file, tmp_path / "o", {"gridsize": 2}, environ={})
+        data, model = payload.pt_data_config, payload.pt_model_config
+        assert (data.C, model.C_forward, model.C_model) == (4, 4, 4)
+        assert data.grid_size == (2, 2)
+        assert ptycho.params.cfg["gridsize"] == 2
+
+    def test_max_epochs(self, train_file: Path, tmp_path: Path) -> None:
+        """max_epochs is an alias of nepochs and becomes the backend's epochs."""
+        payload = train(train_file, tmp_path / "o", {"max_epochs": 20}, environ={})
+        assert (payload.training_config.nepochs, payload.pt_training_config.epochs) == (20, 20)
+        assert payload.overrides_applied["max_epochs"] == 20
+
+    def test_neighbor_count(self, train_file: Path, tmp_path: Path) -> None:
+        """neighbor_count becomes the backend's K."""
+        payload = train(train_file, tmp_path / "o", {"neighbor_count": 7}, environ={})
+        assert payload.pt_data_config.K == 7
+
+    def test_override_beats_inferred_probe_size(self, train_file: Path, tmp_path: Path) -> None:
+        """An explicit N beats the 64 inferred from probeGuess."""
+        payload = train(train_file, tmp_path / "o", {"N": 128}, environ={})
+        assert payload.training_config.model.N == 128
+        assert payload.provenance["model.N"].kind == "override"
+
+    def test_probe_size_inferred(self, tmp_path: Path) -> None:
+        """Without an override, N comes from the data and is in the audit trail."""
+        data = write_npz(tmp_path / "t.npz", size=128)
+        payload = train(data, tmp_path / "o", environ={})
+        assert payload.training_config.model.N == 128
+        assert payload.provenance["model.N"].detail == "probeGuess in t.npz"
+        assert payload.overrides_applied["N"] == 128
+
+    def test_nphotons_inferred(self, tmp_path: Path) -> None:
+        """nphotons comes from the NPZ metadata when present."""
+        data = write_npz(tmp_path / "t.npz", nphotons=5e8)
+        payload = train(data, tmp_path / "o", environ={})
+        assert payload.training_config.nphotons == 5e8
+        assert payload.provenance["training.nphotons"].kind == "inferred"
+
+    def test_probe_fallback_is_recorded(self, tmp_path: Path) -> None:
+        """An unreadable probe falls back to 64 with a warning, and provenance says so."""
+        data = tmp_path / "t.npz"
+        np.savez(data, other=np.zeros(3))
+        with pytest.warns(UserWarning, match="probeGuess"):
+            payload = train(data, tmp_path / "o", environ={})
+        assert payload.training_config.model.N == 64
+        assert payload.provenance["model.N"].detail.startswith("fallback 64")
+
+    def test_explicit_execution_config_passes_through(
+        self, train_file: Path, tmp_path: Path
+    ) -> None:
+        """Explicit execution fields arrive unchanged and are audited by field name."""
+        execution = ExecutionConfig(
+            accelerator="gpu", deterministic=False, enable_progress_bar=True
+        )
+        payload = train(train_file, tmp_path / "o", execution=execution, environ={})
+        assert payload.execution_config == execution
+        assert payload.overrides_applied["accelerator"] == "gpu"
+        assert payload.provenance["execution.deterministic"].kind == "execution_config"
+
+    def test_auto_accelerator_is_resolved_for_this_host(
+        self, train_file: Path, tmp_path: Path
+    ) -> None:
+        """'auto' becomes a concrete device at payload time, and provenance notes it."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the no-CUDA warning depends on the host
+            payload = train(train_file, tmp_path / "o", execution=None, environ={})
+        assert payload.execution_config.accelerator in ("cpu", "cuda")
+        assert "'auto' resolved to" in payload.provenance["execution.accelerator"].detail
+
+    def test_legacy_dict_populated_last(self, train_file: Path, tmp_path: Path) -> None:
+        """The payload's legacy params are what ptycho.params.cfg now holds."""
+        payload = train(train_file, tmp_path / "o", {"batch_size": 32}, environ={})
+        assert ptycho.params.cfg["batch_size"] == 32
+        assert all(ptycho.params.cfg[k] == v for k, v in payload.legacy_params.items())
+        assert ptycho.params.cfg["output_prefix"] == str(tmp_path / "o")
+
+    def test_reference_attribute_name(self, train_file: Path, tmp_path: Path) -> None:
+        """tf_training_config is the same object as training_config."""
+        payload = train(train_file, tmp_path / "o", environ={})
+        assert payload.tf_training_config is payload.training_config
+
+    def test_explain_lists_every_key(self, train_file: Path, tmp_path: Path) -> None:
+        """explain() has one row per provenance key plus the header."""
+        payload = train(train_file, tmp_path / "o", environ={})
+        assert len(payload.explain().splitlines()) == len(payload.provenance) + 1
+
+    def test_path_argument_and_override_conflict(self, train_file: Path, tmp_path: Path) -> None:
+        """The output directory given twice with different values is an error."""
+        with pytest.raises(ConflictError, match="output_dir"):
+            train(train_file, tmp_path / "o", {"output_dir": "/elsewhere"}, environ={})
+
+
+class TestInferenceChecks:
+    """The inference checks, in order."""
+
+    def test_missing_model_directory(self, tmp_path: Path) -> None:
+        """A missing model directory is a FileNotFoundError with the reference's prefix."""
+        missing = tmp_path / "none"
+        with pytest.raises(FileNotFoundError, match=f"^Model directory not found: {missing}"):
+            create_inference_payload(missing, tmp_path / "t.npz", tmp_path / "o", environ={})
+
+    def test_missing_model_archive(self, tmp_path: Path) -> None:
+        """A model directory without wts.h5.zip is a ValueError naming the archive."""
+        (tmp_path / "m").mkdir()
+        expected = f"^Model archive not found: {tmp_path / 'm' / 'wts.h5.zip'}"
+        with pytest.raises(ValueError, match=expected) as caught:
+            create_inference_payload(tmp_path / "m", tmp_path / "t.npz", tmp_path / "o")
+        assert not isinstance(caught.value, FileNotFoundError)
+
+    def test_missing_test_file(self, model_dir: Path, tmp_path: Path) -> None:
+        """A missing test file is a FileNotFoundError with the reference's prefix."""
+        missing = tmp_path / "t.npz"
+        with pytest.raises(ConfigFileNotFoundError, match=f"^Test data file not found: {missing}"):
+            create_inference_payload(model_dir, missing, tmp_path / "o", environ={})
+
+    def test_n_groups_required(self, model_dir: Path, tmp_path: Path) -> None:
+        """Inference needs n_groups too."""
+        test = write_npz(tmp_path / "t.npz")
+        with pytest.raises(MissingValueError, match=r"^n_groups is required"):
+            create_inference_payload(model_dir, test, tmp_path / "o", environ={})
+
+
+class TestTrainThenInfer:
+    """A training snapshot drives the inference payload."""
+
+    def trained(self, tmp_path: Path, model_dir: Path, size: int = 128) -> Any:
+        data = write_npz(tmp_path / "train.npz", size=size)
+        payload = train(data, tmp_path / "o", {"gridsize": 2}, environ={})
+        save_snapshot(payload, model_dir)
+        return payload
+
+    def test_model_section_comes_from_the_checkpoint(self, tmp_path: Path, model_dir: Path) -> None:
+        """The trained model's settings are the checkpoint source of inference."""
+        trained = self.trained(tmp_path, model_dir)
+        test = write_npz(tmp_path / "test.npz", size=128)
+        payload = create_inference_payload(
+            model_dir, test, tmp_path / "i", {"n_groups": 10}, CPU, environ={}
+        )
+        assert payload.inference_config.model == trained.training_config.model
+        assert payload.provenance["model.gridsize"].kind == "checkpoint"
+        assert payload.tf_inference_config is payload.inference_config
+        assert payload.pt_inference_config.batch_size == trained.training_config.batch_size
+
+    def test_contradicting_override_fails(self, tmp_path: Path, model_dir: Path) -> None:
+        """An override that contradicts the trained gridsize names both values and sources."""
+        self.trained(tmp_path, model_dir)
+        test = write_npz(tmp_path / "test.npz", size=128)
+        before = snapshot_of_cfg()
+        with pytest.raises(ConflictError) as caught:
+            create_inference_payload(
+                model_dir, test, tmp_path / "i", {"n_groups": 10, "gridsize": 3}, CPU, environ={}
+            )
+        message = str(caught.value)
+        assert "override gridsize gives 3" in message
+        assert "has 2" in message
+        assert "checkpoint" in message
+        assert snapshot_of_cfg() == before
+
+    def test_agreeing_override_is_fine(self, tmp_path: Path, model_dir: Path) -> None:
+        """Restating the trained value is not a contradiction."""
+        self.trained(tmp_path, model_dir)
+        test = write_npz(tmp_path / "test.npz", size=128)
+        payload = create_inference_payload(
+            model_dir, test, tmp_path / "i", {"n_groups": 10, "gridsize": 2}, CPU, environ={}
+        )
+        assert payload.inference_config.model.gridsize == 2
+
+    def test_test_data_probe_size_differs(self, tmp_path: Path, model_dir: Path) -> None:
+        """Test data whose probe size differs from the trained N fails naming both."""
+        self.trained(tmp_path, model_dir, size=128)
+        test = write_npz(tmp_path / "test.npz", size=64)
+        with pytest.raises(ConflictError) as caught:
+            create_inference_payload(model_dir, test, tmp_path / "i", {"n_groups": 1}, environ={})
+        message = str(caught.value)
+        assert "probeGuess in test.npz gives 64" in message
+        assert "has 128" in message
+
+    def test_without_snapshot(self, tmp_path: Path, model_dir: Path) -> None:
+        """A model trained elsewhere (no snapshot) still works, N inferred from test data."""
+        test = write_npz(tmp_path / "test.npz", size=256)
+        payload = create_inference_payload(
+            model_dir, test, tmp_path / "i", {"n_groups": 1}, CPU, environ={}
+        )
+        assert payload.inference_config.model.N == 256
+        assert ptycho.params.cfg["model_path"] == str(model_dir)
+
+
+class TestSnapshots:
+    """Snapshots are atomic, versioned and tamper-evident."""
+
+    def payload(self, tmp_path: Path) -> Any:
+        return train(write_npz(tmp_path / "d.npz"), tmp_path / "o", environ={})
+
+    def test_round_trip(self, tmp_path: Path, model_dir: Path) -> None:
+        """What is saved loads back equal, with provenance and fingerprint."""
+        payload = self.payload(tmp_path)
+        path = save_snapshot(payload, model_dir)
+        loaded = load_snapshot(model_dir)
+        assert loaded is not None
+        assert loaded.path == path
+        assert loaded.training_config == payload.training_config
+        assert loaded.provenance == dict(payload.provenance)
+        assert loaded.fingerprint == fingerprint(payload)
+
+    def test_no_temporary_files_left(self, tmp_path: Path, model_dir: Path) -> None:
+        """Only the snapshot (and the archive) remain in the directory."""
+        save_snapshot(self.payload(tmp_path), model_dir)
+        assert sorted(p.name for p in model_dir.iterdir()) == ["ptycho_config.json", "wts.h5.zip"]
+
+    def test_failed_write_leaves_nothing(
+        self, tmp_path: Path, model_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A crash during the write leaves neither a partial snapshot nor a temporary file."""
+
+        def broken_fsync(fd: int) -> None:
+            raise OSError("disk full")
+
+        monkeypatch.setattr("os.fsync", broken_fsync)
+        with pytest.raises(OSError, match="disk full"):
+            save_snapshot(self.payload(tmp_path), model_dir)
+        assert sorted(p.name for p in model_dir.iterdir()) == ["wts.h5.zip"]
+
+    def test_missing_is_none(self, model_dir: Path) -> None:
+        """No snapshot is not an error."""
+        assert load_snapshot(model_dir) is None
+
+    @pytest.mark.parametrize(
+        "text",
+        ["{", "[]", '{"schema_version": "one"}', '{"schema_version": 1}'],
+    )
+    def test_corrupt(self, model_dir: Path, text: str) -> None:
+        """A corrupt snapshot is a SnapshotError naming the file."""
+        (model_dir / "ptycho_config.json").write_text(text, encoding="utf-8")
+        with pytest.raises(SnapshotError, match=r"ptycho_config\.json"):
+            load_snapshot(model_dir)
+
+    def test_future_version(self, tmp_path: Path, model_dir: Path) -> None:
+        """A snapshot from a newer library says to upgrade."""
+        path = save_snapshot(self.payload(tmp_path), model_dir)
+        document = json.loads(path.read_text(encoding="utf-8"))
+        document["schema_version"] = 99
+        path.write_text(json.dumps(document), encoding="utf-8")
+        with pytest.raises(SnapshotError, match="upgrade ptycho-config"):
+            load_snapshot(model_dir)
+
+    def test_tampered(self, tmp_path: Path, model_dir: Path) -> None:
+        """A snapshot edited by hand no longer matches its fingerprint."""
+        path = save_snapshot(self.payload(tmp_path), model_dir)
+        document = json.loads(path.read_text(encoding="utf-8"))
+        document["training_config"]["model"]["gridsize"] = 5
+        path.write_text(json.dumps(document), encoding="utf-8")
+        with pytest.raises(SnapshotError, match="modified after it was written"):
+            load_snapshot(model_dir)
+
+    def test_corrupt_snapshot_stops_inference(self, tmp_path: Path, model_dir: Path) -> None:
+        """Inference refuses a corrupt snapshot instead of guessing."""
+        (model_dir / "ptycho_config.json").write_text("{", encoding="utf-8")
+        test = write_npz(tmp_path / "t.npz")
+        with pytest.raises(SnapshotError):
+            create_inference_payload(model_dir, test, tmp_path / "i", {"n_groups": 1}, environ={})
+
+    def test_fingerprint_ignores_provenance(self, tmp_path: Path) -> None:
+        """The same values from different sources have the same fingerprint."""
+        data = write_npz(tmp_path / "d.npz")
+        by_override = train(data, tmp_path / "o", {"batch_size": 8}, environ={})
+        by_env = train(data, tmp_path / "o", environ={"PTYCHO_BATCH_SIZE": "8"})
+        assert fingerprint(by_override) == fingerprint(by_env)
+        assert fingerprint(by_override) != fingerprint(train(data, tmp_path / "o", environ={}))
