@@ -1,0 +1,57 @@
+"""Shared helpers: medians of repeated runs, fresh interpreters, one result line per budget."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+
+def median_seconds(run: Callable[[], object], repeat: int, number: int = 1) -> float:
+    """Median wall time of one call, over `repeat` batches of `number` calls."""
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            run()
+        samples.append((time.perf_counter() - start) / number)
+    return statistics.median(samples)
+
+
+def fresh_process_seconds(code: str) -> float:
+    """Wall time of a fresh interpreter running `code` (interpreter start included)."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return time.perf_counter() - start
+
+
+def in_process_seconds(code: str, setup: str = "") -> float:
+    """Time of `code` alone inside a fresh interpreter (interpreter start excluded)."""
+    probe = (
+        f"{setup}\nimport time\n_t = time.perf_counter()\n{code}\nprint(time.perf_counter() - _t)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], check=True, capture_output=True, text=True
+    )
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def interleaved_medians(
+    codes: dict[str, str], repeat: int, measure: Callable[[str], float]
+) -> dict[str, float]:
+    """Median per label, running the candidates alternately so drift hits all of them alike."""
+    samples: dict[str, list[float]] = {label: [] for label in codes}
+    for _ in range(repeat):
+        for label, code in codes.items():
+            samples[label].append(measure(code))
+    return {label: statistics.median(values) for label, values in samples.items()}
+
+
+def report(name: str, measured: float, budget: float, unit: str, detail: str = "") -> bool:
+    """Print one budget line; True when within budget."""
+    ok = measured <= budget
+    verdict = "ok  " if ok else "OVER"
+    print(f"{verdict} {name}: {measured:.3g} {unit} (budget {budget:g} {unit}) {detail}".rstrip())
+    return ok

@@ -1,0 +1,110 @@
+"""Reference tables generated from the registry, so the docs cannot drift from the code.
+
+`python -m ptycho_config._reference docs/reference` rewrites the pages; a test checks them.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from pydantic_core import PydanticUndefined
+
+from ptycho_config._registry import ALIASES, KEYS, PAYLOAD_SECTIONS, RESERVED_ENV, Key
+
+
+def _default(key: Key) -> str:
+    value: Any = key.info.get_default(call_default_factory=True)
+    if value is PydanticUndefined:
+        return "required"
+    return f"`{str(value) if isinstance(value, Path) else repr(value)}`"
+
+
+def _describe(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _describe(typing.get_args(annotation)[0])
+    if origin is typing.Literal:
+        return " \\| ".join(repr(arg) for arg in typing.get_args(annotation))
+    if origin in (typing.Union, types.UnionType):
+        return " \\| ".join(_describe(arg) for arg in typing.get_args(annotation))
+    if annotation is type(None):
+        return "None"
+    return str(getattr(annotation, "__name__", annotation))
+
+
+def _type(key: Key) -> str:
+    return _describe(key.info.annotation)
+
+
+def _bare_env(key: Key) -> str:
+    names = [f"`PTYCHO_{key.name.upper()}`"]
+    for kind, sections in PAYLOAD_SECTIONS.items():
+        if key.section in sections:
+            clash = [k for k in KEYS.values() if k.name == key.name and k.section in sections]
+            if len(clash) > 1:
+                return f"(ambiguous in {kind})"
+    return names[0]
+
+
+def fields_page() -> str:
+    """Every key with its type, default, legacy name and description."""
+    lines = [
+        "# Field reference",
+        "",
+        "Generated from the schemas by `python -m ptycho_config._reference docs/reference`.",
+        "",
+    ]
+    for section in ("model", "training", "inference", "execution"):
+        lines += [f"## `{section}`", "", "| key | type | default | legacy key | description |"]
+        lines.append("|---|---|---|---|---|")
+        for key in (k for k in KEYS.values() if k.section == section):
+            legacy = f"`{key.legacy}`" if key.legacy else "never written"
+            lines.append(
+                f"| `{key.qualified}` | {_type(key)} | {_default(key)} | {legacy} "
+                f"| {key.description} |"
+            )
+        lines.append("")
+    lines += ["## Aliases", "", "| alias | key | note |", "|---|---|---|"]
+    for alias in ALIASES.values():
+        note = "deprecated" if alias.deprecated else ""
+        note = "a square pair such as `[2, 2]`" if alias.convert else note
+        lines.append(f"| `{alias.name}` | `{alias.target}` | {note} |")
+    return "\n".join(lines) + "\n"
+
+
+def environment_page() -> str:
+    """Every environment variable: the qualified and the bare name of each key."""
+    lines = [
+        "# Environment variables",
+        "",
+        "Generated from the schemas by `python -m ptycho_config._reference docs/reference`.",
+        "Names are case-insensitive. The bare name works where it is unambiguous.",
+        "",
+        "| variable | bare form | default | description |",
+        "|---|---|---|---|",
+    ]
+    for key in KEYS.values():
+        lines.append(f"| `{key.env}` | {_bare_env(key)} | {_default(key)} | {key.description} |")
+    lines += ["", "Reserved runtime switches (never configuration keys):", ""]
+    lines += [f"- `{name}`" for name in sorted(RESERVED_ENV)]
+    return "\n".join(lines) + "\n"
+
+
+PAGES = {"fields.md": fields_page, "environment.md": environment_page}
+
+
+def main(argv: list[str]) -> int:
+    """Write the reference pages into the given folder."""
+    folder = Path(argv[0] if argv else "docs/reference")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, render in PAGES.items():
+        (folder / name).write_text(render(), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

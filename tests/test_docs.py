@@ -1,0 +1,32 @@
+"""The reference pages are generated from the schemas and must match them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ptycho_config._reference import PAGES
+from ptycho_config._registry import KEYS
+
+REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "reference"
+
+
+class TestReferencePages:
+    """docs/reference cannot drift from the code."""
+
+    @pytest.mark.parametrize("name", sorted(PAGES))
+    def test_page_is_current(self, name: str) -> None:
+        """The committed page equals what the generator writes now."""
+        committed = (REFERENCE / name).read_text(encoding="utf-8")
+        assert committed == PAGES[name](), (
+            f"docs/reference/{name} is stale: run python -m ptycho_config._reference docs/reference"
+        )
+
+    def test_every_key_is_documented(self) -> None:
+        """Each key and its environment variable appear in the pages."""
+        fields = PAGES["fields.md"]()
+        environment = PAGES["environment.md"]()
+        for key in KEYS.values():
+            assert f"`{key.qualified}`" in fields
+            assert f"`{key.env}`" in environment
