@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 from ptycho_config._sources import SourceKind
@@ -32,10 +33,14 @@ def redact(key: str, value: Any) -> Any:
     return REDACTED if _SECRET.search(key) and value is not None else value
 
 
+def _show(value: Any) -> str:
+    return repr(str(value)) if isinstance(value, PurePath) else repr(value)
+
+
 def render_table(rows: Iterable[tuple[str, Any, Source]]) -> str:
     """A fixed-width table of key, value, source kind and detail."""
     lines = [("key", "value", "source", "detail")]
-    lines += [(key, repr(redact(key, value)), src.kind, src.detail) for key, value, src in rows]
+    lines += [(key, _show(redact(key, value)), src.kind, src.detail) for key, value, src in rows]
     widths = [max(len(row[i]) for row in lines) for i in range(3)]
     out = []
     for row in lines:

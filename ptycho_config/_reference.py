@@ -20,7 +20,11 @@ def _default(key: Key) -> str:
     value: Any = key.info.get_default(call_default_factory=True)
     if value is PydanticUndefined:
         return "required"
-    return f"`{str(value) if isinstance(value, Path) else repr(value)}`"
+    return str(value) if isinstance(value, Path) else repr(value)
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
 
 
 def _describe(annotation: Any) -> str:
@@ -28,9 +32,9 @@ def _describe(annotation: Any) -> str:
     if origin is typing.Annotated:
         return _describe(typing.get_args(annotation)[0])
     if origin is typing.Literal:
-        return " \\| ".join(repr(arg) for arg in typing.get_args(annotation))
+        return " | ".join(repr(arg) for arg in typing.get_args(annotation))
     if origin in (typing.Union, types.UnionType):
-        return " \\| ".join(_describe(arg) for arg in typing.get_args(annotation))
+        return " | ".join(_describe(arg) for arg in typing.get_args(annotation))
     if annotation is type(None):
         return "None"
     return str(getattr(annotation, "__name__", annotation))
@@ -64,7 +68,7 @@ def fields_page() -> str:
         for key in (k for k in KEYS.values() if k.section == section):
             legacy = f"`{key.legacy}`" if key.legacy else "never written"
             lines.append(
-                f"| `{key.qualified}` | {_type(key)} | {_default(key)} | {legacy} "
+                f"| `{key.qualified}` | {_md(_type(key))} | `{_default(key)}` | {legacy} "
                 f"| {key.description} |"
             )
         lines.append("")
@@ -88,10 +92,15 @@ def environment_page() -> str:
         "|---|---|---|---|",
     ]
     for key in KEYS.values():
-        lines.append(f"| `{key.env}` | {_bare_env(key)} | {_default(key)} | {key.description} |")
+        lines.append(f"| `{key.env}` | {_bare_env(key)} | `{_default(key)}` | {key.description} |")
     lines += ["", "Reserved runtime switches (never configuration keys):", ""]
     lines += [f"- `{name}`" for name in sorted(RESERVED_ENV)]
     return "\n".join(lines) + "\n"
+
+
+def env_rows() -> list[tuple[str, str, str, str]]:
+    """(variable, type, default, description) of every key, for the command line."""
+    return [(key.env, _type(key), _default(key), key.description) for key in KEYS.values()]
 
 
 PAGES = {"fields.md": fields_page, "environment.md": environment_page}

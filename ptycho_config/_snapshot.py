@@ -95,6 +95,7 @@ def _write_atomically(target: Path, text: str) -> None:
         dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
     )
     try:
+        os.fchmod(handle, 0o644)  # mkstemp makes it private; a model directory is often shared
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
             stream.flush()

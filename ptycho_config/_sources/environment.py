@@ -37,6 +37,13 @@ def ptycho_variables(environ: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
+def text_value(found: Match | Miss, text: str) -> object:
+    """A value given as text: 'none'/'null' clear an optional key; the schema parses the rest."""
+    if isinstance(found, Match) and found.key.nullable and text.strip().lower() in _NONE_WORDS:
+        return None
+    return text
+
+
 def environment_layer(
     variables: Mapping[str, str], payload: PayloadKind, *, strict: bool = True
 ) -> Layer:
@@ -53,11 +60,8 @@ def environment_layer(
             tip = f"; did you mean {' or '.join(hint)}?" if hint else ""
             warnings.warn(f"unknown environment variable {name} ignored{tip}", stacklevel=4)
             continue
-        value: object = text
-        if isinstance(found, Match) and found.key.nullable and text.strip().lower() in _NONE_WORDS:
-            value = None
         layer.add(
-            found, name, value, name, raw=text,
+            found, name, text_value(found, text), name, raw=text,
             candidates=env_names(payload), foreign_is_error=False,
         )  # fmt: skip
     return layer

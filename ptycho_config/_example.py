@@ -1,0 +1,82 @@
+"""The bundled example: a tiny data set, a config file and a trained-model directory.
+
+The files ship inside the package (``ptycho_config/example``), so ``--example`` always
+resolves from the same place; ``write_example`` regenerates them deterministically.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+EXAMPLE_DIR = Path(__file__).resolve().parent / "example"
+TRAIN_DATA = "train_data.npz"
+TEST_DATA = "test_data.npz"
+CONFIG = "config.yaml"
+MODEL = "model"
+CONFIG_TEXT = """\
+# Example configuration: sections mirror the schemas; see docs/reference/fields.md.
+training:
+  n_groups: 64
+  batch_size: 8
+  nepochs: 5
+inference:
+  n_groups: 64
+execution:
+  accelerator: cpu
+  seed: 7
+"""
+
+
+def _write_data(path: Path, probe_size: int, positions: int, seed: int) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    axis = np.linspace(-1.0, 1.0, probe_size)
+    gauss = np.exp(-(axis[:, None] ** 2 + axis[None, :] ** 2) / 0.2)
+    probe = (gauss * np.exp(1j * gauss)).astype(np.complex64)
+    diffraction = rng.poisson(5.0, size=(positions, probe_size, probe_size)).astype(np.float32)
+    coords = rng.uniform(0.0, 40.0, size=(2, positions))
+    metadata = '{"physics_parameters": {"nphotons": 1000000000.0}}'
+    np.savez_compressed(
+        path, probeGuess=probe, diffraction=diffraction,
+        xcoords=coords[0], ycoords=coords[1], _metadata=metadata,
+    )  # fmt: skip
+
+
+def write_example(folder: str | os.PathLike[str]) -> Path:
+    """Generate the example into ``folder``: data, config and a model directory with snapshot."""
+    from ptycho_config._factories import create_training_payload
+    from ptycho_config._schemas import ExecutionConfig
+    from ptycho_config._snapshot import save_snapshot
+
+    root = Path(folder)
+    (root / MODEL).mkdir(parents=True, exist_ok=True)
+    _write_data(root / TRAIN_DATA, probe_size=64, positions=16, seed=1)
+    _write_data(root / TEST_DATA, probe_size=64, positions=8, seed=2)
+    (root / CONFIG).write_text(CONFIG_TEXT, encoding="utf-8")
+    with zipfile.ZipFile(root / MODEL / "wts.h5.zip", "w") as archive:
+        archive.writestr("README.txt", "Placeholder weights of the ptycho-config example.\n")
+    # relative paths keep the snapshot the same wherever the example is written
+    previous = Path.cwd()
+    os.chdir(root)
+    try:
+        payload = create_training_payload(
+            TRAIN_DATA, "training_outputs", None, ExecutionConfig(accelerator="cpu"),
+            environ={}, config_file=CONFIG,
+        )  # fmt: skip
+        save_snapshot(payload, MODEL)
+    finally:
+        os.chdir(previous)
+    return root
+
+
+def copy_example(folder: str | os.PathLike[str]) -> Path:
+    """Copy the bundled example into ``folder`` (which must not exist yet)."""
+    target = Path(folder)
+    if target.exists() and any(target.iterdir()):
+        raise FileExistsError(f"example target {target} exists and is not empty")
+    shutil.copytree(EXAMPLE_DIR, target, dirs_exist_ok=True)
+    return target
