@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,20 @@ class TestReferencePages:
         for key in KEYS.values():
             assert f"`{key.qualified}`" in fields
             assert f"`{key.env}`" in environment
+
+
+DOCTESTED = ["README.md", "docs/precedence.md", "docs/environment.md", "docs/errors.md"]
+
+
+class TestExamples:
+    """The examples in the README and the docs run and print what they show."""
+
+    @pytest.mark.parametrize("name", DOCTESTED)
+    def test_examples_run(self, name: str) -> None:
+        """Every >>> example in the page gives the output written under it."""
+        path = REFERENCE.parents[1] / name
+        result = doctest.testfile(
+            str(path), module_relative=False, optionflags=doctest.NORMALIZE_WHITESPACE
+        )
+        assert result.attempted > 0
+        assert result.failed == 0
