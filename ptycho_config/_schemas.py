@@ -183,7 +183,30 @@ class ModelConfig(_Schema):
     )
 
 
-class TrainingConfig(_Schema):
+class _Grouping(_Schema):
+    """How scan positions are grouped: the fields training and inference share."""
+
+    n_images: OptionalPositiveInt = Field(None, description="Deprecated alias of n_groups.")
+    n_subsample: OptionalPositiveInt = Field(
+        None, description="Subsample this many scan positions before grouping."
+    )
+    subsample_seed: OptionalInt = Field(None, description="Random seed of the subsampling.")
+    neighbor_count: PositiveInt = Field(
+        4, description="Nearest neighbours considered when grouping (K)."
+    )
+    enable_oversampling: bool = Field(
+        False, description="Form more groups than positions by sampling neighbour combinations."
+    )
+    neighbor_pool_size: OptionalPositiveInt = Field(
+        None, description="Neighbour pool size for oversampling (>= neighbor_count)."
+    )
+
+    cross_field_rules = _OVERSAMPLING_RULES
+
+    _n_images = model_validator(mode="before")(_copy_deprecated_n_images)
+
+
+class TrainingConfig(_Grouping):
     """What to train on and how: data, losses, sampling, optimisation."""
 
     section = "training"
@@ -211,20 +234,6 @@ class TrainingConfig(_Schema):
     )
     nphotons: PositiveFloat = Field(1e9, description="Mean photon count per diffraction pattern.")
     n_groups: PositiveInt = Field(512, description="Number of scan-position groups to train on.")
-    n_images: OptionalPositiveInt = Field(None, description="Deprecated alias of n_groups.")
-    n_subsample: OptionalPositiveInt = Field(
-        None, description="Subsample this many scan positions before grouping."
-    )
-    subsample_seed: OptionalInt = Field(None, description="Random seed of the subsampling.")
-    neighbor_count: PositiveInt = Field(
-        4, description="Nearest neighbours considered when grouping (K)."
-    )
-    enable_oversampling: bool = Field(
-        False, description="Form more groups than positions by sampling neighbour combinations."
-    )
-    neighbor_pool_size: OptionalPositiveInt = Field(
-        None, description="Neighbour pool size for oversampling (>= neighbor_count)."
-    )
     positions_provided: bool = Field(True, description="Scan positions are given with the data.")
     probe_trainable: bool = Field(False, description="Refine the probe during training.")
     intensity_scale_trainable: bool = Field(
@@ -275,10 +284,8 @@ class TrainingConfig(_Schema):
         *_OVERSAMPLING_RULES,
     )
 
-    _n_images = model_validator(mode="before")(_copy_deprecated_n_images)
 
-
-class InferenceConfig(_Schema):
+class InferenceConfig(_Grouping):
     """What to reconstruct, with which trained model."""
 
     section = "inference"
@@ -289,29 +296,11 @@ class InferenceConfig(_Schema):
     n_groups: OptionalPositiveInt = Field(
         None, description="Number of groups to reconstruct (None: all)."
     )
-    n_images: OptionalPositiveInt = Field(None, description="Deprecated alias of n_groups.")
-    n_subsample: OptionalPositiveInt = Field(
-        None, description="Subsample this many scan positions before grouping."
-    )
-    subsample_seed: OptionalInt = Field(None, description="Random seed of the subsampling.")
-    neighbor_count: PositiveInt = Field(
-        4, description="Nearest neighbours considered when grouping (K)."
-    )
-    enable_oversampling: bool = Field(
-        False, description="Form more groups than positions by sampling neighbour combinations."
-    )
-    neighbor_pool_size: OptionalPositiveInt = Field(
-        None, description="Neighbour pool size for oversampling (>= neighbor_count)."
-    )
     debug: bool = Field(False, description="Write debugging output.")
     output_dir: Path = Field(
         Path("inference_outputs"), description="Directory for reconstructions."
     )
     backend: Backend = Field("tensorflow", description="Inference backend.")
-
-    cross_field_rules = _OVERSAMPLING_RULES
-
-    _n_images = model_validator(mode="before")(_copy_deprecated_n_images)
 
 
 class ExecutionConfig(_Schema):
