@@ -16,50 +16,44 @@ from ptycho_config._torch_config import (
 )
 
 
-@dataclass(frozen=True)
-class TrainingPayload:
-    """Everything a training run needs, and where every value came from."""
+@dataclass(frozen=True, kw_only=True)
+class _Payload:
+    """What every payload carries besides its canonical config."""
 
-    training_config: TrainingConfig
     pt_data_config: TorchDataConfig
     pt_model_config: TorchModelConfig
-    pt_training_config: TorchTrainingConfig
     pt_inference_config: TorchInferenceConfig
     execution_config: ExecutionConfig
     overrides_applied: Mapping[str, Any]
     provenance: Mapping[str, Source]
     legacy_params: Mapping[str, Any]
     values: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    def explain(self) -> str:
+        """A readable table of every key with its value, source kind and detail."""
+        return explain(self.values, self.provenance)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingPayload(_Payload):
+    """Everything a training run needs, and where every value came from."""
+
+    training_config: TrainingConfig
+    pt_training_config: TorchTrainingConfig
 
     @property
     def tf_training_config(self) -> TrainingConfig:
         """The reference's name for the canonical training config."""
         return self.training_config
 
-    def explain(self) -> str:
-        """A readable table of every key with its value, source kind and detail."""
-        return explain(self.values, self.provenance)
 
-
-@dataclass(frozen=True)
-class InferencePayload:
+@dataclass(frozen=True, kw_only=True)
+class InferencePayload(_Payload):
     """Everything an inference run needs, and where every value came from."""
 
     inference_config: InferenceConfig
-    pt_data_config: TorchDataConfig
-    pt_model_config: TorchModelConfig
-    pt_inference_config: TorchInferenceConfig
-    execution_config: ExecutionConfig
-    overrides_applied: Mapping[str, Any]
-    provenance: Mapping[str, Source]
-    legacy_params: Mapping[str, Any]
-    values: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @property
     def tf_inference_config(self) -> InferenceConfig:
         """The reference's name for the canonical inference config."""
         return self.inference_config
-
-    def explain(self) -> str:
-        """A readable table of every key with its value, source kind and detail."""
-        return explain(self.values, self.provenance)
