@@ -408,3 +408,50 @@ class TestSnapshots:
         by_env = train(data, tmp_path / "o", environ={"PTYCHO_BATCH_SIZE": "8"})
         assert fingerprint(by_override) == fingerprint(by_env)
         assert fingerprint(by_override) != fingerprint(train(data, tmp_path / "o", environ={}))
+
+
+class TestFailuresChangeNothing:
+    """Whatever check fails, the legacy dict and the file system are exactly as before."""
+
+    @pytest.mark.parametrize(
+        "case",
+        [
+            "missing_train", "no_n_groups", "bad_value", "unknown_key", "missing_model_dir",
+            "missing_archive", "missing_test", "contradiction", "corrupt_snapshot",
+            "missing_config_file",
+        ],
+    )  # fmt: skip
+    def test_nothing_written(self, case: str, tmp_path: Path) -> None:
+        """The failure raises a library error and leaves cfg and the directory untouched."""
+        data = write_npz(tmp_path / "d.npz", size=128)
+        model = tmp_path / "m"
+        model.mkdir()
+        (model / "wts.h5.zip").write_bytes(b"")
+        save_snapshot(train(data, tmp_path / "o", environ={}), model)
+        ptycho.params.reset()
+        before_cfg = snapshot_of_cfg()
+        before_files = sorted(str(p) for p in tmp_path.rglob("*"))
+        out = tmp_path / "out"
+        calls = {
+            "missing_train": lambda: train(tmp_path / "x.npz", out, environ={}),
+            "no_n_groups": lambda: create_training_payload(data, out, environ={}),
+            "bad_value": lambda: train(data, out, {"batch_size": 3}, environ={}),
+            "unknown_key": lambda: train(data, out, environ={"PTYCHO_NGROUPS": "1"}),
+            "missing_model_dir": lambda: create_inference_payload(tmp_path / "x", data, out),
+            "missing_archive": lambda: create_inference_payload(tmp_path, data, out),
+            "missing_test": lambda: create_inference_payload(model, tmp_path / "x.npz", out),
+            "contradiction": lambda: create_inference_payload(
+                model, data, out, {"n_groups": 1, "N": 256}, environ={}
+            ),
+            "corrupt_snapshot": lambda: (
+                (model / "ptycho_config.json").write_text("{}", encoding="utf-8"),
+                create_inference_payload(model, data, out, {"n_groups": 1}, environ={}),
+            ),
+            "missing_config_file": lambda: train(
+                data, out, environ={}, config_file=tmp_path / "none.yaml"
+            ),
+        }
+        with pytest.raises((PtychoConfigError, FileNotFoundError)):
+            calls[case]()
+        assert snapshot_of_cfg() == before_cfg
+        assert sorted(str(p) for p in tmp_path.rglob("*")) == sorted(before_files)
