@@ -18,11 +18,31 @@ so a caller (or the CLI) can list them all at once.
 from __future__ import annotations
 
 import difflib
+import reprlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 _NO_VALUE: Any = object()
+
+
+class _BoundedRepr(reprlib.Repr):
+    """A repr bounded in size and depth, so that no value can make a message huge or hang."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxother, self.maxlong = 4, 200, 300, 100
+
+    def repr_int(self, x: int, level: int) -> str:
+        try:
+            return super().repr_int(x, level)
+        except ValueError:  # more digits than sys.get_int_max_str_digits() allows to print
+            return f"<an integer of {x.bit_length()} bits>"
+
+
+def show(value: Any) -> str:
+    """The repr of a value for an error message: short, and never failing on hostile input."""
+    return _BoundedRepr().repr(value)
 
 
 @dataclass(frozen=True)
@@ -36,9 +56,9 @@ class Problem:
     suggestions: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        head = self.key
+        head = str(self.key)
         if self.value is not _NO_VALUE:
-            head += f" = {self.value!r}"
+            head += f" = {show(self.value)}"
         if self.source:
             head += f" (from {self.source})"
         text = f"{head}: {self.message}"
@@ -128,6 +148,8 @@ _CLASS_OF: dict[type[Problem], type[PtychoConfigError]] = {
 
 def suggest(word: str, candidates: Iterable[str], *, limit: int = 3) -> tuple[str, ...]:
     """The closest candidates to a misspelled word, case-insensitively, best first."""
+    if not isinstance(word, str):  # a non-string key resembles no name
+        return ()
     by_folded: dict[str, str] = {}
     for candidate in candidates:
         by_folded.setdefault(candidate.casefold(), candidate)

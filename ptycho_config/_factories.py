@@ -20,6 +20,7 @@ from ptycho_config._errors import (
     InvalidValueError,
     MissingValueError,
     Problem,
+    show,
 )
 from ptycho_config._legacy import populate_quietly, to_legacy_dict
 from ptycho_config._npz import inspect_data_file
@@ -144,15 +145,24 @@ def create_inference_payload(
 
 def _with_paths(overrides: Mapping[str, Any] | None, **paths: Path) -> dict[str, Any]:
     """Paths given as arguments count as overrides; the same key given differently is an error."""
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise TypeError(f"overrides must be a mapping, got {type(overrides).__name__}")
     given = dict(overrides or {})
     for name, path in paths.items():
-        if name in given and Path(str(given[name])) != path:
+        if name in given and not _same_path(given[name], path):
             raise ConflictError(
                 f"{name} is given as an argument ({path}) and as an override "
-                f"({given[name]!r}); give it once"
+                f"({show(given[name])}); give it once"
             )
         given[name] = path
     return given
+
+
+def _same_path(given: Any, path: Path) -> bool:
+    try:
+        return Path(str(given)) == path
+    except ValueError:  # e.g. an integer too long to print, which is no path anyway
+        return False
 
 
 def _require_n_groups(layers: list[Layer], payload: PayloadKind) -> None:
@@ -195,8 +205,8 @@ def _check_against_checkpoint(layers: list[Layer]) -> None:
             problems.append(
                 ConflictProblem(
                     key,
-                    f"{layer.describe(entry)} gives {entry.raw!r} but the trained model "
-                    f"({checkpoint.describe(trained)}) has {trained.value!r}",
+                    f"{layer.describe(entry)} gives {show(entry.raw)} but the trained model "
+                    f"({checkpoint.describe(trained)}) has {show(trained.value)}",
                 )
             )
     if problems:

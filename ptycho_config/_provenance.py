@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+from ptycho_config._errors import show
 from ptycho_config._sources import SourceKind
 
 _SECRET = re.compile(r"(password|passwd|secret|token|credential|api_?key)", re.IGNORECASE)
@@ -34,7 +35,7 @@ def redact(key: str, value: Any) -> Any:
 
 
 def _show(value: Any) -> str:
-    return repr(str(value)) if isinstance(value, PurePath) else repr(value)
+    return show(str(value)) if isinstance(value, PurePath) else show(value)
 
 
 def render_table(rows: Iterable[tuple[str, Any, Source]]) -> str:

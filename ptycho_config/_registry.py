@@ -6,6 +6,7 @@ Nothing else in the code base restates a key, an alias, an env name or a legacy 
 from __future__ import annotations
 
 import json
+import numbers
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -14,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic.fields import FieldInfo
 
+from ptycho_config._errors import show
 from ptycho_config._schemas import SECTIONS
 
 PayloadKind = Literal["training", "inference"]
@@ -58,12 +60,19 @@ def _square_pair(value: Any) -> Any:
     if isinstance(value, str):
         text = value.strip()
         if text.startswith("["):
-            value = json.loads(text)
+            try:
+                value = json.loads(text)
+            except RecursionError as error:
+                raise ValueError(
+                    "grid_size is nested too deeply; give a pair like [2, 2]"
+                ) from error
         else:
             value = [part.strip() for part in text.split(",")] if "," in text else text
     if isinstance(value, list | tuple):
-        if len(value) != 2 or str(value[0]) != str(value[1]):
-            raise ValueError(f"grid_size must be a square pair like [2, 2], got {value!r}")
+        # only scalars are compared as text: str() of a nested value can be huge
+        scalars = len(value) == 2 and all(isinstance(v, str | numbers.Number) for v in value)
+        if not scalars or str(value[0]) != str(value[1]):
+            raise ValueError(f"grid_size must be a square pair like [2, 2], got {show(value)}")
         return value[0]
     return value
 

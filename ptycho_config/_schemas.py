@@ -18,6 +18,7 @@ from pydantic import (
 from pydantic._internal._model_construction import ModelMetaclass
 from pydantic_core import PydanticCustomError
 
+from ptycho_config._errors import show
 from ptycho_config._types import (
     NO_BOOL,
     CrossFieldRule,
@@ -76,7 +77,7 @@ class _Schema(BaseModel, metaclass=_SchemaMeta):
         broken = [rule for rule in self.cross_field_rules if not rule.holds(self)]
         if broken:
             text = "; ".join(rule.message for rule in broken)
-            values = {f: _dotted(self, f) for rule in broken for f in rule.fields}
+            values = {f: show(_dotted(self, f)) for rule in broken for f in rule.fields}
             raise PydanticCustomError(
                 "cross_field", text, {"rules": tuple(broken), "values": values}
             )
@@ -124,7 +125,7 @@ def _copy_deprecated_n_images(data: Any) -> Any:
     return data
 
 
-_OVERSAMPLING_RULES = (
+_OVERSAMPLING_RULES: tuple[CrossFieldRule, ...] = (
     CrossFieldRule(
         ("enable_oversampling", "model.gridsize"),
         lambda c: not c.enable_oversampling or c.model.gridsize > 1,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ptycho_config._errors import PtychoConfigError, SnapshotError
+from ptycho_config._errors import InvalidValueError, PtychoConfigError, SnapshotError
 from ptycho_config._provenance import Source
 from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._sources import SOURCE_KINDS
@@ -47,7 +47,12 @@ def fingerprint(subject: Any) -> str:
 
     Accepts a config, a payload or a resolution.
     """
-    canonical = json.dumps(_configs(subject), sort_keys=True, separators=(",", ":"))
+    configs = _configs(subject)
+    try:
+        canonical = json.dumps(configs, sort_keys=True, separators=(",", ":"))
+    except ValueError as error:  # an integer longer than sys.get_int_max_str_digits()
+        message = "cannot fingerprint this configuration: it holds an integer too long to write"
+        raise InvalidValueError(f"{message}; use a smaller value ({error})") from error
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -128,7 +133,7 @@ def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
         raise SnapshotError(f"cannot read checkpoint snapshot {path}: {error}") from error
     try:
         document = json.loads(text)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise SnapshotError(f"checkpoint snapshot {path} is not valid JSON: {error}") from error
     if not isinstance(document, dict):
         raise SnapshotError(f"checkpoint snapshot {path} must hold a JSON object")

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from ptycho_config._errors import show
+
 
 def _reject_bool(value: Any) -> Any:
     # bool is an int subclass; True as a count or size is always a mistake
@@ -21,7 +23,9 @@ def _reject_bool(value: Any) -> Any:
 
 def _power_of_two(value: int) -> int:
     if value < 1 or value & (value - 1):
-        raise ValueError(f"must be a positive power of two (1, 2, 4, 8, 16, ...), got {value}")
+        raise ValueError(
+            f"must be a positive power of two (1, 2, 4, 8, 16, ...), got {show(value)}"
+        )
     return value
 
 
@@ -31,7 +35,7 @@ def one_of(*allowed: int) -> Callable[[int], int]:
     def check(value: int) -> int:
         if value not in allowed:
             choices = ", ".join(str(a) for a in allowed)
-            raise ValueError(f"must be one of {choices}, got {value}")
+            raise ValueError(f"must be one of {choices}, got {show(value)}")
         return value
 
     return check

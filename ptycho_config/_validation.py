@@ -73,7 +73,7 @@ def problems_from_validation(
             for rule in ctx.get("rules", ()):
                 keys = [_qualified(section, [*base, *f.split(".")]) for f in rule.fields]
                 values = ", ".join(
-                    f"{k}={ctx['values'][f]!r}" for k, f in zip(keys, rule.fields, strict=True)
+                    f"{k}={ctx['values'][f]}" for k, f in zip(keys, rule.fields, strict=True)
                 )
                 sources = sorted({s for k in keys if (s := _source(lookup, k))})
                 grouped[" & ".join(keys)] = InvalidValueProblem(

@@ -10,7 +10,7 @@ import json
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ptycho_config._errors import ConfigFileNotFoundError, InvalidValueError, InvalidValueProblem
 from ptycho_config._registry import PayloadKind, lookup
@@ -18,6 +18,8 @@ from ptycho_config._schemas import SECTIONS
 from ptycho_config._sources.layer import Layer
 
 _SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".json": "json"}
+# Values a YAML file may expand to; aliases can make a few lines expand to billions.
+_MAX_VALUES = 100_000
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
@@ -25,30 +27,54 @@ def load_config_file(path: Path) -> dict[str, Any]:
     kind = _SUFFIXES.get(path.suffix.lower())
     if kind is None:
         choices = ", ".join(sorted(_SUFFIXES))
-        message = f"unsupported extension; use {choices}"
-        problem = InvalidValueProblem("config_file", message, str(path))
-        raise InvalidValueError(f"cannot read config file {path}: {problem.message}", [problem])
+        _fail(path, f"cannot read config file {path}: unsupported extension; use {choices}")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as error:
-        raise ConfigFileNotFoundError(f"Config file not found: {path}") from error
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidValueError(f"cannot read config file {path}: {error}") from error
+        problem = InvalidValueProblem("config_file", "no such file; fix the path", str(path))
+        raise ConfigFileNotFoundError(f"Config file not found: {path}", [problem]) from error
+    except (OSError, ValueError) as error:  # a directory, no permission, not UTF-8, a NUL byte
+        _fail(path, f"cannot read config file {path}: {error}", error)
     try:
         data = _parse(kind, text)
     except (ValueError, tomllib.TOMLDecodeError) as error:
-        raise InvalidValueError(f"cannot parse config file {path} as {kind}: {error}") from error
+        _fail(path, f"cannot parse config file {path} as {kind}: {error}", error)
+    except RecursionError as error:
+        message = f"cannot parse config file {path} as {kind}: nested too deeply"
+        _fail(path, message, error)
     except Exception as error:  # yaml.YAMLError has no common base with the others
         if type(error).__module__.startswith("yaml"):
-            raise InvalidValueError(f"cannot parse config file {path} as yaml: {error}") from error
+            _fail(path, f"cannot parse config file {path} as yaml: {error}", error)
         raise
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise InvalidValueError(
-            f"config file {path} must hold a mapping of sections or keys, got {type(data).__name__}"
-        )
+        got = type(data).__name__
+        _fail(path, f"config file {path} must hold a mapping of sections or keys, got {got}")
+    if kind == "yaml" and _expands_beyond(data, _MAX_VALUES):
+        too_big = f"expands to more than {_MAX_VALUES} values (through YAML aliases?)"
+        _fail(path, f"config file {path} {too_big}; write it out plainly")
     return data
+
+
+def _fail(path: Path, message: str, cause: BaseException | None = None) -> NoReturn:
+    problem = InvalidValueProblem("config_file", message, str(path))
+    raise InvalidValueError(message, [problem]) from cause
+
+
+def _expands_beyond(data: Any, limit: int) -> bool:
+    """Whether data holds more than `limit` values, counting every alias of a shared value."""
+    pending, seen = [data], 0
+    while pending:
+        seen += 1
+        if seen > limit:
+            return True
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list | set):
+            pending.extend(item)
+    return False
 
 
 def _parse(kind: str, text: str) -> Any:

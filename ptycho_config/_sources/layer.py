@@ -12,6 +12,7 @@ from ptycho_config._errors import (
     InvalidValueProblem,
     Problem,
     UnknownKeyProblem,
+    show,
     suggest,
 )
 from ptycho_config._registry import Match, Miss, PayloadKind, spellings
@@ -80,13 +81,14 @@ class Layer:
             )
         key = found.key.qualified
         previous = self.entries.get(key)
-        if previous is not None and previous.value != value:
-            first, second = sorted([(previous.spelling, previous.raw), (spelling, raw)])
+        if previous is not None and not _equal(previous.value, value):
+            pairs = [(previous.spelling, previous.raw), (spelling, raw)]
+            first, second = sorted(pairs, key=lambda pair: pair[0])
             self.problems.append(
                 ConflictProblem(
                     key,
-                    f"given twice with different values: {first[0]}={first[1]!r} "
-                    f"and {second[0]}={second[1]!r}",
+                    f"given twice with different values: {first[0]}={show(first[1])} "
+                    f"and {second[0]}={show(second[1])}",
                     source=self.kind,
                 )
             )
@@ -121,3 +123,11 @@ class Layer:
             self.problems.append(
                 UnknownKeyProblem(spelling, "unknown key", raw, where, suggest(spelling, pool))
             )
+
+
+def _equal(first: Any, second: Any) -> bool:
+    """Whether two spellings give the same value; values without a plain truth of == differ."""
+    try:
+        return first is second or bool(first == second)
+    except (ValueError, TypeError):  # e.g. numpy arrays, whose == is element-wise
+        return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ptycho_config._errors import show
 from ptycho_config._registry import PayloadKind, lookup
 from ptycho_config._sources.layer import Layer, SourceKind
 
@@ -20,7 +21,10 @@ def mapping_layer(
 ) -> Layer:
     """A layer from key → value, with an optional key → detail ('probeGuess in train.npz')."""
     layer = Layer(kind, payload)
+    if values is not None and not isinstance(values, Mapping):
+        raise TypeError(f"{kind} values must be a mapping, got {type(values).__name__}")
     for spelling, value in (values or {}).items():
         detail = (details or {}).get(spelling, "")
-        layer.add(lookup(spelling, payload), spelling, value, detail, foreign_is_error=False)
+        name = spelling if isinstance(spelling, str) else show(spelling)
+        layer.add(lookup(name, payload), name, value, detail, foreign_is_error=False)
     return layer
