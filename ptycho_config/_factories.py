@@ -28,7 +28,7 @@ from ptycho_config._payloads import InferencePayload, TrainingPayload
 from ptycho_config._provenance import Source
 from ptycho_config._registry import MODEL_DEFINING, PayloadKind
 from ptycho_config._resolve import Resolved, gather_layers, merge
-from ptycho_config._schemas import ExecutionConfig, ModelConfig
+from ptycho_config._schemas import ExecutionConfig, ModelConfig, TrainingConfig
 from ptycho_config._snapshot import SNAPSHOT_NAME, load_snapshot
 from ptycho_config._sources import Layer
 from ptycho_config._sources.mapping import mapping_layer
@@ -61,29 +61,17 @@ def create_training_payload(
     if not train_path.is_file():
         raise ConfigFileNotFoundError(f"Training data file not found: {train_path}")
     given = _with_paths(overrides, train_data_file=train_path, output_dir=Path(output_dir))
-    layers = gather_layers(
-        "training", given, execution_config, environ=environ, config_file=config_file,
-        inferred=None, strict_env=strict_env,
-    )  # fmt: skip
-    _require_n_groups(layers, "training")
+    layers = _explicit_layers("training", given, execution_config, environ, config_file, strict_env)
     layers.append(_inferred_layer(train_path, "training", with_nphotons=True))
     resolved = merge("training", layers)
-    execution, provenance = _for_this_host(resolved)
     config = resolved.training_config
-    legacy = to_legacy_dict(config)
+    shared = _shared_fields(resolved, training=config)
     payload = TrainingPayload(
         training_config=config,
-        pt_data_config=torch_data_config(config),
-        pt_model_config=torch_model_config(config),
-        pt_training_config=torch_training_config(config, execution),
-        pt_inference_config=torch_inference_config(execution, config),
-        execution_config=execution,
-        overrides_applied=resolved.applied,
-        provenance=provenance,
-        legacy_params=MappingProxyType(legacy),
-        values=_values(resolved, execution),
+        pt_training_config=torch_training_config(config, shared["execution_config"]),
+        **shared,
     )
-    populate_quietly(config, legacy)
+    populate_quietly(config, payload.legacy_params)
     return payload
 
 
@@ -109,38 +97,56 @@ def create_inference_payload(
     given = _with_paths(
         overrides, model_path=model_dir, test_data_file=test_path, output_dir=Path(output_dir)
     )
-    layers = gather_layers(
-        "inference", given, execution_config, environ=environ, config_file=config_file,
-        inferred=None, strict_env=strict_env,
-    )  # fmt: skip
-    _require_n_groups(layers, "inference")
+    layers = _explicit_layers(
+        "inference", given, execution_config, environ, config_file, strict_env
+    )
     snapshot = load_snapshot(model_dir)
     if snapshot is not None:
         checkpoint = snapshot.model_values()
-        detail = f"{SNAPSHOT_NAME} in {model_dir}"
-        details = dict.fromkeys(checkpoint, detail)
+        details = dict.fromkeys(checkpoint, f"{SNAPSHOT_NAME} in {model_dir}")
         layers.append(mapping_layer("checkpoint", checkpoint, "inference", details))
     layers.append(_inferred_layer(test_path, "inference", with_nphotons=False))
     resolved = merge("inference", layers)
     if snapshot is not None:
         _check_against_checkpoint(layers)
-    execution, provenance = _for_this_host(resolved)
-    config = resolved.inference_config
     training = snapshot.training_config if snapshot is not None else None
-    legacy = to_legacy_dict(config)
-    payload = InferencePayload(
-        inference_config=config,
-        pt_data_config=torch_data_config(config),
-        pt_model_config=torch_model_config(config),
-        pt_inference_config=torch_inference_config(execution, training),
-        execution_config=execution,
-        overrides_applied=resolved.applied,
-        provenance=provenance,
-        legacy_params=MappingProxyType(legacy),
-        values=_values(resolved, execution),
-    )
-    populate_quietly(config, legacy)
+    config = resolved.inference_config
+    payload = InferencePayload(inference_config=config, **_shared_fields(resolved, training))
+    populate_quietly(config, payload.legacy_params)
     return payload
+
+
+def _explicit_layers(
+    payload: PayloadKind,
+    given: Mapping[str, Any],
+    execution_config: ExecutionConfig | None,
+    environ: Mapping[str, str] | None,
+    config_file: PathLike | None,
+    strict_env: bool,
+) -> list[Layer]:
+    """The caller's own sources, read before any data file, with n_groups required among them."""
+    layers = gather_layers(
+        payload, given, execution_config, environ=environ, config_file=config_file,
+        inferred=None, strict_env=strict_env,
+    )  # fmt: skip
+    _require_n_groups(layers, payload)
+    return layers
+
+
+def _shared_fields(resolved: Resolved, training: TrainingConfig | None) -> dict[str, Any]:
+    """The payload fields both kinds carry, with the accelerator resolved for this host."""
+    execution, provenance = _for_this_host(resolved)
+    config = resolved.config
+    return {
+        "pt_data_config": torch_data_config(config),
+        "pt_model_config": torch_model_config(config),
+        "pt_inference_config": torch_inference_config(execution, training),
+        "execution_config": execution,
+        "overrides_applied": resolved.applied,
+        "provenance": provenance,
+        "legacy_params": MappingProxyType(to_legacy_dict(config)),
+        "values": _values(resolved, execution),
+    }
 
 
 def _with_paths(overrides: Mapping[str, Any] | None, **paths: Path) -> dict[str, Any]:
