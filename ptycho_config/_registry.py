@@ -9,7 +9,7 @@ import json
 import numbers
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -248,20 +248,3 @@ def keys_of(kind: PayloadKind) -> list[Key]:
 def legacy_name(field_name: str) -> str:
     """The legacy dict name of a training or inference (or model) field."""
     return LEGACY_RENAMES.get(field_name, field_name)
-
-
-def field_of_legacy(legacy: str) -> str:
-    """The field name behind a legacy dict name."""
-    return _FIELD_OF_LEGACY.get(legacy, legacy)
-
-
-_FIELD_OF_LEGACY = {legacy: name for name, legacy in LEGACY_RENAMES.items()}
-
-
-def qualified_mapping(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Flatten {'model': {...}, 'training': {...}} into {'model.N': ..., 'training.x': ...}."""
-    flat: dict[str, Any] = {}
-    for section, fields in values.items():
-        for name, value in fields.items():
-            flat[f"{section}.{name}"] = value
-    return flat
