@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 
 DEFAULT_PROBE_SIZE = 64
 _PROBE, _METADATA = "probeGuess.npy", "_metadata.npy"
-_MAX_HEADER, _MAX_METADATA = 64 * 1024, 1024 * 1024  # bytes read at most, whatever a file says
+# Bytes read at most, whatever a file says; numpy itself refuses headers over 10,000 bytes.
+_MAX_HEADER, _MAX_METADATA = 10_000, 64 * 1024
 _CACHE_SIZE = 64
 _SETTLE_NS = 2_000_000_000  # coarser than any file system's timestamps (FAT: 2 s)
 _RESAVE = "re-save the file with numpy.savez or set N explicitly"

@@ -125,9 +125,7 @@ class Key:
     @property
     def legacy(self) -> str | None:
         """The legacy dict name, or None for keys never written there."""
-        if self.section == "execution":
-            return None
-        return LEGACY_RENAMES.get(self.name, self.name)
+        return None if self.section == "execution" else legacy_name(self.name)
 
     @property
     def env(self) -> str:
