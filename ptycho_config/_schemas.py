@@ -4,113 +4,31 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    model_validator,
-)
-from pydantic._internal._model_construction import ModelMetaclass
-from pydantic_core import PydanticCustomError
+from pydantic import BeforeValidator, Field, model_validator
 
-from ptycho_config._errors import show
+from ptycho_config._schema_base import Schema
 from ptycho_config._types import (
     NO_BOOL,
+    Activation,
+    Backend,
     CrossFieldRule,
     HalfOpenUnitFloat,
-    Int,
+    ModelType,
     NonNegativeFloat,
     NonNegativeInt,
+    OptionalInt,
+    OptionalPath,
+    OptionalPositiveInt,
     PositiveFloat,
     PositiveInt,
     PowerOfTwo,
+    ProbeSize,
     UnitFloat,
-    alias_choices,
     none_string,
-    one_of,
     reject_tpu,
 )
-from ptycho_config._validation import error_from_validation
-
-ProbeSize = Annotated[
-    Int, AfterValidator(one_of(64, 128, 256)), Field(json_schema_extra={"enum": [64, 128, 256]})
-]
-ModelType = Annotated[
-    Literal["pinn", "supervised"],
-    BeforeValidator(alias_choices({"unsupervised": "pinn", "supervised": "supervised"})),
-]
-Activation = Annotated[
-    Literal["sigmoid", "swish", "softplus", "relu"],
-    BeforeValidator(alias_choices({"silu": "swish"})),
-]
-Backend = Literal["tensorflow", "pytorch"]
-OptionalPositiveInt = Annotated[PositiveInt | None, BeforeValidator(none_string)]
-OptionalInt = Annotated[Int | None, BeforeValidator(none_string)]
-OptionalPath = Annotated[Path | None, BeforeValidator(none_string)]
-
-
-class _SchemaMeta(ModelMetaclass):
-    # only direct construction passes here, so nested models keep pydantic's error locations
-    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().__call__(*args, **kwargs)
-        except ValidationError as error:
-            raise error_from_validation(error, getattr(cls, "section", "")) from error
-
-
-class _Schema(BaseModel, metaclass=_SchemaMeta):
-    """Frozen, strict base: unknown fields are errors, NaN and infinity are rejected."""
-
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", allow_inf_nan=False, use_attribute_docstrings=False
-    )
-    section: ClassVar[str] = ""
-    cross_field_rules: ClassVar[tuple[CrossFieldRule, ...]] = ()
-
-    @model_validator(mode="after")
-    def _check_cross_field_rules(self) -> Self:
-        broken = [rule for rule in self.cross_field_rules if not rule.holds(self)]
-        if broken:
-            text = "; ".join(rule.message for rule in broken)
-            values = {f: show(_dotted(self, f)) for rule in broken for f in rule.fields}
-            raise PydanticCustomError(
-                "cross_field", text, {"rules": tuple(broken), "values": values}
-            )
-        return self
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        try:
-            super().__setattr__(name, value)
-        except ValidationError as error:
-            raise error_from_validation(error, self.section) from error
-
-    @classmethod
-    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
-        """Validate ``obj``; a failure raises :class:`InvalidValueError` listing every problem."""
-        try:
-            return super().model_validate(obj, *args, **kwargs)
-        except ValidationError as error:
-            raise error_from_validation(error, getattr(cls, "section", "")) from error
-
-    @classmethod
-    def model_validate_json(cls, json_data: Any, *args: Any, **kwargs: Any) -> Self:
-        """Validate JSON text; a failure raises :class:`InvalidValueError` listing every problem."""
-        try:
-            return super().model_validate_json(json_data, *args, **kwargs)
-        except ValidationError as error:
-            raise error_from_validation(error, getattr(cls, "section", "")) from error
-
-
-def _dotted(model: BaseModel, path: str) -> Any:
-    value: Any = model
-    for part in path.split("."):
-        value = getattr(value, part)
-    return value
 
 
 def _copy_deprecated_n_images(data: Any) -> Any:
@@ -147,7 +65,7 @@ _OVERSAMPLING_RULES: tuple[CrossFieldRule, ...] = (
 )
 
 
-class ModelConfig(_Schema):
+class ModelConfig(Schema):
     """The network: what a trained model is, and what a checkpoint must agree on."""
 
     section = "model"
@@ -184,7 +102,7 @@ class ModelConfig(_Schema):
     )
 
 
-class _Grouping(_Schema):
+class _Grouping(Schema):
     """How scan positions are grouped: the fields training and inference share."""
 
     n_images: OptionalPositiveInt = Field(None, description="Deprecated alias of n_groups.")
@@ -304,7 +222,7 @@ class InferenceConfig(_Grouping):
     backend: Backend = Field("tensorflow", description="Inference backend.")
 
 
-class ExecutionConfig(_Schema):
+class ExecutionConfig(Schema):
     """Runtime knobs of the PyTorch backend; never written to the legacy dict."""
 
     section = "execution"
@@ -392,7 +310,7 @@ class ExecutionConfig(_Schema):
 
 PyTorchExecutionConfig = ExecutionConfig
 
-SECTIONS: dict[str, type[_Schema]] = {
+SECTIONS: dict[str, type[Schema]] = {
     "model": ModelConfig,
     "training": TrainingConfig,
     "inference": InferenceConfig,

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
@@ -81,6 +82,23 @@ NonNegativeFloat = Annotated[float, Field(ge=0), NO_BOOL]
 PositiveFloat = Annotated[float, Field(gt=0), NO_BOOL]
 UnitFloat = Annotated[float, Field(ge=0, le=1), NO_BOOL]
 HalfOpenUnitFloat = Annotated[float, Field(ge=0, lt=1), NO_BOOL]
+
+
+ProbeSize = Annotated[
+    Int, AfterValidator(one_of(64, 128, 256)), Field(json_schema_extra={"enum": [64, 128, 256]})
+]
+ModelType = Annotated[
+    Literal["pinn", "supervised"],
+    BeforeValidator(alias_choices({"unsupervised": "pinn", "supervised": "supervised"})),
+]
+Activation = Annotated[
+    Literal["sigmoid", "swish", "softplus", "relu"],
+    BeforeValidator(alias_choices({"silu": "swish"})),
+]
+Backend = Literal["tensorflow", "pytorch"]
+OptionalPositiveInt = Annotated[PositiveInt | None, BeforeValidator(none_string)]
+OptionalInt = Annotated[Int | None, BeforeValidator(none_string)]
+OptionalPath = Annotated[Path | None, BeforeValidator(none_string)]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,72 @@
+"""The base of every schema: frozen, strict, and raising the library's errors, never pydantic's."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic._internal._model_construction import ModelMetaclass
+from pydantic_core import PydanticCustomError
+
+from ptycho_config._errors import show
+from ptycho_config._types import CrossFieldRule
+from ptycho_config._validation import error_from_validation
+
+
+class SchemaMeta(ModelMetaclass):
+    # only direct construction passes here, so nested models keep pydantic's error locations
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except ValidationError as error:
+            raise error_from_validation(error, getattr(cls, "section", "")) from error
+
+
+class Schema(BaseModel, metaclass=SchemaMeta):
+    """Frozen, strict base: unknown fields are errors, NaN and infinity are rejected."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", allow_inf_nan=False, use_attribute_docstrings=False
+    )
+    section: ClassVar[str] = ""
+    cross_field_rules: ClassVar[tuple[CrossFieldRule, ...]] = ()
+
+    @model_validator(mode="after")
+    def _check_cross_field_rules(self) -> Self:
+        broken = [rule for rule in self.cross_field_rules if not rule.holds(self)]
+        if broken:
+            text = "; ".join(rule.message for rule in broken)
+            values = {f: show(_dotted(self, f)) for rule in broken for f in rule.fields}
+            raise PydanticCustomError(
+                "cross_field", text, {"rules": tuple(broken), "values": values}
+            )
+        return self
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as error:
+            raise error_from_validation(error, self.section) from error
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        """Validate ``obj``; a failure raises :class:`InvalidValueError` listing every problem."""
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as error:
+            raise error_from_validation(error, getattr(cls, "section", "")) from error
+
+    @classmethod
+    def model_validate_json(cls, json_data: Any, *args: Any, **kwargs: Any) -> Self:
+        """Validate JSON text; a failure raises :class:`InvalidValueError` listing every problem."""
+        try:
+            return super().model_validate_json(json_data, *args, **kwargs)
+        except ValidationError as error:
+            raise error_from_validation(error, getattr(cls, "section", "")) from error
+
+
+def _dotted(model: BaseModel, path: str) -> Any:
+    value: Any = model
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
