@@ -16,11 +16,13 @@ Public names (kept stable, other test modules import them):
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
+from pydantic import BaseModel
 
 from ptycho_config import ExecutionConfig, InferenceConfig, ModelConfig, TrainingConfig
 from ptycho_config._registry import KEYS
@@ -40,6 +42,17 @@ def _ints(low: int, high: int = MAX_INT) -> SearchStrategy[int]:
 
 def _optional(values: SearchStrategy[Any]) -> SearchStrategy[Any]:
     return st.none() | values
+
+
+def choices(schema: type[BaseModel], name: str) -> SearchStrategy[Any]:
+    """Any of a Literal field's choices, read from the schema so strategies follow it."""
+
+    def literal_args(annotation: Any) -> list[Any]:
+        if typing.get_origin(annotation) is typing.Literal:
+            return list(typing.get_args(annotation))
+        return [c for arg in typing.get_args(annotation) for c in literal_args(arg)]
+
+    return st.sampled_from(literal_args(schema.model_fields[name].annotation))
 
 
 def paths() -> SearchStrategy[Path]:
@@ -66,9 +79,9 @@ _MODEL: dict[str, SearchStrategy[Any]] = {
     "N": st.sampled_from([64, 128, 256]),
     "gridsize": _ints(1),
     "n_filters_scale": _ints(1),
-    "model_type": st.sampled_from(["pinn", "supervised"]),
-    "architecture": st.sampled_from(["cnn", "ffno", "fno", "fno_vanilla", "neuralop_uno"]),
-    "amp_activation": st.sampled_from(["sigmoid", "swish", "softplus", "relu"]),
+    "model_type": choices(ModelConfig, "model_type"),
+    "architecture": choices(ModelConfig, "architecture"),
+    "amp_activation": choices(ModelConfig, "amp_activation"),
     "object_big": st.booleans(),
     "probe_big": st.booleans(),
     "probe_mask": st.booleans(),
@@ -84,7 +97,7 @@ _GROUPING: dict[str, SearchStrategy[Any]] = {
     "neighbor_count": _ints(1),
     "enable_oversampling": st.booleans(),
     "neighbor_pool_size": _optional(_ints(1)),
-    "backend": st.sampled_from(["tensorflow", "pytorch"]),
+    "backend": choices(TrainingConfig, "backend"),
     "output_dir": paths(),
 }
 
@@ -104,13 +117,13 @@ _TRAINING: dict[str, SearchStrategy[Any]] = {
     "probe_trainable": st.booleans(),
     "intensity_scale_trainable": st.booleans(),
     "sequential_sampling": st.booleans(),
-    "torch_loss_mode": st.sampled_from(["poisson", "mae"]),
-    "optimizer": st.sampled_from(["adam", "adamw", "sgd"]),
+    "torch_loss_mode": choices(TrainingConfig, "torch_loss_mode"),
+    "optimizer": choices(TrainingConfig, "optimizer"),
     "momentum": HALF_OPEN_UNIT_FLOAT,
     "weight_decay": NON_NEGATIVE_FLOAT,
     "adam_beta1": HALF_OPEN_UNIT_FLOAT,
     "adam_beta2": HALF_OPEN_UNIT_FLOAT,
-    "scheduler": st.sampled_from(["Default", "Exponential", "WarmupCosine", "ReduceLROnPlateau"]),
+    "scheduler": choices(TrainingConfig, "scheduler"),
     "lr_warmup_epochs": _ints(0),
     "lr_min_ratio": UNIT_FLOAT,
 }
@@ -124,25 +137,14 @@ _INFERENCE: dict[str, SearchStrategy[Any]] = {
 }
 
 _EXECUTION: dict[str, SearchStrategy[Any]] = {
-    "accelerator": st.sampled_from(["auto", "cpu", "gpu", "cuda", "mps"]),
+    "accelerator": choices(ExecutionConfig, "accelerator"),
     "devices": _ints(1) | st.just("auto"),
-    "strategy": st.sampled_from(
-        [
-            "auto",
-            "ddp",
-            "ddp_spawn",
-            "ddp_notebook",
-            "ddp_find_unused_parameters_true",
-            "fsdp",
-            "deepspeed",
-            "single_device",
-        ]
-    ),
+    "strategy": choices(ExecutionConfig, "strategy"),
     "deterministic": st.sampled_from([True, False, "warn"]),
-    "precision": st.sampled_from(["32-true", "16-mixed", "bf16-mixed"]),
+    "precision": choices(ExecutionConfig, "precision"),
     "seed": _optional(_ints(MIN_SEED, MAX_SEED)),
     "gradient_clip_val": _optional(POSITIVE_FLOAT),
-    "gradient_clip_algorithm": st.sampled_from(["norm", "value"]),
+    "gradient_clip_algorithm": choices(ExecutionConfig, "gradient_clip_algorithm"),
     "accum_steps": _ints(1),
     "num_workers": _ints(0, 64),
     "pin_memory": st.booleans(),
@@ -156,7 +158,7 @@ _EXECUTION: dict[str, SearchStrategy[Any]] = {
     "enable_checkpointing": st.booleans(),
     "checkpoint_save_top_k": _ints(-1),
     "checkpoint_monitor_metric": METRIC_NAME,
-    "checkpoint_mode": st.sampled_from(["min", "max"]),
+    "checkpoint_mode": choices(ExecutionConfig, "checkpoint_mode"),
     "early_stop_patience": _ints(1),
     "logger_backend": st.sampled_from(["csv", "tensorboard", "mlflow", None]),
     "inference_batch_size": _optional(_ints(1)),
