@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
@@ -77,9 +77,7 @@ def gather_layers(
     environ: Mapping[str, str] | None,
     config_file: str | os.PathLike[str] | None,
     inferred: Mapping[str, Any] | None,
-    inferred_details: Mapping[str, str] | None = None,
     checkpoint: Mapping[str, Any] | None = None,
-    checkpoint_detail: str = "",
     strict_env: bool = True,
 ) -> list[Layer]:
     """Read every source into a layer, highest precedence first (reads only the config file)."""
@@ -97,9 +95,9 @@ def gather_layers(
         path = Path(config_file)
         layers.append(file_layer(path, load_config_file(path), payload))
     if checkpoint is not None:
-        details = dict.fromkeys(checkpoint, checkpoint_detail)
-        layers.append(mapping_layer("checkpoint", checkpoint, payload, details))
-    layers.append(mapping_layer("inferred", inferred, payload, inferred_details))
+        layers.append(mapping_layer("checkpoint", checkpoint, payload))
+    if inferred is not None:
+        layers.append(mapping_layer("inferred", inferred, payload))
     return layers
 
 
@@ -140,9 +138,7 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
         MappingProxyType(provenance),
         ignored=tuple(note for layer in layers for note in layer.ignored),
     )
-    applied = _applied(resolved, layers)
-    object.__setattr__(resolved, "applied", MappingProxyType(applied))
-    return resolved
+    return replace(resolved, applied=MappingProxyType(_applied(resolved, layers)))
 
 
 def _validate(
