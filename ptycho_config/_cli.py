@@ -97,24 +97,26 @@ def _payload(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
 
 
 def _document(payload: Any) -> dict[str, Any]:
-    from ptycho_config._provenance import redact
+    from ptycho_config._provenance import redact_tree
     from ptycho_config._snapshot import fingerprint
 
     config = getattr(payload, "training_config", None) or payload.inference_config
-    return {
-        "kind": config.section,
-        "fingerprint": fingerprint(payload),
-        f"{config.section}_config": config.model_dump(mode="json"),
-        "execution_config": payload.execution_config.model_dump(mode="json"),
-        "provenance": {
-            key: {"source": src.kind, "detail": src.detail}
-            for key, src in payload.provenance.items()
-        },
-        "overrides_applied": {
-            key: redact(key, value if isinstance(value, int | float | bool | None) else str(value))
-            for key, value in payload.overrides_applied.items()
-        },
-    }
+    return redact_tree(
+        {
+            "kind": config.section,
+            "fingerprint": fingerprint(payload),
+            f"{config.section}_config": config.model_dump(mode="json"),
+            "execution_config": payload.execution_config.model_dump(mode="json"),
+            "provenance": {
+                key: {"source": src.kind, "detail": src.detail}
+                for key, src in payload.provenance.items()
+            },
+            "overrides_applied": {
+                key: value if isinstance(value, int | float | bool | None) else str(value)
+                for key, value in payload.overrides_applied.items()
+            },
+        }
+    )
 
 
 def _render(payload: Any, form: str) -> str:

@@ -34,6 +34,15 @@ def redact(key: str, value: Any) -> Any:
     return REDACTED if _SECRET.search(key) and value is not None else value
 
 
+def redact_tree(value: Any) -> Any:
+    """A JSON-like document with every secret-looking key's value redacted, at any depth."""
+    if isinstance(value, dict):
+        return {k: redact(str(k), redact_tree(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_tree(item) for item in value]
+    return value
+
+
 def _show(value: Any) -> str:
     return show(str(value)) if isinstance(value, PurePath) else show(value)
 

@@ -368,3 +368,23 @@ class TestOverridesAndErrors:
         assert lines[0].split() == ["key", "value", "source", "detail"]
         row = next(line for line in lines if line.startswith("training.batch_size"))
         assert row.split() == ["training.batch_size", "8", "override", "batch_size"]
+
+
+class TestRedaction:
+    """Secret-looking values never appear in a rendering."""
+
+    def test_table_redacts_by_key(self) -> None:
+        """A key that looks like a credential shows *** instead of its value."""
+        from ptycho_config._provenance import DEFAULT_SOURCE, render_table
+
+        table = render_table([("tracking.api_key", "s3cr3t", DEFAULT_SOURCE)])
+        assert "s3cr3t" not in table
+        assert "***" in table
+
+    def test_documents_redact_at_any_depth(self) -> None:
+        """Nested secret-looking keys are redacted; other values are kept."""
+        from ptycho_config._provenance import redact_tree
+
+        document = {"a": {"password": "p", "token": None, "n": 1}, "b": [{"secret": "s"}]}
+        expected = {"a": {"password": "***", "token": None, "n": 1}, "b": [{"secret": "***"}]}
+        assert expected == redact_tree(document)
