@@ -101,22 +101,22 @@ def _document(payload: Any) -> dict[str, Any]:
     from ptycho_config._snapshot import fingerprint
 
     config = getattr(payload, "training_config", None) or payload.inference_config
-    return redact_tree(
-        {
-            "kind": config.section,
-            "fingerprint": fingerprint(payload),
-            f"{config.section}_config": config.model_dump(mode="json"),
-            "execution_config": payload.execution_config.model_dump(mode="json"),
-            "provenance": {
-                key: {"source": src.kind, "detail": src.detail}
-                for key, src in payload.provenance.items()
-            },
-            "overrides_applied": {
-                key: value if isinstance(value, int | float | bool | None) else str(value)
-                for key, value in payload.overrides_applied.items()
-            },
-        }
-    )
+    document: dict[str, Any] = {
+        "kind": config.section,
+        "fingerprint": fingerprint(payload),
+        f"{config.section}_config": config.model_dump(mode="json"),
+        "execution_config": payload.execution_config.model_dump(mode="json"),
+        "provenance": {
+            key: {"source": src.kind, "detail": src.detail}
+            for key, src in payload.provenance.items()
+        },
+        "overrides_applied": {
+            key: value if isinstance(value, int | float | bool | None) else str(value)
+            for key, value in payload.overrides_applied.items()
+        },
+    }
+    redacted: dict[str, Any] = redact_tree(document)
+    return redacted
 
 
 def _render(payload: Any, form: str) -> str:
