@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -63,6 +64,21 @@ class Schema(BaseModel, metaclass=SchemaMeta):
             return super().model_validate_json(json_data, *args, **kwargs)
         except ValidationError as error:
             raise error_from_validation(error, getattr(cls, "section", "")) from error
+
+    @classmethod
+    def model_validate_strings(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        """Validate string data; a failure raises :class:`InvalidValueError` as the others do."""
+        try:
+            return super().model_validate_strings(obj, *args, **kwargs)
+        except ValidationError as error:
+            raise error_from_validation(error, getattr(cls, "section", "")) from error
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; with ``update`` it is validated like a new construction (pydantic's is not)."""
+        if not update:
+            return super().model_copy(deep=deep)
+        # the explicitly set fields plus the update: what counts as "set" stays meaningful
+        return self.model_validate({**self.model_dump(exclude_unset=True), **update})
 
 
 def _dotted(model: BaseModel, path: str) -> Any:

@@ -770,3 +770,35 @@ class TestRoundTrip:
             dumped["n_groups"],
         ) == (64, 16, 50, 512)
         assert TrainingConfig() == TrainingConfig(**dumped)
+
+
+class TestValidatedCopies:
+    """model_copy(update=...) and model_validate_strings validate like construction."""
+
+    def test_copy_with_invalid_update_fails(self) -> None:
+        """An update that breaks a rule is rejected, naming every bad field."""
+        with pytest.raises(InvalidValueError) as caught:
+            TrainingConfig().model_copy(update={"batch_size": 3, "nepochs": 0})
+        keys = sorted(problem.key for problem in caught.value.problems)
+        assert ["training.batch_size", "training.nepochs"] == keys
+
+    def test_copy_validates_nested_models(self) -> None:
+        """A nested update becomes a real ModelConfig."""
+        copy = TrainingConfig(batch_size=8).model_copy(update={"model": {"N": 128}})
+        assert isinstance(copy.model, ModelConfig)
+        assert (128, 8) == (copy.model.N, copy.batch_size)
+
+    def test_copy_keeps_explicit_fields(self) -> None:
+        """The fields set on the original and by the update count as set on the copy."""
+        copy = ExecutionConfig(seed=3).model_copy(update={"accelerator": "cpu"})
+        assert {"accelerator", "seed"} == copy.model_fields_set
+
+    def test_copy_checks_cross_field_rules(self) -> None:
+        """An update that breaks a rule across fields is rejected too."""
+        with pytest.raises(InvalidValueError, match="persistent_workers"):
+            ExecutionConfig().model_copy(update={"persistent_workers": True})
+
+    def test_validate_strings(self) -> None:
+        """model_validate_strings raises the library's error, not pydantic's."""
+        with pytest.raises(InvalidValueError, match=r"model\.N = '7'"):
+            ModelConfig.model_validate_strings({"N": "7"})
