@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -23,11 +24,11 @@ from ptycho_config._errors import (
     show,
 )
 from ptycho_config._legacy import populate_quietly, to_legacy_dict
-from ptycho_config._npz import inspect_data_file
+from ptycho_config._npz import DataFileFacts, inspect_data_file
 from ptycho_config._payloads import InferencePayload, TrainingPayload
 from ptycho_config._provenance import Source
 from ptycho_config._registry import MODEL_DEFINING, PayloadKind
-from ptycho_config._resolve import Resolved, gather_layers, merge
+from ptycho_config._resolve import Resolved, audit_trail, gather_layers, merge
 from ptycho_config._schemas import ExecutionConfig, ModelConfig, TrainingConfig
 from ptycho_config._snapshot import SNAPSHOT_NAME, load_snapshot
 from ptycho_config._sources import Layer
@@ -62,14 +63,14 @@ def create_training_payload(
         raise ConfigFileNotFoundError(f"Training data file not found: {train_path}")
     given = _with_paths(overrides, train_data_file=train_path, output_dir=Path(output_dir))
     layers = _explicit_layers("training", given, execution_config, environ, config_file, strict_env)
-    layers.append(_inferred_layer(train_path, "training", with_nphotons=True))
-    resolved = merge("training", layers)
+    facts = inspect_data_file(train_path)
+    layers.append(_inferred_layer(facts, train_path, "training", with_nphotons=True))
+    resolved = _for_this_host(merge("training", layers), layers)
     config = resolved.training_config
-    shared = _shared_fields(resolved, training=config)
     payload = TrainingPayload(
         training_config=config,
-        pt_training_config=torch_training_config(config, shared["execution_config"]),
-        **shared,
+        pt_training_config=torch_training_config(config, resolved.execution_config),
+        **_shared_fields(resolved, training=config),
     )
     populate_quietly(config, payload.legacy_params)
     return payload
@@ -105,13 +106,19 @@ def create_inference_payload(
         checkpoint = snapshot.model_values()
         details = dict.fromkeys(checkpoint, f"{SNAPSHOT_NAME} in {model_dir}")
         layers.append(mapping_layer("checkpoint", checkpoint, "inference", details))
-    layers.append(_inferred_layer(test_path, "inference", with_nphotons=False))
+    facts = inspect_data_file(test_path)
+    # a fallback probe size is no reading of the data: the trained model's N stands
+    trust_fallback = snapshot is None
+    layers.append(_inferred_layer(facts, test_path, "inference", with_fallback=trust_fallback))
     resolved = merge("inference", layers)
     if snapshot is not None:
         _check_against_checkpoint(layers)
+    resolved = _for_this_host(resolved, layers)
     training = snapshot.training_config if snapshot is not None else None
     config = resolved.inference_config
-    payload = InferencePayload(inference_config=config, **_shared_fields(resolved, training))
+    payload = InferencePayload(
+        inference_config=config, **_shared_fields(resolved, training, facts.nphotons)
+    )
     populate_quietly(config, payload.legacy_params)
     return payload
 
@@ -133,19 +140,20 @@ def _explicit_layers(
     return layers
 
 
-def _shared_fields(resolved: Resolved, training: TrainingConfig | None) -> dict[str, Any]:
-    """The payload fields both kinds carry, with the accelerator resolved for this host."""
-    execution, provenance = _for_this_host(resolved)
-    config = resolved.config
+def _shared_fields(
+    resolved: Resolved, training: TrainingConfig | None, nphotons: float | None = None
+) -> dict[str, Any]:
+    """The payload fields both kinds carry; ``training`` is the run's or the trained model's."""
+    config, execution = resolved.config, resolved.execution_config
     return {
-        "pt_data_config": torch_data_config(config),
-        "pt_model_config": torch_model_config(config),
+        "pt_data_config": torch_data_config(config, training, nphotons),
+        "pt_model_config": torch_model_config(config, training),
         "pt_inference_config": torch_inference_config(execution, training),
         "execution_config": execution,
         "overrides_applied": resolved.applied,
-        "provenance": provenance,
+        "provenance": resolved.provenance,
         "legacy_params": MappingProxyType(to_legacy_dict(config)),
-        "values": _values(resolved, execution),
+        "values": MappingProxyType(resolved.values()),
     }
 
 
@@ -182,13 +190,22 @@ def _require_n_groups(layers: list[Layer], payload: PayloadKind) -> None:
     )
 
 
-def _inferred_layer(data_file: Path, payload: PayloadKind, *, with_nphotons: bool) -> Layer:
-    facts = inspect_data_file(data_file)
-    values: dict[str, Any] = {"N": facts.probe_size}
-    probe_detail = f"probeGuess in {data_file.name}"
-    if facts.probe_fallback is not None:
-        probe_detail = f"fallback {facts.probe_size}: {facts.probe_fallback}"
-    details = {"N": probe_detail}
+def _inferred_layer(
+    facts: DataFileFacts,
+    data_file: Path,
+    payload: PayloadKind,
+    *,
+    with_nphotons: bool = False,
+    with_fallback: bool = True,
+) -> Layer:
+    """The values read from a data file; a fallback probe size is recorded as such."""
+    values: dict[str, Any] = {}
+    details: dict[str, str] = {}
+    if facts.probe_fallback is None:
+        values["N"], details["N"] = facts.probe_size, f"probeGuess in {data_file.name}"
+    elif with_fallback:
+        values["N"] = facts.probe_size
+        details["N"] = f"fallback {facts.probe_size}: {facts.probe_fallback}"
     if with_nphotons and facts.nphotons is not None:
         values["nphotons"] = facts.nphotons
         details["nphotons"] = f"_metadata in {data_file.name}"
@@ -226,20 +243,15 @@ def _same(name: str, given: Any, trained: Any) -> bool:
         return False
 
 
-def _for_this_host(resolved: Resolved) -> tuple[ExecutionConfig, Mapping[str, Source]]:
-    """Resolve accelerator='auto' for this host and say so in the provenance."""
+def _for_this_host(resolved: Resolved, layers: list[Layer]) -> Resolved:
+    """Resolve accelerator='auto' for this host; provenance and audit trail say so."""
     execution = resolve_accelerator(resolved.execution_config, resolved.config.backend)
-    provenance = resolved.provenance
-    if execution.accelerator != resolved.execution_config.accelerator:
-        key = "execution.accelerator"
-        origin = provenance[key]
-        note = f"'auto' resolved to '{execution.accelerator}' on this host"
-        detail = f"{origin.detail}; {note}" if origin.detail else note
-        provenance = MappingProxyType({**provenance, key: Source(origin.kind, detail)})
-    return execution, provenance
-
-
-def _values(resolved: Resolved, execution: ExecutionConfig) -> Mapping[str, Any]:
-    values = resolved.values()
-    values["execution.accelerator"] = execution.accelerator
-    return MappingProxyType(values)
+    if execution.accelerator == resolved.execution_config.accelerator:
+        return resolved
+    key = "execution.accelerator"
+    origin = resolved.provenance[key]
+    note = f"'auto' resolved to '{execution.accelerator}' on this host"
+    detail = f"{origin.detail}; {note}" if origin.detail else note
+    provenance = MappingProxyType({**resolved.provenance, key: Source(origin.kind, detail)})
+    on_host = replace(resolved, execution_config=execution, provenance=provenance)
+    return replace(on_host, applied=MappingProxyType(audit_trail(on_host, layers)))

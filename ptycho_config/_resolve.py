@@ -138,7 +138,7 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
         MappingProxyType(provenance),
         ignored=tuple(note for layer in layers for note in layer.ignored),
     )
-    return replace(resolved, applied=MappingProxyType(_applied(resolved, layers)))
+    return replace(resolved, applied=MappingProxyType(audit_trail(resolved, layers)))
 
 
 def _validate(
@@ -152,7 +152,7 @@ def _validate(
         return None
 
 
-def _applied(resolved: Resolved, layers: list[Layer]) -> dict[str, Any]:
+def audit_trail(resolved: Resolved, layers: list[Layer]) -> dict[str, Any]:
     """The audit trail: override spellings, explicit execution fields, winning inferred values."""
     applied: dict[str, Any] = {}
     for layer in layers:

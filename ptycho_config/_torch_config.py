@@ -94,12 +94,21 @@ class TorchInferenceConfig:
     pad_eval: bool
 
 
-def torch_data_config(config: TrainingConfig | InferenceConfig) -> TorchDataConfig:
-    """The data config; an inference config has no nphotons, so the schema default is used."""
+def torch_data_config(
+    config: TrainingConfig | InferenceConfig,
+    training: TrainingConfig | None = None,
+    nphotons: float | None = None,
+) -> TorchDataConfig:
+    """The data config.
+
+    An inference config has no nphotons: it is the data's own (``nphotons``, read from the
+    test file) when known, else the trained model's (``training``), else the schema default.
+    """
     model = config.model
-    nphotons = (
-        config.nphotons if isinstance(config, TrainingConfig) else _schema_default("nphotons")
-    )
+    if isinstance(config, TrainingConfig):
+        nphotons = config.nphotons
+    elif nphotons is None:
+        nphotons = training.nphotons if training is not None else _schema_default("nphotons")
     return TorchDataConfig(
         N=model.N,
         grid_size=(model.gridsize, model.gridsize),
@@ -111,13 +120,16 @@ def torch_data_config(config: TrainingConfig | InferenceConfig) -> TorchDataConf
     )
 
 
-def torch_model_config(config: TrainingConfig | InferenceConfig) -> TorchModelConfig:
-    """The model config; inference keeps the schema default of intensity_scale_trainable."""
+def torch_model_config(
+    config: TrainingConfig | InferenceConfig, training: TrainingConfig | None = None
+) -> TorchModelConfig:
+    """The model config; inference takes intensity_scale_trainable from the trained model."""
     model = config.model
     channels = model.gridsize**2
+    source = config if isinstance(config, TrainingConfig) else training
     trainable = (
-        config.intensity_scale_trainable
-        if isinstance(config, TrainingConfig)
+        source.intensity_scale_trainable
+        if source is not None
         else _schema_default("intensity_scale_trainable")
     )
     return TorchModelConfig(

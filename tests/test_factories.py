@@ -327,6 +327,61 @@ class TestTrainThenInfer:
         assert ptycho.params.cfg["model_path"] == str(model_dir)
 
 
+class TestInferenceFromTheTrainedModel:
+    """What inference takes from the snapshot besides the model section."""
+
+    def test_fallback_probe_size_defers_to_the_checkpoint(
+        self, tmp_path: Path, model_dir: Path
+    ) -> None:
+        """Test data without probeGuess warns, and N comes from the trained model, not 64."""
+        trained = train(write_npz(tmp_path / "d.npz", size=128), tmp_path / "o", environ={})
+        save_snapshot(trained, model_dir)
+        test = tmp_path / "t.npz"
+        np.savez(test, other=np.zeros(2))
+        with pytest.warns(UserWarning, match="probeGuess"):
+            payload = create_inference_payload(
+                model_dir, test, tmp_path / "i", {"n_groups": 1}, CPU, environ={}
+            )
+        assert payload.inference_config.model.N == 128
+        assert payload.provenance["model.N"].kind == "checkpoint"
+
+    def test_photons_and_intensity_scale_come_from_training(
+        self, tmp_path: Path, model_dir: Path
+    ) -> None:
+        """The backend sees the trained nphotons and intensity-scale setting."""
+        data = write_npz(tmp_path / "d.npz", nphotons=5e8)
+        overrides = {"intensity_scale_trainable": False}
+        save_snapshot(train(data, tmp_path / "o", overrides, environ={}), model_dir)
+        test = write_npz(tmp_path / "t.npz")
+        payload = create_inference_payload(
+            model_dir, test, tmp_path / "i", {"n_groups": 1}, CPU, environ={}
+        )
+        assert payload.pt_data_config.nphotons == 5e8
+        assert payload.pt_model_config.intensity_scale_trainable is False
+
+    def test_photons_of_the_test_data_win(self, tmp_path: Path, model_dir: Path) -> None:
+        """Test data that states its own photon count is reconstructed with it."""
+        data = write_npz(tmp_path / "d.npz", nphotons=5e8)
+        save_snapshot(train(data, tmp_path / "o", environ={}), model_dir)
+        test = write_npz(tmp_path / "t.npz", nphotons=2e8)
+        payload = create_inference_payload(
+            model_dir, test, tmp_path / "i", {"n_groups": 1}, CPU, environ={}
+        )
+        assert payload.pt_data_config.nphotons == 2e8
+
+
+class TestAuditTrailOnThisHost:
+    """The audit trail shows the value a run really uses."""
+
+    def test_auto_accelerator_in_audit_trail(self, train_file: Path, tmp_path: Path) -> None:
+        """An 'auto' override is recorded as the device it resolved to."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the no-CUDA warning depends on the host
+            payload = train(train_file, tmp_path / "o", {"accelerator": "auto"}, execution=None)
+        assert payload.overrides_applied["accelerator"] == payload.execution_config.accelerator
+        assert payload.execution_config.accelerator in ("cpu", "cuda")
+
+
 class TestSnapshots:
     """Snapshots are atomic, versioned and tamper-evident."""
 
