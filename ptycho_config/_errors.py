@@ -18,6 +18,7 @@ so a caller (or the CLI) can list them all at once.
 from __future__ import annotations
 
 import difflib
+import re
 import reprlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,15 @@ class _BoundedRepr(reprlib.Repr):
             return f"<an integer of {x.bit_length()} bits>"
 
 
+_SECRET = re.compile(r"(password|passwd|secret|token|credential|api_?key)", re.IGNORECASE)
+REDACTED = "***"
+
+
+def redact(key: str, value: Any) -> Any:
+    """The value to show for a key: secret-looking keys never show their value."""
+    return REDACTED if _SECRET.search(key) and value is not None else value
+
+
 def show(value: Any) -> str:
     """The repr of a value for an error message: short, and never failing on hostile input."""
     return _BoundedRepr().repr(value)
@@ -58,7 +68,7 @@ class Problem:
     def __str__(self) -> str:
         head = str(self.key)
         if self.value is not _NO_VALUE:
-            head += f" = {show(self.value)}"
+            head += f" = {show(redact(str(self.key), self.value))}"
         if self.source:
             head += f" (from {self.source})"
         text = f"{head}: {self.message}"

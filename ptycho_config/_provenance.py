@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from ptycho_config._errors import show
+from ptycho_config._errors import redact, show
 from ptycho_config._sources import SourceKind
-
-_SECRET = re.compile(r"(password|passwd|secret|token|credential|api_?key)", re.IGNORECASE)
-REDACTED = "***"
 
 
 @dataclass(frozen=True)
@@ -27,11 +23,6 @@ class Source:
 
 
 DEFAULT_SOURCE = Source("default", "schema default")
-
-
-def redact(key: str, value: Any) -> Any:
-    """The value to show for a key: secret-looking keys never show their value."""
-    return REDACTED if _SECRET.search(key) and value is not None else value
 
 
 def redact_tree(value: Any) -> Any:

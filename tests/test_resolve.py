@@ -388,3 +388,10 @@ class TestRedaction:
         document = {"a": {"password": "p", "token": None, "n": 1}, "b": [{"secret": "s"}]}
         expected = {"a": {"password": "***", "token": None, "n": 1}, "b": [{"secret": "***"}]}
         assert expected == redact_tree(document)
+
+    def test_error_messages_redact_secret_looking_keys(self) -> None:
+        """An unknown secret-looking variable is reported without its value."""
+        with pytest.raises(UnknownKeyError) as caught:
+            resolve_training(environ={"PTYCHO_MLFLOW_TRACKING_TOKEN": "s3cr3t-value"})
+        assert "s3cr3t-value" not in str(caught.value)
+        assert "PTYCHO_MLFLOW_TRACKING_TOKEN = '***'" in str(caught.value)
