@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ptycho_config._errors import PtychoConfigError
+from ptycho_config._errors import ConflictError, PtychoConfigError
 
 EXIT_OK, EXIT_USAGE, EXIT_INVALID, EXIT_MISSING = 0, 2, 3, 4
 FORMATS = ("table", "json", "yaml", "env", "legacy")
@@ -65,13 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _overrides(assignments: Sequence[tuple[str, str]], command: str) -> dict[str, Any]:
-    """--set values are text, read as the environment's are ('none' clears an optional key)."""
-    from ptycho_config._registry import PayloadKind, lookup
-    from ptycho_config._sources.environment import text_value
-
-    payload: PayloadKind = "training" if command == "train" else "inference"
-    return {key: text_value(lookup(key, payload), value) for key, value in assignments}
+def _overrides(assignments: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """--set values are text, parsed by the schemas as environment values are."""
+    texts: dict[str, str] = {}
+    for key, value in assignments:
+        if texts.setdefault(key, value) != value:
+            raise ConflictError(
+                f"--set {key} is given twice with different values: {texts[key]!r} and "
+                f"{value!r}; give it once"
+            )
+    return texts
 
 
 def _payload(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
@@ -81,7 +84,7 @@ def _payload(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
     example = _example.EXAMPLE_DIR
     config = args.config or (str(example / _example.CONFIG) if args.example else None)
     common = {"config_file": config, "strict_env": args.strict_env}
-    overrides = _overrides(args.assignments, args.command)
+    overrides = _overrides(args.assignments)
     if args.command == "train":
         data = args.train_data or (str(example / _example.TRAIN_DATA) if args.example else None)
         out = args.output_dir or ("example_outputs/training" if args.example else None)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import numbers
-import types
-import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -101,15 +99,6 @@ ALIASES: dict[str, Alias] = {
 _ALIAS_ONLY_FIELDS = frozenset(name for name in ALIASES if name == "n_images")
 
 
-def _accepts_none(annotation: Any) -> bool:
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _accepts_none(typing.get_args(annotation)[0])
-    if origin in (typing.Union, types.UnionType):
-        return any(_accepts_none(arg) for arg in typing.get_args(annotation))
-    return annotation is type(None)
-
-
 @dataclass(frozen=True)
 class Key:
     """One resolvable configuration key."""
@@ -131,10 +120,6 @@ class Key:
     def env(self) -> str:
         """The environment variable that always names this key."""
         return f"{ENV_PREFIX}{self.section}__{self.name}".upper()
-
-    @property
-    def nullable(self) -> bool:
-        return _accepts_none(self.info.annotation)
 
     @property
     def description(self) -> str:

@@ -64,12 +64,19 @@ class TestTrainAndInfer:
         """--set overrides a key, and 'none' clears an optional one."""
         out = run(
             capsys, "train", "--example", "--set", "batch_size=32", "--set", "seed=none",
-            "--format", "json",
+            "--set", "logger_backend=none", "--format", "json",
         )[1]  # fmt: skip
         document = json.loads(out)
         assert document["training_config"]["batch_size"] == 32
-        assert document["execution_config"]["seed"] is None
+        assert document["execution_config"]["seed"] is None  # the example's file says 7
+        assert document["execution_config"]["logger_backend"] is None  # the default is 'csv'
         assert document["provenance"]["execution.seed"]["source"] == "override"
+
+    def test_set_twice_with_different_values(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """A key set twice with different values is an error, not last-one-wins."""
+        code, _, err = run(capsys, "train", "--example", "--set", "nepochs=3", "--set", "nepochs=4")
+        assert code == EXIT_INVALID
+        assert "'3' and '4'" in err
 
     def test_invalid_configuration_exit_code(self, capsys: pytest.CaptureFixture[str]) -> None:
         """Every problem is listed with its key, value and source, and the exit code is 3."""

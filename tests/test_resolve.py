@@ -18,6 +18,7 @@ from ptycho_config import (
     resolve_inference,
     resolve_training,
 )
+from ptycho_config._registry import KEYS
 
 INFER = {"model_path": "/m", "test_data_file": "/t.npz"}
 
@@ -129,6 +130,17 @@ class TestEnvironment:
         )
         assert resolved.training_config.n_subsample is None
         assert resolved.provenance["training.n_subsample"].kind == "env"
+
+    @pytest.mark.parametrize("key", sorted(k for k, spec in KEYS.items() if spec.default is None))
+    def test_every_optional_key_reads_none(self, key: str) -> None:
+        """Each key whose default is None can be set back to None from text."""
+        environ = {KEYS[key].env: "null"}
+        if key.startswith("inference."):
+            resolved = resolve_inference(INFER, environ=environ)
+        else:
+            resolved = resolve_training(environ=environ, inferred={})
+        assert resolved.value(key) is None
+        assert resolved.provenance[key].kind == "env"
 
     def test_none_on_required_field_is_invalid(self) -> None:
         """'none' for a field that cannot be None is an invalid value, not a silent default."""

@@ -14,7 +14,6 @@ from ptycho_config._registry import (
     ENV_PREFIX,
     KEYS,
     RESERVED_ENV,
-    Match,
     Miss,
     PayloadKind,
     env_names,
@@ -23,7 +22,6 @@ from ptycho_config._registry import (
 from ptycho_config._sources.layer import Layer
 
 CONFIG_FILE_VARIABLE = "PTYCHO_CONFIG_FILE"
-_NONE_WORDS = frozenset({"none", "null"})
 _PREFIX_LEN = len(ENV_PREFIX)
 
 
@@ -35,13 +33,6 @@ def ptycho_variables(environ: Mapping[str, str]) -> dict[str, str]:
         if name[:1] in "Pp" and name[:_PREFIX_LEN].upper() == ENV_PREFIX:
             found[name] = environ[name]
     return found
-
-
-def text_value(found: Match | Miss, text: str) -> object:
-    """A value given as text: 'none'/'null' clear an optional key; the schema parses the rest."""
-    if isinstance(found, Match) and found.key.nullable and text.strip().lower() in _NONE_WORDS:
-        return None
-    return text
 
 
 def environment_layer(
@@ -61,7 +52,7 @@ def environment_layer(
             warnings.warn(f"unknown environment variable {name} ignored{tip}", stacklevel=4)
             continue
         layer.add(
-            found, name, text_value(found, text), name, raw=text,
+            found, name, text, name,
             candidates=env_names(payload), foreign_is_error=False,
         )  # fmt: skip
     return layer
