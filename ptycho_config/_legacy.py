@@ -19,6 +19,7 @@ from ptycho import params
 from ptycho_config._errors import PtychoConfigError, UnknownKeyProblem, suggest
 from ptycho_config._registry import LEGACY_RENAMES, legacy_name
 from ptycho_config._schemas import InferenceConfig, ModelConfig, TrainingConfig
+from ptycho_config._validation import message_of
 
 __all__ = [
     "from_legacy_dict",
@@ -143,7 +144,7 @@ def validate_legacy_value(key: str, value: Any) -> Any:
         try:
             return _legacy_value(adapter.validate_python(value))
         except ValidationError as error:
-            reasons.extend(e["msg"] for e in error.errors())
+            reasons.extend(message_of(e) for e in error.errors())
     if not reasons:
         return value
     unique = "; ".join(dict.fromkeys(reasons))

@@ -13,7 +13,6 @@ import math
 import os
 import stat
 import struct
-import threading
 import time
 import warnings
 import zipfile
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from tokenize import TokenError
 from typing import IO, TYPE_CHECKING, Any
 
+from ptycho import params
 from ptycho_config._errors import ConfigFileNotFoundError, ProbeSizeError, Problem
 
 if TYPE_CHECKING:
@@ -198,8 +198,9 @@ def _read_nphotons(archive: zipfile.ZipFile, path: str) -> tuple[float | None, s
     return number, None
 
 
-_cache: OrderedDict[tuple[Any, ...] | None, DataFileFacts] = OrderedDict()  # None never stored
-_cache_lock = threading.Lock()
+# the memo lives with the library's other global state, in ptycho.params
+_cache: OrderedDict[Any, DataFileFacts] = params.data_file_readings
+_cache_lock = params.data_file_lock
 
 
 def clear_cache() -> None:

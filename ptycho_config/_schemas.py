@@ -33,12 +33,10 @@ from ptycho_config._types import (
 
 def _copy_deprecated_n_images(data: Any) -> Any:
     if isinstance(data, dict) and none_string(data.get("n_images")) is not None:
-        warnings.warn(
-            "n_images is deprecated; use n_groups (the value was copied into n_groups)",
-            DeprecationWarning,
-            stacklevel=4,
-        )
-        if data.get("n_groups") is None:
+        copied = none_string(data.get("n_groups")) is None
+        what = "its value was copied into n_groups" if copied else "n_groups is given and wins"
+        warnings.warn(f"n_images is deprecated; use n_groups ({what})", DeprecationWarning, 4)
+        if copied:
             data = {**data, "n_groups": data["n_images"]}
     return data
 

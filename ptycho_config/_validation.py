@@ -36,7 +36,7 @@ def _field_path(
     return path, model
 
 
-def _message(error: Any) -> str:
+def message_of(error: Any) -> str:
     if error["type"] == "frozen_instance":
         return "configs are frozen; build a changed copy with model_copy(update={...})"
     text = str(error["msg"])
@@ -89,7 +89,7 @@ def problems_from_validation(
         known = lookup(key) if lookup else None
         raw = known[1] if known else item["input"]
         previous = grouped.get(key)
-        message = _message(item)
+        message = message_of(item)
         if previous is not None and message not in previous.message:
             message = f"{previous.message}, or {message}"
         grouped[key] = InvalidValueProblem(

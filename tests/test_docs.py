@@ -33,7 +33,13 @@ class TestReferencePages:
             assert f"`{key.env}`" in environment
 
 
-DOCTESTED = ["README.md", "docs/precedence.md", "docs/environment.md", "docs/errors.md"]
+DOCTESTED = [
+    "README.md",
+    "docs/precedence.md",
+    "docs/environment.md",
+    "docs/errors.md",
+    "docs/data-files.md",
+]
 
 
 class TestExamples:
