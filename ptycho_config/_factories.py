@@ -27,7 +27,7 @@ from ptycho_config._legacy import populate_quietly, to_legacy_dict
 from ptycho_config._npz import DataFileFacts, inspect_data_file
 from ptycho_config._payloads import InferencePayload, TrainingPayload
 from ptycho_config._provenance import Source
-from ptycho_config._registry import MODEL_DEFINING, PayloadKind
+from ptycho_config._registry import KEYS, MODEL_DEFINING, PayloadKind, env_spellings
 from ptycho_config._resolve import Resolved, audit_trail, gather_layers, merge
 from ptycho_config._schemas import ExecutionConfig, ModelConfig, TrainingConfig
 from ptycho_config._snapshot import SNAPSHOT_NAME, load_snapshot
@@ -183,9 +183,10 @@ def _require_n_groups(layers: list[Layer], payload: PayloadKind) -> None:
     key = f"{payload}.n_groups"
     if any(layer.kind in _N_GROUPS_SOURCES and key in layer.entries for layer in layers):
         return
+    variables = " or ".join(reversed(env_spellings(KEYS[key], payload)))
     raise MissingValueError(
         "n_groups is required and was not given: pass overrides={'n_groups': ...}, "
-        f"set PTYCHO_N_GROUPS (or PTYCHO_{payload.upper()}__N_GROUPS) in the environment, "
+        f"set {variables} in the environment, "
         "or put n_groups in the config file (a default does not count)"
     )
 

@@ -13,7 +13,14 @@ from typing import Any
 
 from pydantic_core import PydanticUndefined
 
-from ptycho_config._registry import ALIASES, KEYS, PAYLOAD_SECTIONS, RESERVED_ENV, Key
+from ptycho_config._registry import (
+    ALIASES,
+    KEYS,
+    PAYLOAD_SECTIONS,
+    RESERVED_ENV,
+    Key,
+    env_spellings,
+)
 
 
 def _default(key: Key) -> str:
@@ -45,13 +52,12 @@ def _type(key: Key) -> str:
 
 
 def _bare_env(key: Key) -> str:
-    names = [f"`PTYCHO_{key.name.upper()}`"]
-    for kind, sections in PAYLOAD_SECTIONS.items():
-        if key.section in sections:
-            clash = [k for k in KEYS.values() if k.name == key.name and k.section in sections]
-            if len(clash) > 1:
-                return f"(ambiguous in {kind})"
-    return names[0]
+    kinds = [kind for kind, sections in PAYLOAD_SECTIONS.items() if key.section in sections]
+    bare = {name for kind in kinds for name in env_spellings(key, kind) if name != key.env}
+    missing = [kind for kind in kinds if len(env_spellings(key, kind)) < 2]
+    if missing:
+        return f"(ambiguous in {missing[0]})"
+    return ", ".join(f"`{name}`" for name in sorted(bare))
 
 
 def fields_page() -> str:

@@ -22,9 +22,10 @@ PAYLOAD_SECTIONS: dict[PayloadKind, tuple[str, ...]] = {
     "inference": ("model", "inference", "execution"),
 }
 ENV_PREFIX = "PTYCHO_"
+CONFIG_FILE_VARIABLE = "PTYCHO_CONFIG_FILE"
 RESERVED_ENV = frozenset(
     {
-        "PTYCHO_CONFIG_FILE",
+        CONFIG_FILE_VARIABLE,
         "PTYCHO_DEBUG_PARITY",
         "PTYCHO_DISABLE_MEMOIZE",
         "PTYCHO_MEMOIZE_KEY_MODE",
@@ -96,7 +97,9 @@ ALIASES: dict[str, Alias] = {
     )
 }
 # Schema fields kept only so old callers can construct configs; resolution reads them as aliases.
-_ALIAS_ONLY_FIELDS = frozenset(name for name in ALIASES if name == "n_images")
+_ALIAS_ONLY_FIELDS = frozenset(
+    name for name in ALIASES for schema in SECTIONS.values() if name in schema.model_fields
+)
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,15 @@ def lookup(name: str, kind: PayloadKind) -> Match | Miss:
 def lookup_env(variable: str, kind: PayloadKind) -> Match | Miss:
     """The key an environment variable names (case-insensitive)."""
     return _INDEX[kind].env.get(variable.upper(), Miss("unknown"))
+
+
+def env_spellings(key: Key, kind: PayloadKind) -> list[str]:
+    """The variables naming a key (not through an alias) in a payload kind, qualified first."""
+    return [
+        name
+        for name, found in _INDEX[kind].env.items()
+        if isinstance(found, Match) and found.key == key and found.alias is None
+    ]
 
 
 def spellings(kind: PayloadKind) -> list[str]:

@@ -13,15 +13,11 @@ from pydantic import BaseModel, ValidationError
 
 from ptycho_config._errors import Problem, PtychoConfigError
 from ptycho_config._provenance import DEFAULT_SOURCE, Source, explain
-from ptycho_config._registry import PAYLOAD_SECTIONS, PayloadKind, keys_of
+from ptycho_config._registry import CONFIG_FILE_VARIABLE, PAYLOAD_SECTIONS, PayloadKind, keys_of
 from ptycho_config._schemas import SECTIONS, ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._sources import Entry, Layer
 from ptycho_config._sources.config_file import file_layer, load_config_file
-from ptycho_config._sources.environment import (
-    CONFIG_FILE_VARIABLE,
-    environment_layer,
-    ptycho_variables,
-)
+from ptycho_config._sources.environment import environment_layer, ptycho_variables
 from ptycho_config._sources.execution import execution_layer
 from ptycho_config._sources.mapping import mapping_layer
 from ptycho_config._sources.overrides import overrides_layer

@@ -13,11 +13,14 @@ from ptycho_config._types import (
     NO_BOOL,
     Activation,
     Backend,
+    ClipAlgorithm,
     CrossFieldRule,
     HalfOpenUnitFloat,
+    LossMode,
     ModelType,
     NonNegativeFloat,
     NonNegativeInt,
+    Optimizer,
     OptionalInt,
     OptionalPath,
     OptionalPositiveInt,
@@ -25,6 +28,8 @@ from ptycho_config._types import (
     PositiveInt,
     PowerOfTwo,
     ProbeSize,
+    RuntimeScheduler,
+    TrainingScheduler,
     UnitFloat,
     none_string,
     reject_tpu,
@@ -163,12 +168,8 @@ class TrainingConfig(_Grouping):
         False, description="Group scan positions in order instead of at random."
     )
     backend: Backend = Field("tensorflow", description="Training backend.")
-    torch_loss_mode: Literal["poisson", "mae"] = Field(
-        "poisson", description="Loss of the PyTorch backend."
-    )
-    optimizer: Literal["adam", "adamw", "sgd"] = Field(
-        "adam", description="Optimisation algorithm."
-    )
+    torch_loss_mode: LossMode = Field("poisson", description="Loss of the PyTorch backend.")
+    optimizer: Optimizer = Field("adam", description="Optimisation algorithm.")
     momentum: HalfOpenUnitFloat = Field(0.9, description="SGD momentum, in [0, 1).")
     weight_decay: NonNegativeFloat = Field(0.0, description="Weight decay (L2 penalty).")
     adam_beta1: HalfOpenUnitFloat = Field(
@@ -177,9 +178,7 @@ class TrainingConfig(_Grouping):
     adam_beta2: HalfOpenUnitFloat = Field(
         0.999, description="Adam/AdamW second-moment decay, in [0, 1)."
     )
-    scheduler: Literal["Default", "Exponential", "WarmupCosine", "ReduceLROnPlateau"] = Field(
-        "Default", description="Learning-rate schedule."
-    )
+    scheduler: TrainingScheduler = Field("Default", description="Learning-rate schedule.")
     lr_warmup_epochs: NonNegativeInt = Field(
         0, description="Warm-up epochs of WarmupCosine (< nepochs)."
     )
@@ -251,9 +250,7 @@ class ExecutionConfig(Schema):
     gradient_clip_val: Annotated[PositiveFloat | None, BeforeValidator(none_string)] = Field(
         None, description="Gradient clipping threshold (> 0; None disables clipping)."
     )
-    gradient_clip_algorithm: Literal["norm", "value"] = Field(
-        "norm", description="Clip by norm or by value."
-    )
+    gradient_clip_algorithm: ClipAlgorithm = Field("norm", description="Clip by norm or by value.")
     accum_steps: PositiveInt = Field(1, description="Batches to accumulate per optimiser step.")
     num_workers: NonNegativeInt = Field(0, description="DataLoader worker processes.")
     pin_memory: bool = Field(False, description="Pin host memory for faster transfer to the GPU.")
@@ -264,9 +261,9 @@ class ExecutionConfig(Schema):
         None, description="Batches each worker loads ahead (needs num_workers > 0)."
     )
     learning_rate: PositiveFloat = Field(1e-3, description="Initial learning rate.")
-    scheduler: Literal[
-        "Default", "Exponential", "MultiStage", "Adaptive", "WarmupCosine", "ReduceLROnPlateau"
-    ] = Field("Default", description="Learning-rate schedule of the PyTorch runtime.")
+    scheduler: RuntimeScheduler = Field(
+        "Default", description="Learning-rate schedule of the PyTorch runtime."
+    )
     enable_progress_bar: bool = Field(False, description="Show a progress bar.")
     enable_checkpointing: bool = Field(True, description="Save checkpoints during training.")
     checkpoint_save_top_k: Annotated[int, Field(ge=-1), NO_BOOL] = Field(

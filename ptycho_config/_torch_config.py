@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
+from ptycho_config._types import ClipAlgorithm, LossMode, Optimizer, RuntimeScheduler
 
 Mode = Literal["Unsupervised", "Supervised"]
-Scheduler = Literal[
-    "Default", "Exponential", "MultiStage", "Adaptive", "WarmupCosine", "ReduceLROnPlateau"
-]
+Scheduler = RuntimeScheduler
 
 # The PyTorch backend names the training mode and the swish activation differently.
 _MODE: dict[str, Mode] = {"pinn": "Unsupervised", "supervised": "Supervised"}
@@ -66,8 +65,8 @@ class TorchTrainingConfig:
     batch_size: int
     learning_rate: float
     nll: bool
-    torch_loss_mode: Literal["poisson", "mae"]
-    optimizer: Literal["adam", "adamw", "sgd"]
+    torch_loss_mode: LossMode
+    optimizer: Optimizer
     momentum: float
     weight_decay: float
     adam_beta1: float
@@ -78,7 +77,7 @@ class TorchTrainingConfig:
     num_workers: int
     accum_steps: int
     gradient_clip_val: float | None
-    gradient_clip_algorithm: Literal["norm", "value"]
+    gradient_clip_algorithm: ClipAlgorithm
     train_data_file: str | None
     test_data_file: str | None
     output_dir: str

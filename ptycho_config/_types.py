@@ -101,6 +101,16 @@ OptionalInt = Annotated[Int | None, BeforeValidator(none_string)]
 OptionalPath = Annotated[Path | None, BeforeValidator(none_string)]
 
 
+# Choices the PyTorch backend objects carry too, so they are named once here.
+LossMode = Literal["poisson", "mae"]
+Optimizer = Literal["adam", "adamw", "sgd"]
+ClipAlgorithm = Literal["norm", "value"]
+TrainingScheduler = Literal["Default", "Exponential", "WarmupCosine", "ReduceLROnPlateau"]
+RuntimeScheduler = Literal[
+    "Default", "Exponential", "MultiStage", "Adaptive", "WarmupCosine", "ReduceLROnPlateau"
+]
+
+
 @dataclass(frozen=True)
 class CrossFieldRule:
     """A rule over several fields of one model: ``holds(model)`` must be true."""

@@ -21,7 +21,6 @@ from ptycho_config._registry import (
 )
 from ptycho_config._sources.layer import Layer
 
-CONFIG_FILE_VARIABLE = "PTYCHO_CONFIG_FILE"
 _PREFIX_LEN = len(ENV_PREFIX)
 
 
