@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ptycho_config._errors import ConflictError, PtychoConfigError
+from ptycho_config._errors import ConflictError, ModelArchiveNotFoundError, PtychoConfigError
 
 EXIT_OK, EXIT_USAGE, EXIT_INVALID, EXIT_MISSING = 0, 2, 3, 4
 FORMATS = ("table", "json", "yaml", "env", "legacy")
@@ -190,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         output = _run(args, parser)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, ModelArchiveNotFoundError) as error:
         print(f"ptycho-config: missing file: {error}", file=sys.stderr)
         return EXIT_MISSING
     except (PtychoConfigError, FileExistsError) as error:

@@ -9,6 +9,8 @@
         ├── ConflictError               two sources or spellings that disagree
         ├── SnapshotError               an unreadable or incompatible checkpoint snapshot
         ├── ProbeSizeError              probe size cannot be read from a data file
+        ├── ModelArchiveNotFoundError   a model directory without wts.h5.zip (a ValueError,
+        │                               as the reference raised; the CLI exits 4 as for files)
         └── ConfigFileNotFoundError     (also FileNotFoundError) a required file is absent
 
 Every error carries ``problems``: one :class:`Problem` per thing that is wrong,
@@ -121,6 +123,10 @@ class SnapshotError(PtychoConfigError):
 
 class ProbeSizeError(PtychoConfigError):
     """The probe size could not be read from a data file."""
+
+
+class ModelArchiveNotFoundError(PtychoConfigError):
+    """A model directory without its weights archive."""
 
 
 class ConfigFileNotFoundError(PtychoConfigError, FileNotFoundError):

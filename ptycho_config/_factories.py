@@ -18,8 +18,8 @@ from ptycho_config._errors import (
     ConfigFileNotFoundError,
     ConflictError,
     ConflictProblem,
-    InvalidValueError,
     MissingValueError,
+    ModelArchiveNotFoundError,
     Problem,
     show,
 )
@@ -92,7 +92,7 @@ def create_inference_payload(
     if not model_dir.is_dir():
         raise ConfigFileNotFoundError(f"Model directory not found: {model_dir}")
     if not (model_dir / MODEL_ARCHIVE).is_file():
-        raise InvalidValueError(f"Model archive not found: {model_dir / MODEL_ARCHIVE}")
+        raise ModelArchiveNotFoundError(f"Model archive not found: {model_dir / MODEL_ARCHIVE}")
     if not test_path.is_file():
         raise ConfigFileNotFoundError(f"Test data file not found: {test_path}")
     given = _with_paths(

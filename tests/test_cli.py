@@ -99,6 +99,17 @@ class TestTrainAndInfer:
         assert code == EXIT_MISSING
         assert str(missing) in err
 
+    def test_missing_model_archive_exit_code(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """A model directory without wts.h5.zip is a missing file for the command line."""
+        code, _, err = run(
+            capsys, "infer", "--model-path", str(tmp_path), "--test-data", "t.npz",
+            "--output-dir", "o",
+        )  # fmt: skip
+        assert code == EXIT_MISSING
+        assert "Model archive not found" in err
+
     @pytest.mark.parametrize(
         "argv",
         [["train", "--bogus"], ["train", "--set", "novalue"], ["train"], ["infer"], []],

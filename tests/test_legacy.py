@@ -70,6 +70,19 @@ class TestBaseline:
         update_legacy_dict(cfg, InferenceConfig(model=model, **inputs["inference"]))
         assert expected == {key: cfg.get(key, MISSING) for key in expected}
 
+    def test_only_newer_fields_add_keys(self) -> None:
+        """Beyond the baseline's keys, the legacy dicts hold exactly the newer fields' keys."""
+        if not SHARED_DATA.is_dir():
+            pytest.skip(f"shared fixtures not found at {SHARED_DATA}")
+        baseline = json.loads((SHARED_DATA / "baseline_params.json").read_text())
+        written = {*to_legacy_dict(_training()), *to_legacy_dict(_inference())}
+        newer = {
+            "architecture", "enable_oversampling", "neighbor_pool_size", "n_images", "backend",
+            "torch_loss_mode", "optimizer", "momentum", "weight_decay", "adam_beta1",
+            "adam_beta2", "scheduler", "lr_warmup_epochs", "lr_min_ratio",
+        }  # fmt: skip
+        assert newer | set(baseline) == written
+
 
 class TestGuiConstruction:
     """Configs built by keyword as the Ptychodus GUI does, copied into params.cfg."""
