@@ -31,14 +31,21 @@ if TYPE_CHECKING:
 DEFAULT_PROBE_SIZE = 64
 _PROBE, _METADATA = "probeGuess.npy", "_metadata.npy"
 # Bytes read at most, whatever a file says; numpy itself refuses headers over 10,000 bytes.
-_MAX_HEADER, _MAX_METADATA = 10_000, 64 * 1024
+_MAX_HEADER, _MAX_METADATA = 10_000, 256 * 1024
+# An NPZ holds a handful of members; a directory beyond these is refused before zipfile parses it.
+_MAX_MEMBERS, _MAX_DIRECTORY = 10_000, 1024 * 1024
+_EOCD = struct.Struct("<4s4H2LH")  # end of central directory
+_EOCD64_LOCATOR = struct.Struct("<4sLQL")
+_EOCD64 = struct.Struct("<4sQ2H2L4Q")
+_READABLE_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
+_UNSUPPORTED_FLAGS = 0x1 | 0x20 | 0x40  # encrypted, patched data, strong encryption
 _CACHE_SIZE = 64
 _SETTLE_NS = 2_000_000_000  # coarser than any file system's timestamps (FAT: 2 s)
 _RESAVE = "re-save the file with numpy.savez or set N explicitly"
 # What a truncated, corrupt or hostile file can make zipfile, zlib or numpy's header parser raise.
 _RAW_ERRORS = (zipfile.BadZipFile, OSError, EOFError, struct.error, zlib.error, ValueError,
                TypeError, KeyError, IndexError, OverflowError, RecursionError, SyntaxError,
-               TokenError)  # fmt: skip
+               TokenError, NotImplementedError, RuntimeError)  # fmt: skip
 
 
 class _Unreadable(Exception):
@@ -77,8 +84,39 @@ def _fallback(problem: str, fix: str = _RESAVE, cause: Exception | None = None) 
     return DataFileFacts(DEFAULT_PROBE_SIZE, problem, fix, problem, cause)
 
 
+def _directory_extent(file: IO[bytes]) -> tuple[int, int]:
+    """(members, bytes) of the zip directory, read from the end records alone."""
+    size = file.seek(0, os.SEEK_END)
+    # without an archive comment the record is the last 22 bytes; a comment adds up to 64 KiB
+    for tail_size in (_EOCD.size, _EOCD.size + 0xFFFF):
+        start = max(0, size - tail_size)
+        file.seek(start)
+        tail = file.read(size - start)
+        at = tail.rfind(b"PK\x05\x06")
+        if at >= 0 and len(tail) - at >= _EOCD.size:
+            break
+    else:
+        raise _Unreadable("not a readable zip archive (no end-of-directory record)")
+    members, directory = _EOCD.unpack_from(tail, at)[4:6]
+    locator = at - _EOCD64_LOCATOR.size
+    if (members == 0xFFFF or directory == 0xFFFFFFFF) and locator >= 0:
+        _, _, offset, _ = _EOCD64_LOCATOR.unpack_from(tail, locator)
+        file.seek(offset)
+        record = file.read(_EOCD64.size)
+        if len(record) == _EOCD64.size and record[:4] == b"PK\x06\x06":
+            members, directory = _EOCD64.unpack(record)[7:9]
+    return members, directory
+
+
 def _open_zip(file: IO[bytes]) -> zipfile.ZipFile:
     try:
+        members, directory = _directory_extent(file)
+        if members > _MAX_MEMBERS or directory > _MAX_DIRECTORY:
+            raise _Unreadable(
+                f"its zip directory lists {members} members in {directory} bytes, more than a "
+                f"data file holds ({_MAX_MEMBERS} members, {_MAX_DIRECTORY} bytes at most)"
+            )
+        file.seek(0)
         return zipfile.ZipFile(file)
     except _RAW_ERRORS as e:
         raise _Unreadable(f"not a readable zip archive ({e})") from e
@@ -89,9 +127,12 @@ def _open_member(archive: zipfile.ZipFile, name: str) -> tuple[zipfile.ZipInfo, 
     try:
         info = archive.getinfo(name)
     except KeyError:
-        raise _Absent(f"no member {name}") from None
-    # Only stored and deflated members can be read a bounded prefix at a time.
-    if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        try:  # np.load also finds a member saved without the .npy suffix
+            info = archive.getinfo(name.removesuffix(".npy"))
+        except KeyError:
+            raise _Absent(f"no member {name}") from None
+    # zipfile decompresses these a bounded chunk at a time; the flags need features it lacks
+    if info.flag_bits & _UNSUPPORTED_FLAGS or info.compress_type not in _READABLE_METHODS:
         raise _Unreadable(f"{name} is encrypted or compressed with method {info.compress_type}")
     if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
         raise _Unreadable(f"the zip directory gives {name} two different sizes")
@@ -159,7 +200,10 @@ def _read_text(stream: IO[bytes], header: NpyHeader) -> str:
     """The one string a unicode or bytes array holds, decoded without numpy or pickle."""
     dtype = header.dtype
     if dtype.kind not in "US" or math.prod(header.shape) != 1 or dtype.itemsize > _MAX_METADATA:
-        raise _Unreadable(f"it is {dtype} of shape {header.shape}, not one string up to 1 MiB")
+        limit = f"{_MAX_METADATA // 1024} KiB"
+        raise _Unreadable(
+            f"it is {dtype} of shape {header.shape}, not one string of {limit} or less"
+        )
     try:
         data = stream.read(dtype.itemsize)
         if dtype.kind == "S":
@@ -179,7 +223,8 @@ def _read_nphotons(archive: zipfile.ZipFile, path: str) -> tuple[float | None, s
     except _Absent:
         return None, None
     except _Unreadable as e:
-        return None, f"{where} is ignored: {e}; save it with np.savez(..., _metadata=json.dumps(m))"
+        fix = "store one JSON string, e.g. np.savez(..., _metadata=json.dumps(m)), or set nphotons"
+        return None, f"{where} is ignored: {e}; {fix}"
     try:
         metadata = json.loads(text)
     except (ValueError, RecursionError) as e:

@@ -245,11 +245,36 @@ class TestUnreadable:
         with pytest.raises(ProbeSizeError, match=r"unsupported \.npy format version 4\.0"):
             infer_probe_size(path, strict=True)
 
-    def test_other_compression(self, tmp_path: Path) -> None:
-        """A member compressed with anything but deflate is refused."""
+    @pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+    def test_other_compression_methods_are_read(self, tmp_path: Path, method: int) -> None:
+        """bzip2 and LZMA members are read as np.load reads them, a bounded chunk at a time."""
+        members = {"probeGuess.npy": _npy(_probe(128))}
+        path = _zip(tmp_path / "data.npz", members, method)
+        assert 128 == infer_probe_size(path, strict=True)
+
+    @pytest.mark.parametrize("flag", [0x20, 0x40])
+    def test_unsupported_zip_features_are_refused(self, tmp_path: Path, flag: int) -> None:
+        """Patched-data and strong-encryption members are unreadable, not a crash."""
+        path = tmp_path / "data.npz"
+        np.savez(path, probeGuess=_probe(128))
+        data = bytearray(path.read_bytes())
+        entry = data.rindex(b"PK\x01\x02")  # the member's central directory entry
+        data[entry + 8] |= flag  # general-purpose flags, low byte
+        path.write_bytes(bytes(data))
+        with pytest.raises(ProbeSizeError, match="encrypted or compressed"):
+            infer_probe_size(path, strict=True)
+
+    def test_member_without_npy_suffix(self, tmp_path: Path) -> None:
+        """A probeGuess member saved without the .npy suffix is found, as np.load finds it."""
+        path = _zip(tmp_path / "data.npz", {"probeGuess": _npy(_probe(256))})
+        assert 256 == infer_probe_size(path, strict=True)
+
+    def test_oversized_directory_is_refused_unparsed(self, tmp_path: Path) -> None:
+        """A directory listing more members than a data file holds is refused before parsing."""
         members = {"probeGuess.npy": _npy(_probe())}
-        path = _zip(tmp_path / "data.npz", members, zipfile.ZIP_BZIP2)
-        with pytest.raises(ProbeSizeError, match="compressed with method 12"):
+        members |= {f"m{i}.npy": b"" for i in range(10_001)}
+        path = _zip(tmp_path / "data.npz", members)
+        with pytest.raises(ProbeSizeError, match="10002 members"):
             infer_probe_size(path, strict=True)
 
     def test_string_probe(self, tmp_path: Path) -> None:
@@ -451,9 +476,9 @@ class TestNphotons:
         assert _UNPICKLED == []
 
     def test_too_big(self, tmp_path: Path) -> None:
-        """A metadata string over 1 MiB is not read."""
+        """A metadata string over 256 KiB is not read, and the warning states the limit."""
         path = _with_metadata(tmp_path / "d.npz", " " * (300 * 1024) + "{}")
-        with pytest.warns(UserWarning, match="not one string up to 1 MiB"):
+        with pytest.warns(UserWarning, match="not one string of 256 KiB or less"):
             assert read_nphotons(path) is None
 
 
