@@ -2,8 +2,9 @@
 
 Legacy code reads ``ptycho.params.cfg`` (dotted keys such as ``probe.big``) or calls
 ``get``/``set``. ``cfg`` is always the same dict object, because callers keep references to
-it. Readers take ``dict(cfg)`` snapshots without a lock; every writer holds ``_write_lock``
-and changes ``cfg`` with one ``dict.update``, so a snapshot never shows half a change.
+it. Readers take ``dict(cfg)`` snapshots without a lock; ``set`` and every populate hold
+``_write_lock`` and change ``cfg`` with one ``dict.update``, so a snapshot never shows half
+of one. ``reset`` (for tests) also removes keys, one at a time: do not run it beside readers.
 
 The only other state, the memo of data-file readings that ``ptycho_config`` keeps by file
 identity, lives here too (``data_file_readings``), so ``reset()`` returns everything to new.
@@ -170,7 +171,7 @@ def is_sealed() -> bool:
 
 
 def reset() -> None:
-    """Back to the defaults, unsealed, with no populate remembered (for tests)."""
+    """Back to the defaults, unsealed, nothing remembered (for tests; not atomic to readers)."""
     global _sealed
     with _write_lock:
         # drop extra keys first and refill in one update, so readers never see an empty dict

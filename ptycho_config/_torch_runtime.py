@@ -170,7 +170,8 @@ class TorchRuntime:
             factor = WarmupCosine(t.lr_warmup_epochs, t.epochs, t.lr_min_ratio)
             return lr_scheduler.LambdaLR(optimizer, lr_lambda=factor)
         if t.scheduler == "MultiStage":
-            milestones = sorted({max(1, round(f * t.epochs)) for f in MULTISTAGE_FRACTIONS})
+            # the first epoch at or past each fraction; equal milestones compound, as torch counts
+            milestones = [max(1, math.ceil(f * t.epochs)) for f in MULTISTAGE_FRACTIONS]
             return lr_scheduler.MultiStepLR(optimizer, milestones, gamma=MULTISTAGE_GAMMA)
         if t.scheduler in ("ReduceLROnPlateau", "Adaptive"):
             return lr_scheduler.ReduceLROnPlateau(

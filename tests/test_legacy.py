@@ -441,6 +441,14 @@ class TestLoadYamlConfig:
             load_yaml_config(path)
         assert isinstance(caught.value.__cause__, yaml.YAMLError)
 
+    def test_undecodable_file_names_the_file(self, tmp_path: Path) -> None:
+        """Bytes YAML cannot decode raise a YAML error naming the file, not a TypeError."""
+        path = tmp_path / "bytes.yaml"
+        path.write_bytes(b"model:\n  N: \xff\xfe128\n")
+        with pytest.raises(yaml.YAMLError, match=r"bytes\.yaml") as caught:
+            load_yaml_config(path)
+        assert isinstance(caught.value.__cause__, yaml.YAMLError)
+
     def test_missing_file_names_the_file(self, tmp_path: Path) -> None:
         """A missing file raises FileNotFoundError naming the file."""
         with pytest.raises(FileNotFoundError, match=r"absent\.yaml"):

@@ -304,6 +304,21 @@ class TestScheduler:
         assert pytest.approx(expected) == lr_sequence(rt, 8)
 
     @pytest.mark.parametrize(
+        ("nepochs", "expected"),
+        [
+            (3, [1.0, 1.0, 0.1]),  # 50 % -> epoch 2 (1.5 rounded up), 75 % -> epoch 3 (2.25)
+            (5, [1.0, 1.0, 1.0, 0.1, 0.01]),  # epochs 3 and 4, never rounded down
+            (1, [1.0]),  # both fall on epoch 1, beyond the one epoch run
+        ],
+    )
+    def test_multistage_rounds_up_and_never_drops_a_stage(
+        self, nepochs: int, expected: list[float]
+    ) -> None:
+        """Each drop is at the first epoch at or past its fraction, both kept when they meet."""
+        rt = runtime(TrainingConfig(nepochs=nepochs), scheduler="MultiStage", learning_rate=1.0)
+        assert pytest.approx(expected) == lr_sequence(rt, nepochs)
+
+    @pytest.mark.parametrize(
         ("training", "execution"), [("ReduceLROnPlateau", "Default"), ("Default", "Adaptive")]
     )
     def test_plateau_halves_after_patience_epochs(self, training: str, execution: str) -> None:

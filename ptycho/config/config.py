@@ -86,7 +86,12 @@ def load_yaml_config(path: str | os.PathLike[str]) -> dict[str, Any]:
         with where.open("rb") as stream:
             data = yaml.safe_load(stream)
     except yaml.YAMLError as error:
-        raise type(error)(f"invalid YAML in config file {where}: {error}") from error
+        message = f"invalid YAML in config file {where}: {error}"
+        try:
+            renamed = type(error)(message)
+        except TypeError:  # some YAML errors (ReaderError) take structured arguments only
+            renamed = yaml.YAMLError(message)
+        raise renamed from error
     except OSError as error:
         message = f"cannot read config file {where}: {error.strerror or error}"
         if error.errno is None:
