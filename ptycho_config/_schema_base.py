@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -14,13 +15,20 @@ from ptycho_config._types import CrossFieldRule
 from ptycho_config._validation import error_from_validation
 
 
+@contextmanager
+def _library_errors(schema: type) -> Iterator[None]:
+    """Turn pydantic's ValidationError into the library's error, naming the schema's section."""
+    try:
+        yield
+    except ValidationError as error:
+        raise error_from_validation(error, getattr(schema, "section", "")) from error
+
+
 class SchemaMeta(ModelMetaclass):
     # only direct construction passes here, so nested models keep pydantic's error locations
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        try:
+        with _library_errors(cls):
             return super().__call__(*args, **kwargs)
-        except ValidationError as error:
-            raise error_from_validation(error, getattr(cls, "section", "")) from error
 
 
 class Schema(BaseModel, metaclass=SchemaMeta):
@@ -44,34 +52,26 @@ class Schema(BaseModel, metaclass=SchemaMeta):
         return self
 
     def __setattr__(self, name: str, value: Any) -> None:
-        try:
+        with _library_errors(type(self)):
             super().__setattr__(name, value)
-        except ValidationError as error:
-            raise error_from_validation(error, self.section) from error
 
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
         """Validate ``obj``; a failure raises :class:`InvalidValueError` listing every problem."""
-        try:
+        with _library_errors(cls):
             return super().model_validate(obj, *args, **kwargs)
-        except ValidationError as error:
-            raise error_from_validation(error, getattr(cls, "section", "")) from error
 
     @classmethod
     def model_validate_json(cls, json_data: Any, *args: Any, **kwargs: Any) -> Self:
         """Validate JSON text; a failure raises :class:`InvalidValueError` listing every problem."""
-        try:
+        with _library_errors(cls):
             return super().model_validate_json(json_data, *args, **kwargs)
-        except ValidationError as error:
-            raise error_from_validation(error, getattr(cls, "section", "")) from error
 
     @classmethod
     def model_validate_strings(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
         """Validate string data; a failure raises :class:`InvalidValueError` as the others do."""
-        try:
+        with _library_errors(cls):
             return super().model_validate_strings(obj, *args, **kwargs)
-        except ValidationError as error:
-            raise error_from_validation(error, getattr(cls, "section", "")) from error
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy; with ``update`` it is validated like a new construction (pydantic's is not)."""
