@@ -9,7 +9,8 @@ Learning-rate schedules (per epoch; the name is `_torch_config.effective_schedul
 - ``Default``: none (:meth:`TorchRuntime.make_scheduler` returns None).
 - ``Exponential``: ``ExponentialLR`` with ``gamma = 0.95``.
 - ``WarmupCosine``: ``LambdaLR`` with :class:`WarmupCosine` (linear warm-up, cosine decay).
-- ``MultiStage``: ``MultiStepLR``, ×0.1 at 50 % and again at 75 % of ``nepochs``.
+- ``MultiStage``: ``MultiStepLR``, ×0.1 at the first epochs at or past 50 % and 75 % of
+  ``nepochs``.
 - ``ReduceLROnPlateau`` and ``Adaptive``: ``ReduceLROnPlateau`` on the checkpoint metric,
   ``mode=checkpoint_mode``, ``factor=0.5``, patience a tenth of ``early_stop_patience``
   (at least 1) so the rate drops several times before early stopping ends the run.
@@ -204,8 +205,11 @@ def build_torch_runtime(payload: RuntimePayload, *, seed_globally: bool = False)
     else:
         seed = execution.seed
         generator.manual_seed(seed)
-    t = torch_training_config(training, execution) if training is not None else None
-    i = torch_inference_config(execution, training)
+    # a payload's own backend objects already hold what only it knows (the trained batch size)
+    i = getattr(payload, "pt_inference_config", None) or torch_inference_config(execution, training)
+    t = getattr(payload, "pt_training_config", None)
+    if t is None and training is not None:
+        t = torch_training_config(training, execution)
     runtime = TorchRuntime(
         device=device,
         dtype=getattr(torch, dtype_name),

@@ -510,3 +510,24 @@ class TestFailuresChangeNothing:
             calls[case]()
         assert snapshot_of_cfg() == before_cfg
         assert sorted(str(p) for p in tmp_path.rglob("*")) == sorted(before_files)
+
+
+class TestRuntimeFromPayload:
+    """build_torch_runtime uses the payload's own backend objects."""
+
+    def test_inference_runtime_uses_the_trained_batch_size(
+        self, tmp_path: Path, model_dir: Path
+    ) -> None:
+        """The DataLoader batch size of an inference run is the trained one, as in the payload."""
+        pytest.importorskip("torch")
+        from ptycho_config import build_torch_runtime
+
+        data = write_npz(tmp_path / "d.npz")
+        save_snapshot(train(data, tmp_path / "o", {"batch_size": 64}, environ={}), model_dir)
+        payload = create_inference_payload(
+            model_dir, write_npz(tmp_path / "t.npz"), tmp_path / "i", {"n_groups": 1}, CPU,
+            environ={},
+        )  # fmt: skip
+        runtime = build_torch_runtime(payload)
+        assert 64 == payload.pt_inference_config.batch_size
+        assert 64 == runtime.dataloader_kwargs["batch_size"]
