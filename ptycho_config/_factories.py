@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ptycho_config._accelerator import resolve_accelerator
 from ptycho_config._errors import (
     ConfigFileNotFoundError,
     ConflictError,
@@ -39,7 +40,6 @@ from ptycho_config._torch_config import (
     torch_model_config,
     torch_training_config,
 )
-from ptycho_config._torch_runtime import resolve_accelerator
 
 MODEL_ARCHIVE = "wts.h5.zip"
 _N_GROUPS_SOURCES = ("override", "env", "file")

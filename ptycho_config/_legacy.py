@@ -7,27 +7,23 @@ written. One legacy dict holds the keys of both a training and an inference conf
 
 from __future__ import annotations
 
-import functools
 import warnings
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Literal, overload
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel
 
 from ptycho import params
 from ptycho_config._errors import PtychoConfigError, UnknownKeyProblem, suggest
+from ptycho_config._legacy_values import legacy_value, own_fields
 from ptycho_config._registry import LEGACY_RENAMES, legacy_name
 from ptycho_config._schemas import InferenceConfig, ModelConfig, TrainingConfig
-from ptycho_config._validation import message_of
 
 __all__ = [
     "from_legacy_dict",
-    "is_legacy_field",
     "populate_legacy_params",
     "populate_quietly",
     "to_legacy_dict",
-    "validate_legacy_value",
 ]
 
 _KINDS: dict[str, type[TrainingConfig] | type[InferenceConfig]] = {
@@ -36,15 +32,6 @@ _KINDS: dict[str, type[TrainingConfig] | type[InferenceConfig]] = {
 }
 # Keys legacy code derives from others; they may appear in a params() copy.
 _DERIVED_KEYS = frozenset({"bigN"})
-
-
-def _own_fields(schema: type[BaseModel]) -> list[str]:
-    """The schema's fields, without the nested model."""
-    return [name for name in schema.model_fields if name != "model"]
-
-
-def _legacy_value(value: Any) -> Any:
-    return str(value) if isinstance(value, Path) else value
 
 
 def to_legacy_dict(config: TrainingConfig | InferenceConfig | ModelConfig) -> dict[str, Any]:
@@ -58,15 +45,15 @@ def to_legacy_dict(config: TrainingConfig | InferenceConfig | ModelConfig) -> di
     if not isinstance(config, ModelConfig):
         parts.insert(0, config.model)
     return {
-        legacy_name(name): _legacy_value(getattr(part, name))
+        legacy_name(name): legacy_value(getattr(part, name))
         for part in parts
-        for name in _own_fields(type(part))
+        for name in own_fields(type(part))
     }
 
 
 def _legacy_names(schema: type[BaseModel]) -> dict[str, str]:
     """Legacy name -> field name, for the schema's own fields."""
-    return {legacy_name(name): name for name in _own_fields(schema)}
+    return {legacy_name(name): name for name in own_fields(schema)}
 
 
 @overload
@@ -114,41 +101,6 @@ def _suggestions(key: str, known: list[str]) -> tuple[str, ...]:
     # a field name given where its legacy name belongs gets the exact legacy name first
     exact = (LEGACY_RENAMES[key],) if key in LEGACY_RENAMES else ()
     return (*exact, *(s for s in suggest(key, known) if s not in exact))
-
-
-@functools.cache
-def _adapters() -> dict[str, list[TypeAdapter[Any]]]:
-    """Legacy name -> validators of every schema field written under that name."""
-    found: dict[str, list[TypeAdapter[Any]]] = {}
-    for schema in (ModelConfig, TrainingConfig, InferenceConfig):
-        for name in _own_fields(schema):
-            annotation = schema.model_fields[name].rebuild_annotation()
-            adapter: TypeAdapter[Any] = TypeAdapter(annotation, config=schema.model_config)
-            found.setdefault(legacy_name(name), []).append(adapter)
-    return found
-
-
-def is_legacy_field(key: str) -> bool:
-    """Whether ``key`` is the legacy name of some training, inference or model field."""
-    return key in _adapters()
-
-
-def validate_legacy_value(key: str, value: Any) -> Any:
-    """``value`` in legacy form, if a field written as ``key`` accepts it; else ValueError.
-
-    A key shared by training and inference (e.g. ``n_groups``) accepts what either accepts.
-    Keys that name no field are returned unchanged.
-    """
-    reasons: list[str] = []
-    for adapter in _adapters().get(key, []):
-        try:
-            return _legacy_value(adapter.validate_python(value))
-        except ValidationError as error:
-            reasons.extend(message_of(e) for e in error.errors())
-    if not reasons:
-        return value
-    unique = "; ".join(dict.fromkeys(reasons))
-    raise ValueError(f"{key} = {value!r}: {unique}")
 
 
 def populate_legacy_params(

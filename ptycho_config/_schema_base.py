@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, cast
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic._internal._model_construction import ModelMetaclass
@@ -16,18 +16,18 @@ from ptycho_config._validation import error_from_validation
 
 
 @contextmanager
-def _library_errors(schema: type) -> Iterator[None]:
+def _library_errors(schema: type[BaseModel]) -> Iterator[None]:
     """Turn pydantic's ValidationError into the library's error, naming the schema's section."""
     try:
         yield
     except ValidationError as error:
-        raise error_from_validation(error, getattr(schema, "section", "")) from error
+        raise error_from_validation(error, schema, getattr(schema, "section", "")) from error
 
 
 class SchemaMeta(ModelMetaclass):
     # only direct construction passes here, so nested models keep pydantic's error locations
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        with _library_errors(cls):
+        with _library_errors(cast(type[BaseModel], cls)):
             return super().__call__(*args, **kwargs)
 
 

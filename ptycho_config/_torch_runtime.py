@@ -18,13 +18,12 @@ Learning-rate schedules (per epoch; the name is `_torch_config.effective_schedul
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ptycho_config._accelerator import import_torch, resolve_accelerator
 from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._torch_config import (
     TorchInferenceConfig,
@@ -37,9 +36,6 @@ if TYPE_CHECKING:
     import torch
     from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-TORCH_MISSING = (
-    "PyTorch backend selected but torch is not installed; install it with: pip install torch>=2.2"
-)
 EXPONENTIAL_GAMMA = 0.95
 MULTISTAGE_FRACTIONS = (0.5, 0.75)
 MULTISTAGE_GAMMA = 0.1
@@ -59,40 +55,6 @@ class RuntimePayload(Protocol):
 
     @property
     def execution_config(self) -> ExecutionConfig: ...
-
-
-def resolve_accelerator(execution: ExecutionConfig, backend: str) -> ExecutionConfig:
-    """Resolve accelerator 'auto' for this host; any other value passes through untouched.
-
-    'auto' becomes 'cuda' when torch sees a CUDA device, else 'cpu' with a UserWarning.
-    Without torch it becomes 'cpu' silently for the TensorFlow backend and raises
-    RuntimeError for the PyTorch backend. The resolved value does not join
-    ``model_fields_set``: a host's answer is not the caller's choice, so passing the
-    result to another factory resolves it again there.
-    """
-    if execution.accelerator != "auto":
-        return execution
-    if importlib.util.find_spec("torch") is None:
-        if backend == "pytorch":
-            raise RuntimeError(TORCH_MISSING)
-        return _with_accelerator(execution, "cpu")
-    import torch
-
-    if torch.cuda.is_available():
-        return _with_accelerator(execution, "cuda")
-    warnings.warn(
-        "accelerator 'auto': no CUDA device was found, running on the CPU",
-        UserWarning,
-        stacklevel=2,
-    )
-    return _with_accelerator(execution, "cpu")
-
-
-def _with_accelerator(execution: ExecutionConfig, accelerator: str) -> ExecutionConfig:
-    resolved = execution.model_copy(update={"accelerator": accelerator})
-    if "accelerator" not in execution.model_fields_set:
-        resolved.model_fields_set.discard("accelerator")
-    return resolved
 
 
 @dataclass(frozen=True)
@@ -191,10 +153,9 @@ class TorchRuntime:
 
 def build_torch_runtime(payload: RuntimePayload, *, seed_globally: bool = False) -> TorchRuntime:
     """Build the torch objects of a payload; torch's global RNG is seeded only if asked."""
-    try:
-        import torch
-    except ImportError as error:
-        raise RuntimeError(TORCH_MISSING) from error
+    import_torch()  # the install hint, before anything else
+    import torch
+
     training = _training_of(payload)
     execution = resolve_accelerator(payload.execution_config, "pytorch")
     device = torch.device(_DEVICE_TYPE[execution.accelerator])

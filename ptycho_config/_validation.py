@@ -99,21 +99,21 @@ def problems_from_validation(
 
 
 def error_from_validation(
-    error: ValidationError, section: str, lookup: SourceLookup | None = None
+    error: ValidationError,
+    root: type[BaseModel],
+    section: str,
+    lookup: SourceLookup | None = None,
 ) -> PtychoConfigError:
-    """A library error listing every problem of a pydantic ValidationError."""
-    from ptycho_config._schemas import SECTIONS
-
-    root = SECTIONS[section]
+    """A library error listing every problem of a pydantic ValidationError of ``root``."""
     return PtychoConfigError.from_problems(
-        problems_from_validation(error, root, section, lookup), section
+        problems_from_validation(error, root, section, lookup), section or root.__name__
     )
 
 
 def _qualified(section: str, path: list[str]) -> str:
     if path and path[0] == "model" and section != "model":
         return ".".join(path)
-    return ".".join([section, *path]) if path else section
+    return ".".join([p for p in (section, *path) if p]) or section
 
 
 def _source(lookup: SourceLookup | None, key: str) -> str:

@@ -40,7 +40,7 @@ from ptycho_config._legacy import (
 from ptycho_config._registry import LEGACY_RENAMES
 from tests.strategies import inference_configs, training_configs
 
-SHARED_DATA = Path(__file__).parents[2] / "shared" / "data"
+DATA = Path(__file__).parent / "data"
 MISSING = object()
 
 
@@ -59,10 +59,8 @@ class TestBaseline:
         """update_legacy_dict with the baseline training then inference config yields every
         key and value of baseline_params.json (the dict may hold newer keys, e.g. architecture).
         """
-        if not SHARED_DATA.is_dir():
-            pytest.skip(f"shared fixtures not found at {SHARED_DATA}")
-        inputs = json.loads((SHARED_DATA / "baseline_inputs.json").read_text())
-        expected = json.loads((SHARED_DATA / "baseline_params.json").read_text())
+        inputs = json.loads((DATA / "baseline_inputs.json").read_text())
+        expected = json.loads((DATA / "baseline_params.json").read_text())
         model = ModelConfig(**inputs["model"])
         cfg = ptycho.params.cfg
         cfg.clear()
@@ -72,9 +70,7 @@ class TestBaseline:
 
     def test_only_newer_fields_add_keys(self) -> None:
         """Beyond the baseline's keys, the legacy dicts hold exactly the newer fields' keys."""
-        if not SHARED_DATA.is_dir():
-            pytest.skip(f"shared fixtures not found at {SHARED_DATA}")
-        baseline = json.loads((SHARED_DATA / "baseline_params.json").read_text())
+        baseline = json.loads((DATA / "baseline_params.json").read_text())
         written = {*to_legacy_dict(_training()), *to_legacy_dict(_inference())}
         newer = {
             "architecture", "enable_oversampling", "neighbor_pool_size", "n_images", "backend",

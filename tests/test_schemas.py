@@ -802,3 +802,15 @@ class TestValidatedCopies:
         """model_validate_strings raises the library's error, not pydantic's."""
         with pytest.raises(InvalidValueError, match=r"model\.N = '7'"):
             ModelConfig.model_validate_strings({"N": "7"})
+
+
+class TestSharedBase:
+    """The shared grouping base validates like the schemas built on it."""
+
+    def test_grouping_base_reports_the_field(self) -> None:
+        """A bad value on the shared base names its field, not an empty section."""
+        from ptycho_config._schemas import _Grouping
+
+        with pytest.raises(InvalidValueError, match=r"neighbor_count = 0") as caught:
+            _Grouping(neighbor_count=0)
+        assert ["neighbor_count"] == [p.key for p in caught.value.problems]

@@ -327,7 +327,7 @@ class TestWithoutTorch:
         result = _run_without_torch(
             """
             from ptycho_config import ExecutionConfig
-            from ptycho_config._torch_runtime import resolve_accelerator
+            from ptycho_config._accelerator import resolve_accelerator
 
             print(resolve_accelerator(ExecutionConfig(), "tensorflow").accelerator)
             try:

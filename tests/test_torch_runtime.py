@@ -14,13 +14,9 @@ import pytest
 from hypothesis import given
 
 from ptycho_config import ExecutionConfig, InferenceConfig, TrainingConfig
+from ptycho_config._accelerator import resolve_accelerator
 from ptycho_config._resolve import resolve_inference, resolve_training
-from ptycho_config._torch_runtime import (
-    TorchRuntime,
-    WarmupCosine,
-    build_torch_runtime,
-    resolve_accelerator,
-)
+from ptycho_config._torch_runtime import TorchRuntime, WarmupCosine, build_torch_runtime
 from tests.strategies import execution_configs, training_configs
 
 torch = pytest.importorskip("torch")
@@ -99,7 +95,7 @@ class TestDevice:
     @needs_no_cuda
     def test_auto_falls_back_to_cpu_with_a_warning(self) -> None:
         """Without a CUDA device 'auto' runs on the CPU and says why."""
-        with pytest.warns(UserWarning, match="no CUDA device was found"):
+        with pytest.warns(UserWarning, match="No CUDA device detected"):
             rt = runtime(accelerator="auto")
         assert torch.device("cpu") == rt.device
         assert rt.trainer_kwargs["accelerator"] == "cpu"
@@ -117,8 +113,8 @@ class TestResolveAccelerator:
     def test_auto_becomes_cpu_and_keeps_the_callers_fields(self) -> None:
         """'auto' becomes 'cpu'; the other fields and the set of explicit fields are kept."""
         execution = ExecutionConfig(seed=3, num_workers=2)
-        with pytest.warns(UserWarning, match="no CUDA device was found"):
-            resolved = resolve_accelerator(execution, "tensorflow")
+        with pytest.warns(UserWarning, match="POLICY-001.*No CUDA device detected"):
+            resolved = resolve_accelerator(execution, "pytorch")
         assert resolved.accelerator == "cpu"
         assert execution.model_dump() | {"accelerator": "cpu"} == resolved.model_dump()
         assert {"seed", "num_workers"} == resolved.model_fields_set
@@ -126,7 +122,7 @@ class TestResolveAccelerator:
     @needs_no_cuda
     def test_explicit_auto_stays_explicit(self) -> None:
         """An accelerator the caller set to 'auto' is still counted as set after resolution."""
-        with pytest.warns(UserWarning, match="no CUDA device was found"):
+        with pytest.warns(UserWarning, match="No CUDA device detected"):
             resolved = resolve_accelerator(ExecutionConfig(accelerator="auto"), "pytorch")
         assert {"accelerator"} == resolved.model_fields_set
 

@@ -1,0 +1,62 @@
+"""Validation of single legacy-dict values, for ``ptycho.params.set`` and ``validate``.
+
+Separate from the legacy bridge so that ``ptycho.params`` can use it without the bridge
+(which writes ``ptycho.params.cfg``) importing it back.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from ptycho_config._registry import legacy_name
+from ptycho_config._schemas import InferenceConfig, ModelConfig, TrainingConfig
+from ptycho_config._validation import message_of
+
+
+def own_fields(schema: type[BaseModel]) -> list[str]:
+    """The schema's fields, without the nested model."""
+    return [name for name in schema.model_fields if name != "model"]
+
+
+def legacy_value(value: Any) -> Any:
+    """A field value as the legacy dict stores it: paths as ``str``."""
+    return str(value) if isinstance(value, Path) else value
+
+
+@functools.cache
+def _adapters() -> dict[str, list[TypeAdapter[Any]]]:
+    """Legacy name -> validators of every schema field written under that name."""
+    found: dict[str, list[TypeAdapter[Any]]] = {}
+    for schema in (ModelConfig, TrainingConfig, InferenceConfig):
+        for name in own_fields(schema):
+            annotation = schema.model_fields[name].rebuild_annotation()
+            adapter: TypeAdapter[Any] = TypeAdapter(annotation, config=schema.model_config)
+            found.setdefault(legacy_name(name), []).append(adapter)
+    return found
+
+
+def is_legacy_field(key: str) -> bool:
+    """Whether ``key`` is the legacy name of some training, inference or model field."""
+    return key in _adapters()
+
+
+def validate_legacy_value(key: str, value: Any) -> Any:
+    """``value`` in legacy form, if a field written as ``key`` accepts it; else ValueError.
+
+    A key shared by training and inference (e.g. ``n_groups``) accepts what either accepts.
+    Keys that name no field are returned unchanged.
+    """
+    reasons: list[str] = []
+    for adapter in _adapters().get(key, []):
+        try:
+            return legacy_value(adapter.validate_python(value))
+        except ValidationError as error:
+            reasons.extend(message_of(e) for e in error.errors())
+    if not reasons:
+        return value
+    unique = "; ".join(dict.fromkeys(reasons))
+    raise ValueError(f"{key} = {value!r}: {unique}")

@@ -1,0 +1,99 @@
+"""The shape of the code base: no import cycles, and the default call stays light."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("ptycho_config", "ptycho")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path, modules: set[str]) -> set[str]:
+    """The project modules a file imports anywhere (also inside functions, but not for typing)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            node.body = []
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        found.update(name for name in names if name in modules)
+    return found
+
+
+def module_graph() -> dict[str, set[str]]:
+    """Module → the project modules it imports."""
+    files = {_module_name(p): p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")}
+    graph = {name: _imports(path, set(files)) for name, path in files.items()}
+    # a package's __init__ is imported with any of its modules, not a dependency of its own
+    return {name: {d for d in deps if not name.startswith(d + ".")} for name, deps in graph.items()}
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle of the graph, or None."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (cycle := visit(start)):
+            return cycle
+    return None
+
+
+class TestModuleGraph:
+    def test_no_import_cycles(self) -> None:
+        """No module imports, directly or through others, a module that imports it back."""
+        assert None is find_cycle(module_graph())
+
+    def test_the_cycle_finder_finds_cycles(self) -> None:
+        """The checker itself reports a planted cycle."""
+        assert ["a", "b", "a"] == find_cycle({"a": {"b"}, "b": {"a"}})
+
+
+class TestDefaultCall:
+    def test_default_call_imports_no_torch(self, tmp_path: Path) -> None:
+        """The default call (TensorFlow backend, accelerator 'auto') never imports torch."""
+        script = textwrap.dedent(
+            """
+            import sys, warnings
+            import numpy as np
+            from ptycho_config import create_training_payload
+
+            np.savez(sys.argv[1], probeGuess=np.zeros((64, 64), np.complex64))
+            payload = create_training_payload(sys.argv[1], sys.argv[2], {"n_groups": 8})
+            print(payload.execution_config.accelerator, "torch" in sys.modules)
+            """
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / "d.npz"), str(tmp_path / "out")],
+            capture_output=True, text=True, timeout=120, check=False, cwd=ROOT,
+            env={"PATH": "/usr/bin:/bin"},
+        )  # fmt: skip
+        assert 0 == result.returncode, result.stderr
+        assert "cpu False" == result.stdout.strip()
