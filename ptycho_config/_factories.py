@@ -29,11 +29,11 @@ from ptycho_config._npz import DataFileFacts, inspect_data_file
 from ptycho_config._payloads import InferencePayload, TrainingPayload
 from ptycho_config._provenance import Source
 from ptycho_config._registry import KEYS, MODEL_DEFINING, PayloadKind, env_spellings
-from ptycho_config._resolve import Resolved, audit_trail, gather_layers, merge
+from ptycho_config._resolve import Resolved, audit_trail, merge, read_layers, sources_of
 from ptycho_config._schemas import ExecutionConfig, ModelConfig, TrainingConfig
 from ptycho_config._snapshot import SNAPSHOT_NAME, load_snapshot
-from ptycho_config._sources import Layer
-from ptycho_config._sources.mapping import mapping_layer
+from ptycho_config._sources import ConfigSource, Layer
+from ptycho_config._sources.mapping import MappingSource
 from ptycho_config._torch_config import (
     torch_data_config,
     torch_inference_config,
@@ -62,9 +62,12 @@ def create_training_payload(
     if not train_path.is_file():
         raise ConfigFileNotFoundError(f"Training data file not found: {train_path}")
     given = _with_paths(overrides, train_data_file=train_path, output_dir=Path(output_dir))
-    layers = _explicit_layers("training", given, execution_config, environ, config_file, strict_env)
+    sources = _explicit_sources(
+        "training", given, execution_config, environ, config_file, strict_env
+    )
     facts = inspect_data_file(train_path)
-    layers.append(_inferred_layer(facts, train_path, "training", with_nphotons=True))
+    sources.append(_inferred_source(facts, train_path, with_nphotons=True))
+    layers = read_layers("training", sources)
     resolved = _for_this_host(merge("training", layers), layers)
     config = resolved.training_config
     payload = TrainingPayload(
@@ -98,18 +101,19 @@ def create_inference_payload(
     given = _with_paths(
         overrides, model_path=model_dir, test_data_file=test_path, output_dir=Path(output_dir)
     )
-    layers = _explicit_layers(
+    sources = _explicit_sources(
         "inference", given, execution_config, environ, config_file, strict_env
     )
     snapshot = load_snapshot(model_dir)
     if snapshot is not None:
         checkpoint = snapshot.model_values()
         details = dict.fromkeys(checkpoint, f"{SNAPSHOT_NAME} in {model_dir}")
-        layers.append(mapping_layer("checkpoint", checkpoint, "inference", details))
+        sources.append(MappingSource("checkpoint", checkpoint, details))
     facts = inspect_data_file(test_path)
     # a fallback probe size is no reading of the data: the trained model's N stands
     trust_fallback = snapshot is None
-    layers.append(_inferred_layer(facts, test_path, "inference", with_fallback=trust_fallback))
+    sources.append(_inferred_source(facts, test_path, with_fallback=trust_fallback))
+    layers = read_layers("inference", sources)
     resolved = merge("inference", layers)
     if snapshot is not None:
         _check_against_checkpoint(layers)
@@ -123,21 +127,20 @@ def create_inference_payload(
     return payload
 
 
-def _explicit_layers(
+def _explicit_sources(
     payload: PayloadKind,
     given: Mapping[str, Any],
     execution_config: ExecutionConfig | None,
     environ: Mapping[str, str] | None,
     config_file: PathLike | None,
     strict_env: bool,
-) -> list[Layer]:
+) -> list[ConfigSource]:
     """The caller's own sources, read before any data file, with n_groups required among them."""
-    layers = gather_layers(
-        payload, given, execution_config, environ=environ, config_file=config_file,
-        inferred=None, strict_env=strict_env,
-    )  # fmt: skip
-    _require_n_groups(layers, payload)
-    return layers
+    sources = sources_of(
+        given, execution_config, environ=environ, config_file=config_file, strict_env=strict_env
+    )
+    _require_n_groups(read_layers(payload, sources), payload)
+    return sources
 
 
 def _shared_fields(
@@ -191,14 +194,13 @@ def _require_n_groups(layers: list[Layer], payload: PayloadKind) -> None:
     )
 
 
-def _inferred_layer(
+def _inferred_source(
     facts: DataFileFacts,
     data_file: Path,
-    payload: PayloadKind,
     *,
     with_nphotons: bool = False,
     with_fallback: bool = True,
-) -> Layer:
+) -> MappingSource:
     """The values read from a data file; a fallback probe size is recorded as such."""
     values: dict[str, Any] = {}
     details: dict[str, str] = {}
@@ -210,7 +212,7 @@ def _inferred_layer(
     if with_nphotons and facts.nphotons is not None:
         values["nphotons"] = facts.nphotons
         details["nphotons"] = f"_metadata in {data_file.name}"
-    return mapping_layer("inferred", values, payload, details)
+    return MappingSource("inferred", values, details)
 
 
 def _check_against_checkpoint(layers: list[Layer]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -15,12 +15,12 @@ from ptycho_config._errors import Problem, PtychoConfigError
 from ptycho_config._provenance import DEFAULT_SOURCE, Source, explain
 from ptycho_config._registry import CONFIG_FILE_VARIABLE, PAYLOAD_SECTIONS, PayloadKind, keys_of
 from ptycho_config._schemas import SECTIONS, ExecutionConfig, InferenceConfig, TrainingConfig
-from ptycho_config._sources import Entry, Layer
-from ptycho_config._sources.config_file import file_layer, load_config_file
-from ptycho_config._sources.environment import environment_layer, ptycho_variables
-from ptycho_config._sources.execution import execution_layer
-from ptycho_config._sources.mapping import mapping_layer
-from ptycho_config._sources.overrides import overrides_layer
+from ptycho_config._sources import ConfigSource, Entry, Layer, precedence
+from ptycho_config._sources.config_file import ConfigFile
+from ptycho_config._sources.environment import Environment
+from ptycho_config._sources.execution import ExecutionSource
+from ptycho_config._sources.mapping import MappingSource
+from ptycho_config._sources.overrides import Overrides
 from ptycho_config._validation import problems_from_validation
 
 
@@ -65,40 +65,49 @@ class Resolved:
         return explain(self.values(), self.provenance)
 
 
-def gather_layers(
-    payload: PayloadKind,
+def sources_of(
     overrides: Mapping[str, Any] | None,
     execution_config: ExecutionConfig | None,
     *,
     environ: Mapping[str, str] | None,
     config_file: str | os.PathLike[str] | None,
-    inferred: Mapping[str, Any] | None,
+    inferred: Mapping[str, Any] | None = None,
     checkpoint: Mapping[str, Any] | None = None,
     strict_env: bool = True,
-) -> list[Layer]:
-    """Read every source into a layer, highest precedence first (reads only the config file)."""
-    variables = ptycho_variables(os.environ if environ is None else environ)
-    layers = [
-        overrides_layer(overrides, payload),
-        execution_layer(execution_config, payload),
-        environment_layer(variables, payload, strict=strict_env),
+) -> list[ConfigSource]:
+    """The sources the arguments of ``resolve_*`` and the factories name, in any order."""
+    environment = Environment.of(environ, strict=strict_env)
+    sources: list[ConfigSource] = [
+        Overrides(overrides),
+        ExecutionSource(execution_config),
+        environment,
     ]
     if config_file is None:
         config_file = next(
-            (v for k, v in variables.items() if k.upper() == CONFIG_FILE_VARIABLE), None
+            (v for k, v in environment.variables.items() if k.upper() == CONFIG_FILE_VARIABLE),
+            None,
         )
     if config_file:
-        path = Path(config_file)
-        layers.append(file_layer(path, load_config_file(path), payload))
+        sources.append(ConfigFile(Path(config_file)))
     if checkpoint is not None:
-        layers.append(mapping_layer("checkpoint", checkpoint, payload))
+        sources.append(MappingSource("checkpoint", checkpoint))
     if inferred is not None:
-        layers.append(mapping_layer("inferred", inferred, payload))
-    return layers
+        sources.append(MappingSource("inferred", inferred))
+    return sources
+
+
+def read_layers(payload: PayloadKind, sources: Iterable[ConfigSource]) -> list[Layer]:
+    """Every source read into its layer, in precedence order (``SOURCE_KINDS``)."""
+    return sorted(
+        (source.read(payload) for source in sources), key=lambda layer: precedence(layer.kind)
+    )
 
 
 def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
-    """The highest layer setting a key wins; one validation; every problem reported together."""
+    """The highest layer setting a key wins; one validation; every problem reported together.
+
+    ``layers`` must be in precedence order, as ``read_layers`` returns them.
+    """
     problems: list[Problem] = [p for layer in layers for p in layer.problems]
     winners: dict[str, tuple[Layer, Entry]] = {}
     for layer in layers:
@@ -172,11 +181,11 @@ def resolve_training(
     strict_env: bool = True,
 ) -> Resolved:
     """Resolve a training configuration from every source, without touching data files."""
-    layers = gather_layers(
-        "training", overrides, execution_config, environ=environ,
+    sources = sources_of(
+        overrides, execution_config, environ=environ,
         config_file=config_file, inferred=inferred, strict_env=strict_env,
     )  # fmt: skip
-    return merge("training", layers)
+    return merge("training", read_layers("training", sources))
 
 
 def resolve_inference(
@@ -190,8 +199,8 @@ def resolve_inference(
     strict_env: bool = True,
 ) -> Resolved:
     """Resolve an inference configuration from every source, without touching data files."""
-    layers = gather_layers(
-        "inference", overrides, execution_config, environ=environ, config_file=config_file,
+    sources = sources_of(
+        overrides, execution_config, environ=environ, config_file=config_file,
         inferred=inferred, checkpoint=checkpoint, strict_env=strict_env,
     )  # fmt: skip
-    return merge("inference", layers)
+    return merge("inference", read_layers("inference", sources))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,16 @@ from ptycho_config import (
     ExecutionConfig,
     InvalidValueError,
     PtychoConfigError,
+    Source,
     UnknownKeyError,
     resolve_inference,
     resolve_training,
 )
-from ptycho_config._registry import KEYS
+from ptycho_config._registry import KEYS, PayloadKind
+from ptycho_config._resolve import merge, read_layers
+from ptycho_config._sources import SOURCE_KINDS, Layer, SourceKind
+from ptycho_config._sources.environment import Environment
+from ptycho_config._sources.mapping import MappingSource
 
 INFER = {"model_path": "/m", "test_data_file": "/t.npz"}
 
@@ -407,3 +413,36 @@ class TestRedaction:
             resolve_training(environ={"PTYCHO_MLFLOW_TRACKING_TOKEN": "s3cr3t-value"})
         assert "s3cr3t-value" not in str(caught.value)
         assert "PTYCHO_MLFLOW_TRACKING_TOKEN = '***'" in str(caught.value)
+
+
+class TestOneSourceMechanism:
+    """Every source is read into a layer, and precedence is only the order of SOURCE_KINDS."""
+
+    @pytest.mark.parametrize(
+        ("higher", "lower"),
+        [(a, b) for i, a in enumerate(SOURCE_KINDS[:-1]) for b in SOURCE_KINDS[i + 1 : -1]],
+    )
+    def test_each_kind_beats_every_later_kind(self, higher: SourceKind, lower: SourceKind) -> None:
+        """Of any two kinds, the earlier in SOURCE_KINDS wins, whatever the order given."""
+        sources = [
+            MappingSource(lower, {"batch_size": 8}, {"batch_size": "low"}),
+            MappingSource(higher, {"batch_size": 32}, {"batch_size": "high"}),
+        ]
+        resolved = merge("training", read_layers("training", sources))
+        assert 32 == resolved.training_config.batch_size
+        assert Source(higher, "high") == resolved.provenance["training.batch_size"]
+
+    def test_a_new_source_is_one_class(self) -> None:
+        """Any object with a kind and a read method is a source; provenance names its kind."""
+
+        @dataclass(frozen=True)
+        class Constant:
+            kind: SourceKind = "settings"
+
+            def read(self, payload: PayloadKind) -> Layer:
+                return MappingSource(self.kind, {"nepochs": 7}, {"nepochs": "vault"}).read(payload)
+
+        layers = read_layers("training", [Constant(), Environment({"PTYCHO_NEPOCHS": "9"})])
+        resolved = merge("training", layers)
+        assert 9 == resolved.training_config.nepochs
+        assert ["env", "settings"] == [layer.kind for layer in layers]

@@ -1,8 +1,15 @@
 """Configuration sources. Each turns one kind of input into a :class:`Layer`: qualified key → value.
 
-Precedence is only the order in which the merger walks the layers (see ``SOURCE_KINDS``).
+Precedence is only the order of ``SOURCE_KINDS``; the merger sorts layers by it.
 """
 
-from ptycho_config._sources.layer import SOURCE_KINDS, Entry, Layer, SourceKind
+from ptycho_config._sources.layer import (
+    SOURCE_KINDS,
+    ConfigSource,
+    Entry,
+    Layer,
+    SourceKind,
+    precedence,
+)
 
-__all__ = ["SOURCE_KINDS", "Entry", "Layer", "SourceKind"]
+__all__ = ["SOURCE_KINDS", "ConfigSource", "Entry", "Layer", "SourceKind", "precedence"]

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 from ptycho_config._errors import ConfigFileNotFoundError, InvalidValueError, InvalidValueProblem
 from ptycho_config._registry import PayloadKind, lookup
 from ptycho_config._schemas import SECTIONS
-from ptycho_config._sources.layer import Layer
+from ptycho_config._sources.layer import Layer, SourceKind
 
 _SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".json": "json"}
 # Values a YAML file may expand to; aliases can make a few lines expand to billions.
@@ -85,6 +86,17 @@ def _parse(kind: str, text: str) -> Any:
     import yaml  # only where a YAML file is read
 
     return yaml.safe_load(text)
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """A config file, read when its layer is asked for."""
+
+    path: Path
+    kind: SourceKind = "file"
+
+    def read(self, payload: PayloadKind) -> Layer:
+        return file_layer(self.path, load_config_file(self.path), payload)
 
 
 def file_layer(path: Path, data: Mapping[str, Any], payload: PayloadKind) -> Layer:

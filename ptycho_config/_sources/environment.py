@@ -6,8 +6,10 @@ are looked at further, so thousands of unrelated variables cost little (see benc
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from ptycho_config._errors import suggest
 from ptycho_config._registry import (
@@ -19,7 +21,7 @@ from ptycho_config._registry import (
     env_names,
     lookup_env,
 )
-from ptycho_config._sources.layer import Layer
+from ptycho_config._sources.layer import Layer, SourceKind
 
 _PREFIX_LEN = len(ENV_PREFIX)
 
@@ -34,10 +36,27 @@ def ptycho_variables(environ: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
+@dataclass(frozen=True)
+class Environment:
+    """Every PTYCHO_* variable under its qualified key; unknown ones fail (or warn, not strict)."""
+
+    variables: Mapping[str, str]
+    strict: bool = True
+    kind: SourceKind = "env"
+
+    @classmethod
+    def of(cls, environ: Mapping[str, str] | None, *, strict: bool = True) -> Environment:
+        """The PTYCHO_* variables of ``environ`` (default ``os.environ``)."""
+        return cls(ptycho_variables(os.environ if environ is None else environ), strict)
+
+    def read(self, payload: PayloadKind) -> Layer:
+        return environment_layer(self.variables, payload, strict=self.strict)
+
+
 def environment_layer(
     variables: Mapping[str, str], payload: PayloadKind, *, strict: bool = True
 ) -> Layer:
-    """Every PTYCHO_* variable under its qualified key; unknown ones fail (or warn, not strict)."""
+    """The layer of some PTYCHO_* variables."""
     layer = Layer("env", payload)
     for name in sorted(variables):
         upper = name.upper()

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ptycho_config._registry import PayloadKind, lookup
 from ptycho_config._schemas import ExecutionConfig
-from ptycho_config._sources.layer import Layer
+from ptycho_config._sources.layer import Layer, SourceKind
 
 
-def execution_layer(config: ExecutionConfig | None, payload: PayloadKind) -> Layer:
+@dataclass(frozen=True)
+class ExecutionSource:
     """Only fields set explicitly count: a field left at its default does not outrank the env."""
-    layer = Layer("execution_config", payload)
-    if config is None:
+
+    config: ExecutionConfig | None
+    kind: SourceKind = "execution_config"
+
+    def read(self, payload: PayloadKind) -> Layer:
+        layer = Layer(self.kind, payload)
+        if self.config is None:
+            return layer
+        if not isinstance(self.config, ExecutionConfig):
+            got = type(self.config).__name__
+            raise TypeError(f"execution_config must be an ExecutionConfig, got {got}")
+        for name in sorted(self.config.model_fields_set):
+            value = getattr(self.config, name)
+            layer.add(lookup(f"execution.{name}", payload), name, value, name)
         return layer
-    if not isinstance(config, ExecutionConfig):
-        raise TypeError(f"execution_config must be an ExecutionConfig, got {type(config).__name__}")
-    for name in sorted(config.model_fields_set):
-        layer.add(lookup(f"execution.{name}", payload), name, getattr(config, name), name)
-    return layer

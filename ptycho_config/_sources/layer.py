@@ -1,10 +1,17 @@
-"""A layer: what one source says, key by key, with the problems found while reading it."""
+"""The one source mechanism: every source reads itself into a Layer, and precedence is a tuple.
+
+A source is any object with a ``kind`` (one of ``SOURCE_KINDS``) and a ``read(payload)``
+method returning a :class:`Layer`: qualified key → value, plus the problems found reading it.
+The merger sorts layers by the position of their kind in ``SOURCE_KINDS`` and lets the first
+layer that sets a key win. A new source is one module with such a class and, if it is a new
+kind, one entry in the tuple.
+"""
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from ptycho_config._errors import (
     AmbiguousKeyProblem,
@@ -19,12 +26,37 @@ from ptycho_config._errors import (
 from ptycho_config._registry import Match, Miss, PayloadKind, spellings
 
 SourceKind = Literal[
-    "override", "execution_config", "env", "file", "checkpoint", "inferred", "default"
-]
-# Highest precedence first.
+    "override", "execution_config", "env", "dotenv", "secret", "settings", "file", "profile",
+    "checkpoint", "inferred", "default",
+]  # fmt: skip
+# The precedence of the whole library, stated once: highest first.
 SOURCE_KINDS: tuple[SourceKind, ...] = (
-    "override", "execution_config", "env", "file", "checkpoint", "inferred", "default",
-)  # fmt: skip
+    "override",  # the caller's overrides, or --set on the command line
+    "execution_config",  # fields explicitly set on an ExecutionConfig instance
+    "env",  # PTYCHO_* environment variables
+    "dotenv",  # a .env file
+    "secret",  # a secrets directory (one file per variable)
+    "settings",  # any other pydantic-settings source the caller passes
+    "file",  # a YAML, TOML or JSON config file
+    "profile",  # a named bundle of values, e.g. 'ci'
+    "checkpoint",  # the snapshot stored with a trained model
+    "inferred",  # values read from data files
+    "default",  # the schema default
+)
+
+
+class ConfigSource(Protocol):
+    """Anything that can say, key by key, what it sets for a payload."""
+
+    @property
+    def kind(self) -> SourceKind: ...
+
+    def read(self, payload: PayloadKind) -> Layer: ...
+
+
+def precedence(kind: SourceKind) -> int:
+    """The rank of a source kind: lower wins."""
+    return SOURCE_KINDS.index(kind)
 
 
 @dataclass(frozen=True)

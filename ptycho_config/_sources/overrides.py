@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ptycho_config._errors import show
 from ptycho_config._registry import PayloadKind, lookup
-from ptycho_config._sources.layer import Layer
+from ptycho_config._sources.layer import Layer, SourceKind
 
 
-def overrides_layer(overrides: Mapping[str, Any] | None, payload: PayloadKind) -> Layer:
+@dataclass(frozen=True)
+class Overrides:
     """Every override under its qualified key; unknown keys are problems, never dropped."""
-    layer = Layer("override", payload)
-    if overrides is not None and not isinstance(overrides, Mapping):
-        raise TypeError(f"overrides must be a mapping, got {type(overrides).__name__}")
-    for spelling, value in (overrides or {}).items():
-        if not isinstance(spelling, str):
-            spelling = show(spelling)
-        layer.add(lookup(spelling, payload), spelling, value, spelling)
-    return layer
+
+    values: Mapping[str, Any] | None
+    kind: SourceKind = "override"
+
+    def read(self, payload: PayloadKind) -> Layer:
+        layer = Layer(self.kind, payload)
+        if self.values is not None and not isinstance(self.values, Mapping):
+            raise TypeError(f"overrides must be a mapping, got {type(self.values).__name__}")
+        for spelling, value in (self.values or {}).items():
+            name = spelling if isinstance(spelling, str) else show(spelling)
+            layer.add(lookup(name, payload), name, value, name)
+        return layer
