@@ -184,13 +184,19 @@ def reset() -> None:
         data_file_readings.clear()
 
 
-def _write_populated(values: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+def _write_populated(
+    values: Mapping[str, Any], *, report: bool = True
+) -> dict[str, tuple[Any, Any]]:
     """Write a populate's values in one step; return ``{key: (old, new)}`` it replaced.
 
     Only values that an earlier populate wrote, that still hold, and that change count.
     """
     new = dict(values)
     with _write_lock:
+        if not report:  # the factories replace the previous run's values on purpose
+            cfg.update(new)
+            _populated.update(new)
+            return {}
         replaced = {
             key: (cfg[key], value)
             for key, value in new.items()

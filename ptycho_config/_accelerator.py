@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import warnings
 
+from pydantic import BaseModel
+
 from ptycho_config._schemas import ExecutionConfig
 
 TORCH_MISSING = (
@@ -54,7 +56,8 @@ def resolve_accelerator(execution: ExecutionConfig, backend: str) -> ExecutionCo
 
 
 def _with_accelerator(execution: ExecutionConfig, accelerator: str) -> ExecutionConfig:
-    resolved = execution.model_copy(update={"accelerator": accelerator})
+    # pydantic's own copy: the value is one of the valid choices, so validating again is waste
+    resolved = BaseModel.model_copy(execution, update={"accelerator": accelerator})
     if "accelerator" not in execution.model_fields_set:
         resolved.model_fields_set.discard("accelerator")
     return resolved

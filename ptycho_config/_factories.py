@@ -62,12 +62,12 @@ def create_training_payload(
     if not train_path.is_file():
         raise ConfigFileNotFoundError(f"Training data file not found: {train_path}")
     given = _with_paths(overrides, train_data_file=train_path, output_dir=Path(output_dir))
-    sources = _explicit_sources(
+    explicit = _explicit_layers(
         "training", given, execution_config, environ, config_file, strict_env
     )
     facts = inspect_data_file(train_path)
-    sources.append(_inferred_source(facts, train_path, with_nphotons=True))
-    layers = read_layers("training", sources)
+    inferred = _inferred_source(facts, train_path, with_nphotons=True)
+    layers = read_layers("training", [inferred], explicit)
     resolved = _for_this_host(merge("training", layers), layers)
     config = resolved.training_config
     payload = TrainingPayload(
@@ -101,9 +101,10 @@ def create_inference_payload(
     given = _with_paths(
         overrides, model_path=model_dir, test_data_file=test_path, output_dir=Path(output_dir)
     )
-    sources = _explicit_sources(
+    explicit = _explicit_layers(
         "inference", given, execution_config, environ, config_file, strict_env
     )
+    sources: list[ConfigSource] = []
     snapshot = load_snapshot(model_dir)
     if snapshot is not None:
         checkpoint = snapshot.model_values()
@@ -113,7 +114,7 @@ def create_inference_payload(
     # a fallback probe size is no reading of the data: the trained model's N stands
     trust_fallback = snapshot is None
     sources.append(_inferred_source(facts, test_path, with_fallback=trust_fallback))
-    layers = read_layers("inference", sources)
+    layers = read_layers("inference", sources, explicit)
     resolved = merge("inference", layers)
     if snapshot is not None:
         _check_against_checkpoint(layers)
@@ -127,20 +128,21 @@ def create_inference_payload(
     return payload
 
 
-def _explicit_sources(
+def _explicit_layers(
     payload: PayloadKind,
     given: Mapping[str, Any],
     execution_config: ExecutionConfig | None,
     environ: Mapping[str, str] | None,
     config_file: PathLike | None,
     strict_env: bool,
-) -> list[ConfigSource]:
+) -> list[Layer]:
     """The caller's own sources, read before any data file, with n_groups required among them."""
     sources = sources_of(
         given, execution_config, environ=environ, config_file=config_file, strict_env=strict_env
     )
-    _require_n_groups(read_layers(payload, sources), payload)
-    return sources
+    layers = read_layers(payload, sources)
+    _require_n_groups(layers, payload)
+    return layers
 
 
 def _shared_fields(

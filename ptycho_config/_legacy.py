@@ -7,15 +7,17 @@ written. One legacy dict holds the keys of both a training and an inference conf
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal, overload
 
 from pydantic import BaseModel
 
 from ptycho import params
 from ptycho_config._errors import PtychoConfigError, UnknownKeyProblem, suggest
-from ptycho_config._legacy_values import legacy_value, own_fields
+from ptycho_config._legacy_values import own_fields
 from ptycho_config._registry import LEGACY_RENAMES, legacy_name
 from ptycho_config._schemas import InferenceConfig, ModelConfig, TrainingConfig
 
@@ -44,15 +46,18 @@ def to_legacy_dict(config: TrainingConfig | InferenceConfig | ModelConfig) -> di
     parts: list[BaseModel] = [config]
     if not isinstance(config, ModelConfig):
         parts.insert(0, config.model)
-    return {
-        legacy_name(name): legacy_value(getattr(part, name))
-        for part in parts
-        for name in own_fields(type(part))
-    }
+    result: dict[str, Any] = {}
+    for part in parts:
+        values = part.__dict__  # pydantic keeps field values there; getattr per field is slower
+        for legacy, name in _legacy_names(type(part)).items():
+            value = values[name]
+            result[legacy] = str(value) if isinstance(value, Path) else value
+    return result
 
 
+@functools.cache
 def _legacy_names(schema: type[BaseModel]) -> dict[str, str]:
-    """Legacy name -> field name, for the schema's own fields."""
+    """Legacy name -> field name, for the schema's own fields (a schema's fields never change)."""
     return {legacy_name(name): name for name in own_fields(schema)}
 
 
@@ -111,8 +116,8 @@ def populate_legacy_params(
     Warns when, without ``force``, it replaces a different value that an earlier populate
     wrote; ``warn=False`` silences that warning for callers whose job is to replace values.
     """
-    replaced = _populate(config, None)
-    if replaced and warn and not force:
+    replaced = _populate(config, None, report=warn and not force)
+    if replaced:
         changes = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in replaced.items())
         warnings.warn(
             f"params.cfg already populated; overwriting {changes} "
@@ -129,15 +134,16 @@ def populate_quietly(
 
     For the factories, whose job is to replace the previous run's values.
     """
-    _populate(config, legacy)
+    _populate(config, legacy, report=False)
 
 
 def _populate(
-    config: TrainingConfig | InferenceConfig, legacy: Mapping[str, Any] | None
+    config: TrainingConfig | InferenceConfig, legacy: Mapping[str, Any] | None, *, report: bool
 ) -> dict[str, tuple[Any, Any]]:
     if not isinstance(config, TrainingConfig | InferenceConfig):
         raise TypeError(
             f"populate_legacy_params expects a TrainingConfig or InferenceConfig, "
             f"got {type(config).__name__}"
         )
-    return params._write_populated(to_legacy_dict(config) if legacy is None else legacy)
+    values = to_legacy_dict(config) if legacy is None else legacy
+    return params._write_populated(values, report=report)

@@ -109,10 +109,11 @@ class Key:
     section: str
     name: str
     info: FieldInfo = field(repr=False, compare=False)
+    # 'section.name', stored because the merger reads it for every key of every payload
+    qualified: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def qualified(self) -> str:
-        return f"{self.section}.{self.name}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "qualified", f"{self.section}.{self.name}")
 
     @property
     def legacy(self) -> str | None:
@@ -163,6 +164,7 @@ class Miss:
 
 @dataclass
 class _Index:
+    keys: tuple[Key, ...]
     names: dict[str, Match | Miss]
     env: dict[str, Match | Miss]
 
@@ -200,7 +202,7 @@ def _build_index(kind: PayloadKind) -> _Index:
         if isinstance(found, Miss) and found.reason == "ambiguous":
             found = Miss("ambiguous", tuple(KEYS[q].env for q in found.choices))
         env[env_name] = found
-    return _Index(names, env)
+    return _Index(tuple(own), names, env)
 
 
 _INDEX: dict[PayloadKind, _Index] = {kind: _build_index(kind) for kind in PAYLOAD_SECTIONS}
@@ -235,9 +237,9 @@ def env_names(kind: PayloadKind) -> list[str]:
     return [n for n, m in _INDEX[kind].env.items() if isinstance(m, Match)]
 
 
-def keys_of(kind: PayloadKind) -> list[Key]:
+def keys_of(kind: PayloadKind) -> tuple[Key, ...]:
     """The keys of a payload kind, in schema order."""
-    return [k for k in KEYS.values() if k.section in PAYLOAD_SECTIONS[kind]]
+    return _INDEX[kind].keys
 
 
 def legacy_name(field_name: str) -> str:

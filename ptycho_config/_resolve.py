@@ -50,15 +50,20 @@ class Resolved:
     def value(self, qualified: str) -> Any:
         """The resolved value of one qualified key."""
         section, name = qualified.split(".", 1)
-        holder: BaseModel = {
-            "model": self.config.model,
-            "execution": self.execution_config,
-        }.get(section, self.config)
-        return getattr(holder, name)
+        return getattr(self._holders()[section], name)
 
     def values(self) -> dict[str, Any]:
         """Every resolved value by qualified key."""
-        return {key: self.value(key) for key in self.provenance}
+        holders = self._holders()
+        return {k.qualified: getattr(holders[k.section], k.name) for k in keys_of(self.kind)}
+
+    def _holders(self) -> dict[str, BaseModel]:
+        """The model holding each section's fields."""
+        return {
+            self.kind: self.config,
+            "model": self.config.model,
+            "execution": self.execution_config,
+        }
 
     def explain(self) -> str:
         """A readable table: key, value, source kind and detail."""
@@ -96,11 +101,12 @@ def sources_of(
     return sources
 
 
-def read_layers(payload: PayloadKind, sources: Iterable[ConfigSource]) -> list[Layer]:
-    """Every source read into its layer, in precedence order (``SOURCE_KINDS``)."""
-    return sorted(
-        (source.read(payload) for source in sources), key=lambda layer: precedence(layer.kind)
-    )
+def read_layers(
+    payload: PayloadKind, sources: Iterable[ConfigSource], read: Iterable[Layer] = ()
+) -> list[Layer]:
+    """Every source read into its layer, with layers ``read`` earlier, in precedence order."""
+    layers = [*read, *(source.read(payload) for source in sources)]
+    return sorted(layers, key=lambda layer: precedence(layer.kind))
 
 
 def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
@@ -128,14 +134,8 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
     if problems:
         problems.sort(key=lambda p: (p.key, p.message))
         raise PtychoConfigError.from_problems(problems, payload)
-    provenance = {
-        key.qualified: (
-            Source(winners[key.qualified][0].kind, winners[key.qualified][1].detail)
-            if key.qualified in winners
-            else DEFAULT_SOURCE
-        )
-        for key in keys_of(payload)
-    }
+    sources = {key: Source(layer.kind, entry.detail) for key, (layer, entry) in winners.items()}
+    provenance = {key.qualified: DEFAULT_SOURCE for key in keys_of(payload)} | sources
     resolved = Resolved(
         payload,
         cast(TrainingConfig | InferenceConfig, config),
