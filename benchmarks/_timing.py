@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 def median_seconds(run: Callable[[], object], repeat: int, number: int = 1) -> float:
@@ -18,6 +20,21 @@ def median_seconds(run: Callable[[], object], repeat: int, number: int = 1) -> f
             run()
         samples.append((time.perf_counter() - start) / number)
     return statistics.median(samples)
+
+
+def first_read_seconds(run: Callable[[], object], path: Path, samples: int) -> float:
+    """Median wall time of single calls, each on a freshly touched file (a first reading).
+
+    Touching changes the file's modification time before every call, so no reading remembered
+    from an earlier call could be valid; only the call itself is timed.
+    """
+    times = []
+    for _ in range(samples):
+        os.utime(path)
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def fresh_process_seconds(code: str) -> float:
