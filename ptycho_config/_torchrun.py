@@ -100,10 +100,22 @@ def _numbers(environ: Mapping[str, str]) -> tuple[dict[str, int], list[Problem]]
     world, rank, local_rank, local_world = (numbers[name] for name in TORCHRUN_VARIABLES)
     rules = (
         ("WORLD_SIZE", world >= 1, "must be at least 1"),
-        ("LOCAL_WORLD_SIZE", 1 <= local_world <= world, "must be between 1 and WORLD_SIZE"),
-        ("WORLD_SIZE", world % max(local_world, 1) == 0, "must be a multiple of LOCAL_WORLD_SIZE"),
-        ("RANK", 0 <= rank < world, "must be in [0, WORLD_SIZE)"),
-        ("LOCAL_RANK", 0 <= local_rank < local_world, "must be in [0, LOCAL_WORLD_SIZE)"),
+        (
+            "LOCAL_WORLD_SIZE",
+            1 <= local_world <= world,
+            f"must be between 1 and WORLD_SIZE ({world})",
+        ),
+        (
+            "WORLD_SIZE",
+            world % max(local_world, 1) == 0,
+            f"must be a multiple of LOCAL_WORLD_SIZE ({local_world})",
+        ),
+        ("RANK", 0 <= rank < world, f"must be in [0, WORLD_SIZE) = [0, {world})"),
+        (
+            "LOCAL_RANK",
+            0 <= local_rank < local_world,
+            f"must be in [0, LOCAL_WORLD_SIZE) = [0, {local_world})",
+        ),
     )
     for name, holds, message in rules:
         if not holds and not any(p.key == name for p in problems):

@@ -19,7 +19,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ptycho_config._errors import ConfigMismatchError, InvalidValueError, Problem, redact, show
+from ptycho_config._errors import (
+    ConfigMismatchError,
+    InvalidValueError,
+    InvalidValueProblem,
+    Problem,
+    redact,
+    show,
+)
 from ptycho_config._snapshot import SNAPSHOT_NAME, fingerprint, run_values, save_snapshot
 
 if TYPE_CHECKING:
@@ -100,7 +107,9 @@ def is_primary(group: ProcessGroup | None = None) -> bool:
     try:
         return int(rank) == 0
     except ValueError:
-        problem = Problem("RANK", "must be an integer (torchrun sets it)", rank, "env RANK")
+        problem = InvalidValueProblem(
+            "RANK", "must be an integer (torchrun sets it)", rank, "env RANK"
+        )
         raise InvalidValueError.from_problems([problem], "distributed launch") from None
 
 
