@@ -49,18 +49,26 @@ def verify_consistent(payload: Any, group: ProcessGroup | None = None) -> str:
     dist = _initialised()
     if dist is None or dist.get_world_size(group) == 1:
         return mine
-    torch = _torch()
-    digest = torch.tensor(list(hashlib.sha256(mine.encode()).digest()), dtype=torch.uint8)
-    digest = digest.to(_device(group))
-    digests = [torch.empty_like(digest) for _ in range(dist.get_world_size(group))]
-    dist.all_gather(digests, digest, group=group)
-    if all(torch.equal(d, digest) for d in digests):
+    digests = _all_digests(mine, group)
+    if len(set(digests)) == 1:
         return mine
     # the slow path: only a run that is about to fail pays for gathering whole configurations
     described = _described(payload, mine)
     everyone: list[Any] = [None] * len(digests)
     dist.all_gather_object(everyone, described, group=group)
     raise _mismatch_error(everyone)
+
+
+def _all_digests(mine: str, group: ProcessGroup | None) -> list[bytes]:
+    """Every rank's SHA-256 of its fingerprint, by rank: one all_gather of 32 bytes each."""
+    import torch
+    import torch.distributed as dist
+
+    digest = torch.tensor(list(hashlib.sha256(mine.encode()).digest()), dtype=torch.uint8)
+    digest = digest.to(_device(group))
+    digests = [torch.empty_like(digest) for _ in range(dist.get_world_size(group))]
+    dist.all_gather(digests, digest, group=group)
+    return [bytes(d.cpu().tolist()) for d in digests]
 
 
 def _mismatch_error(ranks: Sequence[Mapping[str, Any]]) -> ConfigMismatchError:

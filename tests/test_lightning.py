@@ -139,3 +139,16 @@ class TestDistributedDataParallel:
         for report in reports:
             assert [0.1, 0.1 * 0.95] == pytest.approx(report["learning_rates"])
             assert 2 == report["epochs"]
+
+
+class TestGpuCheck:
+    """benchmarks/gpu_check.py, which a GPU machine runs, skips cleanly without CUDA."""
+
+    @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device runs the checks")
+    def test_skips_without_cuda(self) -> None:
+        """Exit status 2 and one 'skip' line, no traceback."""
+        (finished,) = run_all(
+            [[str(ROOT / "benchmarks" / "gpu_check.py")]], [base_environment()], timeout=60
+        )
+        assert (2, "") == (finished.returncode, finished.stderr)
+        assert finished.stdout.startswith("skip: no CUDA device")
