@@ -90,9 +90,8 @@ def _mismatch_error(ranks: Sequence[Mapping[str, Any]]) -> ConfigMismatchError:
             problems.append(_difference(key, seen))
     if not problems:  # e.g. two versions of ptycho-config that fingerprint differently
         problems.append(Problem("fingerprint", "the ranks compute different fingerprints"))
-    groups = "; ".join(
-        f"{_ranks(members)}: {value}" for value, members in sorted(by_fingerprint.items())
-    )
+    in_rank_order = sorted(by_fingerprint.items(), key=lambda item: item[1][0])
+    groups = "; ".join(f"{_ranks(members)}: {value}" for value, members in in_rank_order)
     count = len(problems)
     lines = "\n".join(f"  - {p}" for p in problems)
     message = (

@@ -51,7 +51,10 @@ class Finished:
 
 
 def run_all(
-    commands: Sequence[Sequence[str]], environments: Sequence[Mapping[str, str]], timeout: float
+    commands: Sequence[Sequence[str]],
+    environments: Sequence[Mapping[str, str]],
+    timeout: float,
+    cwd: Path = ROOT,
 ) -> list[Finished]:
     """Run the commands at once; wait at most ``timeout`` seconds in all; kill what remains.
 
@@ -68,7 +71,7 @@ def run_all(
                 subprocess.Popen(
                     [sys.executable, *command],
                     env=dict(environment),
-                    cwd=ROOT,
+                    cwd=cwd,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
                     text=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,31 @@ class TestGpuCheck:
         )
         assert (2, "") == (finished.returncode, finished.stderr)
         assert finished.stdout.startswith("skip: no CUDA device")
+
+
+def documented_script() -> str:
+    """The train.py of docs/torch.md, as written there."""
+    page = (ROOT / "docs" / "torch.md").read_text(encoding="utf-8")
+    found = re.search(r"### train\.py\n\n```python\n(.*?)```", page, re.DOTALL)
+    assert found is not None
+    return found.group(1)
+
+
+class TestDocumentedScript:
+    """The complete training script of docs/torch.md runs as written."""
+
+    def test_under_torchrun(self, tmp_path: Path) -> None:
+        """Two torchrun ranks: devices from LOCAL_WORLD_SIZE, DDP, one snapshot, a checkpoint."""
+        (tmp_path / "train.py").write_text(documented_script(), encoding="utf-8")
+        write_npz(tmp_path / "train.npz")
+        command = ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
+        environment = base_environment(PTYCHO_ACCELERATOR="cpu", PTYCHO_NEPOCHS="2")
+        (finished,) = run_all([[*command, "train.py"]], [environment], timeout=120, cwd=tmp_path)
+        assert 0 == finished.returncode, finished.stderr[-3000:]
+        assert [] == finished.leftover
+        output = finished.stdout + finished.stderr
+        assert "MEMBER: 2/2" in output  # Lightning's line: this rank is one of two processes
+        assert 1 == len(list((tmp_path / "outputs").rglob("*.ckpt")))
+        assert ["ptycho_config.json"] == [
+            p.name for p in (tmp_path / "outputs").iterdir() if p.is_file()
+        ]
