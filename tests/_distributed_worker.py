@@ -38,7 +38,10 @@ def main(data: str, output: str, snapshots: str, result: str) -> None:
             report["error"] = str(error)
             report["keys"] = [problem.key for problem in error.problems]
         else:
-            report["snapshot"] = str(save_snapshot_once(payload, snapshots))
+            try:
+                report["snapshot"] = str(save_snapshot_once(payload, snapshots))
+            except (OSError, RuntimeError) as error:
+                report["snapshot_error"] = f"{type(error).__name__}: {error}"
     finally:
         dist.destroy_process_group()
     Path(result).write_text(json.dumps(report), encoding="utf-8")

@@ -15,10 +15,12 @@ from ptycho_config import (
     ConfigMismatchError,
     ConflictError,
     ExecutionConfig,
+    InferenceConfig,
     InvalidValueError,
     PtychoConfigError,
     TrainingConfig,
     build_torch_runtime,
+    create_inference_payload,
     create_training_payload,
     fingerprint,
 )
@@ -136,6 +138,13 @@ class TestFingerprint:
             TrainingConfig(output_dir=Path("/scratch/run")), ExecutionConfig(accelerator="cuda")
         )
         assert fingerprint(base) == fingerprint(elsewhere)
+        inference = {"model_path": Path("m"), "test_data_file": Path("t.npz")}
+        assert fingerprint(InferenceConfig(**inference, output_dir=Path("a"))) == fingerprint(
+            InferenceConfig(**inference, output_dir=Path("b"))
+        )
+        assert fingerprint(InferenceConfig(**inference)) != fingerprint(
+            InferenceConfig(**inference, n_groups=3)
+        )
 
     def test_same_on_any_host_and_launch(self, tmp_path: Path) -> None:
         """The payload of a torchrun rank has the fingerprint of a plain run of the same config."""
@@ -172,6 +181,18 @@ class TestTorchrun:
             devices_source.detail,
         )
         assert "WORLD_SIZE=4 / LOCAL_WORLD_SIZE=2" in payload.launch.provenance["num_nodes"].detail
+
+    def test_inference_payload(self, tmp_path: Path) -> None:
+        """An inference payload records the launch as a training payload does."""
+        model = tmp_path / "model"
+        model.mkdir()
+        (model / "wts.h5.zip").write_bytes(b"")
+        test = write_npz(tmp_path / "t.npz")
+        run = create_inference_payload(
+            model, test, tmp_path / "i", {"n_groups": 1}, environ={**CPU, **TORCHRUN}
+        )
+        assert {"devices": 2, "num_nodes": 2} == run.launch.trainer_kwargs()
+        assert 2 == build_torch_runtime(run).trainer_kwargs["num_nodes"]
 
     def test_explicit_devices_that_agree(self, tmp_path: Path) -> None:
         """An explicit devices equal to LOCAL_WORLD_SIZE is kept, and provenance says both."""
@@ -300,11 +321,14 @@ class TestSingleProcess:
             is_primary()
 
 
-def run_ranks(tmp_path: Path, per_rank: list[dict[str, str]]) -> list[dict[str, Any]]:
+def run_ranks(
+    tmp_path: Path, per_rank: list[dict[str, str]], *, snapshot_folder: bool = True
+) -> list[dict[str, Any]]:
     """Two real processes joined by gloo on the loopback; what each rank reported."""
     data = write_npz(tmp_path / "d.npz")
     snapshots = tmp_path / "snapshots"
-    snapshots.mkdir()
+    if snapshot_folder:
+        snapshots.mkdir()
     port = str(free_port())
     commands, environments, results = [], [], []
     for rank, extra in enumerate(per_rank):
@@ -348,3 +372,17 @@ class TestTwoProcesses:
         ):
             assert part in message
         assert [] == list((tmp_path / "snapshots").iterdir())
+
+    def test_snapshot_failure_reaches_every_rank(self, tmp_path: Path) -> None:
+        """Rank 0 cannot write: it raises its error, rank 1 a RuntimeError, and nobody hangs."""
+        reports = run_ranks(tmp_path, [{}, {}], snapshot_folder=False)
+        folder = tmp_path / "snapshots"
+        assert (
+            f"FileNotFoundError: Snapshot directory not found: {folder}"
+            == (reports[0]["snapshot_error"])
+        )
+        assert (
+            f"RuntimeError: rank 0 failed to write the snapshot {folder / 'ptycho_config.json'}; "
+            "see rank 0's error"
+        ) == reports[1]["snapshot_error"]
+        assert not folder.exists()
