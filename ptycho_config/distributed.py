@@ -131,7 +131,8 @@ def save_snapshot_once(
     dist = _initialised()
     if dist is None or dist.get_world_size(group) == 1:
         return save_snapshot(payload, directory)
-    torch = _torch()
+    import torch
+
     failure: BaseException | None = None
     primary = dist.get_rank(group) == 0
     if primary:
@@ -197,12 +198,6 @@ def _ranks(members: list[int]) -> str:
             start = previous = rank
     noun = "rank" if len(members) == 1 else "ranks"
     return f"{noun} {', '.join(spans)}"
-
-
-def _torch() -> Any:
-    import torch
-
-    return torch
 
 
 def _initialised() -> Any:

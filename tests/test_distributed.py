@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -303,6 +304,16 @@ class TestSingleProcess:
         folder.mkdir()
         assert folder / "ptycho_config.json" == save_snapshot_once(payload, folder)
         assert ["ptycho_config.json"] == [p.name for p in folder.iterdir()]
+
+    def test_without_torch(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Without torch there is no process group: the fingerprint, and this process writes."""
+        payload = create_training_payload(write_npz(tmp_path / "d.npz"), tmp_path, environ=CPU)
+        monkeypatch.setitem(sys.modules, "torch", None)
+        monkeypatch.setitem(sys.modules, "torch.distributed", None)
+        monkeypatch.delenv("RANK", raising=False)
+        assert fingerprint(payload) == verify_consistent(payload)
+        assert is_primary()
+        assert tmp_path / "ptycho_config.json" == save_snapshot_once(payload, tmp_path)
 
     @pytest.mark.parametrize(("rank", "primary"), [(None, True), ("0", True), ("1", False)])
     def test_is_primary_by_rank(
