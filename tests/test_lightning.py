@@ -5,21 +5,26 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import lightning
 import pytest
 import torch
+from hypothesis import assume, given, settings
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
 from ptycho_config import (
     ExecutionConfig,
+    TrainingConfig,
     build_torch_runtime,
     create_inference_payload,
     create_training_payload,
 )
 from tests._processes import ROOT, base_environment, run_all
 from tests._tiny_lightning import fit
+from tests.strategies import execution_configs, training_configs
 from tests.test_factories import write_npz
 
 pytestmark = [
@@ -33,10 +38,68 @@ DDP_WORKER = str(ROOT / "tests" / "_lightning_ddp_worker.py")
 CPU = ExecutionConfig(accelerator="cpu", seed=0)
 
 
+@pytest.fixture(autouse=True)
+def _process_flags_restored(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A Trainer sets torch's process-wide determinism flags and CUBLAS_WORKSPACE_CONFIG: undo."""
+    enabled = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    cudnn = (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic)
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", "")  # remembered, so teardown restores it
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG")
+    yield
+    torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+    torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = cudnn
+
+
+class Pair:
+    """A training and an execution config: the least a runtime is built from."""
+
+    def __init__(self, training: TrainingConfig, execution: ExecutionConfig) -> None:
+        self.training_config = training
+        self.execution_config = execution
+
+
 def payload(tmp_path: Path, **overrides: Any) -> Any:
     data = write_npz(tmp_path / "train.npz")
     given = {"n_groups": 8, "nepochs": 2, "batch_size": 8, **overrides}
     return create_training_payload(data, tmp_path / "out", given, CPU, environ={})
+
+
+class TestArguments:
+    """Lightning takes the runtime's keyword arguments as they are."""
+
+    # Lightning runs '16-mixed' as bf16 on a CPU and says so; logger=True names its choice
+    @pytest.mark.filterwarnings("ignore:You passed `Trainer\\(accelerator='cpu':UserWarning")
+    @pytest.mark.filterwarnings("ignore:Starting from v1.9.0:UserWarning")
+    @settings(max_examples=50)  # each example builds a whole Trainer, so fewer than usual
+    @given(training_configs(), execution_configs())
+    def test_any_configuration(self, training: TrainingConfig, execution: ExecutionConfig) -> None:
+        """Trainer, ModelCheckpoint and EarlyStopping accept them and hold the values given.
+
+        On this CPU-only machine: accelerator 'cpu', one device, and no strategy that needs a
+        GPU or DeepSpeed (Lightning refuses those here whatever their arguments).
+        """
+        assume(execution.strategy not in ("fsdp", "deepspeed"))
+        execution = execution.model_copy(update={"accelerator": "cpu", "devices": 1})
+        runtime = build_torch_runtime(Pair(training, execution))
+        trainer = lightning.Trainer(**runtime.trainer_kwargs, enable_model_summary=False)
+        checkpoint = ModelCheckpoint(**runtime.checkpoint_kwargs)
+        stopping = EarlyStopping(**runtime.early_stopping_kwargs)
+        assert (training.nepochs, execution.accum_steps, execution.gradient_clip_val) == (
+            trainer.max_epochs,
+            trainer.accumulate_grad_batches,
+            trainer.gradient_clip_val,
+        )
+        cpu_precision = {"16-mixed": "bf16-mixed"}.get(execution.precision, execution.precision)
+        assert cpu_precision == trainer.precision
+        assert (execution.checkpoint_monitor_metric, execution.checkpoint_save_top_k) == (
+            checkpoint.monitor,
+            checkpoint.save_top_k,
+        )
+        assert (execution.checkpoint_monitor_metric, execution.early_stop_patience) == (
+            stopping.monitor,
+            stopping.patience,
+        )
 
 
 class TestFit:
