@@ -5,12 +5,16 @@ Run from the repository root on a GPU machine:
     python benchmarks/gpu_check.py
 
 Exit status: 0 when every check passes, 1 when one fails, 2 when there is no CUDA device.
-These are the same checks as the ``cuda``-marked tests in tests/test_torch_runtime.py.
+The first checks are the ``cuda``-marked tests of tests/test_torch_runtime.py; the last fits
+a model with Lightning on the GPU (bf16 autocast, 'ddp' over nccl with one rank), driven
+only by the runtime's objects, and checks the ranks agree through an nccl collective.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -24,6 +28,7 @@ import torch
 
 from ptycho_config._schemas import ExecutionConfig, TrainingConfig
 from ptycho_config._torch_runtime import TorchRuntime, build_torch_runtime
+from ptycho_config.distributed import _all_digests, verify_consistent
 
 
 @dataclass(frozen=True)
@@ -85,11 +90,73 @@ def optimizer_step_matches_cpu() -> str:
     return f"max weight difference {difference:.1e}"
 
 
+def lightning_fit_bf16_nccl() -> str:
+    import lightning  # the dev extra has it; a missing Lightning fails this check only
+    import torch.distributed as dist
+
+    with tempfile.TemporaryDirectory() as output:
+        payload = Payload(
+            TrainingConfig(nepochs=1, batch_size=8, output_dir=Path(output)),
+            ExecutionConfig(
+                accelerator="cuda",
+                precision="bf16-mixed",
+                strategy="ddp",
+                devices=1,
+                seed=0,
+                scheduler="Exponential",
+                logger_backend=None,
+                enable_checkpointing=False,
+            ),
+        )
+        rt = build_torch_runtime(payload, seed_globally=True)
+        seen: dict[str, Any] = {}
+
+        class Tiny(lightning.LightningModule):
+            def __init__(self) -> None:
+                super().__init__()
+                self.layer = torch.nn.Linear(2, 1)
+
+            def setup(self, stage: str) -> None:
+                seen["backend"] = dist.get_backend()
+                seen["fingerprint"] = verify_consistent(payload)
+                # one rank skips the comparison; run its collective on nccl all the same
+                seen["digests"] = _all_digests(seen["fingerprint"], None)
+
+            def training_step(self, batch: Any, index: int) -> torch.Tensor:
+                inputs, targets = batch
+                out = self.layer(inputs)
+                seen["output"] = (out.dtype, out.device.type)
+                return torch.nn.functional.mse_loss(out.float(), targets)
+
+            def configure_optimizers(self) -> Any:
+                return rt.configure_optimizers(self.parameters())
+
+            def train_dataloader(self) -> torch.utils.data.DataLoader[Any]:
+                inputs = torch.linspace(-1, 1, 64).reshape(32, 2)
+                dataset = torch.utils.data.TensorDataset(inputs, inputs.sum(1, keepdim=True))
+                return torch.utils.data.DataLoader(dataset, shuffle=True, **rt.dataloader_kwargs)
+
+        trainer = lightning.Trainer(**rt.trainer_kwargs)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # Lightning's advice for a tiny run
+                trainer.fit(Tiny())
+        finally:
+            if dist.is_initialized():
+                dist.destroy_process_group()
+    assert trainer.current_epoch == 1, trainer.current_epoch
+    assert seen["backend"] == "nccl", seen
+    assert seen["output"] == (torch.bfloat16, "cuda"), seen
+    assert seen["digests"] == [hashlib.sha256(seen["fingerprint"].encode()).digest()], seen
+    return f"1 epoch, {seen['backend']}, output {seen['output'][0]} on {seen['output'][1]}"
+
+
 CHECKS: dict[str, Callable[[], str]] = {
     "accelerator 'auto' resolves to cuda": auto_selects_cuda,
     "bf16-mixed autocast on the GPU": bf16_autocast,
     "pinned-memory DataLoader": pinned_loader,
     "optimizer step on the GPU equals the CPU's": optimizer_step_matches_cpu,
+    "Lightning fit: bf16 autocast, ddp over nccl, ranks verified": lightning_fit_bf16_nccl,
 }
 
 

@@ -3,6 +3,7 @@
 from ptycho_config._errors import (
     AmbiguousKeyError,
     ConfigFileNotFoundError,
+    ConfigMismatchError,
     ConflictError,
     InvalidValueError,
     MissingValueError,
@@ -34,10 +35,12 @@ from ptycho_config._torch_config import (
     TorchTrainingConfig,
 )
 from ptycho_config._torch_runtime import TorchRuntime, build_torch_runtime
+from ptycho_config._torchrun import TorchrunLaunch
 
 __all__ = [
     "AmbiguousKeyError",
     "ConfigFileNotFoundError",
+    "ConfigMismatchError",
     "ConflictError",
     "ExecutionConfig",
     "InferenceConfig",
@@ -59,6 +62,7 @@ __all__ = [
     "TorchModelConfig",
     "TorchRuntime",
     "TorchTrainingConfig",
+    "TorchrunLaunch",
     "TrainingConfig",
     "TrainingPayload",
     "UnknownKeyError",

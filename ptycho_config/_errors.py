@@ -7,6 +7,7 @@
         ├── InvalidValueError           a value outside its field's rule
         ├── MissingValueError           a value that must be given explicitly
         ├── ConflictError               two sources or spellings that disagree
+        ├── ConfigMismatchError         ranks of one distributed run resolved different configs
         ├── SnapshotError               an unreadable or incompatible checkpoint snapshot
         ├── ProbeSizeError              probe size cannot be read from a data file
         ├── ModelArchiveNotFoundError   a model directory without wts.h5.zip (a ValueError,
@@ -115,6 +116,10 @@ class MissingValueError(PtychoConfigError):
 
 class ConflictError(PtychoConfigError):
     """Two spellings in one source, or two sources, that give different values."""
+
+
+class ConfigMismatchError(PtychoConfigError):
+    """The processes of one distributed run resolved different configurations."""
 
 
 class SnapshotError(PtychoConfigError):

@@ -40,6 +40,7 @@ from ptycho_config._torch_config import (
     torch_model_config,
     torch_training_config,
 )
+from ptycho_config._torchrun import TorchrunLaunch, torchrun_launch
 
 MODEL_ARCHIVE = "wts.h5.zip"
 _N_GROUPS_SOURCES = ("override", "env", "file")
@@ -69,10 +70,12 @@ def create_training_payload(
     inferred = _inferred_source(facts, train_path, with_nphotons=True)
     layers = read_layers("training", [inferred], explicit)
     resolved = _for_this_host(merge("training", layers), layers)
+    launch = _launch(resolved, environ)
     config = resolved.training_config
     payload = TrainingPayload(
         training_config=config,
         pt_training_config=torch_training_config(config, resolved.execution_config),
+        launch=launch,
         **_shared_fields(resolved, training=config),
     )
     populate_quietly(config, payload.legacy_params)
@@ -119,10 +122,13 @@ def create_inference_payload(
     if snapshot is not None:
         _check_against_checkpoint(layers)
     resolved = _for_this_host(resolved, layers)
+    launch = _launch(resolved, environ)
     training = snapshot.training_config if snapshot is not None else None
     config = resolved.inference_config
     payload = InferencePayload(
-        inference_config=config, **_shared_fields(resolved, training, facts.nphotons)
+        inference_config=config,
+        launch=launch,
+        **_shared_fields(resolved, training, facts.nphotons),
     )
     populate_quietly(config, payload.legacy_params)
     return payload
@@ -160,6 +166,15 @@ def _shared_fields(
         "legacy_params": MappingProxyType(to_legacy_dict(config)),
         "values": MappingProxyType(resolved.values()),
     }
+
+
+def _launch(resolved: Resolved, environ: Mapping[str, str] | None) -> TorchrunLaunch | None:
+    """The torchrun launch of this process, if any, checked against ``execution.devices``."""
+    return torchrun_launch(
+        os.environ if environ is None else environ,
+        resolved.execution_config.devices,
+        resolved.provenance["execution.devices"],
+    )
 
 
 def _with_paths(overrides: Mapping[str, Any] | None, **paths: Path) -> dict[str, Any]:

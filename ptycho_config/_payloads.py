@@ -14,6 +14,7 @@ from ptycho_config._torch_config import (
     TorchModelConfig,
     TorchTrainingConfig,
 )
+from ptycho_config._torchrun import TorchrunLaunch
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,6 +29,7 @@ class _Payload:
     provenance: Mapping[str, Source]
     legacy_params: Mapping[str, Any]
     values: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    launch: TorchrunLaunch | None = None
 
     def explain(self) -> str:
         """A readable table of every key with its value, source kind and detail."""

@@ -42,12 +42,39 @@ def _configs(subject: Any) -> dict[str, Any]:
     return found
 
 
-def fingerprint(subject: Any) -> str:
-    """A stable hash of resolved values (not of where they came from): equal configs, equal hash.
+# Where outputs go, and which hardware a host found for 'auto', do not change what is trained.
+NOT_RUN_DEFINING = frozenset(
+    {"training.output_dir", "inference.output_dir", "execution.accelerator"}
+)
 
-    Accepts a config, a payload or a resolution.
-    """
+
+def _run_defining(subject: Any) -> dict[str, Any]:
     configs = _configs(subject)
+    for key in NOT_RUN_DEFINING:
+        section, name = key.split(".")
+        configs.get(section, {}).pop(name, None)
+    return configs
+
+
+def run_values(subject: Any) -> dict[str, Any]:
+    """The values a fingerprint covers, as JSON values by qualified key ('model.N', ...)."""
+    flat: dict[str, Any] = {}
+    for section, values in _run_defining(subject).items():
+        for name, value in values.items():
+            if name == "model" and section != "execution":
+                flat |= {f"model.{k}": v for k, v in value.items()}
+            else:
+                flat[f"{section}.{name}"] = value
+    return flat
+
+
+def fingerprint(subject: Any) -> str:
+    """A stable hash of the run-defining values: equal runs, equal hash, on any host.
+
+    Accepts a config, a payload or a resolution. Leaves out provenance (the same value from
+    another source is the same run) and the keys of ``NOT_RUN_DEFINING``.
+    """
+    configs = _run_defining(subject)
     try:
         canonical = json.dumps(configs, sort_keys=True, separators=(",", ":"))
     except ValueError as error:  # an integer longer than sys.get_int_max_str_digits()

@@ -31,6 +31,7 @@ from ptycho_config._torch_config import (
     torch_inference_config,
     torch_training_config,
 )
+from ptycho_config._torchrun import TorchrunLaunch
 
 if TYPE_CHECKING:
     import torch
@@ -100,6 +101,7 @@ class TorchRuntime:
     trainer_kwargs: dict[str, Any]
     checkpoint_kwargs: dict[str, Any]
     early_stopping_kwargs: dict[str, Any]
+    launch: TorchrunLaunch | None = None
 
     def apply_global_seed(self) -> None:
         """Seed torch's global RNG with this run's seed (a process-wide side effect)."""
@@ -145,6 +147,23 @@ class TorchRuntime:
             )
         return None
 
+    def configure_optimizers(self, params: Iterable[Any]) -> dict[str, Any]:
+        """What ``LightningModule.configure_optimizers`` returns for this run's optimiser.
+
+        ``{"optimizer": ...}``, with ``"lr_scheduler"`` when the run has a schedule: stepped
+        every epoch, and for ReduceLROnPlateau on the checkpoint metric (``monitor``).
+        """
+        from torch.optim.lr_scheduler import ReduceLROnPlateau
+
+        optimizer = self.make_optimizer(params)
+        scheduler = self.make_scheduler(optimizer)
+        if scheduler is None:
+            return {"optimizer": optimizer}
+        schedule: dict[str, Any] = {"scheduler": scheduler, "interval": "epoch", "frequency": 1}
+        if isinstance(scheduler, ReduceLROnPlateau):
+            schedule["monitor"] = self.execution.checkpoint_monitor_metric
+        return {"optimizer": optimizer, "lr_scheduler": schedule}
+
     def _training(self, what: str) -> TorchTrainingConfig:
         if self.training is None:
             raise ValueError(f"an inference runtime has no training configuration for {what}")
@@ -171,6 +190,7 @@ def build_torch_runtime(payload: RuntimePayload, *, seed_globally: bool = False)
     t = getattr(payload, "pt_training_config", None)
     if t is None and training is not None:
         t = torch_training_config(training, execution)
+    launch: TorchrunLaunch | None = getattr(payload, "launch", None)
     runtime = TorchRuntime(
         device=device,
         dtype=getattr(torch, dtype_name),
@@ -184,7 +204,7 @@ def build_torch_runtime(payload: RuntimePayload, *, seed_globally: bool = False)
         dataloader_kwargs=_dataloader_kwargs(
             execution, t.batch_size if t else i.batch_size, device, generator
         ),
-        trainer_kwargs=_trainer_kwargs(execution, device, t),
+        trainer_kwargs=_trainer_kwargs(execution, device, t, launch),
         checkpoint_kwargs={
             "monitor": execution.checkpoint_monitor_metric,
             "mode": execution.checkpoint_mode,
@@ -195,6 +215,7 @@ def build_torch_runtime(payload: RuntimePayload, *, seed_globally: bool = False)
             "mode": execution.checkpoint_mode,
             "patience": execution.early_stop_patience,
         },
+        launch=launch,
     )
     if seed_globally:
         runtime.apply_global_seed()
@@ -233,7 +254,10 @@ def _dataloader_kwargs(
 
 
 def _trainer_kwargs(
-    execution: ExecutionConfig, device: torch.device, training: TorchTrainingConfig | None
+    execution: ExecutionConfig,
+    device: torch.device,
+    training: TorchTrainingConfig | None,
+    launch: TorchrunLaunch | None,
 ) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "accelerator": device.type,
@@ -246,6 +270,8 @@ def _trainer_kwargs(
         # Trainer takes logger objects, not names; the name is TorchRuntime.logger_backend
         "logger": execution.logger_backend is not None,
     }
+    if launch is not None:  # under torchrun: its process layout, already checked against devices
+        kwargs |= launch.trainer_kwargs()
     if training is not None:
         kwargs |= {
             "max_epochs": training.epochs,

@@ -55,6 +55,7 @@ from ptycho_config import (
     save_snapshot,
 )
 from ptycho_config._registry import ALIASES, KEYS, RESERVED_ENV, env_names, spellings
+from ptycho_config._snapshot import NOT_RUN_DEFINING
 
 CPU = ExecutionConfig(accelerator="cpu")
 INFERENCE_PATHS = {"model_path": "model", "test_data_file": "test.npz"}
@@ -730,9 +731,12 @@ def _refingerprinted(document: Any) -> Any:
         return document
     try:
         configs = {
-            "training": document["training_config"],
-            "execution": document["execution_config"],
+            "training": dict(document["training_config"]),
+            "execution": dict(document["execution_config"]),
         }
+        for key in NOT_RUN_DEFINING:
+            section, name = key.split(".")
+            configs.get(section, {}).pop(name, None)
         canonical = json.dumps(configs, sort_keys=True, separators=(",", ":"))
     except (KeyError, TypeError, ValueError):
         return document

@@ -1,0 +1,128 @@
+"""A torchrun launch: Lightning's ``devices`` and ``num_nodes`` from torchrun's variables.
+
+torchrun starts every process with WORLD_SIZE, RANK, LOCAL_RANK and LOCAL_WORLD_SIZE set.
+When all four are present, ``execution.devices`` 'auto' (or left at its default) becomes
+LOCAL_WORLD_SIZE and ``num_nodes`` becomes WORLD_SIZE / LOCAL_WORLD_SIZE; an explicit
+``devices`` that disagrees with LOCAL_WORLD_SIZE is an error, since Lightning would start a
+different number of processes per node than torchrun did. Without those variables nothing
+changes. The configs themselves keep what the sources gave, so the fingerprint of a run is
+the same whichever way it is launched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from ptycho_config._errors import (
+    ConflictError,
+    ConflictProblem,
+    InvalidValueError,
+    InvalidValueProblem,
+    Problem,
+)
+from ptycho_config._provenance import Source
+
+TORCHRUN_VARIABLES = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
+
+
+@dataclass(frozen=True)
+class TorchrunLaunch:
+    """The process layout torchrun started, and where each Lightning argument came from."""
+
+    world_size: int
+    rank: int
+    local_rank: int
+    local_world_size: int
+    provenance: Mapping[str, Source] = field(default_factory=dict, compare=False)
+
+    @property
+    def num_nodes(self) -> int:
+        """The number of nodes: every node runs LOCAL_WORLD_SIZE processes."""
+        return self.world_size // self.local_world_size
+
+    def trainer_kwargs(self) -> dict[str, int]:
+        """``devices`` and ``num_nodes`` for ``lightning.Trainer``."""
+        return {"devices": self.local_world_size, "num_nodes": self.num_nodes}
+
+
+def torchrun_launch(
+    environ: Mapping[str, str], devices: int | str, devices_source: Source
+) -> TorchrunLaunch | None:
+    """The torchrun launch ``environ`` describes, checked against ``execution.devices``.
+
+    None when not all four torchrun variables are set. ``devices_source`` is the provenance
+    of ``execution.devices``: only a value from the defaults may be replaced silently.
+    """
+    if not all(name in environ for name in TORCHRUN_VARIABLES):
+        return None
+    numbers, problems = _numbers(environ)
+    if problems:
+        raise InvalidValueError.from_problems(problems, "torchrun launch")
+    world, rank, local_rank, local_world = (numbers[name] for name in TORCHRUN_VARIABLES)
+    explicit = devices != "auto" and devices_source.kind != "default"
+    if explicit and devices != local_world:
+        where = f"{devices_source.kind} {devices_source.detail}".strip()
+        problem = ConflictProblem(
+            "execution.devices",
+            f"torchrun started {local_world} processes on this node (LOCAL_WORLD_SIZE="
+            f"{local_world}); set devices to 'auto' or {local_world}, or launch torchrun "
+            f"with --nproc-per-node={devices}",
+            devices,
+            where,
+        )
+        raise ConflictError.from_problems([problem], "torchrun launch")
+    devices_detail = f"LOCAL_WORLD_SIZE={local_world} (torchrun)"
+    if explicit:
+        devices_detail += f"; agrees with {devices_source}"
+    provenance = {
+        "devices": Source("env", devices_detail),
+        "num_nodes": Source(
+            "env", f"WORLD_SIZE={world} / LOCAL_WORLD_SIZE={local_world} (torchrun)"
+        ),
+    }
+    return TorchrunLaunch(world, rank, local_rank, local_world, MappingProxyType(provenance))
+
+
+def _numbers(environ: Mapping[str, str]) -> tuple[dict[str, int], list[Problem]]:
+    """The four variables as integers, each checked against torchrun's own invariants."""
+    numbers: dict[str, int] = {}
+    problems: list[Problem] = []
+    for name in TORCHRUN_VARIABLES:
+        text = environ[name]
+        try:
+            numbers[name] = int(text.strip())
+        except ValueError:
+            problems.append(_bad(name, text, "must be an integer"))
+    if problems:
+        return numbers, problems
+    world, rank, local_rank, local_world = (numbers[name] for name in TORCHRUN_VARIABLES)
+    rules = (
+        ("WORLD_SIZE", world >= 1, "must be at least 1"),
+        (
+            "LOCAL_WORLD_SIZE",
+            1 <= local_world <= world,
+            f"must be between 1 and WORLD_SIZE ({world})",
+        ),
+        (
+            "WORLD_SIZE",
+            world % max(local_world, 1) == 0,
+            f"must be a multiple of LOCAL_WORLD_SIZE ({local_world})",
+        ),
+        ("RANK", 0 <= rank < world, f"must be in [0, WORLD_SIZE) = [0, {world})"),
+        (
+            "LOCAL_RANK",
+            0 <= local_rank < local_world,
+            f"must be in [0, LOCAL_WORLD_SIZE) = [0, {local_world})",
+        ),
+    )
+    for name, holds, message in rules:
+        if not holds and not any(p.key == name for p in problems):
+            problems.append(_bad(name, environ[name], message))
+    return numbers, problems
+
+
+def _bad(name: str, text: str, message: str) -> Problem:
+    hint = "torchrun sets it: unset it, or launch with torchrun"
+    return InvalidValueProblem(name, f"{message}; {hint}", text, f"env {name}")
