@@ -8,7 +8,7 @@ Only then is the legacy dict populated, as the very last step.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
@@ -42,7 +42,7 @@ from ptycho_config._torch_config import (
 )
 
 MODEL_ARCHIVE = "wts.h5.zip"
-_N_GROUPS_SOURCES = ("override", "env", "file")
+_N_GROUPS_SOURCES = ("override", "env", "dotenv", "secret", "settings", "file")
 
 PathLike = str | os.PathLike[str]
 
@@ -55,7 +55,10 @@ def create_training_payload(
     *,
     environ: Mapping[str, str] | None = None,
     config_file: PathLike | None = None,
-    strict_env: bool = True,
+    strict_env: bool | None = None,
+    env_file: PathLike | None = None,
+    secrets_dir: PathLike | None = None,
+    settings_sources: Sequence[Any] = (),
 ) -> TrainingPayload:
     """Resolve, validate and audit a training configuration, then populate the legacy dict."""
     train_path = Path(train_data_file)
@@ -63,8 +66,10 @@ def create_training_payload(
         raise ConfigFileNotFoundError(f"Training data file not found: {train_path}")
     given = _with_paths(overrides, train_data_file=train_path, output_dir=Path(output_dir))
     sources = _explicit_sources(
-        "training", given, execution_config, environ, config_file, strict_env
-    )
+        "training", given, execution_config, environ=environ, config_file=config_file,
+        strict_env=strict_env, env_file=env_file, secrets_dir=secrets_dir,
+        settings_sources=settings_sources,
+    )  # fmt: skip
     facts = inspect_data_file(train_path)
     sources.append(_inferred_source(facts, train_path, with_nphotons=True))
     layers = read_layers("training", sources)
@@ -88,7 +93,10 @@ def create_inference_payload(
     *,
     environ: Mapping[str, str] | None = None,
     config_file: PathLike | None = None,
-    strict_env: bool = True,
+    strict_env: bool | None = None,
+    env_file: PathLike | None = None,
+    secrets_dir: PathLike | None = None,
+    settings_sources: Sequence[Any] = (),
 ) -> InferencePayload:
     """Resolve an inference configuration against the trained model's snapshot, then populate."""
     model_dir, test_path = Path(model_path), Path(test_data_file)
@@ -102,8 +110,10 @@ def create_inference_payload(
         overrides, model_path=model_dir, test_data_file=test_path, output_dir=Path(output_dir)
     )
     sources = _explicit_sources(
-        "inference", given, execution_config, environ, config_file, strict_env
-    )
+        "inference", given, execution_config, environ=environ, config_file=config_file,
+        strict_env=strict_env, env_file=env_file, secrets_dir=secrets_dir,
+        settings_sources=settings_sources,
+    )  # fmt: skip
     snapshot = load_snapshot(model_dir)
     if snapshot is not None:
         checkpoint = snapshot.model_values()
@@ -131,14 +141,10 @@ def _explicit_sources(
     payload: PayloadKind,
     given: Mapping[str, Any],
     execution_config: ExecutionConfig | None,
-    environ: Mapping[str, str] | None,
-    config_file: PathLike | None,
-    strict_env: bool,
+    **arguments: Any,
 ) -> list[ConfigSource]:
     """The caller's own sources, read before any data file, with n_groups required among them."""
-    sources = sources_of(
-        given, execution_config, environ=environ, config_file=config_file, strict_env=strict_env
-    )
+    sources = sources_of(given, execution_config, **arguments)
     _require_n_groups(read_layers(payload, sources), payload)
     return sources
 
