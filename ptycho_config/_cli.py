@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -123,8 +122,8 @@ def _document(payload: Any) -> dict[str, Any]:
 
 
 def _render(payload: Any, form: str) -> str:
+    from ptycho_config._export import env_lines
     from ptycho_config._snapshot import fingerprint
-    from ptycho_config._sources.environment import environment_of
 
     if form == "table":
         return f"{payload.explain()}\n\nfingerprint {fingerprint(payload)}"
@@ -135,8 +134,7 @@ def _render(payload: Any, form: str) -> str:
 
         return str(yaml.safe_dump(_document(payload), sort_keys=False)).rstrip()
     if form == "env":
-        exported = environment_of(payload.values)
-        return "\n".join(f"{name}={shlex.quote(text)}" for name, text in exported.items())
+        return env_lines(payload)
     return json.dumps(dict(payload.legacy_params), indent=2, sort_keys=True)
 
 

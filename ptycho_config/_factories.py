@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ptycho_config._accelerator import resolve_accelerator
+from ptycho_config._accelerator import ON_THIS_HOST, resolve_accelerator
 from ptycho_config._errors import (
     ConfigFileNotFoundError,
     ConflictError,
@@ -259,7 +259,7 @@ def _for_this_host(resolved: Resolved, layers: list[Layer]) -> Resolved:
         return resolved
     key = "execution.accelerator"
     origin = resolved.provenance[key]
-    note = f"'auto' resolved to '{execution.accelerator}' on this host"
+    note = f"'auto' resolved to '{execution.accelerator}' {ON_THIS_HOST}"
     detail = f"{origin.detail}; {note}" if origin.detail else note
     provenance = MappingProxyType({**resolved.provenance, key: Source(origin.kind, detail)})
     on_host = replace(resolved, execution_config=execution, provenance=provenance)
