@@ -229,6 +229,16 @@ def env_spellings(key: Key, kind: PayloadKind) -> list[str]:
     ]
 
 
+def env_variables(key: Key) -> list[str]:
+    """Every variable naming a key in any payload, aliases included, the sectioned one first."""
+    names = [key.env]
+    for index in _INDEX.values():
+        for name, found in index.env.items():
+            if isinstance(found, Match) and found.key == key and name not in names:
+                names.append(name)
+    return names
+
+
 def spellings(kind: PayloadKind) -> list[str]:
     """Every accepted key spelling of this payload kind, for did-you-mean suggestions."""
     return [n for n, m in _INDEX[kind].names.items() if isinstance(m, Match)]
