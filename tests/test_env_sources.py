@@ -154,6 +154,24 @@ class TestDotEnvAndSecrets:
         expected = f"secret ({folder / 'PTYCHO_NEPOCHS'})"
         assert expected == str(resolved.provenance["training.nepochs"])
 
+    def test_kubernetes_secret_volume_layout(self, tmp_path: Path) -> None:
+        """Files that are links into a hidden timestamped folder, as Kubernetes mounts them."""
+        folder = tmp_path / "run"
+        data = folder / "..2026_11_29_00_00_00.000"
+        data.mkdir(parents=True)
+        write(data / "PTYCHO_NEPOCHS", "7")
+        (folder / "..data").symlink_to(data.name)
+        (folder / "PTYCHO_NEPOCHS").symlink_to("..data/PTYCHO_NEPOCHS")
+        resolved = resolve_training(environ={}, secrets_dir=folder)
+        assert 7 == resolved.training_config.nepochs
+
+    def test_foreign_secret_is_skipped(self, tmp_path: Path) -> None:
+        """Another tool's PTYCHO_* secret is skipped like a foreign variable."""
+        folder = secrets(tmp_path / "run", PTYCHO_FLUX_SWEEP_TOKEN="x")
+        with pytest.warns(UserWarning, match="PTYCHO_FLUX_SWEEP_TOKEN .from secret"):
+            resolved = resolve_training(environ={}, secrets_dir=folder)
+        assert 1 == len(resolved.ignored)
+
     def test_switches_name_the_file_and_the_directory(self, tmp_path: Path) -> None:
         """PTYCHO_ENV_FILE and PTYCHO_SECRETS_DIR work like the arguments."""
         env_file = write(tmp_path / "run.env", "PTYCHO_BATCH_SIZE=32\n")

@@ -94,7 +94,7 @@ class TestSameAsResolve:
         (tmp_path / "run").mkdir()
         (tmp_path / "run" / "ptycho_nepochs").write_text("4", encoding="utf-8")
 
-        class Mine(TrainingSettings):  # type: ignore[misc, valid-type]
+        class Mine(TrainingSettings):
             model_config = SettingsConfigDict(
                 env_file=tmp_path / "app.env", secrets_dir=tmp_path / "run"
             )
@@ -149,7 +149,7 @@ class TestNested:
         class App(BaseSettings):
             model_config = SettingsConfigDict(env_prefix="APP_")
             name: str = "?"
-            ptycho: TrainingSettings = Field(default_factory=TrainingSettings)  # type: ignore[valid-type]
+            ptycho: TrainingSettings = Field(default_factory=TrainingSettings)
 
         app = App()
         payload = create_training_payload(data, tmp_path / "out")
@@ -162,7 +162,7 @@ class TestNested:
         """Values an enclosing class passes in are checked by the cross-field rules too."""
 
         class App(BaseSettings):
-            ptycho: TrainingSettings  # type: ignore[valid-type]
+            ptycho: TrainingSettings
 
         with pytest.raises(ValueError, match="lr_warmup_epochs must be < nepochs"):
             App(ptycho={"training": {"nepochs": 2, "lr_warmup_epochs": 5}})
