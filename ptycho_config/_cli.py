@@ -183,17 +183,15 @@ def _check(args: argparse.Namespace) -> str:
     """Resolve both payloads from every source but data files; name every file read."""
     from ptycho_config._resolve import merge, read_layers, sources_of
 
-    sources = sources_of(
-        None, None, environ=None, config_file=args.config, strict_env=args.strict_env,
-        env_file=args.env_file, secrets_dir=args.secrets_dir,
-    )  # fmt: skip
-    placeholder = {"model_path": ".", "test_data_file": "."}
+    arguments: dict[str, Any] = {
+        "environ": None, "config_file": args.config, "strict_env": args.strict_env,
+        "env_file": args.env_file, "secrets_dir": args.secrets_dir,
+    }  # fmt: skip
+    sources = sources_of(None, None, **arguments)
+    # merged here, not through resolve_*, so that a warning is shown once for both payloads
     merge("training", read_layers("training", sources))
-    inference = sources_of(
-        placeholder, None, environ=None, config_file=args.config, strict_env=args.strict_env,
-        env_file=args.env_file, secrets_dir=args.secrets_dir,
-    )  # fmt: skip
-    merge("inference", read_layers("inference", inference))
+    placeholder = {"model_path": ".", "test_data_file": "."}
+    merge("inference", read_layers("inference", sources_of(placeholder, None, **arguments)))
     read = "\n".join(f"  {line}" for line in _files_read(sources))
     return f"configuration ok (training and inference); read:\n{read}"
 

@@ -130,6 +130,12 @@ class TestCheck:
         for path in (config, env_file, secrets / "PTYCHO_SEED"):
             assert str(path) in result.stdout
 
+    def test_foreign_variable_warns_once(self) -> None:
+        """check resolves both payloads but warns about a foreign variable once."""
+        result = script("check", PTYCHO_FLUX_SWEEP_SCRATCH="/scratch")
+        assert EXIT_OK == result.returncode
+        assert 1 == result.stderr.count(FOREIGN)
+
     def test_quiet_success_prints_nothing(self) -> None:
         """--quiet: exit 0 and no output at all."""
         result = script("check", "--quiet", PTYCHO_NEPOCHS="3")
