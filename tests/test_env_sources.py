@@ -278,6 +278,34 @@ class TestSettingsSources:
         with pytest.raises(TypeError, match="PydanticBaseSettingsSource"):
             resolve_training(environ={}, settings_sources=[{"batch_size": 8}])
 
+    def test_pydantic_settings_own_source(self, tmp_path: Path) -> None:
+        """A source pydantic-settings ships (JSON here) works on the settings class's fields."""
+        from pydantic_settings import JsonConfigSettingsSource
+
+        from ptycho_config.settings import TrainingSettings
+
+        path = tmp_path / "vault.json"
+        path.write_text('{"training": {"nepochs": 4}, "execution": {"seed": 9}}', "utf-8")
+        source = JsonConfigSettingsSource(TrainingSettings, json_file=path)
+        resolved = resolve_training(environ={}, settings_sources=[source])
+        assert (4, 9) == (resolved.training_config.nepochs, resolved.execution_config.seed)
+        expected = "settings (JsonConfigSettingsSource)"
+        assert expected == str(resolved.provenance["execution.seed"])
+
+    def test_factory_asks_each_source_once(self, tmp_path: Path) -> None:
+        """A factory reads its sources twice (n_groups first) but calls a remote store once."""
+        calls: list[int] = []
+
+        class Counting(Vault):
+            def __call__(self) -> dict[str, Any]:
+                calls.append(1)
+                return super().__call__()
+
+        data = write_npz(tmp_path / "train.npz")
+        source = Counting({"n_groups": 8, "accelerator": "cpu"})
+        create_training_payload(data, tmp_path / "o", environ={}, settings_sources=[source])
+        assert [1] == calls
+
     def test_factory_takes_settings_sources(self, tmp_path: Path) -> None:
         """The factories take settings_sources too."""
         data = write_npz(tmp_path / "train.npz")

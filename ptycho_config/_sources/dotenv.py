@@ -6,7 +6,7 @@ Its PTYCHO_* lines follow the rules of environment variables; provenance names t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +44,12 @@ class DotEnvFile:
     strict: bool | None = None
     kind: SourceKind = "dotenv"
 
+    @cached_property
+    def _variables(self) -> dict[str, str | None]:
+        return read_dotenv(self.path)  # once, however often the layer is read
+
     def read(self, payload: PayloadKind) -> Layer:
-        variables = read_dotenv(self.path)
+        variables = self._variables
         details = dict.fromkeys(variables, str(self.path))
         return environment_layer(
             variables, payload, strict=self.strict, kind=self.kind, details=details

@@ -7,6 +7,7 @@ secrets; the file's content, stripped, is the value. Provenance names the file.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +53,13 @@ class SecretsDirectory:
     strict: bool | None = None
     kind: SourceKind = "secret"
 
+    @cached_property
+    def _read(self) -> tuple[dict[str, Path], dict[str, str | None]]:
+        files = secret_files(self.path)  # once, however often the layer is read
+        return files, (read_secrets(self.path, list(files)) if files else {})
+
     def read(self, payload: PayloadKind) -> Layer:
-        files = secret_files(self.path)
-        variables = read_secrets(self.path, list(files)) if files else {}
+        files, variables = self._read
         details = {name: str(path) for name, path in files.items()}
         return environment_layer(
             variables, payload, strict=self.strict, kind=self.kind, details=details

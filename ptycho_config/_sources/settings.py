@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ptycho_config._registry import PayloadKind
@@ -34,9 +35,14 @@ class SettingsSource:
     source: Any
     kind: SourceKind = "settings"
 
-    def read(self, payload: PayloadKind) -> Layer:
-        name = type(self.source).__name__
+    @cached_property
+    def _data(self) -> Mapping[str, Any]:
+        # called once, however often the layer is read: a remote store is asked once per call
         data = self.source()
         if not isinstance(data, Mapping):
-            raise TypeError(f"settings source {name} returned {type(data).__name__}, not a dict")
-        return file_layer(name, data, payload, kind=self.kind)
+            got = type(data).__name__
+            raise TypeError(f"settings source {type(self.source).__name__} returned {got}")
+        return data
+
+    def read(self, payload: PayloadKind) -> Layer:
+        return file_layer(type(self.source).__name__, self._data, payload, kind=self.kind)
