@@ -14,6 +14,7 @@ Importing this module imports pydantic-settings; the rest of the library does no
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -31,8 +32,11 @@ _RESOLVERS = {"training": resolve_training, "inference": resolve_inference}
 
 def _section_model(section: str) -> type[BaseModel]:
     """One section's fields, as the registry declares them (aliases and legacy fields aside)."""
+    # copies: the schemas' own field definitions stay untouched
     fields: dict[str, Any] = {
-        key.name: (key.info.annotation, key.info) for key in KEYS.values() if key.section == section
+        key.name: (key.info.annotation, copy.copy(key.info))
+        for key in KEYS.values()
+        if key.section == section
     }
     config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
     return create_model(f"{section.title()}Section", __config__=config, **fields)
