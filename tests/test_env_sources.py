@@ -154,6 +154,15 @@ class TestDotEnvAndSecrets:
         expected = f"secret ({folder / 'PTYCHO_NEPOCHS'})"
         assert expected == str(resolved.provenance["training.nepochs"])
 
+    def test_secret_values_never_show_in_errors(self, tmp_path: Path) -> None:
+        """An invalid secret is reported by its file, its content redacted."""
+        folder = secrets(tmp_path / "run", PTYCHO_BATCH_SIZE="s3cr3t")
+        with pytest.raises(InvalidValueError) as caught:
+            resolve_training(environ={}, secrets_dir=folder)
+        message = str(caught.value)
+        assert "s3cr3t" not in message
+        assert f"secret {folder / 'PTYCHO_BATCH_SIZE'}" in message
+
     def test_kubernetes_secret_volume_layout(self, tmp_path: Path) -> None:
         """Files that are links into a hidden timestamped folder, as Kubernetes mounts them."""
         folder = tmp_path / "run"

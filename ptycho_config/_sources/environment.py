@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ptycho_config._errors import InvalidValueProblem, UnknownKeyProblem, suggest
+from ptycho_config._errors import REDACTED, InvalidValueProblem, UnknownKeyProblem, suggest
 from ptycho_config._registry import (
     ENV_PREFIX,
     KEYS,
@@ -80,12 +80,14 @@ def environment_layer(
             problem = "has no value"
             layer.problems.append(InvalidValueProblem(name, problem, source=where))
             continue
+        # a mounted secret's content never shows in a message, whatever its name
+        shown = REDACTED if kind == "secret" else text
         found = lookup_env(upper, payload)
         if isinstance(found, Miss) and found.reason == "unknown":
-            _unknown(layer, name, text, where, strict)
+            _unknown(layer, name, shown, where, strict)
             continue
         layer.add(
-            found, name, text, detail,
+            found, name, text, detail, raw=shown,
             candidates=env_names(payload), foreign_is_error=False,
         )  # fmt: skip
     return layer
