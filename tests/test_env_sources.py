@@ -235,6 +235,17 @@ class TestDotEnvAndSecrets:
         with pytest.raises(InvalidValueError, match="not a regular file"):
             resolve_training(environ={}, **arguments)
 
+    @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any directory")
+    def test_unlistable_secrets_directory(self, tmp_path: Path) -> None:
+        """A secrets directory that cannot be listed is an error naming it."""
+        folder = secrets(tmp_path / "run", PTYCHO_NEPOCHS="3")
+        folder.chmod(0)
+        try:
+            with pytest.raises(InvalidValueError, match="cannot read secrets directory"):
+                resolve_training(environ={}, secrets_dir=folder)
+        finally:
+            folder.chmod(0o700)
+
     def test_huge_file_is_refused(self, tmp_path: Path) -> None:
         """A .env file beyond the size cap is an error, not read."""
         env_file = write(tmp_path / ".env", "# padding\n" * 200_000)

@@ -20,11 +20,7 @@ def _key(what: str) -> str:
 
 
 def unreadable(what: str, path: Path, message: str) -> InvalidValueError:
-    """The error for a file that exists but cannot be read as text."""
-    return _fail(what, path, message)
-
-
-def _fail(what: str, path: Path, message: str) -> InvalidValueError:
+    """The error for a file or directory that exists but cannot be read."""
     text = f"cannot read {what} {path}: {message}"
     return InvalidValueError(text, [InvalidValueProblem(_key(what), text, str(path))])
 
@@ -37,11 +33,11 @@ def regular_file(path: Path, what: str, *, cap: int = MAX_BYTES) -> Path:
         problem = InvalidValueProblem(_key(what), "no such file; fix the path", str(path))
         raise ConfigFileNotFoundError(f"{what} not found: {path}", [problem]) from error
     except (OSError, ValueError) as error:  # no permission, a loop, a NUL byte in the name
-        raise _fail(what, path, str(error)) from error
+        raise unreadable(what, path, str(error)) from error
     if not stat.S_ISREG(info.st_mode):
-        raise _fail(what, path, "not a regular file")
+        raise unreadable(what, path, "not a regular file")
     if info.st_size > cap:
-        raise _fail(what, path, f"larger than {cap} bytes")
+        raise unreadable(what, path, f"larger than {cap} bytes")
     return path
 
 
@@ -53,7 +49,7 @@ def directory(path: Path, what: str) -> Path:
         problem = InvalidValueProblem(_key(what), "no such directory; fix the path", str(path))
         raise ConfigFileNotFoundError(f"{what} not found: {path}", [problem]) from error
     except (OSError, ValueError) as error:
-        raise _fail(what, path, str(error)) from error
+        raise unreadable(what, path, str(error)) from error
     if not stat.S_ISDIR(info.st_mode):
-        raise _fail(what, path, "not a directory")
+        raise unreadable(what, path, "not a directory")
     return path

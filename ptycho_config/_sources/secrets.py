@@ -20,11 +20,15 @@ from ptycho_config._sources.regular_file import directory, regular_file, unreada
 def secret_files(folder: Path) -> dict[str, Path]:
     """The PTYCHO_* files of a secrets directory by name, each checked to be a small file."""
     directory(folder, "secrets directory")
-    found: dict[str, Path] = {}
-    for entry in sorted(folder.iterdir()):
-        if entry.name[: len(ENV_PREFIX)].upper() == ENV_PREFIX:
-            found[entry.name] = regular_file(entry, "secret file")
-    return found
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as error:  # e.g. no permission to list it
+        raise unreadable("secrets directory", folder, str(error)) from error
+    return {
+        entry.name: regular_file(entry, "secret file")
+        for entry in entries
+        if entry.name[: len(ENV_PREFIX)].upper() == ENV_PREFIX
+    }
 
 
 def read_secrets(folder: Path, names: list[str]) -> dict[str, str | None]:
