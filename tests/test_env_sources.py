@@ -73,6 +73,7 @@ class TestUnknownVariables:
             ("PTYCHO_MODEL_N", "PTYCHO_MODEL__N"),
             ("ptycho_model.n", "PTYCHO_MODEL__N"),
             ("PTYCHO_EXECUTION__BATCH_SIZE", "PTYCHO_TRAINING__BATCH_SIZE"),
+            ("PTYCHO_MODEL__MAX_EPOCHS", "PTYCHO_TRAINING__NEPOCHS"),
             ("PTYCHO_CONFIG_FIEL", "PTYCHO_CONFIG_FILE"),
             ("PTYCHO_SECRET_DIR", "PTYCHO_SECRETS_DIR"),
         ],

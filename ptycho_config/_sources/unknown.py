@@ -11,7 +11,14 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from ptycho_config._registry import ENV_PREFIX, KEYS, PAYLOAD_SECTIONS, RESERVED_ENV, env_names
+from ptycho_config._registry import (
+    ALIASES,
+    ENV_PREFIX,
+    KEYS,
+    PAYLOAD_SECTIONS,
+    RESERVED_ENV,
+    env_names,
+)
 
 _SEPARATORS = re.compile(r"[^A-Z0-9]")
 # Edits allowed for a name of this many characters after the prefix: short names stay exact.
@@ -29,6 +36,9 @@ def _known() -> tuple[tuple[str, ...], dict[str, tuple[str, ...]], dict[str, tup
     by_field: dict[str, list[str]] = {}
     for key in KEYS.values():
         by_field.setdefault(key.name.upper(), []).append(key.env)
+    for alias in ALIASES.values():
+        targets = [k.env for k in KEYS.values() if k.name == alias.target]
+        by_field.setdefault(alias.name.upper(), []).extend(targets)
     return (
         tuple(names),
         {k: tuple(v) for k, v in squeezed.items()},
