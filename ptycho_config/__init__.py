@@ -14,6 +14,7 @@ from ptycho_config._errors import (
     SnapshotError,
     UnknownKeyError,
 )
+from ptycho_config._export import to_env
 from ptycho_config._factories import create_inference_payload, create_training_payload
 from ptycho_config._legacy import from_legacy_dict, populate_legacy_params, to_legacy_dict
 from ptycho_config._npz import infer_probe_size
@@ -77,5 +78,6 @@ __all__ = [
     "resolve_inference",
     "resolve_training",
     "save_snapshot",
+    "to_env",
     "to_legacy_dict",
 ]

@@ -17,6 +17,8 @@ from ptycho_config._schemas import ExecutionConfig
 TORCH_MISSING = (
     "PyTorch backend selected but torch is not installed; install it with: pip install torch>=2.2"
 )
+# Ends the provenance detail of a value resolved for this host; portable exports look for it.
+ON_THIS_HOST = "on this host"
 NO_CUDA_WARNING = (
     "POLICY-001: PyTorch backend defaults to GPU execution. No CUDA device detected; "
     "falling back to CPU. For production workloads, ensure CUDA is available or explicitly "

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
+import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import redirect_stderr, redirect_stdout
 from typing import Any
 
 from ptycho_config._errors import ConflictError, ModelArchiveNotFoundError, PtychoConfigError
@@ -33,9 +34,19 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
     parser.add_argument("--example", action="store_true", help="use the bundled example")
+    _environment_options(parser)
+
+
+def _environment_options(parser: argparse.ArgumentParser) -> None:
+    """Where PTYCHO_* values come from besides the environment, and how unknown names count."""
+    parser.add_argument("--env-file", metavar="FILE", help=".env file (default PTYCHO_ENV_FILE)")
     parser.add_argument(
-        "--no-strict-env", dest="strict_env", action="store_false",
-        help="warn about unknown PTYCHO_* variables instead of failing",
+        "--secrets-dir", metavar="DIR", help="secrets directory (default PTYCHO_SECRETS_DIR)"
+    )
+    parser.add_argument(
+        "--strict-env", action=argparse.BooleanOptionalAction, default=None,
+        help="fail on every unknown PTYCHO_* variable (--no-strict-env: on none; "
+        "default: on typo-like names only)",
     )  # fmt: skip
 
 
@@ -56,10 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("--test-data", metavar="F", help="NPZ file to reconstruct")
     infer.add_argument("--output-dir", metavar="D", help="inference output directory")
     _common(infer)
-    commands.add_parser("schema", help="print the JSON Schema of every section")
-    commands.add_parser("env", help="list every environment variable")
-    check = commands.add_parser("check", help="validate the environment and a config file")
-    check.add_argument("--config", metavar="FILE", help="config file to validate")
+    commands.add_parser("schema", help="print the JSON Schema of a config file")
+    commands.add_parser("env", help="list every environment variable and its spellings")
+    check = commands.add_parser(
+        "check", help="validate the environment, .env file, secrets and config file"
+    )
+    check.add_argument("--config", metavar="FILE", help="config file (default PTYCHO_CONFIG_FILE)")
+    _environment_options(check)
+    check.add_argument("--quiet", action="store_true", help="print nothing: the exit code says")
     example = commands.add_parser("example", help="write the bundled example into DIR")
     example.add_argument("directory", metavar="DIR")
     return parser
@@ -83,7 +98,10 @@ def _payload(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
 
     example = _example.EXAMPLE_DIR
     config = args.config or (str(example / _example.CONFIG) if args.example else None)
-    common = {"config_file": config, "strict_env": args.strict_env}
+    common = {
+        "config_file": config, "strict_env": args.strict_env,
+        "env_file": args.env_file, "secrets_dir": args.secrets_dir,
+    }  # fmt: skip
     overrides = _overrides(args.assignments)
     if args.command == "train":
         data = args.train_data or (str(example / _example.TRAIN_DATA) if args.example else None)
@@ -123,8 +141,8 @@ def _document(payload: Any) -> dict[str, Any]:
 
 
 def _render(payload: Any, form: str) -> str:
+    from ptycho_config._export import env_lines
     from ptycho_config._snapshot import fingerprint
-    from ptycho_config._sources.environment import environment_of
 
     if form == "table":
         return f"{payload.explain()}\n\nfingerprint {fingerprint(payload)}"
@@ -135,34 +153,69 @@ def _render(payload: Any, form: str) -> str:
 
         return str(yaml.safe_dump(_document(payload), sort_keys=False)).rstrip()
     if form == "env":
-        exported = environment_of(payload.values)
-        return "\n".join(f"{name}={shlex.quote(text)}" for name, text in exported.items())
+        return env_lines(payload)
     return json.dumps(dict(payload.legacy_params), indent=2, sort_keys=True)
 
 
 def _schema() -> str:
-    from ptycho_config._schemas import SECTIONS
+    from ptycho_config._json_schema import config_file_schema
 
-    schemas = {name: schema.model_json_schema() for name, schema in SECTIONS.items()}
-    return json.dumps(schemas, indent=2)
+    return json.dumps(config_file_schema(), indent=2)
 
 
 def _env_listing() -> str:
     from ptycho_config._reference import env_rows
+    from ptycho_config._registry import KEYS, RESERVED_ENV, env_variables
 
-    return "\n".join(
-        f"{name}  (default {default}; {kind})\n    {description}"
-        for name, kind, default, description in env_rows()
-    )
+    lines = []
+    for key, (name, kind, default, description) in zip(KEYS.values(), env_rows(), strict=True):
+        lines.append(f"{name}  (default {default}; {kind})")
+        others = [other for other in env_variables(key) if other != name]
+        if others:
+            lines.append(f"    also {', '.join(others)}")
+        lines.append(f"    {description}")
+    lines.append("Reserved runtime switches (never configuration keys):")
+    lines += [f"  {name}" for name in sorted(RESERVED_ENV)]
+    return "\n".join(lines)
 
 
 def _check(args: argparse.Namespace) -> str:
-    from ptycho_config._resolve import resolve_inference, resolve_training
+    """Resolve both payloads from every source but data files; name every file read."""
+    from ptycho_config._resolve import merge, read_layers, sources_of
 
-    resolve_training(config_file=args.config)
+    arguments: dict[str, Any] = {
+        "environ": None, "config_file": args.config, "strict_env": args.strict_env,
+        "env_file": args.env_file, "secrets_dir": args.secrets_dir,
+    }  # fmt: skip
+    sources = sources_of(None, None, **arguments)
+    # merged here, not through resolve_*, so that a warning is shown once for both payloads
+    merge("training", read_layers("training", sources))
     placeholder = {"model_path": ".", "test_data_file": "."}
-    resolve_inference(placeholder, config_file=args.config)
-    return "configuration ok: environment" + (f" and {args.config}" if args.config else "")
+    merge("inference", read_layers("inference", sources_of(placeholder, None, **arguments)))
+    read = "\n".join(f"  {line}" for line in _files_read(sources))
+    return f"configuration ok (training and inference); read:\n{read}"
+
+
+def _files_read(sources: Sequence[Any]) -> list[str]:
+    from ptycho_config._sources.config_file import ConfigFile
+    from ptycho_config._sources.dotenv import DotEnvFile
+    from ptycho_config._sources.environment import Environment
+    from ptycho_config._sources.secrets import SecretsDirectory, secret_files
+
+    lines: list[str] = []
+    for source in sources:
+        if isinstance(source, Environment):
+            count = len(source.variables)
+            lines.append(f"environment: {count} PTYCHO_* variable{'' if count == 1 else 's'}")
+        elif isinstance(source, DotEnvFile):
+            lines.append(f"env file: {source.path}")
+        elif isinstance(source, SecretsDirectory):
+            files = secret_files(source.path)
+            lines += [f"secret: {path}" for path in files.values()]
+            lines += [] if files else [f"secrets directory: {source.path} (no PTYCHO_* files)"]
+        elif isinstance(source, ConfigFile):
+            lines.append(f"config file: {source.path}")
+    return lines
 
 
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
@@ -188,6 +241,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "quiet", False):  # a start-up check: the exit code alone answers
+        with open(os.devnull, "w") as sink, redirect_stdout(sink), redirect_stderr(sink):
+            return _outcome(args, parser)
+    return _outcome(args, parser)
+
+
+def _outcome(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Run the parsed command, print its output or error; returns the exit code."""
     try:
         output = _run(args, parser)
     except (FileNotFoundError, ModelArchiveNotFoundError) as error:

@@ -8,13 +8,13 @@ Only then is the legacy dict populated, as the very last step.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ptycho_config._accelerator import resolve_accelerator
+from ptycho_config._accelerator import ON_THIS_HOST, resolve_accelerator
 from ptycho_config._errors import (
     ConfigFileNotFoundError,
     ConflictError,
@@ -43,7 +43,7 @@ from ptycho_config._torch_config import (
 from ptycho_config._torchrun import TorchrunLaunch, torchrun_launch
 
 MODEL_ARCHIVE = "wts.h5.zip"
-_N_GROUPS_SOURCES = ("override", "env", "file")
+_N_GROUPS_SOURCES = ("override", "env", "dotenv", "secret", "settings", "file")
 
 PathLike = str | os.PathLike[str]
 
@@ -56,7 +56,10 @@ def create_training_payload(
     *,
     environ: Mapping[str, str] | None = None,
     config_file: PathLike | None = None,
-    strict_env: bool = True,
+    strict_env: bool | None = None,
+    env_file: PathLike | None = None,
+    secrets_dir: PathLike | None = None,
+    settings_sources: Sequence[Any] = (),
 ) -> TrainingPayload:
     """Resolve, validate and audit a training configuration, then populate the legacy dict."""
     train_path = Path(train_data_file)
@@ -64,8 +67,10 @@ def create_training_payload(
         raise ConfigFileNotFoundError(f"Training data file not found: {train_path}")
     given = _with_paths(overrides, train_data_file=train_path, output_dir=Path(output_dir))
     explicit = _explicit_layers(
-        "training", given, execution_config, environ, config_file, strict_env
-    )
+        "training", given, execution_config, environ=environ, config_file=config_file,
+        strict_env=strict_env, env_file=env_file, secrets_dir=secrets_dir,
+        settings_sources=settings_sources,
+    )  # fmt: skip
     facts = inspect_data_file(train_path)
     inferred = _inferred_source(facts, train_path, with_nphotons=True)
     layers = read_layers("training", [inferred], explicit)
@@ -91,7 +96,10 @@ def create_inference_payload(
     *,
     environ: Mapping[str, str] | None = None,
     config_file: PathLike | None = None,
-    strict_env: bool = True,
+    strict_env: bool | None = None,
+    env_file: PathLike | None = None,
+    secrets_dir: PathLike | None = None,
+    settings_sources: Sequence[Any] = (),
 ) -> InferencePayload:
     """Resolve an inference configuration against the trained model's snapshot, then populate."""
     model_dir, test_path = Path(model_path), Path(test_data_file)
@@ -105,8 +113,10 @@ def create_inference_payload(
         overrides, model_path=model_dir, test_data_file=test_path, output_dir=Path(output_dir)
     )
     explicit = _explicit_layers(
-        "inference", given, execution_config, environ, config_file, strict_env
-    )
+        "inference", given, execution_config, environ=environ, config_file=config_file,
+        strict_env=strict_env, env_file=env_file, secrets_dir=secrets_dir,
+        settings_sources=settings_sources,
+    )  # fmt: skip
     sources: list[ConfigSource] = []
     snapshot = load_snapshot(model_dir)
     if snapshot is not None:
@@ -138,15 +148,10 @@ def _explicit_layers(
     payload: PayloadKind,
     given: Mapping[str, Any],
     execution_config: ExecutionConfig | None,
-    environ: Mapping[str, str] | None,
-    config_file: PathLike | None,
-    strict_env: bool,
+    **arguments: Any,
 ) -> list[Layer]:
     """The caller's own sources, read before any data file, with n_groups required among them."""
-    sources = sources_of(
-        given, execution_config, environ=environ, config_file=config_file, strict_env=strict_env
-    )
-    layers = read_layers(payload, sources)
+    layers = read_layers(payload, sources_of(given, execution_config, **arguments))
     _require_n_groups(layers, payload)
     return layers
 
@@ -270,7 +275,7 @@ def _for_this_host(resolved: Resolved, layers: list[Layer]) -> Resolved:
         return resolved
     key = "execution.accelerator"
     origin = resolved.provenance[key]
-    note = f"'auto' resolved to '{execution.accelerator}' on this host"
+    note = f"'auto' resolved to '{execution.accelerator}' {ON_THIS_HOST}"
     detail = f"{origin.detail}; {note}" if origin.detail else note
     provenance = MappingProxyType({**resolved.provenance, key: Source(origin.kind, detail)})
     on_host = replace(resolved, execution_config=execution, provenance=provenance)

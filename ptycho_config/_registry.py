@@ -23,9 +23,13 @@ PAYLOAD_SECTIONS: dict[PayloadKind, tuple[str, ...]] = {
 }
 ENV_PREFIX = "PTYCHO_"
 CONFIG_FILE_VARIABLE = "PTYCHO_CONFIG_FILE"
+ENV_FILE_VARIABLE = "PTYCHO_ENV_FILE"
+SECRETS_DIR_VARIABLE = "PTYCHO_SECRETS_DIR"
 RESERVED_ENV = frozenset(
     {
         CONFIG_FILE_VARIABLE,
+        ENV_FILE_VARIABLE,
+        SECRETS_DIR_VARIABLE,
         "PTYCHO_DEBUG_PARITY",
         "PTYCHO_DISABLE_MEMOIZE",
         "PTYCHO_MEMOIZE_KEY_MODE",
@@ -225,6 +229,16 @@ def env_spellings(key: Key, kind: PayloadKind) -> list[str]:
         for name, found in _INDEX[kind].env.items()
         if isinstance(found, Match) and found.key == key and found.alias is None
     ]
+
+
+def env_variables(key: Key) -> list[str]:
+    """Every variable naming a key in any payload, aliases included, the sectioned one first."""
+    names = [key.env]
+    for index in _INDEX.values():
+        for name, found in index.env.items():
+            if isinstance(found, Match) and found.key == key and name not in names:
+                names.append(name)
+    return names
 
 
 def spellings(kind: PayloadKind) -> list[str]:

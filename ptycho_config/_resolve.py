@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -13,7 +14,14 @@ from pydantic import BaseModel, ValidationError
 
 from ptycho_config._errors import Problem, PtychoConfigError
 from ptycho_config._provenance import DEFAULT_SOURCE, Source, explain
-from ptycho_config._registry import CONFIG_FILE_VARIABLE, PAYLOAD_SECTIONS, PayloadKind, keys_of
+from ptycho_config._registry import (
+    CONFIG_FILE_VARIABLE,
+    ENV_FILE_VARIABLE,
+    PAYLOAD_SECTIONS,
+    SECRETS_DIR_VARIABLE,
+    PayloadKind,
+    keys_of,
+)
 from ptycho_config._schemas import SECTIONS, ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._sources import ConfigSource, Entry, Layer, precedence
 from ptycho_config._sources.config_file import ConfigFile
@@ -78,20 +86,38 @@ def sources_of(
     config_file: str | os.PathLike[str] | None,
     inferred: Mapping[str, Any] | None = None,
     checkpoint: Mapping[str, Any] | None = None,
-    strict_env: bool = True,
+    strict_env: bool | None = None,
+    env_file: str | os.PathLike[str] | None = None,
+    secrets_dir: str | os.PathLike[str] | None = None,
+    settings_sources: Sequence[Any] = (),
 ) -> list[ConfigSource]:
-    """The sources the arguments of ``resolve_*`` and the factories name, in any order."""
+    """The sources the arguments of ``resolve_*`` and the factories name, in any order.
+
+    ``config_file``, ``env_file`` and ``secrets_dir`` default to PTYCHO_CONFIG_FILE,
+    PTYCHO_ENV_FILE and PTYCHO_SECRETS_DIR of the environment.
+    """
     environment = Environment.of(environ, strict=strict_env)
     sources: list[ConfigSource] = [
         Overrides(overrides),
         ExecutionSource(execution_config),
         environment,
     ]
-    if config_file is None:
-        config_file = next(
-            (v for k, v in environment.variables.items() if k.upper() == CONFIG_FILE_VARIABLE),
-            None,
-        )
+    switches = {name.upper(): text for name, text in environment.variables.items()}
+    env_file = switches.get(ENV_FILE_VARIABLE) if env_file is None else env_file
+    if env_file:
+        from ptycho_config._sources.dotenv import DotEnvFile
+
+        sources.append(DotEnvFile(Path(env_file), strict_env))
+    secrets_dir = switches.get(SECRETS_DIR_VARIABLE) if secrets_dir is None else secrets_dir
+    if secrets_dir:
+        from ptycho_config._sources.secrets import SecretsDirectory
+
+        sources.append(SecretsDirectory(Path(secrets_dir), strict_env))
+    if settings_sources:
+        from ptycho_config._sources.settings import SettingsSource, check_settings_source
+
+        sources += [SettingsSource(check_settings_source(s)) for s in settings_sources]
+    config_file = switches.get(CONFIG_FILE_VARIABLE) if config_file is None else config_file
     if config_file:
         sources.append(ConfigFile(Path(config_file)))
     if checkpoint is not None:
@@ -115,6 +141,9 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
     ``layers`` must be in precedence order, as ``read_layers`` returns them.
     """
     problems: list[Problem] = [p for layer in layers for p in layer.problems]
+    for layer in layers:
+        for message in layer.warnings:
+            warnings.warn(message, UserWarning, stacklevel=3)
     winners: dict[str, tuple[Layer, Entry]] = {}
     for layer in layers:
         for key, entry in layer.entries.items():
@@ -178,12 +207,16 @@ def resolve_training(
     environ: Mapping[str, str] | None = None,
     config_file: str | os.PathLike[str] | None = None,
     inferred: Mapping[str, Any] | None = None,
-    strict_env: bool = True,
+    strict_env: bool | None = None,
+    env_file: str | os.PathLike[str] | None = None,
+    secrets_dir: str | os.PathLike[str] | None = None,
+    settings_sources: Sequence[Any] = (),
 ) -> Resolved:
     """Resolve a training configuration from every source, without touching data files."""
     sources = sources_of(
-        overrides, execution_config, environ=environ,
-        config_file=config_file, inferred=inferred, strict_env=strict_env,
+        overrides, execution_config, environ=environ, config_file=config_file,
+        inferred=inferred, strict_env=strict_env, env_file=env_file,
+        secrets_dir=secrets_dir, settings_sources=settings_sources,
     )  # fmt: skip
     return merge("training", read_layers("training", sources))
 
@@ -196,11 +229,15 @@ def resolve_inference(
     config_file: str | os.PathLike[str] | None = None,
     inferred: Mapping[str, Any] | None = None,
     checkpoint: Mapping[str, Any] | None = None,
-    strict_env: bool = True,
+    strict_env: bool | None = None,
+    env_file: str | os.PathLike[str] | None = None,
+    secrets_dir: str | os.PathLike[str] | None = None,
+    settings_sources: Sequence[Any] = (),
 ) -> Resolved:
     """Resolve an inference configuration from every source, without touching data files."""
     sources = sources_of(
         overrides, execution_config, environ=environ, config_file=config_file,
-        inferred=inferred, checkpoint=checkpoint, strict_env=strict_env,
+        inferred=inferred, checkpoint=checkpoint, strict_env=strict_env, env_file=env_file,
+        secrets_dir=secrets_dir, settings_sources=settings_sources,
     )  # fmt: skip
     return merge("inference", read_layers("inference", sources))

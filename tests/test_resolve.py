@@ -410,7 +410,9 @@ class TestRedaction:
     def test_error_messages_redact_secret_looking_keys(self) -> None:
         """An unknown secret-looking variable is reported without its value."""
         with pytest.raises(UnknownKeyError) as caught:
-            resolve_training(environ={"PTYCHO_MLFLOW_TRACKING_TOKEN": "s3cr3t-value"})
+            resolve_training(
+                environ={"PTYCHO_MLFLOW_TRACKING_TOKEN": "s3cr3t-value"}, strict_env=True
+            )
         assert "s3cr3t-value" not in str(caught.value)
         assert "PTYCHO_MLFLOW_TRACKING_TOKEN = '***'" in str(caught.value)
 

@@ -99,16 +99,18 @@ class ConfigFile:
         return file_layer(self.path, load_config_file(self.path), payload)
 
 
-def file_layer(path: Path, data: Mapping[str, Any], payload: PayloadKind) -> Layer:
+def file_layer(
+    path: Path | str, data: Mapping[str, Any], payload: PayloadKind, *, kind: SourceKind = "file"
+) -> Layer:
     """Every key of a loaded file under its qualified key; keys of the other payload are skipped."""
-    layer = Layer("file", payload)
+    layer = Layer(kind, payload)
     detail = str(path)
     for top, value in data.items():
         name = str(top)
         if name in SECTIONS:
             if not isinstance(value, dict):
                 message = "a section must be a mapping"
-                layer.problems.append(InvalidValueProblem(name, message, value, f"file {detail}"))
+                layer.problems.append(InvalidValueProblem(name, message, value, f"{kind} {detail}"))
                 continue
             for field, item in value.items():
                 spelling = f"{name}.{field}"

@@ -7,11 +7,11 @@ are looked at further, so thousands of unrelated variables cost little (see benc
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
-from ptycho_config._errors import suggest
+from ptycho_config._errors import REDACTED, InvalidValueProblem, UnknownKeyProblem, suggest
 from ptycho_config._registry import (
     ENV_PREFIX,
     KEYS,
@@ -22,13 +22,15 @@ from ptycho_config._registry import (
     lookup_env,
 )
 from ptycho_config._sources.layer import Layer, SourceKind
+from ptycho_config._sources.unknown import typo_suggestions
 
 _PREFIX_LEN = len(ENV_PREFIX)
+_Text = TypeVar("_Text", str, str | None)
 
 
-def ptycho_variables(environ: Mapping[str, str]) -> dict[str, str]:
+def ptycho_variables(environ: Mapping[str, _Text]) -> dict[str, _Text]:
     """The PTYCHO_* variables of an environment, as spelled there."""
-    found: dict[str, str] = {}
+    found: dict[str, _Text] = {}
     for name in environ:
         # cheap first-letter test before the case-folding comparison
         if name[:1] in "Pp" and name[:_PREFIX_LEN].upper() == ENV_PREFIX:
@@ -38,14 +40,18 @@ def ptycho_variables(environ: Mapping[str, str]) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Environment:
-    """Every PTYCHO_* variable under its qualified key; unknown ones fail (or warn, not strict)."""
+    """Every PTYCHO_* variable under its qualified key; unknown ones as ``strict`` says.
+
+    ``strict``: None fails on typo-like names only (others are skipped with a warning),
+    True fails on every unknown name, False on none.
+    """
 
     variables: Mapping[str, str]
-    strict: bool = True
+    strict: bool | None = None
     kind: SourceKind = "env"
 
     @classmethod
-    def of(cls, environ: Mapping[str, str] | None, *, strict: bool = True) -> Environment:
+    def of(cls, environ: Mapping[str, str] | None, *, strict: bool | None = None) -> Environment:
         """The PTYCHO_* variables of ``environ`` (default ``os.environ``)."""
         return cls(ptycho_variables(os.environ if environ is None else environ), strict)
 
@@ -54,26 +60,51 @@ class Environment:
 
 
 def environment_layer(
-    variables: Mapping[str, str], payload: PayloadKind, *, strict: bool = True
+    variables: Mapping[str, str | None],
+    payload: PayloadKind,
+    *,
+    strict: bool | None = None,
+    kind: SourceKind = "env",
+    details: Mapping[str, str] | None = None,
 ) -> Layer:
-    """The layer of some PTYCHO_* variables."""
-    layer = Layer("env", payload)
+    """The layer of some PTYCHO_* variables; ``details`` gives each one's provenance detail."""
+    layer = Layer(kind, payload)
     for name in sorted(variables):
         upper = name.upper()
         if upper in RESERVED_ENV:
             continue
         text = variables[name]
+        detail = name if details is None else details[name]
+        where = f"{kind} {detail}"
+        if text is None:  # a bare NAME line in a .env file, or a secret file that was skipped
+            problem = "has no value"
+            layer.problems.append(InvalidValueProblem(name, problem, source=where))
+            continue
+        # a mounted secret's content never shows in a message, whatever its name
+        shown = REDACTED if kind == "secret" else text
         found = lookup_env(upper, payload)
-        if isinstance(found, Miss) and found.reason == "unknown" and not strict:
-            hint = suggest(upper, env_names(payload))
-            tip = f"; did you mean {' or '.join(hint)}?" if hint else ""
-            warnings.warn(f"unknown environment variable {name} ignored{tip}", stacklevel=4)
+        if isinstance(found, Miss) and found.reason == "unknown":
+            _unknown(layer, name, shown, where, strict)
             continue
         layer.add(
-            found, name, text, name,
+            found, name, text, detail, raw=shown,
             candidates=env_names(payload), foreign_is_error=False,
         )  # fmt: skip
     return layer
+
+
+def _unknown(layer: Layer, name: str, text: str, where: str, strict: bool | None) -> None:
+    """A typo-like name fails by default; any other unknown name is skipped and warned about."""
+    hint = typo_suggestions(name)
+    if strict or (strict is None and hint):
+        suggestions = hint or suggest(name.upper(), env_names(layer.payload))
+        problem = "unknown environment variable"
+        layer.problems.append(UnknownKeyProblem(name, problem, text, where, suggestions))
+        return
+    tip = f"; did you mean {' or '.join(hint)}?" if hint else ""
+    origin = "" if layer.kind == "env" else f" (from {where})"
+    layer.ignored.append(f"{name}{origin}: unknown variable, skipped")
+    layer.warnings.append(f"unknown environment variable {name}{origin} ignored{tip}")
 
 
 def env_text(value: object) -> str:

@@ -78,6 +78,8 @@ class Layer:
     entries: dict[str, Entry] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    # said once per resolution by the merger, however often the layer is read
+    warnings: list[str] = field(default_factory=list)
 
     def describe(self, entry: Entry) -> str:
         """Where a value came from, for messages: 'env PTYCHO_BATCH_SIZE'."""

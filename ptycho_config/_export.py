@@ -1,0 +1,41 @@
+"""The portable export: what explicit sources set, as PTYCHO_* variables to ship to a container.
+
+Values inferred from data, read from a checkpoint or resolved for this host are left out (a
+host-resolved 'auto' is exported as 'auto'): sourced on another host, with its own data and
+model, the export resolves there as the original call would have.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from ptycho_config._accelerator import ON_THIS_HOST
+from ptycho_config._registry import KEYS
+from ptycho_config._sources import SOURCE_KINDS
+from ptycho_config._sources.environment import env_text
+
+# override, execution_config, env, dotenv, secret, settings, file, profile
+EXPORTED_KINDS = frozenset(SOURCE_KINDS[: SOURCE_KINDS.index("checkpoint")])
+
+
+def to_env(subject: Any) -> dict[str, str]:
+    """PTYCHO_<SECTION>__<FIELD> → text for every value an explicit source set.
+
+    Accepts a payload or a resolution (``resolve_*``'s ``Resolved``).
+    """
+    provenance = subject.provenance
+    values = subject.values() if callable(subject.values) else subject.values
+    exported: dict[str, str] = {}
+    for key in KEYS:  # registry order, so the export reads like the reference pages
+        source = provenance.get(key)
+        if source is None or source.kind not in EXPORTED_KINDS:
+            continue
+        value = "auto" if source.detail.endswith(ON_THIS_HOST) else values[key]
+        exported[KEYS[key].env] = env_text(value)
+    return exported
+
+
+def env_lines(subject: Any) -> str:
+    """The export as NAME=value lines, quoted for a shell where needed."""
+    return "\n".join(f"{name}={shlex.quote(text)}" for name, text in to_env(subject).items())

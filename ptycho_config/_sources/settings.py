@@ -1,0 +1,48 @@
+"""Any pydantic-settings source (a cloud secret store, a vault, ...) as a layer of kind settings.
+
+The source returns what it would give a settings class: sections as nested mappings, or bare
+keys, read like a config file. Provenance names the source's class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from ptycho_config._registry import PayloadKind
+from ptycho_config._sources.config_file import file_layer
+from ptycho_config._sources.layer import Layer, SourceKind
+
+
+def check_settings_source(source: Any) -> Any:
+    """``source`` if it is a pydantic-settings source instance, else a TypeError."""
+    from pydantic_settings import PydanticBaseSettingsSource
+
+    if not isinstance(source, PydanticBaseSettingsSource):
+        got = type(source).__name__
+        raise TypeError(
+            f"settings_sources must hold PydanticBaseSettingsSource instances, got {got}"
+        )
+    return source
+
+
+@dataclass(frozen=True)
+class SettingsSource:
+    """One pydantic-settings source, called when its layer is read."""
+
+    source: Any
+    kind: SourceKind = "settings"
+
+    @cached_property
+    def _data(self) -> Mapping[str, Any]:
+        # called once, however often the layer is read: a remote store is asked once per call
+        data = self.source()
+        if not isinstance(data, Mapping):
+            got = type(data).__name__
+            raise TypeError(f"settings source {type(self.source).__name__} returned {got}")
+        return data
+
+    def read(self, payload: PayloadKind) -> Layer:
+        return file_layer(type(self.source).__name__, self._data, payload, kind=self.kind)

@@ -1,0 +1,95 @@
+"""Unknown PTYCHO_* variables: a typo of ours, or another tool's variable sharing the prefix.
+
+A name is typo-like when, after the prefix, it is close to a known name by edit distance,
+spells a known name with other separators (``PTYCHO_BATCHSIZE``, ``PTYCHO_MODEL_N``), or puts
+a known field under another section (``PTYCHO_EXECUTION__BATCH_SIZE``). Typo-like names are
+errors by default; any other unknown name is skipped with a warning.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from ptycho_config._registry import (
+    ALIASES,
+    ENV_PREFIX,
+    KEYS,
+    PAYLOAD_SECTIONS,
+    RESERVED_ENV,
+    env_names,
+)
+
+_SEPARATORS = re.compile(r"[^A-Z0-9]")
+# Edits allowed for a name of this many characters after the prefix: short names stay exact.
+_EDIT_LIMITS = ((3, 0), (7, 1))
+_MAX_EDITS = 2
+
+
+@cache
+def _known() -> tuple[tuple[str, ...], dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """Every known variable; the same by name without separators; and by bare field name."""
+    names = sorted({n for kind in PAYLOAD_SECTIONS for n in env_names(kind)} | RESERVED_ENV)
+    squeezed: dict[str, list[str]] = {}
+    for name in names:
+        squeezed.setdefault(_squeeze(name[len(ENV_PREFIX) :]), []).append(name)
+    by_field: dict[str, list[str]] = {}
+    for key in KEYS.values():
+        by_field.setdefault(key.name.upper(), []).append(key.env)
+    for alias in ALIASES.values():
+        targets = [k.env for k in KEYS.values() if k.name == alias.target]
+        by_field.setdefault(alias.name.upper(), []).extend(targets)
+    return (
+        tuple(names),
+        {k: tuple(v) for k, v in squeezed.items()},
+        {k: tuple(v) for k, v in by_field.items()},
+    )
+
+
+def _squeeze(text: str) -> str:
+    return _SEPARATORS.sub("", text)
+
+
+def _limit(length: int) -> int:
+    return next((edits for longest, edits in _EDIT_LIMITS if length <= longest), _MAX_EDITS)
+
+
+def _distance(first: str, second: str, limit: int) -> int:
+    """Edit distance with transpositions, or ``limit + 1`` once it must exceed ``limit``."""
+    if abs(len(first) - len(second)) > limit:
+        return limit + 1
+    before: list[int] = []
+    previous = list(range(len(second) + 1))
+    for i, char in enumerate(first, 1):
+        current = [i]
+        for j, other in enumerate(second, 1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other))
+            if i > 1 and j > 1 and char == second[j - 2] and first[i - 2] == other:
+                cost = min(cost, before[j - 2] + 1)
+            current.append(cost)
+        if min(current) > limit:
+            return limit + 1
+        before, previous = previous, current
+    return previous[-1]
+
+
+def typo_suggestions(variable: str) -> tuple[str, ...]:
+    """The known variables an unknown one looks like a typo of; empty if it looks like none."""
+    names, squeezed, by_field = _known()
+    upper = variable.upper()
+    rest = upper[len(ENV_PREFIX) :]
+    same_letters = squeezed.get(_squeeze(rest))
+    if same_letters and rest:
+        return same_letters
+    field = rest.rsplit("__", 1)[-1].strip("_")
+    if "__" in rest and field in by_field:
+        return by_field[field]
+    limit = _limit(len(rest))
+    if limit == 0:
+        return ()
+    scored = []
+    for name in names:
+        edits = _distance(rest, name[len(ENV_PREFIX) :], limit)
+        if edits <= limit:
+            scored.append((edits, name))
+    return tuple(name for _, name in sorted(scored)[:3])

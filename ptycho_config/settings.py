@@ -1,0 +1,173 @@
+"""Settings classes for applications built on pydantic-settings.
+
+``TrainingSettings`` and ``InferenceSettings`` are ``BaseSettings`` whose fields are the
+sections of a payload (``model``, ``training`` or ``inference``, ``execution``), generated from
+the key registry. Instantiating one resolves exactly as ``resolve_training`` /
+``resolve_inference`` do for the same environment and files: keyword arguments are overrides,
+then ``PTYCHO_*`` variables, the ``.env`` file and secrets directory (from ``model_config`` or
+PTYCHO_ENV_FILE / PTYCHO_SECRETS_DIR), the config file named by PTYCHO_CONFIG_FILE, and
+the defaults. An application
+nests one in its own settings with ``Field(default_factory=TrainingSettings)``.
+
+Importing this module imports pydantic-settings; the rest of the library does not.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from ptycho_config._registry import KEYS, PAYLOAD_SECTIONS, PayloadKind
+from ptycho_config._resolve import Resolved, resolve_inference, resolve_training
+from ptycho_config._schemas import SECTIONS, ExecutionConfig, InferenceConfig, TrainingConfig
+
+__all__ = ["InferenceSettings", "TrainingSettings"]
+
+_RESOLVERS = {"training": resolve_training, "inference": resolve_inference}
+
+
+def _section_model(section: str) -> type[BaseModel]:
+    """One section's fields, as the registry declares them (aliases and legacy fields aside)."""
+    # copies: the schemas' own field definitions stay untouched
+    fields: dict[str, Any] = {
+        key.name: (key.info.annotation, copy.copy(key.info))
+        for key in KEYS.values()
+        if key.section == section
+    }
+    config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    return create_model(f"{section.title()}Section", __config__=config, **fields)
+
+
+_SECTION_MODELS = {section: _section_model(section) for section in SECTIONS}
+
+
+def _flatten(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments as overrides: a section's mapping (or model) becomes qualified keys."""
+    flat: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in SECTIONS and isinstance(value, BaseModel):
+            value = value.model_dump(exclude_unset=True)
+        if name in SECTIONS and isinstance(value, Mapping):
+            flat.update({f"{name}.{field}": item for field, item in value.items()})
+        else:
+            flat[name] = value
+    return flat
+
+
+def _sections(resolved: Resolved) -> dict[str, dict[str, Any]]:
+    sections: dict[str, dict[str, Any]] = {}
+    for key, value in resolved.values().items():
+        section, name = key.split(".", 1)
+        sections.setdefault(section, {})[name] = value
+    return sections
+
+
+class _Resolution(PydanticBaseSettingsSource):
+    """The library's own resolution as the one source of a settings class."""
+
+    def __init__(
+        self,
+        settings_cls: type[_PayloadSettings],
+        overrides: Mapping[str, Any],
+        env_file: Any,
+        secrets_dir: Any,
+    ) -> None:
+        super().__init__(settings_cls)
+        self.kind = settings_cls.payload_kind
+        self.overrides = _flatten(overrides)
+        self.env_file, self.secrets_dir = env_file, secrets_dir
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        # values come whole from __call__; pydantic-settings requires this method
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        resolved = _RESOLVERS[self.kind](
+            self.overrides,
+            env_file=self.env_file,
+            secrets_dir=self.secrets_dir,
+        )
+        return _sections(resolved)
+
+
+class _PayloadSettings(BaseSettings):
+    """What both settings classes share: resolution as the library does it, canonical configs."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PTYCHO_", env_nested_delimiter="__", frozen=True, extra="forbid"
+    )
+    payload_kind: ClassVar[PayloadKind]
+    _resolved: Resolved = PrivateAttr()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """One source: the library's resolution, with the keyword arguments as overrides."""
+        return (
+            _Resolution(
+                cls,
+                getattr(init_settings, "init_kwargs", {}),
+                getattr(dotenv_settings, "env_file", None),
+                getattr(file_secret_settings, "secrets_dir", None),
+            ),
+        )
+
+    @model_validator(mode="after")
+    def _canonical(self) -> _PayloadSettings:
+        # section values given directly (e.g. by an enclosing settings class) meet every rule too
+        values = {
+            f"{section}.{name}": value
+            for section in PAYLOAD_SECTIONS[self.payload_kind]
+            for name, value in getattr(self, section)
+        }
+        self._resolved = _RESOLVERS[self.payload_kind](values, environ={})
+        return self
+
+    @property
+    def training_config(self) -> TrainingConfig:
+        """The canonical training configuration (training settings only)."""
+        return self._resolved.training_config
+
+    @property
+    def inference_config(self) -> InferenceConfig:
+        """The canonical inference configuration (inference settings only)."""
+        return self._resolved.inference_config
+
+    @property
+    def execution_config(self) -> ExecutionConfig:
+        """The execution configuration, not resolved for a host ('auto' stays 'auto')."""
+        return self._resolved.execution_config
+
+    if TYPE_CHECKING:  # the section fields are generated; type checkers see them as Any
+
+        def __getattr__(self, name: str) -> Any: ...
+
+
+def _settings_class(kind: PayloadKind) -> type[_PayloadSettings]:
+    fields: dict[str, Any] = {
+        section: (_SECTION_MODELS[section], Field(description=SECTIONS[section].__doc__))
+        for section in PAYLOAD_SECTIONS[kind]
+    }
+    name = f"{kind.title()}Settings"
+    settings = create_model(name, __base__=_PayloadSettings, __module__=__name__, **fields)
+    settings.payload_kind = kind
+    settings.__doc__ = f"The {kind} configuration as pydantic-settings settings."
+    return settings
+
+
+if TYPE_CHECKING:
+    TrainingSettings = _PayloadSettings
+    InferenceSettings = _PayloadSettings
+else:
+    TrainingSettings = _settings_class("training")
+    InferenceSettings = _settings_class("inference")
