@@ -2,13 +2,12 @@
 
     .venv/bin/python benchmarks/bench_probe_size.py [--big-mib 1024] [--repeat 31]
 
-Budgets (on `infer_probe_size`, what the factories call; cached after the first call):
+Budgets (on `infer_probe_size`, what the factories call; every call reads the file afresh):
 - the same time, within 1.5×, for a 1 MiB and a 1 GiB file;
 - at least 1.5× faster than `np.load(path)['probeGuess'].shape` for a plain 64×64 probe;
 - at least 10× faster than that for a compressed 256×256 probe.
-The same ratios for the uncached reading (cache cleared before every call) and for the bare
-header read (`read_probe_header`, never cached) are printed as `info` lines. The files go to a
-temporary directory (about 1 GiB for the big one) that is deleted at the end.
+The same ratios for the bare header read (`read_probe_header`) are printed as `info` lines.
+The files go to a temporary directory (about 1 GiB for the big one) that is deleted at the end.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import argparse
 import shutil
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,10 +23,10 @@ from typing import Any
 import numpy as np
 from _timing import median_seconds
 
-from ptycho_config._npz import _SETTLE_NS, clear_cache, infer_probe_size, read_probe_header
+from ptycho_config._npz import infer_probe_size, read_probe_header
 
 FILES = ("small", "big", "plain64", "zip256")
-WAYS = ("infer_probe_size", "uncached", "read_probe_header")
+WAYS = ("infer_probe_size", "read_probe_header")
 
 
 def _probe(size: int) -> np.ndarray[Any, np.dtype[np.complex64]]:
@@ -56,16 +54,11 @@ def _write_files(folder: Path, big_mib: int) -> dict[str, Path]:
 def _calls(path: Path) -> dict[str, tuple[Callable[[], object], int]]:
     """Each way of reading the file, with how many calls to time in one batch."""
 
-    def uncached() -> object:
-        clear_cache()
-        return infer_probe_size(path)
-
     def baseline() -> object:
         return np.load(path)["probeGuess"].shape
 
     return {
         "infer_probe_size": (lambda: infer_probe_size(path), 200),
-        "uncached": (uncached, 20),
         "read_probe_header": (lambda: read_probe_header(path), 20),
         "np.load": (baseline, 20 if path.stem == "plain64" else 2),
     }
@@ -91,7 +84,7 @@ def _line(ok: bool, budget: bool, text: str) -> bool:
 
 
 def main() -> bool:
-    """Write the files, wait until they may be cached, measure, print one line per ratio."""
+    """Write the files, measure, print one line per ratio."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--big-mib", type=int, default=1024, help="size of the big file")
     parser.add_argument("--repeat", type=int, default=31, help="batches per median")
@@ -102,7 +95,6 @@ def main() -> bool:
             raise SystemExit(f"{free_mib} MiB free in {folder}: too little for --big-mib")
         paths = _write_files(Path(folder), args.big_mib)
         sizes = {name: path.stat().st_size / 2**20 for name, path in paths.items()}
-        time.sleep(_SETTLE_NS / 1e9 + 0.1)  # a file is cached once its timestamps have settled
         timings = _measure(paths, args.repeat)
 
     print("median µs per call: " + "; ".join(f"{name} ({sizes[name]:.1f} MiB) "

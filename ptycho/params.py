@@ -6,9 +6,6 @@ it. Readers take ``dict(cfg)`` snapshots without a lock; ``set`` and every popul
 ``_write_lock`` and change ``cfg`` with one ``dict.update``, so a snapshot never shows half
 of one. ``reset`` (for tests) also removes keys, one at a time: do not run it beside readers.
 
-The only other state, the memo of data-file readings that ``ptycho_config`` keeps by file
-identity, lives here too (``data_file_readings``), so ``reset()`` returns everything to new.
-
 This module imports nothing heavy: schema validation is imported on the first ``set``.
 """
 
@@ -18,7 +15,6 @@ import contextlib
 import logging
 import numbers
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -94,9 +90,6 @@ _sealed = False
 # key -> the value the most recent populate that wrote this key wrote
 _populated: dict[str, Any] = {}
 _MISSING: Any = object()
-# Data-file readings by file identity, owned by ptycho_config._npz (under its own lock).
-data_file_readings: OrderedDict[Any, Any] = OrderedDict()
-data_file_lock = threading.Lock()
 
 
 def get(key: str, default: Any = _MISSING) -> Any:
@@ -180,8 +173,6 @@ def reset() -> None:
         cfg.update(DEFAULT_CFG)
         _populated.clear()
         _sealed = False
-    with data_file_lock:
-        data_file_readings.clear()
 
 
 def _write_populated(values: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:

@@ -100,7 +100,6 @@ def _payload(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
 
 
 def _document(payload: Any) -> dict[str, Any]:
-    from ptycho_config._provenance import redact_tree
     from ptycho_config._snapshot import fingerprint
 
     config = getattr(payload, "training_config", None) or payload.inference_config
@@ -118,8 +117,7 @@ def _document(payload: Any) -> dict[str, Any]:
             for key, value in payload.overrides_applied.items()
         },
     }
-    redacted: dict[str, Any] = redact_tree(document)
-    return redacted
+    return document
 
 
 def _render(payload: Any, form: str) -> str:

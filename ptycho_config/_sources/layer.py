@@ -19,7 +19,6 @@ from ptycho_config._errors import (
     InvalidValueProblem,
     Problem,
     UnknownKeyProblem,
-    redact,
     show,
     suggest,
 )
@@ -121,8 +120,8 @@ class Layer:
                 ConflictProblem(
                     key,
                     f"given twice with different values: {first[0]}="
-                    f"{show(redact(str(first[0]), first[1]))} "
-                    f"and {second[0]}={show(redact(str(second[0]), second[1]))}",
+                    f"{show(first[1])} "
+                    f"and {second[0]}={show(second[1])}",
                     source=self.kind,
                 )
             )
