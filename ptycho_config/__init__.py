@@ -2,11 +2,14 @@
 
 from ptycho_config._errors import (
     AmbiguousKeyError,
+    BackendUnavailableError,
     ConfigFileNotFoundError,
     ConflictError,
+    FileReadError,
     InvalidValueError,
     MissingValueError,
     ModelArchiveNotFoundError,
+    OutputError,
     ProbeSizeError,
     Problem,
     PtychoConfigError,
@@ -37,15 +40,18 @@ from ptycho_config._torch_runtime import TorchRuntime, build_torch_runtime
 
 __all__ = [
     "AmbiguousKeyError",
+    "BackendUnavailableError",
     "ConfigFileNotFoundError",
     "ConflictError",
     "ExecutionConfig",
+    "FileReadError",
     "InferenceConfig",
     "InferencePayload",
     "InvalidValueError",
     "MissingValueError",
     "ModelArchiveNotFoundError",
     "ModelConfig",
+    "OutputError",
     "ProbeSizeError",
     "Problem",
     "PtychoConfigError",

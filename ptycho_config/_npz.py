@@ -16,7 +16,6 @@ import json
 import math
 import os
 import pickle
-import stat
 import struct
 import warnings
 import zipfile
@@ -32,6 +31,7 @@ from ptycho_config._errors import (
     Problem,
     show,
 )
+from ptycho_config._files import open_regular
 
 if TYPE_CHECKING:
     import numpy as np
@@ -429,35 +429,6 @@ def _read_nphotons(
             f"{where}: nphotons {show(value)} is not a positive number; fix it or set nphotons",
         )
     return number, None
-
-
-def open_regular(path: str, what: str) -> int:
-    """A read-only descriptor of a regular file; FileReadError for anything else, never blocking.
-
-    O_NONBLOCK makes opening a FIFO return at once; fstat then tells what was opened, so a
-    path swapped between a check and the open cannot slip through.
-    """
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError) as e:
-        reason = "permission denied" if isinstance(e, PermissionError) else str(e)
-        raise FileReadError.of(path, what, reason) from e
-    mode = os.fstat(descriptor).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(descriptor)
-        raise FileReadError.of(path, what, _not_a_file(mode))
-    os.set_blocking(descriptor, True)
-    return descriptor
-
-
-def _not_a_file(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "it is a directory, not a file"
-    kinds = {stat.S_ISFIFO: "a FIFO", stat.S_ISCHR: "a character device", stat.S_ISSOCK: "a socket"}
-    kind = next((name for test, name in kinds.items() if test(mode)), "a special file")
-    return f"it is {kind}, not a regular file"
 
 
 def _read(data_file: str | os.PathLike[str]) -> DataFileFacts:

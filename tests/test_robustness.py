@@ -34,9 +34,11 @@ import ptycho.params
 from ptycho_config import (
     ConfigFileNotFoundError,
     ExecutionConfig,
+    FileReadError,
     InferenceConfig,
     InferencePayload,
     InvalidValueError,
+    OutputError,
     ProbeSizeError,
     PtychoConfigError,
     Resolved,
@@ -635,14 +637,22 @@ class TestFactoriesWithHostileFiles:
             if not isinstance(result, PtychoConfigError | FileNotFoundError):
                 ptycho.params.reset()
 
-    def test_missing_data_file_variants(self, tmp_path: Path) -> None:
-        """A directory, a loop or a FIFO as the training file is 'Training data file not found'."""
-        for kind in ("directory", "symlink_loop", "fifo", "dangling_symlink"):
-            folder = tmp_path / kind
-            folder.mkdir()
-            data = _hostile_data_file(folder, kind)
-            with nothing_changes(tmp_path), pytest.raises(FileNotFoundError, match="not found"):
-                _train(data, folder / "out")
+    @pytest.mark.parametrize(
+        ("kind", "expected", "message"),
+        [
+            ("directory", FileReadError, "a directory, not a file"),
+            ("fifo", FileReadError, "a FIFO, not a regular file"),
+            ("symlink_loop", FileReadError, "symbolic links"),
+            ("dangling_symlink", ConfigFileNotFoundError, "Training data file not found"),
+        ],
+    )
+    def test_data_file_that_is_no_file(
+        self, tmp_path: Path, kind: str, expected: type[Exception], message: str
+    ) -> None:
+        """A directory, FIFO or loop as training data says what it is; a dangling link: missing."""
+        data = _hostile_data_file(tmp_path, kind)
+        with nothing_changes(tmp_path), pytest.raises(expected, match=message):
+            _train(data, tmp_path / "out")
 
     @pytest.mark.parametrize("kind", [k for k in HOSTILE_DATA if k != "bad_metadata"])
     def test_infer_probe_size(self, tmp_path: Path, kind: str) -> None:
@@ -682,7 +692,7 @@ class TestFactoriesWithHostileFiles:
     @FILES
     @given(content=st.binary(max_size=600))
     def test_random_bytes_as_data(self, tmp_path: Path, content: bytes) -> None:
-        """Random bytes as the training file: a fallback with a warning, never a crash."""
+        """Random bytes as the training file: 'not a readable NPZ file', never a crash."""
         with tempfile.TemporaryDirectory(dir=tmp_path) as name:
             folder = Path(name)
             data = folder / "train.npz"
@@ -690,7 +700,9 @@ class TestFactoriesWithHostileFiles:
             with nothing_changes(folder):
                 result = documented(lambda: _train(data, folder / "out"), resolution=False)
                 ptycho.params.reset()
-            assert not isinstance(result, PtychoConfigError)
+            if isinstance(result, PtychoConfigError):  # an empty zip archive is an NPZ
+                assert isinstance(result, FileReadError)
+                assert "is not a readable NPZ file" in str(result)
 
 
 def _valid_snapshot(folder: Path) -> dict[str, Any]:
@@ -795,7 +807,7 @@ class TestSnapshots:
         payload = _train(data, tmp_path / "out")
         model = tmp_path / "model"
         (model / "ptycho_config.json").mkdir(parents=True)
-        with pytest.raises(IsADirectoryError):
+        with pytest.raises(OutputError, match="Is a directory"):
             save_snapshot(payload, model)
         assert ["ptycho_config.json"] == [p.name for p in model.iterdir()]
 

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ptycho_config._errors import ConfigFileNotFoundError, InvalidValueError, InvalidValueProblem
+from ptycho_config._errors import (
+    ConfigFileNotFoundError,
+    FileReadError,
+    InvalidValueError,
+    InvalidValueProblem,
+)
+from ptycho_config._files import CONFIG_FILE_CAP, read_capped
 from ptycho_config._registry import PayloadKind, lookup
 from ptycho_config._schemas import SECTIONS
 from ptycho_config._sources.layer import Layer, SourceKind
@@ -24,20 +30,27 @@ _MAX_VALUES = 100_000
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
-    """The file's top-level mapping; a missing, unparsable or non-mapping file is a clear error."""
+    """The file's top-level mapping; a missing, unparsable or non-mapping file is a clear error.
+
+    The file must be a regular file of at most ``CONFIG_FILE_CAP`` bytes; a key given twice
+    in one mapping is an error, as TOML makes it.
+    """
     kind = _SUFFIXES.get(path.suffix.lower())
     if kind is None:
         choices = ", ".join(sorted(_SUFFIXES))
         _fail(path, f"cannot read config file {path}: unsupported extension; use {choices}")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_capped(path, "config file", CONFIG_FILE_CAP).decode("utf-8")
     except FileNotFoundError as error:
         problem = InvalidValueProblem("config_file", "no such file; fix the path", str(path))
         raise ConfigFileNotFoundError(f"Config file not found: {path}", [problem]) from error
-    except (OSError, ValueError) as error:  # a directory, no permission, not UTF-8, a NUL byte
-        _fail(path, f"cannot read config file {path}: {error}", error)
+    except (FileReadError, NotADirectoryError, UnicodeDecodeError) as error:
+        reason = error.reason if isinstance(error, FileReadError) else str(error)
+        _fail(path, f"cannot read config file {path}: {reason}", error)
     try:
         data = _parse(kind, text)
+    except _DuplicateKey as error:
+        _fail(path, f"config file {path} gives {error}; give each key once", error)
     except (ValueError, tomllib.TOMLDecodeError) as error:
         _fail(path, f"cannot parse config file {path} as {kind}: {error}", error)
     except RecursionError as error:
@@ -78,14 +91,50 @@ def _expands_beyond(data: Any, limit: int) -> bool:
     return False
 
 
+class _DuplicateKey(ValueError):
+    """A key given twice in one mapping of a JSON or YAML document."""
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    mapping: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in mapping:
+            raise _DuplicateKey(f"key {key!r} twice")
+        mapping[key] = value
+    return mapping
+
+
 def _parse(kind: str, text: str) -> Any:
     if kind == "json":
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_pairs)
     if kind == "toml":
         return tomllib.loads(text)
+    return _load_yaml(text)
+
+
+def _load_yaml(text: str) -> Any:
+    """safe_load, refusing a key given twice in one mapping (PyYAML keeps the last silently)."""
     import yaml  # only where a YAML file is read
 
-    return yaml.safe_load(text)
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # '<<' merges, it is no key
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    duplicate = key in seen
+                    seen.add(key)
+                except TypeError:  # an unhashable key; the base constructor reports it
+                    continue
+                if duplicate:
+                    line = key_node.start_mark.line + 1
+                    raise _DuplicateKey(f"key {key!r} twice (again on line {line})")
+            mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+            return mapping
+
+    return yaml.load(text, Loader=UniqueKeyLoader)
 
 
 @dataclass(frozen=True)

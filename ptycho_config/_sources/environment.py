@@ -16,6 +16,7 @@ from ptycho_config._registry import (
     ENV_PREFIX,
     KEYS,
     RESERVED_ENV,
+    Match,
     Miss,
     PayloadKind,
     env_names,
@@ -65,7 +66,7 @@ def environment_layer(
         text = variables[name]
         found = lookup_env(upper, payload)
         if isinstance(found, Miss) and found.reason == "unknown" and not strict:
-            hint = suggest(upper, env_names(payload))
+            hint = suggest(upper, env_names(payload), same=lambda n: _named(n, payload))
             tip = f"; did you mean {' or '.join(hint)}?" if hint else ""
             warnings.warn(f"unknown environment variable {name} ignored{tip}", stacklevel=4)
             continue
@@ -74,6 +75,12 @@ def environment_layer(
             candidates=env_names(payload), foreign_is_error=False,
         )  # fmt: skip
     return layer
+
+
+def _named(variable: str, payload: PayloadKind) -> object:
+    """The key a variable names, so that each key is suggested once."""
+    found = lookup_env(variable, payload)
+    return found.key if isinstance(found, Match) else variable
 
 
 def env_text(value: object) -> str:

@@ -22,7 +22,15 @@ from ptycho_config._errors import (
     show,
     suggest,
 )
-from ptycho_config._registry import Match, Miss, PayloadKind, spellings
+from ptycho_config._registry import (
+    ENV_PREFIX,
+    Match,
+    Miss,
+    PayloadKind,
+    lookup,
+    lookup_env,
+    spellings,
+)
 
 SourceKind = Literal[
     "override", "execution_config", "env", "dotenv", "secret", "settings", "file", "profile",
@@ -153,9 +161,15 @@ class Layer:
             )
         else:
             pool = candidates if candidates is not None else spellings(self.payload)
-            self.problems.append(
-                UnknownKeyProblem(spelling, "unknown key", raw, where, suggest(spelling, pool))
-            )
+            hints = suggest(spelling, pool, same=lambda name: self._names(name))
+            self.problems.append(UnknownKeyProblem(spelling, "unknown key", raw, where, hints))
+
+    def _names(self, spelling: str) -> object:
+        """The key a suggested spelling (or variable) names, so each key is suggested once."""
+        found = lookup_env(spelling, self.payload) if spelling[:7].upper() == ENV_PREFIX else None
+        if not isinstance(found, Match):
+            found = lookup(spelling, self.payload)
+        return found.key if isinstance(found, Match) else spelling
 
 
 def _equal(first: Any, second: Any) -> bool:
