@@ -1,20 +1,33 @@
 """The `ptycho-config` command line: resolve, explain and export configurations.
 
-Exit codes: 0 success, 2 usage error, 3 invalid configuration, 4 missing file.
+Exit codes (each error class carries its own, see `_errors`): 0 success, 1 unexpected error
+(a bug), 2 usage error, 3 invalid configuration, 4 missing file, 5 unreadable file or
+directory, 6 output cannot be written, 7 PyTorch backend unavailable. No traceback is printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shlex
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ptycho_config._errors import ConflictError, ModelArchiveNotFoundError, PtychoConfigError
+from ptycho_config._errors import (
+    BackendUnavailableError,
+    ConfigFileNotFoundError,
+    ConflictError,
+    FileReadError,
+    OutputError,
+    PtychoConfigError,
+)
 
-EXIT_OK, EXIT_USAGE, EXIT_INVALID, EXIT_MISSING = 0, 2, 3, 4
+EXIT_OK, EXIT_BUG, EXIT_USAGE = 0, 1, 2
+EXIT_INVALID, EXIT_MISSING = PtychoConfigError.exit_code, ConfigFileNotFoundError.exit_code
+EXIT_UNREADABLE, EXIT_OUTPUT = FileReadError.exit_code, OutputError.exit_code
+EXIT_BACKEND = BackendUnavailableError.exit_code
 FORMATS = ("table", "json", "yaml", "env", "legacy")
 
 
@@ -155,12 +168,18 @@ def _env_listing() -> str:
 
 
 def _check(args: argparse.Namespace) -> str:
+    import os
+
+    from ptycho_config._registry import CONFIG_FILE_VARIABLE
     from ptycho_config._resolve import resolve_inference, resolve_training
 
     resolve_training(config_file=args.config)
     placeholder = {"model_path": ".", "test_data_file": "."}
     resolve_inference(placeholder, config_file=args.config)
-    return "configuration ok: environment" + (f" and {args.config}" if args.config else "")
+    read = args.config or next(
+        (v for k, v in os.environ.items() if k.upper() == CONFIG_FILE_VARIABLE), None
+    )
+    return "configuration ok: environment" + (f" and config file {read}" if read else "")
 
 
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
@@ -183,19 +202,60 @@ def _write_example(directory: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code. Every failure is one paragraph on stderr."""
+    _never_fail_on_encoding()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         output = _run(args, parser)
-    except (FileNotFoundError, ModelArchiveNotFoundError) as error:
-        print(f"ptycho-config: missing file: {error}", file=sys.stderr)
-        return EXIT_MISSING
-    except (PtychoConfigError, FileExistsError) as error:
-        print(f"ptycho-config: {error}", file=sys.stderr)
-        return EXIT_INVALID
-    print(output)
+    except PtychoConfigError as error:
+        prefix = "missing file: " if error.exit_code == EXIT_MISSING else ""
+        return _fail(f"{prefix}{error}", error.exit_code)
+    except FileNotFoundError as error:
+        return _fail(f"missing file: {error}", EXIT_MISSING)
+    except OSError as error:
+        return _fail(f"cannot read {error.filename or 'a file'}: {error.strerror}", EXIT_UNREADABLE)
+    except Exception as error:  # the promise is no traceback, even for a bug
+        detail = f"{type(error).__name__}: {error}"
+        return _fail(f"unexpected error ({detail}); please report this as a bug", EXIT_BUG)
+    return _emit(output)
+
+
+def _never_fail_on_encoding() -> None:
+    """A character the terminal's encoding lacks is escaped, not an error (LANG=C, a pipe)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
+def _fail(message: str, code: int) -> int:
+    with contextlib.suppress(OSError):  # stderr itself is gone: the exit code still tells
+        print(f"ptycho-config: {message}", file=sys.stderr)
+    return code
+
+
+def _emit(output: str) -> int:
+    """Print the output; a full disk or a closed pipe is an error message, not a traceback."""
+    try:
+        sys.stdout.write(output + "\n")
+        sys.stdout.flush()
+    except OSError as error:
+        _discard_stdout()
+        return _fail(f"cannot write the output: {error.strerror or error}", EXIT_OUTPUT)
     return EXIT_OK
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush does not fail again."""
+    import os
+
+    try:
+        target = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(target, sys.stdout.fileno())
+        os.close(target)
+    except (OSError, ValueError, AttributeError):  # no real descriptor, e.g. under a test runner
+        pass
 
 
 if __name__ == "__main__":

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
-from ptycho_config._errors import Problem, PtychoConfigError
+from ptycho_config._errors import ConflictError, ConflictProblem, Problem, PtychoConfigError
+from ptycho_config._files import not_empty
 from ptycho_config._provenance import DEFAULT_SOURCE, Source, explain
 from ptycho_config._registry import CONFIG_FILE_VARIABLE, PAYLOAD_SECTIONS, PayloadKind, keys_of
 from ptycho_config._schemas import SECTIONS, ExecutionConfig, InferenceConfig, TrainingConfig
@@ -83,17 +83,24 @@ def sources_of(
         environment,
     ]
     if config_file is None:
-        config_file = next(
-            (v for k, v in environment.variables.items() if k.upper() == CONFIG_FILE_VARIABLE),
-            None,
-        )
-    if config_file:
-        sources.append(ConfigFile(Path(config_file)))
+        config_file = _config_file_variable(environment.variables)
+    if config_file is not None:
+        sources.append(ConfigFile(not_empty(config_file, "config_file")))
     if checkpoint is not None:
         sources.append(MappingSource("checkpoint", checkpoint))
     if inferred is not None:
         sources.append(MappingSource("inferred", inferred))
     return sources
+
+
+def _config_file_variable(variables: Mapping[str, str]) -> str | None:
+    """PTYCHO_CONFIG_FILE in any letter case; spellings that disagree are an error."""
+    given = {k: v for k, v in variables.items() if k.upper() == CONFIG_FILE_VARIABLE}
+    if len(set(given.values())) > 1:
+        shown = " and ".join(f"{k}={v!r}" for k, v in sorted(given.items()))
+        message = f"the config file is given twice with different values: {shown}; set one"
+        raise ConflictError(message, [ConflictProblem(CONFIG_FILE_VARIABLE, message)])
+    return next(iter(given.values()), None)
 
 
 def read_layers(payload: PayloadKind, sources: Iterable[ConfigSource]) -> list[Layer]:

@@ -25,6 +25,7 @@ from ptycho_config._types import (
     OptionalPath,
     OptionalPositiveInt,
     OptionalSeed,
+    PathValue,
     PositiveFloat,
     PositiveInt,
     PowerOfTwo,
@@ -162,7 +163,7 @@ class TrainingConfig(_Grouping):
     intensity_scale_trainable: bool = Field(
         True, description="Learn the intensity scale during training."
     )
-    output_dir: Path = Field(
+    output_dir: PathValue = Field(
         Path("training_outputs"), description="Directory for training outputs."
     )
     sequential_sampling: bool = Field(
@@ -208,13 +209,13 @@ class InferenceConfig(_Grouping):
     section = "inference"
 
     model: ModelConfig = Field(default_factory=ModelConfig, description="The trained network.")
-    model_path: Path = Field(description="Directory of the trained model (holds wts.h5.zip).")
-    test_data_file: Path = Field(description="NPZ file with the data to reconstruct.")
+    model_path: PathValue = Field(description="Directory of the trained model (holds wts.h5.zip).")
+    test_data_file: PathValue = Field(description="NPZ file with the data to reconstruct.")
     n_groups: OptionalPositiveInt = Field(
         None, description="Number of groups to reconstruct (None: all)."
     )
     debug: bool = Field(False, description="Write debugging output.")
-    output_dir: Path = Field(
+    output_dir: PathValue = Field(
         Path("inference_outputs"), description="Directory for reconstructions."
     )
     backend: Backend = Field("tensorflow", description="Inference backend.")

@@ -112,7 +112,17 @@ OptionalPositiveInt = Annotated[PositiveInt | None, BeforeValidator(none_string)
 OptionalInt = Annotated[Int | None, BeforeValidator(none_string)]
 Seed = Annotated[int, Field(ge=SEED_RANGE[0], le=SEED_RANGE[1]), NO_BOOL]
 OptionalSeed = Annotated[Seed | None, BeforeValidator(none_string)]
-OptionalPath = Annotated[Path | None, BeforeValidator(none_string)]
+
+
+def _path_text(value: Any) -> Any:
+    # Path("") is ".", the working directory: an empty string would silently name it
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("must be a path, not an empty string")
+    return value
+
+
+PathValue = Annotated[Path, BeforeValidator(_path_text)]
+OptionalPath = Annotated[Path | None, BeforeValidator(_path_text), BeforeValidator(none_string)]
 
 
 # Choices the PyTorch backend objects carry too, so they are named once here.

@@ -507,17 +507,26 @@ class TestConfigFiles:
             resolve_training(environ={}, config_file=path)
 
     def test_directory(self, tmp_path: Path) -> None:
-        """A directory given as the config file is an InvalidValueError naming it."""
+        """A directory given as the config file is a FileReadError saying it is no file."""
         folder = tmp_path / "config.yaml"
         folder.mkdir()
-        error = fails(lambda: resolve_training(environ={}, config_file=folder), InvalidValueError)
-        assert "config.yaml" in str(error)
+        error = fails(lambda: resolve_training(environ={}, config_file=folder), FileReadError)
+        assert f"cannot read config file {folder}: it is a directory, not a file" == str(error)
 
-    @pytest.mark.parametrize("name", ["a\x00.yaml", "\ud800.yaml", "x.txt", "noext", "x.yaml "])
-    def test_odd_paths(self, tmp_path: Path, name: str) -> None:
-        """Paths with NUL bytes, lone surrogates or no usable extension are documented errors."""
+    @pytest.mark.parametrize(
+        ("name", "expected"),
+        [
+            ("a\x00.yaml", FileReadError),
+            ("\ud800.yaml", FileReadError),
+            ("x.txt", InvalidValueError),
+            ("noext", InvalidValueError),
+            ("x.yaml ", InvalidValueError),
+        ],
+    )
+    def test_odd_paths(self, tmp_path: Path, name: str, expected: type[Exception]) -> None:
+        """Paths with NUL bytes or lone surrogates cannot be read; no extension is invalid."""
         path = tmp_path / name
-        fails(lambda: resolve_training(environ={}, config_file=path), InvalidValueError)
+        fails(lambda: resolve_training(environ={}, config_file=path), expected)
 
     def test_missing_from_the_environment(self, tmp_path: Path) -> None:
         """PTYCHO_CONFIG_FILE (any case) naming a missing file is a FileNotFoundError."""
@@ -530,7 +539,7 @@ class TestConfigFiles:
         """A config file that is a symlink loop is a documented error."""
         loop = tmp_path / "loop.yaml"
         loop.symlink_to(loop)
-        fails(lambda: resolve_training(environ={}, config_file=loop), InvalidValueError)
+        fails(lambda: resolve_training(environ={}, config_file=loop), FileReadError)
 
     @pytest.mark.parametrize(
         "use",

@@ -15,7 +15,6 @@ from typing import Any, NoReturn
 
 from ptycho_config._errors import (
     ConfigFileNotFoundError,
-    FileReadError,
     InvalidValueError,
     InvalidValueProblem,
 )
@@ -41,12 +40,11 @@ def load_config_file(path: Path) -> dict[str, Any]:
         _fail(path, f"cannot read config file {path}: unsupported extension; use {choices}")
     try:
         text = read_capped(path, "config file", CONFIG_FILE_CAP).decode("utf-8")
-    except FileNotFoundError as error:
+    except (FileNotFoundError, NotADirectoryError) as error:
         problem = InvalidValueProblem("config_file", "no such file; fix the path", str(path))
         raise ConfigFileNotFoundError(f"Config file not found: {path}", [problem]) from error
-    except (FileReadError, NotADirectoryError, UnicodeDecodeError) as error:
-        reason = error.reason if isinstance(error, FileReadError) else str(error)
-        _fail(path, f"cannot read config file {path}: {reason}", error)
+    except UnicodeDecodeError as error:
+        _fail(path, f"cannot read config file {path}: it is not UTF-8 text ({error})", error)
     try:
         data = _parse(kind, text)
     except _DuplicateKey as error:
