@@ -97,7 +97,7 @@ def get(key: str, default: Any = _MISSING) -> Any:
     if key == "bigN":
         try:
             return _big_n(dict(cfg))
-        except (KeyError, TypeError) as error:
+        except KeyError as error:
             if default is _MISSING:
                 raise KeyError(f"bigN cannot be derived from params.cfg: {error}") from error
             return default
@@ -121,27 +121,33 @@ def set(key: str, value: Any) -> None:
 def params() -> dict[str, Any]:
     """A copy of the dict, with the derived ``bigN`` added when it can be derived."""
     snapshot = dict(cfg)
-    with contextlib.suppress(KeyError, TypeError):
+    with contextlib.suppress(KeyError):
         snapshot["bigN"] = _big_n(snapshot)
     return snapshot
 
 
 def validate() -> None:
-    """Check every value in the dict; raise one ValueError listing all problems."""
+    """Check every value in the dict; raise one InvalidValueError listing all problems."""
+    from ptycho_config._errors import InvalidValueError, Problem
+
     snapshot = dict(cfg)
-    problems: list[str] = []
+    problems: list[Problem] = []
     for key, value in snapshot.items():
         try:
             _checked(key, value)
-        except ValueError as error:
-            problems.append(str(error))
+        except ValueError as error:  # its message names the key and the value already
+            problems.append(Problem("", str(error)))
     try:
         _big_n(snapshot)
-    except (KeyError, TypeError) as error:
-        problems.append(f"bigN cannot be derived from N, gridsize and offset: {error}")
+    except KeyError as error:
+        message = f"bigN cannot be derived from N, gridsize and offset: {error}"
+        problems.append(Problem("bigN", message))
+    except InvalidValueError as error:
+        problems.extend(error.problems)
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)
-        raise ValueError(f"params.cfg is invalid ({len(problems)} problem(s)):\n{lines}")
+        count = len(problems)
+        raise InvalidValueError(f"params.cfg is invalid ({count} problem(s)):\n{lines}", problems)
 
 
 def seal() -> None:
@@ -204,7 +210,21 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _big_n(values: Mapping[str, Any]) -> int:
-    return int(values["N"]) + (int(values["gridsize"]) - 1) * int(values["offset"])
+    """N + (gridsize - 1) * offset; KeyError when one is absent, the library's error when one
+    is no integer (a bad direct write to ``cfg``)."""
+    parts = {name: values[name] for name in ("N", "gridsize", "offset")}
+    bad = {
+        k: v for k, v in parts.items() if isinstance(v, bool) or not isinstance(v, numbers.Integral)
+    }
+    if bad:
+        from ptycho_config._errors import InvalidValueError, Problem, show
+
+        message = "bigN cannot be derived: " + ", ".join(
+            f"{k} = {show(v)} is no integer" for k, v in bad.items()
+        )
+        problems = [Problem(k, "must be an integer to derive bigN", v) for k, v in bad.items()]
+        raise InvalidValueError(f"{message}; fix params.cfg", problems)
+    return int(parts["N"]) + (int(parts["gridsize"]) - 1) * int(parts["offset"])
 
 
 def _checked(key: str, value: Any) -> Any:
