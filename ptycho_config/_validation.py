@@ -36,6 +36,8 @@ def _field_path(
     return path, model
 
 
+# Said wherever a word is expected: every schema reads text this way (see _schema_base).
+_ANY_CASE = " (letter case and surrounding spaces do not matter)"
 # pydantic's error types in the library's words; {name} takes the error's context value.
 _WORDING = {
     "frozen_instance": "configs are frozen; build a changed copy with model_copy(update={...})",
@@ -43,8 +45,8 @@ _WORDING = {
     "greater_than": "must be > {gt}",
     "less_than_equal": "must be <= {le}",
     "less_than": "must be < {lt}",
-    "literal_error": "must be {expected}",
-    "enum": "must be {expected}",
+    "literal_error": "must be {expected}" + _ANY_CASE,
+    "enum": "must be {expected}" + _ANY_CASE,
     "int_type": "must be an integer",
     "int_parsing": "must be an integer",
     "int_from_float": "must be an integer, without a fraction",
@@ -53,7 +55,7 @@ _WORDING = {
     "float_parsing": "must be a number",
     "finite_number": "must be a finite number, not NaN or infinity",
     "bool_type": "must be true or false",
-    "bool_parsing": "must be true or false (also yes/no, on/off, 1/0)",
+    "bool_parsing": "must be true or false (also yes/no, on/off, 1/0)" + _ANY_CASE,
     "string_type": "must be text",
     "path_type": "must be a path",
     "missing": "a value is required",

@@ -364,7 +364,7 @@ CHOICES: list[tuple[str, str, list[Any]]] = [
 ]
 BAD_CHOICES: list[tuple[str, str, Any]] = [
     ("model", "model_type", "gan"),
-    ("model", "model_type", "PINN"),
+    ("model", "model_type", "pi nn"),
     ("model", "architecture", "resnet"),
     ("model", "amp_activation", "tanh"),
     ("training", "backend", "jax"),
