@@ -90,11 +90,12 @@ class PtychoConfigError(ValueError):
     """Base class of every configuration error raised by ptycho-config."""
 
     exit_code: ClassVar[int] = 3
+    subject: ClassVar[str] = "configuration"  # the key of a problem made from the message
 
     def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
         super().__init__(message)
         # the contract: never an error without a problem, so callers can always list them
-        self.problems: tuple[Problem, ...] = tuple(problems) or (Problem("", message),)
+        self.problems: tuple[Problem, ...] = tuple(problems) or (Problem(self.subject, message),)
 
     @classmethod
     def from_problems(cls, problems: Sequence[Problem], what: str) -> PtychoConfigError:
@@ -136,13 +137,19 @@ class ConflictError(PtychoConfigError):
 class SnapshotError(PtychoConfigError):
     """A checkpoint snapshot that is corrupt or written by an incompatible version."""
 
+    subject: ClassVar[str] = "checkpoint snapshot"
+
 
 class ProbeSizeError(PtychoConfigError):
     """The probe size could not be read from a data file."""
 
+    subject: ClassVar[str] = "model.N"
+
 
 class ModelArchiveNotFoundError(PtychoConfigError):
     """A model directory without its weights archive."""
+
+    subject: ClassVar[str] = "model_path"
 
     exit_code: ClassVar[int] = 4
 
@@ -150,11 +157,15 @@ class ModelArchiveNotFoundError(PtychoConfigError):
 class ConfigFileNotFoundError(PtychoConfigError, FileNotFoundError):
     """A file the configuration names does not exist."""
 
+    subject: ClassVar[str] = "file"
+
     exit_code: ClassVar[int] = 4
 
 
 class FileReadError(PtychoConfigError, OSError):
     """A file or directory that exists but cannot be read as what it should be."""
+
+    subject: ClassVar[str] = "file"
 
     exit_code: ClassVar[int] = 5
 
@@ -171,11 +182,15 @@ class FileReadError(PtychoConfigError, OSError):
 class OutputError(PtychoConfigError, OSError):
     """A file, directory or stream that cannot be written."""
 
+    subject: ClassVar[str] = "output"
+
     exit_code: ClassVar[int] = 6
 
 
 class BackendUnavailableError(PtychoConfigError, RuntimeError):
     """The PyTorch backend is selected but torch is not installed or fails to import."""
+
+    subject: ClassVar[str] = "model.backend"
 
     exit_code: ClassVar[int] = 7
 

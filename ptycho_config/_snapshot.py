@@ -184,7 +184,7 @@ def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
         raise SnapshotError(f"checkpoint snapshot {path} has no valid schema_version")
     if version < 1:
         raise SnapshotError(
-            f"checkpoint snapshot {path} has schema version {version}; 1 is the first"
+            f"checkpoint snapshot {path} has schema version {version}; schema versions start at 1"
         )
     if version > SNAPSHOT_VERSION:
         raise SnapshotError(
