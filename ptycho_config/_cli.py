@@ -12,6 +12,7 @@ import contextlib
 import json
 import shlex
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -207,7 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        output = _run(args, parser)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            output = _run(args, parser)
     except PtychoConfigError as error:
         prefix = "missing file: " if error.exit_code == EXIT_MISSING else ""
         return _fail(f"{prefix}{error}", error.exit_code)
@@ -219,6 +222,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         detail = f"{type(error).__name__}: {error}"
         return _fail(f"unexpected error ({detail}); please report this as a bug", EXIT_BUG)
     return _emit(output)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+    """A warning is one line on stderr, like an error, without Python's source excerpt."""
+    with contextlib.suppress(OSError):
+        print(f"ptycho-config: warning: {message}", file=sys.stderr)
 
 
 def _never_fail_on_encoding() -> None:

@@ -16,6 +16,7 @@ import json
 import math
 import os
 import pickle
+import re
 import struct
 import warnings
 import zipfile
@@ -50,6 +51,11 @@ _EOCD64_LOCATOR = struct.Struct("<4sLQL")
 _EOCD64 = struct.Struct("<4sQ2H2L4Q")
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")
 _UNSUPPORTED_FLAGS = 0x1 | 0x20 | 0x40  # encrypted, patched data, strong encryption
+# The header numpy writes for a plain dtype; anything else goes through numpy's own parser.
+_CANONICAL = re.compile(
+    rb"\{'descr': '([<>|=]?[a-zA-Z][0-9]{0,5})', 'fortran_order': (?:True|False), "
+    rb"'shape': \(((?:[0-9]{1,19}, )*(?:[0-9]{1,19},?)?)\), \} *\n"
+)
 _RESAVE = "re-save the file with numpy.savez or set N explicitly"
 # What a truncated, corrupt or hostile file can make zipfile, zlib or numpy's header parser raise.
 _RAW_ERRORS = (zipfile.BadZipFile, OSError, EOFError, struct.error, zlib.error, ValueError,
@@ -258,6 +264,7 @@ def _inflate(decompressor: _Decompressor, file: IO[bytes], budget: int, want: in
 
 def _parse_header(data: bytes, info: zipfile.ZipInfo) -> tuple[NpyHeader, int]:
     """A member's `.npy` header, parsed by numpy's reader, and where its data starts."""
+    import numpy as np
     from numpy.lib import format as npy_format
 
     stream = io.BytesIO(data)
@@ -271,9 +278,17 @@ def _parse_header(data: bytes, info: zipfile.ZipInfo) -> tuple[NpyHeader, int]:
         if length > _MAX_HEADER:
             raise _Unreadable(f"its .npy header claims {length} bytes, over {_MAX_HEADER}")
         text = stream.read(length)
-        # 3.0 is 2.0 with a UTF-8 header, used only for structured dtypes, which we refuse anyway.
-        read = npy_format.read_array_header_1_0 if width == 2 else npy_format.read_array_header_2_0
-        shape, _, dtype = read(io.BytesIO(length_field + text), _MAX_HEADER)
+        canonical = _CANONICAL.fullmatch(text) if len(text) == length else None
+        if canonical is not None:  # what numpy writes, read without compiling Python syntax
+            descr, dims = canonical.group(1, 2)
+            shape = tuple(int(d) for d in dims.replace(b",", b" ").split())
+            dtype = np.dtype(descr.decode("ascii"))
+        else:
+            # 3.0 is 2.0 with a UTF-8 header, used only for structured dtypes (refused anyway)
+            read = (
+                npy_format.read_array_header_1_0 if width == 2 else npy_format.read_array_header_2_0
+            )
+            shape, _, dtype = read(io.BytesIO(length_field + text), _MAX_HEADER)
     except _RAW_ERRORS as e:
         raise _Unreadable(f"{info.filename} is not a valid .npy array ({e})") from e
     if any(n < 0 for n in shape):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import pickle
 import subprocess
@@ -396,6 +397,30 @@ class TestFormatVersions:
             save(path, probeGuess=np.zeros((rows, cols), dtype=dtype))
             header = read_probe_header(path)
         assert ((rows, cols), np.dtype(dtype)) == (header.shape, header.dtype)
+
+    @given(
+        st.lists(st.integers(0, 2**40), max_size=4).map(tuple),
+        st.sampled_from(["<f4", ">c8", "|u1", "<U7", "|S3", "<i8", "|b1", ">f2", "<m8[s]"]),
+        st.booleans(),
+        st.sampled_from([(1, 0), (2, 0)]),
+    )
+    def test_header_reading_agrees_with_numpy(
+        self, shape: tuple[int, ...], descr: str, fortran: bool, version: tuple[int, int]
+    ) -> None:
+        """Any header numpy writes is read as numpy's own parser reads it."""
+        buffer = io.BytesIO()
+        header = {"descr": descr, "fortran_order": fortran, "shape": shape}
+        writer = npy_format.write_array_header_1_0 if version == (1, 0) else None
+        (writer or npy_format.write_array_header_2_0)(buffer, header)
+        raw = buffer.getvalue()
+        expected = npy_format.read_array_header_1_0 if version == (1, 0) else None
+        expected = expected or npy_format.read_array_header_2_0
+        want_shape, _, want_dtype = expected(io.BytesIO(raw[8:]))
+        size = len(raw) + math.prod(shape) * np.dtype(descr).itemsize
+        info = zipfile.ZipInfo("probeGuess.npy")
+        info.file_size = size
+        parsed, start = _npz._parse_header(raw, info)
+        assert (want_shape, want_dtype, len(raw)) == (parsed.shape, parsed.dtype, start)
 
 
 def _with_metadata(path: Path, metadata: Any) -> Path:
