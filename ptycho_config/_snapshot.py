@@ -163,7 +163,7 @@ def _alive(pid: int) -> bool:
 def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
     """The snapshot stored in a model directory, or None when there is none.
 
-    A corrupt, tampered-with or newer-version snapshot raises :class:`SnapshotError`.
+    A corrupt, hand-edited, oversized or other-version snapshot raises :class:`SnapshotError`.
     """
     path = Path(directory) / SNAPSHOT_NAME
     try:
