@@ -89,7 +89,14 @@ _write_lock = threading.RLock()
 _sealed = False
 # key -> the value the most recent populate that wrote this key wrote
 _populated: dict[str, Any] = {}
-_MISSING: Any = object()
+class _Missing:
+    """No default given (shown by name, not as an object address, in help())."""
+
+    def __repr__(self) -> str:
+        return "<no default>"
+
+
+_MISSING: Any = _Missing()
 
 
 def get(key: str, default: Any = _MISSING) -> Any:

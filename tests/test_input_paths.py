@@ -7,6 +7,7 @@ FIFO and device cases run under an alarm, so a regression fails instead of hangi
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -638,8 +639,19 @@ class TestErrorContract:
         assert [True] * 4 == [bool(error.problems[0].key) for error in raised]
 
     def test_no_object_address_in_a_repr(self) -> None:
-        """A problem without a value has a readable repr."""
-        assert "object at 0x" not in repr(Problem("model.N", "bad"))
+        """A problem without a value, and every public signature, show no object address."""
+        import inspect
+
+        import ptycho_config
+
+        shown = [repr(Problem("model.N", "bad"))]
+        for module in (ptycho_config, ptycho.params):
+            for name in module.__all__:
+                obj = getattr(module, name)
+                if callable(obj):
+                    with contextlib.suppress(TypeError, ValueError):  # builtins without one
+                        shown.append(f"{name}{inspect.signature(obj)}")
+        assert [] == [text for text in shown if "object at 0x" in text]
 
     def test_torch_errors_are_the_librarys(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """A torch that fails to import is a BackendUnavailableError, also a RuntimeError."""
