@@ -89,6 +89,8 @@ _write_lock = threading.RLock()
 _sealed = False
 # key -> the value the most recent populate that wrote this key wrote
 _populated: dict[str, Any] = {}
+
+
 class _Missing:
     """No default given (shown by name, not as an object address, in help())."""
 

@@ -20,6 +20,7 @@ from ptycho_config._errors import (
     BackendUnavailableError,
     ConfigFileNotFoundError,
     ConflictError,
+    ConflictProblem,
     FileReadError,
     OutputError,
     PtychoConfigError,
@@ -84,10 +85,11 @@ def _overrides(assignments: Sequence[tuple[str, str]]) -> dict[str, Any]:
     texts: dict[str, str] = {}
     for key, value in assignments:
         if texts.setdefault(key, value) != value:
-            raise ConflictError(
+            message = (
                 f"--set {key} is given twice with different values: {texts[key]!r} and "
                 f"{value!r}; give it once"
             )
+            raise ConflictError(message, [ConflictProblem(key, message, value, "override")])
     return texts
 
 

@@ -204,10 +204,11 @@ def _with_paths(overrides: Mapping[str, Any] | None, **paths: Path) -> dict[str,
     given = dict(overrides or {})
     for name, path in paths.items():
         if name in given and not _same_path(given[name], path):
-            raise ConflictError(
+            message = (
                 f"{name} is given as an argument ({path}) and as an override "
                 f"({show(given[name])}); give it once"
             )
+            raise ConflictError(message, [ConflictProblem(name, message, given[name])])
         given[name] = path
     return given
 
