@@ -11,11 +11,11 @@ a header is parsed.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
 import os
-import pickle
 import re
 import struct
 import warnings
@@ -60,8 +60,7 @@ _RESAVE = "re-save the file with numpy.savez or set N explicitly"
 # What a truncated, corrupt or hostile file can make zipfile, zlib or numpy's header parser raise.
 _RAW_ERRORS = (zipfile.BadZipFile, OSError, EOFError, struct.error, zlib.error, ValueError,
                TypeError, KeyError, IndexError, OverflowError, RecursionError, SyntaxError,
-               TokenError, NotImplementedError, RuntimeError, MemoryError,
-               pickle.UnpicklingError, AttributeError)  # fmt: skip
+               TokenError, NotImplementedError, RuntimeError, MemoryError)  # fmt: skip
 
 
 class _Unreadable(Exception):
@@ -369,26 +368,37 @@ _ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
 }  # fmt: skip
 
 
-class _MetadataUnpickler(pickle.Unpickler):
-    """Unpickles plain values and numpy's array reconstruction; any other name is refused."""
+def _find_class(module: str, name: str) -> Any:
+    """The only globals a metadata pickle may name; any other is refused, never imported."""
+    try:
+        return _ALLOWED_GLOBALS[(module, name)]
+    except KeyError:
+        raise _Unreadable(
+            f"its pickle needs {module}.{name}, which a metadata array never needs "
+            "(refused without running it)"
+        ) from None
 
-    def find_class(self, module: str, name: str) -> Any:
-        try:
-            return _ALLOWED_GLOBALS[(module, name)]
-        except KeyError:
-            raise _Unreadable(
-                f"its pickle needs {module}.{name}, which a metadata array never needs "
-                "(refused without running it)"
-            ) from None
+
+@functools.cache
+def _unpickler() -> Any:
+    """pickle's Unpickler with `_find_class` as its only way to a global (pickle is imported
+    only where the reference's metadata form is met)."""
+    import pickle
+
+    class MetadataUnpickler(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            return _find_class(module, name)
+
+    return MetadataUnpickler
 
 
 def _unpickle(data: bytes) -> Any:
     """The object a pickled 0-d object array holds; anything but plain values is refused."""
     try:
-        array = _MetadataUnpickler(io.BytesIO(data)).load()
+        array = _unpickler()(io.BytesIO(data)).load()
     except _Unreadable:
         raise
-    except (*_RAW_ERRORS, Exception) as e:  # a corrupt pickle fails in many ways, all harmless
+    except Exception as e:  # a corrupt pickle fails in many ways, all of them harmless here
         raise _Unreadable(f"its pickle cannot be read ({type(e).__name__}: {e})") from e
     if not isinstance(array, _ArrayState):
         raise _Unreadable("its pickle holds no array")
