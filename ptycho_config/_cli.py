@@ -208,7 +208,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code. Every failure is one paragraph on stderr."""
     _never_fail_on_encoding()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, or a usage error: argparse has printed already
+        code = _emit("", newline=False)
+        raise SystemExit(code or done.code) from None
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
@@ -246,10 +250,10 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def _emit(output: str) -> int:
+def _emit(output: str, *, newline: bool = True) -> int:
     """Print the output; a full disk or a closed pipe is an error message, not a traceback."""
     try:
-        sys.stdout.write(output + "\n")
+        sys.stdout.write(output + ("\n" if newline else ""))
         sys.stdout.flush()
     except OSError as error:
         _discard_stdout()

@@ -175,6 +175,7 @@ class TestNoTraceback:
             ("pytorch_without_torch", EXIT_BACKEND),
             ("pytorch_with_broken_torch", EXIT_BACKEND),
             ("stdout_full", EXIT_OUTPUT),
+            ("help_into_a_full_stdout", EXIT_OUTPUT),
             ("data_is_a_directory", EXIT_UNREADABLE),
             ("data_is_a_fifo", EXIT_UNREADABLE),
             ("data_is_no_npz", EXIT_UNREADABLE),
@@ -202,6 +203,8 @@ class TestNoTraceback:
             argv, env = PYTORCH_AUTO, _fake_torch(tmp_path, body)
         elif case == "stdout_full":
             argv, stdout = ("train", "--example"), "/dev/full"
+        elif case == "help_into_a_full_stdout":
+            argv, stdout = ("train", "--help"), "/dev/full"
         elif case == "data_is_a_directory":
             data.mkdir()
             argv = train
