@@ -59,6 +59,13 @@ class _BoundedRepr(reprlib.Repr):
             return f"<an integer of {x.bit_length()} bits>"
 
 
+def shorten(text: str, limit: int = 120) -> str:
+    """A name as given, cut to ``limit`` characters with its length said, for messages."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
+
+
 def show(value: Any) -> str:
     """The repr of a value for an error message: short, and never failing on hostile input."""
     return _BoundedRepr().repr(value)

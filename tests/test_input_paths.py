@@ -531,6 +531,14 @@ class TestMessages:
         rest = f"... and {count - 20} more"
         assert (min(count, 20), count > 20) == (listed, rest in text)
 
+    def test_a_huge_unknown_name_is_cut(self) -> None:
+        """An unknown key of 100,000 characters is shown cut, with its length."""
+        with pytest.raises(UnknownKeyError) as caught:
+            resolve_training({"x" * 100_000: 1}, environ={})
+        assert ("x" * 120 + "... (100000 characters)", True) == (
+            caught.value.problems[0].key, len(str(caught.value)) < 1000,
+        )  # fmt: skip
+
     def test_pydantic_never_speaks(self) -> None:
         """No message of a bad value in any field says 'Input should'."""
         bad = {"nepochs": "x", "mae_weight": 2, "optimizer": "x", "probe_trainable": "x"}

@@ -19,6 +19,7 @@ from ptycho_config._errors import (
     InvalidValueProblem,
     Problem,
     UnknownKeyProblem,
+    shorten,
     show,
     suggest,
 )
@@ -104,8 +105,9 @@ class Layer:
         """Record one value under the key it names, or the problem with its spelling."""
         raw = value if raw is None else raw
         where = f"{self.kind} {detail}".strip()
-        if isinstance(found, Miss):
-            self._miss(found, spelling, raw, where, candidates, foreign_is_error)
+        if isinstance(found, Miss):  # the name matched nothing: it may be hostile, so cut it
+            where = f"{self.kind} {shorten(detail)}".strip()
+            self._miss(found, shorten(spelling), raw, where, candidates, foreign_is_error)
             return
         try:
             value = found.convert(value)
