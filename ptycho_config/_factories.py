@@ -117,7 +117,7 @@ def create_inference_payload(
         checkpoint = snapshot.model_values()
         details = dict.fromkeys(checkpoint, f"{SNAPSHOT_NAME} in {model_dir}")
         sources.append(MappingSource("checkpoint", checkpoint, details))
-    facts = inspect_data_file(test_path)
+    facts = _readable(inspect_data_file(test_path), "test data file")
     # a fallback probe size is no reading of the data: the trained model's N stands
     trust_fallback = snapshot is None
     sources.append(_inferred_source(facts, test_path, with_fallback=trust_fallback))

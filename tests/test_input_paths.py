@@ -344,6 +344,15 @@ class TestWrongResultsMadeLoud:
             _train(path, tmp_path / "o", environ={})
         assert not (tmp_path / "o").exists()
 
+    def test_test_file_that_is_no_npz(self, tmp_path: Path) -> None:
+        """A test data file that is no readable NPZ is a FileReadError for inference too."""
+        model = tmp_path / "m"
+        model.mkdir()
+        (model / "wts.h5.zip").write_bytes(b"")
+        (tmp_path / "t.npz").write_bytes(b"not a zip")
+        with pytest.raises(FileReadError, match="test data file is not a readable NPZ file"):
+            create_inference_payload(model, tmp_path / "t.npz", tmp_path / "o", {"n_groups": 1})
+
     def test_missing_probe_keeps_the_fallback(self, tmp_path: Path) -> None:
         """A readable NPZ without probeGuess still falls back to 64, recorded in provenance."""
         path = tmp_path / "t.npz"
