@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 from ptycho_config._errors import (
     ConfigFileNotFoundError,
@@ -114,3 +115,17 @@ def require_directory(path: Path, what: str) -> None:
         raise FileReadError.of(path, what, "it is not a directory")
     if not os.access(path, os.R_OK | os.X_OK):
         raise FileReadError.of(path, what, "permission denied")
+
+
+class DuplicateKeyError(ValueError):
+    """A key given twice in one mapping of a JSON or YAML document."""
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for json.loads: a key given twice is an error, not last-wins."""
+    mapping: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in mapping:
+            raise DuplicateKeyError(f"key {key!r} twice")
+        mapping[key] = value
+    return mapping

@@ -30,7 +30,7 @@ from ptycho_config._errors import (
     PtychoConfigError,
     SnapshotError,
 )
-from ptycho_config._files import SNAPSHOT_CAP, read_capped
+from ptycho_config._files import SNAPSHOT_CAP, read_capped, unique_keys
 from ptycho_config._provenance import Source
 from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._sources import SOURCE_KINDS
@@ -174,7 +174,7 @@ def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
         reason = error.reason if isinstance(error, FileReadError) else str(error)
         raise SnapshotError(f"cannot read checkpoint snapshot {path}: {reason}") from error
     try:
-        document = json.loads(text)
+        document = json.loads(text, object_pairs_hook=unique_keys)
     except (ValueError, RecursionError) as error:
         raise SnapshotError(f"checkpoint snapshot {path} is not valid JSON: {error}") from error
     if not isinstance(document, dict):

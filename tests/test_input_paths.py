@@ -325,6 +325,12 @@ class TestDuplicateKeys:
         with pytest.raises(InvalidValueError, match=rf"{name} gives key 'nepochs' twice"):
             resolve_training(environ={}, config_file=path)
 
+    def test_duplicate_in_a_snapshot(self, tmp_path: Path) -> None:
+        """A snapshot giving a key twice is a SnapshotError naming the key and the file."""
+        (tmp_path / "ptycho_config.json").write_text('{"kind": 1, "kind": 2}', encoding="utf-8")
+        with pytest.raises(SnapshotError, match=r"ptycho_config\.json .*key 'kind' twice"):
+            load_snapshot(tmp_path)
+
     def test_yaml_merge_keys_are_no_duplicates(self, tmp_path: Path) -> None:
         """A YAML merge ('<<') is not a key given twice."""
         path = tmp_path / "c.yaml"

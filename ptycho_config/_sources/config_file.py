@@ -18,7 +18,7 @@ from ptycho_config._errors import (
     InvalidValueError,
     InvalidValueProblem,
 )
-from ptycho_config._files import CONFIG_FILE_CAP, read_capped
+from ptycho_config._files import CONFIG_FILE_CAP, DuplicateKeyError, read_capped, unique_keys
 from ptycho_config._registry import PayloadKind, lookup
 from ptycho_config._schemas import SECTIONS
 from ptycho_config._sources.layer import Layer, SourceKind
@@ -47,7 +47,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
         _fail(path, f"cannot read config file {path}: it is not UTF-8 text ({error})", error)
     try:
         data = _parse(kind, text)
-    except _DuplicateKey as error:
+    except DuplicateKeyError as error:
         _fail(path, f"config file {path} gives {error}; give each key once", error)
     except (ValueError, tomllib.TOMLDecodeError) as error:
         _fail(path, f"cannot parse config file {path} as {kind}: {error}", error)
@@ -89,22 +89,9 @@ def _expands_beyond(data: Any, limit: int) -> bool:
     return False
 
 
-class _DuplicateKey(ValueError):
-    """A key given twice in one mapping of a JSON or YAML document."""
-
-
-def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    mapping: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in mapping:
-            raise _DuplicateKey(f"key {key!r} twice")
-        mapping[key] = value
-    return mapping
-
-
 def _parse(kind: str, text: str) -> Any:
     if kind == "json":
-        return json.loads(text, object_pairs_hook=_unique_pairs)
+        return json.loads(text, object_pairs_hook=unique_keys)
     if kind == "toml":
         return tomllib.loads(text)
     return _load_yaml(text)
@@ -128,7 +115,7 @@ def _load_yaml(text: str) -> Any:
                     continue
                 if duplicate:
                     line = key_node.start_mark.line + 1
-                    raise _DuplicateKey(f"key {key!r} twice (again on line {line})")
+                    raise DuplicateKeyError(f"key {key!r} twice (again on line {line})")
             mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
             return mapping
 
