@@ -61,8 +61,13 @@ def create_training_payload(
     environ: Mapping[str, str] | None = None,
     config_file: PathLike | None = None,
     strict_env: bool = True,
+    strict: bool = False,
 ) -> TrainingPayload:
-    """Resolve, validate and audit a training configuration, then populate the legacy dict."""
+    """Resolve, validate and audit a training configuration, then populate the legacy dict.
+
+    ``strict=True`` makes what the data file says binding: an unusable ``probeGuess`` and an
+    explicit ``N`` that contradicts it are errors instead of warnings.
+    """
     train_path = not_empty(train_data_file, "training data file")
     out = not_empty(output_dir, "output directory")
     require_file(train_path, "training data file")
@@ -70,10 +75,10 @@ def create_training_payload(
     sources = _explicit_sources(
         "training", given, execution_config, environ, config_file, strict_env
     )
-    facts = _readable(inspect_data_file(train_path), "training data file")
+    facts = _readable(inspect_data_file(train_path, strict=strict), "training data file")
     sources.append(_inferred_source(facts, train_path, with_nphotons=True))
     layers = read_layers("training", sources)
-    resolved = _for_this_host(_with_data_check(merge("training", layers), layers), layers)
+    resolved = _for_this_host(_with_data_check(merge("training", layers), layers, strict), layers)
     config = resolved.training_config
     payload = TrainingPayload(
         training_config=config,
@@ -94,8 +99,12 @@ def create_inference_payload(
     environ: Mapping[str, str] | None = None,
     config_file: PathLike | None = None,
     strict_env: bool = True,
+    strict: bool = False,
 ) -> InferencePayload:
-    """Resolve an inference configuration against the trained model's snapshot, then populate."""
+    """Resolve an inference configuration against the trained model's snapshot, then populate.
+
+    ``strict=True`` as for ``create_training_payload``, for the test data file.
+    """
     model_dir = not_empty(model_path, "model directory")
     test_path = not_empty(test_data_file, "test data file")
     out = not_empty(output_dir, "output directory")
@@ -117,7 +126,7 @@ def create_inference_payload(
         checkpoint = snapshot.model_values()
         details = dict.fromkeys(checkpoint, f"{SNAPSHOT_NAME} in {model_dir}")
         sources.append(MappingSource("checkpoint", checkpoint, details))
-    facts = _readable(inspect_data_file(test_path), "test data file")
+    facts = _readable(inspect_data_file(test_path, strict=strict), "test data file")
     # a fallback probe size is no reading of the data: the trained model's N stands
     trust_fallback = snapshot is None
     sources.append(_inferred_source(facts, test_path, with_fallback=trust_fallback))
@@ -125,7 +134,7 @@ def create_inference_payload(
     resolved = merge("inference", layers)
     if snapshot is not None:
         _check_against_checkpoint(layers)
-    resolved = _for_this_host(_with_data_check(resolved, layers), layers)
+    resolved = _for_this_host(_with_data_check(resolved, layers, strict), layers)
     training = snapshot.training_config if snapshot is not None else None
     config = resolved.inference_config
     payload = InferencePayload(
@@ -143,8 +152,9 @@ def _readable(facts: DataFileFacts, what: str) -> DataFileFacts:
     return facts
 
 
-def _with_data_check(resolved: Resolved, layers: list[Layer]) -> Resolved:
-    """An explicit N that contradicts the data's probe size: a warning, noted in provenance."""
+def _with_data_check(resolved: Resolved, layers: list[Layer], strict: bool) -> Resolved:
+    """An explicit N that contradicts the data's probe size: a warning, noted in provenance
+    (strict: a ConflictError)."""
     key = "model.N"
     inferred = next((layer.entries.get(key) for layer in layers if layer.kind == "inferred"), None)
     origin = resolved.provenance[key]
@@ -154,6 +164,9 @@ def _with_data_check(resolved: Resolved, layers: list[Layer]) -> Resolved:
     if n == inferred.value or "fallback" in inferred.detail:
         return resolved
     note = f"contradicts {inferred.detail} (N = {inferred.value})"
+    if strict:
+        message = f"{key} = {n} ({origin}) {note}; set N to {inferred.value} or leave it unset"
+        raise ConflictError(message, [ConflictProblem(key, message, n, str(origin))])
     warnings.warn(
         f"{key} = {n} ({origin}) {note}; the data will be cut or padded to N = {n}",
         UserWarning,

@@ -292,6 +292,19 @@ class TestNoTraceback:
             (tmp_path / "model").chmod(0o755)
         assert (EXIT_UNREADABLE, True) == (code, "permission denied" in err)
 
+    def test_example_under_a_read_only_parent(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """example where nothing may be created: exit 6, and nothing is left behind."""
+
+        def refuse(*args: Any, **kwargs: Any) -> str:
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr("tempfile.mkdtemp", refuse)
+        code, out, err = run(capsys, "example", str(tmp_path / "ex"))
+        assert (EXIT_OUTPUT, "", []) == (code, out, list(tmp_path.iterdir()))
+        assert "cannot write it there (Permission denied)" in err
+
     def test_error_output_is_bounded(self, capsys: pytest.CaptureFixture[str]) -> None:
         """Fifty unknown keys list the first twenty and count the rest."""
         sets = [arg for i in range(50) for arg in ("--set", f"unknown_{i:02}=1")]

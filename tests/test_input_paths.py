@@ -36,6 +36,7 @@ from ptycho_config import (
     FileReadError,
     InvalidValueError,
     OutputError,
+    ProbeSizeError,
     Problem,
     PtychoConfigError,
     SnapshotError,
@@ -377,15 +378,31 @@ class TestWrongResultsMadeLoud:
             source.kind, source.detail,
         )  # fmt: skip
 
-    def test_contradiction_can_be_made_an_error(self, tmp_path: Path) -> None:
-        """Turning the warning into an error makes the contradiction fail, changing nothing."""
+    def test_contradiction_is_an_error_when_strict(self, tmp_path: Path) -> None:
+        """With strict=True the contradiction is a ConflictError naming both, changing nothing."""
         path = _probe_file(tmp_path / "t.npz", 128)
         before = dict(ptycho.params.cfg)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("error", r"model\.N .* contradicts")
-            with pytest.raises(UserWarning):
-                _train(path, tmp_path / "o", {"N": 64}, environ={})
+        with pytest.raises(ConflictError, match=r"model\.N = 64 .*contradicts.*N = 128"):
+            _train(path, tmp_path / "o", {"N": 64}, environ={}, strict=True)
         assert before == dict(ptycho.params.cfg)
+
+    def test_strict_inference_too(self, tmp_path: Path) -> None:
+        """create_inference_payload(strict=True) refuses an N that contradicts the test data."""
+        model = tmp_path / "m"
+        model.mkdir()
+        (model / "wts.h5.zip").write_bytes(b"")
+        data = _probe_file(tmp_path / "t.npz", 128)
+        with pytest.raises(ConflictError, match=r"contradicts probeGuess in t\.npz"):
+            create_inference_payload(
+                model, data, tmp_path / "o", {"n_groups": 1, "N": 256}, environ={}, strict=True
+            )
+
+    def test_strict_refuses_a_missing_probe(self, tmp_path: Path) -> None:
+        """With strict=True a data file without probeGuess is a ProbeSizeError, no fallback."""
+        path = tmp_path / "t.npz"
+        np.savez(path, other=np.zeros(3))
+        with pytest.raises(ProbeSizeError, match="has no probeGuess"):
+            _train(path, tmp_path / "o", environ={}, strict=True)
 
     def test_agreeing_n_is_quiet(self, tmp_path: Path) -> None:
         """An explicit N equal to the data's probe size neither warns nor changes provenance."""
