@@ -156,25 +156,23 @@ class ProbeSizeError(PtychoConfigError):
 class ModelArchiveNotFoundError(PtychoConfigError):
     """A model directory without its weights archive."""
 
-    subject: ClassVar[str] = "model_path"
-
     exit_code: ClassVar[int] = 4
+    subject: ClassVar[str] = "model_path"
 
 
 class ConfigFileNotFoundError(PtychoConfigError, FileNotFoundError):
     """A file the configuration names does not exist."""
 
-    subject: ClassVar[str] = "file"
-
     exit_code: ClassVar[int] = 4
+    subject: ClassVar[str] = "file"
 
 
 class FileReadError(PtychoConfigError, OSError):
     """A file or directory that exists but cannot be read as what it should be."""
 
-    subject: ClassVar[str] = "file"
-
     exit_code: ClassVar[int] = 5
+    subject: ClassVar[str] = "file"
+    reason: str = ""  # why, without the path: "it is a directory, not a file"
 
     @classmethod
     def of(cls, path: object, what: str, reason: str) -> FileReadError:
@@ -183,23 +181,19 @@ class FileReadError(PtychoConfigError, OSError):
         error.reason = reason
         return error
 
-    reason: str = ""
-
 
 class OutputError(PtychoConfigError, OSError):
     """A file, directory or stream that cannot be written."""
 
-    subject: ClassVar[str] = "output"
-
     exit_code: ClassVar[int] = 6
+    subject: ClassVar[str] = "output"
 
 
 class BackendUnavailableError(PtychoConfigError, RuntimeError):
     """The PyTorch backend is selected but torch is not installed or fails to import."""
 
-    subject: ClassVar[str] = "model.backend"
-
     exit_code: ClassVar[int] = 7
+    subject: ClassVar[str] = "model.backend"
 
 
 class UnknownKeyProblem(Problem):

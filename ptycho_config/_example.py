@@ -94,6 +94,8 @@ def copy_example(folder: str | os.PathLike[str]) -> Path:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+    except OutputError:
+        raise
     except OSError as error:
         reason = error.strerror or str(error)
         raise _output_error(target, f"cannot write it there ({reason})") from error

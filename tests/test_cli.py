@@ -222,6 +222,7 @@ class TestNoTraceback:
             argv = ("train", "--example", "--config", str(tmp_path / "c.json"))
         result = _subprocess(tmp_path, *argv, stdout=stdout, env=env)
         assert "Traceback" not in result.stderr
+        assert 1 == result.stderr.count("ptycho-config: "), result.stderr
         assert code == result.returncode, result.stderr
         assert result.stderr.startswith("ptycho-config: ")
 
@@ -291,6 +292,17 @@ class TestNoTraceback:
         finally:
             (tmp_path / "model").chmod(0o755)
         assert (EXIT_UNREADABLE, True) == (code, "permission denied" in err)
+
+    def test_example_into_a_file_says_so_once(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """example aimed at an existing file: one plain sentence, exit 6."""
+        target = tmp_path / "file.txt"
+        target.write_text("x", encoding="utf-8")
+        code, _, err = run(capsys, "example", str(target))
+        reason = "it exists and is not a directory; name a new directory"
+        expected = f"ptycho-config: cannot write the example into {target}: {reason}\n"
+        assert (EXIT_OUTPUT, expected) == (code, err)
 
     def test_example_under_a_read_only_parent(
         self, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
