@@ -6,9 +6,6 @@ it. Readers take ``dict(cfg)`` snapshots without a lock; ``set`` and every popul
 ``_write_lock`` and change ``cfg`` with one ``dict.update``, so a snapshot never shows half
 of one. ``reset`` (for tests) also removes keys, one at a time: do not run it beside readers.
 
-The only other state, the memo of data-file readings that ``ptycho_config`` keeps by file
-identity, lives here too (``data_file_readings``), so ``reset()`` returns everything to new.
-
 This module imports nothing heavy: schema validation is imported on the first ``set``.
 """
 
@@ -18,7 +15,6 @@ import contextlib
 import logging
 import numbers
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -93,10 +89,16 @@ _write_lock = threading.RLock()
 _sealed = False
 # key -> the value the most recent populate that wrote this key wrote
 _populated: dict[str, Any] = {}
-_MISSING: Any = object()
-# Data-file readings by file identity, owned by ptycho_config._npz (under its own lock).
-data_file_readings: OrderedDict[Any, Any] = OrderedDict()
-data_file_lock = threading.Lock()
+
+
+class _Missing:
+    """No default given (shown by name, not as an object address, in help())."""
+
+    def __repr__(self) -> str:
+        return "<no default>"
+
+
+_MISSING: Any = _Missing()
 
 
 def get(key: str, default: Any = _MISSING) -> Any:
@@ -104,7 +106,7 @@ def get(key: str, default: Any = _MISSING) -> Any:
     if key == "bigN":
         try:
             return _big_n(dict(cfg))
-        except (KeyError, TypeError) as error:
+        except KeyError as error:
             if default is _MISSING:
                 raise KeyError(f"bigN cannot be derived from params.cfg: {error}") from error
             return default
@@ -128,27 +130,33 @@ def set(key: str, value: Any) -> None:
 def params() -> dict[str, Any]:
     """A copy of the dict, with the derived ``bigN`` added when it can be derived."""
     snapshot = dict(cfg)
-    with contextlib.suppress(KeyError, TypeError):
+    with contextlib.suppress(KeyError):
         snapshot["bigN"] = _big_n(snapshot)
     return snapshot
 
 
 def validate() -> None:
-    """Check every value in the dict; raise one ValueError listing all problems."""
+    """Check every value in the dict; raise one InvalidValueError listing all problems."""
+    from ptycho_config._errors import InvalidValueError, Problem
+
     snapshot = dict(cfg)
-    problems: list[str] = []
+    problems: list[Problem] = []
     for key, value in snapshot.items():
         try:
             _checked(key, value)
-        except ValueError as error:
-            problems.append(str(error))
+        except ValueError as error:  # its message names the key and the value already
+            problems.append(Problem("", str(error)))
     try:
         _big_n(snapshot)
-    except (KeyError, TypeError) as error:
-        problems.append(f"bigN cannot be derived from N, gridsize and offset: {error}")
+    except KeyError as error:
+        message = f"bigN cannot be derived from N, gridsize and offset: {error}"
+        problems.append(Problem("bigN", message))
+    except InvalidValueError as error:
+        problems.extend(error.problems)
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)
-        raise ValueError(f"params.cfg is invalid ({len(problems)} problem(s)):\n{lines}")
+        count = len(problems)
+        raise InvalidValueError(f"params.cfg is invalid ({count} problem(s)):\n{lines}", problems)
 
 
 def seal() -> None:
@@ -180,8 +188,6 @@ def reset() -> None:
         cfg.update(DEFAULT_CFG)
         _populated.clear()
         _sealed = False
-    with data_file_lock:
-        data_file_readings.clear()
 
 
 def _write_populated(
@@ -219,7 +225,21 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _big_n(values: Mapping[str, Any]) -> int:
-    return int(values["N"]) + (int(values["gridsize"]) - 1) * int(values["offset"])
+    """N + (gridsize - 1) * offset; KeyError when one is absent, the library's error when one
+    is no integer (a bad direct write to ``cfg``)."""
+    parts = {name: values[name] for name in ("N", "gridsize", "offset")}
+    bad = {
+        k: v for k, v in parts.items() if isinstance(v, bool) or not isinstance(v, numbers.Integral)
+    }
+    if bad:
+        from ptycho_config._errors import InvalidValueError, Problem, show
+
+        message = "bigN cannot be derived: " + ", ".join(
+            f"{k} = {show(v)} is no integer" for k, v in bad.items()
+        )
+        problems = [Problem(k, "must be an integer to derive bigN", v) for k, v in bad.items()]
+        raise InvalidValueError(f"{message}; fix params.cfg", problems)
+    return int(parts["N"]) + (int(parts["gridsize"]) - 1) * int(parts["offset"])
 
 
 def _checked(key: str, value: Any) -> Any:

@@ -12,6 +12,7 @@ import warnings
 
 from pydantic import BaseModel
 
+from ptycho_config._errors import BackendUnavailableError, Problem
 from ptycho_config._schemas import ExecutionConfig
 
 TORCH_MISSING = (
@@ -27,17 +28,23 @@ NO_CUDA_WARNING = (
 
 
 def import_torch() -> object:
-    """torch, or RuntimeError with the install hint when it is missing or broken."""
+    """torch, or BackendUnavailableError (a RuntimeError) with the install hint when it is
+    missing or broken."""
     try:
         import torch
     except ImportError as error:
-        raise RuntimeError(TORCH_MISSING) from error
+        raise BackendUnavailableError(TORCH_MISSING, [_problem(TORCH_MISSING)]) from error
     except Exception as error:  # a broken install fails in arbitrary ways at import time
-        raise RuntimeError(
+        message = (
             f"PyTorch backend selected but importing torch failed ({type(error).__name__}: "
             f"{error}); reinstall it with: pip install torch>=2.2"
-        ) from error
+        )
+        raise BackendUnavailableError(message, [_problem(message)]) from error
     return torch
+
+
+def _problem(message: str) -> Problem:
+    return Problem("model.backend", message, "pytorch")
 
 
 def resolve_accelerator(execution: ExecutionConfig, backend: str) -> ExecutionConfig:

@@ -1,21 +1,36 @@
 """The `ptycho-config` command line: resolve, explain and export configurations.
 
-Exit codes: 0 success, 2 usage error, 3 invalid configuration, 4 missing file.
+Exit codes (each error class carries its own, see `_errors`): 0 success, 1 unexpected error
+(a bug), 2 usage error, 3 invalid configuration, 4 missing file, 5 unreadable file or
+directory, 6 output cannot be written, 7 PyTorch backend unavailable. No traceback is printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from contextlib import redirect_stderr, redirect_stdout
 from typing import Any
 
-from ptycho_config._errors import ConflictError, ModelArchiveNotFoundError, PtychoConfigError
+from ptycho_config._errors import (
+    BackendUnavailableError,
+    ConfigFileNotFoundError,
+    ConflictError,
+    ConflictProblem,
+    FileReadError,
+    OutputError,
+    PtychoConfigError,
+)
 
-EXIT_OK, EXIT_USAGE, EXIT_INVALID, EXIT_MISSING = 0, 2, 3, 4
+EXIT_OK, EXIT_BUG, EXIT_USAGE = 0, 1, 2
+EXIT_INVALID, EXIT_MISSING = PtychoConfigError.exit_code, ConfigFileNotFoundError.exit_code
+EXIT_UNREADABLE, EXIT_OUTPUT = FileReadError.exit_code, OutputError.exit_code
+EXIT_BACKEND = BackendUnavailableError.exit_code
 FORMATS = ("table", "json", "yaml", "env", "legacy")
 
 
@@ -85,10 +100,11 @@ def _overrides(assignments: Sequence[tuple[str, str]]) -> dict[str, Any]:
     texts: dict[str, str] = {}
     for key, value in assignments:
         if texts.setdefault(key, value) != value:
-            raise ConflictError(
+            message = (
                 f"--set {key} is given twice with different values: {texts[key]!r} and "
                 f"{value!r}; give it once"
             )
+            raise ConflictError(message, [ConflictProblem(key, message, value, "override")])
     return texts
 
 
@@ -118,7 +134,6 @@ def _payload(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
 
 
 def _document(payload: Any) -> dict[str, Any]:
-    from ptycho_config._provenance import redact_tree
     from ptycho_config._snapshot import fingerprint
 
     config = getattr(payload, "training_config", None) or payload.inference_config
@@ -136,8 +151,7 @@ def _document(payload: Any) -> dict[str, Any]:
             for key, value in payload.overrides_applied.items()
         },
     }
-    redacted: dict[str, Any] = redact_tree(document)
-    return redacted
+    return document
 
 
 def _render(payload: Any, form: str) -> str:
@@ -238,9 +252,14 @@ def _write_example(directory: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code. Every failure is one paragraph on stderr."""
+    _never_fail_on_encoding()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, or a usage error: argparse has printed already
+        code = _emit("", newline=False)
+        raise SystemExit(code or done.code) from None
     if getattr(args, "quiet", False):  # a start-up check: the exit code alone answers
         with open(os.devnull, "w") as sink, redirect_stdout(sink), redirect_stderr(sink):
             return _outcome(args, parser)
@@ -250,15 +269,63 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _outcome(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run the parsed command, print its output or error; returns the exit code."""
     try:
-        output = _run(args, parser)
-    except (FileNotFoundError, ModelArchiveNotFoundError) as error:
-        print(f"ptycho-config: missing file: {error}", file=sys.stderr)
-        return EXIT_MISSING
-    except (PtychoConfigError, FileExistsError) as error:
-        print(f"ptycho-config: {error}", file=sys.stderr)
-        return EXIT_INVALID
-    print(output)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            output = _run(args, parser)
+    except PtychoConfigError as error:
+        prefix = "missing file: " if error.exit_code == EXIT_MISSING else ""
+        return _fail(f"{prefix}{error}", error.exit_code)
+    except FileNotFoundError as error:
+        return _fail(f"missing file: {error}", EXIT_MISSING)
+    except OSError as error:
+        return _fail(f"cannot read {error.filename or 'a file'}: {error.strerror}", EXIT_UNREADABLE)
+    except Exception as error:  # the promise is no traceback, even for a bug
+        detail = f"{type(error).__name__}: {error}"
+        return _fail(f"unexpected error ({detail}); please report this as a bug", EXIT_BUG)
+    return _emit(output)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+    """A warning is one line on stderr, like an error, without Python's source excerpt."""
+    with contextlib.suppress(OSError):
+        print(f"ptycho-config: warning: {message}", file=sys.stderr)
+
+
+def _never_fail_on_encoding() -> None:
+    """A character the terminal's encoding lacks is escaped, not an error (LANG=C, a pipe)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
+def _fail(message: str, code: int) -> int:
+    with contextlib.suppress(OSError):  # stderr itself is gone: the exit code still tells
+        print(f"ptycho-config: {message}", file=sys.stderr)
+    return code
+
+
+def _emit(output: str, *, newline: bool = True) -> int:
+    """Print the output; a full disk or a closed pipe is an error message, not a traceback."""
+    try:
+        sys.stdout.write(output + ("\n" if newline else ""))
+        sys.stdout.flush()
+    except OSError as error:
+        _discard_stdout()
+        return _fail(f"cannot write the output: {error.strerror or error}", EXIT_OUTPUT)
     return EXIT_OK
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush does not fail again."""
+    import os
+
+    try:
+        target = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(target, sys.stdout.fileno())
+        os.close(target)
+    except (OSError, ValueError, AttributeError):  # no real descriptor, e.g. under a test runner
+        pass
 
 
 if __name__ == "__main__":

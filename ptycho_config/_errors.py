@@ -1,33 +1,50 @@
-"""The library's exceptions.
+"""The library's exceptions, each with the exit code the command line ends with.
 
     ValueError
-    └── PtychoConfigError               any problem with a configuration
-        ├── UnknownKeyError             a key no schema declares (with suggestions)
-        ├── AmbiguousKeyError           a bare name present in several sections
-        ├── InvalidValueError           a value outside its field's rule
-        ├── MissingValueError           a value that must be given explicitly
-        ├── ConflictError               two sources or spellings that disagree
-        ├── ConfigMismatchError         ranks of one distributed run resolved different configs
-        ├── SnapshotError               an unreadable or incompatible checkpoint snapshot
-        ├── ProbeSizeError              probe size cannot be read from a data file
-        ├── ModelArchiveNotFoundError   a model directory without wts.h5.zip (a ValueError,
-        │                               as the reference raised; the CLI exits 4 as for files)
-        └── ConfigFileNotFoundError     (also FileNotFoundError) a required file is absent
+    └── PtychoConfigError               any problem with a configuration                 3
+        ├── UnknownKeyError             a key no schema declares (with suggestions)      3
+        ├── AmbiguousKeyError           a bare name present in several sections          3
+        ├── InvalidValueError           a value outside its field's rule                 3
+        ├── MissingValueError           a value that must be given explicitly            3
+        ├── ConflictError               two sources or spellings that disagree           3
+        ├── ConfigMismatchError         ranks of one distributed run resolved different  3
+        │                               configs
+        ├── SnapshotError               an unreadable or incompatible checkpoint snapshot 3
+        ├── ProbeSizeError              probe size cannot be read from a data file       3
+        ├── ModelArchiveNotFoundError   a model directory without wts.h5.zip (a          4
+        │                               ValueError, as the reference raised)
+        ├── ConfigFileNotFoundError     (also FileNotFoundError) a required file is absent 4
+        ├── FileReadError               (also OSError) a file or directory that exists but 5
+        │                               cannot be read: permissions, not a regular file,
+        │                               over its size cap, not an NPZ
+        ├── OutputError                 (also OSError) something cannot be written        6
+        └── BackendUnavailableError     (also RuntimeError) torch is missing or broken    7
 
-Every error carries ``problems``: one :class:`Problem` per thing that is wrong,
-so a caller (or the CLI) can list them all at once.
+Every error carries ``problems``: at least one :class:`Problem` per thing that is wrong, so a
+caller (or the CLI) can list them all at once; the constructor makes one from the message when
+none is given.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 import reprlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Final
 
-_NO_VALUE: Any = object()
+# Problems an error message lists; the rest are counted (``problems`` keeps them all).
+MAX_LISTED: Final = 20
+
+
+class _NoValue:
+    """The value of a problem that concerns no single value (shown as nothing)."""
+
+    def __repr__(self) -> str:
+        return "NO_VALUE"
+
+
+_NO_VALUE: Any = _NoValue()
 
 
 class _BoundedRepr(reprlib.Repr):
@@ -44,13 +61,11 @@ class _BoundedRepr(reprlib.Repr):
             return f"<an integer of {x.bit_length()} bits>"
 
 
-_SECRET = re.compile(r"(password|passwd|secret|token|credential|api_?key)", re.IGNORECASE)
-REDACTED = "***"
-
-
-def redact(key: str, value: Any) -> Any:
-    """The value to show for a key: secret-looking keys never show their value."""
-    return REDACTED if _SECRET.search(key) and value is not None else value
+def shorten(text: str, limit: int = 120) -> str:
+    """A name as given, cut to ``limit`` characters with its length said, for messages."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
 
 
 def show(value: Any) -> str:
@@ -71,10 +86,10 @@ class Problem:
     def __str__(self) -> str:
         head = str(self.key)
         if self.value is not _NO_VALUE:
-            head += f" = {show(redact(str(self.key), self.value))}"
+            head += f" = {show(self.value)}"
         if self.source:
             head += f" (from {self.source})"
-        text = f"{head}: {self.message}"
+        text = f"{head}: {self.message}" if head else self.message
         if self.suggestions:
             text += f"; did you mean {' or '.join(repr(s) for s in self.suggestions)}?"
         return text
@@ -83,19 +98,29 @@ class Problem:
 class PtychoConfigError(ValueError):
     """Base class of every configuration error raised by ptycho-config."""
 
+    exit_code: ClassVar[int] = 3
+    subject: ClassVar[str] = "configuration"  # the key of a problem made from the message
+
     def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
         super().__init__(message)
-        self.problems: tuple[Problem, ...] = tuple(problems)
+        # the contract: never an error without a problem, so callers can always list them
+        self.problems: tuple[Problem, ...] = tuple(problems) or (Problem(self.subject, message),)
 
     @classmethod
     def from_problems(cls, problems: Sequence[Problem], what: str) -> PtychoConfigError:
-        """One error listing every problem, of the most specific class that covers them all."""
+        """One error listing every problem, of the most specific class that covers them all.
+
+        The message lists the first ``MAX_LISTED`` and counts the rest.
+        """
         kinds = {_CLASS_OF.get(type(p), PtychoConfigError) for p in problems}
         chosen: type[PtychoConfigError] = kinds.pop() if len(kinds) == 1 else cls
         count = len(problems)
         noun = "problem" if count == 1 else "problems"
-        lines = "\n".join(f"  - {p}" for p in problems)
-        return chosen(f"invalid {what} configuration ({count} {noun}):\n{lines}", problems)
+        lines = [f"  - {p}" for p in problems[:MAX_LISTED]]
+        if count > MAX_LISTED:
+            lines.append(f"  ... and {count - MAX_LISTED} more")
+        body = "\n".join(lines)
+        return chosen(f"invalid {what} configuration ({count} {noun}):\n{body}", problems)
 
 
 class UnknownKeyError(PtychoConfigError):
@@ -125,17 +150,56 @@ class ConfigMismatchError(PtychoConfigError):
 class SnapshotError(PtychoConfigError):
     """A checkpoint snapshot that is corrupt or written by an incompatible version."""
 
+    subject: ClassVar[str] = "checkpoint snapshot"
+
 
 class ProbeSizeError(PtychoConfigError):
     """The probe size could not be read from a data file."""
+
+    subject: ClassVar[str] = "model.N"
 
 
 class ModelArchiveNotFoundError(PtychoConfigError):
     """A model directory without its weights archive."""
 
+    exit_code: ClassVar[int] = 4
+    subject: ClassVar[str] = "model_path"
+
 
 class ConfigFileNotFoundError(PtychoConfigError, FileNotFoundError):
     """A file the configuration names does not exist."""
+
+    exit_code: ClassVar[int] = 4
+    subject: ClassVar[str] = "file"
+
+
+class FileReadError(PtychoConfigError, OSError):
+    """A file or directory that exists but cannot be read as what it should be."""
+
+    exit_code: ClassVar[int] = 5
+    subject: ClassVar[str] = "file"
+    reason: str = ""  # why, without the path: "it is a directory, not a file"
+
+    @classmethod
+    def of(cls, path: object, what: str, reason: str) -> FileReadError:
+        """'cannot read <what> <path>: <reason>', with one problem naming the path."""
+        error = cls(f"cannot read {what} {path}: {reason}", [Problem(what, reason, str(path))])
+        error.reason = reason
+        return error
+
+
+class OutputError(PtychoConfigError, OSError):
+    """A file, directory or stream that cannot be written."""
+
+    exit_code: ClassVar[int] = 6
+    subject: ClassVar[str] = "output"
+
+
+class BackendUnavailableError(PtychoConfigError, RuntimeError):
+    """The PyTorch backend is selected but torch is not installed or fails to import."""
+
+    exit_code: ClassVar[int] = 7
+    subject: ClassVar[str] = "model.backend"
 
 
 class UnknownKeyProblem(Problem):
@@ -167,12 +231,26 @@ _CLASS_OF: dict[type[Problem], type[PtychoConfigError]] = {
 }
 
 
-def suggest(word: str, candidates: Iterable[str], *, limit: int = 3) -> tuple[str, ...]:
-    """The closest candidates to a misspelled word, case-insensitively, best first."""
+def suggest(
+    word: str,
+    candidates: Iterable[str],
+    *,
+    limit: int = 3,
+    same: Callable[[str], Hashable] | None = None,
+) -> tuple[str, ...]:
+    """The closest candidates to a misspelled word, case-insensitively, best first.
+
+    ``same`` maps a candidate to what it names: of several spellings of one thing (``n_groups``
+    and ``training.n_groups``) only the closest is suggested.
+    """
     if not isinstance(word, str):  # a non-string key resembles no name
         return ()
     by_folded: dict[str, str] = {}
     for candidate in candidates:
         by_folded.setdefault(candidate.casefold(), candidate)
-    matches = difflib.get_close_matches(word.casefold(), by_folded, n=limit, cutoff=0.6)
-    return tuple(by_folded[m] for m in matches)
+    matches = difflib.get_close_matches(word.casefold(), by_folded, n=len(by_folded), cutoff=0.6)
+    chosen: dict[Hashable, str] = {}
+    for match in matches:
+        spelling = by_folded[match]
+        chosen.setdefault(same(spelling) if same else spelling, spelling)
+    return tuple(chosen.values())[:limit]

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import zipfile
 from pathlib import Path
+
+from ptycho_config._errors import OutputError, Problem
 
 EXAMPLE_DIR = Path(__file__).resolve().parent / "example"
 TRAIN_DATA = "train_data.npz"
@@ -74,9 +77,38 @@ def write_example(folder: str | os.PathLike[str]) -> Path:
 
 
 def copy_example(folder: str | os.PathLike[str]) -> Path:
-    """Copy the bundled example into ``folder`` (which must not exist yet)."""
+    """Copy the bundled example into ``folder``, which must be new or an empty directory.
+
+    The files are copied into a hidden sibling first and renamed into place, so a failure
+    (a full disk, a read-only parent) leaves nothing behind; every failure is an OutputError.
+    """
     target = Path(folder)
-    if target.exists() and any(target.iterdir()):
-        raise FileExistsError(f"example target {target} exists and is not empty")
-    shutil.copytree(EXAMPLE_DIR, target, dirs_exist_ok=True)
+    try:
+        _check_target(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            staging.chmod(0o755)  # mkdtemp makes it private; an example is meant to be shared
+            shutil.copytree(EXAMPLE_DIR, staging, dirs_exist_ok=True)
+            os.replace(staging, target)  # an empty directory is replaced, a full one refused
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    except OutputError:
+        raise
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise _output_error(target, f"cannot write it there ({reason})") from error
     return target
+
+
+def _check_target(target: Path) -> None:
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise _output_error(target, "it exists and is not a directory; name a new directory")
+    if target.is_dir() and any(target.iterdir()):
+        raise _output_error(target, "it exists and is not empty; name a new or empty directory")
+
+
+def _output_error(target: Path, reason: str) -> OutputError:
+    message = f"cannot write the example into {target}: {reason}"
+    return OutputError(message, [Problem("directory", reason, str(target))])

@@ -8,6 +8,7 @@ Only then is the legacy dict populated, as the very last step.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -19,11 +20,15 @@ from ptycho_config._errors import (
     ConfigFileNotFoundError,
     ConflictError,
     ConflictProblem,
+    FileReadError,
     MissingValueError,
+    MissingValueProblem,
     ModelArchiveNotFoundError,
     Problem,
+    PtychoConfigError,
     show,
 )
+from ptycho_config._files import not_empty, require_directory, require_file
 from ptycho_config._legacy import populate_quietly, to_legacy_dict
 from ptycho_config._npz import DataFileFacts, inspect_data_file
 from ptycho_config._payloads import InferencePayload, TrainingPayload
@@ -60,21 +65,26 @@ def create_training_payload(
     env_file: PathLike | None = None,
     secrets_dir: PathLike | None = None,
     settings_sources: Sequence[Any] = (),
+    strict: bool = False,
 ) -> TrainingPayload:
-    """Resolve, validate and audit a training configuration, then populate the legacy dict."""
-    train_path = Path(train_data_file)
-    if not train_path.is_file():
-        raise ConfigFileNotFoundError(f"Training data file not found: {train_path}")
-    given = _with_paths(overrides, train_data_file=train_path, output_dir=Path(output_dir))
+    """Resolve, validate and audit a training configuration, then populate the legacy dict.
+
+    ``strict=True`` makes what the data file says binding: an unusable ``probeGuess`` and an
+    explicit ``N`` that contradicts it are errors instead of warnings.
+    """
+    train_path = not_empty(train_data_file, "training data file")
+    out = not_empty(output_dir, "output directory")
+    require_file(train_path, "training data file")
+    given = _with_paths(overrides, train_data_file=train_path, output_dir=out)
     explicit = _explicit_layers(
         "training", given, execution_config, environ=environ, config_file=config_file,
         strict_env=strict_env, env_file=env_file, secrets_dir=secrets_dir,
         settings_sources=settings_sources,
     )  # fmt: skip
-    facts = inspect_data_file(train_path)
+    facts = _readable(inspect_data_file(train_path, strict=strict), "training data file")
     inferred = _inferred_source(facts, train_path, with_nphotons=True)
     layers = read_layers("training", [inferred], explicit)
-    resolved = _for_this_host(merge("training", layers), layers)
+    resolved = _for_this_host(_with_data_check(merge("training", layers), layers, strict), layers)
     launch = _launch(resolved, environ)
     config = resolved.training_config
     payload = TrainingPayload(
@@ -100,18 +110,25 @@ def create_inference_payload(
     env_file: PathLike | None = None,
     secrets_dir: PathLike | None = None,
     settings_sources: Sequence[Any] = (),
+    strict: bool = False,
 ) -> InferencePayload:
-    """Resolve an inference configuration against the trained model's snapshot, then populate."""
-    model_dir, test_path = Path(model_path), Path(test_data_file)
-    if not model_dir.is_dir():
-        raise ConfigFileNotFoundError(f"Model directory not found: {model_dir}")
-    if not (model_dir / MODEL_ARCHIVE).is_file():
-        raise ModelArchiveNotFoundError(f"Model archive not found: {model_dir / MODEL_ARCHIVE}")
-    if not test_path.is_file():
-        raise ConfigFileNotFoundError(f"Test data file not found: {test_path}")
-    given = _with_paths(
-        overrides, model_path=model_dir, test_data_file=test_path, output_dir=Path(output_dir)
-    )
+    """Resolve an inference configuration against the trained model's snapshot, then populate.
+
+    ``strict=True`` as for ``create_training_payload``, for the test data file.
+    """
+    model_dir = not_empty(model_path, "model directory")
+    test_path = not_empty(test_data_file, "test data file")
+    out = not_empty(output_dir, "output directory")
+    require_directory(model_dir, "model directory")
+    archive = model_dir / MODEL_ARCHIVE
+    try:
+        require_file(archive, "model archive")
+    except ConfigFileNotFoundError as error:
+        message = f"Model archive not found: {archive}"
+        problem = Problem("model_path", f"holds no {MODEL_ARCHIVE}", str(model_dir))
+        raise ModelArchiveNotFoundError(message, [problem]) from error
+    require_file(test_path, "test data file")
+    given = _with_paths(overrides, model_path=model_dir, test_data_file=test_path, output_dir=out)
     explicit = _explicit_layers(
         "inference", given, execution_config, environ=environ, config_file=config_file,
         strict_env=strict_env, env_file=env_file, secrets_dir=secrets_dir,
@@ -123,7 +140,7 @@ def create_inference_payload(
         checkpoint = snapshot.model_values()
         details = dict.fromkeys(checkpoint, f"{SNAPSHOT_NAME} in {model_dir}")
         sources.append(MappingSource("checkpoint", checkpoint, details))
-    facts = inspect_data_file(test_path)
+    facts = _readable(inspect_data_file(test_path, strict=strict), "test data file")
     # a fallback probe size is no reading of the data: the trained model's N stands
     trust_fallback = snapshot is None
     sources.append(_inferred_source(facts, test_path, with_fallback=trust_fallback))
@@ -131,7 +148,7 @@ def create_inference_payload(
     resolved = merge("inference", layers)
     if snapshot is not None:
         _check_against_checkpoint(layers)
-    resolved = _for_this_host(resolved, layers)
+    resolved = _for_this_host(_with_data_check(resolved, layers, strict), layers)
     launch = _launch(resolved, environ)
     training = snapshot.training_config if snapshot is not None else None
     config = resolved.inference_config
@@ -142,6 +159,39 @@ def create_inference_payload(
     )
     populate_quietly(config, payload.legacy_params)
     return payload
+
+
+def _readable(facts: DataFileFacts, what: str) -> DataFileFacts:
+    """The facts of a data file that is a readable NPZ; FileReadError for any other file."""
+    if facts.file_problem is not None:
+        message = f"{what} is not a readable NPZ file: {facts.file_problem}; {facts.probe_fix}"
+        raise FileReadError(message, [Problem(what, facts.file_problem)]) from facts.probe_cause
+    return facts
+
+
+def _with_data_check(resolved: Resolved, layers: list[Layer], strict: bool) -> Resolved:
+    """An explicit N that contradicts the data's probe size: a warning, noted in provenance
+    (strict: a ConflictError)."""
+    key = "model.N"
+    inferred = next((layer.entries.get(key) for layer in layers if layer.kind == "inferred"), None)
+    origin = resolved.provenance[key]
+    if inferred is None or origin.kind in ("inferred", "default", "checkpoint"):
+        return resolved
+    n = resolved.value(key)
+    if n == inferred.value or "fallback" in inferred.detail:
+        return resolved
+    note = f"contradicts {inferred.detail} (N = {inferred.value})"
+    if strict:
+        message = f"{key} = {n} ({origin}) {note}; set N to {inferred.value} or leave it unset"
+        raise ConflictError(message, [ConflictProblem(key, message, n, str(origin))])
+    warnings.warn(
+        f"{key} = {n} ({origin}) {note}; the data will be cut or padded to N = {n}",
+        UserWarning,
+        stacklevel=3,
+    )
+    detail = f"{origin.detail}; {note}" if origin.detail else note
+    provenance = MappingProxyType({**resolved.provenance, key: Source(origin.kind, detail)})
+    return replace(resolved, provenance=provenance)
 
 
 def _explicit_layers(
@@ -189,10 +239,11 @@ def _with_paths(overrides: Mapping[str, Any] | None, **paths: Path) -> dict[str,
     given = dict(overrides or {})
     for name, path in paths.items():
         if name in given and not _same_path(given[name], path):
-            raise ConflictError(
+            message = (
                 f"{name} is given as an argument ({path}) and as an override "
                 f"({show(given[name])}); give it once"
             )
+            raise ConflictError(message, [ConflictProblem(name, message, given[name])])
         given[name] = path
     return given
 
@@ -209,11 +260,17 @@ def _require_n_groups(layers: list[Layer], payload: PayloadKind) -> None:
     if any(layer.kind in _N_GROUPS_SOURCES and key in layer.entries for layer in layers):
         return
     variables = " or ".join(reversed(env_spellings(KEYS[key], payload)))
-    raise MissingValueError(
+    message = (
         "n_groups is required and was not given: pass overrides={'n_groups': ...}, "
         f"set {variables} in the environment, "
         "or put n_groups in the config file (a default does not count)"
     )
+    missing = MissingValueProblem(key, message)
+    # a misspelt n_groups is reported as the typo, with its suggestion, before 'required'
+    problems = [problem for layer in layers for problem in layer.problems]
+    if problems:
+        raise PtychoConfigError.from_problems([*problems, missing], payload)
+    raise MissingValueError(message, [missing])
 
 
 def _inferred_source(

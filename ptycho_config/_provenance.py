@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from ptycho_config._errors import redact, show
+from ptycho_config._errors import show
 from ptycho_config._sources import SourceKind
 
 
@@ -25,15 +25,6 @@ class Source:
 DEFAULT_SOURCE = Source("default", "schema default")
 
 
-def redact_tree(value: Any) -> Any:
-    """A JSON-like document with every secret-looking key's value redacted, at any depth."""
-    if isinstance(value, dict):
-        return {k: redact(str(k), redact_tree(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact_tree(item) for item in value]
-    return value
-
-
 def _show(value: Any) -> str:
     return show(str(value)) if isinstance(value, PurePath) else show(value)
 
@@ -41,7 +32,7 @@ def _show(value: Any) -> str:
 def render_table(rows: Iterable[tuple[str, Any, Source]]) -> str:
     """A fixed-width table of key, value, source kind and detail."""
     lines = [("key", "value", "source", "detail")]
-    lines += [(key, _show(redact(key, value)), src.kind, src.detail) for key, value, src in rows]
+    lines += [(key, _show(value), src.kind, src.detail) for key, value, src in rows]
     widths = [max(len(row[i]) for row in lines) for i in range(3)]
     out = []
     for row in lines:

@@ -6,13 +6,13 @@ import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
-from ptycho_config._errors import Problem, PtychoConfigError
+from ptycho_config._errors import ConflictError, ConflictProblem, Problem, PtychoConfigError
+from ptycho_config._files import not_empty
 from ptycho_config._provenance import DEFAULT_SOURCE, Source, explain
 from ptycho_config._registry import (
     CONFIG_FILE_VARIABLE,
@@ -104,27 +104,38 @@ def sources_of(
     ]
     switches = {name.upper(): text for name, text in environment.variables.items()}
     env_file = switches.get(ENV_FILE_VARIABLE) if env_file is None else env_file
-    if env_file:
+    if env_file is not None:
         from ptycho_config._sources.dotenv import DotEnvFile
 
-        sources.append(DotEnvFile(Path(env_file), strict_env))
+        sources.append(DotEnvFile(not_empty(env_file, "env_file"), strict_env))
     secrets_dir = switches.get(SECRETS_DIR_VARIABLE) if secrets_dir is None else secrets_dir
-    if secrets_dir:
+    if secrets_dir is not None:
         from ptycho_config._sources.secrets import SecretsDirectory
 
-        sources.append(SecretsDirectory(Path(secrets_dir), strict_env))
+        sources.append(SecretsDirectory(not_empty(secrets_dir, "secrets_dir"), strict_env))
     if settings_sources:
         from ptycho_config._sources.settings import SettingsSource, check_settings_source
 
         sources += [SettingsSource(check_settings_source(s)) for s in settings_sources]
-    config_file = switches.get(CONFIG_FILE_VARIABLE) if config_file is None else config_file
-    if config_file:
-        sources.append(ConfigFile(Path(config_file)))
+    if config_file is None:
+        config_file = _config_file_variable(environment.variables)
+    if config_file is not None:
+        sources.append(ConfigFile(not_empty(config_file, "config_file")))
     if checkpoint is not None:
         sources.append(MappingSource("checkpoint", checkpoint))
     if inferred is not None:
         sources.append(MappingSource("inferred", inferred))
     return sources
+
+
+def _config_file_variable(variables: Mapping[str, str]) -> str | None:
+    """PTYCHO_CONFIG_FILE in any letter case; spellings that disagree are an error."""
+    given = {k: v for k, v in variables.items() if k.upper() == CONFIG_FILE_VARIABLE}
+    if len(set(given.values())) > 1:
+        shown = " and ".join(f"{k}={v!r}" for k, v in sorted(given.items()))
+        message = f"the config file is given twice with different values: {shown}; set one"
+        raise ConflictError(message, [ConflictProblem(CONFIG_FILE_VARIABLE, message)])
+    return next(iter(given.values()), None)
 
 
 def read_layers(

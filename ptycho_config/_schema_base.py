@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, ClassVar, Self, cast
+from pathlib import PurePath
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Literal, Self, Union, cast, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic._internal._model_construction import ModelMetaclass
@@ -39,6 +42,24 @@ class Schema(BaseModel, metaclass=SchemaMeta):
     )
     section: ClassVar[str] = ""
     cross_field_rules: ClassVar[tuple[CrossFieldRule, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_words(cls, data: Any) -> Any:
+        """Text is read one way for every field: surrounding whitespace never matters, and
+        letter case does not matter for a word of a fixed set (a choice, true/false, none)."""
+        if not isinstance(data, dict):
+            return data
+        words = _choices_of(cls)
+        cleaned = dict(data)
+        for name, value in data.items():
+            if not isinstance(value, str) or name not in cls.model_fields:
+                continue
+            if name in _paths_of(cls):  # a path is taken as written
+                continue
+            text = value.strip()
+            cleaned[name] = words.get(name, {}).get(text.casefold(), text)
+        return cleaned
 
     @model_validator(mode="after")
     def _check_cross_field_rules(self) -> Self:
@@ -79,6 +100,41 @@ class Schema(BaseModel, metaclass=SchemaMeta):
             return super().model_copy(deep=deep)
         # the explicitly set fields plus the update: what counts as "set" stays meaningful
         return self.model_validate({**self.model_dump(exclude_unset=True), **update})
+
+
+def _leaves(annotation: Any) -> Iterator[Any]:
+    """The plain types and Literal values inside an annotation (unions, Annotated, Optional)."""
+    origin = get_origin(annotation)
+    if origin is Literal:
+        yield from get_args(annotation)
+    elif origin is Annotated:
+        yield from _leaves(get_args(annotation)[0])
+    elif origin in (Union, UnionType):
+        for arg in get_args(annotation):
+            yield from _leaves(arg)
+    else:
+        yield annotation
+
+
+@functools.cache
+def _choices_of(schema: type[BaseModel]) -> dict[str, dict[str, str]]:
+    """Field → {folded spelling: canonical spelling} of its Literal string choices."""
+    return {
+        name: {leaf.casefold(): leaf for leaf in _leaves(info.annotation) if isinstance(leaf, str)}
+        for name, info in schema.model_fields.items()
+    }
+
+
+@functools.cache
+def _paths_of(schema: type[BaseModel]) -> frozenset[str]:
+    return frozenset(
+        name
+        for name, info in schema.model_fields.items()
+        if any(
+            isinstance(leaf, type) and issubclass(leaf, PurePath)
+            for leaf in _leaves(info.annotation)
+        )
+    )
 
 
 def _dotted(model: BaseModel, path: str) -> Any:

@@ -10,6 +10,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from ptycho_config._schema_base import Schema
 from ptycho_config._types import (
+    MAX_COUNT,
     NO_BOOL,
     Activation,
     Backend,
@@ -21,9 +22,10 @@ from ptycho_config._types import (
     NonNegativeFloat,
     NonNegativeInt,
     Optimizer,
-    OptionalInt,
     OptionalPath,
     OptionalPositiveInt,
+    OptionalSeed,
+    PathValue,
     PositiveFloat,
     PositiveInt,
     PowerOfTwo,
@@ -112,7 +114,7 @@ class _Grouping(Schema):
     n_subsample: OptionalPositiveInt = Field(
         None, description="Subsample this many scan positions before grouping."
     )
-    subsample_seed: OptionalInt = Field(None, description="Random seed of the subsampling.")
+    subsample_seed: OptionalSeed = Field(None, description="Random seed of the subsampling.")
     neighbor_count: PositiveInt = Field(
         4, description="Nearest neighbours considered when grouping (K)."
     )
@@ -161,7 +163,7 @@ class TrainingConfig(_Grouping):
     intensity_scale_trainable: bool = Field(
         True, description="Learn the intensity scale during training."
     )
-    output_dir: Path = Field(
+    output_dir: PathValue = Field(
         Path("training_outputs"), description="Directory for training outputs."
     )
     sequential_sampling: bool = Field(
@@ -207,13 +209,13 @@ class InferenceConfig(_Grouping):
     section = "inference"
 
     model: ModelConfig = Field(default_factory=ModelConfig, description="The trained network.")
-    model_path: Path = Field(description="Directory of the trained model (holds wts.h5.zip).")
-    test_data_file: Path = Field(description="NPZ file with the data to reconstruct.")
+    model_path: PathValue = Field(description="Directory of the trained model (holds wts.h5.zip).")
+    test_data_file: PathValue = Field(description="NPZ file with the data to reconstruct.")
     n_groups: OptionalPositiveInt = Field(
         None, description="Number of groups to reconstruct (None: all)."
     )
     debug: bool = Field(False, description="Write debugging output.")
-    output_dir: Path = Field(
+    output_dir: PathValue = Field(
         Path("inference_outputs"), description="Directory for reconstructions."
     )
     backend: Backend = Field("tensorflow", description="Inference backend.")
@@ -246,7 +248,7 @@ class ExecutionConfig(Schema):
     precision: Literal["32-true", "16-mixed", "bf16-mixed"] = Field(
         "32-true", description="Numeric precision."
     )
-    seed: OptionalInt = Field(None, description="Random seed of the run (None: unseeded).")
+    seed: OptionalSeed = Field(None, description="Random seed of the run (None: unseeded).")
     gradient_clip_val: Annotated[PositiveFloat | None, BeforeValidator(none_string)] = Field(
         None, description="Gradient clipping threshold (> 0; None disables clipping)."
     )
@@ -266,7 +268,7 @@ class ExecutionConfig(Schema):
     )
     enable_progress_bar: bool = Field(False, description="Show a progress bar.")
     enable_checkpointing: bool = Field(True, description="Save checkpoints during training.")
-    checkpoint_save_top_k: Annotated[int, Field(ge=-1), NO_BOOL] = Field(
+    checkpoint_save_top_k: Annotated[int, Field(ge=-1, le=MAX_COUNT), NO_BOOL] = Field(
         1, description="Best checkpoints kept (-1 all, 0 none)."
     )
     checkpoint_monitor_metric: Annotated[str, Field(min_length=1)] = Field(

@@ -1,12 +1,17 @@
 """Checkpoint snapshots: the resolved training configuration stored beside a trained model.
 
 `ptycho_config.json` is written atomically (temporary file in the same directory, fsync,
-rename), so a crash never leaves a half-written snapshot for inference to trip over.
+rename), so a crash never leaves a half-written snapshot for inference to trip over; the next
+save removes a temporary file whose writer was killed.
+
+The fingerprint detects accidental edits of a snapshot, not deliberate tampering: anyone who
+can edit the file can recompute it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -16,7 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ptycho_config._errors import InvalidValueError, PtychoConfigError, SnapshotError
+from ptycho_config._errors import (
+    ConfigFileNotFoundError,
+    FileReadError,
+    InvalidValueError,
+    OutputError,
+    Problem,
+    PtychoConfigError,
+    SnapshotError,
+)
+from ptycho_config._files import SNAPSHOT_CAP, read_capped, unique_keys
 from ptycho_config._provenance import Source
 from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._sources import SOURCE_KINDS
@@ -106,7 +120,8 @@ def save_snapshot(payload: Any, directory: str | os.PathLike[str]) -> Path:
         raise TypeError("save_snapshot needs a training payload (with a training_config)")
     folder = Path(directory)
     if not folder.is_dir():
-        raise FileNotFoundError(f"Snapshot directory not found: {folder}")
+        message = f"Snapshot directory not found: {folder}"
+        raise ConfigFileNotFoundError(message, [Problem("directory", "not found", str(folder))])
     document = {
         "schema_version": SNAPSHOT_VERSION,
         "kind": "training",
@@ -118,13 +133,20 @@ def save_snapshot(payload: Any, directory: str | os.PathLike[str]) -> Path:
         },
     }
     target = folder / SNAPSHOT_NAME
-    _write_atomically(target, json.dumps(document, indent=2, sort_keys=True) + "\n")
+    try:
+        _write_atomically(target, json.dumps(document, indent=2, sort_keys=True) + "\n")
+    except OSError as error:  # a read-only or full model directory
+        reason = error.strerror or str(error)
+        message = f"cannot write checkpoint snapshot {target}: {reason}"
+        raise OutputError(message, [Problem("directory", reason, str(folder))]) from error
     return target
 
 
 def _write_atomically(target: Path, text: str) -> None:
+    _remove_abandoned(target)
+    # the writer's process id in the name tells a later save whether the writer is gone
     handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+        dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp"
     )
     try:
         os.fchmod(handle, 0o644)  # mkstemp makes it private; a model directory is often shared
@@ -146,20 +168,40 @@ def _write_atomically(target: Path, text: str) -> None:
             os.close(directory)
 
 
+def _remove_abandoned(target: Path) -> None:
+    """Delete temporary files that killed writers left beside ``target``; live writers' stay."""
+    for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        pid = leftover.name.removeprefix(f".{target.name}.").split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0 only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except (OverflowError, OSError):  # EPERM: someone else's live process; an absurd id: keep
+        return True
+    return True
+
+
 def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
     """The snapshot stored in a model directory, or None when there is none.
 
-    A corrupt, tampered-with or newer-version snapshot raises :class:`SnapshotError`.
+    A corrupt, hand-edited, oversized or other-version snapshot raises :class:`SnapshotError`.
     """
     path = Path(directory) / SNAPSHOT_NAME
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_capped(path, "checkpoint snapshot", SNAPSHOT_CAP).decode("utf-8")
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as error:
-        raise SnapshotError(f"cannot read checkpoint snapshot {path}: {error}") from error
+    except (FileReadError, NotADirectoryError, UnicodeDecodeError) as error:
+        reason = error.reason if isinstance(error, FileReadError) else str(error)
+        raise SnapshotError(f"cannot read checkpoint snapshot {path}: {reason}") from error
     try:
-        document = json.loads(text)
+        document = json.loads(text, object_pairs_hook=unique_keys)
     except (ValueError, RecursionError) as error:
         raise SnapshotError(f"checkpoint snapshot {path} is not valid JSON: {error}") from error
     if not isinstance(document, dict):
@@ -167,6 +209,10 @@ def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
     version = document.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise SnapshotError(f"checkpoint snapshot {path} has no valid schema_version")
+    if version < 1:
+        raise SnapshotError(
+            f"checkpoint snapshot {path} has schema version {version}; schema versions start at 1"
+        )
     if version > SNAPSHOT_VERSION:
         raise SnapshotError(
             f"checkpoint snapshot {path} has schema version {version}, newer than the "

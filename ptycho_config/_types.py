@@ -15,10 +15,19 @@ from pydantic import AfterValidator, BeforeValidator, Field
 from ptycho_config._errors import show
 
 
+def _is_bool(value: Any) -> bool:
+    """Python's bool or numpy's (which is no int subclass, but int() takes it all the same)."""
+    kind = type(value)
+    return isinstance(value, bool) or (kind.__module__ == "numpy" and kind.__name__ in _NP_BOOL)
+
+
+_NP_BOOL = ("bool_", "bool")
+
+
 def _reject_bool(value: Any) -> Any:
     # bool is an int subclass; True as a count or size is always a mistake
-    if isinstance(value, bool):
-        raise ValueError("expected a number, got a boolean")
+    if _is_bool(value):
+        raise ValueError("must be a number, not a boolean")
     return value
 
 
@@ -73,9 +82,12 @@ def reject_tpu(value: Any) -> Any:
 # Bounds go before NO_BOOL so that pydantic keeps them on the number schema itself, where the
 # JSON Schema shows them as minimum/maximum (after a validator they would become unknown keys).
 NO_BOOL = BeforeValidator(_reject_bool)
+# Counts fit the C int the backends use; seeds fit torch's generator (it takes int64 or uint64).
+MAX_COUNT = 2**31 - 1
+SEED_RANGE = (-(2**63), 2**64 - 1)
 Int = Annotated[int, NO_BOOL]
-PositiveInt = Annotated[int, Field(ge=1), NO_BOOL]
-NonNegativeInt = Annotated[int, Field(ge=0), NO_BOOL]
+PositiveInt = Annotated[int, Field(ge=1, le=MAX_COUNT), NO_BOOL]
+NonNegativeInt = Annotated[int, Field(ge=0, le=MAX_COUNT), NO_BOOL]
 PowerOfTwo = Annotated[Int, AfterValidator(_power_of_two)]
 Float = Annotated[float, NO_BOOL]
 NonNegativeFloat = Annotated[float, Field(ge=0), NO_BOOL]
@@ -98,7 +110,19 @@ Activation = Annotated[
 Backend = Literal["tensorflow", "pytorch"]
 OptionalPositiveInt = Annotated[PositiveInt | None, BeforeValidator(none_string)]
 OptionalInt = Annotated[Int | None, BeforeValidator(none_string)]
-OptionalPath = Annotated[Path | None, BeforeValidator(none_string)]
+Seed = Annotated[int, Field(ge=SEED_RANGE[0], le=SEED_RANGE[1]), NO_BOOL]
+OptionalSeed = Annotated[Seed | None, BeforeValidator(none_string)]
+
+
+def _path_text(value: Any) -> Any:
+    # Path("") is ".", the working directory: an empty string would silently name it
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("must be a path, not an empty string")
+    return value
+
+
+PathValue = Annotated[Path, BeforeValidator(_path_text)]
+OptionalPath = Annotated[Path | None, BeforeValidator(_path_text), BeforeValidator(none_string)]
 
 
 # Choices the PyTorch backend objects carry too, so they are named once here.

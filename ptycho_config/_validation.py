@@ -36,14 +36,55 @@ def _field_path(
     return path, model
 
 
+# Said wherever a word is expected: every schema reads text this way (see _schema_base).
+_ANY_CASE = " (letter case and surrounding spaces do not matter)"
+# pydantic's error types in the library's words; {name} takes the error's context value.
+_WORDING = {
+    "frozen_instance": "configs are frozen; build a changed copy with model_copy(update={...})",
+    "greater_than_equal": "must be >= {ge}",
+    "greater_than": "must be > {gt}",
+    "less_than_equal": "must be <= {le}",
+    "less_than": "must be < {lt}",
+    "literal_error": "must be {expected}" + _ANY_CASE,
+    "enum": "must be {expected}" + _ANY_CASE,
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be an integer, without a fraction",
+    "int_parsing_size": "must be an integer of at most 4300 digits",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "finite_number": "must be a finite number, not NaN or infinity",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false (also yes/no, on/off, 1/0)" + _ANY_CASE,
+    "string_type": "must be text",
+    "path_type": "must be a path",
+    "missing": "a value is required",
+    "extra_forbidden": "unknown field",
+    "model_type": "must be a mapping of field names to values",
+    "model_attributes_type": "must be a mapping of field names to values",
+    "dict_type": "must be a mapping",
+    "none_required": "must be None",
+}
+
+
 def message_of(error: Any) -> str:
-    if error["type"] == "frozen_instance":
-        return "configs are frozen; build a changed copy with model_copy(update={...})"
+    """One pydantic error in the library's voice: 'must be >= 1', 'must be one of ...'."""
+    kind, ctx = error["type"], dict(error.get("ctx") or {})
+    if isinstance(ctx.get("expected"), str):  # pydantic writes "'a', 'b' or 'c'"
+        choices = ctx["expected"].replace(" or ", ", ")
+        ctx["expected"] = f"one of {choices}" if "," in choices else choices
+    wording = _WORDING.get(kind)
+    if wording is not None:
+        try:
+            return wording.format(**ctx)
+        except (KeyError, IndexError, ValueError):  # a context this wording does not expect
+            pass
     text = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         if text.startswith(prefix):
             return text[len(prefix) :]
-    return text
+    # anything left still speaks as the library does
+    return text.replace("Input should be", "must be").replace("Input should", "must")
 
 
 def problems_from_validation(
@@ -91,7 +132,8 @@ def problems_from_validation(
         previous = grouped.get(key)
         message = message_of(item)
         if previous is not None and message not in previous.message:
-            message = f"{previous.message}, or {message}"
+            # union alternatives read as one sentence: "must be >= 1, or 'auto'"
+            message = f"{previous.message}, or {message.removeprefix('must be ')}"
         grouped[key] = InvalidValueProblem(
             key=key, message=message, value=raw, source=known[0] if known else ""
         )

@@ -24,7 +24,6 @@ from ptycho_config._errors import (
     InvalidValueError,
     InvalidValueProblem,
     Problem,
-    redact,
     show,
 )
 from ptycho_config._snapshot import SNAPSHOT_NAME, fingerprint, run_values, save_snapshot
@@ -168,7 +167,7 @@ def _difference(key: str, seen: list[tuple[Any, str]]) -> Problem:
     parts = []
     for (_, source), members in together.items():
         value = seen[members[0]][0]
-        shown = value if value == _ABSENT else show(redact(key, value))
+        shown = value if value == _ABSENT else show(value)
         verb = "has" if len(members) == 1 else "have"
         parts.append(f"{_ranks(members)} {verb} {shown}" + (f" (from {source})" if source else ""))
     return Problem(key, "differs between ranks: " + "; ".join(parts))

@@ -27,9 +27,9 @@ from pydantic import BaseModel
 from ptycho_config import ExecutionConfig, InferenceConfig, ModelConfig, TrainingConfig
 from ptycho_config._registry import KEYS
 
-MAX_INT = 2**31 - 1
+MAX_INT = 2**31 - 1  # counts are bounded by the schemas' MAX_COUNT
 MIN_SEED = -(2**63)
-MAX_SEED = 2**63 - 1
+MAX_SEED = 2**64 - 1
 
 
 def _finite(**bounds: Any) -> SearchStrategy[float]:
@@ -225,16 +225,16 @@ def _grouping(draw: st.DrawFn, gridsize: int) -> dict[str, Any]:
     if count is not None:
         kwargs["neighbor_count"] = count
     floor = count if count is not None else 4
-    oversample = gridsize > 1 and draw(st.booleans())
+    oversample = 1 < gridsize and gridsize**2 <= MAX_INT and draw(st.booleans())
     if oversample:
         floor = max(floor, gridsize**2)
         kwargs["enable_oversampling"] = True
-        kwargs["neighbor_pool_size"] = draw(_ints(floor, floor + MAX_INT))
+        kwargs["neighbor_pool_size"] = draw(_ints(floor))
     else:
         if draw(st.booleans()):
             kwargs["enable_oversampling"] = False
         if draw(st.booleans()):
-            kwargs["neighbor_pool_size"] = draw(_optional(_ints(floor, floor + MAX_INT)))
+            kwargs["neighbor_pool_size"] = draw(_optional(_ints(floor)))
     return kwargs
 
 

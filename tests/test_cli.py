@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import yaml
 
 from ptycho_config import load_snapshot
-from ptycho_config._cli import EXIT_INVALID, EXIT_MISSING, EXIT_OK, EXIT_USAGE, main
+from ptycho_config._cli import (
+    EXIT_BACKEND,
+    EXIT_INVALID,
+    EXIT_MISSING,
+    EXIT_OK,
+    EXIT_OUTPUT,
+    EXIT_UNREADABLE,
+    EXIT_USAGE,
+    main,
+)
 from ptycho_config._example import EXAMPLE_DIR, write_example
 
 
@@ -122,6 +133,198 @@ class TestTrainAndInfer:
         capsys.readouterr()
 
 
+def _subprocess(
+    cwd: Path, *argv: str, stdout: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The console entry point in a fresh interpreter, with a clean PTYCHO_-free environment.
+
+    ``stdout`` names a file to write the output to (e.g. /dev/full); by default it is captured.
+    """
+    environ = {k: v for k, v in os.environ.items() if not k.upper().startswith("PTYCHO_")}
+    environ["PYTHONPATH"] = os.pathsep.join([*(env or {}).pop("PYTHONPATH", "").split(os.pathsep),
+                                             str(ROOT)]).strip(os.pathsep)  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(open(stdout, "w")) if stdout else subprocess.PIPE
+        return subprocess.run(
+            [sys.executable, "-m", "ptycho_config", *argv], cwd=cwd, stdout=out,
+            stderr=subprocess.PIPE, text=True, timeout=120, check=False,
+            env={**environ, **(env or {})},
+        )  # fmt: skip
+
+
+def _fake_torch(folder: Path, body: str) -> dict[str, str]:
+    """An environment whose `import torch` runs ``body`` (a missing or a broken install)."""
+    (folder / "torch").mkdir()
+    (folder / "torch" / "__init__.py").write_text(body, encoding="utf-8")
+    return {"PYTHONPATH": str(folder)}
+
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTORCH_AUTO = ("train", "--example", "--set", "backend=pytorch", "--set", "accelerator=auto")
+
+
+class TestNoTraceback:
+    """Every failure ends in one message and its documented exit code, never a traceback."""
+
+    @pytest.mark.parametrize(
+        ("case", "code"),
+        [
+            ("example_into_a_file", EXIT_OUTPUT),
+            ("example_under_a_file", EXIT_OUTPUT),
+            ("example_on_a_read_only_file_system", EXIT_OUTPUT),
+            ("pytorch_without_torch", EXIT_BACKEND),
+            ("pytorch_with_broken_torch", EXIT_BACKEND),
+            ("stdout_full", EXIT_OUTPUT),
+            ("help_into_a_full_stdout", EXIT_OUTPUT),
+            ("data_is_a_directory", EXIT_UNREADABLE),
+            ("data_is_a_fifo", EXIT_UNREADABLE),
+            ("data_is_no_npz", EXIT_UNREADABLE),
+            ("config_is_dev_zero", EXIT_UNREADABLE),
+            ("duplicate_key", EXIT_INVALID),
+        ],
+    )
+    def test_failure(self, tmp_path: Path, case: str, code: int) -> None:
+        """The failure exits with its documented code and prints no Traceback."""
+        (tmp_path / "file.txt").write_text("x", encoding="utf-8")
+        data = tmp_path / "data.npz"
+        train = ("train", "--train-data", str(data), "--output-dir", "o", "--set", "n_groups=1")
+        missing_torch = "raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')"
+        broken_torch = "raise OSError('libtorch_cpu.so: cannot open shared object file')"
+        stdout: str | None = None
+        env: dict[str, str] = {}
+        if case == "example_into_a_file":
+            argv: tuple[str, ...] = ("example", str(tmp_path / "file.txt"))
+        elif case == "example_under_a_file":
+            argv = ("example", str(tmp_path / "file.txt" / "example"))
+        elif case == "example_on_a_read_only_file_system":
+            argv = ("example", "/proc/ptycho-config-example")
+        elif case in ("pytorch_without_torch", "pytorch_with_broken_torch"):
+            body = missing_torch if case == "pytorch_without_torch" else broken_torch
+            argv, env = PYTORCH_AUTO, _fake_torch(tmp_path, body)
+        elif case == "stdout_full":
+            argv, stdout = ("train", "--example"), "/dev/full"
+        elif case == "help_into_a_full_stdout":
+            argv, stdout = ("train", "--help"), "/dev/full"
+        elif case == "data_is_a_directory":
+            data.mkdir()
+            argv = train
+        elif case == "data_is_a_fifo":
+            os.mkfifo(data)
+            argv = train
+        elif case == "data_is_no_npz":
+            data.write_bytes(b"not a zip archive")
+            argv = train
+        elif case == "config_is_dev_zero":
+            (tmp_path / "c.yaml").symlink_to("/dev/zero")
+            argv = ("train", "--example", "--config", str(tmp_path / "c.yaml"))
+        else:
+            (tmp_path / "c.json").write_text('{"nepochs": 2, "nepochs": 3}', encoding="utf-8")
+            argv = ("train", "--example", "--config", str(tmp_path / "c.json"))
+        result = _subprocess(tmp_path, *argv, stdout=stdout, env=env)
+        assert "Traceback" not in result.stderr
+        assert 1 == result.stderr.count("ptycho-config: "), result.stderr
+        assert code == result.returncode, result.stderr
+        assert result.stderr.startswith("ptycho-config: ")
+
+    def test_tensorflow_backend_ignores_a_broken_torch(self, tmp_path: Path) -> None:
+        """With the TensorFlow backend a torch that fails to import is never imported."""
+        env = _fake_torch(tmp_path, "raise OSError('libtorch_cpu.so: cannot open')")
+        result = _subprocess(tmp_path, "train", "--example", "--set", "accelerator=auto", env=env)
+        assert (EXIT_OK, "") == (result.returncode, result.stderr)
+
+    def test_non_utf8_stdout_with_a_non_ascii_path(self, tmp_path: Path) -> None:
+        """An ASCII-only stdout gets the non-ASCII path escaped, not an encoding error."""
+        env = {"PYTHONIOENCODING": "ascii:strict"}
+        result = _subprocess(tmp_path, "train", "--example", "--output-dir", "données", env=env)
+        assert (EXIT_OK, "") == (result.returncode, result.stderr)
+        assert "donn\\xe9es" in result.stdout
+
+    def test_unreadable_model_directory(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A model directory the user may not read: 'permission denied' and exit 5."""
+        model = tmp_path / "model"
+        write_example(tmp_path)
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda p, m: Path(p) != model and real_access(p, m))
+        code, _, err = run(
+            capsys, "infer", "--model-path", str(model), "--test-data",
+            str(tmp_path / "test_data.npz"), "--output-dir", "o",
+        )  # fmt: skip
+        assert (EXIT_UNREADABLE, f"cannot read model directory {model}: permission denied") == (
+            code, err.strip().removeprefix("ptycho-config: "),
+        )  # fmt: skip
+
+    def test_unreadable_data_file(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A data file the user may not read: a message naming it, exit 5, no PermissionError."""
+        data = tmp_path / "d.npz"
+        np.savez(data, probeGuess=np.ones((64, 64)))
+        real_open = os.open
+
+        def refusing(path: Any, *args: Any, **kwargs: Any) -> int:
+            if Path(path) == data:
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_open(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", refusing)
+        code, _, err = run(
+            capsys, "train", "--train-data", str(data), "--output-dir", "o", "--set", "n_groups=1"
+        )
+        assert EXIT_UNREADABLE == code
+        assert "permission denied" in err
+
+    @pytest.mark.skipif(
+        os.geteuid() == 0, reason="root reads any file; the monkeypatched tests cover it"
+    )
+    def test_really_unreadable_directory(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """A model directory with mode 000 exits 5 with 'permission denied'."""
+        write_example(tmp_path)
+        (tmp_path / "model").chmod(0)
+        try:
+            code, _, err = run(
+                capsys, "infer", "--model-path", str(tmp_path / "model"), "--test-data",
+                str(tmp_path / "test_data.npz"), "--output-dir", "o",
+            )  # fmt: skip
+        finally:
+            (tmp_path / "model").chmod(0o755)
+        assert (EXIT_UNREADABLE, True) == (code, "permission denied" in err)
+
+    def test_example_into_a_file_says_so_once(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """example aimed at an existing file: one plain sentence, exit 6."""
+        target = tmp_path / "file.txt"
+        target.write_text("x", encoding="utf-8")
+        code, _, err = run(capsys, "example", str(target))
+        reason = "it exists and is not a directory; name a new directory"
+        expected = f"ptycho-config: cannot write the example into {target}: {reason}\n"
+        assert (EXIT_OUTPUT, expected) == (code, err)
+
+    def test_example_under_a_read_only_parent(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """example where nothing may be created: exit 6, and nothing is left behind."""
+
+        def refuse(*args: Any, **kwargs: Any) -> str:
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr("tempfile.mkdtemp", refuse)
+        code, out, err = run(capsys, "example", str(tmp_path / "ex"))
+        assert (EXIT_OUTPUT, "", []) == (code, out, list(tmp_path.iterdir()))
+        assert "cannot write it there (Permission denied)" in err
+
+    def test_error_output_is_bounded(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Fifty unknown keys list the first twenty and count the rest."""
+        sets = [arg for i in range(50) for arg in ("--set", f"unknown_{i:02}=1")]
+        code, _, err = run(capsys, "train", "--example", *sets)
+        assert EXIT_INVALID == code
+        assert (20, True) == (err.count("unknown key"), "... and 30 more" in err)
+
+
 class TestEnvFormat:
     """--format env output, in a clean environment, resolves to the same fingerprint."""
 
@@ -192,7 +395,7 @@ class TestOtherCommands:
     ) -> None:
         """example never overwrites files."""
         (tmp_path / "keep.txt").write_text("x", encoding="utf-8")
-        assert run(capsys, "example", str(tmp_path))[0] == EXIT_INVALID
+        assert run(capsys, "example", str(tmp_path))[0] == EXIT_OUTPUT
 
     def test_help(self) -> None:
         """--help exits 0 for the console script."""

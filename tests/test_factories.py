@@ -158,10 +158,13 @@ class TestTrainingOverrides:
         assert payload.pt_data_config.K == 7
 
     def test_override_beats_inferred_probe_size(self, train_file: Path, tmp_path: Path) -> None:
-        """An explicit N beats the 64 inferred from probeGuess."""
-        payload = train(train_file, tmp_path / "o", {"N": 128}, environ={})
+        """An explicit N beats the inferred 64, with a warning noted in provenance."""
+        with pytest.warns(UserWarning, match=r"model.N = 128 .* contradicts probeGuess .*N = 64"):
+            payload = train(train_file, tmp_path / "o", {"N": 128}, environ={})
         assert payload.training_config.model.N == 128
         assert payload.provenance["model.N"].kind == "override"
+        expected = "N; contradicts probeGuess in train.npz (N = 64)"
+        assert expected == payload.provenance["model.N"].detail
 
     def test_probe_size_inferred(self, tmp_path: Path) -> None:
         """Without an override, N comes from the data and is in the audit trail."""

@@ -245,12 +245,6 @@ class TestReset:
             warnings.simplefilter("error")
             populate_legacy_params(TrainingConfig(n_groups=1, nepochs=2))
 
-    def test_forgets_data_file_readings(self) -> None:
-        """The memo of data-file readings is global state too, and reset empties it."""
-        params.data_file_readings["some file identity"] = object()
-        params.reset()
-        assert {} == dict(params.data_file_readings)
-
 
 def _imported_modules(statement: str) -> set[str]:
     """Top-level names of every module a fresh interpreter imports for ``statement``."""

@@ -388,35 +388,6 @@ class TestOverridesAndErrors:
         assert row.split() == ["training.batch_size", "8", "override", "batch_size"]
 
 
-class TestRedaction:
-    """Secret-looking values never appear in a rendering."""
-
-    def test_table_redacts_by_key(self) -> None:
-        """A key that looks like a credential shows *** instead of its value."""
-        from ptycho_config._provenance import DEFAULT_SOURCE, render_table
-
-        table = render_table([("tracking.api_key", "s3cr3t", DEFAULT_SOURCE)])
-        assert "s3cr3t" not in table
-        assert "***" in table
-
-    def test_documents_redact_at_any_depth(self) -> None:
-        """Nested secret-looking keys are redacted; other values are kept."""
-        from ptycho_config._provenance import redact_tree
-
-        document = {"a": {"password": "p", "token": None, "n": 1}, "b": [{"secret": "s"}]}
-        expected = {"a": {"password": "***", "token": None, "n": 1}, "b": [{"secret": "***"}]}
-        assert expected == redact_tree(document)
-
-    def test_error_messages_redact_secret_looking_keys(self) -> None:
-        """An unknown secret-looking variable is reported without its value."""
-        with pytest.raises(UnknownKeyError) as caught:
-            resolve_training(
-                environ={"PTYCHO_MLFLOW_TRACKING_TOKEN": "s3cr3t-value"}, strict_env=True
-            )
-        assert "s3cr3t-value" not in str(caught.value)
-        assert "PTYCHO_MLFLOW_TRACKING_TOKEN = '***'" in str(caught.value)
-
-
 class TestOneSourceMechanism:
     """Every source is read into a layer, and precedence is only the order of SOURCE_KINDS."""
 

@@ -25,6 +25,7 @@ from ptycho_config import (
     TrainingConfig,
     UnknownKeyError,
 )
+from ptycho_config._types import MAX_COUNT
 from tests.strategies import (
     execution_configs,
     inference_configs,
@@ -127,7 +128,7 @@ class Bound:
     def inside(self) -> SearchStrategy[Any]:
         """Values that satisfy the rule."""
         if self.kind is int:
-            high = self.cap if self.high is None else int(self.high)
+            high = self.cap if self.cap is not None else int(self.high or 0)
             return st.integers(min_value=int(self.low), max_value=high)
         return st.floats(
             min_value=self.low,
@@ -159,39 +160,50 @@ GROUPING_BOUNDS = [
     ("n_subsample", int, 1),
     ("neighbor_count", int, 1),
 ]
+SEED = (-(2**63), 2**64 - 1)  # torch's generator takes int64 or uint64
 BOUNDS = [
-    Bound("model", "gridsize", int, 1),
-    Bound("model", "n_filters_scale", int, 1),
+    Bound("model", "gridsize", int, 1, MAX_COUNT),
+    Bound("model", "n_filters_scale", int, 1, MAX_COUNT),
     Bound("model", "probe_scale", float, 0.0, low_open=True),
     Bound("model", "gaussian_smoothing_sigma", float, 0.0),
-    Bound("training", "nepochs", int, 1),
+    Bound("training", "nepochs", int, 1, MAX_COUNT),
     Bound("training", "mae_weight", float, 0.0, 1.0),
     Bound("training", "nll_weight", float, 0.0, 1.0),
     Bound("training", "realspace_mae_weight", float, 0.0, context={"realspace_weight": 1.0}),
     Bound("training", "realspace_weight", float, 0.0),
     Bound("training", "nphotons", float, 0.0, low_open=True),
-    Bound("training", "n_groups", int, 1),
-    *(Bound("training", name, kind, low) for name, kind, low in GROUPING_BOUNDS),
-    Bound("training", "neighbor_pool_size", int, 1, context={"neighbor_count": 1}),
+    Bound("training", "n_groups", int, 1, MAX_COUNT),
+    *(Bound("training", name, kind, low, MAX_COUNT) for name, kind, low in GROUPING_BOUNDS),
+    Bound("training", "subsample_seed", int, *SEED),
+    Bound("training", "neighbor_pool_size", int, 1, MAX_COUNT, context={"neighbor_count": 1}),
     Bound("training", "momentum", float, 0.0, 1.0, high_open=True),
     Bound("training", "weight_decay", float, 0.0),
     Bound("training", "adam_beta1", float, 0.0, 1.0, high_open=True),
     Bound("training", "adam_beta2", float, 0.0, 1.0, high_open=True),
-    Bound("training", "lr_warmup_epochs", int, 0, context={"nepochs": 2**62}, cap=2**62 - 1),
+    Bound(
+        "training",
+        "lr_warmup_epochs",
+        int,
+        0,
+        MAX_COUNT,
+        context={"nepochs": MAX_COUNT},
+        cap=MAX_COUNT - 1,
+    ),
     Bound("training", "lr_min_ratio", float, 0.0, 1.0),
-    Bound("inference", "n_groups", int, 1),
-    *(Bound("inference", name, kind, low) for name, kind, low in GROUPING_BOUNDS),
-    Bound("inference", "neighbor_pool_size", int, 1, context={"neighbor_count": 1}),
-    Bound("execution", "devices", int, 1),
+    Bound("inference", "n_groups", int, 1, MAX_COUNT),
+    *(Bound("inference", name, kind, low, MAX_COUNT) for name, kind, low in GROUPING_BOUNDS),
+    Bound("execution", "seed", int, *SEED),
+    Bound("inference", "neighbor_pool_size", int, 1, MAX_COUNT, context={"neighbor_count": 1}),
+    Bound("execution", "devices", int, 1, MAX_COUNT),
     Bound("execution", "gradient_clip_val", float, 0.0, low_open=True),
-    Bound("execution", "accum_steps", int, 1),
-    Bound("execution", "num_workers", int, 0),
-    Bound("execution", "prefetch_factor", int, 1, context={"num_workers": 1}),
+    Bound("execution", "accum_steps", int, 1, MAX_COUNT),
+    Bound("execution", "num_workers", int, 0, MAX_COUNT),
+    Bound("execution", "prefetch_factor", int, 1, MAX_COUNT, context={"num_workers": 1}),
     Bound("execution", "learning_rate", float, 0.0, low_open=True),
-    Bound("execution", "checkpoint_save_top_k", int, -1),
-    Bound("execution", "early_stop_patience", int, 1),
-    Bound("execution", "inference_batch_size", int, 1),
-    Bound("execution", "middle_trim", int, 0),
+    Bound("execution", "checkpoint_save_top_k", int, -1, MAX_COUNT),
+    Bound("execution", "early_stop_patience", int, 1, MAX_COUNT),
+    Bound("execution", "inference_batch_size", int, 1, MAX_COUNT),
+    Bound("execution", "middle_trim", int, 0, MAX_COUNT),
 ]
 
 
@@ -200,7 +212,7 @@ def _edges(bound: Bound) -> list[tuple[Bound, Any]]:
     cases = [(bound, bound.kind(edge))]
     if bound.high is not None:
         top = bound.high if not bound.high_open else math.nextafter(bound.high, -INF)
-        cases.append((bound, bound.kind(top)))
+        cases.append((bound, bound.kind(top if bound.cap is None else bound.cap)))
     return cases
 
 
@@ -352,7 +364,7 @@ CHOICES: list[tuple[str, str, list[Any]]] = [
 ]
 BAD_CHOICES: list[tuple[str, str, Any]] = [
     ("model", "model_type", "gan"),
-    ("model", "model_type", "PINN"),
+    ("model", "model_type", "pi nn"),
     ("model", "architecture", "resnet"),
     ("model", "amp_activation", "tanh"),
     ("training", "backend", "jax"),

@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ptycho_config._errors import ConfigFileNotFoundError, InvalidValueError, InvalidValueProblem
+from ptycho_config._errors import (
+    ConfigFileNotFoundError,
+    InvalidValueError,
+    InvalidValueProblem,
+)
+from ptycho_config._files import CONFIG_FILE_CAP, DuplicateKeyError, read_capped, unique_keys
 from ptycho_config._registry import PayloadKind, lookup
 from ptycho_config._schemas import SECTIONS
 from ptycho_config._sources.layer import Layer, SourceKind
@@ -24,20 +29,26 @@ _MAX_VALUES = 100_000
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
-    """The file's top-level mapping; a missing, unparsable or non-mapping file is a clear error."""
+    """The file's top-level mapping; a missing, unparsable or non-mapping file is a clear error.
+
+    The file must be a regular file of at most ``CONFIG_FILE_CAP`` bytes; a key given twice
+    in one mapping is an error, as TOML makes it.
+    """
     kind = _SUFFIXES.get(path.suffix.lower())
     if kind is None:
         choices = ", ".join(sorted(_SUFFIXES))
         _fail(path, f"cannot read config file {path}: unsupported extension; use {choices}")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as error:
+        text = read_capped(path, "config file", CONFIG_FILE_CAP).decode("utf-8")
+    except (FileNotFoundError, NotADirectoryError) as error:
         problem = InvalidValueProblem("config_file", "no such file; fix the path", str(path))
         raise ConfigFileNotFoundError(f"Config file not found: {path}", [problem]) from error
-    except (OSError, ValueError) as error:  # a directory, no permission, not UTF-8, a NUL byte
-        _fail(path, f"cannot read config file {path}: {error}", error)
+    except UnicodeDecodeError as error:
+        _fail(path, f"cannot read config file {path}: it is not UTF-8 text ({error})", error)
     try:
         data = _parse(kind, text)
+    except DuplicateKeyError as error:
+        _fail(path, f"config file {path} gives {error}; give each key once", error)
     except (ValueError, tomllib.TOMLDecodeError) as error:
         _fail(path, f"cannot parse config file {path} as {kind}: {error}", error)
     except RecursionError as error:
@@ -80,12 +91,35 @@ def _expands_beyond(data: Any, limit: int) -> bool:
 
 def _parse(kind: str, text: str) -> Any:
     if kind == "json":
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=unique_keys)
     if kind == "toml":
         return tomllib.loads(text)
+    return _load_yaml(text)
+
+
+def _load_yaml(text: str) -> Any:
+    """safe_load, refusing a key given twice in one mapping (PyYAML keeps the last silently)."""
     import yaml  # only where a YAML file is read
 
-    return yaml.safe_load(text)
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # '<<' merges, it is no key
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    duplicate = key in seen
+                    seen.add(key)
+                except TypeError:  # an unhashable key; the base constructor reports it
+                    continue
+                if duplicate:
+                    line = key_node.start_mark.line + 1
+                    raise DuplicateKeyError(f"key {key!r} twice (again on line {line})")
+            mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+            return mapping
+
+    return yaml.load(text, Loader=UniqueKeyLoader)
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ptycho_config._errors import REDACTED, InvalidValueProblem, UnknownKeyProblem, suggest
+from ptycho_config._errors import InvalidValueProblem, UnknownKeyProblem, suggest
 from ptycho_config._registry import (
     ENV_PREFIX,
     KEYS,
     RESERVED_ENV,
+    Match,
     Miss,
     PayloadKind,
     env_names,
@@ -25,6 +26,7 @@ from ptycho_config._sources.layer import Layer, SourceKind
 from ptycho_config._sources.unknown import typo_suggestions
 
 _PREFIX_LEN = len(ENV_PREFIX)
+SECRET_SHOWN = "<secret>"  # what a message shows instead of a mounted secret's content
 _Text = TypeVar("_Text", str, str | None)
 
 
@@ -81,7 +83,7 @@ def environment_layer(
             layer.problems.append(InvalidValueProblem(name, problem, source=where))
             continue
         # a mounted secret's content never shows in a message, whatever its name
-        shown = REDACTED if kind == "secret" else text
+        shown = SECRET_SHOWN if kind == "secret" else text
         found = lookup_env(upper, payload)
         if isinstance(found, Miss) and found.reason == "unknown":
             _unknown(layer, name, shown, where, strict)
@@ -97,7 +99,9 @@ def _unknown(layer: Layer, name: str, text: str, where: str, strict: bool | None
     """A typo-like name fails by default; any other unknown name is skipped and warned about."""
     hint = typo_suggestions(name)
     if strict or (strict is None and hint):
-        suggestions = hint or suggest(name.upper(), env_names(layer.payload))
+        payload = layer.payload
+        same = lambda n: _named(n, payload)  # noqa: E731
+        suggestions = hint or suggest(name.upper(), env_names(payload), same=same)
         problem = "unknown environment variable"
         layer.problems.append(UnknownKeyProblem(name, problem, text, where, suggestions))
         return
@@ -105,6 +109,12 @@ def _unknown(layer: Layer, name: str, text: str, where: str, strict: bool | None
     origin = "" if layer.kind == "env" else f" (from {where})"
     layer.ignored.append(f"{name}{origin}: unknown variable, skipped")
     layer.warnings.append(f"unknown environment variable {name}{origin} ignored{tip}")
+
+
+def _named(variable: str, payload: PayloadKind) -> object:
+    """The key a variable names, so that each key is suggested once."""
+    found = lookup_env(variable, payload)
+    return found.key if isinstance(found, Match) else variable
 
 
 def env_text(value: object) -> str:

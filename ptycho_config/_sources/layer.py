@@ -19,11 +19,19 @@ from ptycho_config._errors import (
     InvalidValueProblem,
     Problem,
     UnknownKeyProblem,
-    redact,
+    shorten,
     show,
     suggest,
 )
-from ptycho_config._registry import Match, Miss, PayloadKind, spellings
+from ptycho_config._registry import (
+    ENV_PREFIX,
+    Match,
+    Miss,
+    PayloadKind,
+    lookup,
+    lookup_env,
+    spellings,
+)
 
 SourceKind = Literal[
     "override", "execution_config", "env", "dotenv", "secret", "settings", "file", "profile",
@@ -99,8 +107,9 @@ class Layer:
         """Record one value under the key it names, or the problem with its spelling."""
         raw = value if raw is None else raw
         where = f"{self.kind} {detail}".strip()
-        if isinstance(found, Miss):
-            self._miss(found, spelling, raw, where, candidates, foreign_is_error)
+        if isinstance(found, Miss):  # the name matched nothing: it may be hostile, so cut it
+            where = f"{self.kind} {shorten(detail)}".strip()
+            self._miss(found, shorten(spelling), raw, where, candidates, foreign_is_error)
             return
         try:
             value = found.convert(value)
@@ -123,8 +132,8 @@ class Layer:
                 ConflictProblem(
                     key,
                     f"given twice with different values: {first[0]}="
-                    f"{show(redact(str(first[0]), first[1]))} "
-                    f"and {second[0]}={show(redact(str(second[0]), second[1]))}",
+                    f"{show(first[1])} "
+                    f"and {second[0]}={show(second[1])}",
                     source=self.kind,
                 )
             )
@@ -156,9 +165,15 @@ class Layer:
             )
         else:
             pool = candidates if candidates is not None else spellings(self.payload)
-            self.problems.append(
-                UnknownKeyProblem(spelling, "unknown key", raw, where, suggest(spelling, pool))
-            )
+            hints = suggest(spelling, pool, same=lambda name: self._names(name))
+            self.problems.append(UnknownKeyProblem(spelling, "unknown key", raw, where, hints))
+
+    def _names(self, spelling: str) -> object:
+        """The key a suggested spelling (or variable) names, so each key is suggested once."""
+        found = lookup_env(spelling, self.payload) if spelling[:7].upper() == ENV_PREFIX else None
+        if not isinstance(found, Match):
+            found = lookup(spelling, self.payload)
+        return found.key if isinstance(found, Match) else spelling
 
 
 def _equal(first: Any, second: Any) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ptycho_config._errors import show
 from ptycho_config._registry import PayloadKind, lookup
+from ptycho_config._schemas import SECTIONS
 from ptycho_config._sources.layer import Layer, SourceKind
 
 
@@ -22,7 +23,19 @@ class Overrides:
         layer = Layer(self.kind, payload)
         if self.values is not None and not isinstance(self.values, Mapping):
             raise TypeError(f"overrides must be a mapping, got {type(self.values).__name__}")
-        for spelling, value in (self.values or {}).items():
-            name = spelling if isinstance(spelling, str) else show(spelling)
-            layer.add(lookup(name, payload), name, value, name)
+        for spelling, value in _flattened(self.values or {}):
+            layer.add(lookup(spelling, payload), spelling, value, spelling)
         return layer
+
+
+def _flattened(values: Mapping[Any, Any]) -> list[tuple[str, Any]]:
+    """Spelling and value of every override; a section's mapping gives 'section.field' keys."""
+    flat: list[tuple[str, Any]] = []
+    for spelling, value in values.items():
+        name = spelling if isinstance(spelling, str) else show(spelling)
+        if name in SECTIONS and isinstance(value, Mapping):  # {"training": {"n_groups": 8}}
+            flat += [(f"{name}.{field if isinstance(field, str) else show(field)}", item)
+                     for field, item in value.items()]  # fmt: skip
+        else:
+            flat.append((name, value))
+    return flat

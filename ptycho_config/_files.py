@@ -1,0 +1,131 @@
+"""Opening the files a configuration names: regular files only, read with a size cap.
+
+A path is opened without blocking (``O_NONBLOCK``), and ``fstat`` of the open descriptor says
+what it is, so a FIFO, a device (say a symlink to ``/dev/zero``), a socket or a directory is
+refused before a byte is read, and a path swapped after a check cannot slip through. Reads stop
+one byte past the cap. Every failure is one of the library's errors, never a bare ``OSError``.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from ptycho_config._errors import (
+    ConfigFileNotFoundError,
+    FileReadError,
+    InvalidValueError,
+    Problem,
+)
+
+# Size caps, documented in docs/errors.md: far above any real file of each kind.
+CONFIG_FILE_CAP = 1024 * 1024  # YAML, TOML or JSON config files
+SNAPSHOT_CAP = 4 * 1024 * 1024  # ptycho_config.json beside a trained model
+
+
+def not_empty(path: str | os.PathLike[str], what: str) -> Path:
+    """The path as a Path; an empty string (which Path would read as '.') is an error."""
+    if isinstance(path, str) and not path.strip():
+        message = f"{what} is an empty string, which is no path; give a file or directory"
+        raise InvalidValueError(message, [Problem(what, "must be a path, not empty", path)])
+    return Path(path)
+
+
+def _not_a_file(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "it is a directory, not a file"
+    kinds = {stat.S_ISFIFO: "a FIFO", stat.S_ISCHR: "a device", stat.S_ISBLK: "a device",
+             stat.S_ISSOCK: "a socket"}  # fmt: skip
+    kind = next((name for test, name in kinds.items() if test(mode)), "a special file")
+    return f"it is {kind}, not a regular file"
+
+
+def _reason(error: OSError) -> str:
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    return error.strerror or str(error)
+
+
+def open_regular(path: str | os.PathLike[str], what: str) -> int:
+    """A read-only descriptor of a regular file.
+
+    FileNotFoundError (the built-in) when nothing is there, FileReadError for anything else.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0))
+    except (FileNotFoundError, NotADirectoryError):
+        raise
+    except IsADirectoryError as error:
+        raise FileReadError.of(path, what, "it is a directory, not a file") from error
+    except OSError as error:
+        raise FileReadError.of(path, what, _reason(error)) from error
+    except ValueError as error:  # a NUL byte in the path
+        raise FileReadError.of(path, what, str(error)) from error
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise FileReadError.of(path, what, _not_a_file(mode))
+        os.set_blocking(descriptor, True)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+def read_capped(path: str | os.PathLike[str], what: str, cap: int) -> bytes:
+    """The bytes of a regular file of at most ``cap`` bytes."""
+    descriptor = open_regular(path, what)
+    try:
+        with os.fdopen(descriptor, "rb") as stream:
+            data = stream.read(cap + 1)
+    except OSError as error:
+        raise FileReadError.of(path, what, _reason(error)) from error
+    if len(data) > cap:
+        raise FileReadError.of(
+            path, what, f"it is larger than {cap // 1024} KiB, the limit for a {what}"
+        )
+    return data
+
+
+def require_file(path: Path, what: str) -> None:
+    """A file that must exist: '<What> not found' when absent, FileReadError when unusable."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError) as error:
+        message = f"{what.capitalize()} not found: {path}"
+        raise ConfigFileNotFoundError(message, [Problem(what, "not found", str(path))]) from error
+    except OSError as error:  # a loop of symlinks, no permission on a parent
+        raise FileReadError.of(path, what, _reason(error)) from error
+    if not stat.S_ISREG(mode):
+        raise FileReadError.of(path, what, _not_a_file(mode))
+
+
+def require_directory(path: Path, what: str) -> None:
+    """A directory that must exist and be readable."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError) as error:
+        message = f"{what.capitalize()} not found: {path}"
+        raise ConfigFileNotFoundError(message, [Problem(what, "not found", str(path))]) from error
+    except OSError as error:
+        raise FileReadError.of(path, what, _reason(error)) from error
+    if not stat.S_ISDIR(mode):
+        raise FileReadError.of(path, what, "it is not a directory")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise FileReadError.of(path, what, "permission denied")
+
+
+class DuplicateKeyError(ValueError):
+    """A key given twice in one mapping of a JSON or YAML document."""
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for json.loads: a key given twice is an error, not last-wins."""
+    mapping: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in mapping:
+            raise DuplicateKeyError(f"key {key!r} twice")
+        mapping[key] = value
+    return mapping

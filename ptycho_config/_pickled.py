@@ -1,0 +1,86 @@
+"""The one pickled form a data file may hold: the reference's 0-d object array of plain values.
+
+The reference stores `_metadata` as `np.array(json_string_or_dict, dtype=object)`, which
+numpy pickles. Its pickle names numpy's array reconstruction, `ndarray` and `dtype`; the
+unpickler here resolves those names to stand-ins that only record the array's state (no array
+is rebuilt), allows the builtin plain types, and refuses every other global before anything
+runs. pickle is imported only when such a member is met.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from typing import Any
+
+from ptycho_config._errors import show
+from ptycho_config._zip import Unreadable
+
+
+class _ArrayState:
+    """Stands in for the 0-d object array a metadata pickle rebuilds: it keeps the state only."""
+
+    def __init__(self, *args: Any) -> None:
+        self.state: Any = None
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+    def item(self) -> Any:
+        """The one object the array holds (numpy pickles an object array's items as a list)."""
+        shape, items = self.state[1], self.state[-1]
+        if tuple(shape) != () or not isinstance(items, list) or len(items) != 1:
+            raise Unreadable(f"it pickles an array of shape {show(shape)}, not one object")
+        return items[0]
+
+
+def _new_array(cls: Any, shape: Any, typecode: Any) -> _ArrayState:
+    return _ArrayState()
+
+
+# Everything a pickled 0-d object array of plain values names; nothing here runs code.
+_ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
+    **{(module, "_reconstruct"): _new_array for module in
+       ("numpy.core.multiarray", "numpy._core.multiarray")},
+    ("numpy", "ndarray"): _ArrayState,
+    ("numpy", "dtype"): _ArrayState,
+    **{("builtins", t.__name__): t for t in (str, bytes, dict, list, tuple, int, float, bool)},
+    ("builtins", "NoneType"): type(None),
+}  # fmt: skip
+
+
+def _find_class(module: str, name: str) -> Any:
+    """The only globals a metadata pickle may name; any other is refused, never imported."""
+    try:
+        return _ALLOWED_GLOBALS[(module, name)]
+    except KeyError:
+        raise Unreadable(
+            f"its pickle needs {module}.{name}, which a metadata array never needs "
+            "(refused without running it)"
+        ) from None
+
+
+@functools.cache
+def _unpickler() -> Any:
+    """pickle's Unpickler with `_find_class` as its only way to a global (pickle is imported
+    only where the reference's metadata form is met)."""
+    import pickle
+
+    class MetadataUnpickler(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            return _find_class(module, name)
+
+    return MetadataUnpickler
+
+
+def unpickle_item(data: bytes) -> Any:
+    """The object a pickled 0-d object array holds; anything but plain values is refused."""
+    try:
+        array = _unpickler()(io.BytesIO(data)).load()
+        if not isinstance(array, _ArrayState):
+            raise Unreadable("its pickle holds no array")
+        return array.item()
+    except Unreadable:
+        raise
+    except Exception as e:  # a corrupt pickle fails in many ways, all of them harmless here
+        raise Unreadable(f"its pickle cannot be read ({type(e).__name__}: {e})") from e

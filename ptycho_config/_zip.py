@@ -1,0 +1,193 @@
+"""The start of a zip member, read with bounded work whatever the archive claims.
+
+The zip directory is sized from its end records before zipfile parses it; a member is
+decompressed by a bounded decompressor (`max_length`) of its method, deflate, bzip2 or LZMA,
+only as far as asked; other methods, encryption and patched data are refused. zipfile's own
+member reader is not used: it decompresses bzip2 and LZMA without a bound.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zipfile
+import zlib
+from tokenize import TokenError
+from typing import IO, Protocol
+
+# An NPZ holds a handful of members; a directory beyond these is refused before zipfile parses it.
+_MAX_MEMBERS, _MAX_DIRECTORY = 10_000, 1024 * 1024
+# Compressed bytes read at most for one member's prefix: a whole bzip2 block fits in it.
+_MAX_COMPRESSED, _CHUNK = 2 * 1024 * 1024, 16 * 1024
+_EOCD = struct.Struct("<4s4H2LH")  # end of central directory
+_EOCD64_LOCATOR = struct.Struct("<4sLQL")
+_EOCD64 = struct.Struct("<4sQ2H2L4Q")
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
+_UNSUPPORTED_FLAGS = 0x1 | 0x20 | 0x40  # encrypted, patched data, strong encryption
+# What a truncated, corrupt or hostile file can make zipfile, zlib or numpy's header parser raise.
+RAW_ERRORS = (zipfile.BadZipFile, OSError, EOFError, struct.error, zlib.error, ValueError,
+               TypeError, KeyError, IndexError, OverflowError, RecursionError, SyntaxError,
+               TokenError, NotImplementedError, RuntimeError, MemoryError)  # fmt: skip
+
+
+class Unreadable(Exception):
+    """A file or member that cannot be read safely; the message says why."""
+
+
+class Absent(Unreadable): ...  # a missing member, told apart from a broken one
+
+
+def _directory_extent(file: IO[bytes]) -> tuple[int, int]:
+    """(members, bytes) of the zip directory, read from the end records alone."""
+    size = file.seek(0, os.SEEK_END)
+    # without an archive comment the record is the last 22 bytes; a comment adds up to 64 KiB
+    for tail_size in (_EOCD.size, _EOCD.size + 0xFFFF):
+        start = max(0, size - tail_size)
+        file.seek(start)
+        tail = file.read(size - start)
+        at = tail.rfind(b"PK\x05\x06")
+        if at >= 0 and len(tail) - at >= _EOCD.size:
+            break
+    else:
+        raise Unreadable("not a readable zip archive (no end-of-directory record)")
+    members, directory = _EOCD.unpack_from(tail, at)[4:6]
+    locator = at - _EOCD64_LOCATOR.size
+    if (members == 0xFFFF or directory == 0xFFFFFFFF) and locator >= 0:
+        _, _, offset, _ = _EOCD64_LOCATOR.unpack_from(tail, locator)
+        file.seek(offset)
+        record = file.read(_EOCD64.size)
+        if len(record) == _EOCD64.size and record[:4] == b"PK\x06\x06":
+            members, directory = _EOCD64.unpack(record)[7:9]
+    return members, directory
+
+
+def open_zip(file: IO[bytes]) -> zipfile.ZipFile:
+    try:
+        members, directory = _directory_extent(file)
+        if members > _MAX_MEMBERS or directory > _MAX_DIRECTORY:
+            raise Unreadable(
+                f"its zip directory lists {members} members in {directory} bytes, more than a "
+                f"data file holds ({_MAX_MEMBERS} members, {_MAX_DIRECTORY} bytes at most)"
+            )
+        file.seek(0)
+        return zipfile.ZipFile(file)
+    except RAW_ERRORS as e:
+        raise Unreadable(f"not a readable zip archive ({e})") from e
+
+
+def member(archive: zipfile.ZipFile, name: str) -> zipfile.ZipInfo:
+    """The member np.load reads for a key: the bare name first, then the name with `.npy`."""
+    for candidate in (name, f"{name}.npy"):
+        try:
+            return archive.getinfo(candidate)
+        except KeyError:
+            continue
+    raise Absent(f"no member {name}")
+
+
+class _Decompressor(Protocol):
+    """The part of bz2's and lzma's decompressor objects used here (zlib's is adapted)."""
+
+    @property
+    def needs_input(self) -> bool: ...
+
+    @property
+    def eof(self) -> bool: ...
+
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes: ...
+
+
+class _Inflate:
+    """zlib's raw deflate, shaped like bz2's decompressor (it keeps its input in a tail)."""
+
+    def __init__(self) -> None:
+        self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+
+    @property
+    def needs_input(self) -> bool:
+        return not self._zlib.unconsumed_tail
+
+    @property
+    def eof(self) -> bool:
+        return self._zlib.eof
+
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes:
+        return self._zlib.decompress(self._zlib.unconsumed_tail + data, max(max_length, 0))
+
+
+def _lzma(file: IO[bytes]) -> _Decompressor:
+    """A raw LZMA1 decoder from the 4-byte zip prefix and 5-byte properties before the data."""
+    import lzma
+
+    prefix = file.read(9)
+    if len(prefix) != 9 or int.from_bytes(prefix[2:4], "little") != 5:
+        raise Unreadable("its LZMA properties are malformed")
+    packed, dict_size = prefix[4], int.from_bytes(prefix[5:9], "little")
+    lc, lp, pb = packed % 9, packed // 9 % 5, packed // 45
+    # only a prefix is decoded, so no match reaches further back than a few MiB
+    window = max(4096, min(dict_size, 4 * 1024 * 1024))
+    lzma1 = {"id": lzma.FILTER_LZMA1, "dict_size": window, "lc": lc, "lp": lp, "pb": pb}
+    return lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[lzma1])
+
+
+def _decompressor(method: int, file: IO[bytes]) -> _Decompressor | None:
+    """A bounded decompressor for a zip method; None for a stored member."""
+    if method == zipfile.ZIP_STORED:
+        return None
+    if method == zipfile.ZIP_DEFLATED:
+        return _Inflate()
+    if method == zipfile.ZIP_BZIP2:
+        import bz2
+
+        return bz2.BZ2Decompressor()
+    if method == zipfile.ZIP_LZMA:
+        return _lzma(file)
+    raise Unreadable(f"it is compressed with zip method {method}, which numpy never writes")
+
+
+def prefix(file: IO[bytes], info: zipfile.ZipInfo, limit: int) -> bytes:
+    """At most ``limit`` uncompressed bytes from the start of a member, read with bounded work."""
+    name = info.filename
+    if info.flag_bits & _UNSUPPORTED_FLAGS:
+        raise Unreadable(f"{name} is encrypted or compressed with method {info.compress_type}")
+    if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+        raise Unreadable(f"the zip directory gives {name} two different sizes")
+    want = min(limit, info.file_size)
+    try:
+        file.seek(info.header_offset)
+        local = file.read(_LOCAL_HEADER.size)
+        if len(local) != _LOCAL_HEADER.size or local[:4] != b"PK\x03\x04":
+            raise Unreadable(f"{name} has no valid local header")
+        name_length, extra_length = _LOCAL_HEADER.unpack(local)[-2:]
+        file.seek(info.header_offset + _LOCAL_HEADER.size + name_length + extra_length)
+        decompressor = _decompressor(info.compress_type, file)
+        if decompressor is None:
+            data = file.read(want)
+        else:
+            data = _inflate(decompressor, file, min(info.compress_size, _MAX_COMPRESSED), want)
+    except RAW_ERRORS as e:  # bz2 raises OSError, lzma LZMAError (an Exception) on bad data
+        raise Unreadable(f"{name} cannot be decompressed ({e})") from e
+    except Exception as e:
+        if type(e).__module__ in ("lzma", "_lzma"):
+            raise Unreadable(f"{name} cannot be decompressed ({e})") from e
+        raise
+    if len(data) < want:
+        raise Unreadable(f"{name} ends after {len(data)} of its {info.file_size} bytes")
+    return data
+
+
+def _inflate(decompressor: _Decompressor, file: IO[bytes], budget: int, want: int) -> bytes:
+    """Decompress until ``want`` bytes are out, the stream ends or ``budget`` bytes are in."""
+    out = bytearray()
+    while len(out) < want and not decompressor.eof:
+        chunk = b""
+        if decompressor.needs_input:
+            chunk = file.read(min(_CHUNK, budget))
+            budget -= len(chunk)
+            if not chunk:
+                break
+        produced = decompressor.decompress(chunk, want - len(out))
+        if not produced and not chunk:  # a decompressor that stalls: stop rather than spin
+            break
+        out += produced
+    return bytes(out)
