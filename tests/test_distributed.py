@@ -389,7 +389,7 @@ class TestTwoProcesses:
         reports = run_ranks(tmp_path, [{}, {}], snapshot_folder=False)
         folder = tmp_path / "snapshots"
         assert (
-            f"FileNotFoundError: Snapshot directory not found: {folder}"
+            "ConfigFileNotFoundError: Snapshot directory not found: " + str(folder)
             == (reports[0]["snapshot_error"])
         )
         assert (

@@ -513,7 +513,8 @@ class TestMessages:
         with pytest.raises(PtychoConfigError) as caught:
             create_training_payload(data, tmp_path / "o", source.get("overrides"), CPU, **kw)
         first = caught.value.problems[0]
-        assert (typo, "unknown key") == (first.key, first.message)
+        assert typo == first.key
+        assert first.message in ("unknown key", "unknown environment variable")
         assert first.suggestions[0].lower().endswith("n_groups")
 
     def test_directory_as_data_is_not_a_file(self, tmp_path: Path) -> None:
@@ -591,7 +592,7 @@ class TestMessages:
         path = tmp_path / "c.yaml"
         path.write_text("nepochs: 3\n", encoding="utf-8")
         assert 0 == main(["check", "--config", str(path)])
-        assert f"configuration ok: environment and config file {path}\n" == capsys.readouterr().out
+        assert f"  config file: {path}\n" in capsys.readouterr().out
 
 
 # -- 6. legacy and snapshots -------------------------------------------------------------------

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ptycho_config._errors import InvalidValueProblem, UnknownKeyProblem, suggest
+from ptycho_config._errors import InvalidValueProblem, UnknownKeyProblem, shorten, suggest
 from ptycho_config._registry import (
     ENV_PREFIX,
     KEYS,
@@ -103,10 +103,12 @@ def _unknown(layer: Layer, name: str, text: str, where: str, strict: bool | None
         same = lambda n: _named(n, payload)  # noqa: E731
         suggestions = hint or suggest(name.upper(), env_names(payload), same=same)
         problem = "unknown environment variable"
-        layer.problems.append(UnknownKeyProblem(name, problem, text, where, suggestions))
+        shown = shorten(name)
+        layer.problems.append(UnknownKeyProblem(shown, problem, text, where, suggestions))
         return
     tip = f"; did you mean {' or '.join(hint)}?" if hint else ""
     origin = "" if layer.kind == "env" else f" (from {where})"
+    name = shorten(name)
     layer.ignored.append(f"{name}{origin}: unknown variable, skipped")
     layer.warnings.append(f"unknown environment variable {name}{origin} ignored{tip}")
 
