@@ -23,6 +23,7 @@ from ptycho_config._errors import (
 # Size caps, documented in docs/errors.md: far above any real file of each kind.
 CONFIG_FILE_CAP = 1024 * 1024  # YAML, TOML or JSON config files
 SNAPSHOT_CAP = 4 * 1024 * 1024  # ptycho_config.json beside a trained model
+SETTINGS_FILE_CAP = 1024 * 1024  # a .env file, or one file of a secrets directory
 
 
 def not_empty(path: str | os.PathLike[str], what: str) -> Path:
@@ -89,10 +90,12 @@ def read_capped(path: str | os.PathLike[str], what: str, cap: int) -> bytes:
     return data
 
 
-def require_file(path: Path, what: str) -> None:
-    """A file that must exist: '<What> not found' when absent, FileReadError when unusable."""
+def require_file(path: Path, what: str, cap: int | None = None) -> Path:
+    """A file that must exist: '<What> not found' when absent, FileReadError when unusable
+    (not a regular file, or larger than ``cap`` bytes when a cap is given)."""
     try:
-        mode = os.stat(path).st_mode
+        info = os.stat(path)
+        mode = info.st_mode
     except (FileNotFoundError, NotADirectoryError) as error:
         message = f"{what.capitalize()} not found: {path}"
         raise ConfigFileNotFoundError(message, [Problem(what, "not found", str(path))]) from error
@@ -100,6 +103,10 @@ def require_file(path: Path, what: str) -> None:
         raise FileReadError.of(path, what, _reason(error)) from error
     if not stat.S_ISREG(mode):
         raise FileReadError.of(path, what, _not_a_file(mode))
+    if cap is not None and info.st_size > cap:
+        limit = f"it is larger than {cap // 1024} KiB, the limit for a {what}"
+        raise FileReadError.of(path, what, limit)
+    return path
 
 
 def require_directory(path: Path, what: str) -> None:

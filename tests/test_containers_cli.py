@@ -150,7 +150,7 @@ class TestCheck:
         """A missing .env file is a missing file: exit 4."""
         result = script("check", PTYCHO_ENV_FILE=str(tmp_path / "missing.env"))
         assert EXIT_MISSING == result.returncode
-        assert "env file not found" in result.stderr
+        assert "env file not found" in result.stderr.lower()
 
 
 class TestEnvListing:

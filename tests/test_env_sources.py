@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from ptycho_config import (
     ConfigFileNotFoundError,
     ExecutionConfig,
+    FileReadError,
     InvalidValueError,
     UnknownKeyError,
     create_training_payload,
@@ -217,12 +218,12 @@ class TestDotEnvAndSecrets:
 
     def test_missing_env_file(self, tmp_path: Path) -> None:
         """A named .env file that does not exist is a file-not-found error."""
-        with pytest.raises(ConfigFileNotFoundError, match="env file not found"):
+        with pytest.raises(ConfigFileNotFoundError, match=r"(?i)env file not found"):
             resolve_training(environ={}, env_file=tmp_path / "missing.env")
 
     def test_missing_secrets_directory(self, tmp_path: Path) -> None:
         """A named secrets directory that does not exist is a file-not-found error."""
-        with pytest.raises(ConfigFileNotFoundError, match="secrets directory not found"):
+        with pytest.raises(ConfigFileNotFoundError, match=r"(?i)secrets directory not found"):
             resolve_training(environ={}, secrets_dir=tmp_path / "missing")
 
     @pytest.mark.parametrize("what", ["env_file", "secret"])
@@ -233,7 +234,7 @@ class TestDotEnvAndSecrets:
         fifo = folder / "PTYCHO_NEPOCHS"
         os.mkfifo(fifo)
         arguments = {"env_file": fifo} if what == "env_file" else {"secrets_dir": folder}
-        with pytest.raises(InvalidValueError, match="not a regular file"):
+        with pytest.raises(FileReadError, match="not a regular file"):
             resolve_training(environ={}, **arguments)
 
     @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any directory")
@@ -242,7 +243,7 @@ class TestDotEnvAndSecrets:
         folder = secrets(tmp_path / "run", PTYCHO_NEPOCHS="3")
         folder.chmod(0)
         try:
-            with pytest.raises(InvalidValueError, match="cannot read secrets directory"):
+            with pytest.raises(FileReadError, match="cannot read secrets directory"):
                 resolve_training(environ={}, secrets_dir=folder)
         finally:
             folder.chmod(0o700)
@@ -250,24 +251,24 @@ class TestDotEnvAndSecrets:
     def test_huge_file_is_refused(self, tmp_path: Path) -> None:
         """A .env file beyond the size cap is an error, not read."""
         env_file = write(tmp_path / ".env", "# padding\n" * 200_000)
-        with pytest.raises(InvalidValueError, match="larger than"):
+        with pytest.raises(FileReadError, match="larger than"):
             resolve_training(environ={}, env_file=env_file)
 
     def test_directory_as_env_file(self, tmp_path: Path) -> None:
         """A directory given as the .env file is an error."""
-        with pytest.raises(InvalidValueError, match="not a regular file"):
+        with pytest.raises(FileReadError, match=r"not a (regular )?file"):
             resolve_training(environ={}, env_file=tmp_path)
 
     def test_file_as_secrets_directory(self, tmp_path: Path) -> None:
         """A file given as the secrets directory is an error."""
-        with pytest.raises(InvalidValueError, match="not a directory"):
+        with pytest.raises(FileReadError, match="not a directory"):
             resolve_training(environ={}, secrets_dir=write(tmp_path / "f", "x"))
 
     def test_non_utf8_env_file(self, tmp_path: Path) -> None:
         """A .env file that is not UTF-8 is an error naming it."""
         env_file = tmp_path / ".env"
         env_file.write_bytes(b"PTYCHO_NEPOCHS=\xff\xfe\n")
-        with pytest.raises(InvalidValueError, match="env file"):
+        with pytest.raises(FileReadError, match="env file"):
             resolve_training(environ={}, env_file=env_file)
 
     def test_dotenv_sets_n_groups_for_the_factory(self, tmp_path: Path) -> None:

@@ -10,10 +10,11 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
+from ptycho_config._errors import FileReadError
+from ptycho_config._files import SETTINGS_FILE_CAP, require_file
 from ptycho_config._registry import PayloadKind
 from ptycho_config._sources.environment import environment_layer, ptycho_variables
 from ptycho_config._sources.layer import Layer, SourceKind
-from ptycho_config._sources.regular_file import regular_file, unreadable
 
 
 @cache
@@ -28,11 +29,11 @@ def read_dotenv(path: Path) -> dict[str, str | None]:
     """The PTYCHO_* variables of a .env file, as spelled there (None for a line without '=')."""
     from pydantic_settings import DotEnvSettingsSource
 
-    regular_file(path, "env file")
+    require_file(path, "env file", SETTINGS_FILE_CAP)
     try:
         lines = DotEnvSettingsSource(_no_fields(), env_file=path, case_sensitive=True).env_vars
     except (OSError, UnicodeDecodeError) as error:
-        raise unreadable("env file", path, str(error)) from error
+        raise FileReadError.of(path, "env file", str(error)) from error
     return ptycho_variables(lines)
 
 

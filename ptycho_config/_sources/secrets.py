@@ -11,21 +11,22 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from ptycho_config._errors import FileReadError
+from ptycho_config._files import SETTINGS_FILE_CAP, require_directory, require_file
 from ptycho_config._registry import ENV_PREFIX, PayloadKind
 from ptycho_config._sources.environment import environment_layer
 from ptycho_config._sources.layer import Layer, SourceKind
-from ptycho_config._sources.regular_file import directory, regular_file, unreadable
 
 
 def secret_files(folder: Path) -> dict[str, Path]:
     """The PTYCHO_* files of a secrets directory by name, each checked to be a small file."""
-    directory(folder, "secrets directory")
+    require_directory(folder, "secrets directory")
     try:
         entries = sorted(folder.iterdir())
     except OSError as error:  # e.g. no permission to list it
-        raise unreadable("secrets directory", folder, str(error)) from error
+        raise FileReadError.of(folder, "secrets directory", str(error)) from error
     return {
-        entry.name: regular_file(entry, "secret file")
+        entry.name: require_file(entry, "secret file", SETTINGS_FILE_CAP)
         for entry in entries
         if entry.name[: len(ENV_PREFIX)].upper() == ENV_PREFIX
     }
@@ -45,7 +46,7 @@ def read_secrets(folder: Path, names: list[str]) -> dict[str, str | None]:
     try:
         read = SecretsSettingsSource(files, secrets_dir=folder, case_sensitive=True)()
     except (OSError, UnicodeDecodeError) as error:
-        raise unreadable("secrets directory", folder, str(error)) from error
+        raise FileReadError.of(folder, "secrets directory", str(error)) from error
     return {name: read.get(name) for name in names}
 
 
