@@ -47,6 +47,12 @@ LEGACY_RENAMES: dict[str, str] = {
     "test_data_file": "test_data_file_path",
 }
 
+# Fields declared both by training and by execution (scheduler, gradient clipping): one value.
+# A bare name sets the training field and the merger gives both the higher source's value.
+TWINS: frozenset[str] = frozenset(
+    name for name in SECTIONS["training"].model_fields if name in SECTIONS["execution"].model_fields
+)
+
 # Fields a checkpoint pins: a later source may not contradict the trained model on these.
 MODEL_DEFINING = (
     "N", "gridsize", "model_type", "architecture", "n_filters_scale", "amp_activation",
@@ -180,6 +186,8 @@ def _build_index(kind: PayloadKind) -> _Index:
         names.setdefault(key.qualified, Miss("other_payload"))
         names.setdefault(key.name, Miss("other_payload"))
     for bare, keys in by_bare.items():
+        if bare in TWINS:
+            keys = [k for k in keys if k.section == kind] or keys
         names[bare] = (
             Match(keys[0])
             if len(keys) == 1

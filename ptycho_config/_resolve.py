@@ -11,9 +11,15 @@ from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
-from ptycho_config._errors import Problem, PtychoConfigError
+from ptycho_config._errors import ConflictProblem, Problem, PtychoConfigError, show
 from ptycho_config._provenance import DEFAULT_SOURCE, Source, explain
-from ptycho_config._registry import CONFIG_FILE_VARIABLE, PAYLOAD_SECTIONS, PayloadKind, keys_of
+from ptycho_config._registry import (
+    CONFIG_FILE_VARIABLE,
+    PAYLOAD_SECTIONS,
+    TWINS,
+    PayloadKind,
+    keys_of,
+)
 from ptycho_config._schemas import SECTIONS, ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._sources import ConfigSource, Entry, Layer, precedence
 from ptycho_config._sources.config_file import ConfigFile
@@ -113,6 +119,7 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
     for layer in layers:
         for key, entry in layer.entries.items():
             winners.setdefault(key, (layer, entry))
+    problems += _join_twins(payload, winners)
     data: dict[str, dict[str, Any]] = {section: {} for section in PAYLOAD_SECTIONS[payload]}
     for key, (_, entry) in winners.items():
         section, name = key.split(".", 1)
@@ -126,6 +133,14 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
     config = _validate(payload, config_data, origin, problems)
     execution = _validate("execution", data["execution"], origin, problems)
     if problems:
+        # a shared field's bad value would be reported under both its keys: once is enough
+        reported = {p.key for p in problems}
+        problems = [
+            p
+            for p in problems
+            if not (p.key.startswith("execution.") and p.key.split(".", 1)[1] in TWINS)
+            or f"training.{p.key.split('.', 1)[1]}" not in reported
+        ]
         problems.sort(key=lambda p: (p.key, p.message))
         raise PtychoConfigError.from_problems(problems, payload)
     provenance = {
@@ -144,6 +159,44 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
         ignored=tuple(note for layer in layers for note in layer.ignored),
     )
     return replace(resolved, applied=MappingProxyType(audit_trail(resolved, layers)))
+
+
+def _join_twins(payload: PayloadKind, winners: dict[str, tuple[Layer, Entry]]) -> list[Problem]:
+    """Give each field that training and execution both declare the one value of the higher source.
+
+    A tie (both set by one source) with different values is a conflict.
+    """
+    problems: list[Problem] = []
+    if payload != "training":
+        return problems
+    for name in sorted(TWINS):
+        pair = [winners.get(f"{section}.{name}") for section in ("training", "execution")]
+        found = [won for won in pair if won is not None]
+        if not found:
+            continue
+        best = min(found, key=lambda won: precedence(won[0].kind))
+        rivals = [w for w in found if w is not best and w[0].kind == best[0].kind]
+        if rivals and not _same_value(rivals[0][1].value, best[1].value):
+            (first, a), (second, b) = found
+            problems.append(
+                ConflictProblem(
+                    f"training.{name}",
+                    f"training.{name} and execution.{name} are one value but "
+                    f"{first.describe(a)} gives {show(a.raw)} and "
+                    f"{second.describe(b)} gives {show(b.raw)}",
+                    source=best[0].kind,
+                )
+            )
+            continue
+        winners[f"training.{name}"] = winners[f"execution.{name}"] = best
+    return problems
+
+
+def _same_value(first: Any, second: Any) -> bool:
+    try:
+        return bool(first == second)
+    except (ValueError, TypeError):
+        return False
 
 
 def _validate(

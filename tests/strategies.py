@@ -70,6 +70,7 @@ POSITIVE_FLOAT = _finite(min_value=0.0, exclude_min=True)
 NON_NEGATIVE_FLOAT = _finite(min_value=0.0)
 UNIT_FLOAT = _finite(min_value=0.0, max_value=1.0)
 HALF_OPEN_UNIT_FLOAT = _finite(min_value=0.0, max_value=1.0, exclude_max=True)
+OPEN_UNIT_FLOAT = _finite(min_value=0.0, max_value=1.0, exclude_min=True, exclude_max=True)
 POWER_OF_TWO = st.integers(min_value=0, max_value=40).map(lambda k: 2**k)
 METRIC_NAME = st.sampled_from(["val_loss", "train_loss"]) | st.from_regex(
     r"[a-z][a-z0-9_/]{0,15}", fullmatch=True
@@ -81,10 +82,21 @@ _MODEL: dict[str, SearchStrategy[Any]] = {
     "n_filters_scale": _ints(1),
     "model_type": choices(ModelConfig, "model_type"),
     "architecture": choices(ModelConfig, "architecture"),
+    "fno_modes": _ints(1),
+    "fno_width": _ints(1),
+    "fno_blocks": _ints(1),
+    "fno_cnn_blocks": _ints(0),
+    "learned_input_channels": _ints(1),
+    "max_hidden_channels": _optional(_ints(1)),
+    "resnet_width": _optional(_ints(1)),
+    "fno_input_transform": choices(ModelConfig, "fno_input_transform"),
+    "generator_output_mode": choices(ModelConfig, "generator_output_mode"),
     "amp_activation": choices(ModelConfig, "amp_activation"),
     "object_big": st.booleans(),
     "probe_big": st.booleans(),
     "probe_mask": st.booleans(),
+    "probe_mask_sigma": POSITIVE_FLOAT,
+    "probe_mask_diameter": _optional(POSITIVE_FLOAT),
     "pad_object": st.booleans(),
     "probe_scale": POSITIVE_FLOAT,
     "gaussian_smoothing_sigma": NON_NEGATIVE_FLOAT,
@@ -118,6 +130,9 @@ _TRAINING: dict[str, SearchStrategy[Any]] = {
     "intensity_scale_trainable": st.booleans(),
     "sequential_sampling": st.booleans(),
     "torch_loss_mode": choices(TrainingConfig, "torch_loss_mode"),
+    "torch_mae_pred_l2_match_target": st.booleans(),
+    "gradient_clip_val": _optional(POSITIVE_FLOAT),
+    "gradient_clip_algorithm": choices(TrainingConfig, "gradient_clip_algorithm"),
     "optimizer": choices(TrainingConfig, "optimizer"),
     "momentum": HALF_OPEN_UNIT_FLOAT,
     "weight_decay": NON_NEGATIVE_FLOAT,
@@ -126,6 +141,10 @@ _TRAINING: dict[str, SearchStrategy[Any]] = {
     "scheduler": choices(TrainingConfig, "scheduler"),
     "lr_warmup_epochs": _ints(0),
     "lr_min_ratio": UNIT_FLOAT,
+    "plateau_factor": OPEN_UNIT_FLOAT,
+    "plateau_patience": _ints(0),
+    "plateau_min_lr": NON_NEGATIVE_FLOAT,
+    "plateau_threshold": NON_NEGATIVE_FLOAT,
 }
 
 _INFERENCE: dict[str, SearchStrategy[Any]] = {
@@ -161,6 +180,22 @@ _EXECUTION: dict[str, SearchStrategy[Any]] = {
     "checkpoint_mode": choices(ExecutionConfig, "checkpoint_mode"),
     "early_stop_patience": _ints(1),
     "logger_backend": st.sampled_from(["csv", "tensorboard", "mlflow", None]),
+    "recon_log_every_n_epochs": _optional(_ints(1)),
+    "recon_log_num_patches": _ints(1),
+    "recon_log_fixed_indices": _optional(st.lists(_ints(0), max_size=4)),
+    "recon_log_stitch": st.booleans(),
+    "recon_log_max_stitch_samples": _optional(_ints(1)),
+    "ffno_encoder_blocks": _ints(1),
+    "ffno_encoder_modes": _ints(1),
+    "ffno_encoder_share_weights": st.booleans(),
+    "ffno_encoder_gate_init": POSITIVE_FLOAT,
+    "ffno_encoder_norm": st.sampled_from(["instance", "layer", "batch"]),
+    "ffno_encoder_mlp_ratio": POSITIVE_FLOAT,
+    "spectral_bottleneck_blocks": _ints(1),
+    "spectral_bottleneck_modes": _ints(1),
+    "spectral_bottleneck_share_weights": st.booleans(),
+    "spectral_bottleneck_gate_init": _finite(),
+    "spectral_bottleneck_gate_mode": choices(ExecutionConfig, "spectral_bottleneck_gate_mode"),
     "inference_batch_size": _optional(_ints(1)),
     "middle_trim": _ints(0),
     "pad_eval": st.booleans(),

@@ -76,6 +76,11 @@ class TestBaseline:
             "architecture", "enable_oversampling", "neighbor_pool_size", "n_images", "backend",
             "torch_loss_mode", "optimizer", "momentum", "weight_decay", "adam_beta1",
             "adam_beta2", "scheduler", "lr_warmup_epochs", "lr_min_ratio",
+            "torch_mae_pred_l2_match_target", "gradient_clip_val", "gradient_clip_algorithm",
+            "plateau_factor", "plateau_patience", "plateau_min_lr", "plateau_threshold",
+            "fno_modes", "fno_width", "fno_blocks", "fno_cnn_blocks", "learned_input_channels",
+            "max_hidden_channels", "resnet_width", "fno_input_transform",
+            "generator_output_mode", "probe_mask_sigma", "probe_mask_diameter",
         }  # fmt: skip
         assert newer | set(baseline) == written
 

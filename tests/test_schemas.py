@@ -341,7 +341,8 @@ CHOICES: list[tuple[str, str, list[Any]]] = [
     ),
     ("execution", "deterministic", [True, False, "warn"]),
     ("execution", "precision", ["32-true", "16-mixed", "bf16-mixed"]),
-    ("execution", "gradient_clip_algorithm", ["norm", "value"]),
+    ("execution", "gradient_clip_algorithm", ["norm", "value", "agc"]),
+    ("training", "gradient_clip_algorithm", ["norm", "value", "agc"]),
     (
         "execution",
         "scheduler",
@@ -358,7 +359,8 @@ BAD_CHOICES: list[tuple[str, str, Any]] = [
     ("training", "backend", "jax"),
     ("training", "torch_loss_mode", "mse"),
     ("training", "optimizer", "rmsprop"),
-    ("training", "scheduler", "MultiStage"),
+    ("training", "scheduler", "Cosine"),
+    ("training", "gradient_clip_algorithm", "max"),
     ("inference", "backend", "jax"),
     ("execution", "accelerator", "xla"),
     ("execution", "devices", "all"),
@@ -424,7 +426,7 @@ class TestAliases:
         """Asking for a TPU fails with a message that it is unsupported and what to use."""
         err = rejected(lambda: ExecutionConfig(accelerator=value))
         assert_names(err, "execution.accelerator", value)
-        assert "TPU is not supported" in str(err)
+        assert "TPU execution is unsupported" in str(err)
         assert "'cpu'" in str(err)
 
     def test_devices_true_is_rejected(self) -> None:
