@@ -34,6 +34,7 @@ from ptycho_config._torch_config import (
     TorchTrainingConfig,
 )
 from ptycho_config._torch_runtime import TorchRuntime, build_torch_runtime
+from ptycho_config._torch_section import TorchBackendConfig
 
 __all__ = [
     "AmbiguousKeyError",
@@ -54,6 +55,7 @@ __all__ = [
     "Snapshot",
     "SnapshotError",
     "Source",
+    "TorchBackendConfig",
     "TorchDataConfig",
     "TorchInferenceConfig",
     "TorchModelConfig",

@@ -150,8 +150,8 @@ def _shared_fields(
     config, execution = resolved.config, resolved.execution_config
     return {
         "pt_data_config": torch_data_config(config, training, nphotons),
-        "pt_model_config": torch_model_config(config, training),
-        "pt_inference_config": torch_inference_config(execution, training),
+        "pt_model_config": torch_model_config(config, training, execution),
+        "pt_inference_config": torch_inference_config(execution, training, config.torch),
         "execution_config": execution,
         "overrides_applied": resolved.applied,
         "provenance": resolved.provenance,

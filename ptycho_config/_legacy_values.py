@@ -13,13 +13,13 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ptycho_config._registry import legacy_name
-from ptycho_config._schemas import InferenceConfig, ModelConfig, TrainingConfig
+from ptycho_config._schemas import NESTED_SECTIONS, InferenceConfig, ModelConfig, TrainingConfig
 from ptycho_config._validation import message_of
 
 
 def own_fields(schema: type[BaseModel]) -> list[str]:
-    """The schema's fields, without the nested model."""
-    return [name for name in schema.model_fields if name != "model"]
+    """The schema's fields, without the nested sections (model, torch)."""
+    return [name for name in schema.model_fields if name not in NESTED_SECTIONS]
 
 
 def legacy_value(value: Any) -> Any:

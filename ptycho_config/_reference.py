@@ -21,6 +21,7 @@ from ptycho_config._registry import (
     Key,
     env_spellings,
 )
+from ptycho_config._schemas import SECTIONS
 
 
 def _default(key: Key) -> str:
@@ -68,7 +69,7 @@ def fields_page() -> str:
         "Generated from the schemas by `python -m ptycho_config._reference docs/reference`.",
         "",
     ]
-    for section in ("model", "training", "inference", "execution"):
+    for section in SECTIONS:
         lines += [f"## `{section}`", "", "| key | type | default | legacy key | description |"]
         lines.append("|---|---|---|---|---|")
         for key in (k for k in KEYS.values() if k.section == section):

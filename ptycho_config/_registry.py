@@ -14,12 +14,12 @@ from typing import Any, Literal
 from pydantic.fields import FieldInfo
 
 from ptycho_config._errors import show
-from ptycho_config._schemas import SECTIONS
+from ptycho_config._schemas import NESTED_SECTIONS, SECTIONS
 
 PayloadKind = Literal["training", "inference"]
 PAYLOAD_SECTIONS: dict[PayloadKind, tuple[str, ...]] = {
-    "training": ("model", "training", "execution"),
-    "inference": ("model", "inference", "execution"),
+    "training": ("model", "training", "execution", "torch"),
+    "inference": ("model", "inference", "execution", "torch"),
 }
 ENV_PREFIX = "PTYCHO_"
 CONFIG_FILE_VARIABLE = "PTYCHO_CONFIG_FILE"
@@ -33,6 +33,11 @@ RESERVED_ENV = frozenset(
         "PTYCHO_TORCH_SEED",
     }
 )
+
+# Sections never written to the legacy dict.
+NOT_LEGACY = frozenset({"execution", "torch"})
+# The backend-only section: its field gets a bare name only where no canonical field has it.
+BACKEND_SECTION = "torch"
 
 # Legacy `ptycho.params.cfg` names that differ from the field name; other fields keep theirs.
 LEGACY_RENAMES: dict[str, str] = {
@@ -123,7 +128,7 @@ class Key:
     @property
     def legacy(self) -> str | None:
         """The legacy dict name, or None for keys never written there."""
-        return None if self.section == "execution" else legacy_name(self.name)
+        return None if self.section in NOT_LEGACY else legacy_name(self.name)
 
     @property
     def env(self) -> str:
@@ -143,7 +148,7 @@ KEYS: dict[str, Key] = {
     key.qualified: key
     for section, schema in SECTIONS.items()
     for name, info in schema.model_fields.items()
-    if name != "model" and name not in _ALIAS_ONLY_FIELDS
+    if name not in NESTED_SECTIONS and name not in _ALIAS_ONLY_FIELDS
     for key in (Key(section, name, info),)
 }
 
@@ -188,6 +193,7 @@ def _build_index(kind: PayloadKind) -> _Index:
     for bare, keys in by_bare.items():
         if bare in TWINS:
             keys = [k for k in keys if k.section == kind] or keys
+        keys = [k for k in keys if k.section != BACKEND_SECTION] or keys
         names[bare] = (
             Match(keys[0])
             if len(keys) == 1

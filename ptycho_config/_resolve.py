@@ -58,6 +58,7 @@ class Resolved:
         section, name = qualified.split(".", 1)
         holder: BaseModel = {
             "model": self.config.model,
+            "torch": self.config.torch,
             "execution": self.execution_config,
         }.get(section, self.config)
         return getattr(holder, name)
@@ -129,7 +130,7 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
         won = winners.get(key)
         return (won[0].describe(won[1]), won[1].raw) if won else None
 
-    config_data = {**data[payload], "model": data["model"]}
+    config_data = {**data[payload], "model": data["model"], "torch": data["torch"]}
     config = _validate(payload, config_data, origin, problems)
     execution = _validate("execution", data["execution"], origin, problems)
     if problems:

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from ptycho_config._schema_base import Schema
+from ptycho_config._torch_section import TorchBackendConfig
 from ptycho_config._types import (
     NO_BOOL,
     Activation,
@@ -70,6 +71,24 @@ _OVERSAMPLING_RULES: tuple[CrossFieldRule, ...] = (
         ("neighbor_pool_size", "neighbor_count"),
         lambda c: c.neighbor_pool_size is None or c.neighbor_pool_size >= c.neighbor_count,
         "neighbor_pool_size must be >= neighbor_count when set",
+    ),
+)
+
+
+def _ci_contract(c: Any) -> bool:
+    """Whether a config runs the CI scale contract (rectangular_scaled with ci_intensity_v2)."""
+    return bool(
+        c.torch.physics_forward_mode == "rectangular_scaled"
+        and c.torch.scale_contract_version == "ci_intensity_v2"
+    )
+
+
+# Contract coherence: nothing to check in amplitude mode.
+_CONTRACT_RULES: tuple[CrossFieldRule, ...] = (
+    CrossFieldRule(
+        ("model.model_type", "torch.physics_forward_mode", "torch.scale_contract_version"),
+        lambda c: not _ci_contract(c) or c.model.model_type == "pinn",
+        "ci_intensity_v2 requires model_type='pinn' (mode 'Unsupervised') under rectangular_scaled",
     ),
 )
 
@@ -169,6 +188,9 @@ class TrainingConfig(_Grouping):
     model: ModelConfig = Field(
         default_factory=ModelConfig, description="The network being trained."
     )
+    torch: TorchBackendConfig = Field(
+        default_factory=TorchBackendConfig, description="Knobs only the PyTorch backend reads."
+    )
     train_data_file: OptionalPath = Field(
         None, description="NPZ file with the training diffraction data."
     )
@@ -252,6 +274,13 @@ class TrainingConfig(_Grouping):
             "lr_warmup_epochs must be < nepochs",
         ),
         *_OVERSAMPLING_RULES,
+        *_CONTRACT_RULES,
+        CrossFieldRule(
+            ("torch_loss_mode", "torch.physics_forward_mode", "torch.scale_contract_version"),
+            lambda c: not _ci_contract(c) or c.torch_loss_mode == "poisson",
+            "ci_intensity_v2 requires torch_loss_mode='poisson' under rectangular_scaled "
+            "(torch.loss_function does not override it)",
+        ),
     )
 
 
@@ -261,6 +290,9 @@ class InferenceConfig(_Grouping):
     section = "inference"
 
     model: ModelConfig = Field(default_factory=ModelConfig, description="The trained network.")
+    torch: TorchBackendConfig = Field(
+        default_factory=TorchBackendConfig, description="Knobs only the PyTorch backend reads."
+    )
     model_path: Path = Field(description="Directory of the trained model (holds wts.h5.zip).")
     test_data_file: Path = Field(description="NPZ file with the data to reconstruct.")
     n_groups: OptionalPositiveInt = Field(
@@ -271,6 +303,8 @@ class InferenceConfig(_Grouping):
         Path("inference_outputs"), description="Directory for reconstructions."
     )
     backend: Backend = Field("tensorflow", description="Inference backend.")
+
+    cross_field_rules = (*_OVERSAMPLING_RULES, *_CONTRACT_RULES)
 
 
 class ExecutionConfig(Schema):
@@ -408,4 +442,7 @@ SECTIONS: dict[str, type[Schema]] = {
     "training": TrainingConfig,
     "inference": InferenceConfig,
     "execution": ExecutionConfig,
+    "torch": TorchBackendConfig,
 }
+# Sections nested in the training and inference configs rather than beside them.
+NESTED_SECTIONS = ("model", "torch")

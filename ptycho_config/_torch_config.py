@@ -1,24 +1,40 @@
 """The PyTorch backend's configuration objects, built from the canonical configs.
 
-Every rule that maps a canonical field onto a field of the PtychoPINN PyTorch backend
-lives in this module; the objects are plain frozen dataclasses and torch is never
-imported here, so a TensorFlow-only install can build (and log) them.
+Each class carries every field of its counterpart in the PtychoPINN PyTorch backend and
+constructs with no arguments to that backend's own defaults (which differ from the
+canonical ones on purpose: e.g. ``K`` 6, ``nphotons`` 1e5, ``amp_activation`` 'silu').
+Defaults of knobs that a schema also declares are read from the schema, never restated.
+The factories fill every field from the resolved configuration: the mappings below for
+fields that change name or meaning, and the field of the same name otherwise (the ``torch``
+section first). The objects are frozen (``dataclasses.replace`` for changes); torch is
+never imported here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
 
-from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
+from pydantic import BaseModel
+
+from ptycho_config._registry import TWINS
+from ptycho_config._schemas import (
+    ExecutionConfig,
+    InferenceConfig,
+    ModelConfig,
+    TrainingConfig,
+)
+from ptycho_config._torch_section import TorchBackendConfig
 from ptycho_config._types import ClipAlgorithm, LossMode, Optimizer, RuntimeScheduler
 
 Mode = Literal["Unsupervised", "Supervised"]
 Scheduler = RuntimeScheduler
 
-# The PyTorch backend names the training mode and the swish activation differently.
+# The PyTorch backend names the training mode, swish and the GPU differently.
 _MODE: dict[str, Mode] = {"pinn": "Unsupervised", "supervised": "Supervised"}
 _ACTIVATION: dict[str, str] = {"swish": "silu"}
+_DEVICE: dict[str, str] = {"cpu": "cpu", "gpu": "cuda", "cuda": "cuda", "mps": "mps"}
 
 
 def _schema_default(name: str) -> Any:
@@ -26,71 +42,210 @@ def _schema_default(name: str) -> Any:
     return TrainingConfig.model_fields[name].default
 
 
+def _default(schema: type[BaseModel], name: str) -> Any:
+    """A schema's default for a field (immutable: lists are built per object)."""
+    return schema.model_fields[name].get_default(call_default_factory=True)
+
+
+def _knob(name: str) -> Any:
+    return _default(TorchBackendConfig, name)
+
+
+def _model(name: str) -> Any:
+    return _default(ModelConfig, name)
+
+
+def _training(name: str) -> Any:
+    return _default(TrainingConfig, name)
+
+
+def _execution(name: str) -> Any:
+    return _default(ExecutionConfig, name)
+
+
 @dataclass(frozen=True)
 class TorchDataConfig:
-    """What the PyTorch data pipeline reads: patch size, grouping and photon scale."""
+    """What the PyTorch data pipeline reads: patch size, grouping, scaling and photon scale."""
 
-    N: int
-    grid_size: tuple[int, int]
-    C: int
-    K: int
-    nphotons: float
-    probe_scale: float
-    subsample_seed: int | None
+    nphotons: float = 1e5
+    scale_contract_version: str = field(default=_knob("scale_contract_version"))
+    measurement_domain: str = field(default=_knob("measurement_domain"))
+    N: int = 64
+    C: int = 4
+    K: int = 6
+    K_quadrant: int = field(default=_knob("K_quadrant"))
+    n_subsample: int = field(default=_knob("n_subsample"))
+    subsample_seed: int | None = None
+    grid_size: tuple[int, int] = (2, 2)
+    neighbor_function: str = field(default=_knob("neighbor_function"))
+    min_neighbor_distance: float = field(default=_knob("min_neighbor_distance"))
+    max_neighbor_distance: float = field(default=_knob("max_neighbor_distance"))
+    scan_pattern: str = field(default=_knob("scan_pattern"))
+    normalize: str = field(default=_knob("normalize"))
+    probe_scale: float = 4.0
+    probe_normalize: bool = field(default=_knob("probe_normalize"))
+    data_scaling: str = field(default=_knob("data_scaling"))
+    phase_subtraction: bool = field(default=_knob("phase_subtraction"))
+    x_bounds: tuple[float, float] = field(default=_knob("x_bounds"))
+    y_bounds: tuple[float, float] = field(default=_knob("y_bounds"))
 
 
 @dataclass(frozen=True)
 class TorchModelConfig:
     """What the PyTorch network and forward model read."""
 
-    mode: Mode
-    amp_activation: str
-    n_filters_scale: int
-    object_big: bool
-    probe_big: bool
-    probe_mask: bool
-    C_forward: int
-    C_model: int
-    pad_object: bool
-    gaussian_smoothing_sigma: float
-    intensity_scale_trainable: bool
-    architecture: str
+    mode: Mode = "Unsupervised"
+    architecture: str = field(default=_model("architecture"))
+    fno_modes: int = field(default=_model("fno_modes"))
+    fno_width: int = field(default=_model("fno_width"))
+    fno_blocks: int = field(default=_model("fno_blocks"))
+    fno_cnn_blocks: int = field(default=_model("fno_cnn_blocks"))
+    learned_input_channels: int = field(default=_model("learned_input_channels"))
+    fno_input_transform: str = field(default=_model("fno_input_transform"))
+    max_hidden_channels: int | None = field(default=_model("max_hidden_channels"))
+    resnet_width: int | None = field(default=_model("resnet_width"))
+    spectral_bottleneck_blocks: int = field(default=_execution("spectral_bottleneck_blocks"))
+    spectral_bottleneck_modes: int = field(default=_execution("spectral_bottleneck_modes"))
+    spectral_bottleneck_share_weights: bool = field(
+        default=_execution("spectral_bottleneck_share_weights")
+    )
+    spectral_bottleneck_gate_init: float = field(
+        default=_execution("spectral_bottleneck_gate_init")
+    )
+    spectral_bottleneck_gate_mode: str = field(default=_execution("spectral_bottleneck_gate_mode"))
+    generator_output_mode: str = field(default=_model("generator_output_mode"))
+    cnn_output_mode: str = field(default=_knob("cnn_output_mode"))
+    use_shared_decoder: bool = field(default=_knob("use_shared_decoder"))
+    intensity_scale_trainable: bool = False
+    intensity_scale: float = field(default=_knob("intensity_scale"))
+    max_position_jitter: int = field(default=_knob("max_position_jitter"))
+    num_datasets: int = field(default=_knob("num_datasets"))
+    C_model: int = 4
+    n_filters_scale: int = field(default=_model("n_filters_scale"))
+    amp_activation: str = "silu"
+    batch_norm: bool = field(default=_knob("batch_norm"))
+    probe_mask: bool = False
+    # an array or tensor the caller supplies in code; no configuration source sets it
+    probe_mask_tensor: Any = None
+    probe_mask_sigma: float = field(default=_model("probe_mask_sigma"))
+    probe_mask_diameter: float | None = field(default=_model("probe_mask_diameter"))
+    edge_pad: int = field(default=_knob("edge_pad"))
+    decoder_last_c_outer_fraction: float = field(default=_knob("decoder_last_c_outer_fraction"))
+    decoder_last_amp_channels: int = field(default=_knob("decoder_last_amp_channels"))
+    use_legacy_decoder_channel_override: bool = field(
+        default=_knob("use_legacy_decoder_channel_override")
+    )
+    eca_encoder: bool = field(default=_knob("eca_encoder"))
+    cbam_encoder: bool = field(default=_knob("cbam_encoder"))
+    cbam_bottleneck: bool = field(default=_knob("cbam_bottleneck"))
+    cbam_decoder: bool = field(default=_knob("cbam_decoder"))
+    eca_decoder: bool = field(default=_knob("eca_decoder"))
+    spatial_decoder: bool = field(default=_knob("spatial_decoder"))
+    decoder_spatial_kernel: int = field(default=_knob("decoder_spatial_kernel"))
+    object_big: bool = True
+    probe_big: bool = True
+    offset: int = field(default=_knob("offset"))
+    C_forward: int = 4
+    training_patch_weighting: str = field(default=_knob("training_patch_weighting"))
+    physics_forward_mode: str = field(default=_knob("physics_forward_mode"))
+    rect_s1s2_trainable: bool = field(default=_knob("rect_s1s2_trainable"))
+    rect_s1s2_init: str = field(default=_knob("rect_s1s2_init"))
+    amplitude_physics_gain: float = field(default=_knob("amplitude_physics_gain"))
+    pad_object: bool = True
+    gaussian_smoothing_sigma: float = 0.0
+    loss_function: str = field(default=_knob("loss_function"))
+    amp_loss: str | None = field(default=_knob("amp_loss"))
+    phase_loss: str | None = field(default=_knob("phase_loss"))
+    amp_loss_coeff: float = field(default=_knob("amp_loss_coeff"))
+    phase_loss_coeff: float = field(default=_knob("phase_loss_coeff"))
 
 
 @dataclass(frozen=True)
 class TorchTrainingConfig:
     """What the PyTorch training loop reads: epochs, loss, optimiser, schedule, data."""
 
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    nll: bool
-    torch_loss_mode: LossMode
-    optimizer: Optimizer
-    momentum: float
-    weight_decay: float
-    adam_beta1: float
-    adam_beta2: float
-    scheduler: Scheduler
-    lr_warmup_epochs: int
-    lr_min_ratio: float
-    num_workers: int
-    accum_steps: int
-    gradient_clip_val: float | None
-    gradient_clip_algorithm: ClipAlgorithm
-    train_data_file: str | None
-    test_data_file: str | None
-    output_dir: str
-    n_groups: int
+    training_directories: list[str] = field(default_factory=list)
+    nll: bool = True
+    device: str = "cuda"
+    strategy: str | None = "ddp"
+    n_devices: int | str = 1
+    framework: str = field(default=_knob("framework"))
+    orchestrator: str = field(default=_knob("orchestrator"))
+    learning_rate: float = field(default=_execution("learning_rate"))
+    epochs: int = field(default=_training("nepochs"))
+    batch_size: int = field(default=_training("batch_size"))
+    epochs_fine_tune: int = field(default=_knob("epochs_fine_tune"))
+    fine_tune_gamma: float = field(default=_knob("fine_tune_gamma"))
+    scheduler: Scheduler = "Default"
+    lr_warmup_epochs: int = field(default=_training("lr_warmup_epochs"))
+    lr_min_ratio: float = field(default=_training("lr_min_ratio"))
+    plateau_factor: float = field(default=_training("plateau_factor"))
+    plateau_patience: int = field(default=_training("plateau_patience"))
+    plateau_min_lr: float = field(default=_training("plateau_min_lr"))
+    plateau_threshold: float = field(default=_training("plateau_threshold"))
+    num_workers: int = 4
+    accum_steps: int = field(default=_execution("accum_steps"))
+    gradient_clip_val: float | None = None
+    gradient_clip_algorithm: ClipAlgorithm = "norm"
+    optimizer: Optimizer = field(default=_training("optimizer"))
+    momentum: float = field(default=_training("momentum"))
+    weight_decay: float = field(default=_training("weight_decay"))
+    adam_beta1: float = field(default=_training("adam_beta1"))
+    adam_beta2: float = field(default=_training("adam_beta2"))
+    log_grad_norm: bool = field(default=_knob("log_grad_norm"))
+    grad_norm_log_freq: int = field(default=_knob("grad_norm_log_freq"))
+    stage_1_epochs: int = field(default=_knob("stage_1_epochs"))
+    stage_2_epochs: int = field(default=_knob("stage_2_epochs"))
+    stage_3_epochs: int = field(default=_knob("stage_3_epochs"))
+    physics_weight_schedule: str = field(default=_knob("physics_weight_schedule"))
+    stage_3_lr_factor: float = field(default=_knob("stage_3_lr_factor"))
+    torch_loss_mode: LossMode = field(default=_training("torch_loss_mode"))
+    torch_mae_pred_l2_match_target: bool = field(
+        default=_training("torch_mae_pred_l2_match_target")
+    )
+    experiment_name: str = field(default=_knob("experiment_name"))
+    notes: str = field(default=_knob("notes"))
+    model_name: str = field(default=_knob("model_name"))
+    output_dir: str = "training_outputs"
+    train_data_file: str | None = None
+    test_data_file: str | None = None
+    n_groups: int | None = None
 
 
 @dataclass(frozen=True)
 class TorchInferenceConfig:
-    """What PyTorch reconstruction reads: batch size and stitching options."""
+    """What PyTorch reconstruction reads: batch size, stitching and patch statistics."""
 
-    batch_size: int
-    middle_trim: int
-    pad_eval: bool
+    middle_trim: int = 32
+    batch_size: int = 1000
+    experiment_number: int = field(default=_knob("experiment_number"))
+    pad_eval: bool = True
+    window: int = field(default=_knob("window"))
+    patch_weighting: str = field(default=_knob("patch_weighting"))
+    varpro_scaling: bool = field(default=_knob("varpro_scaling"))
+    log_patch_stats: bool = field(default=_knob("log_patch_stats"))
+    patch_stats_limit: int | None = field(default=_knob("patch_stats_limit"))
+
+
+_T = TypeVar("_T")
+
+
+def _filled(cls: type[_T], given: dict[str, Any], *sources: BaseModel) -> _T:
+    """``cls`` with ``given``, and every other field from the first source with that name."""
+    values = dict(given)
+    for item in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if item.name in values:
+            continue
+        for source in sources:
+            if item.name in type(source).model_fields:
+                values[item.name] = _plain(getattr(source, item.name))
+                break
+    return cls(**values)
+
+
+def _plain(value: Any) -> Any:
+    # the backend reads lists and tuples as given; copy lists so a frozen object shares none
+    return list(value) if isinstance(value, list) else value
 
 
 def torch_data_config(
@@ -108,19 +263,22 @@ def torch_data_config(
         nphotons = config.nphotons
     elif nphotons is None:
         nphotons = training.nphotons if training is not None else _schema_default("nphotons")
-    return TorchDataConfig(
-        N=model.N,
-        grid_size=(model.gridsize, model.gridsize),
-        C=model.gridsize**2,
-        K=config.neighbor_count,
-        nphotons=nphotons,
-        probe_scale=model.probe_scale,
-        subsample_seed=config.subsample_seed,
-    )
+    given = {
+        "N": model.N,
+        "grid_size": (model.gridsize, model.gridsize),
+        "C": model.gridsize**2,
+        "K": config.neighbor_count,
+        "nphotons": nphotons,
+        "probe_scale": model.probe_scale,
+        "subsample_seed": config.subsample_seed,
+    }
+    return _filled(TorchDataConfig, given, config.torch)
 
 
 def torch_model_config(
-    config: TrainingConfig | InferenceConfig, training: TrainingConfig | None = None
+    config: TrainingConfig | InferenceConfig,
+    training: TrainingConfig | None = None,
+    execution: ExecutionConfig | None = None,
 ) -> TorchModelConfig:
     """The model config; inference takes intensity_scale_trainable from the trained model."""
     model = config.model
@@ -131,68 +289,65 @@ def torch_model_config(
         if source is not None
         else _schema_default("intensity_scale_trainable")
     )
-    return TorchModelConfig(
-        mode=_MODE[model.model_type],
-        amp_activation=_ACTIVATION.get(model.amp_activation, model.amp_activation),
-        n_filters_scale=model.n_filters_scale,
-        object_big=model.object_big,
-        probe_big=model.probe_big,
-        probe_mask=model.probe_mask,
-        C_forward=channels,
-        C_model=channels,
-        pad_object=model.pad_object,
-        gaussian_smoothing_sigma=model.gaussian_smoothing_sigma,
-        intensity_scale_trainable=trainable,
-        architecture=model.architecture,
-    )
+    given = {
+        "mode": _MODE[model.model_type],
+        "amp_activation": _ACTIVATION.get(model.amp_activation, model.amp_activation),
+        "C_forward": channels,
+        "C_model": channels,
+        "intensity_scale_trainable": trainable,
+    }
+    return _filled(TorchModelConfig, given, config.torch, model, execution or ExecutionConfig())
+
+
+def effective(name: str, training: TrainingConfig, execution: ExecutionConfig) -> Any:
+    """The value in force of a field both configs declare (scheduler, gradient clipping).
+
+    Resolution gives both the same value (the higher source's). For configs built
+    directly, the execution config's value wins unless it is its default.
+    """
+    if name not in TWINS:
+        raise ValueError(f"{name} is not declared by both training and execution")
+    ours = getattr(execution, name)
+    return getattr(training, name) if ours == _default_of(ExecutionConfig, name) else ours
+
+
+def _default_of(schema: type[BaseModel], name: str) -> Any:
+    return schema.model_fields[name].default
 
 
 def effective_scheduler(training: TrainingConfig, execution: ExecutionConfig) -> Scheduler:
-    """The learning-rate schedule in force.
-
-    Both configs name one: the execution config's wins unless it is 'Default', in which
-    case the training config's applies (so a runtime choice can replace the trained
-    recipe, and leaving the runtime alone keeps it).
-    """
-    return training.scheduler if execution.scheduler == "Default" else execution.scheduler
+    """The learning-rate schedule in force (see :func:`effective`)."""
+    scheduler: Scheduler = effective("scheduler", training, execution)
+    return scheduler
 
 
 def torch_training_config(
     training: TrainingConfig, execution: ExecutionConfig
 ) -> TorchTrainingConfig:
-    """The training config; the scheduler follows :func:`effective_scheduler`."""
-    return TorchTrainingConfig(
-        epochs=training.nepochs,
-        batch_size=training.batch_size,
-        learning_rate=execution.learning_rate,
-        nll=training.nll_weight > 0,
-        torch_loss_mode=training.torch_loss_mode,
-        optimizer=training.optimizer,
-        momentum=training.momentum,
-        weight_decay=training.weight_decay,
-        adam_beta1=training.adam_beta1,
-        adam_beta2=training.adam_beta2,
-        scheduler=effective_scheduler(training, execution),
-        lr_warmup_epochs=training.lr_warmup_epochs,
-        lr_min_ratio=training.lr_min_ratio,
-        num_workers=execution.num_workers,
-        accum_steps=execution.accum_steps,
-        gradient_clip_val=execution.gradient_clip_val,
-        gradient_clip_algorithm=execution.gradient_clip_algorithm,
-        train_data_file=_optional_str(training.train_data_file),
-        test_data_file=_optional_str(training.test_data_file),
-        output_dir=str(training.output_dir),
-        n_groups=training.n_groups,
-    )
+    """The training config; scheduler and clipping follow :func:`effective`."""
+    given = {
+        "epochs": training.nepochs,
+        "nll": training.nll_weight > 0,
+        "device": _DEVICE.get(execution.accelerator, TorchTrainingConfig.device),
+        "n_devices": execution.devices,
+        "train_data_file": _optional_str(training.train_data_file),
+        "test_data_file": _optional_str(training.test_data_file),
+        "output_dir": str(training.output_dir),
+        **{name: effective(name, training, execution) for name in TWINS},
+    }
+    return _filled(TorchTrainingConfig, given, training.torch, training, execution)
 
 
 def torch_inference_config(
-    execution: ExecutionConfig, training: TrainingConfig | None = None
+    execution: ExecutionConfig,
+    training: TrainingConfig | None = None,
+    torch: TorchBackendConfig | None = None,
 ) -> TorchInferenceConfig:
     """The inference config.
 
     The batch size is ``execution.inference_batch_size`` when set, else the training
     batch size when a training config is given, else the schema's default batch size.
+    ``torch`` is the run's torch section (VarPro scaling, patch weighting and statistics).
     """
     if execution.inference_batch_size is not None:
         batch_size: int = execution.inference_batch_size
@@ -200,9 +355,8 @@ def torch_inference_config(
         batch_size = training.batch_size
     else:
         batch_size = _schema_default("batch_size")
-    return TorchInferenceConfig(
-        batch_size=batch_size, middle_trim=execution.middle_trim, pad_eval=execution.pad_eval
-    )
+    knobs = torch if torch is not None else TorchBackendConfig()
+    return _filled(TorchInferenceConfig, {"batch_size": batch_size}, knobs, execution)
 
 
 def _optional_str(value: object | None) -> str | None:

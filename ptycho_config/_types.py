@@ -70,10 +70,12 @@ def none_string(value: Any) -> Any:
 
 
 def list_text(value: Any) -> Any:
-    """Read a list given as text: JSON (``[1, 2]``) or comma-separated (``1,2``)."""
+    """Read a list given as text: JSON (``[1, 2]``), a tuple (``(1, 2)``) or ``1,2``."""
     if not isinstance(value, str):
         return value
     text = value.strip()
+    if text.startswith("(") and text.endswith(")"):  # a Python tuple as text
+        text = f"[{text[1:-1].rstrip().rstrip(',')}]"
     if text.startswith("["):
         try:
             return json.loads(text)

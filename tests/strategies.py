@@ -9,6 +9,7 @@ Public names (kept stable, other test modules import them):
   its own rule only, ignoring cross-field rules.
 - ``valid_values``: qualified key ('model.N', 'training.batch_size', ...) -> strategy of
   values valid for that key alone, for every key of ``ptycho_config._registry.KEYS``.
+- ``PAIRED_KEYS``: keys that are only valid given together (left out of single-key tests).
 - ``model_configs()``, ``training_configs()``, ``inference_configs()``,
   ``execution_configs()``: valid config instances over the whole valid space, cross-field
   rules respected, fields sometimes left at their defaults; never the deprecated n_images.
@@ -26,6 +27,7 @@ from pydantic import BaseModel
 
 from ptycho_config import ExecutionConfig, InferenceConfig, ModelConfig, TrainingConfig
 from ptycho_config._registry import KEYS
+from ptycho_config._torch_section import TorchBackendConfig
 
 MAX_INT = 2**31 - 1
 MIN_SEED = -(2**63)
@@ -201,11 +203,60 @@ _EXECUTION: dict[str, SearchStrategy[Any]] = {
     "pad_eval": st.booleans(),
 }
 
+_TORCH: dict[str, SearchStrategy[Any]] = {
+    name: (
+        st.booleans()
+        if info.annotation is bool
+        else choices(TorchBackendConfig, name)
+        if "Literal" in str(info.annotation)
+        else st.none()
+    )
+    for name, info in TorchBackendConfig.model_fields.items()
+} | {
+    "K_quadrant": _ints(1),
+    "n_subsample": _ints(1),
+    "min_neighbor_distance": NON_NEGATIVE_FLOAT,
+    "max_neighbor_distance": NON_NEGATIVE_FLOAT,
+    "x_bounds": st.tuples(UNIT_FLOAT, UNIT_FLOAT),
+    "y_bounds": st.tuples(UNIT_FLOAT, UNIT_FLOAT),
+    "intensity_scale": POSITIVE_FLOAT,
+    "max_position_jitter": _ints(0),
+    "num_datasets": _ints(1),
+    "edge_pad": _ints(0),
+    "decoder_last_c_outer_fraction": UNIT_FLOAT,
+    "decoder_last_amp_channels": _ints(1),
+    "decoder_spatial_kernel": _ints(1),
+    "offset": _ints(0),
+    "amplitude_physics_gain": POSITIVE_FLOAT,
+    "amp_loss": st.sampled_from(["Total_Variation", "Mean_Deviation", None]),
+    "phase_loss": st.sampled_from(["Total_Variation", "Mean_Deviation", None]),
+    "amp_loss_coeff": NON_NEGATIVE_FLOAT,
+    "phase_loss_coeff": NON_NEGATIVE_FLOAT,
+    "training_directories": st.lists(st.sampled_from(["data/a", "data/b"]), max_size=2),
+    "epochs_fine_tune": _ints(0),
+    "fine_tune_gamma": POSITIVE_FLOAT,
+    "grad_norm_log_freq": _ints(1),
+    "stage_1_epochs": _ints(0),
+    "stage_2_epochs": _ints(0),
+    "stage_3_epochs": _ints(0),
+    "stage_3_lr_factor": POSITIVE_FLOAT,
+    "experiment_name": st.sampled_from(["Synthetic_Runs", "run-1"]),
+    "notes": st.sampled_from(["", "a note"]),
+    "model_name": st.sampled_from(["PtychoPINNv2", "net"]),
+    "experiment_number": _ints(0),
+    "window": _ints(0),
+    "patch_stats_limit": _optional(_ints(1)),
+}
+
+# The scale-contract pair must be given together: a key of it alone is never valid.
+PAIRED_KEYS = frozenset({"torch.scale_contract_version", "torch.measurement_domain"})
+
 _OWN_RULE: dict[str, dict[str, SearchStrategy[Any]]] = {
     "model": _MODEL,
     "training": _TRAINING,
     "inference": _INFERENCE,
     "execution": _EXECUTION,
+    "torch": _TORCH,
 }
 
 # Values that no cross-field rule can reject, whatever the other fields hold.
@@ -224,6 +275,10 @@ _STANDALONE: dict[str, dict[str, SearchStrategy[Any]]] = {
     "execution": {
         "persistent_workers": st.just(False),
         "prefetch_factor": st.none(),
+    },
+    "torch": {
+        "physics_forward_mode": st.just("amplitude"),
+        "rect_s1s2_init": st.just("ones"),
     },
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -132,7 +133,11 @@ class TestEnvFormat:
         exported = subprocess.run(
             [*command, "--format", "env"], env=base, check=True, capture_output=True, text=True
         ).stdout
-        variables = dict(line.split("=", 1) for line in exported.splitlines())
+        # the output is shell syntax (values quoted where needed), as `source` reads it
+        variables = {
+            name: "".join(shlex.split(text))
+            for name, text in (line.split("=", 1) for line in exported.splitlines())
+        }
         assert "PTYCHO_TRAINING__N_GROUPS" in variables
         data = str(EXAMPLE_DIR / "train_data.npz")
         plain = [sys.executable, "-m", "ptycho_config", "train", "--train-data", data]
@@ -150,7 +155,7 @@ class TestOtherCommands:
     def test_schema(self, capsys: pytest.CaptureFixture[str]) -> None:
         """schema prints the JSON Schema of each section."""
         schemas = json.loads(run(capsys, "schema")[1])
-        assert sorted(schemas) == ["execution", "inference", "model", "training"]
+        assert sorted(schemas) == ["execution", "inference", "model", "torch", "training"]
         assert schemas["training"]["properties"]["nepochs"]["minimum"] == 1
 
     def test_env_lists_every_variable(self, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 from ptycho_config import ExecutionConfig, PtychoConfigError, resolve_inference, resolve_training
 from ptycho_config._registry import KEYS, PAYLOAD_SECTIONS, TWINS
 from ptycho_config._sources.environment import env_text, environment_of
-from tests.strategies import execution_configs, training_configs, valid_values
+from tests.strategies import PAIRED_KEYS, execution_configs, training_configs, valid_values
 
-TRAINING_KEYS = sorted(k for k in KEYS if KEYS[k].section in PAYLOAD_SECTIONS["training"])
+TRAINING_KEYS = sorted(
+    k for k in KEYS if KEYS[k].section in PAYLOAD_SECTIONS["training"] and k not in PAIRED_KEYS
+)
 EXECUTION_KEYS = [k for k in TRAINING_KEYS if k.startswith("execution.")]
 SOURCES = ("override", "execution_config", "env", "file", "inferred")
 
@@ -116,7 +118,7 @@ class TestEnvironmentRoundTrip:
         values = {f"model.{k}": v for k, v in training.model.model_dump().items()}
         values |= {
             f"training.{k}": v for k, v in training.model_dump().items()
-            if k not in ("model", "n_images")
+            if k not in ("model", "torch", "n_images")
         }  # fmt: skip
         execution = execution.model_copy(update={k: getattr(training, k) for k in TWINS})
         values |= {f"execution.{k}": v for k, v in execution.model_dump().items()}
@@ -130,6 +132,8 @@ class TestEnvironmentRoundTrip:
         required = {"inference.model_path": "/m", "inference.test_data_file": "/t"}
         text = required.get(key) or env_text(KEYS[key].default)
         environ = {KEYS[key].env: text}
+        for other in PAIRED_KEYS - {key} if key in PAIRED_KEYS else ():  # given together
+            environ[KEYS[other].env] = env_text(KEYS[other].default)
         if key.startswith("inference."):
             given = {k.split(".")[1]: v for k, v in required.items() if k != key}
             resolved = resolve_inference(given, environ=environ)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import typing
 from dataclasses import dataclass
@@ -21,6 +22,17 @@ from ptycho_config import (
     to_legacy_dict,
 )
 from ptycho_config._registry import TWINS
+from ptycho_config._torch_config import (
+    TorchDataConfig,
+    TorchInferenceConfig,
+    TorchModelConfig,
+    TorchTrainingConfig,
+    torch_data_config,
+    torch_inference_config,
+    torch_model_config,
+    torch_training_config,
+)
+from ptycho_config._torch_section import TorchBackendConfig
 
 SCHEMAS: dict[str, Any] = {
     "model": ModelConfig,
@@ -182,8 +194,9 @@ REFERENCE = [
         ("pad_eval", False),
     ),
 ]
-# Fields only the library has, and choices it adds because the reference's runtime uses them.
-LIBRARY_ONLY = {"execution.seed"}
+# Fields only the library has (the nested torch section holds the backend-only knobs), and
+# choices it adds because the reference's runtime uses them.
+LIBRARY_ONLY = {"execution.seed", "training.torch", "inference.torch"}
 EXTRA_CHOICES = {"training.scheduler": {"MultiStage", "Adaptive"}}
 WITH_CHOICES = [ref for ref in REFERENCE if ref.choices is not None]
 WITH_RULES = [ref for ref in REFERENCE if ref.phrase]
@@ -375,3 +388,155 @@ class TestOlderSnapshots:
         snapshot = load_snapshot(tmp_path)
         assert snapshot is not None
         assert 0.5 == snapshot.training_config.plateau_factor
+
+
+# reference-head.md §2: the PyTorch backend's classes constructed with no arguments.
+TORCH_DEFAULTS: dict[type, dict[str, Any]] = {
+    TorchDataConfig: {
+        "nphotons": 1e5, "scale_contract_version": "ci_intensity_v2",
+        "measurement_domain": "count_intensity", "N": 64, "C": 4, "K": 6, "K_quadrant": 30,
+        "n_subsample": 7, "subsample_seed": None, "grid_size": (2, 2),
+        "neighbor_function": "Nearest", "min_neighbor_distance": 0.0,
+        "max_neighbor_distance": 3.0, "scan_pattern": "Isotropic", "normalize": "Batch",
+        "probe_scale": 4.0, "probe_normalize": True, "data_scaling": "Parseval",
+        "phase_subtraction": True, "x_bounds": (0.1, 0.9), "y_bounds": (0.1, 0.9),
+    },
+    TorchModelConfig: {
+        "mode": "Unsupervised", "architecture": "cnn", "fno_modes": 12, "fno_width": 32,
+        "fno_blocks": 4, "fno_cnn_blocks": 2, "learned_input_channels": 1,
+        "fno_input_transform": "none", "max_hidden_channels": None, "resnet_width": None,
+        "spectral_bottleneck_blocks": 6, "spectral_bottleneck_modes": 12,
+        "spectral_bottleneck_share_weights": True, "spectral_bottleneck_gate_init": 0.1,
+        "spectral_bottleneck_gate_mode": "shared", "generator_output_mode": "real_imag",
+        "cnn_output_mode": "amp_phase", "use_shared_decoder": False,
+        "intensity_scale_trainable": False, "intensity_scale": 10000.0,
+        "max_position_jitter": 10, "num_datasets": 1, "C_model": 4, "n_filters_scale": 2,
+        "amp_activation": "silu", "batch_norm": False, "probe_mask": False,
+        "probe_mask_tensor": None, "probe_mask_sigma": 1.0, "probe_mask_diameter": None,
+        "edge_pad": 10, "decoder_last_c_outer_fraction": 0.125, "decoder_last_amp_channels": 1,
+        "use_legacy_decoder_channel_override": False, "eca_encoder": False,
+        "cbam_encoder": True, "cbam_bottleneck": False, "cbam_decoder": False,
+        "eca_decoder": False, "spatial_decoder": False, "decoder_spatial_kernel": 7,
+        "object_big": True, "probe_big": True, "offset": 6, "C_forward": 4,
+        "training_patch_weighting": "central_mask", "physics_forward_mode": "amplitude",
+        "rect_s1s2_trainable": True, "rect_s1s2_init": "ones", "amplitude_physics_gain": 1.0,
+        "pad_object": True, "gaussian_smoothing_sigma": 0.0, "loss_function": "Poisson",
+        "amp_loss": None, "phase_loss": None, "amp_loss_coeff": 1.0, "phase_loss_coeff": 1.0,
+    },
+    TorchTrainingConfig: {
+        "training_directories": [], "nll": True, "device": "cuda", "strategy": "ddp",
+        "n_devices": 1, "framework": "Lightning", "orchestrator": "Mlflow",
+        "learning_rate": 1e-3, "epochs": 50, "batch_size": 16, "epochs_fine_tune": 0,
+        "fine_tune_gamma": 0.1, "scheduler": "Default", "lr_warmup_epochs": 0,
+        "lr_min_ratio": 0.1, "plateau_factor": 0.5, "plateau_patience": 2,
+        "plateau_min_lr": 5e-5, "plateau_threshold": 0.0, "num_workers": 4, "accum_steps": 1,
+        "gradient_clip_val": None, "gradient_clip_algorithm": "norm", "optimizer": "adam",
+        "momentum": 0.9, "weight_decay": 0.0, "adam_beta1": 0.9, "adam_beta2": 0.999,
+        "log_grad_norm": False, "grad_norm_log_freq": 1, "stage_1_epochs": 0,
+        "stage_2_epochs": 0, "stage_3_epochs": 0, "physics_weight_schedule": "cosine",
+        "stage_3_lr_factor": 0.1, "torch_loss_mode": "poisson",
+        "torch_mae_pred_l2_match_target": False, "experiment_name": "Synthetic_Runs",
+        "notes": "", "model_name": "PtychoPINNv2", "output_dir": "training_outputs",
+        "train_data_file": None, "test_data_file": None, "n_groups": None,
+    },
+    TorchInferenceConfig: {
+        "middle_trim": 32, "batch_size": 1000, "experiment_number": 0, "pad_eval": True,
+        "window": 20, "patch_weighting": "probe", "varpro_scaling": True,
+        "log_patch_stats": False, "patch_stats_limit": None,
+    },
+}  # fmt: skip
+# Knobs of the torch section that the objects carry under the same name, with a sample value.
+TORCH_SAMPLES = {
+    "varpro_scaling": False,
+    "patch_weighting": "uniform",
+    "log_patch_stats": True,
+    "patch_stats_limit": 8,
+    "cnn_output_mode": "real_imag",
+    "normalize": "Group",
+    "x_bounds": (0.2, 0.8),
+    "log_grad_norm": True,
+    "training_directories": ["data/a"],
+}
+
+
+class TestTorchObjects:
+    """The torch-side objects: every reference field, the reference's defaults, frozen."""
+
+    @pytest.mark.parametrize("cls", TORCH_DEFAULTS, ids=lambda c: c.__name__)
+    def test_no_argument_construction_gives_the_reference_defaults(self, cls: type) -> None:
+        """Every field of the reference class exists, with exactly the reference's default."""
+        assert TORCH_DEFAULTS[cls] == dataclasses.asdict(cls())
+
+    @pytest.mark.parametrize("cls", TORCH_DEFAULTS, ids=lambda c: c.__name__)
+    def test_objects_are_frozen(self, cls: type) -> None:
+        """A constructed object cannot be changed; dataclasses.replace builds a changed copy."""
+        first = next(iter(TORCH_DEFAULTS[cls]))
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(cls(), first, None)
+
+    def test_every_backend_only_knob_is_carried_by_an_object(self) -> None:
+        """Each torch-section field is a field of one of the four objects."""
+        carried = {name for fields in TORCH_DEFAULTS.values() for name in fields}
+        assert set() == set(TorchBackendConfig.model_fields) - carried
+
+
+class TestTorchSection:
+    """The backend-only knobs: one home, every source, provenance, rules, pt_* objects."""
+
+    @pytest.mark.parametrize(("name", "value"), TORCH_SAMPLES.items())
+    def test_override_reaches_the_objects_with_provenance(self, name: str, value: Any) -> None:
+        """A bare override sets torch.<name>, recorded as override, and the pt_* object has it."""
+        resolved = resolve_training({name: value}, environ={})
+        assert value == resolved.value(f"torch.{name}")
+        assert "override" == resolved.provenance[f"torch.{name}"].kind
+        config = resolved.training_config
+        objects = [
+            torch_data_config(config),
+            torch_model_config(config),
+            torch_training_config(config, resolved.execution_config),
+            torch_inference_config(resolved.execution_config, config, config.torch),
+        ]
+        assert [value] == [getattr(o, name) for o in objects if hasattr(o, name)]
+
+    def test_environment_and_file(self, tmp_path: Path) -> None:
+        """PTYCHO_TORCH__<FIELD>, the bare variable and a file's torch table all set knobs."""
+        config = tmp_path / "config.yaml"
+        config.write_text("torch:\n  window: 7\n  experiment_name: from-file\n")
+        environ = {"PTYCHO_TORCH__WINDOW": "9", "PTYCHO_VARPRO_SCALING": "false"}
+        resolved = resolve_training(environ=environ, config_file=config)
+        assert (9, False, "from-file") == (
+            resolved.value("torch.window"),
+            resolved.value("torch.varpro_scaling"),
+            resolved.value("torch.experiment_name"),
+        )
+        kinds = [resolved.provenance[f"torch.{n}"].kind for n in ("window", "experiment_name")]
+        assert ["env", "file"] == kinds
+
+    def test_canonical_field_keeps_the_bare_name(self) -> None:
+        """n_subsample names the training field; the backend's coordinate factor is qualified."""
+        resolved = resolve_training({"n_subsample": 100, "torch.n_subsample": 3}, environ={})
+        values = (resolved.training_config.n_subsample, resolved.value("torch.n_subsample"))
+        assert (100, 3) == values
+
+    def test_knobs_stay_out_of_the_legacy_dict(self) -> None:
+        """No torch-section key is written to the legacy dict."""
+        legacy = to_legacy_dict(resolve_training({"window": 3}, environ={}).training_config)
+        assert set() == set(legacy) & (set(TorchBackendConfig.model_fields) - {"n_subsample"})
+        assert "torch" not in legacy
+
+    @pytest.mark.parametrize(
+        ("name", "value", "phrase"),
+        [
+            ("amplitude_physics_gain", 0.0, "must be positive and finite"),
+            ("amplitude_physics_gain", True, "expected a number"),
+            ("patch_stats_limit", 0, "must be positive"),
+            ("patch_weighting", "gaussian", "'uniform' or 'probe'"),
+            ("normalize", "Layer", "'Group', 'Batch' or 'None'"),
+        ],
+    )
+    def test_rules(self, name: str, value: Any, phrase: str) -> None:
+        """A bad knob value is rejected naming torch.<name> and the rule."""
+        with pytest.raises(InvalidValueError) as caught:
+            resolve_training({name: value}, environ={})
+        assert [f"torch.{name}"] == [problem.key for problem in caught.value.problems]
+        assert phrase in str(caught.value)
