@@ -127,9 +127,13 @@ def populate_quietly(
 ) -> None:
     """Populate without the overwrite warning; ``legacy`` is ``to_legacy_dict(config)`` if known.
 
-    For the factories, whose job is to replace the previous run's values.
+    For the factories, whose job is to replace the previous run's values. As the
+    reference's factories do, it unseals ``ptycho.params`` first and seals it after, so
+    a later ``params.set`` of a configuration key is logged.
     """
+    params.unseal()
     _populate(config, legacy)
+    params.seal()
 
 
 def _populate(

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
+from ptycho_config._errors import show
 from ptycho_config._schema_base import Schema
 from ptycho_config._types import (
     FINITE,
@@ -28,7 +29,14 @@ from ptycho_config._types import (
     none_string,
 )
 
-Pair = Annotated[tuple[float, float], BeforeValidator(list_text)]
+def _two(value: Any) -> Any:
+    if isinstance(value, list | tuple) and len(value) != 2:
+        raise ValueError(f"expected a pair like [0.1, 0.9], got {show(value)}")
+    return value
+
+
+# validators before the type run last-declared first: text to a list, then its length
+Pair = Annotated[tuple[float, float], BeforeValidator(_two), BeforeValidator(list_text)]
 Regulariser = Annotated[
     Literal["Total_Variation", "Mean_Deviation"] | None, BeforeValidator(none_string)
 ]

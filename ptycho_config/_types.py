@@ -5,6 +5,7 @@ Constraints live in the types so that they run on every construction.
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 from collections.abc import Callable
@@ -79,9 +80,17 @@ def list_text(value: Any) -> Any:
     if text.startswith("["):
         try:
             return json.loads(text)
-        except (ValueError, RecursionError) as error:
+        except (ValueError, RecursionError):
+            pass
+        try:  # a Python literal, as str() of a list of strings writes it: ['a', 'b']
+            found = ast.literal_eval(text)
+        except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError) as error:
             raise ValueError(f"expected a list like [1, 2], got {show(value)}") from error
-    return [part.strip() for part in text.split(",")] if text else []
+        if not isinstance(found, list):
+            raise ValueError(f"expected a list like [1, 2], got {show(value)}")
+        return found
+    # empty text stays text, so the type error names the variable: write [] for an empty list
+    return [part.strip() for part in text.split(",")] if text else value
 
 
 def reject_tpu(value: Any) -> Any:
