@@ -29,6 +29,7 @@ from ptycho_config._types import (
     none_string,
 )
 
+
 def _two(value: Any) -> Any:
     if isinstance(value, list | tuple) and len(value) != 2:
         raise ValueError(f"expected a pair like [0.1, 0.9], got {show(value)}")
