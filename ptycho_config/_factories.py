@@ -56,6 +56,7 @@ def create_training_payload(
     environ: Mapping[str, str] | None = None,
     config_file: PathLike | None = None,
     strict_env: bool = True,
+    profile: str | None = None,
 ) -> TrainingPayload:
     """Resolve, validate and audit a training configuration, then populate the legacy dict."""
     train_path = Path(train_data_file)
@@ -63,7 +64,7 @@ def create_training_payload(
         raise ConfigFileNotFoundError(f"Training data file not found: {train_path}")
     given = _with_paths(overrides, train_data_file=train_path, output_dir=Path(output_dir))
     sources = _explicit_sources(
-        "training", given, execution_config, environ, config_file, strict_env
+        "training", given, execution_config, environ, config_file, strict_env, profile
     )
     facts = inspect_data_file(train_path)
     sources.append(_inferred_source(facts, train_path, with_nphotons=True))
@@ -89,6 +90,7 @@ def create_inference_payload(
     environ: Mapping[str, str] | None = None,
     config_file: PathLike | None = None,
     strict_env: bool = True,
+    profile: str | None = None,
 ) -> InferencePayload:
     """Resolve an inference configuration against the trained model's snapshot, then populate."""
     model_dir, test_path = Path(model_path), Path(test_data_file)
@@ -102,7 +104,7 @@ def create_inference_payload(
         overrides, model_path=model_dir, test_data_file=test_path, output_dir=Path(output_dir)
     )
     sources = _explicit_sources(
-        "inference", given, execution_config, environ, config_file, strict_env
+        "inference", given, execution_config, environ, config_file, strict_env, profile
     )
     snapshot = load_snapshot(model_dir)
     if snapshot is not None:
@@ -134,11 +136,13 @@ def _explicit_sources(
     environ: Mapping[str, str] | None,
     config_file: PathLike | None,
     strict_env: bool,
+    profile: str | None = None,
 ) -> list[ConfigSource]:
     """The caller's own sources, read before any data file, with n_groups required among them."""
     sources = sources_of(
-        given, execution_config, environ=environ, config_file=config_file, strict_env=strict_env
-    )
+        given, execution_config, environ=environ, config_file=config_file,
+        strict_env=strict_env, profile=profile,
+    )  # fmt: skip
     _require_n_groups(read_layers(payload, sources), payload)
     return sources
 

@@ -23,6 +23,7 @@ PAYLOAD_SECTIONS: dict[PayloadKind, tuple[str, ...]] = {
 }
 ENV_PREFIX = "PTYCHO_"
 CONFIG_FILE_VARIABLE = "PTYCHO_CONFIG_FILE"
+PROFILE_VARIABLE = "PTYCHO_PROFILE"
 RESERVED_ENV = frozenset(
     {
         CONFIG_FILE_VARIABLE,
@@ -31,6 +32,7 @@ RESERVED_ENV = frozenset(
         "PTYCHO_MEMOIZE_KEY_MODE",
         "PTYCHO_TORCH_STITCH_DEBUG",
         "PTYCHO_TORCH_SEED",
+        PROFILE_VARIABLE,
     }
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -9,13 +10,16 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ptycho_config._errors import ConflictProblem, Problem, PtychoConfigError, show
+from ptycho_config._profiles import get_profile
 from ptycho_config._provenance import DEFAULT_SOURCE, Source, explain
 from ptycho_config._registry import (
     CONFIG_FILE_VARIABLE,
+    KEYS,
     PAYLOAD_SECTIONS,
+    PROFILE_VARIABLE,
     TWINS,
     PayloadKind,
     keys_of,
@@ -27,6 +31,7 @@ from ptycho_config._sources.environment import Environment
 from ptycho_config._sources.execution import ExecutionSource
 from ptycho_config._sources.mapping import MappingSource
 from ptycho_config._sources.overrides import Overrides
+from ptycho_config._sources.profile import ProfileSource
 from ptycho_config._validation import problems_from_validation
 
 
@@ -81,8 +86,12 @@ def sources_of(
     inferred: Mapping[str, Any] | None = None,
     checkpoint: Mapping[str, Any] | None = None,
     strict_env: bool = True,
+    profile: str | None = None,
 ) -> list[ConfigSource]:
-    """The sources the arguments of ``resolve_*`` and the factories name, in any order."""
+    """The sources the arguments of ``resolve_*`` and the factories name, in any order.
+
+    ``profile`` defaults to ``PTYCHO_PROFILE`` from the environment.
+    """
     environment = Environment.of(environ, strict=strict_env)
     sources: list[ConfigSource] = [
         Overrides(overrides),
@@ -90,17 +99,24 @@ def sources_of(
         environment,
     ]
     if config_file is None:
-        config_file = next(
-            (v for k, v in environment.variables.items() if k.upper() == CONFIG_FILE_VARIABLE),
-            None,
-        )
+        config_file = _variable(environment, CONFIG_FILE_VARIABLE)
     if config_file:
         sources.append(ConfigFile(Path(config_file)))
+    if profile is None:
+        profile = _variable(environment, PROFILE_VARIABLE)
+    if profile is not None:
+        get_profile(profile)  # an unknown name fails here, before any file is read
+        sources.append(ProfileSource(profile))
     if checkpoint is not None:
         sources.append(MappingSource("checkpoint", checkpoint))
     if inferred is not None:
         sources.append(MappingSource("inferred", inferred))
     return sources
+
+
+def _variable(environment: Environment, name: str) -> str | None:
+    """A reserved switch's value (names are case-insensitive), or None."""
+    return next((v for k, v in environment.variables.items() if k.upper() == name), None)
 
 
 def read_layers(payload: PayloadKind, sources: Iterable[ConfigSource]) -> list[Layer]:
@@ -121,6 +137,7 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
         for key, entry in layer.entries.items():
             winners.setdefault(key, (layer, entry))
     problems += _join_twins(payload, winners)
+    problems += _pinned_conflicts(layers)
     data: dict[str, dict[str, Any]] = {section: {} for section in PAYLOAD_SECTIONS[payload]}
     for key, (_, entry) in winners.items():
         section, name = key.split(".", 1)
@@ -193,6 +210,44 @@ def _join_twins(payload: PayloadKind, winners: dict[str, tuple[Layer, Entry]]) -
     return problems
 
 
+def _pinned_conflicts(layers: list[Layer]) -> list[Problem]:
+    """Every value a higher layer gives to a key that a lower layer (a profile) pins."""
+    problems: list[Problem] = []
+    for low in layers:
+        for key in sorted(low.pinned):
+            pinned = low.entries[key]
+            for high in layers[: layers.index(low)]:
+                entry = high.entries.get(key)
+                if entry is None or _same_field_value(key, entry.value, pinned.value):
+                    continue
+                problems.append(
+                    ConflictProblem(
+                        key,
+                        f"{low.describe(pinned)} requires {key}={show(pinned.value)} but "
+                        f"{high.describe(entry)} gives {show(entry.raw)}; the profile is "
+                        "fail-closed: drop that value or choose no profile",
+                        source=high.kind,
+                    )
+                )
+    return problems
+
+
+@functools.cache
+def _field_adapter(key: str) -> TypeAdapter[Any]:
+    info = KEYS[key].info
+    config = SECTIONS[KEYS[key].section].model_config
+    return TypeAdapter(info.rebuild_annotation(), config=config)
+
+
+def _same_field_value(key: str, first: Any, second: Any) -> bool:
+    """Whether two values are the same once validated as the field (e.g. 'Poisson' forms)."""
+    try:
+        adapter = _field_adapter(key)
+        return _same_value(adapter.validate_python(first), adapter.validate_python(second))
+    except (ValidationError, ValueError, TypeError):  # an invalid value is reported elsewhere
+        return _same_value(first, second)
+
+
 def _same_value(first: Any, second: Any) -> bool:
     try:
         return bool(first == second)
@@ -218,6 +273,8 @@ def audit_trail(resolved: Resolved, layers: list[Layer]) -> dict[str, Any]:
         if layer.kind in ("override", "execution_config"):
             for key, entry in layer.entries.items():
                 applied[entry.spelling] = resolved.value(key)
+        elif layer.kind == "profile" and layer.entries:
+            applied["profile"] = next(iter(layer.entries.values())).detail
         elif layer.kind == "inferred":
             for key, _ in layer.entries.items():
                 if resolved.provenance[key].kind == "inferred":
@@ -233,11 +290,12 @@ def resolve_training(
     config_file: str | os.PathLike[str] | None = None,
     inferred: Mapping[str, Any] | None = None,
     strict_env: bool = True,
+    profile: str | None = None,
 ) -> Resolved:
     """Resolve a training configuration from every source, without touching data files."""
     sources = sources_of(
-        overrides, execution_config, environ=environ,
-        config_file=config_file, inferred=inferred, strict_env=strict_env,
+        overrides, execution_config, environ=environ, config_file=config_file,
+        inferred=inferred, strict_env=strict_env, profile=profile,
     )  # fmt: skip
     return merge("training", read_layers("training", sources))
 
@@ -251,10 +309,11 @@ def resolve_inference(
     inferred: Mapping[str, Any] | None = None,
     checkpoint: Mapping[str, Any] | None = None,
     strict_env: bool = True,
+    profile: str | None = None,
 ) -> Resolved:
     """Resolve an inference configuration from every source, without touching data files."""
     sources = sources_of(
         overrides, execution_config, environ=environ, config_file=config_file,
-        inferred=inferred, checkpoint=checkpoint, strict_env=strict_env,
+        inferred=inferred, checkpoint=checkpoint, strict_env=strict_env, profile=profile,
     )  # fmt: skip
     return merge("inference", read_layers("inference", sources))

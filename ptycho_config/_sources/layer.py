@@ -78,6 +78,8 @@ class Layer:
     entries: dict[str, Entry] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    # keys this layer pins: a higher layer giving one of them another value is an error
+    pinned: frozenset[str] = frozenset()
 
     def describe(self, entry: Entry) -> str:
         """Where a value came from, for messages: 'env PTYCHO_BATCH_SIZE'."""
