@@ -13,6 +13,7 @@ from ptycho_config._errors import (
     SnapshotError,
     UnknownKeyError,
 )
+from ptycho_config._extension import register_schema
 from ptycho_config._factories import create_inference_payload, create_training_payload
 from ptycho_config._legacy import from_legacy_dict, populate_legacy_params, to_legacy_dict
 from ptycho_config._npz import infer_probe_size
@@ -72,6 +73,7 @@ __all__ = [
     "infer_probe_size",
     "load_snapshot",
     "populate_legacy_params",
+    "register_schema",
     "resolve_inference",
     "resolve_training",
     "save_snapshot",

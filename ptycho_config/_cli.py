@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ptycho_config._errors import ConflictError, ModelArchiveNotFoundError, PtychoConfigError
+from ptycho_config._extension import load_extensions
 
 EXIT_OK, EXIT_USAGE, EXIT_INVALID, EXIT_MISSING = 0, 2, 3, 4
 FORMATS = ("table", "json", "yaml", "env", "legacy")
@@ -189,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        load_extensions()  # installed packages that add fields
         output = _run(args, parser)
     except (FileNotFoundError, ModelArchiveNotFoundError) as error:
         print(f"ptycho-config: missing file: {error}", file=sys.stderr)

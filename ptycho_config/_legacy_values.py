@@ -12,14 +12,18 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ptycho_config._registry import legacy_name
-from ptycho_config._schemas import NESTED_SECTIONS, InferenceConfig, ModelConfig, TrainingConfig
+from ptycho_config._registry import UNWRITTEN, legacy_name
+from ptycho_config._schemas import NESTED_SECTIONS, SECTIONS
 from ptycho_config._validation import message_of
 
 
 def own_fields(schema: type[BaseModel]) -> list[str]:
-    """The schema's fields, without the nested sections (model, torch)."""
-    return [name for name in schema.model_fields if name not in NESTED_SECTIONS]
+    """The schema's legacy fields: not the nested sections, nor extension fields unwritten."""
+    return [
+        name
+        for name in schema.model_fields
+        if name not in NESTED_SECTIONS and name not in UNWRITTEN
+    ]
 
 
 def legacy_value(value: Any) -> Any:
@@ -31,12 +35,17 @@ def legacy_value(value: Any) -> Any:
 def _adapters() -> dict[str, list[TypeAdapter[Any]]]:
     """Legacy name -> validators of every schema field written under that name."""
     found: dict[str, list[TypeAdapter[Any]]] = {}
-    for schema in (ModelConfig, TrainingConfig, InferenceConfig):
+    for schema in (SECTIONS["model"], SECTIONS["training"], SECTIONS["inference"]):
         for name in own_fields(schema):
             annotation = schema.model_fields[name].rebuild_annotation()
             adapter: TypeAdapter[Any] = TypeAdapter(annotation, config=schema.model_config)
             found.setdefault(legacy_name(name), []).append(adapter)
     return found
+
+
+def clear_cache() -> None:
+    """Forget the validators, after an extension changed the schemas."""
+    _adapters.cache_clear()
 
 
 def is_legacy_field(key: str) -> bool:

@@ -41,6 +41,9 @@ NOT_LEGACY = frozenset({"execution", "torch"})
 # The backend-only section: its field gets a bare name only where no canonical field has it.
 BACKEND_SECTION = "torch"
 
+# Fields an extension added without a legacy name: never written to the legacy dict.
+UNWRITTEN: set[str] = set()
+
 # Legacy `ptycho.params.cfg` names that differ from the field name; other fields keep theirs.
 LEGACY_RENAMES: dict[str, str] = {
     "object_big": "object.big",
@@ -130,7 +133,9 @@ class Key:
     @property
     def legacy(self) -> str | None:
         """The legacy dict name, or None for keys never written there."""
-        return None if self.section in NOT_LEGACY else legacy_name(self.name)
+        if self.section in NOT_LEGACY or self.name in UNWRITTEN:
+            return None
+        return legacy_name(self.name)
 
     @property
     def env(self) -> str:
@@ -146,13 +151,17 @@ class Key:
         return self.info.get_default(call_default_factory=True)
 
 
-KEYS: dict[str, Key] = {
-    key.qualified: key
-    for section, schema in SECTIONS.items()
-    for name, info in schema.model_fields.items()
-    if name not in NESTED_SECTIONS and name not in _ALIAS_ONLY_FIELDS
-    for key in (Key(section, name, info),)
-}
+def _build_keys() -> dict[str, Key]:
+    return {
+        key.qualified: key
+        for section, schema in SECTIONS.items()
+        for name, info in schema.model_fields.items()
+        if name not in NESTED_SECTIONS and name not in _ALIAS_ONLY_FIELDS
+        for key in (Key(section, name, info),)
+    }
+
+
+KEYS: dict[str, Key] = _build_keys()
 
 
 @dataclass(frozen=True)
@@ -220,6 +229,14 @@ def _build_index(kind: PayloadKind) -> _Index:
 
 
 _INDEX: dict[PayloadKind, _Index] = {kind: _build_index(kind) for kind in PAYLOAD_SECTIONS}
+
+
+def rebuild() -> None:
+    """Derive the keys and spellings again after ``SECTIONS`` changed (an extension)."""
+    KEYS.clear()
+    KEYS.update(_build_keys())
+    for kind in PAYLOAD_SECTIONS:
+        _INDEX[kind] = _build_index(kind)
 
 
 def lookup(name: str, kind: PayloadKind) -> Match | Miss:

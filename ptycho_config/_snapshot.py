@@ -14,11 +14,11 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ptycho_config._errors import InvalidValueError, PtychoConfigError, SnapshotError
 from ptycho_config._provenance import Source
-from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
+from ptycho_config._schemas import SECTIONS, ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._sources import SOURCE_KINDS
 
 SNAPSHOT_NAME = "ptycho_config.json"
@@ -153,8 +153,13 @@ def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
 
 def _parse(path: Path, document: dict[str, Any], version: int) -> Snapshot:
     try:
-        training = TrainingConfig.model_validate(document["training_config"])
-        execution = ExecutionConfig.model_validate(document["execution_config"])
+        # the registered schemas: a snapshot of an extended configuration holds its fields
+        training = cast(
+            TrainingConfig, SECTIONS["training"].model_validate(document["training_config"])
+        )
+        execution = cast(
+            ExecutionConfig, SECTIONS["execution"].model_validate(document["execution_config"])
+        )
         provenance = {
             str(key): Source(_kind(item["kind"]), str(item.get("detail", "")))
             for key, item in document["provenance"].items()
