@@ -29,7 +29,14 @@ from ptycho_config._npz import DataFileFacts, inspect_data_file
 from ptycho_config._payloads import InferencePayload, TrainingPayload
 from ptycho_config._provenance import Source
 from ptycho_config._registry import KEYS, MODEL_DEFINING, PayloadKind, env_spellings
-from ptycho_config._resolve import Resolved, audit_trail, merge, read_layers, sources_of
+from ptycho_config._resolve import (
+    LazyValues,
+    Resolved,
+    audit_trail,
+    merge,
+    read_layers,
+    sources_of,
+)
 from ptycho_config._schemas import ExecutionConfig, ModelConfig, TrainingConfig
 from ptycho_config._snapshot import SNAPSHOT_NAME, load_snapshot
 from ptycho_config._sources import ConfigSource, Layer
@@ -160,7 +167,7 @@ def _shared_fields(
         "overrides_applied": resolved.applied,
         "provenance": resolved.provenance,
         "legacy_params": MappingProxyType(to_legacy_dict(config)),
-        "values": MappingProxyType(resolved.values()),
+        "values": LazyValues(resolved),
     }
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from ptycho import params
 from ptycho_config._errors import PtychoConfigError, UnknownKeyProblem, suggest
-from ptycho_config._legacy_values import legacy_value, own_fields
+from ptycho_config._legacy_values import legacy_pairs, legacy_value, own_fields
 from ptycho_config._registry import LEGACY_RENAMES, legacy_name
 from ptycho_config._schemas import SECTIONS, InferenceConfig, ModelConfig, TrainingConfig
 
@@ -42,9 +42,9 @@ def to_legacy_dict(config: TrainingConfig | InferenceConfig | ModelConfig) -> di
     if not isinstance(config, ModelConfig):
         parts.insert(0, config.model)
     return {
-        legacy_name(name): legacy_value(getattr(part, name))
+        legacy: legacy_value(getattr(part, name))
         for part in parts
-        for name in own_fields(type(part))
+        for name, legacy in legacy_pairs(type(part))
     }
 
 

@@ -17,13 +17,17 @@ from ptycho_config._schemas import NESTED_SECTIONS, SECTIONS
 from ptycho_config._validation import message_of
 
 
-def own_fields(schema: type[BaseModel]) -> list[str]:
+@functools.cache
+def own_fields(schema: type[BaseModel]) -> tuple[str, ...]:
     """The schema's legacy fields: not the nested sections, nor extension fields unwritten."""
-    return [
-        name
-        for name in schema.model_fields
-        if name not in NESTED_SECTIONS and name not in UNWRITTEN
-    ]
+    skipped = {*NESTED_SECTIONS, *UNWRITTEN}
+    return tuple(name for name in schema.model_fields if name not in skipped)
+
+
+@functools.cache
+def legacy_pairs(schema: type[BaseModel]) -> tuple[tuple[str, str], ...]:
+    """(field, legacy name) of each legacy field of the schema."""
+    return tuple((name, legacy_name(name)) for name in own_fields(schema))
 
 
 def legacy_value(value: Any) -> Any:
@@ -44,8 +48,10 @@ def _adapters() -> dict[str, list[TypeAdapter[Any]]]:
 
 
 def clear_cache() -> None:
-    """Forget the validators, after an extension changed the schemas."""
+    """Forget the validators and field lists, after an extension changed the schemas."""
     _adapters.cache_clear()
+    own_fields.cache_clear()
+    legacy_pairs.cache_clear()
 
 
 def is_legacy_field(key: str) -> bool:

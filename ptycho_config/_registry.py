@@ -5,6 +5,7 @@ Nothing else in the code base restates a key, an alias, an env name or a legacy 
 
 from __future__ import annotations
 
+import functools
 import json
 import numbers
 from collections.abc import Callable
@@ -126,7 +127,7 @@ class Key:
     name: str
     info: FieldInfo = field(repr=False, compare=False)
 
-    @property
+    @functools.cached_property
     def qualified(self) -> str:
         return f"{self.section}.{self.name}"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -70,11 +70,42 @@ class Resolved:
 
     def values(self) -> dict[str, Any]:
         """Every resolved value by qualified key."""
-        return {key: self.value(key) for key in self.provenance}
+        holders: dict[str, BaseModel] = {
+            "model": self.config.model,
+            "torch": self.config.torch,
+            "execution": self.execution_config,
+        }
+        found: dict[str, Any] = {}
+        for key in self.provenance:
+            section, name = key.split(".", 1)
+            found[key] = getattr(holders.get(section, self.config), name)
+        return found
 
     def explain(self) -> str:
         """A readable table: key, value, source kind and detail."""
         return explain(self.values(), self.provenance)
+
+
+class LazyValues(Mapping[str, Any]):
+    """``Resolved.values()``, computed on first use (most payloads never explain themselves)."""
+
+    def __init__(self, resolved: Resolved) -> None:
+        self._resolved = resolved
+        self._values: dict[str, Any] | None = None
+
+    def _all(self) -> dict[str, Any]:
+        if self._values is None:
+            self._values = self._resolved.values()
+        return self._values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 def sources_of(

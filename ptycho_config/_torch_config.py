@@ -13,8 +13,9 @@ never imported here.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -232,20 +233,26 @@ _T = TypeVar("_T")
 
 def _filled(cls: type[_T], given: dict[str, Any], *sources: BaseModel) -> _T:
     """``cls`` with ``given``, and every other field from the first source with that name."""
-    values = dict(given)
-    for item in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if item.name in values:
-            continue
-        for source in sources:
-            if item.name in type(source).model_fields:
-                values[item.name] = _plain(getattr(source, item.name))
-                break
-    return cls(**values)
+    plan = _plan(cast(type, cls), tuple(type(source) for source in sources))
+    values = {name: getattr(sources[index], name) for name, index in plan if name not in given}
+    for name in _LIST_FIELDS.intersection(values):
+        values[name] = list(values[name])  # a frozen object shares no list with a config
+    return cls(**values, **given)
 
 
-def _plain(value: Any) -> Any:
-    # the backend reads lists and tuples as given; copy lists so a frozen object shares none
-    return list(value) if isinstance(value, list) else value
+# Fields holding lists, copied when filled.
+_LIST_FIELDS = frozenset({"training_directories"})
+
+
+@functools.cache
+def _plan(cls: type, schemas: tuple[type[BaseModel], ...]) -> tuple[tuple[str, int], ...]:
+    """For each field of ``cls``: the index of the first schema declaring it (cached)."""
+    plan = []
+    for item in dataclasses.fields(cls):
+        index = next((i for i, s in enumerate(schemas) if item.name in s.model_fields), None)
+        if index is not None:
+            plan.append((item.name, index))
+    return tuple(plan)
 
 
 def torch_data_config(
