@@ -46,6 +46,7 @@ from ptycho_config._torch_config import (
     torch_inference_config,
     torch_model_config,
     torch_training_config,
+    trained_knobs,
 )
 
 MODEL_ARCHIVE = "wts.h5.zip"
@@ -115,7 +116,7 @@ def create_inference_payload(
     )
     snapshot = load_snapshot(model_dir)
     if snapshot is not None:
-        checkpoint = snapshot.model_values()
+        checkpoint = {**snapshot.model_values(), **trained_knobs(snapshot.training_config)}
         details = dict.fromkeys(checkpoint, f"{SNAPSHOT_NAME} in {model_dir}")
         sources.append(MappingSource("checkpoint", checkpoint, details))
     facts = inspect_data_file(test_path)

@@ -366,6 +366,23 @@ def torch_inference_config(
     return _filled(TorchInferenceConfig, {"batch_size": batch_size}, knobs, execution)
 
 
+def trained_knobs(training: TrainingConfig) -> dict[str, Any]:
+    """The torch-section knobs of a trained network and its data contract, by qualified key.
+
+    Those the backend's model and data objects carry: an inference payload takes them
+    from the model's snapshot (the checkpoint source), like the model section.
+    """
+    return {f"torch.{name}": getattr(training.torch, name) for name in _NETWORK_KNOBS}
+
+
+_NETWORK_KNOBS = tuple(
+    item.name
+    for cls in (TorchDataConfig, TorchModelConfig)
+    for item in dataclasses.fields(cls)
+    if item.name in TorchBackendConfig.model_fields
+)
+
+
 def _optional_str(value: object | None) -> str | None:
     # the PyTorch backend reads file names as plain strings
     return None if value is None else str(value)

@@ -13,9 +13,11 @@ from ptycho_config import (
     TrainingConfig,
     UnknownKeyError,
     _profiles,
+    create_inference_payload,
     create_training_payload,
     resolve_inference,
     resolve_training,
+    save_snapshot,
 )
 from ptycho_config._example import write_example
 from ptycho_config._profiles import get_profile, register_profile
@@ -144,6 +146,35 @@ class TestCiProfile:
             payload.pt_data_config.scale_contract_version,
         )
         assert "ci" == payload.overrides_applied["profile"]
+
+
+class TestTrainedKnobs:
+    """An inference payload takes the trained network's backend knobs from its snapshot."""
+
+    def test_inference_inherits_the_contract_of_the_trained_model(self, tmp_path: Path) -> None:
+        """A model trained under 'ci' is reconstructed under its contract, from the checkpoint."""
+        example = write_example(tmp_path / "example")
+        trained = create_training_payload(
+            example / "train_data.npz",
+            tmp_path / "out",
+            {"n_groups": 4, "accelerator": "cpu"},
+            environ={},
+            profile="ci",
+        )
+        model = tmp_path / "model"
+        model.mkdir()
+        (model / "wts.h5.zip").write_bytes(b"")
+        save_snapshot(trained, model)
+        payload = create_inference_payload(
+            model,
+            example / "test_data.npz",
+            tmp_path / "rec",
+            {"n_groups": 2, "accelerator": "cpu"},
+            environ={},
+        )
+        assert "rectangular_scaled" == payload.pt_model_config.physics_forward_mode
+        assert "checkpoint" == payload.provenance["torch.physics_forward_mode"].kind
+        assert "default" == payload.provenance["torch.window"].kind
 
 
 class TestProfilesAreData:

@@ -540,3 +540,43 @@ class TestTorchSection:
             resolve_training({name: value}, environ={})
         assert [f"torch.{name}"] == [problem.key for problem in caught.value.problems]
         assert phrase in str(caught.value)
+
+
+# reference-head.md §2: the choices of the backend-only knobs.
+TORCH_CHOICES = {
+    "scale_contract_version": {"ci_intensity_v2", "legacy_v1"},
+    "measurement_domain": {"count_intensity", "normalized_amplitude"},
+    "neighbor_function": {"Nearest", "Min_dist", "4_quadrant"},
+    "scan_pattern": {"Isotropic", "Rectangular"},
+    "normalize": {"Group", "Batch", "None"},
+    "data_scaling": {"Parseval", "Max"},
+    "cnn_output_mode": {"amp_phase", "real_imag"},
+    "training_patch_weighting": {"central_mask", "probe", "uniform"},
+    "physics_forward_mode": {"amplitude", "rectangular_scaled"},
+    "rect_s1s2_init": {"ones", "data"},
+    "loss_function": {"MAE", "Poisson"},
+    "amp_loss": {"Total_Variation", "Mean_Deviation"},
+    "phase_loss": {"Total_Variation", "Mean_Deviation"},
+    "framework": {"Default", "Lightning"},
+    "orchestrator": {"Mlflow", "Lightning"},
+    "physics_weight_schedule": {"linear", "cosine", "exponential"},
+    "patch_weighting": {"uniform", "probe"},
+}
+
+
+class TestTorchChoices:
+    """Every choice list of the backend-only knobs is the reference's, and nothing else is."""
+
+    @pytest.mark.parametrize(("name", "choices"), TORCH_CHOICES.items())
+    def test_choice_list_matches(self, name: str, choices: set[str]) -> None:
+        """The knob's choices are exactly the reference's."""
+        assert choices == _choices(TorchBackendConfig.model_fields[name].annotation)
+
+    def test_no_other_knob_has_choices(self) -> None:
+        """Knobs with a fixed set of choices are exactly those of the table."""
+        with_choices = {
+            name
+            for name, info in TorchBackendConfig.model_fields.items()
+            if info.annotation is not bool and _choices(info.annotation)
+        }
+        assert set(TORCH_CHOICES) == with_choices
