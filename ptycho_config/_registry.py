@@ -68,6 +68,9 @@ TWINS: frozenset[str] = frozenset(
 MODEL_DEFINING = (
     "N", "gridsize", "model_type", "architecture", "n_filters_scale", "amp_activation",
     "object_big", "probe_big", "probe_mask", "pad_object",
+    # the generator's shape: weights trained with other values cannot be loaded
+    "fno_modes", "fno_width", "fno_blocks", "fno_cnn_blocks", "learned_input_channels",
+    "max_hidden_channels", "resnet_width", "fno_input_transform", "generator_output_mode",
 )  # fmt: skip
 
 
