@@ -280,29 +280,3 @@ class TestCrossFieldRules:
         """In amplitude mode any model type and loss are coherent."""
         config = TrainingConfig(model={"model_type": "supervised"}, torch_loss_mode="mae")
         assert "amplitude" == config.torch.physics_forward_mode
-
-
-class TestGeneratorShapeIsModelDefining:
-    """The FNO and generator fields define the trained network, like N and gridsize."""
-
-    def test_contradicting_the_trained_fno_width_fails(self, tmp_path: Path) -> None:
-        """An inference override of fno_width other than the trained one names both values."""
-        example = write_example(tmp_path / "example")
-        trained = create_training_payload(
-            example / "train_data.npz",
-            tmp_path / "out",
-            {"n_groups": 4, "accelerator": "cpu", "fno_width": 48},
-            environ={},
-        )
-        model = tmp_path / "model"
-        model.mkdir()
-        (model / "wts.h5.zip").write_bytes(b"")
-        save_snapshot(trained, model)
-        with pytest.raises(ConflictError, match=r"model\.fno_width.*gives 32.*has 48"):
-            create_inference_payload(
-                model,
-                example / "test_data.npz",
-                tmp_path / "rec",
-                {"n_groups": 2, "fno_width": 32},
-                environ={},
-            )

@@ -13,14 +13,19 @@ import pytest
 
 from ptycho.config.config import KEY_MAPPINGS
 from ptycho_config import (
+    ConflictError,
     ExecutionConfig,
     InferenceConfig,
     InvalidValueError,
     ModelConfig,
     TrainingConfig,
+    create_inference_payload,
+    create_training_payload,
     resolve_training,
+    save_snapshot,
     to_legacy_dict,
 )
+from ptycho_config._example import write_example
 from ptycho_config._registry import TWINS
 from ptycho_config._torch_config import (
     TorchDataConfig,
@@ -580,3 +585,29 @@ class TestTorchChoices:
             if info.annotation is not bool and _choices(info.annotation)
         }
         assert set(TORCH_CHOICES) == with_choices
+
+
+class TestGeneratorShapeIsModelDefining:
+    """The FNO and generator fields define the trained network, like N and gridsize."""
+
+    def test_contradicting_the_trained_fno_width_fails(self, tmp_path: Path) -> None:
+        """An inference override of fno_width other than the trained one names both values."""
+        example = write_example(tmp_path / "example")
+        trained = create_training_payload(
+            example / "train_data.npz",
+            tmp_path / "out",
+            {"n_groups": 4, "accelerator": "cpu", "fno_width": 48},
+            environ={},
+        )
+        model = tmp_path / "model"
+        model.mkdir()
+        (model / "wts.h5.zip").write_bytes(b"")
+        save_snapshot(trained, model)
+        with pytest.raises(ConflictError, match=r"model\.fno_width.*gives 32.*has 48"):
+            create_inference_payload(
+                model,
+                example / "test_data.npz",
+                tmp_path / "rec",
+                {"n_groups": 2, "fno_width": 32},
+                environ={},
+            )
