@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -10,17 +9,16 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
-from ptycho_config._errors import ConflictProblem, Problem, PtychoConfigError, show
+from ptycho_config._errors import Problem, PtychoConfigError
+from ptycho_config._joins import join_shared_fields, once_per_shared_field, pinned_conflicts
 from ptycho_config._profiles import get_profile
 from ptycho_config._provenance import DEFAULT_SOURCE, Source, explain
 from ptycho_config._registry import (
     CONFIG_FILE_VARIABLE,
-    KEYS,
     PAYLOAD_SECTIONS,
     PROFILE_VARIABLE,
-    TWINS,
     PayloadKind,
     keys_of,
 )
@@ -167,8 +165,8 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
     for layer in layers:
         for key, entry in layer.entries.items():
             winners.setdefault(key, (layer, entry))
-    problems += _join_twins(payload, winners)
-    problems += _pinned_conflicts(layers)
+    problems += join_shared_fields(payload, winners)
+    problems += pinned_conflicts(layers)
     data: dict[str, dict[str, Any]] = {section: {} for section in PAYLOAD_SECTIONS[payload]}
     for key, (_, entry) in winners.items():
         section, name = key.split(".", 1)
@@ -182,14 +180,7 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
     config = _validate(payload, config_data, origin, problems)
     execution = _validate("execution", data["execution"], origin, problems)
     if problems:
-        # a shared field's bad value would be reported under both its keys: once is enough
-        reported = {p.key for p in problems}
-        problems = [
-            p
-            for p in problems
-            if not (p.key.startswith("execution.") and p.key.split(".", 1)[1] in TWINS)
-            or f"training.{p.key.split('.', 1)[1]}" not in reported
-        ]
+        problems = once_per_shared_field(problems)
         problems.sort(key=lambda p: (p.key, p.message))
         raise PtychoConfigError.from_problems(problems, payload)
     provenance = {
@@ -208,82 +199,6 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
         ignored=tuple(note for layer in layers for note in layer.ignored),
     )
     return replace(resolved, applied=MappingProxyType(audit_trail(resolved, layers)))
-
-
-def _join_twins(payload: PayloadKind, winners: dict[str, tuple[Layer, Entry]]) -> list[Problem]:
-    """Give each field that training and execution both declare the one value of the higher source.
-
-    A tie (both set by one source) with different values is a conflict.
-    """
-    problems: list[Problem] = []
-    if payload != "training":
-        return problems
-    for name in sorted(TWINS):
-        pair = [winners.get(f"{section}.{name}") for section in ("training", "execution")]
-        found = [won for won in pair if won is not None]
-        if not found:
-            continue
-        best = min(found, key=lambda won: precedence(won[0].kind))
-        rivals = [w for w in found if w is not best and w[0].kind == best[0].kind]
-        if rivals and not _same_value(rivals[0][1].value, best[1].value):
-            (first, a), (second, b) = found
-            problems.append(
-                ConflictProblem(
-                    f"training.{name}",
-                    f"training.{name} and execution.{name} are one value but "
-                    f"{first.describe(a)} gives {show(a.raw)} and "
-                    f"{second.describe(b)} gives {show(b.raw)}",
-                    source=best[0].kind,
-                )
-            )
-            continue
-        winners[f"training.{name}"] = winners[f"execution.{name}"] = best
-    return problems
-
-
-def _pinned_conflicts(layers: list[Layer]) -> list[Problem]:
-    """Every value a higher layer gives to a key that a lower layer (a profile) pins."""
-    problems: list[Problem] = []
-    for low in layers:
-        for key in sorted(low.pinned):
-            pinned = low.entries[key]
-            for high in layers[: layers.index(low)]:
-                entry = high.entries.get(key)
-                if entry is None or _same_field_value(key, entry.value, pinned.value):
-                    continue
-                problems.append(
-                    ConflictProblem(
-                        key,
-                        f"{low.describe(pinned)} requires {key}={show(pinned.value)} but "
-                        f"{high.describe(entry)} gives {show(entry.raw)}; the profile is "
-                        "fail-closed: drop that value or choose no profile",
-                        source=high.kind,
-                    )
-                )
-    return problems
-
-
-@functools.cache
-def _field_adapter(key: str) -> TypeAdapter[Any]:
-    info = KEYS[key].info
-    config = SECTIONS[KEYS[key].section].model_config
-    return TypeAdapter(info.rebuild_annotation(), config=config)
-
-
-def _same_field_value(key: str, first: Any, second: Any) -> bool:
-    """Whether two values are the same once validated as the field (e.g. 'Poisson' forms)."""
-    try:
-        adapter = _field_adapter(key)
-        return _same_value(adapter.validate_python(first), adapter.validate_python(second))
-    except (ValidationError, ValueError, TypeError):  # an invalid value is reported elsewhere
-        return _same_value(first, second)
-
-
-def _same_value(first: Any, second: Any) -> bool:
-    try:
-        return bool(first == second)
-    except (ValueError, TypeError):
-        return False
 
 
 def _validate(
