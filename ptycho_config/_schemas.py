@@ -47,7 +47,8 @@ def _copy_deprecated_n_images(data: Any) -> Any:
     if isinstance(data, dict) and none_string(data.get("n_images")) is not None:
         copied = none_string(data.get("n_groups")) is None
         what = "its value was copied into n_groups" if copied else "n_groups is given and wins"
-        warnings.warn(f"n_images is deprecated; use n_groups ({what})", DeprecationWarning, 4)
+        message = f"Parameter 'n_images' is deprecated and will be removed; use n_groups ({what})"
+        warnings.warn(message, DeprecationWarning, 4)
         if copied:
             data = {**data, "n_groups": data["n_images"]}
     return data

@@ -444,7 +444,7 @@ class TestDeprecatedNImages:
     @pytest.mark.parametrize("section", ["training", "inference"])
     def test_copied_into_n_groups_with_warning(self, section: str) -> None:
         """n_images alone warns and becomes n_groups."""
-        with pytest.warns(DeprecationWarning, match="n_images"):
+        with pytest.warns(DeprecationWarning, match="Parameter 'n_images' is deprecated"):
             config = build(section, n_images=100)
         assert config.n_groups == 100
 
