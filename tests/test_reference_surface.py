@@ -611,3 +611,29 @@ class TestGeneratorShapeIsModelDefining:
                 {"n_groups": 2, "fno_width": 32},
                 environ={},
             )
+
+
+INFERENCE_KNOBS = {
+    "patch_weighting": "uniform",
+    "varpro_scaling": False,
+    "log_patch_stats": True,
+    "patch_stats_limit": 12,
+}
+
+
+class TestPayloadInferenceConfig:
+    """Both payloads carry pt_inference_config with the VarPro and patch-statistics fields."""
+
+    def test_both_payloads(self, tmp_path: Path) -> None:
+        """Overrides of the four knobs reach pt_inference_config of both payload kinds."""
+        example = write_example(tmp_path / "example")
+        given = {"n_groups": 4, "accelerator": "cpu", **INFERENCE_KNOBS}
+        training = create_training_payload(
+            example / "train_data.npz", tmp_path / "out", given, environ={}
+        )
+        inference = create_inference_payload(
+            example / "model", example / "test_data.npz", tmp_path / "rec", given, environ={}
+        )
+        for payload in (training, inference):
+            carried = {name: getattr(payload.pt_inference_config, name) for name in INFERENCE_KNOBS}
+            assert INFERENCE_KNOBS == carried
