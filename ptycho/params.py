@@ -17,15 +17,21 @@ import numbers
 import threading
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = [
+    "DATA_SOURCES",
     "DEFAULT_CFG",
     "RUNTIME_KEYS",
     "cfg",
+    "ensure_defaults",
     "get",
+    "get_bigN",
+    "get_padded_size",
+    "get_padding_size",
     "is_sealed",
     "params",
+    "print_params",
     "reset",
     "seal",
     "set",
@@ -81,6 +87,10 @@ DEFAULT_CFG: Mapping[str, Any] = MappingProxyType(
 
 # Values that training code writes at run time; setting them is expected even when sealed.
 RUNTIME_KEYS = frozenset({"intensity_scale", "probe", "timestamp"})
+# The data sources the reference accepts for ``data_source``.
+DATA_SOURCES = (
+    "lines", "grf", "experimental", "points", "testimg", "diagonals", "xpp", "V", "generic",
+)  # fmt: skip
 
 cfg: dict[str, Any] = dict(DEFAULT_CFG)
 
@@ -101,15 +111,23 @@ class _Missing:
 _MISSING: Any = _Missing()
 
 
+def ensure_defaults() -> None:
+    """Put back every default key missing from ``cfg`` (values present are left alone)."""
+    with _write_lock:
+        missing = {key: value for key, value in DEFAULT_CFG.items() if key not in cfg}
+        if missing:
+            cfg.update(missing)
+
+
 def get(key: str, default: Any = _MISSING) -> Any:
-    """The value of ``key`` (``'bigN'`` is derived); ``default``, or KeyError, when absent."""
+    """The value of ``key`` (``'bigN'`` is derived); ``default``, or KeyError, when absent.
+
+    Missing default keys are restored first. A ``bigN`` that cannot be derived from the
+    values in ``cfg`` (a bad direct write) raises InvalidValueError, whatever the default.
+    """
+    ensure_defaults()
     if key == "bigN":
-        try:
-            return _big_n(dict(cfg))
-        except KeyError as error:
-            if default is _MISSING:
-                raise KeyError(f"bigN cannot be derived from params.cfg: {error}") from error
-            return default
+        return get_bigN()
     value = cfg.get(key, _MISSING)
     if value is _MISSING:
         if default is _MISSING:
@@ -119,8 +137,15 @@ def get(key: str, default: Any = _MISSING) -> Any:
 
 
 def set(key: str, value: Any) -> None:
-    """Store a validated value; an invalid one raises ValueError and is not stored."""
+    """Store a validated value; an invalid one raises ValueError and is not stored.
+
+    The reference's whole-dict rules (``data_source`` in ``DATA_SOURCES``, a positive
+    ``realspace_mae_weight`` needing a positive ``realspace_weight``) apply too.
+    """
     stored = _checked(key, value)
+    broken = [p for p in _rule_problems({**cfg, key: stored}) if p[0] == key]
+    if broken:
+        raise ValueError(f"{key} = {value!r}: {broken[0][2]}")
     with _write_lock:
         if _sealed and key not in RUNTIME_KEYS:
             _logger.warning("params.cfg is sealed, but %r is being set to %r", key, value)
@@ -128,35 +153,76 @@ def set(key: str, value: Any) -> None:
 
 
 def params() -> dict[str, Any]:
-    """A copy of the dict, with the derived ``bigN`` added when it can be derived."""
+    """A copy of the dict (missing defaults restored) with the derived ``bigN`` added."""
+    ensure_defaults()
     snapshot = dict(cfg)
-    with contextlib.suppress(KeyError):
-        snapshot["bigN"] = _big_n(snapshot)
+    snapshot["bigN"] = _derived(snapshot, "bigN", _big_n)
     return snapshot
 
 
-def validate() -> None:
-    """Check every value in the dict; raise one InvalidValueError listing all problems."""
-    from ptycho_config._errors import InvalidValueError, Problem
+def get_bigN() -> int:
+    """``N + (gridsize - 1) * offset``."""
+    ensure_defaults()
+    return _derived(dict(cfg), "bigN", _big_n)
 
+
+def get_padding_size() -> int:
+    """``(gridsize - 1) * offset + max_position_jitter``."""
+    ensure_defaults()
+    return _derived(dict(cfg), "padding_size", _padding)
+
+
+def get_padded_size() -> int:
+    """``bigN + max_position_jitter``."""
+    ensure_defaults()
     snapshot = dict(cfg)
-    problems: list[Problem] = []
+    return _derived(snapshot, "padded_size", lambda v: _big_n(v) + int(v["max_position_jitter"]))
+
+
+def print_params() -> None:
+    """Print every parameter, sorted; arrays as their shape and statistics."""
+    print("Current Parameters:")
+    print("-" * 20)
+    for key, value in sorted(params().items()):
+        if hasattr(value, "shape") and hasattr(value, "dtype"):
+            import numpy as np  # only for array values
+
+            array = np.asarray(value)
+            print(f"{key}:")
+            print(f"  shape: {array.shape}")
+            for name, stat in (
+                ("mean", np.mean),
+                ("std", np.std),
+                ("min", np.min),
+                ("max", np.max),
+            ):
+                print(f"  {name}: {stat(array):.3f}")
+        else:
+            print(f"{key}: {value}")
+
+
+def validate() -> None:
+    """Check every value in the dict and the reference's rules; one error lists all problems.
+
+    Raises InvalidValueError (a ValueError).
+    """
+    ensure_defaults()
+    snapshot = dict(cfg)
+    problems: list[tuple[str, Any, str]] = []
     for key, value in snapshot.items():
         try:
             _checked(key, value)
-        except ValueError as error:  # its message names the key and the value already
-            problems.append(Problem("", str(error)))
+        except ValueError as error:
+            problems.append((key, value, str(error)))
+    problems += _rule_problems(snapshot)
     try:
         _big_n(snapshot)
-    except KeyError as error:
-        message = f"bigN cannot be derived from N, gridsize and offset: {error}"
-        problems.append(Problem("bigN", message))
-    except InvalidValueError as error:
-        problems.extend(error.problems)
+    except (KeyError, TypeError, ValueError) as error:
+        problems.append(
+            ("bigN", _MISSING, f"cannot be derived from N, gridsize and offset: {error}")
+        )
     if problems:
-        lines = "\n".join(f"  - {p}" for p in problems)
-        count = len(problems)
-        raise InvalidValueError(f"params.cfg is invalid ({count} problem(s)):\n{lines}", problems)
+        _raise(problems)
 
 
 def seal() -> None:
@@ -240,6 +306,53 @@ def _big_n(values: Mapping[str, Any]) -> int:
         problems = [Problem(k, "must be an integer to derive bigN", v) for k, v in bad.items()]
         raise InvalidValueError(f"{message}; fix params.cfg", problems)
     return int(parts["N"]) + (int(parts["gridsize"]) - 1) * int(parts["offset"])
+
+
+def _padding(values: Mapping[str, Any]) -> int:
+    return (int(values["gridsize"]) - 1) * int(values["offset"]) + int(
+        values["max_position_jitter"]
+    )
+
+
+def _derived(values: Mapping[str, Any], name: str, derive: Any) -> int:
+    """A derived size, or InvalidValueError naming what it could not be derived from."""
+    try:
+        result: int = derive(values)
+    except (KeyError, TypeError, ValueError) as error:
+        _raise([(name, _MISSING, f"cannot be derived from params.cfg: {error}")])
+    return result
+
+
+def _rule_problems(values: Mapping[str, Any]) -> list[tuple[str, Any, str]]:
+    """The reference's ``validate()`` rules over the whole dict: (key, value, message)."""
+    problems: list[tuple[str, Any, str]] = []
+    source = values.get("data_source", _MISSING)
+    if source is not _MISSING and source not in DATA_SOURCES:
+        problems.append(
+            ("data_source", source, f"Invalid data source: must be one of {list(DATA_SOURCES)}")
+        )
+    mae, weight = values.get("realspace_mae_weight"), values.get("realspace_weight")
+    with contextlib.suppress(TypeError):  # a wrongly typed value is reported on its own
+        if mae is not None and mae > 0 and not (weight is not None and weight > 0):
+            message = "realspace_mae_weight > 0 requires realspace_weight > 0"
+            problems += [
+                ("realspace_mae_weight", mae, message),
+                ("realspace_weight", weight, message),
+            ]
+    return problems
+
+
+def _raise(problems: list[tuple[str, Any, str]]) -> NoReturn:
+    from ptycho_config._errors import InvalidValueError, InvalidValueProblem
+
+    found = [
+        InvalidValueProblem(key, message, source="params.cfg")
+        if value is _MISSING
+        else InvalidValueProblem(key, message, value, "params.cfg")
+        for key, value, message in problems
+    ]
+    lines = "\n".join(f"  - {p}" for p in found)
+    raise InvalidValueError(f"params.cfg is invalid ({len(found)} problem(s)):\n{lines}", found)
 
 
 def _checked(key: str, value: Any) -> Any:

@@ -18,6 +18,7 @@ from ptycho_config._errors import (
     UnknownKeyError,
 )
 from ptycho_config._export import to_env
+from ptycho_config._extension import register_schema
 from ptycho_config._factories import create_inference_payload, create_training_payload
 from ptycho_config._legacy import from_legacy_dict, populate_legacy_params, to_legacy_dict
 from ptycho_config._npz import infer_probe_size
@@ -39,6 +40,7 @@ from ptycho_config._torch_config import (
     TorchTrainingConfig,
 )
 from ptycho_config._torch_runtime import TorchRuntime, build_torch_runtime
+from ptycho_config._torch_section import TorchBackendConfig
 from ptycho_config._torchrun import TorchrunLaunch
 
 __all__ = [
@@ -64,6 +66,7 @@ __all__ = [
     "Snapshot",
     "SnapshotError",
     "Source",
+    "TorchBackendConfig",
     "TorchDataConfig",
     "TorchInferenceConfig",
     "TorchModelConfig",
@@ -81,6 +84,7 @@ __all__ = [
     "infer_probe_size",
     "load_snapshot",
     "populate_legacy_params",
+    "register_schema",
     "resolve_inference",
     "resolve_training",
     "save_snapshot",

@@ -26,6 +26,7 @@ from ptycho_config._errors import (
     OutputError,
     PtychoConfigError,
 )
+from ptycho_config._extension import load_extensions
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE = 0, 1, 2
 EXIT_INVALID, EXIT_MISSING = PtychoConfigError.exit_code, ConfigFileNotFoundError.exit_code
@@ -271,6 +272,7 @@ def _outcome(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
+            load_extensions()  # installed packages that add fields
             output = _run(args, parser)
     except PtychoConfigError as error:
         prefix = "missing file: " if error.exit_code == EXIT_MISSING else ""

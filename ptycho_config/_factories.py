@@ -34,7 +34,14 @@ from ptycho_config._npz import DataFileFacts, inspect_data_file
 from ptycho_config._payloads import InferencePayload, TrainingPayload
 from ptycho_config._provenance import Source
 from ptycho_config._registry import KEYS, MODEL_DEFINING, PayloadKind, env_spellings
-from ptycho_config._resolve import Resolved, audit_trail, merge, read_layers, sources_of
+from ptycho_config._resolve import (
+    LazyValues,
+    Resolved,
+    audit_trail,
+    merge,
+    read_layers,
+    sources_of,
+)
 from ptycho_config._schemas import ExecutionConfig, ModelConfig, TrainingConfig
 from ptycho_config._snapshot import SNAPSHOT_NAME, load_snapshot
 from ptycho_config._sources import ConfigSource, Layer
@@ -44,6 +51,7 @@ from ptycho_config._torch_config import (
     torch_inference_config,
     torch_model_config,
     torch_training_config,
+    trained_knobs,
 )
 from ptycho_config._torchrun import TorchrunLaunch, torchrun_launch
 
@@ -66,6 +74,7 @@ def create_training_payload(
     secrets_dir: PathLike | None = None,
     settings_sources: Sequence[Any] = (),
     strict: bool = False,
+    profile: str | None = None,
 ) -> TrainingPayload:
     """Resolve, validate and audit a training configuration, then populate the legacy dict.
 
@@ -79,7 +88,7 @@ def create_training_payload(
     explicit = _explicit_layers(
         "training", given, execution_config, environ=environ, config_file=config_file,
         strict_env=strict_env, env_file=env_file, secrets_dir=secrets_dir,
-        settings_sources=settings_sources,
+        settings_sources=settings_sources, profile=profile,
     )  # fmt: skip
     facts = _readable(inspect_data_file(train_path, strict=strict), "training data file")
     inferred = _inferred_source(facts, train_path, with_nphotons=True)
@@ -111,6 +120,7 @@ def create_inference_payload(
     secrets_dir: PathLike | None = None,
     settings_sources: Sequence[Any] = (),
     strict: bool = False,
+    profile: str | None = None,
 ) -> InferencePayload:
     """Resolve an inference configuration against the trained model's snapshot, then populate.
 
@@ -132,12 +142,12 @@ def create_inference_payload(
     explicit = _explicit_layers(
         "inference", given, execution_config, environ=environ, config_file=config_file,
         strict_env=strict_env, env_file=env_file, secrets_dir=secrets_dir,
-        settings_sources=settings_sources,
+        settings_sources=settings_sources, profile=profile,
     )  # fmt: skip
     sources: list[ConfigSource] = []
     snapshot = load_snapshot(model_dir)
     if snapshot is not None:
-        checkpoint = snapshot.model_values()
+        checkpoint = {**snapshot.model_values(), **trained_knobs(snapshot.training_config)}
         details = dict.fromkeys(checkpoint, f"{SNAPSHOT_NAME} in {model_dir}")
         sources.append(MappingSource("checkpoint", checkpoint, details))
     facts = _readable(inspect_data_file(test_path, strict=strict), "test data file")
@@ -213,13 +223,13 @@ def _shared_fields(
     config, execution = resolved.config, resolved.execution_config
     return {
         "pt_data_config": torch_data_config(config, training, nphotons),
-        "pt_model_config": torch_model_config(config, training),
-        "pt_inference_config": torch_inference_config(execution, training),
+        "pt_model_config": torch_model_config(config, training, execution),
+        "pt_inference_config": torch_inference_config(execution, training, config.torch),
         "execution_config": execution,
         "overrides_applied": resolved.applied,
         "provenance": resolved.provenance,
         "legacy_params": MappingProxyType(to_legacy_dict(config)),
-        "values": MappingProxyType(resolved.values()),
+        "values": LazyValues(resolved),
     }
 
 

@@ -11,7 +11,7 @@ import functools
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal, cast, overload
 
 from pydantic import BaseModel
 
@@ -19,7 +19,7 @@ from ptycho import params
 from ptycho_config._errors import PtychoConfigError, UnknownKeyProblem, suggest
 from ptycho_config._legacy_values import own_fields
 from ptycho_config._registry import LEGACY_RENAMES, legacy_name
-from ptycho_config._schemas import InferenceConfig, ModelConfig, TrainingConfig
+from ptycho_config._schemas import SECTIONS, InferenceConfig, ModelConfig, TrainingConfig
 
 __all__ = [
     "from_legacy_dict",
@@ -28,10 +28,7 @@ __all__ = [
     "to_legacy_dict",
 ]
 
-_KINDS: dict[str, type[TrainingConfig] | type[InferenceConfig]] = {
-    "training": TrainingConfig,
-    "inference": InferenceConfig,
-}
+_KINDS = ("training", "inference")
 # Keys legacy code derives from others; they may appear in a params() copy.
 _DERIVED_KEYS = frozenset({"bigN"})
 
@@ -75,12 +72,13 @@ def from_legacy_dict(mapping: Mapping[str, Any], kind: str) -> TrainingConfig | 
     """
     if kind not in _KINDS:
         raise ValueError(f"kind must be 'training' or 'inference', got {kind!r}")
-    schema = _KINDS[kind]
-    model_names = _legacy_names(ModelConfig)
+    # the registered schemas, so fields an extension added are read back too
+    schema = SECTIONS[kind]
+    model_names = _legacy_names(SECTIONS["model"])
     own_names = _legacy_names(schema)
     ignored = {*params.DEFAULT_CFG, *params.RUNTIME_KEYS, *_DERIVED_KEYS}
-    for other in _KINDS.values():
-        ignored.update(_legacy_names(other))
+    for other in _KINDS:
+        ignored.update(_legacy_names(SECTIONS[other]))
     known = [*model_names, *own_names]
     unknown = [key for key in mapping if key not in known and key not in ignored]
     if unknown:
@@ -99,7 +97,7 @@ def from_legacy_dict(mapping: Mapping[str, Any], kind: str) -> TrainingConfig | 
         own_names[key]: value for key, value in mapping.items() if key in own_names
     }
     data["model"] = {model_names[k]: v for k, v in mapping.items() if k in model_names}
-    return schema.model_validate(data)
+    return cast(TrainingConfig | InferenceConfig, schema.model_validate(data))
 
 
 def _suggestions(key: str, known: list[str]) -> tuple[str, ...]:
@@ -132,9 +130,13 @@ def populate_quietly(
 ) -> None:
     """Populate without the overwrite warning; ``legacy`` is ``to_legacy_dict(config)`` if known.
 
-    For the factories, whose job is to replace the previous run's values.
+    For the factories, whose job is to replace the previous run's values. As the
+    reference's factories do, it unseals ``ptycho.params`` first and seals it after, so
+    a later ``params.set`` of a configuration key is logged.
     """
+    params.unseal()
     _populate(config, legacy, report=False)
+    params.seal()
 
 
 def _populate(

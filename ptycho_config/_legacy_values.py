@@ -12,14 +12,22 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ptycho_config._registry import legacy_name
-from ptycho_config._schemas import InferenceConfig, ModelConfig, TrainingConfig
+from ptycho_config._registry import UNWRITTEN, legacy_name
+from ptycho_config._schemas import NESTED_SECTIONS, SECTIONS
 from ptycho_config._validation import message_of
 
 
-def own_fields(schema: type[BaseModel]) -> list[str]:
-    """The schema's fields, without the nested model."""
-    return [name for name in schema.model_fields if name != "model"]
+@functools.cache
+def own_fields(schema: type[BaseModel]) -> tuple[str, ...]:
+    """The schema's legacy fields: not the nested sections, nor extension fields unwritten."""
+    skipped = {*NESTED_SECTIONS, *UNWRITTEN}
+    return tuple(name for name in schema.model_fields if name not in skipped)
+
+
+@functools.cache
+def legacy_pairs(schema: type[BaseModel]) -> tuple[tuple[str, str], ...]:
+    """(field, legacy name) of each legacy field of the schema."""
+    return tuple((name, legacy_name(name)) for name in own_fields(schema))
 
 
 def legacy_value(value: Any) -> Any:
@@ -31,12 +39,19 @@ def legacy_value(value: Any) -> Any:
 def _adapters() -> dict[str, list[TypeAdapter[Any]]]:
     """Legacy name -> validators of every schema field written under that name."""
     found: dict[str, list[TypeAdapter[Any]]] = {}
-    for schema in (ModelConfig, TrainingConfig, InferenceConfig):
+    for schema in (SECTIONS["model"], SECTIONS["training"], SECTIONS["inference"]):
         for name in own_fields(schema):
             annotation = schema.model_fields[name].rebuild_annotation()
             adapter: TypeAdapter[Any] = TypeAdapter(annotation, config=schema.model_config)
             found.setdefault(legacy_name(name), []).append(adapter)
     return found
+
+
+def clear_cache() -> None:
+    """Forget the validators and field lists, after an extension changed the schemas."""
+    _adapters.cache_clear()
+    own_fields.cache_clear()
+    legacy_pairs.cache_clear()
 
 
 def is_legacy_field(key: str) -> bool:

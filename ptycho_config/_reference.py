@@ -15,12 +15,16 @@ from pydantic_core import PydanticUndefined
 
 from ptycho_config._registry import (
     ALIASES,
+    ENV_PREFIX,
     KEYS,
     PAYLOAD_SECTIONS,
     RESERVED_ENV,
     Key,
+    Match,
     env_spellings,
+    lookup_env,
 )
+from ptycho_config._schemas import SECTIONS
 
 
 def _default(key: Key) -> str:
@@ -52,12 +56,21 @@ def _type(key: Key) -> str:
 
 
 def _bare_env(key: Key) -> str:
+    """The bare variable of a key, and what it names where it names another key."""
     kinds = [kind for kind, sections in PAYLOAD_SECTIONS.items() if key.section in sections]
-    bare = {name for kind in kinds for name in env_spellings(key, kind) if name != key.env}
-    missing = [kind for kind in kinds if len(env_spellings(key, kind)) < 2]
-    if missing:
-        return f"(ambiguous in {missing[0]})"
-    return ", ".join(f"`{name}`" for name in sorted(bare))
+    bare = f"{ENV_PREFIX}{key.name}".upper()
+    ours = [kind for kind in kinds if bare in env_spellings(key, kind)]
+    notes = []
+    for kind in kinds:
+        if kind in ours:
+            continue
+        found = lookup_env(bare, kind)
+        what = f"`{found.key.qualified}`" if isinstance(found, Match) else "ambiguous"
+        notes.append(f"in {kind} `{bare}` is {what}")
+    if not notes:
+        return f"`{bare}`"
+    head = f"`{bare}` ({', '.join(ours)}); " if ours else ""
+    return f"{head}{'; '.join(notes)}"
 
 
 def fields_page() -> str:
@@ -68,7 +81,7 @@ def fields_page() -> str:
         "Generated from the schemas by `python -m ptycho_config._reference docs/reference`.",
         "",
     ]
-    for section in ("model", "training", "inference", "execution"):
+    for section in SECTIONS:
         lines += [f"## `{section}`", "", "| key | type | default | legacy key | description |"]
         lines.append("|---|---|---|---|---|")
         for key in (k for k in KEYS.values() if k.section == section):

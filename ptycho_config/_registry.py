@@ -14,17 +14,18 @@ from typing import Any, Literal
 from pydantic.fields import FieldInfo
 
 from ptycho_config._errors import show
-from ptycho_config._schemas import SECTIONS
+from ptycho_config._schemas import NESTED_SECTIONS, SECTIONS
 
 PayloadKind = Literal["training", "inference"]
 PAYLOAD_SECTIONS: dict[PayloadKind, tuple[str, ...]] = {
-    "training": ("model", "training", "execution"),
-    "inference": ("model", "inference", "execution"),
+    "training": ("model", "training", "execution", "torch"),
+    "inference": ("model", "inference", "execution", "torch"),
 }
 ENV_PREFIX = "PTYCHO_"
 CONFIG_FILE_VARIABLE = "PTYCHO_CONFIG_FILE"
 ENV_FILE_VARIABLE = "PTYCHO_ENV_FILE"
 SECRETS_DIR_VARIABLE = "PTYCHO_SECRETS_DIR"
+PROFILE_VARIABLE = "PTYCHO_PROFILE"
 RESERVED_ENV = frozenset(
     {
         CONFIG_FILE_VARIABLE,
@@ -35,8 +36,17 @@ RESERVED_ENV = frozenset(
         "PTYCHO_MEMOIZE_KEY_MODE",
         "PTYCHO_TORCH_STITCH_DEBUG",
         "PTYCHO_TORCH_SEED",
+        PROFILE_VARIABLE,
     }
 )
+
+# Sections never written to the legacy dict.
+NOT_LEGACY = frozenset({"execution", "torch"})
+# The backend-only section: its field gets a bare name only where no canonical field has it.
+BACKEND_SECTION = "torch"
+
+# Fields an extension added without a legacy name: never written to the legacy dict.
+UNWRITTEN: set[str] = set()
 
 # Legacy `ptycho.params.cfg` names that differ from the field name; other fields keep theirs.
 LEGACY_RENAMES: dict[str, str] = {
@@ -51,10 +61,19 @@ LEGACY_RENAMES: dict[str, str] = {
     "test_data_file": "test_data_file_path",
 }
 
+# Fields declared both by training and by execution (scheduler, gradient clipping): one value.
+# A bare name sets the training field and the merger gives both the higher source's value.
+TWINS: frozenset[str] = frozenset(
+    name for name in SECTIONS["training"].model_fields if name in SECTIONS["execution"].model_fields
+)
+
 # Fields a checkpoint pins: a later source may not contradict the trained model on these.
 MODEL_DEFINING = (
     "N", "gridsize", "model_type", "architecture", "n_filters_scale", "amp_activation",
     "object_big", "probe_big", "probe_mask", "pad_object",
+    # the generator's shape: weights trained with other values cannot be loaded
+    "fno_modes", "fno_width", "fno_blocks", "fno_cnn_blocks", "learned_input_channels",
+    "max_hidden_channels", "resnet_width", "fno_input_transform", "generator_output_mode",
 )  # fmt: skip
 
 
@@ -122,7 +141,9 @@ class Key:
     @property
     def legacy(self) -> str | None:
         """The legacy dict name, or None for keys never written there."""
-        return None if self.section == "execution" else legacy_name(self.name)
+        if self.section in NOT_LEGACY or self.name in UNWRITTEN:
+            return None
+        return legacy_name(self.name)
 
     @property
     def env(self) -> str:
@@ -138,13 +159,17 @@ class Key:
         return self.info.get_default(call_default_factory=True)
 
 
-KEYS: dict[str, Key] = {
-    key.qualified: key
-    for section, schema in SECTIONS.items()
-    for name, info in schema.model_fields.items()
-    if name != "model" and name not in _ALIAS_ONLY_FIELDS
-    for key in (Key(section, name, info),)
-}
+def _build_keys() -> dict[str, Key]:
+    return {
+        key.qualified: key
+        for section, schema in SECTIONS.items()
+        for name, info in schema.model_fields.items()
+        if name not in NESTED_SECTIONS and name not in _ALIAS_ONLY_FIELDS
+        for key in (Key(section, name, info),)
+    }
+
+
+KEYS: dict[str, Key] = _build_keys()
 
 
 @dataclass(frozen=True)
@@ -186,6 +211,9 @@ def _build_index(kind: PayloadKind) -> _Index:
         names.setdefault(key.qualified, Miss("other_payload"))
         names.setdefault(key.name, Miss("other_payload"))
     for bare, keys in by_bare.items():
+        if bare in TWINS:
+            keys = [k for k in keys if k.section == kind] or keys
+        keys = [k for k in keys if k.section != BACKEND_SECTION] or keys
         names[bare] = (
             Match(keys[0])
             if len(keys) == 1
@@ -210,6 +238,14 @@ def _build_index(kind: PayloadKind) -> _Index:
 
 
 _INDEX: dict[PayloadKind, _Index] = {kind: _build_index(kind) for kind in PAYLOAD_SECTIONS}
+
+
+def rebuild() -> None:
+    """Derive the keys and spellings again after ``SECTIONS`` changed (an extension)."""
+    KEYS.clear()
+    KEYS.update(_build_keys())
+    for kind in PAYLOAD_SECTIONS:
+        _INDEX[kind] = _build_index(kind)
 
 
 def lookup(name: str, kind: PayloadKind) -> Match | Miss:

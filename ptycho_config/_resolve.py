@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, cast
@@ -13,11 +13,14 @@ from pydantic import BaseModel, ValidationError
 
 from ptycho_config._errors import ConflictError, ConflictProblem, Problem, PtychoConfigError
 from ptycho_config._files import not_empty
+from ptycho_config._joins import join_shared_fields, once_per_shared_field, pinned_conflicts
+from ptycho_config._profiles import get_profile
 from ptycho_config._provenance import DEFAULT_SOURCE, Source, explain
 from ptycho_config._registry import (
     CONFIG_FILE_VARIABLE,
     ENV_FILE_VARIABLE,
     PAYLOAD_SECTIONS,
+    PROFILE_VARIABLE,
     SECRETS_DIR_VARIABLE,
     PayloadKind,
     keys_of,
@@ -29,6 +32,7 @@ from ptycho_config._sources.environment import Environment
 from ptycho_config._sources.execution import ExecutionSource
 from ptycho_config._sources.mapping import MappingSource
 from ptycho_config._sources.overrides import Overrides
+from ptycho_config._sources.profile import ProfileSource
 from ptycho_config._validation import problems_from_validation
 
 
@@ -70,12 +74,35 @@ class Resolved:
         return {
             self.kind: self.config,
             "model": self.config.model,
+            "torch": self.config.torch,
             "execution": self.execution_config,
         }
 
     def explain(self) -> str:
         """A readable table: key, value, source kind and detail."""
         return explain(self.values(), self.provenance)
+
+
+class LazyValues(Mapping[str, Any]):
+    """``Resolved.values()``, computed on first use (most payloads never explain themselves)."""
+
+    def __init__(self, resolved: Resolved) -> None:
+        self._resolved = resolved
+        self._values: dict[str, Any] | None = None
+
+    def _all(self) -> dict[str, Any]:
+        if self._values is None:
+            self._values = self._resolved.values()
+        return self._values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 def sources_of(
@@ -90,11 +117,13 @@ def sources_of(
     env_file: str | os.PathLike[str] | None = None,
     secrets_dir: str | os.PathLike[str] | None = None,
     settings_sources: Sequence[Any] = (),
+    profile: str | None = None,
 ) -> list[ConfigSource]:
     """The sources the arguments of ``resolve_*`` and the factories name, in any order.
 
-    ``config_file``, ``env_file`` and ``secrets_dir`` default to PTYCHO_CONFIG_FILE,
-    PTYCHO_ENV_FILE and PTYCHO_SECRETS_DIR of the environment.
+    ``config_file``, ``env_file``, ``secrets_dir`` and ``profile`` default to
+    PTYCHO_CONFIG_FILE, PTYCHO_ENV_FILE, PTYCHO_SECRETS_DIR and PTYCHO_PROFILE of the
+    environment.
     """
     environment = Environment.of(environ, strict=strict_env)
     sources: list[ConfigSource] = [
@@ -121,6 +150,11 @@ def sources_of(
         config_file = _config_file_variable(environment.variables)
     if config_file is not None:
         sources.append(ConfigFile(not_empty(config_file, "config_file")))
+    if profile is None:
+        profile = _variable(environment, PROFILE_VARIABLE)
+    if profile is not None:
+        get_profile(profile)  # an unknown name fails here, before any file is read
+        sources.append(ProfileSource(profile))
     if checkpoint is not None:
         sources.append(MappingSource("checkpoint", checkpoint))
     if inferred is not None:
@@ -136,6 +170,11 @@ def _config_file_variable(variables: Mapping[str, str]) -> str | None:
         message = f"the config file is given twice with different values: {shown}; set one"
         raise ConflictError(message, [ConflictProblem(CONFIG_FILE_VARIABLE, message)])
     return next(iter(given.values()), None)
+
+
+def _variable(environment: Environment, name: str) -> str | None:
+    """A reserved switch's value (names are case-insensitive), or None."""
+    return next((v for k, v in environment.variables.items() if k.upper() == name), None)
 
 
 def read_layers(
@@ -159,6 +198,8 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
     for layer in layers:
         for key, entry in layer.entries.items():
             winners.setdefault(key, (layer, entry))
+    problems += join_shared_fields(payload, winners)
+    problems += pinned_conflicts(layers)
     data: dict[str, dict[str, Any]] = {section: {} for section in PAYLOAD_SECTIONS[payload]}
     for key, (_, entry) in winners.items():
         section, name = key.split(".", 1)
@@ -168,10 +209,11 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
         won = winners.get(key)
         return (won[0].describe(won[1]), won[1].raw) if won else None
 
-    config_data = {**data[payload], "model": data["model"]}
+    config_data = {**data[payload], "model": data["model"], "torch": data["torch"]}
     config = _validate(payload, config_data, origin, problems)
     execution = _validate("execution", data["execution"], origin, problems)
     if problems:
+        problems = once_per_shared_field(problems)
         problems.sort(key=lambda p: (p.key, p.message))
         raise PtychoConfigError.from_problems(problems, payload)
     sources = {key: Source(layer.kind, entry.detail) for key, (layer, entry) in winners.items()}
@@ -204,6 +246,8 @@ def audit_trail(resolved: Resolved, layers: list[Layer]) -> dict[str, Any]:
         if layer.kind in ("override", "execution_config"):
             for key, entry in layer.entries.items():
                 applied[entry.spelling] = resolved.value(key)
+        elif layer.kind == "profile" and layer.entries:
+            applied["profile"] = next(iter(layer.entries.values())).detail
         elif layer.kind == "inferred":
             for key, _ in layer.entries.items():
                 if resolved.provenance[key].kind == "inferred":
@@ -222,12 +266,13 @@ def resolve_training(
     env_file: str | os.PathLike[str] | None = None,
     secrets_dir: str | os.PathLike[str] | None = None,
     settings_sources: Sequence[Any] = (),
+    profile: str | None = None,
 ) -> Resolved:
     """Resolve a training configuration from every source, without touching data files."""
     sources = sources_of(
         overrides, execution_config, environ=environ, config_file=config_file,
         inferred=inferred, strict_env=strict_env, env_file=env_file,
-        secrets_dir=secrets_dir, settings_sources=settings_sources,
+        secrets_dir=secrets_dir, settings_sources=settings_sources, profile=profile,
     )  # fmt: skip
     return merge("training", read_layers("training", sources))
 
@@ -244,11 +289,12 @@ def resolve_inference(
     env_file: str | os.PathLike[str] | None = None,
     secrets_dir: str | os.PathLike[str] | None = None,
     settings_sources: Sequence[Any] = (),
+    profile: str | None = None,
 ) -> Resolved:
     """Resolve an inference configuration from every source, without touching data files."""
     sources = sources_of(
         overrides, execution_config, environ=environ, config_file=config_file,
         inferred=inferred, checkpoint=checkpoint, strict_env=strict_env, env_file=env_file,
-        secrets_dir=secrets_dir, settings_sources=settings_sources,
+        secrets_dir=secrets_dir, settings_sources=settings_sources, profile=profile,
     )  # fmt: skip
     return merge("inference", read_layers("inference", sources))

@@ -9,20 +9,26 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from ptycho_config._schema_base import Schema
+from ptycho_config._torch_section import TorchBackendConfig
 from ptycho_config._types import (
-    MAX_COUNT,
+    AT_MOST_MAX_COUNT,
     NO_BOOL,
     Activation,
     Backend,
+    Bounds,
     ClipAlgorithm,
     CrossFieldRule,
+    FiniteFloat,
+    FinitePositiveFloat,
     HalfOpenUnitFloat,
     LossMode,
     ModelType,
     NonNegativeFloat,
     NonNegativeInt,
+    OpenUnitFloat,
     Optimizer,
     OptionalPath,
+    OptionalPositiveFloat,
     OptionalPositiveInt,
     OptionalSeed,
     PathValue,
@@ -33,6 +39,7 @@ from ptycho_config._types import (
     RuntimeScheduler,
     TrainingScheduler,
     UnitFloat,
+    list_text,
     none_string,
     reject_tpu,
 )
@@ -42,7 +49,8 @@ def _copy_deprecated_n_images(data: Any) -> Any:
     if isinstance(data, dict) and none_string(data.get("n_images")) is not None:
         copied = none_string(data.get("n_groups")) is None
         what = "its value was copied into n_groups" if copied else "n_groups is given and wins"
-        warnings.warn(f"n_images is deprecated; use n_groups ({what})", DeprecationWarning, 4)
+        message = f"Parameter 'n_images' is deprecated and will be removed; use n_groups ({what})"
+        warnings.warn(message, DeprecationWarning, 4)
         if copied:
             data = {**data, "n_groups": data["n_images"]}
     return data
@@ -70,6 +78,24 @@ _OVERSAMPLING_RULES: tuple[CrossFieldRule, ...] = (
 )
 
 
+def _ci_contract(c: Any) -> bool:
+    """Whether a config runs the CI scale contract (rectangular_scaled with ci_intensity_v2)."""
+    return bool(
+        c.torch.physics_forward_mode == "rectangular_scaled"
+        and c.torch.scale_contract_version == "ci_intensity_v2"
+    )
+
+
+# Contract coherence: nothing to check in amplitude mode.
+_CONTRACT_RULES: tuple[CrossFieldRule, ...] = (
+    CrossFieldRule(
+        ("model.model_type", "torch.physics_forward_mode", "torch.scale_contract_version"),
+        lambda c: not _ci_contract(c) or c.model.model_type == "pinn",
+        "ci_intensity_v2 requires model_type='pinn' (mode 'Unsupervised') under rectangular_scaled",
+    ),
+)
+
+
 class ModelConfig(Schema):
     """The network: what a trained model is, and what a checkpoint must agree on."""
 
@@ -90,6 +116,27 @@ class ModelConfig(Schema):
     architecture: Literal["cnn", "ffno", "fno", "fno_vanilla", "neuralop_uno"] = Field(
         "cnn", description="Generator network architecture."
     )
+    fno_modes: PositiveInt = Field(12, description="Fourier modes kept per FNO layer.")
+    fno_width: PositiveInt = Field(32, description="Channel width of the FNO layers.")
+    fno_blocks: PositiveInt = Field(4, description="Number of FNO blocks.")
+    fno_cnn_blocks: NonNegativeInt = Field(
+        2, description="Convolution blocks of the hybrid FNO generator."
+    )
+    learned_input_channels: PositiveInt = Field(
+        1, description="Input channels of the learned input transform."
+    )
+    max_hidden_channels: OptionalPositiveInt = Field(
+        None, description="Cap on hidden channels of the generator (None: no cap)."
+    )
+    resnet_width: OptionalPositiveInt = Field(
+        None, description="Width of the ResNet bottleneck (None: the default width)."
+    )
+    fno_input_transform: Literal["none", "sqrt", "log1p", "instancenorm"] = Field(
+        "none", description="Transform applied to diffraction input of the FNO generators."
+    )
+    generator_output_mode: Literal["real_imag", "amp_phase_logits", "amp_phase"] = Field(
+        "real_imag", description="What the generator outputs: real/imag or amplitude/phase."
+    )
     amp_activation: Activation = Field(
         "sigmoid", description="Activation of the amplitude output ('silu' means 'swish')."
     )
@@ -100,6 +147,12 @@ class ModelConfig(Schema):
         True, description="Let the probe fill the whole patch rather than its centre."
     )
     probe_mask: bool = Field(False, description="Apply a circular mask to the probe.")
+    probe_mask_sigma: PositiveFloat = Field(
+        1.0, description="Sigma of the soft edge of the probe mask."
+    )
+    probe_mask_diameter: Annotated[PositiveFloat | None, BeforeValidator(none_string)] = Field(
+        None, description="Diameter of the probe mask in pixels (None: the default)."
+    )
     pad_object: bool = Field(True, description="Pad the object so edge patches are fully covered.")
     probe_scale: PositiveFloat = Field(4.0, description="Scale applied to the probe amplitude.")
     gaussian_smoothing_sigma: NonNegativeFloat = Field(
@@ -138,6 +191,9 @@ class TrainingConfig(_Grouping):
     model: ModelConfig = Field(
         default_factory=ModelConfig, description="The network being trained."
     )
+    torch: TorchBackendConfig = Field(
+        default_factory=TorchBackendConfig, description="Knobs only the PyTorch backend reads."
+    )
     train_data_file: OptionalPath = Field(
         None, description="NPZ file with the training diffraction data."
     )
@@ -171,6 +227,15 @@ class TrainingConfig(_Grouping):
     )
     backend: Backend = Field("tensorflow", description="Training backend.")
     torch_loss_mode: LossMode = Field("poisson", description="Loss of the PyTorch backend.")
+    torch_mae_pred_l2_match_target: bool = Field(
+        False, description="MAE loss: match the prediction's L2 norm to the target's first."
+    )
+    gradient_clip_val: OptionalPositiveFloat = Field(
+        None, description="Gradient clipping threshold (one value with execution's; see docs)."
+    )
+    gradient_clip_algorithm: ClipAlgorithm = Field(
+        "norm", description="Clip by norm, by value, or adaptively ('agc')."
+    )
     optimizer: Optimizer = Field("adam", description="Optimisation algorithm.")
     momentum: HalfOpenUnitFloat = Field(0.9, description="SGD momentum, in [0, 1).")
     weight_decay: NonNegativeFloat = Field(0.0, description="Weight decay (L2 penalty).")
@@ -187,6 +252,18 @@ class TrainingConfig(_Grouping):
     lr_min_ratio: UnitFloat = Field(
         0.1, description="Final learning rate of WarmupCosine as a fraction of the initial one."
     )
+    plateau_factor: OpenUnitFloat = Field(
+        0.5, description="ReduceLROnPlateau: factor applied to the rate on a plateau."
+    )
+    plateau_patience: NonNegativeInt = Field(
+        2, description="ReduceLROnPlateau: epochs without improvement before reducing."
+    )
+    plateau_min_lr: NonNegativeFloat = Field(
+        5e-5, description="ReduceLROnPlateau: lower bound of the learning rate."
+    )
+    plateau_threshold: NonNegativeFloat = Field(
+        0.0, description="ReduceLROnPlateau: smallest change that counts as improvement."
+    )
 
     cross_field_rules = (
         CrossFieldRule(
@@ -200,6 +277,13 @@ class TrainingConfig(_Grouping):
             "lr_warmup_epochs must be < nepochs",
         ),
         *_OVERSAMPLING_RULES,
+        *_CONTRACT_RULES,
+        CrossFieldRule(
+            ("torch_loss_mode", "torch.physics_forward_mode", "torch.scale_contract_version"),
+            lambda c: not _ci_contract(c) or c.torch_loss_mode == "poisson",
+            "ci_intensity_v2 requires torch_loss_mode='poisson' under rectangular_scaled "
+            "(torch.loss_function does not override it)",
+        ),
     )
 
 
@@ -209,6 +293,9 @@ class InferenceConfig(_Grouping):
     section = "inference"
 
     model: ModelConfig = Field(default_factory=ModelConfig, description="The trained network.")
+    torch: TorchBackendConfig = Field(
+        default_factory=TorchBackendConfig, description="Knobs only the PyTorch backend reads."
+    )
     model_path: PathValue = Field(description="Directory of the trained model (holds wts.h5.zip).")
     test_data_file: PathValue = Field(description="NPZ file with the data to reconstruct.")
     n_groups: OptionalPositiveInt = Field(
@@ -219,6 +306,8 @@ class InferenceConfig(_Grouping):
         Path("inference_outputs"), description="Directory for reconstructions."
     )
     backend: Backend = Field("tensorflow", description="Inference backend.")
+
+    cross_field_rules = (*_OVERSAMPLING_RULES, *_CONTRACT_RULES)
 
 
 class ExecutionConfig(Schema):
@@ -249,10 +338,12 @@ class ExecutionConfig(Schema):
         "32-true", description="Numeric precision."
     )
     seed: OptionalSeed = Field(None, description="Random seed of the run (None: unseeded).")
-    gradient_clip_val: Annotated[PositiveFloat | None, BeforeValidator(none_string)] = Field(
+    gradient_clip_val: OptionalPositiveFloat = Field(
         None, description="Gradient clipping threshold (> 0; None disables clipping)."
     )
-    gradient_clip_algorithm: ClipAlgorithm = Field("norm", description="Clip by norm or by value.")
+    gradient_clip_algorithm: ClipAlgorithm = Field(
+        "norm", description="Clip by norm, by value, or adaptively ('agc')."
+    )
     accum_steps: PositiveInt = Field(1, description="Batches to accumulate per optimiser step.")
     num_workers: NonNegativeInt = Field(0, description="DataLoader worker processes.")
     pin_memory: bool = Field(False, description="Pin host memory for faster transfer to the GPU.")
@@ -268,9 +359,9 @@ class ExecutionConfig(Schema):
     )
     enable_progress_bar: bool = Field(False, description="Show a progress bar.")
     enable_checkpointing: bool = Field(True, description="Save checkpoints during training.")
-    checkpoint_save_top_k: Annotated[int, Field(ge=-1, le=MAX_COUNT), NO_BOOL] = Field(
-        1, description="Best checkpoints kept (-1 all, 0 none)."
-    )
+    checkpoint_save_top_k: Annotated[
+        int, NO_BOOL, Bounds("-1 or more", ge=-1), AT_MOST_MAX_COUNT
+    ] = Field(1, description="Best checkpoints kept (-1 all, 0 none).")
     checkpoint_monitor_metric: Annotated[str, Field(min_length=1)] = Field(
         "val_loss", description="Metric that ranks checkpoints."
     )
@@ -283,6 +374,48 @@ class ExecutionConfig(Schema):
     logger_backend: Annotated[
         Literal["csv", "tensorboard", "mlflow"] | None, BeforeValidator(none_string)
     ] = Field("csv", description="Experiment logger ('none' disables logging).")
+    recon_log_every_n_epochs: OptionalPositiveInt = Field(
+        None, description="Log reconstructions every this many epochs (None: never)."
+    )
+    recon_log_num_patches: PositiveInt = Field(
+        4, description="Patches shown in each reconstruction log."
+    )
+    recon_log_fixed_indices: Annotated[
+        list[NonNegativeInt] | None, BeforeValidator(list_text), BeforeValidator(none_string)
+    ] = Field(None, description="Fixed sample indices to log (None: chosen per log).")
+    recon_log_stitch: bool = Field(False, description="Also log stitched reconstructions.")
+    recon_log_max_stitch_samples: OptionalPositiveInt = Field(
+        None, description="Samples stitched for a logged reconstruction (None: all)."
+    )
+    ffno_encoder_blocks: PositiveInt = Field(24, description="Blocks of the FFNO encoder.")
+    ffno_encoder_modes: PositiveInt = Field(12, description="Fourier modes of the FFNO encoder.")
+    ffno_encoder_share_weights: bool = Field(
+        True, description="Share weights between FFNO encoder blocks."
+    )
+    ffno_encoder_gate_init: FinitePositiveFloat = Field(
+        0.1, description="Initial gate of the FFNO encoder blocks."
+    )
+    ffno_encoder_norm: Annotated[str, Field(min_length=1)] = Field(
+        "instance", description="Normalisation of the FFNO encoder."
+    )
+    ffno_encoder_mlp_ratio: FinitePositiveFloat = Field(
+        2.0, description="MLP expansion ratio of the FFNO encoder."
+    )
+    spectral_bottleneck_blocks: PositiveInt = Field(
+        6, description="Blocks of the spectral bottleneck."
+    )
+    spectral_bottleneck_modes: PositiveInt = Field(
+        12, description="Fourier modes of the spectral bottleneck."
+    )
+    spectral_bottleneck_share_weights: bool = Field(
+        True, description="Share weights between spectral bottleneck blocks."
+    )
+    spectral_bottleneck_gate_init: FiniteFloat = Field(
+        0.1, description="Initial gate of the spectral bottleneck blocks."
+    )
+    spectral_bottleneck_gate_mode: Literal["shared", "per_block"] = Field(
+        "shared", description="One gate for all spectral bottleneck blocks, or one per block."
+    )
     inference_batch_size: OptionalPositiveInt = Field(
         None, description="Inference batch size (None: the training batch size)."
     )
@@ -312,4 +445,7 @@ SECTIONS: dict[str, type[Schema]] = {
     "training": TrainingConfig,
     "inference": InferenceConfig,
     "execution": ExecutionConfig,
+    "torch": TorchBackendConfig,
 }
+# Sections nested in the training and inference configs rather than beside them.
+NESTED_SECTIONS = ("model", "torch")

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ptycho_config._errors import (
     ConfigFileNotFoundError,
@@ -32,7 +32,7 @@ from ptycho_config._errors import (
 )
 from ptycho_config._files import SNAPSHOT_CAP, read_capped, unique_keys
 from ptycho_config._provenance import Source
-from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
+from ptycho_config._schemas import SECTIONS, ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._sources import SOURCE_KINDS
 
 SNAPSHOT_NAME = "ptycho_config.json"
@@ -56,27 +56,30 @@ def _configs(subject: Any) -> dict[str, Any]:
     return found
 
 
+# Sections nested in a training or inference config, flattened to their own keys.
+NESTED_SECTIONS = ("model", "torch")
 # Where outputs go, and which hardware a host found for 'auto', do not change what is trained.
 NOT_RUN_DEFINING = frozenset(
     {"training.output_dir", "inference.output_dir", "execution.accelerator"}
 )
 
 
-def _run_defining(subject: Any) -> dict[str, Any]:
-    configs = _configs(subject)
+def _run_defining(configs: dict[str, Any]) -> dict[str, Any]:
+    """The configs without the keys of ``NOT_RUN_DEFINING`` (a copy)."""
+    kept = {section: dict(values) for section, values in configs.items()}
     for key in NOT_RUN_DEFINING:
         section, name = key.split(".")
-        configs.get(section, {}).pop(name, None)
-    return configs
+        kept.get(section, {}).pop(name, None)
+    return kept
 
 
 def run_values(subject: Any) -> dict[str, Any]:
     """The values a fingerprint covers, as JSON values by qualified key ('model.N', ...)."""
     flat: dict[str, Any] = {}
-    for section, values in _run_defining(subject).items():
+    for section, values in _run_defining(_configs(subject)).items():
         for name, value in values.items():
-            if name == "model" and section != "execution":
-                flat |= {f"model.{k}": v for k, v in value.items()}
+            if name in NESTED_SECTIONS and section != "execution":
+                flat |= {f"{name}.{k}": v for k, v in value.items()}
             else:
                 flat[f"{section}.{name}"] = value
     return flat
@@ -88,7 +91,10 @@ def fingerprint(subject: Any) -> str:
     Accepts a config, a payload or a resolution. Leaves out provenance (the same value from
     another source is the same run) and the keys of ``NOT_RUN_DEFINING``.
     """
-    configs = _run_defining(subject)
+    return _digest(_run_defining(_configs(subject)))
+
+
+def _digest(configs: dict[str, Any]) -> str:
     try:
         canonical = json.dumps(configs, sort_keys=True, separators=(",", ":"))
     except ValueError as error:  # an integer longer than sys.get_int_max_str_digits()
@@ -223,8 +229,13 @@ def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
 
 def _parse(path: Path, document: dict[str, Any], version: int) -> Snapshot:
     try:
-        training = TrainingConfig.model_validate(document["training_config"])
-        execution = ExecutionConfig.model_validate(document["execution_config"])
+        # the registered schemas: a snapshot of an extended configuration holds its fields
+        training = cast(
+            TrainingConfig, SECTIONS["training"].model_validate(document["training_config"])
+        )
+        execution = cast(
+            ExecutionConfig, SECTIONS["execution"].model_validate(document["execution_config"])
+        )
         provenance = {
             str(key): Source(_kind(item["kind"]), str(item.get("detail", "")))
             for key, item in document["provenance"].items()
@@ -232,7 +243,12 @@ def _parse(path: Path, document: dict[str, Any], version: int) -> Snapshot:
         stored = str(document["fingerprint"])
     except (KeyError, TypeError, AttributeError, PtychoConfigError) as error:
         raise SnapshotError(f"checkpoint snapshot {path} is malformed: {error}") from error
-    actual = fingerprint(_Pair(training, execution))
+    # the stored sections as written: a field added to the schemas later leaves them valid
+    actual = _digest(
+        _run_defining(
+            {"training": document["training_config"], "execution": document["execution_config"]}
+        )
+    )
     if stored != actual:
         raise SnapshotError(
             f"checkpoint snapshot {path} was modified after it was written "
@@ -245,9 +261,3 @@ def _kind(value: Any) -> Any:
     if value not in SOURCE_KINDS:
         raise TypeError(f"unknown source kind {value!r}")
     return value
-
-
-@dataclass(frozen=True)
-class _Pair:
-    training_config: TrainingConfig
-    execution_config: ExecutionConfig

@@ -1,24 +1,51 @@
-"""The PyTorch backend's configuration objects, built from the canonical configs.
+"""The PyTorch backend's configuration objects (`_torch_objects`), filled from a resolution.
 
-Every rule that maps a canonical field onto a field of the PtychoPINN PyTorch backend
-lives in this module; the objects are plain frozen dataclasses and torch is never
-imported here, so a TensorFlow-only install can build (and log) them.
+The mappings below cover the fields that change name or meaning; every other field is
+filled from the resolved field of the same name (the ``torch`` section first). torch is
+never imported here, so a TensorFlow-only install can build (and log) the objects.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+import dataclasses
+import functools
+from typing import Any, TypeVar, cast
 
+from pydantic import BaseModel
+
+from ptycho_config._registry import TWINS
 from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
-from ptycho_config._types import ClipAlgorithm, LossMode, Optimizer, RuntimeScheduler
+from ptycho_config._torch_objects import (
+    Mode,
+    Scheduler,
+    TorchDataConfig,
+    TorchInferenceConfig,
+    TorchModelConfig,
+    TorchTrainingConfig,
+)
+from ptycho_config._torch_section import TorchBackendConfig
 
-Mode = Literal["Unsupervised", "Supervised"]
-Scheduler = RuntimeScheduler
+__all__ = [
+    "Mode",
+    "Scheduler",
+    "TorchDataConfig",
+    "TorchInferenceConfig",
+    "TorchModelConfig",
+    "TorchTrainingConfig",
+    "effective",
+    "effective_scheduler",
+    "torch_data_config",
+    "torch_inference_config",
+    "torch_model_config",
+    "torch_training_config",
+    "trained_knobs",
+]
 
-# The PyTorch backend names the training mode and the swish activation differently.
+
+# The PyTorch backend names the training mode, swish and the GPU differently.
 _MODE: dict[str, Mode] = {"pinn": "Unsupervised", "supervised": "Supervised"}
 _ACTIVATION: dict[str, str] = {"swish": "silu"}
+_DEVICE: dict[str, str] = {"cpu": "cpu", "gpu": "cuda", "cuda": "cuda", "mps": "mps"}
 
 
 def _schema_default(name: str) -> Any:
@@ -26,71 +53,31 @@ def _schema_default(name: str) -> Any:
     return TrainingConfig.model_fields[name].default
 
 
-@dataclass(frozen=True)
-class TorchDataConfig:
-    """What the PyTorch data pipeline reads: patch size, grouping and photon scale."""
-
-    N: int
-    grid_size: tuple[int, int]
-    C: int
-    K: int
-    nphotons: float
-    probe_scale: float
-    subsample_seed: int | None
+_T = TypeVar("_T")
 
 
-@dataclass(frozen=True)
-class TorchModelConfig:
-    """What the PyTorch network and forward model read."""
-
-    mode: Mode
-    amp_activation: str
-    n_filters_scale: int
-    object_big: bool
-    probe_big: bool
-    probe_mask: bool
-    C_forward: int
-    C_model: int
-    pad_object: bool
-    gaussian_smoothing_sigma: float
-    intensity_scale_trainable: bool
-    architecture: str
+def _filled(cls: type[_T], given: dict[str, Any], *sources: BaseModel) -> _T:
+    """``cls`` with ``given``, and every other field from the first source with that name."""
+    plan = _plan(cast(type, cls), tuple(type(source) for source in sources))
+    values = {name: getattr(sources[index], name) for name, index in plan if name not in given}
+    for name in _LIST_FIELDS.intersection(values):
+        values[name] = list(values[name])  # a frozen object shares no list with a config
+    return cls(**values, **given)
 
 
-@dataclass(frozen=True)
-class TorchTrainingConfig:
-    """What the PyTorch training loop reads: epochs, loss, optimiser, schedule, data."""
-
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    nll: bool
-    torch_loss_mode: LossMode
-    optimizer: Optimizer
-    momentum: float
-    weight_decay: float
-    adam_beta1: float
-    adam_beta2: float
-    scheduler: Scheduler
-    lr_warmup_epochs: int
-    lr_min_ratio: float
-    num_workers: int
-    accum_steps: int
-    gradient_clip_val: float | None
-    gradient_clip_algorithm: ClipAlgorithm
-    train_data_file: str | None
-    test_data_file: str | None
-    output_dir: str
-    n_groups: int
+# Fields holding lists, copied when filled.
+_LIST_FIELDS = frozenset({"training_directories"})
 
 
-@dataclass(frozen=True)
-class TorchInferenceConfig:
-    """What PyTorch reconstruction reads: batch size and stitching options."""
-
-    batch_size: int
-    middle_trim: int
-    pad_eval: bool
+@functools.cache
+def _plan(cls: type, schemas: tuple[type[BaseModel], ...]) -> tuple[tuple[str, int], ...]:
+    """For each field of ``cls``: the index of the first schema declaring it (cached)."""
+    plan = []
+    for item in dataclasses.fields(cls):
+        index = next((i for i, s in enumerate(schemas) if item.name in s.model_fields), None)
+        if index is not None:
+            plan.append((item.name, index))
+    return tuple(plan)
 
 
 def torch_data_config(
@@ -108,19 +95,22 @@ def torch_data_config(
         nphotons = config.nphotons
     elif nphotons is None:
         nphotons = training.nphotons if training is not None else _schema_default("nphotons")
-    return TorchDataConfig(
-        N=model.N,
-        grid_size=(model.gridsize, model.gridsize),
-        C=model.gridsize**2,
-        K=config.neighbor_count,
-        nphotons=nphotons,
-        probe_scale=model.probe_scale,
-        subsample_seed=config.subsample_seed,
-    )
+    given = {
+        "N": model.N,
+        "grid_size": (model.gridsize, model.gridsize),
+        "C": model.gridsize**2,
+        "K": config.neighbor_count,
+        "nphotons": nphotons,
+        "probe_scale": model.probe_scale,
+        "subsample_seed": config.subsample_seed,
+    }
+    return _filled(TorchDataConfig, given, config.torch)
 
 
 def torch_model_config(
-    config: TrainingConfig | InferenceConfig, training: TrainingConfig | None = None
+    config: TrainingConfig | InferenceConfig,
+    training: TrainingConfig | None = None,
+    execution: ExecutionConfig | None = None,
 ) -> TorchModelConfig:
     """The model config; inference takes intensity_scale_trainable from the trained model."""
     model = config.model
@@ -131,68 +121,65 @@ def torch_model_config(
         if source is not None
         else _schema_default("intensity_scale_trainable")
     )
-    return TorchModelConfig(
-        mode=_MODE[model.model_type],
-        amp_activation=_ACTIVATION.get(model.amp_activation, model.amp_activation),
-        n_filters_scale=model.n_filters_scale,
-        object_big=model.object_big,
-        probe_big=model.probe_big,
-        probe_mask=model.probe_mask,
-        C_forward=channels,
-        C_model=channels,
-        pad_object=model.pad_object,
-        gaussian_smoothing_sigma=model.gaussian_smoothing_sigma,
-        intensity_scale_trainable=trainable,
-        architecture=model.architecture,
-    )
+    given = {
+        "mode": _MODE[model.model_type],
+        "amp_activation": _ACTIVATION.get(model.amp_activation, model.amp_activation),
+        "C_forward": channels,
+        "C_model": channels,
+        "intensity_scale_trainable": trainable,
+    }
+    return _filled(TorchModelConfig, given, config.torch, model, execution or ExecutionConfig())
+
+
+def effective(name: str, training: TrainingConfig, execution: ExecutionConfig) -> Any:
+    """The value in force of a field both configs declare (scheduler, gradient clipping).
+
+    Resolution gives both the same value (the higher source's). For configs built
+    directly, the execution config's value wins unless it is its default.
+    """
+    if name not in TWINS:
+        raise ValueError(f"{name} is not declared by both training and execution")
+    ours = getattr(execution, name)
+    return getattr(training, name) if ours == _default_of(ExecutionConfig, name) else ours
+
+
+def _default_of(schema: type[BaseModel], name: str) -> Any:
+    return schema.model_fields[name].default
 
 
 def effective_scheduler(training: TrainingConfig, execution: ExecutionConfig) -> Scheduler:
-    """The learning-rate schedule in force.
-
-    Both configs name one: the execution config's wins unless it is 'Default', in which
-    case the training config's applies (so a runtime choice can replace the trained
-    recipe, and leaving the runtime alone keeps it).
-    """
-    return training.scheduler if execution.scheduler == "Default" else execution.scheduler
+    """The learning-rate schedule in force (see :func:`effective`)."""
+    scheduler: Scheduler = effective("scheduler", training, execution)
+    return scheduler
 
 
 def torch_training_config(
     training: TrainingConfig, execution: ExecutionConfig
 ) -> TorchTrainingConfig:
-    """The training config; the scheduler follows :func:`effective_scheduler`."""
-    return TorchTrainingConfig(
-        epochs=training.nepochs,
-        batch_size=training.batch_size,
-        learning_rate=execution.learning_rate,
-        nll=training.nll_weight > 0,
-        torch_loss_mode=training.torch_loss_mode,
-        optimizer=training.optimizer,
-        momentum=training.momentum,
-        weight_decay=training.weight_decay,
-        adam_beta1=training.adam_beta1,
-        adam_beta2=training.adam_beta2,
-        scheduler=effective_scheduler(training, execution),
-        lr_warmup_epochs=training.lr_warmup_epochs,
-        lr_min_ratio=training.lr_min_ratio,
-        num_workers=execution.num_workers,
-        accum_steps=execution.accum_steps,
-        gradient_clip_val=execution.gradient_clip_val,
-        gradient_clip_algorithm=execution.gradient_clip_algorithm,
-        train_data_file=_optional_str(training.train_data_file),
-        test_data_file=_optional_str(training.test_data_file),
-        output_dir=str(training.output_dir),
-        n_groups=training.n_groups,
-    )
+    """The training config; scheduler and clipping follow :func:`effective`."""
+    given = {
+        "epochs": training.nepochs,
+        "nll": training.nll_weight > 0,
+        "device": _DEVICE.get(execution.accelerator, TorchTrainingConfig.device),
+        "n_devices": execution.devices,
+        "train_data_file": _optional_str(training.train_data_file),
+        "test_data_file": _optional_str(training.test_data_file),
+        "output_dir": str(training.output_dir),
+        **{name: effective(name, training, execution) for name in TWINS},
+    }
+    return _filled(TorchTrainingConfig, given, training.torch, training, execution)
 
 
 def torch_inference_config(
-    execution: ExecutionConfig, training: TrainingConfig | None = None
+    execution: ExecutionConfig,
+    training: TrainingConfig | None = None,
+    torch: TorchBackendConfig | None = None,
 ) -> TorchInferenceConfig:
     """The inference config.
 
     The batch size is ``execution.inference_batch_size`` when set, else the training
     batch size when a training config is given, else the schema's default batch size.
+    ``torch`` is the run's torch section (VarPro scaling, patch weighting and statistics).
     """
     if execution.inference_batch_size is not None:
         batch_size: int = execution.inference_batch_size
@@ -200,9 +187,25 @@ def torch_inference_config(
         batch_size = training.batch_size
     else:
         batch_size = _schema_default("batch_size")
-    return TorchInferenceConfig(
-        batch_size=batch_size, middle_trim=execution.middle_trim, pad_eval=execution.pad_eval
-    )
+    knobs = torch if torch is not None else TorchBackendConfig()
+    return _filled(TorchInferenceConfig, {"batch_size": batch_size}, knobs, execution)
+
+
+def trained_knobs(training: TrainingConfig) -> dict[str, Any]:
+    """The torch-section knobs of a trained network and its data contract, by qualified key.
+
+    Those the backend's model and data objects carry: an inference payload takes them
+    from the model's snapshot (the checkpoint source), like the model section.
+    """
+    return {f"torch.{name}": getattr(training.torch, name) for name in _NETWORK_KNOBS}
+
+
+_NETWORK_KNOBS = tuple(
+    item.name
+    for cls in (TorchDataConfig, TorchModelConfig)
+    for item in dataclasses.fields(cls)
+    if item.name in TorchBackendConfig.model_fields
+)
 
 
 def _optional_str(value: object | None) -> str | None:

@@ -4,21 +4,29 @@ torch is imported only inside the functions that build torch objects, so importi
 module (and the whole library) never needs it. Without torch, building a runtime raises
 ``RuntimeError`` with an install hint.
 
-Learning-rate schedules (per epoch; the name is `_torch_config.effective_scheduler`):
+Learning-rate schedules, per epoch, as the PtychoPINN PyTorch backend runs them (the name
+in force is `_torch_config.effective_scheduler`):
 
 - ``Default``: none (:meth:`TorchRuntime.make_scheduler` returns None).
 - ``Exponential``: ``ExponentialLR`` with ``gamma = 0.95``.
-- ``WarmupCosine``: ``LambdaLR`` with :class:`WarmupCosine` (linear warm-up, cosine decay).
-- ``MultiStage``: ``MultiStepLR``, ×0.1 at the first epochs at or past 50 % and 75 % of
-  ``nepochs``.
-- ``ReduceLROnPlateau`` and ``Adaptive``: ``ReduceLROnPlateau`` on the checkpoint metric,
-  ``mode=checkpoint_mode``, ``factor=0.5``, patience a tenth of ``early_stop_patience``
-  (at least 1) so the rate drops several times before early stopping ends the run.
+- ``WarmupCosine``: ``LambdaLR`` with :class:`WarmupCosine`: linear from 0.1× to 1× over
+  the warm-up epochs, then cosine to ``lr_min_ratio``× at ``nepochs`` (plain cosine
+  without warm-up).
+- ``ReduceLROnPlateau``: torch's ``ReduceLROnPlateau`` in mode 'min' on the validation
+  loss (``PLATEAU_MONITOR``), with factor, patience, min_lr and threshold from the
+  ``plateau_*`` fields.
+- ``MultiStage`` and ``Adaptive``: a constant rate (None) with the backend's warning that
+  they are no longer supported in single-loss mode.
+
+SGD uses Nesterov momentum whenever momentum > 0. Gradient clipping by norm or value is
+Lightning's (``trainer_kwargs``); 'agc' (adaptive gradient clipping) is not, so for it the
+trainer arguments carry no clipping and :meth:`TorchRuntime.clip_gradients` does it.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -38,9 +46,10 @@ if TYPE_CHECKING:
     from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
 EXPONENTIAL_GAMMA = 0.95
-MULTISTAGE_FRACTIONS = (0.5, 0.75)
-MULTISTAGE_GAMMA = 0.1
-PLATEAU_FACTOR = 0.5
+WARMUP_START = 0.1  # WarmupCosine starts at this fraction of the base rate
+PLATEAU_MONITOR = "val_loss"
+CONSTANT_SCHEDULERS = ("MultiStage", "Adaptive")
+AGC_EPS = 1e-3  # AGC: parameter norms below this count as this (fresh zero weights still learn)
 
 # Parameters stay float32 under mixed precision; only autocast regions change dtype.
 _PRECISION: dict[str, tuple[str, str | None]] = {
@@ -60,9 +69,9 @@ class RuntimePayload(Protocol):
 
 @dataclass(frozen=True)
 class WarmupCosine:
-    """LambdaLR factor: linear warm-up to 1, then cosine decay to ``min_ratio`` at ``epochs``.
+    """LambdaLR factor: linear warm-up from 0.1 to 1, then cosine to ``min_ratio``.
 
-    Epoch e < warmup gives (e + 1) / (warmup + 1); from e = warmup the factor is
+    Epoch e < warmup gives 0.1 + 0.9·e/warmup; from e = warmup the factor is
     min_ratio + (1 - min_ratio)·(1 + cos(π·p))/2 with p = (e - warmup)/(epochs - warmup),
     held at min_ratio past ``epochs``. A dataclass (not a closure) so the scheduler's
     state_dict and pickling work.
@@ -74,7 +83,7 @@ class WarmupCosine:
 
     def __call__(self, epoch: int) -> float:
         if epoch < self.warmup:
-            return (epoch + 1) / (self.warmup + 1)
+            return WARMUP_START + (1 - WARMUP_START) * epoch / self.warmup
         progress = min(1.0, (epoch - self.warmup) / max(1, self.epochs - self.warmup))
         return self.min_ratio + (1 - self.min_ratio) * (1 + math.cos(math.pi * progress)) / 2
 
@@ -116,7 +125,11 @@ class TorchRuntime:
         t = self._training("an optimizer")
         if t.optimizer == "sgd":
             return torch.optim.SGD(
-                params, lr=t.learning_rate, momentum=t.momentum, weight_decay=t.weight_decay
+                params,
+                lr=t.learning_rate,
+                momentum=t.momentum,
+                weight_decay=t.weight_decay,
+                nesterov=t.momentum > 0,
             )
         adam = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
         betas = (t.adam_beta1, t.adam_beta2)
@@ -134,16 +147,21 @@ class TorchRuntime:
         if t.scheduler == "WarmupCosine":
             factor = WarmupCosine(t.lr_warmup_epochs, t.epochs, t.lr_min_ratio)
             return lr_scheduler.LambdaLR(optimizer, lr_lambda=factor)
-        if t.scheduler == "MultiStage":
-            # the first epoch at or past each fraction; equal milestones compound, as torch counts
-            milestones = [max(1, math.ceil(f * t.epochs)) for f in MULTISTAGE_FRACTIONS]
-            return lr_scheduler.MultiStepLR(optimizer, milestones, gamma=MULTISTAGE_GAMMA)
-        if t.scheduler in ("ReduceLROnPlateau", "Adaptive"):
+        if t.scheduler == "ReduceLROnPlateau":
             return lr_scheduler.ReduceLROnPlateau(
                 optimizer,
-                mode=self.execution.checkpoint_mode,
-                factor=PLATEAU_FACTOR,
-                patience=max(1, self.execution.early_stop_patience // 10),
+                mode="min",
+                factor=t.plateau_factor,
+                patience=t.plateau_patience,
+                min_lr=t.plateau_min_lr,
+                threshold=t.plateau_threshold,
+            )
+        if t.scheduler in CONSTANT_SCHEDULERS:
+            warnings.warn(
+                f"scheduler {t.scheduler!r} is no longer supported in single-loss mode; "
+                "the learning rate stays constant",
+                UserWarning,
+                stacklevel=2,
             )
         return None
 
@@ -164,10 +182,54 @@ class TorchRuntime:
             schedule["monitor"] = self.execution.checkpoint_monitor_metric
         return {"optimizer": optimizer, "lr_scheduler": schedule}
 
+    def clip_gradients(self, parameters: Iterable[torch.nn.Parameter]) -> None:
+        """Clip the gradients in place as configured (nothing when gradient_clip_val is None).
+
+        For Lightning, norm and value clipping are the trainer's (``trainer_kwargs``); call
+        this after ``backward`` for 'agc', or in a plain torch loop for any algorithm.
+        """
+        import torch
+
+        t = self._training("gradient clipping")
+        if t.gradient_clip_val is None:
+            return
+        params = [p for p in parameters if p.grad is not None]
+        if t.gradient_clip_algorithm == "norm":
+            torch.nn.utils.clip_grad_norm_(params, t.gradient_clip_val)
+        elif t.gradient_clip_algorithm == "value":
+            torch.nn.utils.clip_grad_value_(params, t.gradient_clip_val)
+        else:
+            adaptive_clip(params, t.gradient_clip_val)
+
     def _training(self, what: str) -> TorchTrainingConfig:
         if self.training is None:
             raise ValueError(f"an inference runtime has no training configuration for {what}")
         return self.training
+
+
+def adaptive_clip(parameters: Iterable[torch.nn.Parameter], clipping: float) -> None:
+    """Adaptive gradient clipping (Brock et al., 2021), unit-wise, in place.
+
+    Each unit's gradient (a row of a weight, a whole bias) is scaled down to at most
+    ``clipping`` times the unit's parameter norm (at least ``AGC_EPS``).
+    """
+    import torch
+
+    with torch.no_grad():
+        for p in parameters:
+            if p.grad is None:
+                continue
+            weight_norm = _unit_norm(p).clamp(min=AGC_EPS)
+            grad_norm = _unit_norm(p.grad)
+            limit = weight_norm * clipping
+            scale = limit / grad_norm.clamp(min=1e-6)
+            p.grad.mul_(torch.where(grad_norm > limit, scale, torch.ones_like(scale)))
+
+
+def _unit_norm(tensor: torch.Tensor) -> torch.Tensor:
+    dims = tuple(range(1, tensor.ndim)) if tensor.ndim > 1 else None
+    norm: torch.Tensor = tensor.norm(dim=dims, keepdim=tensor.ndim > 1)
+    return norm
 
 
 def build_torch_runtime(payload: RuntimePayload, *, seed_globally: bool = False) -> TorchRuntime:
@@ -273,10 +335,14 @@ def _trainer_kwargs(
     if launch is not None:  # under torchrun: its process layout, already checked against devices
         kwargs |= launch.trainer_kwargs()
     if training is not None:
+        # Lightning has no 'agc': the runtime clips (TorchRuntime.clip_gradients) instead
+        lightning_clips = training.gradient_clip_algorithm != "agc"
         kwargs |= {
             "max_epochs": training.epochs,
-            "gradient_clip_val": training.gradient_clip_val,
-            "gradient_clip_algorithm": training.gradient_clip_algorithm,
+            "gradient_clip_val": training.gradient_clip_val if lightning_clips else None,
+            "gradient_clip_algorithm": training.gradient_clip_algorithm
+            if lightning_clips
+            else None,
             "accumulate_grad_batches": training.accum_steps,
             "default_root_dir": training.output_dir,
         }

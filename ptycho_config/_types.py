@@ -5,12 +5,22 @@ Constraints live in the types so that they run on every construction.
 
 from __future__ import annotations
 
+import ast
+import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+)
+from pydantic_core import core_schema
 
 from ptycho_config._errors import show
 
@@ -69,31 +79,116 @@ def none_string(value: Any) -> Any:
     return value
 
 
+def list_text(value: Any) -> Any:
+    """Read a list given as text: JSON (``[1, 2]``), a tuple (``(1, 2)``) or ``1,2``."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("(") and text.endswith(")"):  # a Python tuple as text
+        text = f"[{text[1:-1].rstrip().rstrip(',')}]"
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError):
+            pass
+        try:  # a Python literal, as str() of a list of strings writes it: ['a', 'b']
+            found = ast.literal_eval(text)
+        except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError) as error:
+            raise ValueError(f"expected a list like [1, 2], got {show(value)}") from error
+        if not isinstance(found, list):
+            raise ValueError(f"expected a list like [1, 2], got {show(value)}")
+        return found
+    # empty text stays text, so the type error names the variable: write [] for an empty list
+    return [part.strip() for part in text.split(",")] if text else value
+
+
 def reject_tpu(value: Any) -> Any:
-    """Reject the TPU accelerator with a message that names the supported ones."""
+    """Reject the TPU accelerator with the reference's message."""
     if isinstance(value, str) and value.strip().lower() == "tpu":
         raise ValueError(
-            "TPU is not supported by the PtychoPINN PyTorch backend; "
-            "use 'auto', 'cpu', 'gpu', 'cuda' or 'mps'"
+            "Torch-XLA TPU execution is unsupported by this PyTorch runtime. "
+            "Use accelerator='cpu', 'gpu'/'cuda', or 'mps'."
         )
     return value
 
 
-# Bounds go before NO_BOOL so that pydantic keeps them on the number schema itself, where the
-# JSON Schema shows them as minimum/maximum (after a validator they would become unknown keys).
+_JSON_KEYWORDS = {
+    "ge": "minimum",
+    "gt": "exclusiveMinimum",
+    "le": "maximum",
+    "lt": "exclusiveMaximum",
+}
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """An interval rule with the reference's wording ("must be positive, got 0").
+
+    Used as ``Annotated`` metadata: it checks after the type and states the bound in the
+    JSON Schema with the standard minimum/maximum keywords.
+    """
+
+    phrase: str
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+
+    def holds(self, value: float) -> bool:
+        return (
+            (self.ge is None or value >= self.ge)
+            and (self.gt is None or value > self.gt)
+            and (self.le is None or value <= self.le)
+            and (self.lt is None or value < self.lt)
+        )
+
+    def check(self, value: Any) -> Any:
+        if not self.holds(value):
+            raise ValueError(f"must be {self.phrase}, got {show(value)}")
+        return value
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        document = dict(handler(schema))
+        for attribute, keyword in _JSON_KEYWORDS.items():
+            bound = getattr(self, attribute)
+            if bound is not None:
+                document[keyword] = bound
+        return document
+
+
+def _finite(value: Any) -> Any:
+    # before the number schema, so that infinity and NaN get the reference's wording
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"must be finite, got {show(value)}")
+    return value
+
+
 NO_BOOL = BeforeValidator(_reject_bool)
 # Counts fit the C int the backends use; seeds fit torch's generator (it takes int64 or uint64).
 MAX_COUNT = 2**31 - 1
 SEED_RANGE = (-(2**63), 2**64 - 1)
+FINITE = BeforeValidator(_finite)
+POSITIVE = Bounds("positive", ge=1)
+AT_MOST_MAX_COUNT = Bounds(f"at most {MAX_COUNT}", le=MAX_COUNT)
 Int = Annotated[int, NO_BOOL]
-PositiveInt = Annotated[int, Field(ge=1, le=MAX_COUNT), NO_BOOL]
-NonNegativeInt = Annotated[int, Field(ge=0, le=MAX_COUNT), NO_BOOL]
+PositiveInt = Annotated[int, NO_BOOL, POSITIVE, AT_MOST_MAX_COUNT]
+NonNegativeInt = Annotated[int, NO_BOOL, Bounds("non-negative", ge=0), AT_MOST_MAX_COUNT]
 PowerOfTwo = Annotated[Int, AfterValidator(_power_of_two)]
 Float = Annotated[float, NO_BOOL]
-NonNegativeFloat = Annotated[float, Field(ge=0), NO_BOOL]
-PositiveFloat = Annotated[float, Field(gt=0), NO_BOOL]
-UnitFloat = Annotated[float, Field(ge=0, le=1), NO_BOOL]
-HalfOpenUnitFloat = Annotated[float, Field(ge=0, lt=1), NO_BOOL]
+FiniteFloat = Annotated[float, NO_BOOL, FINITE]
+NonNegativeFloat = Annotated[float, NO_BOOL, Bounds("non-negative", ge=0)]
+PositiveFloat = Annotated[float, NO_BOOL, Bounds("positive", gt=0)]
+FinitePositiveFloat = Annotated[float, NO_BOOL, FINITE, Bounds("finite and > 0", gt=0)]
+UnitFloat = Annotated[float, NO_BOOL, Bounds("in [0,1]", ge=0, le=1)]
+HalfOpenUnitFloat = Annotated[float, NO_BOOL, Bounds("in [0, 1)", ge=0, lt=1)]
+OpenUnitFloat = Annotated[float, NO_BOOL, Bounds("in (0, 1)", gt=0, lt=1)]
 
 
 ProbeSize = Annotated[
@@ -110,6 +205,7 @@ Activation = Annotated[
 Backend = Literal["tensorflow", "pytorch"]
 OptionalPositiveInt = Annotated[PositiveInt | None, BeforeValidator(none_string)]
 OptionalInt = Annotated[Int | None, BeforeValidator(none_string)]
+OptionalPositiveFloat = Annotated[PositiveFloat | None, BeforeValidator(none_string)]
 Seed = Annotated[int, Field(ge=SEED_RANGE[0], le=SEED_RANGE[1]), NO_BOOL]
 OptionalSeed = Annotated[Seed | None, BeforeValidator(none_string)]
 
@@ -128,11 +224,12 @@ OptionalPath = Annotated[Path | None, BeforeValidator(_path_text), BeforeValidat
 # Choices the PyTorch backend objects carry too, so they are named once here.
 LossMode = Literal["poisson", "mae"]
 Optimizer = Literal["adam", "adamw", "sgd"]
-ClipAlgorithm = Literal["norm", "value"]
-TrainingScheduler = Literal["Default", "Exponential", "WarmupCosine", "ReduceLROnPlateau"]
+ClipAlgorithm = Literal["norm", "value", "agc"]
+# The reference's runtime also accepts (and uses) MultiStage and Adaptive: a constant rate.
 RuntimeScheduler = Literal[
     "Default", "Exponential", "MultiStage", "Adaptive", "WarmupCosine", "ReduceLROnPlateau"
 ]
+TrainingScheduler = RuntimeScheduler
 
 
 @dataclass(frozen=True)

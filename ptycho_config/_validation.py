@@ -153,7 +153,8 @@ def error_from_validation(
 
 
 def _qualified(section: str, path: list[str]) -> str:
-    if path and path[0] == "model" and section != "model":
+    # sections nested in a config (model, torch) keep their own qualified keys
+    if path and path[0] in ("model", "torch") and section != path[0]:
         return ".".join(path)
     return ".".join([p for p in (section, *path) if p]) or section
 

@@ -9,6 +9,7 @@ Public names (kept stable, other test modules import them):
   its own rule only, ignoring cross-field rules.
 - ``valid_values``: qualified key ('model.N', 'training.batch_size', ...) -> strategy of
   values valid for that key alone, for every key of ``ptycho_config._registry.KEYS``.
+- ``PAIRED_KEYS``: keys that are only valid given together (left out of single-key tests).
 - ``model_configs()``, ``training_configs()``, ``inference_configs()``,
   ``execution_configs()``: valid config instances over the whole valid space, cross-field
   rules respected, fields sometimes left at their defaults; never the deprecated n_images.
@@ -26,6 +27,7 @@ from pydantic import BaseModel
 
 from ptycho_config import ExecutionConfig, InferenceConfig, ModelConfig, TrainingConfig
 from ptycho_config._registry import KEYS
+from ptycho_config._torch_section import TorchBackendConfig
 
 MAX_INT = 2**31 - 1  # counts are bounded by the schemas' MAX_COUNT
 MIN_SEED = -(2**63)
@@ -70,6 +72,7 @@ POSITIVE_FLOAT = _finite(min_value=0.0, exclude_min=True)
 NON_NEGATIVE_FLOAT = _finite(min_value=0.0)
 UNIT_FLOAT = _finite(min_value=0.0, max_value=1.0)
 HALF_OPEN_UNIT_FLOAT = _finite(min_value=0.0, max_value=1.0, exclude_max=True)
+OPEN_UNIT_FLOAT = _finite(min_value=0.0, max_value=1.0, exclude_min=True, exclude_max=True)
 POWER_OF_TWO = st.integers(min_value=0, max_value=40).map(lambda k: 2**k)
 METRIC_NAME = st.sampled_from(["val_loss", "train_loss"]) | st.from_regex(
     r"[a-z][a-z0-9_/]{0,15}", fullmatch=True
@@ -81,10 +84,21 @@ _MODEL: dict[str, SearchStrategy[Any]] = {
     "n_filters_scale": _ints(1),
     "model_type": choices(ModelConfig, "model_type"),
     "architecture": choices(ModelConfig, "architecture"),
+    "fno_modes": _ints(1),
+    "fno_width": _ints(1),
+    "fno_blocks": _ints(1),
+    "fno_cnn_blocks": _ints(0),
+    "learned_input_channels": _ints(1),
+    "max_hidden_channels": _optional(_ints(1)),
+    "resnet_width": _optional(_ints(1)),
+    "fno_input_transform": choices(ModelConfig, "fno_input_transform"),
+    "generator_output_mode": choices(ModelConfig, "generator_output_mode"),
     "amp_activation": choices(ModelConfig, "amp_activation"),
     "object_big": st.booleans(),
     "probe_big": st.booleans(),
     "probe_mask": st.booleans(),
+    "probe_mask_sigma": POSITIVE_FLOAT,
+    "probe_mask_diameter": _optional(POSITIVE_FLOAT),
     "pad_object": st.booleans(),
     "probe_scale": POSITIVE_FLOAT,
     "gaussian_smoothing_sigma": NON_NEGATIVE_FLOAT,
@@ -118,6 +132,9 @@ _TRAINING: dict[str, SearchStrategy[Any]] = {
     "intensity_scale_trainable": st.booleans(),
     "sequential_sampling": st.booleans(),
     "torch_loss_mode": choices(TrainingConfig, "torch_loss_mode"),
+    "torch_mae_pred_l2_match_target": st.booleans(),
+    "gradient_clip_val": _optional(POSITIVE_FLOAT),
+    "gradient_clip_algorithm": choices(TrainingConfig, "gradient_clip_algorithm"),
     "optimizer": choices(TrainingConfig, "optimizer"),
     "momentum": HALF_OPEN_UNIT_FLOAT,
     "weight_decay": NON_NEGATIVE_FLOAT,
@@ -126,6 +143,10 @@ _TRAINING: dict[str, SearchStrategy[Any]] = {
     "scheduler": choices(TrainingConfig, "scheduler"),
     "lr_warmup_epochs": _ints(0),
     "lr_min_ratio": UNIT_FLOAT,
+    "plateau_factor": OPEN_UNIT_FLOAT,
+    "plateau_patience": _ints(0),
+    "plateau_min_lr": NON_NEGATIVE_FLOAT,
+    "plateau_threshold": NON_NEGATIVE_FLOAT,
 }
 
 _INFERENCE: dict[str, SearchStrategy[Any]] = {
@@ -161,16 +182,81 @@ _EXECUTION: dict[str, SearchStrategy[Any]] = {
     "checkpoint_mode": choices(ExecutionConfig, "checkpoint_mode"),
     "early_stop_patience": _ints(1),
     "logger_backend": st.sampled_from(["csv", "tensorboard", "mlflow", None]),
+    "recon_log_every_n_epochs": _optional(_ints(1)),
+    "recon_log_num_patches": _ints(1),
+    "recon_log_fixed_indices": _optional(st.lists(_ints(0), max_size=4)),
+    "recon_log_stitch": st.booleans(),
+    "recon_log_max_stitch_samples": _optional(_ints(1)),
+    "ffno_encoder_blocks": _ints(1),
+    "ffno_encoder_modes": _ints(1),
+    "ffno_encoder_share_weights": st.booleans(),
+    "ffno_encoder_gate_init": POSITIVE_FLOAT,
+    "ffno_encoder_norm": st.sampled_from(["instance", "layer", "batch"]),
+    "ffno_encoder_mlp_ratio": POSITIVE_FLOAT,
+    "spectral_bottleneck_blocks": _ints(1),
+    "spectral_bottleneck_modes": _ints(1),
+    "spectral_bottleneck_share_weights": st.booleans(),
+    "spectral_bottleneck_gate_init": _finite(),
+    "spectral_bottleneck_gate_mode": choices(ExecutionConfig, "spectral_bottleneck_gate_mode"),
     "inference_batch_size": _optional(_ints(1)),
     "middle_trim": _ints(0),
     "pad_eval": st.booleans(),
 }
+
+_TORCH: dict[str, SearchStrategy[Any]] = {
+    name: (
+        st.booleans()
+        if info.annotation is bool
+        else choices(TorchBackendConfig, name)
+        if "Literal" in str(info.annotation)
+        else st.none()
+    )
+    for name, info in TorchBackendConfig.model_fields.items()
+} | {
+    "K_quadrant": _ints(1),
+    "n_subsample": _ints(1),
+    "min_neighbor_distance": NON_NEGATIVE_FLOAT,
+    "max_neighbor_distance": NON_NEGATIVE_FLOAT,
+    "x_bounds": st.tuples(UNIT_FLOAT, UNIT_FLOAT),
+    "y_bounds": st.tuples(UNIT_FLOAT, UNIT_FLOAT),
+    "intensity_scale": POSITIVE_FLOAT,
+    "max_position_jitter": _ints(0),
+    "num_datasets": _ints(1),
+    "edge_pad": _ints(0),
+    "decoder_last_c_outer_fraction": UNIT_FLOAT,
+    "decoder_last_amp_channels": _ints(1),
+    "decoder_spatial_kernel": _ints(1),
+    "offset": _ints(0),
+    "amplitude_physics_gain": POSITIVE_FLOAT,
+    "amp_loss": st.sampled_from(["Total_Variation", "Mean_Deviation", None]),
+    "phase_loss": st.sampled_from(["Total_Variation", "Mean_Deviation", None]),
+    "amp_loss_coeff": NON_NEGATIVE_FLOAT,
+    "phase_loss_coeff": NON_NEGATIVE_FLOAT,
+    "training_directories": st.lists(st.sampled_from(["data/a", "data/b"]), max_size=2),
+    "epochs_fine_tune": _ints(0),
+    "fine_tune_gamma": POSITIVE_FLOAT,
+    "grad_norm_log_freq": _ints(1),
+    "stage_1_epochs": _ints(0),
+    "stage_2_epochs": _ints(0),
+    "stage_3_epochs": _ints(0),
+    "stage_3_lr_factor": POSITIVE_FLOAT,
+    "experiment_name": st.sampled_from(["Synthetic_Runs", "run-1"]),
+    "notes": st.sampled_from(["", "a note"]),
+    "model_name": st.sampled_from(["PtychoPINNv2", "net"]),
+    "experiment_number": _ints(0),
+    "window": _ints(0),
+    "patch_stats_limit": _optional(_ints(1)),
+}
+
+# The scale-contract pair must be given together: a key of it alone is never valid.
+PAIRED_KEYS = frozenset({"torch.scale_contract_version", "torch.measurement_domain"})
 
 _OWN_RULE: dict[str, dict[str, SearchStrategy[Any]]] = {
     "model": _MODEL,
     "training": _TRAINING,
     "inference": _INFERENCE,
     "execution": _EXECUTION,
+    "torch": _TORCH,
 }
 
 # Values that no cross-field rule can reject, whatever the other fields hold.
@@ -189,6 +275,10 @@ _STANDALONE: dict[str, dict[str, SearchStrategy[Any]]] = {
     "execution": {
         "persistent_workers": st.just(False),
         "prefetch_factor": st.none(),
+    },
+    "torch": {
+        "physics_forward_mode": st.just("amplitude"),
+        "rect_s1s2_init": st.just("ones"),
     },
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -335,7 +336,11 @@ class TestEnvFormat:
         exported = subprocess.run(
             [*command, "--format", "env"], env=base, check=True, capture_output=True, text=True
         ).stdout
-        variables = dict(line.split("=", 1) for line in exported.splitlines())
+        # the output is shell syntax (values quoted where needed), as `source` reads it
+        variables = {
+            name: "".join(shlex.split(text))
+            for name, text in (line.split("=", 1) for line in exported.splitlines())
+        }
         assert "PTYCHO_TRAINING__N_GROUPS" in variables
         data = str(EXAMPLE_DIR / "train_data.npz")
         plain = [sys.executable, "-m", "ptycho_config", "train", "--train-data", data]
@@ -353,7 +358,7 @@ class TestOtherCommands:
     def test_schema(self, capsys: pytest.CaptureFixture[str]) -> None:
         """schema prints one JSON Schema with a table for each section."""
         schema = json.loads(run(capsys, "schema")[1])["properties"]
-        assert {"execution", "inference", "model", "training"} <= set(schema)
+        assert {"execution", "inference", "model", "torch", "training"} <= set(schema)
         assert schema["training"]["properties"]["nepochs"]["minimum"] == 1
 
     def test_env_lists_every_variable(self, capsys: pytest.CaptureFixture[str]) -> None:

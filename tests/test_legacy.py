@@ -30,7 +30,7 @@ from ptycho.config.config import (
     validate_model_config,
     validate_training_config,
 )
-from ptycho_config._errors import UnknownKeyError
+from ptycho_config._errors import ModelArchiveNotFoundError, UnknownKeyError
 from ptycho_config._legacy import (
     from_legacy_dict,
     populate_legacy_params,
@@ -49,7 +49,9 @@ def _training(**kwargs: Any) -> TrainingConfig:
 
 
 def _inference(**kwargs: Any) -> InferenceConfig:
-    return InferenceConfig(model_path=Path("model"), test_data_file=Path("test.npz"), **kwargs)
+    return InferenceConfig(
+        **{"model_path": Path("model"), "test_data_file": Path("test.npz"), **kwargs}
+    )
 
 
 class TestBaseline:
@@ -76,6 +78,11 @@ class TestBaseline:
             "architecture", "enable_oversampling", "neighbor_pool_size", "n_images", "backend",
             "torch_loss_mode", "optimizer", "momentum", "weight_decay", "adam_beta1",
             "adam_beta2", "scheduler", "lr_warmup_epochs", "lr_min_ratio",
+            "torch_mae_pred_l2_match_target", "gradient_clip_val", "gradient_clip_algorithm",
+            "plateau_factor", "plateau_patience", "plateau_min_lr", "plateau_threshold",
+            "fno_modes", "fno_width", "fno_blocks", "fno_cnn_blocks", "learned_input_channels",
+            "max_hidden_channels", "resnet_width", "fno_input_transform",
+            "generator_output_mode", "probe_mask_sigma", "probe_mask_diameter",
         }  # fmt: skip
         assert newer | set(baseline) == written
 
@@ -162,7 +169,7 @@ class TestToLegacyDict:
     def test_every_field_and_none_included(self) -> None:
         """The keys are exactly the legacy names of all training and model fields."""
         names = [*ModelConfig.model_fields, *TrainingConfig.model_fields]
-        expected = {LEGACY_RENAMES.get(n, n) for n in names if n != "model"}
+        expected = {LEGACY_RENAMES.get(n, n) for n in names if n not in ("model", "torch")}
         legacy = to_legacy_dict(_training())
         assert expected == set(legacy)
         assert legacy["test_data_file_path"] is None
@@ -394,11 +401,34 @@ class TestConfigModule:
         assert cfg["test_data_file_path"] == "kept.npz"
         assert dataclass_to_legacy_dict(_training())["test_data_file_path"] is None
 
-    def test_validators_accept_valid_configs(self) -> None:
-        """Valid configs pass the three validators."""
+    def test_validators_accept_valid_configs(self, tmp_path: Path) -> None:
+        """Valid configs pass the three validators (the inference model exists on disk)."""
+        (tmp_path / "wts.h5.zip").write_bytes(b"")
         validate_model_config(ModelConfig())
         validate_training_config(_training())
-        validate_inference_config(_inference())
+        validate_inference_config(_inference(model_path=tmp_path))
+
+    def test_model_directory_needs_the_archive(self, tmp_path: Path) -> None:
+        """A model directory without wts.h5.zip fails with the reference's message."""
+        with pytest.raises(
+            ModelArchiveNotFoundError, match=r"Model archive not found: .*wts\.h5\.zip"
+        ):
+            validate_inference_config(_inference(model_path=tmp_path))
+
+    @pytest.mark.parametrize("existing", ["wts.h5", "wts.zip", "wts.h5.zip"])
+    def test_model_file_or_its_zip_may_exist(self, tmp_path: Path, existing: str) -> None:
+        """model_path wts.h5 is found as itself, with a .zip suffix, or as wts.h5.zip."""
+        (tmp_path / existing).write_bytes(b"")
+        validate_inference_config(_inference(model_path=tmp_path / "wts.h5"))
+
+    def test_missing_model_names_every_path_checked(self, tmp_path: Path) -> None:
+        """A missing model_path fails naming it and the other paths tried (a ValueError)."""
+        path = tmp_path / "wts.h5"
+        with pytest.raises(ValueError, match="model_path does not exist") as caught:
+            validate_inference_config(_inference(model_path=path))
+        assert f"{path} (also checked {tmp_path / 'wts.zip'}, {tmp_path / 'wts.h5.zip'})" in str(
+            caught.value
+        )
 
     def test_validators_reject_an_invalid_config(self) -> None:
         """A config that bypassed validation raises ValueError naming the field."""

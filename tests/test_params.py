@@ -7,10 +7,12 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import ptycho.params as params
+from ptycho_config import InvalidValueError
 from ptycho_config._legacy import populate_legacy_params
 from ptycho_config._schemas import TrainingConfig
 
@@ -98,12 +100,20 @@ class TestGet:
         params.set("N", 64)
         assert params.get("bigN") == 64 + 2 * 4
 
-    def test_big_n_underivable(self) -> None:
-        """Without offset, bigN raises KeyError or returns the default."""
+    def test_missing_default_key_is_restored(self) -> None:
+        """A default key deleted from cfg is put back (ensure_defaults) before deriving bigN."""
         del params.cfg["offset"]
-        with pytest.raises(KeyError, match="bigN"):
-            params.get("bigN")
-        assert params.get("bigN", 0) == 0
+        assert 128 + 4 == params.get("bigN")
+        assert 4 == params.cfg["offset"]
+
+    @pytest.mark.parametrize(
+        "call", [lambda: params.get("bigN", 0), params.params, params.validate]
+    )
+    def test_bad_direct_write_raises_the_library_error(self, call: Any) -> None:
+        """After a bad direct write, get('bigN', default), params() and validate() raise."""
+        params.cfg["offset"] = "four"
+        with pytest.raises(InvalidValueError, match="bigN"):
+            call()
 
 
 class TestSet:
@@ -186,10 +196,78 @@ class TestValidate:
         assert "batch_size = 3" in str(caught.value)
 
     def test_underivable_big_n_reported(self) -> None:
-        """A dict without offset is invalid because bigN cannot be derived."""
-        del params.cfg["offset"]
+        """A dict whose offset is not a number is invalid because bigN cannot be derived."""
+        params.cfg["offset"] = None
         with pytest.raises(ValueError, match="bigN"):
             params.validate()
+
+    def test_reference_rules(self) -> None:
+        """The reference's validate() rules: data_source in its list, realspace weights paired."""
+        params.cfg["data_source"] = "nonsense"
+        params.cfg["realspace_mae_weight"] = 0.5
+        with pytest.raises(InvalidValueError) as caught:
+            params.validate()
+        keys = sorted({problem.key for problem in caught.value.problems})
+        assert ["data_source", "realspace_mae_weight", "realspace_weight"] == keys
+
+
+class TestReferenceRulesOnSet:
+    """set enforces every rule of the reference's validate(), and keeps nothing invalid."""
+
+    def test_unknown_data_source_is_rejected(self) -> None:
+        """params.set('data_source', 'nonsense') fails naming the choices and stores nothing."""
+        with pytest.raises(ValueError, match="Invalid data source") as caught:
+            params.set("data_source", "nonsense")
+        assert "'generic'" in str(caught.value)
+        assert "generic" == params.cfg["data_source"]
+
+    @pytest.mark.parametrize("source", params.DATA_SOURCES)
+    def test_every_data_source_is_accepted(self, source: str) -> None:
+        """Each data source of the reference's list is stored."""
+        params.set("data_source", source)
+        assert source == params.cfg["data_source"]
+
+    def test_realspace_mae_weight_needs_realspace_weight(self) -> None:
+        """A positive realspace_mae_weight needs a positive realspace_weight first."""
+        with pytest.raises(ValueError, match="realspace_weight > 0"):
+            params.set("realspace_mae_weight", 0.5)
+        params.set("realspace_weight", 1.0)
+        params.set("realspace_mae_weight", 0.5)
+        assert 0.5 == params.cfg["realspace_mae_weight"]
+
+
+class TestDerivedSizes:
+    """get_bigN, get_padding_size, get_padded_size and print_params, as the reference has them."""
+
+    def test_sizes_from_the_defaults(self) -> None:
+        """bigN 128 + 4, padding (2 - 1)·4 + 10, padded bigN + 10."""
+        assert (132, 14, 142) == (
+            params.get_bigN(),
+            params.get_padding_size(),
+            params.get_padded_size(),
+        )
+
+    def test_sizes_follow_changes(self) -> None:
+        """The sizes follow N, gridsize, offset and max_position_jitter."""
+        params.set("N", 64)
+        params.set("gridsize", 3)
+        params.set("max_position_jitter", 2)
+        assert (72, 10, 74) == (
+            params.get_bigN(),
+            params.get_padding_size(),
+            params.get_padded_size(),
+        )
+
+    def test_print_params(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Every key is printed sorted, with bigN; an array as its shape and statistics."""
+        import numpy as np
+
+        params.set("probe", np.ones((2, 2)))
+        params.print_params()
+        out = capsys.readouterr().out
+        assert out.startswith("Current Parameters:\n")
+        assert "bigN: 132\n" in out
+        assert "probe:\n  shape: (2, 2)\n  mean: 1.000\n" in out
 
 
 class TestSeal:
@@ -276,3 +354,20 @@ class TestImportCost:
         """The ptycho_config package imports no numpy, torch or tensorflow."""
         imported = _imported_modules("import ptycho_config")
         assert not {"torch", "tensorflow", "numpy"} & imported
+
+
+class TestFactoriesSeal:
+    """The factories unseal before populating and seal after, as the reference's do."""
+
+    def test_populate_by_a_factory_seals(self, tmp_path: Path) -> None:
+        """After a factory populated the dict, it is sealed: later sets are logged."""
+        from ptycho_config import create_training_payload
+        from ptycho_config._example import write_example
+
+        example = write_example(tmp_path / "example")
+        params.unseal()
+        create_training_payload(
+            example / "train_data.npz", tmp_path / "out", {"n_groups": 4}, environ={}
+        )
+        assert params.is_sealed()
+        assert 4 == params.cfg["n_groups"]

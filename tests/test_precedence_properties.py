@@ -11,11 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ptycho_config import ExecutionConfig, PtychoConfigError, resolve_inference, resolve_training
-from ptycho_config._registry import KEYS, PAYLOAD_SECTIONS
+from ptycho_config._registry import KEYS, PAYLOAD_SECTIONS, TWINS
 from ptycho_config._sources.environment import env_text, environment_of
-from tests.strategies import execution_configs, training_configs, valid_values
+from tests.strategies import PAIRED_KEYS, execution_configs, training_configs, valid_values
 
-TRAINING_KEYS = sorted(k for k in KEYS if KEYS[k].section in PAYLOAD_SECTIONS["training"])
+TRAINING_KEYS = sorted(
+    k for k in KEYS if KEYS[k].section in PAYLOAD_SECTIONS["training"] and k not in PAIRED_KEYS
+)
 EXECUTION_KEYS = [k for k in TRAINING_KEYS if k.startswith("execution.")]
 SOURCES = ("override", "execution_config", "env", "file", "inferred")
 
@@ -28,7 +30,16 @@ def assignments(draw: st.DrawFn) -> dict[str, dict[str, Any]]:
         pool = EXECUTION_KEYS if source == "execution_config" else TRAINING_KEYS
         keys = draw(st.lists(st.sampled_from(pool), unique=True, max_size=6))
         chosen[source] = {key: draw(valid_values[key]) for key in keys}
+        for name in TWINS:  # one source giving a shared field two values is a conflict
+            if f"training.{name}" in chosen[source] and f"execution.{name}" in chosen[source]:
+                chosen[source][f"execution.{name}"] = chosen[source][f"training.{name}"]
     return chosen
+
+
+def group(key: str) -> tuple[str, ...]:
+    """The keys that hold one value: a shared field's two keys, or the key alone."""
+    name = key.split(".", 1)[1]
+    return (f"training.{name}", f"execution.{name}") if name in TWINS else (key,)
 
 
 def resolve_from(chosen: dict[str, dict[str, Any]], folder: Path, order: int = 1) -> Any:
@@ -69,10 +80,12 @@ class TestHighestSourceWins:
         with tempfile.TemporaryDirectory() as folder:
             resolved = resolve_from(chosen, Path(folder))
         for key in TRAINING_KEYS:
-            winner = next((s for s in SOURCES if key in chosen[s]), "default")
+            keys = group(key)
+            winner = next((s for s in SOURCES if any(k in chosen[s] for k in keys)), "default")
             assert resolved.provenance[key].kind == winner
             if winner != "default":
-                assert resolved.value(key) == canonical(key, chosen[winner][key])
+                given = next(chosen[winner][k] for k in keys if k in chosen[winner])
+                assert resolved.value(key) == canonical(key, given)
 
     @given(assignments())
     def test_order_of_keys_does_not_matter(self, chosen: dict[str, dict[str, Any]]) -> None:
@@ -105,8 +118,9 @@ class TestEnvironmentRoundTrip:
         values = {f"model.{k}": v for k, v in training.model.model_dump().items()}
         values |= {
             f"training.{k}": v for k, v in training.model_dump().items()
-            if k not in ("model", "n_images")
+            if k not in ("model", "torch", "n_images")
         }  # fmt: skip
+        execution = execution.model_copy(update={k: getattr(training, k) for k in TWINS})
         values |= {f"execution.{k}": v for k, v in execution.model_dump().items()}
         resolved = resolve_training(environ=environment_of(values))
         assert resolved.training_config == training
@@ -118,6 +132,8 @@ class TestEnvironmentRoundTrip:
         required = {"inference.model_path": "/m", "inference.test_data_file": "/t"}
         text = required.get(key) or env_text(KEYS[key].default)
         environ = {KEYS[key].env: text}
+        for other in PAIRED_KEYS - {key} if key in PAIRED_KEYS else ():  # given together
+            environ[KEYS[other].env] = env_text(KEYS[other].default)
         if key.startswith("inference."):
             given = {k.split(".")[1]: v for k, v in required.items() if k != key}
             resolved = resolve_inference(given, environ=environ)

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from ptycho_config import (
-    AmbiguousKeyError,
     ConfigFileNotFoundError,
     ConflictError,
     ExecutionConfig,
@@ -213,10 +212,11 @@ class TestEnvironment:
             resolved = resolve_training(environ={"PTYCHO_BATCH_SIZ": "16"}, strict_env=False)
         assert resolved.provenance["training.batch_size"].kind == "default"
 
-    def test_ambiguous_bare_name(self) -> None:
-        """A bare name present in two sections is an error listing the qualified choices."""
-        with pytest.raises(AmbiguousKeyError, match="PTYCHO_TRAINING__SCHEDULER"):
-            resolve_training(environ={"PTYCHO_SCHEDULER": "Exponential"})
+    def test_bare_name_of_a_shared_field_sets_the_one_value(self) -> None:
+        """PTYCHO_SCHEDULER names training's and execution's scheduler, which are one value."""
+        resolved = resolve_training(environ={"PTYCHO_SCHEDULER": "Exponential"})
+        assert resolved.training_config.scheduler == "Exponential"
+        assert resolved.execution_config.scheduler == "Exponential"
 
     def test_two_spellings_with_different_values(self) -> None:
         """The same key spelled twice with different values is an error naming both."""
@@ -358,11 +358,11 @@ class TestOverridesAndErrors:
         """Unknown, ambiguous and invalid keys from several sources come in one error."""
         with pytest.raises(PtychoConfigError) as caught:
             resolve_training(
-                {"n_grops": 5, "scheduler": "Default"},
+                {"n_grops": 5, "scheduler": "Cosine"},
                 environ={"PTYCHO_BATCH_SIZE": "12", "PTYCHO_NEPOCS": "3"},
             )
         keys = sorted(problem.key for problem in caught.value.problems)
-        assert keys == ["PTYCHO_NEPOCS", "n_grops", "scheduler", "training.batch_size"]
+        assert keys == ["PTYCHO_NEPOCS", "n_grops", "training.batch_size", "training.scheduler"]
 
     def test_cross_field_problem_names_both_sources(self) -> None:
         """A broken cross-field rule names the keys and where each value came from."""

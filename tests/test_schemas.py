@@ -353,7 +353,8 @@ CHOICES: list[tuple[str, str, list[Any]]] = [
     ),
     ("execution", "deterministic", [True, False, "warn"]),
     ("execution", "precision", ["32-true", "16-mixed", "bf16-mixed"]),
-    ("execution", "gradient_clip_algorithm", ["norm", "value"]),
+    ("execution", "gradient_clip_algorithm", ["norm", "value", "agc"]),
+    ("training", "gradient_clip_algorithm", ["norm", "value", "agc"]),
     (
         "execution",
         "scheduler",
@@ -370,7 +371,8 @@ BAD_CHOICES: list[tuple[str, str, Any]] = [
     ("training", "backend", "jax"),
     ("training", "torch_loss_mode", "mse"),
     ("training", "optimizer", "rmsprop"),
-    ("training", "scheduler", "MultiStage"),
+    ("training", "scheduler", "Cosine"),
+    ("training", "gradient_clip_algorithm", "max"),
     ("inference", "backend", "jax"),
     ("execution", "accelerator", "xla"),
     ("execution", "devices", "all"),
@@ -436,7 +438,7 @@ class TestAliases:
         """Asking for a TPU fails with a message that it is unsupported and what to use."""
         err = rejected(lambda: ExecutionConfig(accelerator=value))
         assert_names(err, "execution.accelerator", value)
-        assert "TPU is not supported" in str(err)
+        assert "TPU execution is unsupported" in str(err)
         assert "'cpu'" in str(err)
 
     def test_devices_true_is_rejected(self) -> None:
@@ -454,7 +456,7 @@ class TestDeprecatedNImages:
     @pytest.mark.parametrize("section", ["training", "inference"])
     def test_copied_into_n_groups_with_warning(self, section: str) -> None:
         """n_images alone warns and becomes n_groups."""
-        with pytest.warns(DeprecationWarning, match="n_images"):
+        with pytest.warns(DeprecationWarning, match="Parameter 'n_images' is deprecated"):
             config = build(section, n_images=100)
         assert config.n_groups == 100
 

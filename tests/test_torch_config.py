@@ -162,6 +162,7 @@ class TestTrainingConfig:
             test_data_file=None,
             output_dir=str(Path("out/run")),
             n_groups=64,
+            strategy="auto",
         )
         assert expected == torch_training_config(training, execution)
 

@@ -203,14 +203,23 @@ class TestGenerator:
 
 class TestOptimizer:
     def test_sgd_step_matches_the_hand_computation(self) -> None:
-        """SGD's first step is w - lr·(grad + weight_decay·w) (momentum buffer starts at grad)."""
+        """Nesterov SGD's first step is w - lr·(1 + momentum)·(grad + weight_decay·w)."""
         training = TrainingConfig(optimizer="sgd", momentum=0.5, weight_decay=0.1)
         model = linear()
         optimizer = runtime(training, learning_rate=0.05).make_optimizer(model.parameters())
         start = model.weight.detach().clone()
         one_step(optimizer, model)
-        grad = model.weight.grad
-        assert torch.allclose(start - 0.05 * (grad + 0.1 * start), model.weight.detach())
+        grad = model.weight.grad + 0.1 * start
+        assert torch.allclose(start - 0.05 * 1.5 * grad, model.weight.detach())
+
+    @pytest.mark.parametrize(("momentum", "nesterov"), [(0.0, False), (0.3, True)])
+    def test_sgd_is_nesterov_exactly_when_momentum_is_positive(
+        self, momentum: float, nesterov: bool
+    ) -> None:
+        """SGD uses Nesterov momentum whenever momentum > 0, as the backend does."""
+        training = TrainingConfig(optimizer="sgd", momentum=momentum)
+        optimizer = runtime(training).make_optimizer(linear().parameters())
+        assert nesterov == optimizer.param_groups[0]["nesterov"]
 
     @pytest.mark.parametrize("name", ["adam", "adamw"])
     def test_adam_first_step_matches_the_hand_computation(self, name: str) -> None:
@@ -236,7 +245,12 @@ class TestOptimizer:
                 "adamw",
                 lambda p: torch.optim.AdamW(p, lr=0.02, betas=(0.8, 0.95), weight_decay=0.01),
             ),
-            ("sgd", lambda p: torch.optim.SGD(p, lr=0.02, momentum=0.3, weight_decay=0.01)),
+            (
+                "sgd",
+                lambda p: torch.optim.SGD(
+                    p, lr=0.02, momentum=0.3, weight_decay=0.01, nesterov=True
+                ),
+            ),
         ],
     )
     def test_three_steps_match_a_reference_optimizer(self, name: str, reference: Any) -> None:
@@ -267,17 +281,17 @@ class TestScheduler:
         assert pytest.approx(expected) == lr_sequence(rt, 5)
 
     def test_warmup_cosine_ramps_up_then_decays_to_the_floor(self) -> None:
-        """Two warm-up epochs, then cosine decay reaching lr_min_ratio at nepochs."""
+        """Two warm-up epochs from 0.1x, then cosine decay reaching lr_min_ratio at nepochs."""
         training = TrainingConfig(
             scheduler="WarmupCosine", nepochs=6, lr_warmup_epochs=2, lr_min_ratio=0.1
         )
         cosine = [0.1 + 0.9 * (1 + math.cos(math.pi * p)) / 2 for p in (0, 0.25, 0.5, 0.75, 1)]
-        expected = [1 / 3, 2 / 3, *cosine, 0.1]
+        expected = [0.1, 0.55, *cosine, 0.1]
         assert pytest.approx(expected) == lr_sequence(runtime(training, learning_rate=1.0), 8)
 
     def test_warmup_cosine_factor_values(self) -> None:
         """The factor at epochs 0..7 of a 6-epoch run with 2 warm-up epochs, held past the end."""
-        expected = [1 / 3, 2 / 3, 1.0, 0.868198, 0.55, 0.231802, 0.1, 0.1]
+        expected = [0.1, 0.55, 1.0, 0.868198, 0.55, 0.231802, 0.1, 0.1]
         factor = WarmupCosine(warmup=2, epochs=6, min_ratio=0.1)
         assert pytest.approx(expected, abs=1e-6) == [factor(e) for e in range(8)]
 
@@ -293,56 +307,35 @@ class TestScheduler:
         fresh.load_state_dict(pickle.loads(pickle.dumps(scheduler.state_dict())))
         assert scheduler.last_epoch == fresh.last_epoch == 3
 
-    def test_multistage_drops_tenfold_at_half_and_three_quarters(self) -> None:
-        """'MultiStage' (execution only) divides the rate by 10 at epochs 4 and 6 of 8."""
-        rt = runtime(TrainingConfig(nepochs=8), scheduler="MultiStage", learning_rate=1.0)
-        expected = [1.0, 1.0, 1.0, 1.0, 0.1, 0.1, 0.01, 0.01]
-        assert pytest.approx(expected) == lr_sequence(rt, 8)
+    @pytest.mark.parametrize("name", ["MultiStage", "Adaptive"])
+    def test_multistage_and_adaptive_keep_the_rate_constant(self, name: str) -> None:
+        """MultiStage and Adaptive give no scheduler, with the backend's warning."""
+        rt = runtime(TrainingConfig(scheduler=name), learning_rate=1.0)
+        optimizer = rt.make_optimizer(linear().parameters())
+        with pytest.warns(UserWarning, match="no longer supported in single-loss mode"):
+            assert rt.make_scheduler(optimizer) is None
 
-    @pytest.mark.parametrize(
-        ("nepochs", "expected"),
-        [
-            (3, [1.0, 1.0, 0.1]),  # 50 % -> epoch 2 (1.5 rounded up), 75 % -> epoch 3 (2.25)
-            (5, [1.0, 1.0, 1.0, 0.1, 0.01]),  # epochs 3 and 4, never rounded down
-            (1, [1.0]),  # both fall on epoch 1, beyond the one epoch run
-        ],
-    )
-    def test_multistage_rounds_up_and_never_drops_a_stage(
-        self, nepochs: int, expected: list[float]
-    ) -> None:
-        """Each drop is at the first epoch at or past its fraction, both kept when they meet."""
-        rt = runtime(TrainingConfig(nepochs=nepochs), scheduler="MultiStage", learning_rate=1.0)
-        assert pytest.approx(expected) == lr_sequence(rt, nepochs)
-
-    @pytest.mark.parametrize(
-        ("training", "execution"), [("ReduceLROnPlateau", "Default"), ("Default", "Adaptive")]
-    )
-    def test_plateau_halves_after_patience_epochs(self, training: str, execution: str) -> None:
-        """A flat loss halves the rate once patience (early_stop_patience // 10) runs out."""
-        rt = runtime(
-            TrainingConfig(scheduler=training),
-            scheduler=execution,
-            learning_rate=1.0,
-            early_stop_patience=20,
+    def test_plateau_uses_the_plateau_fields(self) -> None:
+        """A flat loss multiplies the rate by plateau_factor once plateau_patience runs out."""
+        training = TrainingConfig(
+            scheduler="ReduceLROnPlateau", plateau_factor=0.5, plateau_patience=2
         )
+        rt = runtime(training, learning_rate=1.0)
         expected = [1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
         assert pytest.approx(expected) == lr_sequence(rt, 8, metrics=[1.0] * 8)
 
-    def test_plateau_follows_checkpoint_mode(self) -> None:
-        """With checkpoint_mode 'max' a rising metric is progress, so the rate never drops."""
-        rt = runtime(
-            TrainingConfig(scheduler="ReduceLROnPlateau"),
-            learning_rate=1.0,
-            checkpoint_mode="max",
-            early_stop_patience=10,
-        )
-        assert lr_sequence(rt, 6, metrics=[float(e) for e in range(6)]) == [1.0] * 6
+    def test_plateau_minimises_whatever_the_checkpoint_mode(self) -> None:
+        """The plateau scheduler watches the validation loss: mode 'min' even if checkpoints max."""
+        training = TrainingConfig(scheduler="ReduceLROnPlateau", plateau_patience=0)
+        rt = runtime(training, learning_rate=1.0, checkpoint_mode="max")
+        scheduler = rt.make_scheduler(rt.make_optimizer(linear().parameters()))
+        assert "min" == scheduler.mode
 
     def test_execution_scheduler_overrides_training(self) -> None:
         """An execution scheduler other than 'Default' replaces the training one."""
-        rt = runtime(TrainingConfig(scheduler="Exponential"), scheduler="MultiStage")
+        rt = runtime(TrainingConfig(scheduler="Exponential"), scheduler="WarmupCosine")
         scheduler = rt.make_scheduler(rt.make_optimizer(linear().parameters()))
-        assert isinstance(scheduler, torch.optim.lr_scheduler.MultiStepLR)
+        assert isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR)
 
 
 class TestDataLoader:

@@ -13,6 +13,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ptycho_config._errors import ConfigFileNotFoundError, ModelArchiveNotFoundError
+from ptycho_config._factories import MODEL_ARCHIVE
 from ptycho_config._legacy import to_legacy_dict
 from ptycho_config._registry import ALIASES, LEGACY_RENAMES
 from ptycho_config._schemas import (
@@ -73,8 +75,28 @@ def validate_training_config(config: TrainingConfig) -> None:
 
 
 def validate_inference_config(config: InferenceConfig) -> None:
-    """Re-check an InferenceConfig and its model; ValueError lists every problem."""
+    """Re-check an InferenceConfig and its model, and that its model exists on disk.
+
+    A model directory must hold ``wts.h5.zip`` (ModelArchiveNotFoundError); any other
+    ``model_path`` must exist as given, with a ``.zip`` suffix, or (for ``wts.h5``) as
+    ``wts.h5.zip`` (ConfigFileNotFoundError). Both are ValueErrors, as in the reference.
+    """
     _revalidate(config, InferenceConfig)
+    path = Path(config.model_path)
+    if path.is_dir():
+        archive = path / MODEL_ARCHIVE
+        if not archive.exists():
+            raise ModelArchiveNotFoundError(
+                f"Model archive not found: {archive}. "
+                f"Expected {MODEL_ARCHIVE} in model_path directory."
+            )
+        return
+    others = [path.with_suffix(".zip")]
+    if path.name == "wts.h5":
+        others.append(path.with_name(MODEL_ARCHIVE))
+    if not any(candidate.exists() for candidate in (path, *others)):
+        checked = ", ".join(str(candidate) for candidate in others)
+        raise ConfigFileNotFoundError(f"model_path does not exist: {path} (also checked {checked})")
 
 
 def load_yaml_config(path: str | os.PathLike[str]) -> dict[str, Any]:

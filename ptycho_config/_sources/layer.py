@@ -88,6 +88,8 @@ class Layer:
     ignored: list[str] = field(default_factory=list)
     # said once per resolution by the merger, however often the layer is read
     warnings: list[str] = field(default_factory=list)
+    # keys this layer pins: a higher layer giving one of them another value is an error
+    pinned: frozenset[str] = frozenset()
 
     def describe(self, entry: Entry) -> str:
         """Where a value came from, for messages: 'env PTYCHO_BATCH_SIZE'."""

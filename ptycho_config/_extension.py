@@ -1,0 +1,104 @@
+"""Extension without a fork: a downstream package adds fields by subclassing a schema.
+
+    class Training(TrainingConfig):
+        dose_weight: float = Field(0.5, ge=0, description="Weight of the dose loss.")
+
+    register_schema(Training, legacy={"dose_weight": "dose.weight"})
+
+The subclass replaces its section's schema in ``SECTIONS`` (a nested section such as
+``model`` or ``torch`` also replaces the training and inference schemas that hold it), and
+the registry is derived again: the new keys resolve from every source with provenance, are
+listed by ``ptycho-config env`` and ``schema`` and the reference pages, are validated and
+fingerprinted. A new field reaches the legacy dict only under the legacy name it declares.
+Installed packages can also register through the entry point group ``ptycho_config.extensions``
+(a schema class or a callable), which the command line loads (``load_extensions``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field, create_model
+
+from ptycho_config import _legacy_values, _registry
+from ptycho_config._errors import PtychoConfigError
+from ptycho_config._schema_base import Schema
+from ptycho_config._schemas import NESTED_SECTIONS, SECTIONS
+
+ENTRY_POINT_GROUP = "ptycho_config.extensions"
+# Nested sections live inside these schemas.
+_HOLDERS = ("training", "inference")
+_ORIGINAL_SECTIONS = dict(SECTIONS)
+_ORIGINAL_RENAMES = dict(_registry.LEGACY_RENAMES)
+
+
+def register_schema(schema: type[Schema], *, legacy: Mapping[str, str] | None = None) -> None:
+    """Use ``schema``, a subclass of its section's current schema, for that section.
+
+    ``legacy`` maps new fields to their legacy dict names; new fields without one are
+    never written to the legacy dict. Registering the current schema again does nothing.
+    """
+    section = getattr(schema, "section", "")
+    current = SECTIONS.get(section)
+    if current is None or not (isinstance(schema, type) and issubclass(schema, current)):
+        expected = current.__name__ if current is not None else "a section schema"
+        raise TypeError(f"register_schema needs a subclass of {expected}, got {schema!r}")
+    added = set(schema.model_fields) - set(current.model_fields)
+    names = dict(legacy or {})
+    stray = sorted(set(names) - added)
+    if stray:
+        raise ValueError(f"legacy names given for fields {schema.__name__} does not add: {stray}")
+    if schema is current:
+        return
+    SECTIONS[section] = schema
+    if section in NESTED_SECTIONS:
+        for holder in _HOLDERS:
+            SECTIONS[holder] = _holding(SECTIONS[holder], section, schema)
+    _registry.LEGACY_RENAMES.update(names)
+    _registry.UNWRITTEN.update(added - set(names))
+    _derive_again()
+
+
+def _holding(parent: type[Schema], name: str, nested: type[Schema]) -> type[Schema]:
+    """``parent`` with its nested section ``name`` of type ``nested``."""
+    description = parent.model_fields[name].description
+    field: Any = (nested, Field(default_factory=nested, description=description))
+    holder: type[Schema] = create_model(
+        parent.__name__, __base__=parent, __module__=parent.__module__, **{name: field}
+    )
+    return holder
+
+
+def _derive_again() -> None:
+    _registry.rebuild()
+    _legacy_values.clear_cache()
+
+
+@functools.cache
+def load_extensions() -> None:
+    """Register every installed extension (entry point group ``ptycho_config.extensions``)."""
+    from importlib.metadata import entry_points  # only the command line scans for them
+
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            found = point.load()
+            if isinstance(found, type) and issubclass(found, Schema):
+                register_schema(found)
+            elif callable(found):
+                found()
+        except Exception as error:  # third-party code: any failure, named and chained
+            message = f"extension {point.name} ({point.value}) failed to load: {error}"
+            raise PtychoConfigError(message) from error
+
+
+def reset_extensions() -> None:
+    """Back to the library's own schemas (for tests)."""
+    SECTIONS.clear()
+    SECTIONS.update(_ORIGINAL_SECTIONS)
+    _registry.LEGACY_RENAMES.clear()
+    _registry.LEGACY_RENAMES.update(_ORIGINAL_RENAMES)
+    _registry.UNWRITTEN.clear()
+    load_extensions.cache_clear()
+    _derive_again()

@@ -1,0 +1,107 @@
+"""Rules of the merge that span layers or keys: shared fields, and keys a layer pins.
+
+``scheduler``, ``gradient_clip_val`` and ``gradient_clip_algorithm`` are declared by both
+training and execution (``TWINS``): they are one value, the higher source's. A layer (a
+profile) may pin keys: a higher layer giving one of them another value is an error.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from ptycho_config._errors import ConflictProblem, Problem, show
+from ptycho_config._registry import KEYS, TWINS, PayloadKind
+from ptycho_config._schemas import SECTIONS
+from ptycho_config._sources import Entry, Layer, precedence
+
+
+def join_shared_fields(
+    payload: PayloadKind, winners: dict[str, tuple[Layer, Entry]]
+) -> list[Problem]:
+    """Give each field that training and execution both declare the one value of the higher source.
+
+    A tie (both set by one source) with different values is a conflict.
+    """
+    problems: list[Problem] = []
+    if payload != "training":
+        return problems
+    for name in sorted(TWINS):
+        pair = [winners.get(f"{section}.{name}") for section in ("training", "execution")]
+        found = [won for won in pair if won is not None]
+        if not found:
+            continue
+        best = min(found, key=lambda won: precedence(won[0].kind))
+        rivals = [w for w in found if w is not best and w[0].kind == best[0].kind]
+        if rivals and not _same_value(rivals[0][1].value, best[1].value):
+            (first, a), (second, b) = found
+            problems.append(
+                ConflictProblem(
+                    f"training.{name}",
+                    f"training.{name} and execution.{name} are one value but "
+                    f"{first.describe(a)} gives {show(a.raw)} and "
+                    f"{second.describe(b)} gives {show(b.raw)}",
+                    source=best[0].kind,
+                )
+            )
+            continue
+        winners[f"training.{name}"] = winners[f"execution.{name}"] = best
+    return problems
+
+
+def pinned_conflicts(layers: list[Layer]) -> list[Problem]:
+    """Every value a higher layer gives to a key that a lower layer (a profile) pins."""
+    problems: list[Problem] = []
+    for low in layers:
+        for key in sorted(low.pinned):
+            pinned = low.entries[key]
+            for high in layers[: layers.index(low)]:
+                entry = high.entries.get(key)
+                if entry is None or _same_field_value(key, entry.value, pinned.value):
+                    continue
+                problems.append(
+                    ConflictProblem(
+                        key,
+                        f"{low.describe(pinned)} requires {key}={show(pinned.value)} but "
+                        f"{high.describe(entry)} gives {show(entry.raw)}; the profile is "
+                        "fail-closed: drop that value or choose no profile",
+                        source=high.kind,
+                    )
+                )
+    return problems
+
+
+@functools.cache
+def _field_adapter(key: str) -> TypeAdapter[Any]:
+    info = KEYS[key].info
+    config = SECTIONS[KEYS[key].section].model_config
+    return TypeAdapter(info.rebuild_annotation(), config=config)
+
+
+def _same_field_value(key: str, first: Any, second: Any) -> bool:
+    """Whether two values are the same once validated as the field (e.g. 'Poisson' forms)."""
+    try:
+        adapter = _field_adapter(key)
+        return _same_value(adapter.validate_python(first), adapter.validate_python(second))
+    except (ValidationError, ValueError, TypeError):  # an invalid value is reported elsewhere
+        return _same_value(first, second)
+
+
+def _same_value(first: Any, second: Any) -> bool:
+    try:
+        return bool(first == second)
+    except (ValueError, TypeError):
+        return False
+
+
+def once_per_shared_field(problems: list[Problem]) -> list[Problem]:
+    """A shared field's bad value is reported under its training key only, not twice."""
+    reported = {p.key for p in problems}
+
+    def repeated(problem: Problem) -> bool:
+        section, _, name = problem.key.partition(".")
+        return section == "execution" and name in TWINS and f"training.{name}" in reported
+
+    return [p for p in problems if not repeated(p)]

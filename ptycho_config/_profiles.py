@@ -1,0 +1,78 @@
+"""Named profiles: bundles of values with pinned contract keys, applied as the profile source.
+
+A profile is data: qualified key → value, and the keys it pins. A pinned key is a contract:
+a higher source that gives it a different value is an error (naming both values and both
+sources); the other values are defaults the caller may override. ``register_profile`` adds
+one without touching the library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from ptycho_config._errors import UnknownKeyError, UnknownKeyProblem, show
+from ptycho_config._registry import KEYS
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named bundle: ``values`` by qualified key; ``pinned`` keys may not be contradicted."""
+
+    name: str
+    values: Mapping[str, Any]
+    pinned: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        unknown = sorted({*self.values, *self.pinned} - set(KEYS))
+        if unknown:
+            raise ValueError(f"profile {self.name!r} names unknown keys: {', '.join(unknown)}")
+        loose = sorted(self.pinned - set(self.values))
+        if loose:
+            raise ValueError(f"profile {self.name!r} pins keys it gives no value: {loose}")
+
+
+# The reference's CI bundle: five contract fields, four defaults.
+_CI_CONTRACT = {
+    "torch.scale_contract_version": "ci_intensity_v2",
+    "torch.measurement_domain": "count_intensity",
+    "torch.physics_forward_mode": "rectangular_scaled",
+    "training.torch_loss_mode": "poisson",
+    "torch.loss_function": "Poisson",
+}
+_CI_DEFAULTS = {
+    "torch.amplitude_physics_gain": 1.0,
+    "torch.rect_s1s2_trainable": True,
+    "torch.rect_s1s2_init": "data",
+    "torch.cnn_output_mode": "real_imag",
+}
+
+_PROFILES: dict[str, Profile] = {
+    "ci": Profile(
+        "ci", MappingProxyType({**_CI_CONTRACT, **_CI_DEFAULTS}), frozenset(_CI_CONTRACT)
+    ),
+}
+
+
+def register_profile(name: str, values: Mapping[str, Any], pinned: Iterable[str] = ()) -> Profile:
+    """Add (or replace) a profile: qualified key → value, and the keys it pins."""
+    profile = Profile(name, MappingProxyType(dict(values)), frozenset(pinned))
+    _PROFILES[name] = profile
+    return profile
+
+
+def profile_names() -> list[str]:
+    """The known profiles, sorted."""
+    return sorted(_PROFILES)
+
+
+def get_profile(name: str) -> Profile:
+    """The profile of this name; an unknown name lists the known ones."""
+    found = _PROFILES.get(name) if isinstance(name, str) else None
+    if found is None:
+        known = ", ".join(repr(n) for n in profile_names())
+        message = f"Unknown configuration profile {show(name)}; supported profiles: {known}."
+        raise UnknownKeyError(message, [UnknownKeyProblem("profile", message, name)])
+    return found

@@ -1,0 +1,208 @@
+"""The PyTorch backend's configuration objects: every field its classes have, with their defaults.
+
+Each class carries every field of its counterpart in the PtychoPINN PyTorch backend and
+constructs with no arguments to that backend's own defaults (which differ from the
+canonical ones on purpose: e.g. ``K`` 6, ``nphotons`` 1e5, ``amp_activation`` 'silu').
+Defaults of knobs that a schema also declares are read from the schema, never restated.
+The objects are frozen (``dataclasses.replace`` for changes); `_torch_config` fills them
+from a resolved configuration. torch is never imported here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from ptycho_config._schemas import ExecutionConfig, ModelConfig, TrainingConfig
+from ptycho_config._torch_section import TorchBackendConfig
+from ptycho_config._types import ClipAlgorithm, LossMode, Optimizer, RuntimeScheduler
+
+Mode = Literal["Unsupervised", "Supervised"]
+Scheduler = RuntimeScheduler
+
+
+def _default(schema: type[BaseModel], name: str) -> Any:
+    """A schema's default for a field (immutable: lists are built per object)."""
+    return schema.model_fields[name].get_default(call_default_factory=True)
+
+
+def _knob(name: str) -> Any:
+    return _default(TorchBackendConfig, name)
+
+
+def _model(name: str) -> Any:
+    return _default(ModelConfig, name)
+
+
+def _training(name: str) -> Any:
+    return _default(TrainingConfig, name)
+
+
+def _execution(name: str) -> Any:
+    return _default(ExecutionConfig, name)
+
+
+@dataclass(frozen=True)
+class TorchDataConfig:
+    """What the PyTorch data pipeline reads: patch size, grouping, scaling and photon scale."""
+
+    nphotons: float = 1e5
+    scale_contract_version: str = field(default=_knob("scale_contract_version"))
+    measurement_domain: str = field(default=_knob("measurement_domain"))
+    N: int = 64
+    C: int = 4
+    K: int = 6
+    K_quadrant: int = field(default=_knob("K_quadrant"))
+    n_subsample: int = field(default=_knob("n_subsample"))
+    subsample_seed: int | None = None
+    grid_size: tuple[int, int] = (2, 2)
+    neighbor_function: str = field(default=_knob("neighbor_function"))
+    min_neighbor_distance: float = field(default=_knob("min_neighbor_distance"))
+    max_neighbor_distance: float = field(default=_knob("max_neighbor_distance"))
+    scan_pattern: str = field(default=_knob("scan_pattern"))
+    normalize: str = field(default=_knob("normalize"))
+    probe_scale: float = 4.0
+    probe_normalize: bool = field(default=_knob("probe_normalize"))
+    data_scaling: str = field(default=_knob("data_scaling"))
+    phase_subtraction: bool = field(default=_knob("phase_subtraction"))
+    x_bounds: tuple[float, float] = field(default=_knob("x_bounds"))
+    y_bounds: tuple[float, float] = field(default=_knob("y_bounds"))
+
+
+@dataclass(frozen=True)
+class TorchModelConfig:
+    """What the PyTorch network and forward model read."""
+
+    mode: Mode = "Unsupervised"
+    architecture: str = field(default=_model("architecture"))
+    fno_modes: int = field(default=_model("fno_modes"))
+    fno_width: int = field(default=_model("fno_width"))
+    fno_blocks: int = field(default=_model("fno_blocks"))
+    fno_cnn_blocks: int = field(default=_model("fno_cnn_blocks"))
+    learned_input_channels: int = field(default=_model("learned_input_channels"))
+    fno_input_transform: str = field(default=_model("fno_input_transform"))
+    max_hidden_channels: int | None = field(default=_model("max_hidden_channels"))
+    resnet_width: int | None = field(default=_model("resnet_width"))
+    spectral_bottleneck_blocks: int = field(default=_execution("spectral_bottleneck_blocks"))
+    spectral_bottleneck_modes: int = field(default=_execution("spectral_bottleneck_modes"))
+    spectral_bottleneck_share_weights: bool = field(
+        default=_execution("spectral_bottleneck_share_weights")
+    )
+    spectral_bottleneck_gate_init: float = field(
+        default=_execution("spectral_bottleneck_gate_init")
+    )
+    spectral_bottleneck_gate_mode: str = field(default=_execution("spectral_bottleneck_gate_mode"))
+    generator_output_mode: str = field(default=_model("generator_output_mode"))
+    cnn_output_mode: str = field(default=_knob("cnn_output_mode"))
+    use_shared_decoder: bool = field(default=_knob("use_shared_decoder"))
+    intensity_scale_trainable: bool = False
+    intensity_scale: float = field(default=_knob("intensity_scale"))
+    max_position_jitter: int = field(default=_knob("max_position_jitter"))
+    num_datasets: int = field(default=_knob("num_datasets"))
+    C_model: int = 4
+    n_filters_scale: int = field(default=_model("n_filters_scale"))
+    amp_activation: str = "silu"
+    batch_norm: bool = field(default=_knob("batch_norm"))
+    probe_mask: bool = False
+    # an array or tensor the caller supplies in code; no configuration source sets it
+    probe_mask_tensor: Any = None
+    probe_mask_sigma: float = field(default=_model("probe_mask_sigma"))
+    probe_mask_diameter: float | None = field(default=_model("probe_mask_diameter"))
+    edge_pad: int = field(default=_knob("edge_pad"))
+    decoder_last_c_outer_fraction: float = field(default=_knob("decoder_last_c_outer_fraction"))
+    decoder_last_amp_channels: int = field(default=_knob("decoder_last_amp_channels"))
+    use_legacy_decoder_channel_override: bool = field(
+        default=_knob("use_legacy_decoder_channel_override")
+    )
+    eca_encoder: bool = field(default=_knob("eca_encoder"))
+    cbam_encoder: bool = field(default=_knob("cbam_encoder"))
+    cbam_bottleneck: bool = field(default=_knob("cbam_bottleneck"))
+    cbam_decoder: bool = field(default=_knob("cbam_decoder"))
+    eca_decoder: bool = field(default=_knob("eca_decoder"))
+    spatial_decoder: bool = field(default=_knob("spatial_decoder"))
+    decoder_spatial_kernel: int = field(default=_knob("decoder_spatial_kernel"))
+    object_big: bool = True
+    probe_big: bool = True
+    offset: int = field(default=_knob("offset"))
+    C_forward: int = 4
+    training_patch_weighting: str = field(default=_knob("training_patch_weighting"))
+    physics_forward_mode: str = field(default=_knob("physics_forward_mode"))
+    rect_s1s2_trainable: bool = field(default=_knob("rect_s1s2_trainable"))
+    rect_s1s2_init: str = field(default=_knob("rect_s1s2_init"))
+    amplitude_physics_gain: float = field(default=_knob("amplitude_physics_gain"))
+    pad_object: bool = True
+    gaussian_smoothing_sigma: float = 0.0
+    loss_function: str = field(default=_knob("loss_function"))
+    amp_loss: str | None = field(default=_knob("amp_loss"))
+    phase_loss: str | None = field(default=_knob("phase_loss"))
+    amp_loss_coeff: float = field(default=_knob("amp_loss_coeff"))
+    phase_loss_coeff: float = field(default=_knob("phase_loss_coeff"))
+
+
+@dataclass(frozen=True)
+class TorchTrainingConfig:
+    """What the PyTorch training loop reads: epochs, loss, optimiser, schedule, data."""
+
+    training_directories: list[str] = field(default_factory=list)
+    nll: bool = True
+    device: str = "cuda"
+    strategy: str | None = "ddp"
+    n_devices: int | str = 1
+    framework: str = field(default=_knob("framework"))
+    orchestrator: str = field(default=_knob("orchestrator"))
+    learning_rate: float = field(default=_execution("learning_rate"))
+    epochs: int = field(default=_training("nepochs"))
+    batch_size: int = field(default=_training("batch_size"))
+    epochs_fine_tune: int = field(default=_knob("epochs_fine_tune"))
+    fine_tune_gamma: float = field(default=_knob("fine_tune_gamma"))
+    scheduler: Scheduler = "Default"
+    lr_warmup_epochs: int = field(default=_training("lr_warmup_epochs"))
+    lr_min_ratio: float = field(default=_training("lr_min_ratio"))
+    plateau_factor: float = field(default=_training("plateau_factor"))
+    plateau_patience: int = field(default=_training("plateau_patience"))
+    plateau_min_lr: float = field(default=_training("plateau_min_lr"))
+    plateau_threshold: float = field(default=_training("plateau_threshold"))
+    num_workers: int = 4
+    accum_steps: int = field(default=_execution("accum_steps"))
+    gradient_clip_val: float | None = None
+    gradient_clip_algorithm: ClipAlgorithm = "norm"
+    optimizer: Optimizer = field(default=_training("optimizer"))
+    momentum: float = field(default=_training("momentum"))
+    weight_decay: float = field(default=_training("weight_decay"))
+    adam_beta1: float = field(default=_training("adam_beta1"))
+    adam_beta2: float = field(default=_training("adam_beta2"))
+    log_grad_norm: bool = field(default=_knob("log_grad_norm"))
+    grad_norm_log_freq: int = field(default=_knob("grad_norm_log_freq"))
+    stage_1_epochs: int = field(default=_knob("stage_1_epochs"))
+    stage_2_epochs: int = field(default=_knob("stage_2_epochs"))
+    stage_3_epochs: int = field(default=_knob("stage_3_epochs"))
+    physics_weight_schedule: str = field(default=_knob("physics_weight_schedule"))
+    stage_3_lr_factor: float = field(default=_knob("stage_3_lr_factor"))
+    torch_loss_mode: LossMode = field(default=_training("torch_loss_mode"))
+    torch_mae_pred_l2_match_target: bool = field(
+        default=_training("torch_mae_pred_l2_match_target")
+    )
+    experiment_name: str = field(default=_knob("experiment_name"))
+    notes: str = field(default=_knob("notes"))
+    model_name: str = field(default=_knob("model_name"))
+    output_dir: str = "training_outputs"
+    train_data_file: str | None = None
+    test_data_file: str | None = None
+    n_groups: int | None = None
+
+
+@dataclass(frozen=True)
+class TorchInferenceConfig:
+    """What PyTorch reconstruction reads: batch size, stitching and patch statistics."""
+
+    middle_trim: int = 32
+    batch_size: int = 1000
+    experiment_number: int = field(default=_knob("experiment_number"))
+    pad_eval: bool = True
+    window: int = field(default=_knob("window"))
+    patch_weighting: str = field(default=_knob("patch_weighting"))
+    varpro_scaling: bool = field(default=_knob("varpro_scaling"))
+    log_patch_stats: bool = field(default=_knob("log_patch_stats"))
+    patch_stats_limit: int | None = field(default=_knob("patch_stats_limit"))

@@ -1,0 +1,189 @@
+"""Extension without a fork (SPEC §11.5): a package built here adds fields to the library."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from ptycho_config import (
+    InvalidValueError,
+    TrainingConfig,
+    create_training_payload,
+    fingerprint,
+    from_legacy_dict,
+    load_snapshot,
+    resolve_training,
+    save_snapshot,
+    to_legacy_dict,
+)
+from ptycho_config._example import write_example
+from ptycho_config._extension import reset_extensions
+from ptycho_config._reference import fields_page
+
+PACKAGE = "ptycho_dose_ext"
+MODULE = """
+from pydantic import Field
+
+from ptycho_config import ModelConfig, TrainingConfig, register_schema
+from ptycho_config._types import NonNegativeFloat, PositiveInt
+
+
+class DoseTraining(TrainingConfig):
+    dose_weight: NonNegativeFloat = Field(0.5, description="Weight of the dose loss.")
+
+
+class DoseModel(ModelConfig):
+    dose_channels: PositiveInt = Field(3, description="Channels of the dose head.")
+
+
+register_schema(DoseTraining, legacy={"dose_weight": "dose.weight"})
+register_schema(DoseModel)
+"""
+ENTRY_POINTS = f"[ptycho_config.extensions]\ndose = {PACKAGE}\n"
+
+
+def _write_package(root: Path) -> Path:
+    """A minimal installed distribution: the module and its entry point metadata."""
+    (root / PACKAGE).mkdir(parents=True)
+    (root / PACKAGE / "__init__.py").write_text(textwrap.dedent(MODULE))
+    info = root / "ptycho_dose_ext-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ptycho-dose-ext\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(ENTRY_POINTS)
+    return root
+
+
+@pytest.fixture
+def extension(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    """The extension package, imported (so registered); the library's own schemas after."""
+    root = _write_package(tmp_path / "site")
+    monkeypatch.syspath_prepend(str(root))
+    try:
+        yield importlib.import_module(PACKAGE)
+    finally:
+        sys.modules.pop(PACKAGE, None)
+        reset_extensions()
+
+
+@pytest.mark.usefixtures("extension")
+class TestRegisteredField:
+    """The new fields resolve, validate, fingerprint and reach the legacy dict as declared."""
+
+    def test_override_env_and_file_with_provenance(self, tmp_path: Path) -> None:
+        """The new key resolves from an override, the environment and a file, with provenance."""
+        config = tmp_path / "config.yaml"
+        config.write_text("model:\n  dose_channels: 5\n")
+        resolved = resolve_training(
+            {"dose_weight": 0.25},
+            environ={"PTYCHO_MODEL__DOSE_CHANNELS": "7"},
+            config_file=config,
+        )
+        assert (0.25, 7) == (
+            resolved.value("training.dose_weight"),
+            resolved.value("model.dose_channels"),
+        )
+        assert ("override", "env") == (
+            resolved.provenance["training.dose_weight"].kind,
+            resolved.provenance["model.dose_channels"].kind,
+        )
+        from_file = resolve_training(environ={}, config_file=config)
+        assert ("file", 5) == (
+            from_file.provenance["model.dose_channels"].kind,
+            from_file.value("model.dose_channels"),
+        )
+
+    def test_bare_environment_variable(self) -> None:
+        """The bare PTYCHO_<FIELD> spelling works for an unambiguous new field."""
+        resolved = resolve_training(environ={"PTYCHO_DOSE_WEIGHT": "0.75"})
+        assert 0.75 == resolved.value("training.dose_weight")
+
+    def test_validated(self) -> None:
+        """A value breaking the new field's rule is rejected naming the key."""
+        with pytest.raises(InvalidValueError, match=r"training\.dose_weight"):
+            resolve_training({"dose_weight": -1.0}, environ={})
+
+    def test_fingerprinted(self) -> None:
+        """Changing the new field changes the fingerprint."""
+        first = fingerprint(resolve_training({"dose_weight": 0.1}, environ={}))
+        second = fingerprint(resolve_training({"dose_weight": 0.2}, environ={}))
+        assert first != second
+
+    def test_legacy_name_declared_is_written_and_read_back(self) -> None:
+        """A field with a legacy name is written under it; one without none is not written."""
+        config = resolve_training({"dose_weight": 0.3}, environ={}).training_config
+        legacy = to_legacy_dict(config)
+        assert 0.3 == legacy["dose.weight"]
+        assert "dose_channels" not in legacy
+        assert 0.3 == from_legacy_dict(legacy, "training").dose_weight
+
+    def test_listed_in_the_reference_pages(self) -> None:
+        """The generated field reference lists the new keys."""
+        page = fields_page()
+        assert "`training.dose_weight`" in page
+        assert "`dose.weight`" in page
+
+    def test_payload_and_snapshot(self, tmp_path: Path) -> None:
+        """A factory builds the extended config, and its snapshot reads back."""
+        example = write_example(tmp_path / "example")
+        payload = create_training_payload(
+            example / "train_data.npz",
+            tmp_path / "out",
+            {"n_groups": 4, "dose_weight": 0.9, "accelerator": "cpu"},
+            environ={},
+        )
+        assert isinstance(payload.training_config, TrainingConfig)
+        (tmp_path / "model").mkdir()
+        save_snapshot(payload, tmp_path / "model")
+        snapshot = load_snapshot(tmp_path / "model")
+        assert snapshot is not None
+        assert 0.9 == snapshot.training_config.dose_weight
+
+
+class TestCommandLine:
+    """An installed extension appears in `ptycho-config env` and `schema` (entry point)."""
+
+    def _cli(self, root: Path, *args: str) -> str:
+        environ = {**os.environ, "PYTHONPATH": str(root)}
+        environ = {k: v for k, v in environ.items() if not k.upper().startswith("PTYCHO_")}
+        done = subprocess.run(
+            [sys.executable, "-m", "ptycho_config", *args],
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return done.stdout
+
+    def test_env_and_schema_list_the_new_fields(self, tmp_path: Path) -> None:
+        """The entry point registers the extension in a fresh process."""
+        root = _write_package(tmp_path / "site")
+        assert "PTYCHO_TRAINING__DOSE_WEIGHT" in self._cli(root, "env")
+        schema = json.loads(self._cli(root, "schema"))
+        assert "dose_weight" in schema["training"]["properties"]
+        assert "dose_channels" in schema["model"]["properties"]
+
+
+class TestRegistrationRules:
+    """Only a subclass of the section's schema can be registered, and the library resets."""
+
+    def test_not_a_subclass_is_refused(self) -> None:
+        """A class that does not extend the section's schema is a TypeError."""
+        from ptycho_config import register_schema
+
+        with pytest.raises(TypeError, match="subclass of TrainingConfig"):
+            register_schema(type("Other", (), {"section": "training"}))  # type: ignore[arg-type]
+
+    def test_the_library_is_unchanged_without_an_extension(self) -> None:
+        """Without the extension, the new key is unknown."""
+        with pytest.raises(ValueError, match="dose_weight"):
+            resolve_training({"dose_weight": 0.1}, environ={})
