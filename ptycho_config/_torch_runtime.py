@@ -169,7 +169,7 @@ class TorchRuntime:
         """What ``LightningModule.configure_optimizers`` returns for this run's optimiser.
 
         ``{"optimizer": ...}``, with ``"lr_scheduler"`` when the run has a schedule: stepped
-        every epoch, and for ReduceLROnPlateau on the checkpoint metric (``monitor``).
+        every epoch, and for ReduceLROnPlateau on the validation loss (``monitor``).
         """
         from torch.optim.lr_scheduler import ReduceLROnPlateau
 
@@ -179,7 +179,7 @@ class TorchRuntime:
             return {"optimizer": optimizer}
         schedule: dict[str, Any] = {"scheduler": scheduler, "interval": "epoch", "frequency": 1}
         if isinstance(scheduler, ReduceLROnPlateau):
-            schedule["monitor"] = self.execution.checkpoint_monitor_metric
+            schedule["monitor"] = PLATEAU_MONITOR
         return {"optimizer": optimizer, "lr_scheduler": schedule}
 
     def clip_gradients(self, parameters: Iterable[torch.nn.Parameter]) -> None:

@@ -206,7 +206,11 @@ Backend = Literal["tensorflow", "pytorch"]
 OptionalPositiveInt = Annotated[PositiveInt | None, BeforeValidator(none_string)]
 OptionalInt = Annotated[Int | None, BeforeValidator(none_string)]
 OptionalPositiveFloat = Annotated[PositiveFloat | None, BeforeValidator(none_string)]
-Seed = Annotated[int, Field(ge=SEED_RANGE[0], le=SEED_RANGE[1]), NO_BOOL]
+Seed = Annotated[
+    int,
+    NO_BOOL,
+    Bounds("within torch's seed range, -2**63 to 2**64 - 1", ge=SEED_RANGE[0], le=SEED_RANGE[1]),
+]
 OptionalSeed = Annotated[Seed | None, BeforeValidator(none_string)]
 
 

@@ -182,8 +182,9 @@ def sectioned(*configs: Any) -> dict[str, Any]:
     document: dict[str, Any] = {}
     for config in configs:
         dumped = config.model_dump(mode="json", exclude={"n_images"})
-        if "model" in dumped:
-            document["model"] = dumped.pop("model")
+        for nested in ("model", "torch"):  # sections nested in a config are tables of a file
+            if nested in dumped:
+                document[nested] = dumped.pop(nested)
         document[config.section] = dumped
     return document
 

@@ -168,9 +168,9 @@ class TestCommandLine:
         """The entry point registers the extension in a fresh process."""
         root = _write_package(tmp_path / "site")
         assert "PTYCHO_TRAINING__DOSE_WEIGHT" in self._cli(root, "env")
-        schema = json.loads(self._cli(root, "schema"))
-        assert "dose_weight" in schema["training"]["properties"]
-        assert "dose_channels" in schema["model"]["properties"]
+        sections = json.loads(self._cli(root, "schema"))["properties"]
+        assert "dose_weight" in sections["training"]["properties"]
+        assert "dose_channels" in sections["model"]["properties"]
 
 
 class TestRegistrationRules:

@@ -456,7 +456,7 @@ class TestWrongResultsMadeLoud:
     @given(st.integers(min_value=MAX_COUNT + 1))
     def test_counts_are_bounded(self, value: int) -> None:
         """Every count beyond 2**31 - 1 is rejected naming the bound."""
-        with pytest.raises(InvalidValueError, match=f"must be <= {MAX_COUNT}"):
+        with pytest.raises(InvalidValueError, match=f"must be at most {MAX_COUNT}"):
             resolve_training({"nepochs": value}, environ={})
 
     def test_two_spellings_of_the_config_file_variable(self, tmp_path: Path) -> None:
