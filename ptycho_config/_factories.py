@@ -37,7 +37,6 @@ from ptycho_config._registry import KEYS, MODEL_DEFINING, PayloadKind, env_spell
 from ptycho_config._resolve import (
     LazyValues,
     Resolved,
-    audit_trail,
     merge,
     read_layers,
     sources_of,
@@ -93,7 +92,7 @@ def create_training_payload(
     facts = _readable(inspect_data_file(train_path, strict=strict), "training data file")
     inferred = _inferred_source(facts, train_path, with_nphotons=True)
     layers = read_layers("training", [inferred], explicit)
-    resolved = _for_this_host(_with_data_check(merge("training", layers), layers, strict), layers)
+    resolved = _for_this_host(_with_data_check(merge("training", layers), layers, strict))
     launch = _launch(resolved, environ)
     config = resolved.training_config
     payload = TrainingPayload(
@@ -158,7 +157,7 @@ def create_inference_payload(
     resolved = merge("inference", layers)
     if snapshot is not None:
         _check_against_checkpoint(layers)
-    resolved = _for_this_host(_with_data_check(resolved, layers, strict), layers)
+    resolved = _for_this_host(_with_data_check(resolved, layers, strict))
     launch = _launch(resolved, environ)
     training = snapshot.training_config if snapshot is not None else None
     config = resolved.inference_config
@@ -335,7 +334,7 @@ def _same(name: str, given: Any, trained: Any) -> bool:
         return False
 
 
-def _for_this_host(resolved: Resolved, layers: list[Layer]) -> Resolved:
+def _for_this_host(resolved: Resolved) -> Resolved:
     """Resolve accelerator='auto' for this host; provenance and audit trail say so."""
     execution = resolve_accelerator(resolved.execution_config, resolved.config.backend)
     if execution.accelerator == resolved.execution_config.accelerator:
@@ -345,5 +344,4 @@ def _for_this_host(resolved: Resolved, layers: list[Layer]) -> Resolved:
     note = f"'auto' resolved to '{execution.accelerator}' {ON_THIS_HOST}"
     detail = f"{origin.detail}; {note}" if origin.detail else note
     provenance = MappingProxyType({**resolved.provenance, key: Source(origin.kind, detail)})
-    on_host = replace(resolved, execution_config=execution, provenance=provenance)
-    return replace(on_host, applied=MappingProxyType(audit_trail(on_host, layers)))
+    return replace(resolved, execution_config=execution, provenance=provenance)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, cast
 
@@ -44,8 +45,14 @@ class Resolved:
     config: TrainingConfig | InferenceConfig
     execution_config: ExecutionConfig
     provenance: Mapping[str, Source]
-    applied: Mapping[str, Any] = field(default_factory=dict)
     ignored: tuple[str, ...] = ()
+    # the layers it was merged from, for the audit trail
+    layers: tuple[Layer, ...] = field(default=(), repr=False, compare=False)
+
+    @functools.cached_property
+    def applied(self) -> Mapping[str, Any]:
+        """The audit trail: override spellings, explicit execution fields, inferred values."""
+        return MappingProxyType(audit_trail(self, self.layers))
 
     @property
     def training_config(self) -> TrainingConfig:
@@ -218,14 +225,14 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
         raise PtychoConfigError.from_problems(problems, payload)
     sources = {key: Source(layer.kind, entry.detail) for key, (layer, entry) in winners.items()}
     provenance = {key.qualified: DEFAULT_SOURCE for key in keys_of(payload)} | sources
-    resolved = Resolved(
+    return Resolved(
         payload,
         cast(TrainingConfig | InferenceConfig, config),
         cast(ExecutionConfig, execution),
         MappingProxyType(provenance),
         ignored=tuple(note for layer in layers for note in layer.ignored),
+        layers=tuple(layers),
     )
-    return replace(resolved, applied=MappingProxyType(audit_trail(resolved, layers)))
 
 
 def _validate(
@@ -239,7 +246,7 @@ def _validate(
         return None
 
 
-def audit_trail(resolved: Resolved, layers: list[Layer]) -> dict[str, Any]:
+def audit_trail(resolved: Resolved, layers: Iterable[Layer]) -> dict[str, Any]:
     """The audit trail: override spellings, explicit execution fields, winning inferred values."""
     applied: dict[str, Any] = {}
     for layer in layers:

@@ -66,7 +66,46 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
+# The layers of docs/index.md, lowest first: a module imports only from its layer or below.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("_errors", "_zip"),
+    ("_types", "_validation", "_files", "_pickled"),
+    ("_schema_base", "_torch_section", "_schemas"),
+    ("_registry",),
+    ("_sources", "_provenance", "_profiles", "_legacy_values", "_accelerator", "_npz",
+     "_json_schema", "_reference", "_torch_objects", "ptycho", "ptycho.params"),
+    ("_joins", "_resolve", "_snapshot", "_torch_config", "_torchrun", "_legacy", "_extension",
+     "_export"),
+    ("_payloads", "_torch_runtime", "_factories", "settings", "distributed"),
+    ("_example", "_cli", "__main__", "testing", "ptycho_config", "ptycho.config"),
+)  # fmt: skip
+
+
+def layer_of(module: str) -> int:
+    """The layer of a module (a package's modules share the package's layer)."""
+    name = module.removeprefix("ptycho_config.")
+    matches = [
+        (len(entry), index)
+        for index, layer in enumerate(LAYERS)
+        for entry in layer
+        if name == entry or name.startswith(entry + ".")
+    ]
+    if not matches:
+        raise KeyError(f"{module} is in no layer of docs/index.md; add it there and to LAYERS")
+    return max(matches)[1]  # the most specific entry: ptycho.params is not the ptycho package
+
+
 class TestModuleGraph:
+    def test_imports_go_down_the_layers(self) -> None:
+        """Every module is in a layer, and imports nothing from a higher one."""
+        upward = [
+            f"{module} -> {target}"
+            for module, targets in module_graph().items()
+            for target in targets
+            if layer_of(target) > layer_of(module)
+        ]
+        assert [] == upward
+
     def test_no_import_cycles(self) -> None:
         """No module imports, directly or through others, a module that imports it back."""
         assert None is find_cycle(module_graph())
