@@ -41,15 +41,11 @@ from ptycho_config._resolve import (
     read_layers,
     sources_of,
 )
-from ptycho_config._schemas import ExecutionConfig, ModelConfig, TrainingConfig
+from ptycho_config._schemas import ExecutionConfig, ModelConfig
 from ptycho_config._snapshot import SNAPSHOT_NAME, load_snapshot
 from ptycho_config._sources import ConfigSource, Layer
 from ptycho_config._sources.mapping import MappingSource
 from ptycho_config._torch_config import (
-    torch_data_config,
-    torch_inference_config,
-    torch_model_config,
-    torch_training_config,
     trained_knobs,
 )
 from ptycho_config._torchrun import TorchrunLaunch, torchrun_launch
@@ -96,10 +92,7 @@ def create_training_payload(
     launch = _launch(resolved, environ)
     config = resolved.training_config
     payload = TrainingPayload(
-        training_config=config,
-        pt_training_config=torch_training_config(config, resolved.execution_config),
-        launch=launch,
-        **_shared_fields(resolved, training=config),
+        training_config=config, launch=launch, trained=config, **_shared_fields(resolved)
     )
     populate_quietly(config, payload.legacy_params)
     return payload
@@ -164,7 +157,9 @@ def create_inference_payload(
     payload = InferencePayload(
         inference_config=config,
         launch=launch,
-        **_shared_fields(resolved, training, facts.nphotons),
+        trained=training,
+        data_nphotons=facts.nphotons,
+        **_shared_fields(resolved),
     )
     populate_quietly(config, payload.legacy_params)
     return payload
@@ -215,16 +210,11 @@ def _explicit_layers(
     return layers
 
 
-def _shared_fields(
-    resolved: Resolved, training: TrainingConfig | None, nphotons: float | None = None
-) -> dict[str, Any]:
-    """The payload fields both kinds carry; ``training`` is the run's or the trained model's."""
-    config, execution = resolved.config, resolved.execution_config
+def _shared_fields(resolved: Resolved) -> dict[str, Any]:
+    """The payload fields both kinds carry."""
+    config = resolved.config
     return {
-        "pt_data_config": torch_data_config(config, training, nphotons),
-        "pt_model_config": torch_model_config(config, training, execution),
-        "pt_inference_config": torch_inference_config(execution, training, config.torch),
-        "execution_config": execution,
+        "execution_config": resolved.execution_config,
         "overrides_applied": resolved.applied,
         "provenance": resolved.provenance,
         "legacy_params": MappingProxyType(to_legacy_dict(config)),

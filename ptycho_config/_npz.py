@@ -16,7 +16,7 @@ import math
 import os
 import re
 import warnings
-import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import IO, TYPE_CHECKING, Any
 
@@ -29,7 +29,7 @@ from ptycho_config._errors import (
 )
 from ptycho_config._files import open_regular
 from ptycho_config._pickled import unpickle_item
-from ptycho_config._zip import RAW_ERRORS, Absent, Unreadable, member, open_zip, prefix
+from ptycho_config._zip import RAW_ERRORS, Absent, Member, Unreadable, member, open_zip, prefix
 
 if TYPE_CHECKING:
     import numpy as np
@@ -82,7 +82,7 @@ def _fallback(
     )
 
 
-def _parse_header(data: bytes, info: zipfile.ZipInfo) -> tuple[NpyHeader, int]:
+def _parse_header(data: bytes, info: Member) -> tuple[NpyHeader, int]:
     """A member's `.npy` header, parsed by numpy's reader, and where its data starts."""
     import numpy as np
     from numpy.lib import format as npy_format
@@ -122,12 +122,12 @@ def _parse_header(data: bytes, info: zipfile.ZipInfo) -> tuple[NpyHeader, int]:
     return NpyHeader(tuple(shape), dtype), start
 
 
-def _read_probe(file: IO[bytes], archive: zipfile.ZipFile, path: str) -> DataFileFacts:
+def _read_probe(file: IO[bytes], archive: Mapping[str, Member], path: str) -> DataFileFacts:
     try:
         info = member(archive, _PROBE)
         header, _ = _parse_header(prefix(file, info, _PREAMBLE + _MAX_HEADER), info)
     except Absent:
-        held = ", ".join(sorted(n.removesuffix(".npy") for n in archive.namelist()[:20]))
+        held = ", ".join(sorted(n.removesuffix(".npy") for n in list(archive)[:20]))
         problem = f"{path} has no probeGuess array (it holds: {held or 'nothing'})"
         return _fallback(problem, "add probeGuess to the file or set N explicitly")
     except Unreadable as e:
@@ -157,7 +157,7 @@ def _read_text(data: bytes, header: NpyHeader) -> str:
         raise Unreadable(f"its text cannot be read ({e})") from e
 
 
-def _metadata(file: IO[bytes], archive: zipfile.ZipFile) -> Any:
+def _metadata(file: IO[bytes], archive: Mapping[str, Member]) -> Any:
     """The `_metadata` member as a JSON string or a dict; Absent when there is none."""
     info = member(archive, _METADATA)
     limit = f"{_MAX_METADATA // 1024} KiB"
@@ -176,7 +176,7 @@ def _metadata(file: IO[bytes], archive: zipfile.ZipFile) -> Any:
 
 
 def _read_nphotons(
-    file: IO[bytes], archive: zipfile.ZipFile, path: str
+    file: IO[bytes], archive: Mapping[str, Member], path: str
 ) -> tuple[float | None, str | None]:
     """nphotons and, when `_metadata` is present but unusable, why it was ignored."""
     where = f"_metadata in {path}"
@@ -223,11 +223,11 @@ def _read(data_file: str | os.PathLike[str]) -> DataFileFacts:
         )
     with file:
         try:
-            with open_zip(file) as archive:
-                nphotons, why = _read_nphotons(file, archive, path)
-                facts = replace(
-                    _read_probe(file, archive, path), nphotons=nphotons, nphotons_problem=why
-                )
+            archive = open_zip(file)
+            nphotons, why = _read_nphotons(file, archive, path)
+            facts = replace(
+                _read_probe(file, archive, path), nphotons=nphotons, nphotons_problem=why
+            )
         except Unreadable as e:
             facts = _fallback(f"cannot read probeGuess from {path}: {e}", cause=e, whole_file=True)
         except OSError as e:
@@ -282,8 +282,8 @@ def read_probe_header(data_file: str | os.PathLike[str]) -> NpyHeader:
     """The header of `probeGuess`; raises ProbeSizeError when it cannot be read."""
     path = os.path.abspath(data_file)
     try:
-        with os.fdopen(open_regular(path, "data file"), "rb") as file, open_zip(file) as archive:
-            info = member(archive, _PROBE)
+        with os.fdopen(open_regular(path, "data file"), "rb") as file:
+            info = member(open_zip(file), _PROBE)
             header, _ = _parse_header(prefix(file, info, _PREAMBLE + _MAX_HEADER), info)
     except FileNotFoundError as e:
         message = f"data file {path} does not exist; fix the path"

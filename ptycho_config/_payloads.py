@@ -1,7 +1,12 @@
-"""What the factories return: the canonical configs, the backend objects and the audit trail."""
+"""What the factories return: the canonical configs, the backend objects and the audit trail.
+
+The PyTorch backend's objects (``pt_*``) are built on first access, from the resolution the
+payload was made from: a TensorFlow run never reads them, and they hold some 130 fields.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +18,10 @@ from ptycho_config._torch_config import (
     TorchInferenceConfig,
     TorchModelConfig,
     TorchTrainingConfig,
+    torch_data_config,
+    torch_inference_config,
+    torch_model_config,
+    torch_training_config,
 )
 from ptycho_config._torchrun import TorchrunLaunch
 
@@ -21,15 +30,34 @@ from ptycho_config._torchrun import TorchrunLaunch
 class _Payload:
     """What every payload carries besides its canonical config."""
 
-    pt_data_config: TorchDataConfig
-    pt_model_config: TorchModelConfig
-    pt_inference_config: TorchInferenceConfig
     execution_config: ExecutionConfig
     overrides_applied: Mapping[str, Any]
     provenance: Mapping[str, Source]
     legacy_params: Mapping[str, Any]
     values: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
     launch: TorchrunLaunch | None = None
+    # the trained model's configuration (inference) and the data's photon count, if known
+    trained: TrainingConfig | None = field(default=None, repr=False, compare=False)
+    data_nphotons: float | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def config(self) -> TrainingConfig | InferenceConfig:
+        raise NotImplementedError  # each payload kind names its canonical config
+
+    @functools.cached_property
+    def pt_data_config(self) -> TorchDataConfig:
+        """The PyTorch backend's data config."""
+        return torch_data_config(self.config, self.trained, self.data_nphotons)
+
+    @functools.cached_property
+    def pt_model_config(self) -> TorchModelConfig:
+        """The PyTorch backend's model config."""
+        return torch_model_config(self.config, self.trained, self.execution_config)
+
+    @functools.cached_property
+    def pt_inference_config(self) -> TorchInferenceConfig:
+        """The PyTorch backend's inference config."""
+        return torch_inference_config(self.execution_config, self.trained, self.config.torch)
 
     def explain(self) -> str:
         """A readable table of every key with its value, source kind and detail."""
@@ -41,12 +69,20 @@ class TrainingPayload(_Payload):
     """Everything a training run needs, and where every value came from."""
 
     training_config: TrainingConfig
-    pt_training_config: TorchTrainingConfig
+
+    @property
+    def config(self) -> TrainingConfig:
+        return self.training_config
 
     @property
     def tf_training_config(self) -> TrainingConfig:
         """The reference's name for the canonical training config."""
         return self.training_config
+
+    @functools.cached_property
+    def pt_training_config(self) -> TorchTrainingConfig:
+        """The PyTorch backend's training config."""
+        return torch_training_config(self.training_config, self.execution_config)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,6 +90,10 @@ class InferencePayload(_Payload):
     """Everything an inference run needs, and where every value came from."""
 
     inference_config: InferenceConfig
+
+    @property
+    def config(self) -> InferenceConfig:
+        return self.inference_config
 
     @property
     def tf_inference_config(self) -> InferenceConfig:

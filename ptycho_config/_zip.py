@@ -1,9 +1,11 @@
 """The start of a zip member, read with bounded work whatever the archive claims.
 
-The zip directory is sized from its end records before zipfile parses it; a member is
-decompressed by a bounded decompressor (`max_length`) of its method, deflate, bzip2 or LZMA,
-only as far as asked; other methods, encryption and patched data are refused. zipfile's own
-member reader is not used: it decompresses bzip2 and LZMA without a bound.
+The zip directory is sized from its end records and refused when larger than a data file's,
+then read in one bounded read; a member is decompressed by a bounded decompressor
+(`max_length`) of its method, deflate, bzip2 or LZMA, only as far as asked; other methods,
+encryption and patched data are refused. zipfile is not used to read: its member reader
+decompresses bzip2 and LZMA without a bound, and its directory reader does more work than
+the handful of members a data file holds needs.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import os
 import struct
 import zipfile
 import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from tokenize import TokenError
 from typing import IO, Protocol
 
@@ -23,11 +27,14 @@ _EOCD = struct.Struct("<4s4H2LH")  # end of central directory
 _EOCD64_LOCATOR = struct.Struct("<4sLQL")
 _EOCD64 = struct.Struct("<4sQ2H2L4Q")
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")
+_CENTRAL = struct.Struct("<4s6H3L5H2L")  # one entry of the central directory
+_ZIP64_EXTRA = 0x0001
+_UTF8_NAME = 0x800
 _UNSUPPORTED_FLAGS = 0x1 | 0x20 | 0x40  # encrypted, patched data, strong encryption
-# What a truncated, corrupt or hostile file can make zipfile, zlib or numpy's header parser raise.
-RAW_ERRORS = (zipfile.BadZipFile, OSError, EOFError, struct.error, zlib.error, ValueError,
-               TypeError, KeyError, IndexError, OverflowError, RecursionError, SyntaxError,
-               TokenError, NotImplementedError, RuntimeError, MemoryError)  # fmt: skip
+# What a truncated, corrupt or hostile file can make the decoders or numpy's header parser raise.
+RAW_ERRORS = (StopIteration, OSError, EOFError, struct.error, zlib.error, ValueError, TypeError,
+              KeyError, IndexError, OverflowError, RecursionError, SyntaxError, TokenError,
+              NotImplementedError, RuntimeError, MemoryError)  # fmt: skip
 
 
 class Unreadable(Exception):
@@ -37,8 +44,20 @@ class Unreadable(Exception):
 class Absent(Unreadable): ...  # a missing member, told apart from a broken one
 
 
-def _directory_extent(file: IO[bytes]) -> tuple[int, int]:
-    """(members, bytes) of the zip directory, read from the end records alone."""
+@dataclass(frozen=True)
+class Member:
+    """One entry of the zip directory, with its local header's position in the file."""
+
+    filename: str
+    flag_bits: int
+    compress_type: int
+    compress_size: int
+    file_size: int
+    header_offset: int
+
+
+def _end_record(file: IO[bytes]) -> tuple[int, int, int, int]:
+    """(members, directory bytes, directory offset, where the directory really starts)."""
     size = file.seek(0, os.SEEK_END)
     # without an archive comment the record is the last 22 bytes; a comment adds up to 64 KiB
     for tail_size in (_EOCD.size, _EOCD.size + 0xFFFF):
@@ -50,38 +69,83 @@ def _directory_extent(file: IO[bytes]) -> tuple[int, int]:
             break
     else:
         raise Unreadable("not a readable zip archive (no end-of-directory record)")
-    members, directory = _EOCD.unpack_from(tail, at)[4:6]
+    members, directory, offset = _EOCD.unpack_from(tail, at)[4:7]
+    record_at = start + at  # the directory ends where its end record (or zip64 record) begins
     locator = at - _EOCD64_LOCATOR.size
-    if (members == 0xFFFF or directory == 0xFFFFFFFF) and locator >= 0:
-        _, _, offset, _ = _EOCD64_LOCATOR.unpack_from(tail, locator)
-        file.seek(offset)
+    if locator >= 0 and tail[locator : locator + 4] == b"PK\x06\x07":
+        _, _, record_at, _ = _EOCD64_LOCATOR.unpack_from(tail, locator)
+        file.seek(record_at)
         record = file.read(_EOCD64.size)
-        if len(record) == _EOCD64.size and record[:4] == b"PK\x06\x06":
-            members, directory = _EOCD64.unpack(record)[7:9]
-    return members, directory
+        if len(record) != _EOCD64.size or record[:4] != b"PK\x06\x06":
+            raise Unreadable("its zip64 end-of-directory record is missing")
+        members, directory, offset = _EOCD64.unpack(record)[7:10]
+    # bytes prepended to the archive shift every offset by the same amount
+    return members, directory, offset, record_at - directory
 
 
-def open_zip(file: IO[bytes]) -> zipfile.ZipFile:
+def open_zip(file: IO[bytes]) -> Mapping[str, Member]:
+    """The members of the archive by name, read with bounded work."""
     try:
-        members, directory = _directory_extent(file)
-        if members > _MAX_MEMBERS or directory > _MAX_DIRECTORY:
+        members, size, offset, start = _end_record(file)
+        if members > _MAX_MEMBERS or size > _MAX_DIRECTORY:
             raise Unreadable(
-                f"its zip directory lists {members} members in {directory} bytes, more than a "
+                f"its zip directory lists {members} members in {size} bytes, more than a "
                 f"data file holds ({_MAX_MEMBERS} members, {_MAX_DIRECTORY} bytes at most)"
             )
-        file.seek(0)
-        return zipfile.ZipFile(file)
+        if start < 0:
+            raise Unreadable("its zip directory claims to start before the file")
+        file.seek(start)
+        data = file.read(size)
+        if len(data) != size:
+            raise Unreadable("its zip directory is truncated")
+        return _entries(data, start - offset)
     except RAW_ERRORS as e:
         raise Unreadable(f"not a readable zip archive ({e})") from e
 
 
-def member(archive: zipfile.ZipFile, name: str) -> zipfile.ZipInfo:
+def _entries(data: bytes, shift: int) -> dict[str, Member]:
+    """The central directory's entries; ``shift`` is the length of any prepended bytes."""
+    found: dict[str, Member] = {}
+    at = 0
+    while at < len(data):
+        fields = _CENTRAL.unpack_from(data, at)
+        if fields[0] != b"PK\x01\x02":
+            raise Unreadable("its zip directory is corrupt")
+        flags, method = fields[3], fields[4]
+        compressed, size, name_length, extra_length, comment_length = fields[8:13]
+        offset = fields[16]
+        at += _CENTRAL.size
+        raw_name = data[at : at + name_length]
+        extra = data[at + name_length : at + name_length + extra_length]
+        at += name_length + extra_length + comment_length
+        if 0xFFFFFFFF in (compressed, size, offset):
+            size, compressed, offset = _zip64_sizes(extra, size, compressed, offset)
+        name = raw_name.decode("utf-8" if flags & _UTF8_NAME else "cp437")
+        found.setdefault(name, Member(name, flags, method, compressed, size, offset + shift))
+    return found
+
+
+def _zip64_sizes(extra: bytes, size: int, compressed: int, offset: int) -> tuple[int, int, int]:
+    """Sizes and offset from a zip64 extra field, for those the entry marks as too large."""
+    at = 0
+    while at + 4 <= len(extra):
+        kind, length = struct.unpack_from("<2H", extra, at)
+        if kind == _ZIP64_EXTRA:
+            values = iter(struct.unpack_from(f"<{length // 8}Q", extra, at + 4))
+            size = next(values) if size == 0xFFFFFFFF else size
+            compressed = next(values) if compressed == 0xFFFFFFFF else compressed
+            offset = next(values) if offset == 0xFFFFFFFF else offset
+            return size, compressed, offset
+        at += 4 + length
+    raise Unreadable("a zip64 entry has no zip64 sizes")
+
+
+def member(archive: Mapping[str, Member], name: str) -> Member:
     """The member np.load reads for a key: the bare name first, then the name with `.npy`."""
     for candidate in (name, f"{name}.npy"):
-        try:
-            return archive.getinfo(candidate)
-        except KeyError:
-            continue
+        found = archive.get(candidate)
+        if found is not None:
+            return found
     raise Absent(f"no member {name}")
 
 
@@ -145,7 +209,7 @@ def _decompressor(method: int, file: IO[bytes]) -> _Decompressor | None:
     raise Unreadable(f"it is compressed with zip method {method}, which numpy never writes")
 
 
-def prefix(file: IO[bytes], info: zipfile.ZipInfo, limit: int) -> bytes:
+def prefix(file: IO[bytes], info: Member, limit: int) -> bytes:
     """At most ``limit`` uncompressed bytes from the start of a member, read with bounded work."""
     name = info.filename
     if info.flag_bits & _UNSUPPORTED_FLAGS:

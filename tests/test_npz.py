@@ -609,3 +609,43 @@ class TestLazyNumpy:
         code = "import sys, ptycho_config._npz; print('numpy' in sys.modules)"
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert result.stdout.strip() == "False", result.stderr
+
+
+def _zip64_directory(name: str, data: bytes) -> bytes:
+    """A stored one-member archive whose directory entry keeps its sizes and offset in a zip64
+    extra field, as writers do for members past 4 GiB."""
+    import struct
+    import zlib
+
+    encoded = name.encode()
+    crc = zlib.crc32(data)
+    local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 45, 0, 0, 0, 0, crc, len(data), len(data),
+                        len(encoded), 0) + encoded  # fmt: skip
+    extra = struct.pack("<2H3Q", 0x0001, 24, len(data), len(data), 0)
+    central = struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 45, 45, 0, 0, 0, 0, crc,
+                          0xFFFFFFFF, 0xFFFFFFFF, len(encoded), len(extra), 0, 0, 0, 0,
+                          0xFFFFFFFF) + encoded + extra  # fmt: skip
+    start = len(local) + len(data)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, len(central), start, 0)
+    return local + data + central + end
+
+
+class TestDirectoryLayouts:
+    """The directory reader follows the zip format's variants that data files can have."""
+
+    def test_zip64_directory_entry(self, tmp_path: Path) -> None:
+        """Sizes and offset kept in a zip64 extra field are read from there."""
+        archive = _zip64_directory("probeGuess.npy", _npy(_probe(128)))
+        path = tmp_path / "z64.npz"
+        path.write_bytes(archive)
+        assert (128, 128) == np.load(path)["probeGuess"].shape
+        assert 128 == infer_probe_size(path, strict=True)
+
+    def test_bytes_before_the_archive(self, tmp_path: Path) -> None:
+        """An archive after other bytes (a self-extracting stub) is read at its real offsets."""
+        plain = _zip(tmp_path / "p.npz", {"probeGuess.npy": _npy(_probe(256))})
+        shifted = tmp_path / "shifted.npz"
+        shifted.write_bytes(b"#!stub\n" * 100 + plain.read_bytes())
+        with zipfile.ZipFile(shifted) as check:
+            assert ["probeGuess.npy"] == check.namelist()
+        assert 256 == infer_probe_size(shifted, strict=True)
