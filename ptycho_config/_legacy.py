@@ -46,9 +46,10 @@ def to_legacy_dict(config: TrainingConfig | InferenceConfig | ModelConfig) -> di
     result: dict[str, Any] = {}
     for part in parts:
         values = part.__dict__  # pydantic keeps field values there; getattr per field is slower
-        for legacy, name in _legacy_names(type(part)).items():
-            value = values[name]
-            result[legacy] = str(value) if isinstance(value, Path) else value
+        result.update((legacy, values[name]) for legacy, name in _legacy_names(type(part)).items())
+    for legacy, value in result.items():
+        if isinstance(value, Path):  # checked after the copy: few fields hold paths
+            result[legacy] = str(value)
     return result
 
 

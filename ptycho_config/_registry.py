@@ -194,6 +194,7 @@ class Miss:
 @dataclass
 class _Index:
     keys: tuple[Key, ...]
+    qualified: tuple[str, ...]
     names: dict[str, Match | Miss]
     env: dict[str, Match | Miss]
 
@@ -234,7 +235,7 @@ def _build_index(kind: PayloadKind) -> _Index:
         if isinstance(found, Miss) and found.reason == "ambiguous":
             found = Miss("ambiguous", tuple(KEYS[q].env for q in found.choices))
         env[env_name] = found
-    return _Index(tuple(own), names, env)
+    return _Index(tuple(own), tuple(k.qualified for k in own), names, env)
 
 
 _INDEX: dict[PayloadKind, _Index] = {kind: _build_index(kind) for kind in PAYLOAD_SECTIONS}
@@ -290,6 +291,11 @@ def env_names(kind: PayloadKind) -> list[str]:
 def keys_of(kind: PayloadKind) -> tuple[Key, ...]:
     """The keys of a payload kind, in schema order."""
     return _INDEX[kind].keys
+
+
+def qualified_keys(kind: PayloadKind) -> tuple[str, ...]:
+    """The qualified names of the keys of a payload kind, in schema order."""
+    return _INDEX[kind].qualified
 
 
 def legacy_name(field_name: str) -> str:

@@ -25,6 +25,7 @@ from ptycho_config._registry import (
     SECRETS_DIR_VARIABLE,
     PayloadKind,
     keys_of,
+    qualified_keys,
 )
 from ptycho_config._schemas import SECTIONS, ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._sources import ConfigSource, Entry, Layer, precedence
@@ -224,7 +225,7 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
         problems.sort(key=lambda p: (p.key, p.message))
         raise PtychoConfigError.from_problems(problems, payload)
     sources = {key: Source(layer.kind, entry.detail) for key, (layer, entry) in winners.items()}
-    provenance = {key.qualified: DEFAULT_SOURCE for key in keys_of(payload)} | sources
+    provenance = dict.fromkeys(qualified_keys(payload), DEFAULT_SOURCE) | sources
     return Resolved(
         payload,
         cast(TrainingConfig | InferenceConfig, config),
