@@ -25,7 +25,7 @@ from ptycho_config import (
     TrainingConfig,
     UnknownKeyError,
 )
-from tests.strategies import (
+from ptycho_config.testing import (
     execution_configs,
     inference_configs,
     model_configs,

@@ -1,0 +1,226 @@
+"""Valid whole configurations: every key drawn from its field, cross-field rules respected.
+
+A configuration is first drawn flat (qualified key → value, absent keys keep their defaults).
+The schemas' own ``cross_field_rules`` then say which combinations are invalid; the keys of a
+broken rule fall back to their defaults, which always satisfy it. New fields and rules are
+covered without edits here; a combination some other validator rejects is discarded.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections.abc import Collection, Mapping
+from pathlib import PurePath
+from typing import Any
+
+from hypothesis import reject
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
+
+from ptycho_config._errors import PtychoConfigError
+from ptycho_config._registry import (
+    KEYS,
+    PAYLOAD_SECTIONS,
+    Match,
+    PayloadKind,
+    env_spellings,
+    lookup,
+)
+from ptycho_config._schema_base import Schema
+from ptycho_config._schemas import SECTIONS
+from ptycho_config._sources.environment import env_text
+from ptycho_config.testing._fields import values
+
+Flat = dict[str, Any]
+
+
+@functools.cache
+def nested(schema: type[Schema]) -> dict[str, type[Schema]]:
+    """Field name → schema, for the fields of ``schema`` that hold another section."""
+    return {
+        name: info.annotation
+        for name, info in schema.model_fields.items()
+        if isinstance(info.annotation, type)
+        and issubclass(info.annotation, Schema)
+        and info.annotation.section in SECTIONS
+    }
+
+
+def sections_of(schema: type[Schema]) -> tuple[str, ...]:
+    """The section of a schema and of every section nested in it."""
+    inner = [s for child in nested(schema).values() for s in sections_of(child)]
+    return (schema.section, *inner)
+
+
+def payload_schemas(kind: PayloadKind) -> list[type[Schema]]:
+    """The top-level schemas a payload validates (sections nested in another one excluded)."""
+    own = [SECTIONS[s] for s in PAYLOAD_SECTIONS[kind]]
+    inner = {s for schema in own for s in sections_of(schema)[1:]}
+    return [schema for schema in own if schema.section not in inner]
+
+
+def _qualify(schema: type[Schema], path: str) -> str:
+    head, _, rest = path.partition(".")
+    child = nested(schema).get(head)
+    return _qualify(child, rest) if child is not None and rest else f"{schema.section}.{path}"
+
+
+def _unvalidated(schema: type[Schema], flat: Mapping[str, Any]) -> Schema:
+    own = {
+        name: flat[key]
+        for name in schema.model_fields
+        if (key := f"{schema.section}.{name}") in flat
+    }
+    own.update({name: _unvalidated(child, flat) for name, child in nested(schema).items()})
+    return schema.model_construct(**own)
+
+
+def broken_rules(schema: type[Schema], flat: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    """The qualified keys of every cross-field rule the flat values break, nested ones too."""
+    instance = _unvalidated(schema, flat)
+    broken = []
+    for rule in schema.cross_field_rules:
+        try:
+            holds = bool(rule.holds(instance))
+        except (AttributeError, TypeError, ValueError, ArithmeticError):
+            holds = False
+        if not holds:
+            broken.append(tuple(_qualify(schema, field) for field in rule.fields))
+    for child in nested(schema).values():
+        broken.extend(broken_rules(child, flat))
+    return broken
+
+
+def repair(schemas: list[type[Schema]], flat: Flat, keep: Collection[str] = ()) -> Flat | None:
+    """``flat`` without the keys of broken rules (except ``keep``); None if that cannot help."""
+    flat = dict(flat)
+    while broken := [keys for schema in schemas for keys in broken_rules(schema, flat)]:
+        droppable = {key for keys in broken for key in keys if key in flat and key not in keep}
+        if not droppable:
+            return None
+        for key in droppable:
+            del flat[key]
+    return flat
+
+
+def build(schema: type[Schema], flat: Mapping[str, Any]) -> Any:
+    """The validated config: keys present in ``flat`` set, the others left at their defaults."""
+    kwargs = {
+        name: flat[key]
+        for name in schema.model_fields
+        if (key := f"{schema.section}.{name}") in flat
+    }
+    for name, child in nested(schema).items():
+        if any(key.split(".", 1)[0] in sections_of(child) for key in flat):
+            kwargs[name] = build(child, flat)
+    return schema(**kwargs)
+
+
+def flat_values(sections: Collection[str]) -> SearchStrategy[Flat]:
+    """Random keys of these sections with valid values; required keys always present."""
+    keys = [key for key in KEYS.values() if key.section in sections]
+    required = {k.qualified: values(k.qualified) for k in keys if k.info.is_required()}
+    optional = {k.qualified: values(k.qualified) for k in keys if k.qualified not in required}
+    return st.fixed_dictionaries(required, optional=optional)
+
+
+@st.composite
+def _valid_flat(draw: st.DrawFn, schemas: tuple[type[Schema], ...]) -> Flat:
+    sections = [s for schema in schemas for s in sections_of(schema)]
+    drawn = draw(flat_values(sections))
+    required = [k for k in drawn if KEYS[k].info.is_required()]
+    flat = repair(list(schemas), drawn, keep=required)
+    if flat is None:
+        reject()
+    try:
+        for schema in schemas:
+            build(schema, flat)
+    except PtychoConfigError:  # a rule outside cross_field_rules: discard this draw
+        reject()
+    return flat
+
+
+def valid_flat(kind: PayloadKind) -> SearchStrategy[Flat]:
+    """Qualified key → value for a whole payload, every rule respected."""
+    return _valid_flat(tuple(payload_schemas(kind)))
+
+
+def configs(section: str) -> SearchStrategy[Any]:
+    """Valid instances of a section's schema (with its nested sections), any field set or not."""
+    schema = SECTIONS[section]
+    return _valid_flat((schema,)).map(lambda flat: build(schema, flat))
+
+
+def model_configs() -> SearchStrategy[Any]:
+    """Any valid ModelConfig."""
+    return configs("model")
+
+
+def training_configs() -> SearchStrategy[Any]:
+    """Any valid TrainingConfig (cross-field rules respected; deprecated aliases never set)."""
+    return configs("training")
+
+
+def inference_configs() -> SearchStrategy[Any]:
+    """Any valid InferenceConfig (cross-field rules respected; deprecated aliases never set)."""
+    return configs("inference")
+
+
+def execution_configs() -> SearchStrategy[Any]:
+    """Any valid ExecutionConfig."""
+    return configs("execution")
+
+
+_BOOLEAN_WORDS = {True: ("true", "1", "yes", "on", "True"), False: ("false", "0", "no", "off")}
+
+
+def _env_texts(value: Any) -> SearchStrategy[str]:
+    if isinstance(value, bool):
+        return st.sampled_from(_BOOLEAN_WORDS[value])
+    return st.just(env_text(value))
+
+
+@st.composite
+def environments(draw: st.DrawFn, kind: PayloadKind = "training") -> dict[str, str]:
+    """Valid ``PTYCHO_*`` variables for a payload: any spelling, any boolean word."""
+    flat = draw(valid_flat(kind))
+    environ = {}
+    for key, value in flat.items():
+        name = draw(st.sampled_from(env_spellings(KEYS[key], kind)))
+        environ[name] = draw(_env_texts(value))
+    return environ
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON, YAML and TOML can hold it."""
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple | list | set | frozenset):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    return value
+
+
+def _bare(key: str, kind: PayloadKind) -> bool:
+    found = lookup(KEYS[key].name, kind)
+    return isinstance(found, Match) and found.alias is None and found.key.qualified == key
+
+
+@st.composite
+def config_documents(draw: st.DrawFn, kind: PayloadKind = "training") -> dict[str, Any]:
+    """A valid config file's content (sections, some keys bare where unambiguous); plain data.
+
+    Write it with ``json.dumps`` or ``yaml.safe_dump``.
+    """
+    document: dict[str, Any] = {}
+    for key, value in draw(valid_flat(kind)).items():
+        section, name = key.split(".", 1)
+        if _bare(key, kind) and draw(st.booleans()):
+            document[name] = plain(value)
+        else:
+            document.setdefault(section, {})[name] = plain(value)
+    return document
