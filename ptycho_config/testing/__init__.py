@@ -1,7 +1,8 @@
 """Hypothesis strategies for code built on ptycho-config (needs ``ptycho-config[testing]``).
 
 - ``model_configs()``, ``training_configs()``, ``inference_configs()``, ``execution_configs()``
-  and ``configs(section)``: valid config instances, any field set or left at its default.
+  and ``configs(section)``: valid config instances, any field set or left at its default;
+  ``build_config(section)(values)`` builds one from qualified keys (counterexamples read so).
 - ``values(key)``: valid values of one key; ``paths()``: simple paths.
 - ``environments(kind)``: valid ``PTYCHO_*`` variables; ``config_documents(kind)``: valid
   config file contents as plain data.
@@ -23,6 +24,7 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess tes
 
 from ptycho_config.testing._assignments import DRAWN_KINDS, SourceAssignment, source_assignments
 from ptycho_config.testing._configs import (
+    build_config,
     config_documents,
     configs,
     environments,
@@ -38,6 +40,7 @@ __all__ = [
     "DRAWN_KINDS",
     "NpzFile",
     "SourceAssignment",
+    "build_config",
     "config_documents",
     "configs",
     "environments",

@@ -16,7 +16,7 @@ from typing import Any
 
 from hypothesis import reject
 from hypothesis import strategies as st
-from hypothesis.errors import InvalidArgument
+from hypothesis.strategies import SearchStrategy
 
 from ptycho_config._errors import PtychoConfigError
 from ptycho_config._registry import KEYS, PayloadKind, keys_of
@@ -134,13 +134,11 @@ class SourceAssignment:
         return f"SourceAssignment({self.payload!r}{', ' if shown else ''}{shown})"
 
 
-@st.composite
 def source_assignments(
-    draw: st.DrawFn,
     kind: PayloadKind = "training",
     sources: Iterable[SourceKind] = DRAWN_KINDS,
     max_keys: int = 6,
-) -> SourceAssignment:
+) -> SearchStrategy[SourceAssignment]:
     """Random valid values for random keys in each source kind, the whole result valid.
 
     ``sources`` limits the kinds drawn (default: every kind of ``SOURCE_KINDS`` but
@@ -149,20 +147,34 @@ def source_assignments(
     kinds = tuple(sources)
     unknown = [k for k in kinds if k not in DRAWN_KINDS]
     if unknown:
-        raise InvalidArgument(f"unknown source kinds {unknown}; choose from {DRAWN_KINDS}")
-    keys = [key.qualified for key in keys_of(kind)]
+        raise ValueError(f"unknown source kinds {unknown}; choose from {list(DRAWN_KINDS)}")
+    for key in keys_of(kind):
+        if key.info.is_required() and not any(_accepts(s, key.qualified) for s in kinds):
+            raise ValueError(f"none of the sources {list(kinds)} can set {key.qualified}")
+    # the field strategies are built here, once, not inside the first draw
+    strategies = {key.qualified: values(key.qualified) for key in keys_of(kind)}
+    return _assignments(kind, kinds, max_keys, strategies)
+
+
+@st.composite
+def _assignments(
+    draw: st.DrawFn,
+    kind: PayloadKind,
+    kinds: tuple[SourceKind, ...],
+    max_keys: int,
+    strategies: dict[str, SearchStrategy[Any]],
+) -> SourceAssignment:
+    keys = list(strategies)
     chosen: dict[SourceKind, dict[str, Any]] = {}
     for source in kinds:
         pool = [key for key in keys if _accepts(source, key)]
         picked = draw(st.lists(st.sampled_from(pool), unique=True, max_size=max_keys))
-        chosen[source] = {key: draw(values(key)) for key in picked}
+        chosen[source] = {key: draw(strategies[key]) for key in picked}
     required = [key for key in keys if KEYS[key].info.is_required()]
     for key in required:
         if not any(key in chosen[source] for source in kinds):
             givers = [source for source in kinds if _accepts(source, key)]
-            if not givers:
-                raise InvalidArgument(f"none of the sources {kinds} can set required key {key}")
-            chosen[draw(st.sampled_from(givers))][key] = draw(values(key))
+            chosen[draw(st.sampled_from(givers))][key] = draw(strategies[key])
     assignment = _valid(SourceAssignment(kind, chosen), required)
     if assignment is None:
         reject()

@@ -125,20 +125,28 @@ def flat_values(sections: Collection[str]) -> SearchStrategy[Flat]:
     return st.fixed_dictionaries(required, optional=optional)
 
 
+@functools.cache
+def _valid_flat(schemas: tuple[type[Schema], ...]) -> SearchStrategy[Flat]:
+    # the field strategies are built here, once, not inside the first draw
+    drawn = flat_values([s for schema in schemas for s in sections_of(schema)])
+    return _repaired(drawn, schemas)
+
+
 @st.composite
-def _valid_flat(draw: st.DrawFn, schemas: tuple[type[Schema], ...]) -> Flat:
-    sections = [s for schema in schemas for s in sections_of(schema)]
-    drawn = draw(flat_values(sections))
-    required = [k for k in drawn if KEYS[k].info.is_required()]
-    flat = repair(list(schemas), drawn, keep=required)
-    if flat is None:
+def _repaired(
+    draw: st.DrawFn, drawn: SearchStrategy[Flat], schemas: tuple[type[Schema], ...]
+) -> Flat:
+    flat = draw(drawn)
+    required = [k for k in flat if KEYS[k].info.is_required()]
+    repaired = repair(list(schemas), flat, keep=required)
+    if repaired is None:
         reject()
     try:
         for schema in schemas:
-            build(schema, flat)
+            build(schema, repaired)
     except PtychoConfigError:  # a rule outside cross_field_rules: discard this draw
         reject()
-    return flat
+    return repaired
 
 
 def valid_flat(kind: PayloadKind) -> SearchStrategy[Flat]:
@@ -146,10 +154,26 @@ def valid_flat(kind: PayloadKind) -> SearchStrategy[Flat]:
     return _valid_flat(tuple(payload_schemas(kind)))
 
 
+class build_config:  # lower case: it reads as a function, build_config('training')(values)
+    """Builds a section's config from qualified keys, the others left at their defaults.
+
+    ``build_config('training')({'training.batch_size': 64})`` is a TrainingConfig. It is also
+    how Hypothesis shows a counterexample: only the keys that were set.
+    """
+
+    def __init__(self, section: str) -> None:
+        self.section = section
+
+    def __call__(self, flat: Mapping[str, Any]) -> Any:
+        return build(SECTIONS[self.section], flat)
+
+    def __repr__(self) -> str:
+        return f"build_config({self.section!r})"
+
+
 def configs(section: str) -> SearchStrategy[Any]:
     """Valid instances of a section's schema (with its nested sections), any field set or not."""
-    schema = SECTIONS[section]
-    return _valid_flat((schema,)).map(lambda flat: build(schema, flat))
+    return _valid_flat((SECTIONS[section],)).map(build_config(section))
 
 
 def model_configs() -> SearchStrategy[Any]:
@@ -181,10 +205,16 @@ def _env_texts(value: Any) -> SearchStrategy[str]:
     return st.just(env_text(value))
 
 
-@st.composite
-def environments(draw: st.DrawFn, kind: PayloadKind = "training") -> dict[str, str]:
+def environments(kind: PayloadKind = "training") -> SearchStrategy[dict[str, str]]:
     """Valid ``PTYCHO_*`` variables for a payload: any spelling, any boolean word."""
-    flat = draw(valid_flat(kind))
+    return _environments(valid_flat(kind), kind)
+
+
+@st.composite
+def _environments(
+    draw: st.DrawFn, flats: SearchStrategy[Flat], kind: PayloadKind
+) -> dict[str, str]:
+    flat = draw(flats)
     environ = {}
     for key, value in flat.items():
         name = draw(st.sampled_from(env_spellings(KEYS[key], kind)))
@@ -210,14 +240,18 @@ def _bare(key: str, kind: PayloadKind) -> bool:
     return isinstance(found, Match) and found.alias is None and found.key.qualified == key
 
 
-@st.composite
-def config_documents(draw: st.DrawFn, kind: PayloadKind = "training") -> dict[str, Any]:
+def config_documents(kind: PayloadKind = "training") -> SearchStrategy[dict[str, Any]]:
     """A valid config file's content (sections, some keys bare where unambiguous); plain data.
 
     Write it with ``json.dumps`` or ``yaml.safe_dump``.
     """
+    return _documents(valid_flat(kind), kind)
+
+
+@st.composite
+def _documents(draw: st.DrawFn, flats: SearchStrategy[Flat], kind: PayloadKind) -> dict[str, Any]:
     document: dict[str, Any] = {}
-    for key, value in draw(valid_flat(kind)).items():
+    for key, value in draw(flats).items():
         section, name = key.split(".", 1)
         if _bare(key, kind) and draw(st.booleans()):
             document[name] = plain(value)

@@ -198,11 +198,10 @@ def qualified_key(key: str) -> str:
     """The qualified key a spelling names in either payload ('batch_size' → 'training...')."""
     if key in KEYS:
         return key
-    found = {
-        match.key.qualified
-        for kind in PAYLOAD_SECTIONS
-        if isinstance(match := lookup(key, kind), Match)
-    }
+    found: set[str] = set()
+    for kind in PAYLOAD_SECTIONS:
+        match = lookup(key, kind)
+        found.update([match.key.qualified] if isinstance(match, Match) else match.choices)
     if len(found) == 1:
         return found.pop()
     if found:
