@@ -242,6 +242,7 @@ class TestShrinking:
             lambda a: a.winner("training.nepochs") == "env",
             settings=COVERAGE,
         )
+        assert {"env": {"training.nepochs": 1}} == found.sources
         assert "SourceAssignment('training', env={'training.nepochs': 1})" == repr(found)
 
     def test_failing_property_reports_the_counterexample(self) -> None:

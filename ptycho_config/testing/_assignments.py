@@ -151,25 +151,34 @@ def source_assignments(
     for key in keys_of(kind):
         if key.info.is_required() and not any(_accepts(s, key.qualified) for s in kinds):
             raise ValueError(f"none of the sources {list(kinds)} can set {key.qualified}")
-    # the field strategies are built here, once, not inside the first draw
+    # strategies are built here, once, not inside every draw
     strategies = {key.qualified: values(key.qualified) for key in keys_of(kind)}
-    return _assignments(kind, kinds, max_keys, strategies)
+    # a key and its value drawn side by side, so shrinking deletes them together
+    pairs = {
+        source: st.lists(
+            st.one_of(
+                [st.tuples(st.just(k), v) for k, v in strategies.items() if _accepts(source, k)]
+            ),
+            unique_by=lambda pair: pair[0],
+            max_size=max_keys,
+        )
+        for source in kinds
+    }
+    return _assignments(kind, pairs, strategies)
 
 
 @st.composite
 def _assignments(
     draw: st.DrawFn,
     kind: PayloadKind,
-    kinds: tuple[SourceKind, ...],
-    max_keys: int,
+    pairs: dict[SourceKind, SearchStrategy[list[tuple[str, Any]]]],
     strategies: dict[str, SearchStrategy[Any]],
 ) -> SourceAssignment:
     keys = list(strategies)
-    chosen: dict[SourceKind, dict[str, Any]] = {}
-    for source in kinds:
-        pool = [key for key in keys if _accepts(source, key)]
-        picked = draw(st.lists(st.sampled_from(pool), unique=True, max_size=max_keys))
-        chosen[source] = {key: draw(strategies[key]) for key in picked}
+    kinds = tuple(pairs)
+    chosen: dict[SourceKind, dict[str, Any]] = {
+        source: dict(draw(pairs[source])) for source in kinds
+    }
     required = [key for key in keys if KEYS[key].info.is_required()]
     for key in required:
         if not any(key in chosen[source] for source in kinds):
@@ -197,13 +206,9 @@ def _valid(assignment: SourceAssignment, required: list[str]) -> SourceAssignmen
     if winners is None:
         return None
     dropped = set(expected) - set(winners)
-    repaired = SourceAssignment(
-        assignment.payload,
-        {
-            kind: {k: v for k, v in values.items() if k not in dropped}
-            for kind, values in sources.items()
-        },
-    )
+    kept = {kind: {k: v for k, v in vs.items() if k not in dropped} for kind, vs in sources.items()}
+    # only the kinds that set something: a counterexample stays short
+    repaired = SourceAssignment(assignment.payload, {kind: vs for kind, vs in kept.items() if vs})
     try:
         repaired.execution_config  # noqa: B018 - building it is the check
         for schema in schemas:
