@@ -27,7 +27,7 @@ from ptycho_config import (
     resolve_inference,
     resolve_training,
 )
-from ptycho_config._registry import KEYS, keys_of
+from ptycho_config._registry import KEYS, Miss, keys_of, lookup, spellings
 from ptycho_config._schemas import SECTIONS
 from ptycho_config._sources import SOURCE_KINDS
 from ptycho_config.testing import (
@@ -169,8 +169,12 @@ class TestValidity:
     def test_values_accept_any_unambiguous_spelling(self) -> None:
         """A bare name or alias names its key; an ambiguous or unknown one is a clear error."""
         assert {16} == {find(values("max_epochs"), lambda v: v == 16)}
-        with pytest.raises(ValueError, match=r"ambiguous; use execution.scheduler or training"):
-            values("scheduler")
+        for kind in ("training", "inference"):
+            for name in spellings(kind) + [k.name for k in keys_of(kind)]:
+                missed = lookup(name, kind)
+                if isinstance(missed, Miss) and missed.reason == "ambiguous":
+                    with pytest.raises(ValueError, match=rf"{name}' is ambiguous; use "):
+                        values(name)
         with pytest.raises(ValueError, match=r"unknown key 'batch_sise'.*'batch_size'"):
             values("batch_sise")
 

@@ -12,7 +12,7 @@ import enum
 import functools
 from collections.abc import Collection, Mapping
 from pathlib import PurePath
-from typing import Any
+from typing import Any, cast
 
 from hypothesis import reject
 from hypothesis import strategies as st
@@ -28,7 +28,13 @@ from ptycho_config._registry import (
     lookup,
 )
 from ptycho_config._schema_base import Schema
-from ptycho_config._schemas import SECTIONS
+from ptycho_config._schemas import (
+    SECTIONS,
+    ExecutionConfig,
+    InferenceConfig,
+    ModelConfig,
+    TrainingConfig,
+)
 from ptycho_config._sources.environment import env_text
 from ptycho_config.testing._fields import values
 
@@ -176,24 +182,24 @@ def configs(section: str) -> SearchStrategy[Any]:
     return _valid_flat((SECTIONS[section],)).map(build_config(section))
 
 
-def model_configs() -> SearchStrategy[Any]:
+def model_configs() -> SearchStrategy[ModelConfig]:
     """Any valid ModelConfig."""
-    return configs("model")
+    return cast(SearchStrategy[ModelConfig], configs("model"))
 
 
-def training_configs() -> SearchStrategy[Any]:
+def training_configs() -> SearchStrategy[TrainingConfig]:
     """Any valid TrainingConfig (cross-field rules respected; deprecated aliases never set)."""
-    return configs("training")
+    return cast(SearchStrategy[TrainingConfig], configs("training"))
 
 
-def inference_configs() -> SearchStrategy[Any]:
+def inference_configs() -> SearchStrategy[InferenceConfig]:
     """Any valid InferenceConfig (cross-field rules respected; deprecated aliases never set)."""
-    return configs("inference")
+    return cast(SearchStrategy[InferenceConfig], configs("inference"))
 
 
-def execution_configs() -> SearchStrategy[Any]:
+def execution_configs() -> SearchStrategy[ExecutionConfig]:
     """Any valid ExecutionConfig."""
-    return configs("execution")
+    return cast(SearchStrategy[ExecutionConfig], configs("execution"))
 
 
 _BOOLEAN_WORDS = {True: ("true", "1", "yes", "on", "True"), False: ("false", "0", "no", "off")}
