@@ -28,7 +28,14 @@ from ptycho_config._sources.environment import Environment, environment_of
 from ptycho_config._sources.execution import ExecutionSource
 from ptycho_config._sources.mapping import MappingSource
 from ptycho_config._sources.overrides import Overrides
-from ptycho_config.testing._configs import build, payload_schemas, plain, repair
+from ptycho_config.testing._configs import (
+    build,
+    equalize,
+    partners,
+    payload_schemas,
+    plain,
+    repair,
+)
 from ptycho_config.testing._fields import values
 
 # The kinds a source can be drawn for: every kind but the schema default.
@@ -49,15 +56,30 @@ class SourceAssignment:
     payload: PayloadKind
     sources: Mapping[SourceKind, Mapping[str, Any]]
 
+    def _given(self, key: str) -> tuple[SourceKind, Any] | None:
+        # a key (or a partner holding the same value) in the highest kind that sets one
+        for kind in SOURCE_KINDS:
+            given = self.sources.get(kind, {})
+            for name in partners(key, self.payload):
+                if name in given:
+                    return kind, given[name]
+        return None
+
     def winner(self, key: str) -> SourceKind:
         """The kind whose value ``key`` must resolve to: the first in precedence that sets it."""
-        return next((k for k in SOURCE_KINDS if key in self.sources.get(k, {})), "default")
+        given = self._given(key)
+        return "default" if given is None else given[0]
 
     @property
     def expected(self) -> dict[str, Any]:
         """Key → the value it must resolve to, for every key some source sets."""
-        keys = {key for values in self.sources.values() for key in values}
-        return {key: self.sources[self.winner(key)][key] for key in sorted(keys)}
+        keys = {
+            name
+            for given in self.sources.values()
+            for key in given
+            for name in partners(key, self.payload)
+        }
+        return {key: given[1] for key in sorted(keys) if (given := self._given(key))}
 
     @property
     def expected_sources(self) -> dict[str, SourceKind]:
@@ -192,7 +214,9 @@ def _assignments(
 
 def _valid(assignment: SourceAssignment, required: list[str]) -> SourceAssignment | None:
     """The assignment with keys of broken cross-field rules removed, or None if none is left."""
-    sources = {kind: dict(values) for kind, values in assignment.sources.items()}
+    payload = assignment.payload
+    # one source giving a key and its partner two values is a conflict: give them one
+    sources = {kind: equalize(v, payload, fill=False) for kind, v in assignment.sources.items()}
     # an instance (the ExecutionConfig argument) must be valid on its own, before merging
     for kind, sections in _SECTIONS_OF_KIND.items():
         if kind in sources:
@@ -200,19 +224,19 @@ def _valid(assignment: SourceAssignment, required: list[str]) -> SourceAssignmen
             if alone is None:
                 return None
             sources[kind] = alone
-    schemas = payload_schemas(assignment.payload)
-    expected = SourceAssignment(assignment.payload, sources).expected
-    winners = repair(schemas, expected, keep=required)
+    schemas = payload_schemas(payload)
+    expected = SourceAssignment(payload, sources).expected
+    winners = repair(schemas, expected, keep=required, kind=payload)
     if winners is None:
         return None
     dropped = set(expected) - set(winners)
     kept = {kind: {k: v for k, v in vs.items() if k not in dropped} for kind, vs in sources.items()}
     # only the kinds that set something: a counterexample stays short
-    repaired = SourceAssignment(assignment.payload, {kind: vs for kind, vs in kept.items() if vs})
+    repaired = SourceAssignment(payload, {kind: vs for kind, vs in kept.items() if vs})
     try:
         repaired.execution_config  # noqa: B018 - building it is the check
         for schema in schemas:
-            build(schema, winners)
+            build(schema, repaired.expected)
     except PtychoConfigError:
         return None
     return repaired

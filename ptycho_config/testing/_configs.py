@@ -18,6 +18,7 @@ from hypothesis import reject
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
+import ptycho_config._registry as registry
 from ptycho_config._errors import PtychoConfigError
 from ptycho_config._registry import (
     KEYS,
@@ -66,6 +67,33 @@ def payload_schemas(kind: PayloadKind) -> list[type[Schema]]:
     return [schema for schema in own if schema.section not in inner]
 
 
+def partners(key: str, kind: PayloadKind) -> tuple[str, ...]:
+    """The keys holding one value with ``key`` in a payload, ``key`` first.
+
+    A field the registry lists in ``TWINS`` is declared by training and by execution, and a
+    training payload resolves both keys to one value (registries without twins have none).
+    """
+    twins: Collection[str] = getattr(registry, "TWINS", ())
+    section, name = key.split(".", 1)
+    if kind == "training" and name in twins and section in ("training", "execution"):
+        other = "execution" if section == "training" else "training"
+        return (key, f"{other}.{name}")
+    return (key,)
+
+
+def equalize(flat: Mapping[str, Any], kind: PayloadKind, *, fill: bool = True) -> Flat:
+    """``flat`` with each key's partners given its value (the first seen wins).
+
+    ``fill=False`` only aligns partners already present (what one source may give).
+    """
+    result = dict(flat)
+    for key in flat:
+        for partner in partners(key, kind)[1:]:
+            if partner in KEYS and (fill or partner in flat):
+                result[partner] = result[key]
+    return result
+
+
 def _qualify(schema: type[Schema], path: str) -> str:
     head, _, rest = path.partition(".")
     child = nested(schema).get(head)
@@ -98,11 +126,25 @@ def broken_rules(schema: type[Schema], flat: Mapping[str, Any]) -> list[tuple[st
     return broken
 
 
-def repair(schemas: list[type[Schema]], flat: Flat, keep: Collection[str] = ()) -> Flat | None:
-    """``flat`` without the keys of broken rules (except ``keep``); None if that cannot help."""
-    flat = dict(flat)
+def repair(
+    schemas: list[type[Schema]],
+    flat: Flat,
+    keep: Collection[str] = (),
+    kind: PayloadKind | None = None,
+) -> Flat | None:
+    """``flat`` without the keys of broken rules (except ``keep``); None if that cannot help.
+
+    With a payload ``kind``, a key and its partners are dropped together.
+    """
+    flat = equalize(flat, kind) if kind else dict(flat)
     while broken := [keys for schema in schemas for keys in broken_rules(schema, flat)]:
-        droppable = {key for keys in broken for key in keys if key in flat and key not in keep}
+        droppable = {
+            partner
+            for keys in broken
+            for key in keys
+            for partner in (partners(key, kind) if kind else (key,))
+            if partner in flat and partner not in keep
+        }
         if not droppable:
             return None
         for key in droppable:
@@ -123,28 +165,57 @@ def build(schema: type[Schema], flat: Mapping[str, Any]) -> Any:
     return schema(**kwargs)
 
 
-def flat_values(sections: Collection[str]) -> SearchStrategy[Flat]:
-    """Random keys of these sections with valid values; required keys always present."""
-    keys = [key for key in KEYS.values() if key.section in sections]
-    required = {k.qualified: values(k.qualified) for k in keys if k.info.is_required()}
-    optional = {k.qualified: values(k.qualified) for k in keys if k.qualified not in required}
+def key_strategies(sections: Collection[str]) -> dict[str, SearchStrategy[Any]]:
+    """Qualified key → its values, for the keys of these sections."""
+    return {k.qualified: values(k.qualified) for k in KEYS.values() if k.section in sections}
+
+
+def flat_values(strategies: Mapping[str, SearchStrategy[Any]]) -> SearchStrategy[Flat]:
+    """Random keys with valid values; required keys always present."""
+    required = {k: v for k, v in strategies.items() if KEYS[k].info.is_required()}
+    optional = {k: v for k, v in strategies.items() if k not in required}
     return st.fixed_dictionaries(required, optional=optional)
 
 
+# Rounds of redrawing the other keys of a broken rule before its keys fall back to defaults.
+_REDRAWS = 4
+
+
 @functools.cache
-def _valid_flat(schemas: tuple[type[Schema], ...]) -> SearchStrategy[Flat]:
+def _valid_flat(
+    schemas: tuple[type[Schema], ...], kind: PayloadKind | None = None
+) -> SearchStrategy[Flat]:
     # the field strategies are built here, once, not inside the first draw
-    drawn = flat_values([s for schema in schemas for s in sections_of(schema)])
-    return _repaired(drawn, schemas)
+    strategies = key_strategies([s for schema in schemas for s in sections_of(schema)])
+    return _repaired(flat_values(strategies), strategies, schemas, kind)
 
 
 @st.composite
 def _repaired(
-    draw: st.DrawFn, drawn: SearchStrategy[Flat], schemas: tuple[type[Schema], ...]
+    draw: st.DrawFn,
+    drawn: SearchStrategy[Flat],
+    strategies: Mapping[str, SearchStrategy[Any]],
+    schemas: tuple[type[Schema], ...],
+    kind: PayloadKind | None,
 ) -> Flat:
+    # redrawing makes one key's value depend on another's, which a shrinker cannot undo: only
+    # some draws do it, and a counterexample shrinks towards those that do not
+    rounds = _REDRAWS if draw(st.integers(0, 3)) == 3 else 0
     flat = draw(drawn)
     required = [k for k in flat if KEYS[k].info.is_required()]
-    repaired = repair(list(schemas), flat, keep=required)
+    for _ in range(rounds):
+        flat = equalize(flat, kind) if kind else flat
+        broken = [keys for schema in schemas for keys in broken_rules(schema, flat)]
+        if not broken:
+            break
+        # keep one key of a broken rule and redraw the others: a value that a rule allows
+        # only together with others (oversampling with a large pool) stays reachable
+        keys = draw(st.sampled_from(broken))
+        kept = draw(st.sampled_from(keys))
+        for key in keys:
+            if key != kept and key not in required and key in strategies:
+                flat[key] = draw(strategies[key])
+    repaired = repair(list(schemas), flat, keep=required, kind=kind)
     if repaired is None:
         reject()
     try:
@@ -157,7 +228,7 @@ def _repaired(
 
 def valid_flat(kind: PayloadKind) -> SearchStrategy[Flat]:
     """Qualified key → value for a whole payload, every rule respected."""
-    return _valid_flat(tuple(payload_schemas(kind)))
+    return _valid_flat(tuple(payload_schemas(kind)), kind)
 
 
 class build_config:  # lower case: it reads as a function, build_config('training')(values)
