@@ -213,7 +213,11 @@ def _repaired(
         keys = draw(st.sampled_from(broken))
         kept = draw(st.sampled_from(keys))
         for key in keys:
-            if key != kept and key not in required and key in strategies:
+            if key == kept or key in required or key not in strategies:
+                continue
+            if draw(st.booleans()):  # back to its default, which many rules are made for
+                flat.pop(key, None)
+            else:
                 flat[key] = draw(strategies[key])
     repaired = repair(list(schemas), flat, keep=required, kind=kind)
     if repaired is None:
