@@ -178,7 +178,7 @@ def flat_values(strategies: Mapping[str, SearchStrategy[Any]]) -> SearchStrategy
 
 
 # Rounds of redrawing the other keys of a broken rule before its keys fall back to defaults.
-_REDRAWS = 4
+_REDRAWS = 8
 
 
 @functools.cache
@@ -200,7 +200,7 @@ def _repaired(
 ) -> Flat:
     # redrawing makes one key's value depend on another's, which a shrinker cannot undo: only
     # some draws do it, and a counterexample shrinks towards those that do not
-    rounds = _REDRAWS if draw(st.integers(0, 3)) == 3 else 0
+    rounds = _REDRAWS if draw(st.booleans()) else 0
     flat = draw(drawn)
     required = [k for k in flat if KEYS[k].info.is_required()]
     for _ in range(rounds):
@@ -211,11 +211,13 @@ def _repaired(
         # keep one key of a broken rule and redraw the others: a value that a rule allows
         # only together with others (oversampling with a large pool) stays reachable
         keys = draw(st.sampled_from(broken))
-        kept = draw(st.sampled_from(keys))
+        # the key to keep: one that is away from its default, the value worth reaching
+        moved = [k for k in keys if k in flat and flat[k] != KEYS[k].default]
+        kept = draw(st.sampled_from(moved or keys))
         for key in keys:
             if key == kept or key in required or key not in strategies:
                 continue
-            if draw(st.booleans()):  # back to its default, which many rules are made for
+            if draw(st.integers(0, 3)) == 3:  # back to its default, which rules often want
                 flat.pop(key, None)
             else:
                 flat[key] = draw(strategies[key])

@@ -83,8 +83,9 @@ def _integers(limits: _Limits) -> SearchStrategy[int]:
     # together, and shrinking ends there
     centre = max(low, min(0, high))
     small = st.integers(max(low, centre - 16), min(high, centre + 16))
+    moderate = st.integers(max(low, centre - 1024), min(high, centre + 1024))
     powers = [2**k for k in range(64) if low <= 2**k <= high]
-    branches = [small, st.integers(low, high)]
+    branches = [small, moderate, st.integers(low, high)]
     if powers:  # some validators accept only powers of two; sizes often are
         branches.append(st.sampled_from(powers))
     return st.one_of(branches)
