@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, find, given, settings
+from hypothesis import HealthCheck, find, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
@@ -62,15 +62,27 @@ RESOLVE: dict[str, Callable[..., Any]] = {
 }
 
 
+# Hypothesis builds many draws by mutating earlier ones, so one run's draws are correlated;
+# a few runs from fixed seeds make a fixed sample that is closer to independent draws.
+SEEDS = (1, 2, 3, 4)
+SAMPLE = settings(
+    max_examples=150,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+
 def collect(strategy: SearchStrategy[Any], record: Callable[[Any], None]) -> None:
     """Run ``record`` on a fixed, reproducible set of draws of ``strategy``."""
+    for number in SEEDS:
 
-    @COVERAGE
-    @given(strategy)
-    def run(value: Any) -> None:
-        record(value)
+        @seed(number)
+        @SAMPLE
+        @given(strategy)
+        def run(value: Any) -> None:
+            record(value)
 
-    run()
+        run()
 
 
 def choices(annotation: Any) -> set[Any] | None:
@@ -245,14 +257,15 @@ class TestShrinking:
         assert ({"batch_size"}, 64) == (found.model_fields_set, found.batch_size)
 
     def test_assignment_shrinks_to_one_source_and_key(self) -> None:
-        """A property broken by nepochs from env shrinks to that one variable."""
+        """A property broken by any key from env shrinks to one variable in env alone."""
         found = find(
             source_assignments(),
-            lambda a: a.winner("training.nepochs") == "env",
+            lambda a: "env" in a.expected_sources.values(),
             settings=COVERAGE,
         )
-        assert {"env": {"training.nepochs": 1}} == found.sources
-        assert "SourceAssignment('training', env={'training.nepochs': 1})" == repr(found)
+        [(key, value)] = found.sources["env"].items()
+        assert {"env": {key: value}} == found.sources
+        assert f"SourceAssignment('training', env={{{key!r}: {value!r}}})" == repr(found)
 
     def test_failing_property_reports_the_counterexample(self) -> None:
         """Hypothesis reports the shrunk config of a deliberately failing test."""
