@@ -24,6 +24,7 @@ from hypothesis.strategies import SearchStrategy
 
 from ptycho_config import (
     PtychoConfigError,
+    create_training_payload,
     infer_probe_size,
     resolve_inference,
     resolve_training,
@@ -182,6 +183,17 @@ class TestValidity:
         with tempfile.TemporaryDirectory() as folder:
             path = recipe.write(Path(folder) / "data.npz")
             assert recipe.probe_size == infer_probe_size(path, strict=True)
+
+    @given(npz_files())
+    def test_npz_files_feed_a_training_payload(self, recipe: NpzFile) -> None:
+        """A factory infers N and nphotons from a written data file."""
+        with tempfile.TemporaryDirectory() as folder:
+            path = recipe.write(Path(folder) / "train.npz")
+            payload = create_training_payload(path, Path(folder) / "out", {"n_groups": 8})
+        config = payload.training_config
+        assert recipe.probe_size == config.model.N
+        if recipe.nphotons is not None:
+            assert recipe.nphotons == config.nphotons
 
     def test_values_accept_any_unambiguous_spelling(self) -> None:
         """A bare name or alias names its key; an ambiguous or unknown one is a clear error."""
