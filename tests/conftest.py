@@ -1,14 +1,14 @@
-"""Every test starts from a clean environment and fresh library state."""
+"""Every test starts from a clean environment and fresh library state (the kit's fixtures)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-import ptycho.params
+from ptycho_config.testing_plugin import PtychoEnv
 
 settings.register_profile(
     "ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -18,16 +18,5 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Remove every PTYCHO_* variable so the host environment cannot leak into a test."""
-    for name in list(os.environ):
-        if name.upper().startswith("PTYCHO_"):
-            monkeypatch.delenv(name)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_legacy_params() -> Iterator[None]:
-    """Reset ptycho.params (defaults, unsealed, no populate remembered) around every test."""
-    ptycho.params.reset()
-    yield
-    ptycho.params.reset()
+def _isolated(ptycho_env: PtychoEnv, legacy_params: ModuleType) -> None:
+    """No PTYCHO_* variable from the host, and ptycho.params at its defaults, in every test."""

@@ -20,7 +20,7 @@ from ptycho_config._cli import EXIT_INVALID, EXIT_MISSING, EXIT_OK
 from ptycho_config._example import EXAMPLE_DIR
 from ptycho_config._json_schema import config_file_schema
 from ptycho_config._registry import KEYS
-from tests.strategies import execution_configs, inference_configs, training_configs
+from ptycho_config.testing import execution_configs, inference_configs, training_configs
 from tests.test_factories import write_npz
 
 SCRIPT = str(Path(sys.executable).with_name("ptycho-config"))

@@ -33,8 +33,8 @@ from ptycho_config.distributed import (
     save_snapshot_once,
     verify_consistent,
 )
+from ptycho_config.testing import execution_configs, training_configs, values
 from tests._processes import ROOT, base_environment, free_port, run_all
-from tests.strategies import execution_configs, training_configs, valid_values
 from tests.test_factories import write_npz
 
 WORKER = str(ROOT / "tests" / "_distributed_worker.py")
@@ -119,7 +119,7 @@ class TestFingerprint:
         data: st.DataObject,
     ) -> None:
         """Changing any value changes the fingerprint, unless the key is not run-defining."""
-        other = changed(training, execution, key, data.draw(valid_values[key]))
+        other = changed(training, execution, key, data.draw(values(key)))
         assume(other is not None)
         before, after = run_values(Pair(training, execution)), run_values(other)
         assume(value_of(Pair(training, execution), key) != value_of(other, key))

@@ -24,7 +24,7 @@ from ptycho_config import (
 from ptycho_config._export import EXPORTED_KINDS
 from ptycho_config._registry import KEYS
 from ptycho_config._sources.environment import env_text
-from tests.strategies import execution_configs, training_configs
+from ptycho_config.testing import execution_configs, training_configs
 from tests.test_factories import write_npz
 
 SCRIPT = str(Path(sys.executable).with_name("ptycho-config"))

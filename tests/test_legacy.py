@@ -38,7 +38,7 @@ from ptycho_config._legacy import (
     to_legacy_dict,
 )
 from ptycho_config._registry import LEGACY_RENAMES
-from tests.strategies import inference_configs, training_configs
+from ptycho_config.testing import inference_configs, training_configs
 
 DATA = Path(__file__).parent / "data"
 MISSING = object()

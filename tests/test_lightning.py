@@ -23,9 +23,9 @@ from ptycho_config import (
     create_training_payload,
 )
 from ptycho_config._torch_runtime import CONSTANT_SCHEDULERS, PLATEAU_MONITOR
+from ptycho_config.testing import execution_configs, training_configs
 from tests._processes import ROOT, base_environment, run_all
 from tests._tiny_lightning import fit
-from tests.strategies import execution_configs, training_configs
 from tests.test_factories import write_npz
 
 pytestmark = [

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
-from pathlib import Path
 from typing import Any
 
 from hypothesis import given
@@ -13,86 +11,41 @@ from hypothesis import strategies as st
 from ptycho_config import ExecutionConfig, PtychoConfigError, resolve_inference, resolve_training
 from ptycho_config._registry import KEYS, PAYLOAD_SECTIONS, TWINS
 from ptycho_config._sources.environment import env_text, environment_of
-from tests.strategies import PAIRED_KEYS, execution_configs, training_configs, valid_values
-
-TRAINING_KEYS = sorted(
-    k for k in KEYS if KEYS[k].section in PAYLOAD_SECTIONS["training"] and k not in PAIRED_KEYS
+from ptycho_config.testing import (
+    SourceAssignment,
+    execution_configs,
+    source_assignments,
+    training_configs,
 )
-EXECUTION_KEYS = [k for k in TRAINING_KEYS if k.startswith("execution.")]
-SOURCES = ("override", "execution_config", "env", "file", "inferred")
+
+TRAINING_KEYS = sorted(k for k in KEYS if KEYS[k].section in PAYLOAD_SECTIONS["training"])
+# keys a rule wants given together: setting one alone is an error
+PAIRED_KEYS = frozenset({"torch.scale_contract_version", "torch.measurement_domain"})
 
 
-@st.composite
-def assignments(draw: st.DrawFn) -> dict[str, dict[str, Any]]:
-    """Random valid values for random keys in each source (execution_config: execution keys)."""
-    chosen: dict[str, dict[str, Any]] = {}
-    for source in SOURCES:
-        pool = EXECUTION_KEYS if source == "execution_config" else TRAINING_KEYS
-        keys = draw(st.lists(st.sampled_from(pool), unique=True, max_size=6))
-        chosen[source] = {key: draw(valid_values[key]) for key in keys}
-        for name in TWINS:  # one source giving a shared field two values is a conflict
-            if f"training.{name}" in chosen[source] and f"execution.{name}" in chosen[source]:
-                chosen[source][f"execution.{name}"] = chosen[source][f"training.{name}"]
-    return chosen
-
-
-def group(key: str) -> tuple[str, ...]:
-    """The keys that hold one value: a shared field's two keys, or the key alone."""
-    name = key.split(".", 1)[1]
-    return (f"training.{name}", f"execution.{name}") if name in TWINS else (key,)
-
-
-def resolve_from(chosen: dict[str, dict[str, Any]], folder: Path, order: int = 1) -> Any:
-    """Resolve the assignment, writing the file source as JSON; `order` reverses mappings."""
-
-    def ordered(mapping: dict[str, Any]) -> dict[str, Any]:
-        return dict(list(mapping.items())[::order])
-
-    config_file = None
-    if chosen["file"]:
-        config_file = folder / "config.json"
-        document = {k: (str(v) if isinstance(v, Path) else v) for k, v in chosen["file"].items()}
-        config_file.write_text(json.dumps(ordered(document)), encoding="utf-8")
-    execution = ExecutionConfig(
-        **{k.split(".")[1]: v for k, v in chosen["execution_config"].items()}
-    )
-    environ = {KEYS[k].env: env_text(v) for k, v in chosen["env"].items()}
-    return resolve_training(
-        ordered(chosen["override"]),
-        execution if chosen["execution_config"] else None,
-        environ=ordered(environ),
-        config_file=config_file,
-        inferred=ordered(chosen["inferred"]),
-    )
-
-
-def canonical(key: str, value: Any) -> Any:
-    """The value a key holds once validated on its own."""
-    return resolve_training({key: value}, environ={}).value(key)
+def reversed_sources(assignment: SourceAssignment) -> SourceAssignment:
+    """The same assignment with every source's keys in reverse order."""
+    flipped = {kind: dict(reversed(list(v.items()))) for kind, v in assignment.sources.items()}
+    return SourceAssignment(assignment.payload, flipped)
 
 
 class TestHighestSourceWins:
     """For every assignment, each key resolves to the value of the highest source setting it."""
 
-    @given(assignments())
-    def test_value_and_provenance(self, chosen: dict[str, dict[str, Any]]) -> None:
+    @given(source_assignments("training") | source_assignments("inference"))
+    def test_value_and_provenance(self, assignment: SourceAssignment) -> None:
         """The resolved value is the highest source's, and provenance names that source."""
-        with tempfile.TemporaryDirectory() as folder:
-            resolved = resolve_from(chosen, Path(folder))
-        for key in TRAINING_KEYS:
-            keys = group(key)
-            winner = next((s for s in SOURCES if any(k in chosen[s] for k in keys)), "default")
-            assert resolved.provenance[key].kind == winner
-            if winner != "default":
-                given = next(chosen[winner][k] for k in keys if k in chosen[winner])
-                assert resolved.value(key) == canonical(key, given)
+        resolved = assignment.resolve()
+        assert assignment.expected == {k: resolved.value(k) for k in assignment.expected}
+        kinds = {key: source.kind for key, source in resolved.provenance.items()}
+        assert assignment.expected_sources == kinds
 
-    @given(assignments())
-    def test_order_of_keys_does_not_matter(self, chosen: dict[str, dict[str, Any]]) -> None:
+    @given(source_assignments())
+    def test_order_of_keys_does_not_matter(self, assignment: SourceAssignment) -> None:
         """Reversing every mapping gives the same values and provenance."""
         with tempfile.TemporaryDirectory() as folder:
-            forward = resolve_from(chosen, Path(folder))
-            backward = resolve_from(chosen, Path(folder), order=-1)
+            forward = assignment.resolve(folder)
+            backward = reversed_sources(assignment).resolve(folder)
         assert forward.values() == backward.values()
         assert dict(forward.provenance) == dict(backward.provenance)
 
@@ -120,6 +73,8 @@ class TestEnvironmentRoundTrip:
             f"training.{k}": v for k, v in training.model_dump().items()
             if k not in ("model", "torch", "n_images")
         }  # fmt: skip
+        torch_set = training.torch.model_dump(exclude_unset=True)
+        values |= {f"torch.{k}": v for k, v in torch_set.items()}
         execution = execution.model_copy(update={k: getattr(training, k) for k in TWINS})
         values |= {f"execution.{k}": v for k, v in execution.model_dump().items()}
         resolved = resolve_training(environ=environment_of(values))

@@ -26,7 +26,7 @@ from ptycho_config import (
     UnknownKeyError,
 )
 from ptycho_config._types import MAX_COUNT
-from tests.strategies import (
+from ptycho_config.testing import (
     execution_configs,
     inference_configs,
     model_configs,

@@ -23,7 +23,7 @@ from ptycho_config._torch_config import (
     torch_model_config,
     torch_training_config,
 )
-from tests.strategies import execution_configs, inference_configs, training_configs
+from ptycho_config.testing import execution_configs, inference_configs, training_configs
 
 REPO = Path(__file__).resolve().parents[1]
 

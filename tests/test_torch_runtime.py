@@ -17,7 +17,7 @@ from ptycho_config import ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._accelerator import resolve_accelerator
 from ptycho_config._resolve import resolve_inference, resolve_training
 from ptycho_config._torch_runtime import TorchRuntime, WarmupCosine, build_torch_runtime
-from tests.strategies import execution_configs, training_configs
+from ptycho_config.testing import execution_configs, training_configs
 
 torch = pytest.importorskip("torch")
 

@@ -1,0 +1,55 @@
+"""Hypothesis strategies for code built on ptycho-config (needs ``ptycho-config[testing]``).
+
+- ``model_configs()``, ``training_configs()``, ``inference_configs()``, ``execution_configs()``
+  and ``configs(section)``: valid config instances, any field set or left at its default;
+  ``build_config(section)(values)`` builds one from qualified keys (counterexamples read so).
+- ``values(key)``: valid values of one key; ``paths()``: simple paths.
+- ``environments(kind)``: valid ``PTYCHO_*`` variables; ``config_documents(kind)``: valid
+  config file contents as plain data.
+- ``npz_files()``: recipes of small valid data files (``.write(path)``).
+- ``source_assignments(kind)``: random values per source kind, with ``expected`` (the value
+  each key must resolve to) and ``expected_sources`` (the kind its provenance must name).
+
+Every strategy is derived from the schemas, so fields and source kinds added later are
+covered without edits. The pytest fixtures live in ``ptycho_config.testing_plugin``.
+"""
+
+try:
+    import hypothesis  # noqa: F401 - only to fail early, with the hint below
+except ImportError as error:  # pragma: no cover - exercised in a subprocess test
+    raise ImportError(
+        "ptycho_config.testing needs Hypothesis; install it with "
+        "pip install 'ptycho-config[testing]'"
+    ) from error
+
+from ptycho_config.testing._assignments import DRAWN_KINDS, SourceAssignment, source_assignments
+from ptycho_config.testing._configs import (
+    build_config,
+    config_documents,
+    configs,
+    environments,
+    execution_configs,
+    inference_configs,
+    model_configs,
+    training_configs,
+)
+from ptycho_config.testing._data import NpzFile, npz_files
+from ptycho_config.testing._fields import paths, values
+
+__all__ = [
+    "DRAWN_KINDS",
+    "NpzFile",
+    "SourceAssignment",
+    "build_config",
+    "config_documents",
+    "configs",
+    "environments",
+    "execution_configs",
+    "inference_configs",
+    "model_configs",
+    "npz_files",
+    "paths",
+    "source_assignments",
+    "training_configs",
+    "values",
+]

@@ -1,0 +1,242 @@
+"""Random values per source, with the value each key must resolve to: precedence as a property.
+
+The oracle is ``SOURCE_KINDS``, the library's one statement of precedence: a key resolves to
+the value of the first kind in that tuple that sets it, else to its default. Every kind in
+the tuple is drawn, so a source kind added there is covered without an edit here.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hypothesis import reject
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
+
+from ptycho_config._errors import PtychoConfigError
+from ptycho_config._registry import KEYS, PayloadKind, keys_of
+from ptycho_config._resolve import Resolved, merge, read_layers
+from ptycho_config._schemas import SECTIONS, ExecutionConfig
+from ptycho_config._sources import SOURCE_KINDS, ConfigSource, SourceKind
+from ptycho_config._sources.config_file import ConfigFile
+from ptycho_config._sources.environment import Environment, environment_of
+from ptycho_config._sources.execution import ExecutionSource
+from ptycho_config._sources.mapping import MappingSource
+from ptycho_config._sources.overrides import Overrides
+from ptycho_config.testing._configs import (
+    build,
+    equalize,
+    partners,
+    payload_schemas,
+    plain,
+    repair,
+)
+from ptycho_config.testing._fields import values
+
+# The kinds a source can be drawn for: every kind but the schema default.
+DRAWN_KINDS: tuple[SourceKind, ...] = tuple(k for k in SOURCE_KINDS if k != "default")
+# A kind limited to some sections: an ExecutionConfig instance holds only execution fields.
+_SECTIONS_OF_KIND: dict[str, tuple[str, ...]] = {"execution_config": ("execution",)}
+
+
+def _accepts(kind: str, key: str) -> bool:
+    sections = _SECTIONS_OF_KIND.get(kind)
+    return sections is None or KEYS[key].section in sections
+
+
+@dataclass(frozen=True)
+class SourceAssignment:
+    """What each source sets (qualified key → value), and what every key must resolve to."""
+
+    payload: PayloadKind
+    sources: Mapping[SourceKind, Mapping[str, Any]]
+
+    def _given(self, key: str) -> tuple[SourceKind, Any] | None:
+        # a key (or a partner holding the same value) in the highest kind that sets one
+        for kind in SOURCE_KINDS:
+            given = self.sources.get(kind, {})
+            for name in partners(key, self.payload):
+                if name in given:
+                    return kind, given[name]
+        return None
+
+    def winner(self, key: str) -> SourceKind:
+        """The kind whose value ``key`` must resolve to: the first in precedence that sets it."""
+        given = self._given(key)
+        return "default" if given is None else given[0]
+
+    @property
+    def expected(self) -> dict[str, Any]:
+        """Key → the value it must resolve to, for every key some source sets."""
+        keys = {
+            name
+            for given in self.sources.values()
+            for key in given
+            for name in partners(key, self.payload)
+        }
+        return {key: given[1] for key in sorted(keys) if (given := self._given(key))}
+
+    @property
+    def expected_sources(self) -> dict[str, SourceKind]:
+        """Key → the kind its provenance must name, for every key of the payload."""
+        return {key.qualified: self.winner(key.qualified) for key in keys_of(self.payload)}
+
+    def values_of(self, kind: SourceKind) -> dict[str, Any]:
+        """What one source sets, by qualified key (empty when it sets nothing)."""
+        return dict(self.sources.get(kind, {}))
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        """The ``overrides`` mapping of ``resolve_*`` and the factories."""
+        return self.values_of("override")
+
+    @property
+    def execution_config(self) -> ExecutionConfig | None:
+        """The ``execution_config`` argument: an instance with exactly these fields set."""
+        fields = self.values_of("execution_config")
+        if not fields:
+            return None
+        return ExecutionConfig(**{key.split(".", 1)[1]: v for key, v in fields.items()})
+
+    @property
+    def environ(self) -> dict[str, str]:
+        """The ``environ`` argument: one PTYCHO_<SECTION>__<FIELD> variable per key."""
+        return environment_of(self.values_of("env"))
+
+    @property
+    def config_document(self) -> dict[str, Any] | None:
+        """The file source's content as plain data (sections as tables), or None."""
+        document: dict[str, Any] = {}
+        for key, value in self.values_of("file").items():
+            section, name = key.split(".", 1)
+            document.setdefault(section, {})[name] = plain(value)
+        return document or None
+
+    def write_config_file(self, folder: str | Path) -> Path | None:
+        """Write the file source as ``config.json`` into ``folder``; None when it sets nothing."""
+        document = self.config_document
+        if document is None:
+            return None
+        path = Path(folder) / "config.json"
+        path.write_text(json.dumps(document), encoding="utf-8")
+        return path
+
+    def source_objects(self, folder: str | Path) -> list[ConfigSource]:
+        """Real sources for the kinds with one here, a plain mapping source for the others."""
+        made: list[ConfigSource] = [
+            Overrides(self.overrides),
+            ExecutionSource(self.execution_config),
+            Environment.of(self.environ),
+        ]
+        config_file = self.write_config_file(folder)
+        if config_file is not None:
+            made.append(ConfigFile(config_file))
+        native = {"override", "execution_config", "env", "file"}
+        made += [MappingSource(k, dict(v)) for k, v in self.sources.items() if k not in native]
+        return made
+
+    def resolve(self, folder: str | Path | None = None) -> Resolved:
+        """Resolve through the library's merger; files go to ``folder`` (default: a temporary one).
+
+        Provenance names the config file by its path, so compare two resolutions in one folder.
+        """
+        if folder is not None:
+            return merge(self.payload, read_layers(self.payload, self.source_objects(folder)))
+        with tempfile.TemporaryDirectory() as temporary:
+            layers = read_layers(self.payload, self.source_objects(temporary))
+        return merge(self.payload, layers)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={dict(v)!r}" for k, v in self.sources.items() if v)
+        return f"SourceAssignment({self.payload!r}{', ' if shown else ''}{shown})"
+
+
+def source_assignments(
+    kind: PayloadKind = "training",
+    sources: Iterable[SourceKind] = DRAWN_KINDS,
+    max_keys: int = 6,
+) -> SearchStrategy[SourceAssignment]:
+    """Random valid values for random keys in each source kind, the whole result valid.
+
+    ``sources`` limits the kinds drawn (default: every kind of ``SOURCE_KINDS`` but
+    'default'); ``max_keys`` bounds the keys per source.
+    """
+    kinds = tuple(sources)
+    unknown = [k for k in kinds if k not in DRAWN_KINDS]
+    if unknown:
+        raise ValueError(f"unknown source kinds {unknown}; choose from {list(DRAWN_KINDS)}")
+    for key in keys_of(kind):
+        if key.info.is_required() and not any(_accepts(s, key.qualified) for s in kinds):
+            raise ValueError(f"none of the sources {list(kinds)} can set {key.qualified}")
+    # strategies are built here, once, not inside every draw
+    strategies = {key.qualified: values(key.qualified) for key in keys_of(kind)}
+    # a key and its value drawn side by side, so shrinking deletes them together
+    pairs = {
+        source: st.lists(
+            st.one_of(
+                [st.tuples(st.just(k), v) for k, v in strategies.items() if _accepts(source, k)]
+            ),
+            unique_by=lambda pair: pair[0],
+            max_size=max_keys,
+        )
+        for source in kinds
+    }
+    return _assignments(kind, pairs, strategies)
+
+
+@st.composite
+def _assignments(
+    draw: st.DrawFn,
+    kind: PayloadKind,
+    pairs: dict[SourceKind, SearchStrategy[list[tuple[str, Any]]]],
+    strategies: dict[str, SearchStrategy[Any]],
+) -> SourceAssignment:
+    keys = list(strategies)
+    kinds = tuple(pairs)
+    chosen: dict[SourceKind, dict[str, Any]] = {
+        source: dict(draw(pairs[source])) for source in kinds
+    }
+    required = [key for key in keys if KEYS[key].info.is_required()]
+    for key in required:
+        if not any(key in chosen[source] for source in kinds):
+            givers = [source for source in kinds if _accepts(source, key)]
+            chosen[draw(st.sampled_from(givers))][key] = draw(strategies[key])
+    assignment = _valid(SourceAssignment(kind, chosen), required)
+    if assignment is None:
+        reject()
+    return assignment
+
+
+def _valid(assignment: SourceAssignment, required: list[str]) -> SourceAssignment | None:
+    """The assignment with keys of broken cross-field rules removed, or None if none is left."""
+    payload = assignment.payload
+    # one source giving a key and its partner two values is a conflict: give them one
+    sources = {kind: equalize(v, payload, fill=False) for kind, v in assignment.sources.items()}
+    # an instance (the ExecutionConfig argument) must be valid on its own, before merging
+    for kind, sections in _SECTIONS_OF_KIND.items():
+        if kind in sources:
+            alone = repair([SECTIONS[s] for s in sections], sources[kind])
+            if alone is None:
+                return None
+            sources[kind] = alone
+    schemas = payload_schemas(payload)
+    expected = SourceAssignment(payload, sources).expected
+    winners = repair(schemas, expected, keep=required, kind=payload)
+    if winners is None:
+        return None
+    dropped = set(expected) - set(winners)
+    kept = {kind: {k: v for k, v in vs.items() if k not in dropped} for kind, vs in sources.items()}
+    # only the kinds that set something: a counterexample stays short
+    repaired = SourceAssignment(payload, {kind: vs for kind, vs in kept.items() if vs})
+    try:
+        repaired.execution_config  # noqa: B018 - building it is the check
+        for schema in schemas:
+            build(schema, repaired.expected)
+    except PtychoConfigError:
+        return None
+    return repaired

@@ -1,0 +1,342 @@
+"""Valid whole configurations: every key drawn from its field, cross-field rules respected.
+
+A configuration is first drawn flat (qualified key → value, absent keys keep their defaults).
+The schemas' own ``cross_field_rules`` then say which combinations are invalid; the keys of a
+broken rule fall back to their defaults, which always satisfy it. New fields and rules are
+covered without edits here; a combination some other validator rejects is discarded.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections.abc import Collection, Mapping
+from pathlib import PurePath
+from typing import Any, cast
+
+from hypothesis import reject
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
+
+from ptycho_config._errors import PtychoConfigError
+from ptycho_config._registry import (
+    KEYS,
+    PAYLOAD_SECTIONS,
+    TWINS,
+    Match,
+    PayloadKind,
+    env_spellings,
+    lookup,
+)
+from ptycho_config._schema_base import Schema
+from ptycho_config._schemas import (
+    SECTIONS,
+    ExecutionConfig,
+    InferenceConfig,
+    ModelConfig,
+    TrainingConfig,
+)
+from ptycho_config._sources.environment import env_text
+from ptycho_config.testing._fields import values
+
+Flat = dict[str, Any]
+
+
+@functools.cache
+def nested(schema: type[Schema]) -> dict[str, type[Schema]]:
+    """Field name → schema, for the fields of ``schema`` that hold another section."""
+    return {
+        name: info.annotation
+        for name, info in schema.model_fields.items()
+        if isinstance(info.annotation, type)
+        and issubclass(info.annotation, Schema)
+        and info.annotation.section in SECTIONS
+    }
+
+
+def sections_of(schema: type[Schema]) -> tuple[str, ...]:
+    """The section of a schema and of every section nested in it."""
+    inner = [s for child in nested(schema).values() for s in sections_of(child)]
+    return (schema.section, *inner)
+
+
+def payload_schemas(kind: PayloadKind) -> list[type[Schema]]:
+    """The top-level schemas a payload validates (sections nested in another one excluded)."""
+    own = [SECTIONS[s] for s in PAYLOAD_SECTIONS[kind]]
+    inner = {s for schema in own for s in sections_of(schema)[1:]}
+    return [schema for schema in own if schema.section not in inner]
+
+
+def partners(key: str, kind: PayloadKind) -> tuple[str, ...]:
+    """The keys holding one value with ``key`` in a payload, ``key`` first.
+
+    A field the registry lists in ``TWINS`` is declared by training and by execution, and a
+    training payload resolves both keys to one value.
+    """
+    section, name = key.split(".", 1)
+    if kind == "training" and name in TWINS and section in ("training", "execution"):
+        other = "execution" if section == "training" else "training"
+        return (key, f"{other}.{name}")
+    return (key,)
+
+
+def equalize(flat: Mapping[str, Any], kind: PayloadKind, *, fill: bool = True) -> Flat:
+    """``flat`` with each key's partners given its value (the first seen wins).
+
+    ``fill=False`` only aligns partners already present (what one source may give).
+    """
+    result = dict(flat)
+    for key in flat:
+        for partner in partners(key, kind)[1:]:
+            if partner in KEYS and (fill or partner in flat):
+                result[partner] = result[key]
+    return result
+
+
+def _qualify(schema: type[Schema], path: str) -> str:
+    head, _, rest = path.partition(".")
+    child = nested(schema).get(head)
+    return _qualify(child, rest) if child is not None and rest else f"{schema.section}.{path}"
+
+
+def _unvalidated(schema: type[Schema], flat: Mapping[str, Any]) -> Schema:
+    own = {
+        name: flat[key]
+        for name in schema.model_fields
+        if (key := f"{schema.section}.{name}") in flat
+    }
+    own.update({name: _unvalidated(child, flat) for name, child in nested(schema).items()})
+    return schema.model_construct(**own)
+
+
+def broken_rules(schema: type[Schema], flat: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    """The qualified keys of every cross-field rule the flat values break, nested ones too."""
+    instance = _unvalidated(schema, flat)
+    broken = []
+    for rule in schema.cross_field_rules:
+        try:
+            holds = bool(rule.holds(instance))
+        except (AttributeError, TypeError, ValueError, ArithmeticError):
+            holds = False
+        if not holds:
+            broken.append(tuple(_qualify(schema, field) for field in rule.fields))
+    for child in nested(schema).values():
+        broken.extend(broken_rules(child, flat))
+    return broken
+
+
+def repair(
+    schemas: list[type[Schema]],
+    flat: Flat,
+    keep: Collection[str] = (),
+    kind: PayloadKind | None = None,
+) -> Flat | None:
+    """``flat`` without the keys of broken rules (except ``keep``); None if that cannot help.
+
+    With a payload ``kind``, a key and its partners are dropped together.
+    """
+    flat = equalize(flat, kind) if kind else dict(flat)
+    while broken := [keys for schema in schemas for keys in broken_rules(schema, flat)]:
+        droppable = {
+            partner
+            for keys in broken
+            for key in keys
+            for partner in (partners(key, kind) if kind else (key,))
+            if partner in flat and partner not in keep
+        }
+        if not droppable:
+            return None
+        for key in droppable:
+            del flat[key]
+    return flat
+
+
+def build(schema: type[Schema], flat: Mapping[str, Any]) -> Any:
+    """The validated config: keys present in ``flat`` set, the others left at their defaults."""
+    kwargs = {
+        name: flat[key]
+        for name in schema.model_fields
+        if (key := f"{schema.section}.{name}") in flat
+    }
+    for name, child in nested(schema).items():
+        if any(key.split(".", 1)[0] in sections_of(child) for key in flat):
+            kwargs[name] = build(child, flat)
+    return schema(**kwargs)
+
+
+def key_strategies(sections: Collection[str]) -> dict[str, SearchStrategy[Any]]:
+    """Qualified key → its values, for the keys of these sections."""
+    return {k.qualified: values(k.qualified) for k in KEYS.values() if k.section in sections}
+
+
+def flat_values(strategies: Mapping[str, SearchStrategy[Any]]) -> SearchStrategy[Flat]:
+    """Random keys with valid values; required keys always present."""
+    required = {k: v for k, v in strategies.items() if KEYS[k].info.is_required()}
+    optional = {k: v for k, v in strategies.items() if k not in required}
+    return st.fixed_dictionaries(required, optional=optional)
+
+
+# Rounds of redrawing the other keys of a broken rule before its keys fall back to defaults.
+_REDRAWS = 8
+
+
+@functools.cache
+def _valid_flat(
+    schemas: tuple[type[Schema], ...], kind: PayloadKind | None = None
+) -> SearchStrategy[Flat]:
+    # the field strategies are built here, once, not inside the first draw
+    strategies = key_strategies([s for schema in schemas for s in sections_of(schema)])
+    return _repaired(flat_values(strategies), strategies, schemas, kind)
+
+
+@st.composite
+def _repaired(
+    draw: st.DrawFn,
+    drawn: SearchStrategy[Flat],
+    strategies: Mapping[str, SearchStrategy[Any]],
+    schemas: tuple[type[Schema], ...],
+    kind: PayloadKind | None,
+) -> Flat:
+    # redrawing makes one key's value depend on another's, which a shrinker cannot undo: only
+    # some draws do it, and a counterexample shrinks towards those that do not
+    rounds = _REDRAWS if draw(st.booleans()) else 0
+    flat = draw(drawn)
+    required = [k for k in flat if KEYS[k].info.is_required()]
+    for _ in range(rounds):
+        flat = equalize(flat, kind) if kind else flat
+        broken = [keys for schema in schemas for keys in broken_rules(schema, flat)]
+        if not broken:
+            break
+        # keep one key of a broken rule and redraw the others: a value that a rule allows
+        # only together with others (oversampling with a large pool) stays reachable
+        keys = draw(st.sampled_from(broken))
+        # the key to keep: one that is away from its default, the value worth reaching
+        moved = [k for k in keys if k in flat and flat[k] != KEYS[k].default]
+        kept = draw(st.sampled_from(moved or keys))
+        for key in keys:
+            if key == kept or key in required or key not in strategies:
+                continue
+            if draw(st.integers(0, 3)) == 3:  # back to its default, which rules often want
+                flat.pop(key, None)
+            else:
+                flat[key] = draw(strategies[key])
+    repaired = repair(list(schemas), flat, keep=required, kind=kind)
+    if repaired is None:
+        reject()
+    try:
+        for schema in schemas:
+            build(schema, repaired)
+    except PtychoConfigError:  # a rule outside cross_field_rules: discard this draw
+        reject()
+    return repaired
+
+
+def valid_flat(kind: PayloadKind) -> SearchStrategy[Flat]:
+    """Qualified key → value for a whole payload, every rule respected."""
+    return _valid_flat(tuple(payload_schemas(kind)), kind)
+
+
+class build_config:  # lower case: it reads as a function, build_config('training')(values)
+    """Builds a section's config from qualified keys, the others left at their defaults.
+
+    ``build_config('training')({'training.batch_size': 64})`` is a TrainingConfig. It is also
+    how Hypothesis shows a counterexample: only the keys that were set.
+    """
+
+    def __init__(self, section: str) -> None:
+        self.section = section
+
+    def __call__(self, flat: Mapping[str, Any]) -> Any:
+        return build(SECTIONS[self.section], flat)
+
+    def __repr__(self) -> str:
+        return f"build_config({self.section!r})"
+
+
+def configs(section: str) -> SearchStrategy[Any]:
+    """Valid instances of a section's schema (with its nested sections), any field set or not."""
+    return _valid_flat((SECTIONS[section],)).map(build_config(section))
+
+
+def model_configs() -> SearchStrategy[ModelConfig]:
+    """Any valid ModelConfig."""
+    return cast(SearchStrategy[ModelConfig], configs("model"))
+
+
+def training_configs() -> SearchStrategy[TrainingConfig]:
+    """Any valid TrainingConfig (cross-field rules respected; deprecated aliases never set)."""
+    return cast(SearchStrategy[TrainingConfig], configs("training"))
+
+
+def inference_configs() -> SearchStrategy[InferenceConfig]:
+    """Any valid InferenceConfig (cross-field rules respected; deprecated aliases never set)."""
+    return cast(SearchStrategy[InferenceConfig], configs("inference"))
+
+
+def execution_configs() -> SearchStrategy[ExecutionConfig]:
+    """Any valid ExecutionConfig."""
+    return cast(SearchStrategy[ExecutionConfig], configs("execution"))
+
+
+_BOOLEAN_WORDS = {True: ("true", "1", "yes", "on", "True"), False: ("false", "0", "no", "off")}
+
+
+def _env_texts(value: Any) -> SearchStrategy[str]:
+    if isinstance(value, bool):
+        return st.sampled_from(_BOOLEAN_WORDS[value])
+    return st.just(env_text(value))
+
+
+def environments(kind: PayloadKind = "training") -> SearchStrategy[dict[str, str]]:
+    """Valid ``PTYCHO_*`` variables for a payload: any spelling, any boolean word."""
+    return _environments(valid_flat(kind), kind)
+
+
+@st.composite
+def _environments(
+    draw: st.DrawFn, flats: SearchStrategy[Flat], kind: PayloadKind
+) -> dict[str, str]:
+    flat = draw(flats)
+    environ = {}
+    for key, value in flat.items():
+        name = draw(st.sampled_from(env_spellings(KEYS[key], kind)))
+        environ[name] = draw(_env_texts(value))
+    return environ
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON, YAML and TOML can hold it."""
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple | list | set | frozenset):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    return value
+
+
+def _bare(key: str, kind: PayloadKind) -> bool:
+    found = lookup(KEYS[key].name, kind)
+    return isinstance(found, Match) and found.alias is None and found.key.qualified == key
+
+
+def config_documents(kind: PayloadKind = "training") -> SearchStrategy[dict[str, Any]]:
+    """A valid config file's content (sections, some keys bare where unambiguous); plain data.
+
+    Write it with ``json.dumps`` or ``yaml.safe_dump``.
+    """
+    return _documents(valid_flat(kind), kind)
+
+
+@st.composite
+def _documents(draw: st.DrawFn, flats: SearchStrategy[Flat], kind: PayloadKind) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for key, value in draw(flats).items():
+        section, name = key.split(".", 1)
+        if _bare(key, kind) and draw(st.booleans()):
+            document[name] = plain(value)
+        else:
+            document.setdefault(section, {})[name] = plain(value)
+    return document

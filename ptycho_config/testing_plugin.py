@@ -1,0 +1,161 @@
+"""The pytest plugin of ptycho-config (entry point ``pytest11``: ``ptycho_config``).
+
+Fixtures:
+- ``ptycho_env``: a clean environment without ``PTYCHO_*`` variables for the test, with
+  ``set(key, value)`` taking any spelling the library accepts; restored afterwards.
+- ``legacy_params``: the legacy dict ``ptycho.params`` reset to its defaults for the test and
+  restored afterwards.
+- ``example_data``: the bundled example data set and model directory, written into tmp_path.
+
+After every test the plugin checks that no ``PTYCHO_*`` variable was left changed in
+``os.environ``; a test that leaks one fails (at teardown) and the environment is restored.
+Turn the check off with the ini option ``ptycho_config_check_env = false``.
+
+This module loads in every pytest run where the package is installed: it imports neither
+Hypothesis nor anything heavy at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+_PREFIX = "PTYCHO_"
+_CHECK_OPTION = "ptycho_config_check_env"
+
+
+def _ptycho_variables() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.upper().startswith(_PREFIX)}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register the ini option that turns the leaked-variable check off."""
+    parser.addini(
+        _CHECK_OPTION,
+        "fail a test that leaves PTYCHO_* variables changed in os.environ (default true)",
+        type="bool",
+        default=True,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _ptycho_env_leak_check(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that leaves PTYCHO_* variables changed, and undo the change."""
+    # requested first by every test, so its teardown runs after monkeypatch's undo
+    before = _ptycho_variables()
+    yield
+    after = _ptycho_variables()
+    if after == before or not request.config.getini(_CHECK_OPTION):
+        return
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    for name in changed:
+        if name in before:
+            os.environ[name] = before[name]
+        else:
+            del os.environ[name]
+    pytest.fail(
+        f"the test left PTYCHO_* variables changed in os.environ: {', '.join(changed)}; "
+        "set them with the ptycho_env fixture (or monkeypatch.setenv) so they are restored",
+        pytrace=False,
+    )
+
+
+class PtychoEnv:
+    """A clean PTYCHO_* environment for one test; every change is undone after it."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._monkeypatch = monkeypatch
+        for name in _ptycho_variables():
+            monkeypatch.delenv(name)
+
+    def variable(self, key: str) -> str:
+        """The variable for a key: a qualified key, any spelling, or the variable name itself."""
+        from ptycho_config._registry import ENV_PREFIX, KEYS, RESERVED_ENV, Match, lookup_env
+
+        upper = key.upper()
+        if upper in RESERVED_ENV:
+            return upper
+        if key in KEYS:
+            return KEYS[key].env
+        name = upper if upper.startswith(ENV_PREFIX) else ENV_PREFIX + key.replace(".", "__")
+        name = name.upper()
+        if any(isinstance(lookup_env(name, kind), Match) for kind in ("training", "inference")):
+            return name
+        from ptycho_config._errors import suggest
+        from ptycho_config._registry import env_names
+
+        hints = suggest(name, [*env_names("training"), *env_names("inference")])
+        tip = f"; did you mean {' or '.join(hints)}?" if hints else ""
+        raise ValueError(f"ptycho_env.set: {key!r} names no configuration key{tip}")
+
+    def set(self, key: str, value: Any) -> str:
+        """Set a key ('training.batch_size', 'batch_size', 'max_epochs', 'PTYCHO_N_GROUPS').
+
+        The value is written as the library reads it back (True → 'true', None → 'none').
+        Returns the variable name used.
+        """
+        from ptycho_config._sources.environment import env_text
+
+        name = self.variable(key)
+        self._monkeypatch.setenv(name, value if isinstance(value, str) else env_text(value))
+        return name
+
+    def unset(self, key: str) -> None:
+        """Remove the variable of a key (nothing happens when it is not set)."""
+        self._monkeypatch.delenv(self.variable(key), raising=False)
+
+    @property
+    def variables(self) -> dict[str, str]:
+        """The PTYCHO_* variables set now."""
+        return _ptycho_variables()
+
+
+@pytest.fixture
+def ptycho_env(monkeypatch: pytest.MonkeyPatch) -> PtychoEnv:
+    """An environment without PTYCHO_* variables, with ``set(key, value)``; restored after."""
+    return PtychoEnv(monkeypatch)
+
+
+@pytest.fixture
+def legacy_params() -> Iterator[ModuleType]:
+    """``ptycho.params`` at its defaults (unsealed) for the test; its state restored after."""
+    import ptycho.params as params
+
+    saved, sealed = dict(params.cfg), params.is_sealed()
+    params.reset()
+    try:
+        yield params
+    finally:
+        params.reset()
+        # the same dict object, refilled: callers hold references to it
+        for key in [k for k in params.cfg if k not in saved]:
+            del params.cfg[key]
+        params.cfg.update(saved)
+        if sealed:
+            params.seal()
+
+
+@dataclass(frozen=True)
+class ExampleData:
+    """The bundled example written into a test's tmp_path."""
+
+    root: Path
+    train_data: Path
+    test_data: Path
+    config: Path
+    model: Path
+
+
+@pytest.fixture
+def example_data(tmp_path: Path) -> ExampleData:
+    """The bundled example (data files, config file, model directory) under tmp_path."""
+    from ptycho_config._example import CONFIG, MODEL, TEST_DATA, TRAIN_DATA, copy_example
+
+    root = copy_example(tmp_path / "ptycho_example")
+    return ExampleData(root, root / TRAIN_DATA, root / TEST_DATA, root / CONFIG, root / MODEL)
