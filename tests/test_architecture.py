@@ -77,7 +77,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("_joins", "_resolve", "_snapshot", "_torch_config", "_torchrun", "_legacy", "_extension",
      "_export"),
     ("_payloads", "_torch_runtime", "_factories", "settings", "distributed"),
-    ("_example", "_cli", "__main__", "testing", "ptycho_config", "ptycho.config"),
+    ("_example", "_cli", "__main__", "testing", "testing_plugin", "ptycho_config", "ptycho.config"),
 )  # fmt: skip
 
 

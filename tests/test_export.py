@@ -22,7 +22,7 @@ from ptycho_config import (
     to_env,
 )
 from ptycho_config._export import EXPORTED_KINDS
-from ptycho_config._registry import KEYS
+from ptycho_config._registry import KEYS, TWINS
 from ptycho_config._sources.environment import env_text
 from ptycho_config.testing import execution_configs, training_configs
 from tests.test_factories import write_npz
@@ -31,12 +31,14 @@ SCRIPT = str(Path(sys.executable).with_name("ptycho-config"))
 
 
 def values_of(training: Any, execution: ExecutionConfig) -> dict[str, Any]:
-    """Every value of two configs by qualified key."""
+    """Every value of two configs by qualified key; the fields both declare take training's."""
     values = {f"model.{k}": v for k, v in training.model.model_dump().items()}
+    values |= {f"torch.{k}": v for k, v in training.torch.model_dump(exclude_unset=True).items()}
     values |= {
         f"training.{k}": v for k, v in training.model_dump().items() if f"training.{k}" in KEYS
     }
-    return values | {f"execution.{k}": v for k, v in execution.model_dump().items()}
+    values |= {f"execution.{k}": v for k, v in execution.model_dump().items()}
+    return values | {f"execution.{name}": values[f"training.{name}"] for name in TWINS}
 
 
 class TestWhatIsExported:

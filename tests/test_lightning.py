@@ -22,6 +22,7 @@ from ptycho_config import (
     create_inference_payload,
     create_training_payload,
 )
+from ptycho_config._registry import TWINS
 from ptycho_config._torch_runtime import CONSTANT_SCHEDULERS, PLATEAU_MONITOR
 from ptycho_config.testing import execution_configs, training_configs
 from tests._processes import ROOT, base_environment, run_all
@@ -81,12 +82,17 @@ class TestArguments:
         GPU or DeepSpeed (Lightning refuses those here whatever their arguments).
         """
         assume(execution.strategy not in ("fsdp", "deepspeed"))
-        execution = execution.model_copy(update={"accelerator": "cpu", "devices": 1})
+        # the fields both sections declare are one value in a resolved payload
+        shared = {name: getattr(training, name) for name in TWINS}
+        execution = execution.model_copy(update={"accelerator": "cpu", "devices": 1, **shared})
         runtime = build_torch_runtime(Pair(training, execution))
         trainer = lightning.Trainer(**runtime.trainer_kwargs, enable_model_summary=False)
         checkpoint = ModelCheckpoint(**runtime.checkpoint_kwargs)
         stopping = EarlyStopping(**runtime.early_stopping_kwargs)
-        assert (training.nepochs, execution.accum_steps, execution.gradient_clip_val) == (
+        # Lightning has no 'agc': the runtime clips itself and the trainer gets no clipping
+        agc = execution.gradient_clip_algorithm == "agc"
+        clip = None if agc else execution.gradient_clip_val
+        assert (training.nepochs, execution.accum_steps, clip) == (
             trainer.max_epochs,
             trainer.accumulate_grad_batches,
             trainer.gradient_clip_val,
