@@ -276,24 +276,6 @@ class TestNoTraceback:
         assert EXIT_UNREADABLE == code
         assert "permission denied" in err
 
-    @pytest.mark.skipif(
-        os.geteuid() == 0, reason="root reads any file; the monkeypatched tests cover it"
-    )
-    def test_really_unreadable_directory(
-        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
-    ) -> None:
-        """A model directory with mode 000 exits 5 with 'permission denied'."""
-        write_example(tmp_path)
-        (tmp_path / "model").chmod(0)
-        try:
-            code, _, err = run(
-                capsys, "infer", "--model-path", str(tmp_path / "model"), "--test-data",
-                str(tmp_path / "test_data.npz"), "--output-dir", "o",
-            )  # fmt: skip
-        finally:
-            (tmp_path / "model").chmod(0o755)
-        assert (EXIT_UNREADABLE, True) == (code, "permission denied" in err)
-
     def test_example_into_a_file_says_so_once(
         self, capsys: pytest.CaptureFixture[str], tmp_path: Path
     ) -> None:

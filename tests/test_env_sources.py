@@ -237,16 +237,22 @@ class TestDotEnvAndSecrets:
         with pytest.raises(FileReadError, match="not a regular file"):
             resolve_training(environ={}, **arguments)
 
-    @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any directory")
-    def test_unlistable_secrets_directory(self, tmp_path: Path) -> None:
-        """A secrets directory that cannot be listed is an error naming it."""
+    def test_unlistable_secrets_directory(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A secrets directory that cannot be listed is an error naming it (the refusal is
+        stubbed: CI runs as root, who may list any directory)."""
         folder = secrets(tmp_path / "run", PTYCHO_NEPOCHS="3")
-        folder.chmod(0)
-        try:
-            with pytest.raises(FileReadError, match="cannot read secrets directory"):
-                resolve_training(environ={}, secrets_dir=folder)
-        finally:
-            folder.chmod(0o700)
+        real_iterdir = Path.iterdir
+
+        def refusing(path: Path) -> Any:
+            if path == folder:
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_iterdir(path)
+
+        monkeypatch.setattr(Path, "iterdir", refusing)
+        with pytest.raises(FileReadError, match="cannot read secrets directory"):
+            resolve_training(environ={}, secrets_dir=folder)
 
     def test_huge_file_is_refused(self, tmp_path: Path) -> None:
         """A .env file beyond the size cap is an error, not read."""
