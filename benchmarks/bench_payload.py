@@ -39,10 +39,20 @@ def warm(data: Path, out: Path) -> bool:
     def build() -> object:
         return create_training_payload(data, out, {"n_groups": 8})
 
+    def np_load() -> object:
+        import numpy as np
+
+        return np.load(data)["probeGuess"].shape
+
     build()
     seconds = first_read_seconds(build, data, samples=2001)
+    baseline = first_read_seconds(np_load, data, samples=2001)
     detail = "(median per call, default call, first read of the file; reference 235 us)"
-    return report("warm create_training_payload", seconds * 1e6, 150, "us", detail)
+    ok = report("warm create_training_payload", seconds * 1e6, 150, "us", detail)
+    # The reference's 235 us held 120 us of np.load: machines differ, the ratio travels.
+    ratio = seconds / baseline
+    print(f"info warm payload / np.load of its probe: {ratio:.2f}x (reference 1.96x, budget 1.25x)")
+    return ok
 
 
 def fresh(data: Path, out: Path) -> bool:

@@ -70,13 +70,14 @@ class Resolved:
     def value(self, qualified: str) -> Any:
         """The resolved value of one qualified key."""
         section, name = qualified.split(".", 1)
-        return getattr(self._holders()[section], name)
+        return getattr(self._holders[section], name)
 
     def values(self) -> dict[str, Any]:
         """Every resolved value by qualified key."""
-        holders = self._holders()
+        holders = self._holders
         return {k.qualified: getattr(holders[k.section], k.name) for k in keys_of(self.kind)}
 
+    @functools.cached_property
     def _holders(self) -> dict[str, BaseModel]:
         """The model holding each section's fields."""
         return {
