@@ -21,7 +21,7 @@ from ptycho_config._example import EXAMPLE_DIR
 from ptycho_config._json_schema import config_file_schema
 from ptycho_config._registry import KEYS, PAYLOAD_SECTIONS, TWINS, Match, lookup
 from ptycho_config.testing import execution_configs, inference_configs, training_configs
-from tests.test_factories import write_npz
+from tests.conftest import write_npz
 
 SCRIPT = str(Path(sys.executable).with_name("ptycho-config"))
 FOREIGN = "PTYCHO_FLUX_SWEEP_SCRATCH"

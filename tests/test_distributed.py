@@ -35,7 +35,7 @@ from ptycho_config.distributed import (
 )
 from ptycho_config.testing import execution_configs, training_configs, values
 from tests._processes import ROOT, base_environment, free_port, run_all
-from tests.test_factories import write_npz
+from tests.conftest import make_model_dir, write_npz
 
 WORKER = str(ROOT / "tests" / "_distributed_worker.py")
 TORCHRUN = {"WORLD_SIZE": "4", "RANK": "3", "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "2"}
@@ -186,8 +186,7 @@ class TestTorchrun:
     def test_inference_payload(self, tmp_path: Path) -> None:
         """An inference payload records the launch as a training payload does."""
         model = tmp_path / "model"
-        model.mkdir()
-        (model / "wts.h5.zip").write_bytes(b"")
+        make_model_dir(model)
         test = write_npz(tmp_path / "t.npz")
         run = create_inference_payload(
             model, test, tmp_path / "i", {"n_groups": 1}, environ={**CPU, **TORCHRUN}

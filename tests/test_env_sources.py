@@ -29,7 +29,7 @@ from ptycho_config import (
 from ptycho_config._registry import PAYLOAD_SECTIONS, env_names, lookup_env
 from ptycho_config._sources import SOURCE_KINDS
 from ptycho_config._sources.unknown import typo_suggestions
-from tests.test_factories import write_npz
+from tests.conftest import write_npz
 
 FOREIGN = "PTYCHO_FLUX_SWEEP_SCRATCH"
 KNOWN = sorted({name for kind in PAYLOAD_SECTIONS for name in env_names(kind)})

@@ -25,7 +25,7 @@ from ptycho_config._export import EXPORTED_KINDS
 from ptycho_config._registry import KEYS, TWINS
 from ptycho_config._sources.environment import env_text
 from ptycho_config.testing import execution_configs, training_configs
-from tests.test_factories import write_npz
+from tests.conftest import make_model_dir, write_npz
 
 SCRIPT = str(Path(sys.executable).with_name("ptycho-config"))
 
@@ -76,8 +76,7 @@ class TestWhatIsExported:
         """The trained model's values, read from its snapshot, are not exported."""
         data = write_npz(tmp_path / "data.npz")
         model = tmp_path / "model"
-        model.mkdir()
-        (model / "wts.h5.zip").write_bytes(b"")
+        make_model_dir(model)
         trained = create_training_payload(
             data, tmp_path / "o", {"n_groups": 8, "gridsize": 2}, environ={}
         )

@@ -25,30 +25,7 @@ from ptycho_config import (
     load_snapshot,
     save_snapshot,
 )
-
-CPU = ExecutionConfig(accelerator="cpu")
-
-
-def write_npz(path: Path, size: int = 64, nphotons: float | None = None) -> Path:
-    """A small data file whose probe is size×size, optionally with photon metadata."""
-    arrays: dict[str, Any] = {"probeGuess": np.ones((size, size), dtype=np.complex64)}
-    if nphotons is not None:
-        arrays["_metadata"] = json.dumps({"physics_parameters": {"nphotons": nphotons}})
-    np.savez(path, **arrays)
-    return path
-
-
-@pytest.fixture
-def train_file(tmp_path: Path) -> Path:
-    return write_npz(tmp_path / "train.npz")
-
-
-@pytest.fixture
-def model_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "model"
-    folder.mkdir()
-    (folder / "wts.h5.zip").write_bytes(b"")
-    return folder
+from tests.conftest import CPU, make_model_dir, write_npz
 
 
 def snapshot_of_cfg() -> dict[str, Any]:
@@ -483,8 +460,7 @@ class TestFailuresChangeNothing:
         """The failure raises a library error and leaves cfg and the directory untouched."""
         data = write_npz(tmp_path / "d.npz", size=128)
         model = tmp_path / "m"
-        model.mkdir()
-        (model / "wts.h5.zip").write_bytes(b"")
+        make_model_dir(model)
         save_snapshot(train(data, tmp_path / "o", environ={}), model)
         ptycho.params.reset()
         before_cfg = snapshot_of_cfg()

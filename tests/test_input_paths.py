@@ -32,7 +32,6 @@ import ptycho.params
 from ptycho_config import (
     BackendUnavailableError,
     ConflictError,
-    ExecutionConfig,
     FileReadError,
     InvalidValueError,
     OutputError,
@@ -53,9 +52,9 @@ from ptycho_config import (
 from ptycho_config._cli import main
 from ptycho_config._npz import read_nphotons, read_probe_header
 from ptycho_config._types import MAX_COUNT
+from tests.conftest import CPU, make_model_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-CPU = ExecutionConfig(accelerator="cpu")
 BOMB_MIB = 128  # decompressed all at once, this alone would pass the 100 MB bound
 
 
@@ -278,8 +277,7 @@ class TestNoBarePermissionError:
     ) -> None:
         """A model directory without read permission is a FileReadError, also an OSError."""
         model = tmp_path / "m"
-        model.mkdir()
-        (model / "wts.h5.zip").write_bytes(b"")
+        make_model_dir(model)
         data = _probe_file(tmp_path / "d.npz")
         real_access = os.access
         monkeypatch.setattr(os, "access", lambda p, m: Path(p) != model and real_access(p, m))
@@ -354,8 +352,7 @@ class TestWrongResultsMadeLoud:
     def test_test_file_that_is_no_npz(self, tmp_path: Path) -> None:
         """A test data file that is no readable NPZ is a FileReadError for inference too."""
         model = tmp_path / "m"
-        model.mkdir()
-        (model / "wts.h5.zip").write_bytes(b"")
+        make_model_dir(model)
         (tmp_path / "t.npz").write_bytes(b"not a zip")
         with pytest.raises(FileReadError, match="test data file is not a readable NPZ file"):
             create_inference_payload(model, tmp_path / "t.npz", tmp_path / "o", {"n_groups": 1})
@@ -389,8 +386,7 @@ class TestWrongResultsMadeLoud:
     def test_strict_inference_too(self, tmp_path: Path) -> None:
         """create_inference_payload(strict=True) refuses an N that contradicts the test data."""
         model = tmp_path / "m"
-        model.mkdir()
-        (model / "wts.h5.zip").write_bytes(b"")
+        make_model_dir(model)
         data = _probe_file(tmp_path / "t.npz", 128)
         with pytest.raises(ConflictError, match=r"contradicts probeGuess in t\.npz"):
             create_inference_payload(

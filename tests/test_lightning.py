@@ -27,7 +27,7 @@ from ptycho_config._torch_runtime import CONSTANT_SCHEDULERS, PLATEAU_MONITOR
 from ptycho_config.testing import execution_configs, training_configs
 from tests._processes import ROOT, base_environment, run_all
 from tests._tiny_lightning import fit
-from tests.test_factories import write_npz
+from tests.conftest import make_model_dir, write_npz
 
 pytestmark = [
     # Lightning's advice for small runs (more workers, a shorter logging interval) is no defect
@@ -179,8 +179,7 @@ class TestFit:
     def test_inference_trainer(self, tmp_path: Path) -> None:
         """An inference runtime's trainer arguments build a Trainer as they are."""
         model = tmp_path / "model"
-        model.mkdir()
-        (model / "wts.h5.zip").write_bytes(b"")
+        make_model_dir(model)
         test = write_npz(tmp_path / "test.npz")
         run = create_inference_payload(model, test, tmp_path / "inf", {"n_groups": 1}, CPU)
         trainer = lightning.Trainer(**build_torch_runtime(run).trainer_kwargs)

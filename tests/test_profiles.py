@@ -21,6 +21,7 @@ from ptycho_config import (
 )
 from ptycho_config._example import write_example
 from ptycho_config._profiles import get_profile, register_profile
+from tests.conftest import make_model_dir
 
 
 @pytest.fixture(autouse=True)
@@ -162,8 +163,7 @@ class TestTrainedKnobs:
             profile="ci",
         )
         model = tmp_path / "model"
-        model.mkdir()
-        (model / "wts.h5.zip").write_bytes(b"")
+        make_model_dir(model)
         save_snapshot(trained, model)
         payload = create_inference_payload(
             model,

@@ -38,6 +38,7 @@ from ptycho_config._torch_config import (
     torch_training_config,
 )
 from ptycho_config._torch_section import TorchBackendConfig
+from tests.conftest import make_model_dir
 
 SCHEMAS: dict[str, Any] = {
     "model": ModelConfig,
@@ -599,8 +600,7 @@ class TestGeneratorShapeIsModelDefining:
             environ={},
         )
         model = tmp_path / "model"
-        model.mkdir()
-        (model / "wts.h5.zip").write_bytes(b"")
+        make_model_dir(model)
         save_snapshot(trained, model)
         with pytest.raises(ConflictError, match=r"model\.fno_width.*gives 32.*has 48"):
             create_inference_payload(

@@ -33,7 +33,6 @@ from hypothesis import strategies as st
 import ptycho.params
 from ptycho_config import (
     ConfigFileNotFoundError,
-    ExecutionConfig,
     FileReadError,
     InferenceConfig,
     InferencePayload,
@@ -59,8 +58,8 @@ from ptycho_config import (
 from ptycho_config._errors import shorten
 from ptycho_config._registry import ALIASES, KEYS, RESERVED_ENV, env_names, spellings
 from ptycho_config._snapshot import NOT_RUN_DEFINING
+from tests.conftest import CPU, make_model_dir
 
-CPU = ExecutionConfig(accelerator="cpu")
 INFERENCE_PATHS = {"model_path": "model", "test_data_file": "test.npz"}
 # Factory properties touch the file system; fewer examples keep the file fast.
 FILES = settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -642,8 +641,7 @@ class TestFactoriesWithHostileFiles:
     def test_inference_data(self, tmp_path: Path, kind: str) -> None:
         """The same for the test data of an inference payload."""
         model = tmp_path / "model"
-        model.mkdir()
-        (model / "wts.h5.zip").write_bytes(b"")
+        make_model_dir(model)
         data = _hostile_data_file(tmp_path, kind)
         with nothing_changes(tmp_path):
             result = documented(lambda: _infer(model, data, tmp_path / "o"), resolution=False)
@@ -688,8 +686,7 @@ class TestFactoriesWithHostileFiles:
         if not data.exists():
             _npz(data, probeGuess=np.ones((64, 64), dtype=np.complex64))
             model = tmp_path / "model"
-            model.mkdir()
-            (model / "wts.h5.zip").write_bytes(b"")
+            make_model_dir(model)
         given = {"n_groups": 4, **overrides}
         for build in (
             lambda: create_training_payload(data, tmp_path / "o", given, environ=environ),
@@ -840,8 +837,7 @@ class TestSnapshots:
         with tempfile.TemporaryDirectory(dir=tmp_path) as name:
             folder = Path(name)
             model = folder / "model"
-            model.mkdir()
-            (model / "wts.h5.zip").write_bytes(b"")
+            make_model_dir(model)
             (model / "ptycho_config.json").write_bytes(content)
             data = _npz(folder / "test.npz", probeGuess=np.ones((64, 64), dtype=np.complex64))
             with nothing_changes(folder):

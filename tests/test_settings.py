@@ -22,7 +22,7 @@ from ptycho_config import (
 )
 from ptycho_config._registry import KEYS, PAYLOAD_SECTIONS
 from ptycho_config.settings import InferenceSettings, TrainingSettings
-from tests.test_factories import write_npz
+from tests.conftest import write_npz
 
 INFERENCE_PATHS = {"PTYCHO_MODEL_PATH": "model", "PTYCHO_TEST_DATA_FILE": "test.npz"}
 
