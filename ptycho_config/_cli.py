@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from contextlib import redirect_stderr, redirect_stdout
 from typing import Any
 
+from ptycho_config import _example
 from ptycho_config._errors import (
     BackendUnavailableError,
     ConfigFileNotFoundError,
@@ -26,7 +27,19 @@ from ptycho_config._errors import (
     OutputError,
     PtychoConfigError,
 )
+from ptycho_config._example import copy_example
+from ptycho_config._export import env_lines
 from ptycho_config._extension import load_extensions
+from ptycho_config._factories import create_inference_payload, create_training_payload
+from ptycho_config._json_schema import config_file_schema
+from ptycho_config._reference import env_rows
+from ptycho_config._registry import KEYS, RESERVED_ENV, env_variables
+from ptycho_config._resolve import merge, read_layers, sources_of
+from ptycho_config._snapshot import fingerprint
+from ptycho_config._sources.config_file import ConfigFile
+from ptycho_config._sources.dotenv import DotEnvFile
+from ptycho_config._sources.environment import Environment
+from ptycho_config._sources.secrets import SecretsDirectory, secret_files
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE = 0, 1, 2
 EXIT_INVALID, EXIT_MISSING = PtychoConfigError.exit_code, ConfigFileNotFoundError.exit_code
@@ -110,8 +123,6 @@ def _overrides(assignments: Sequence[tuple[str, str]]) -> dict[str, Any]:
 
 
 def _payload(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
-    from ptycho_config import _example
-    from ptycho_config._factories import create_inference_payload, create_training_payload
 
     example = _example.EXAMPLE_DIR
     config = args.config or (str(example / _example.CONFIG) if args.example else None)
@@ -135,7 +146,6 @@ def _payload(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
 
 
 def _document(payload: Any) -> dict[str, Any]:
-    from ptycho_config._snapshot import fingerprint
 
     config = getattr(payload, "training_config", None) or payload.inference_config
     document: dict[str, Any] = {
@@ -156,8 +166,6 @@ def _document(payload: Any) -> dict[str, Any]:
 
 
 def _render(payload: Any, form: str) -> str:
-    from ptycho_config._export import env_lines
-    from ptycho_config._snapshot import fingerprint
 
     if form == "table":
         return f"{payload.explain()}\n\nfingerprint {fingerprint(payload)}"
@@ -173,14 +181,11 @@ def _render(payload: Any, form: str) -> str:
 
 
 def _schema() -> str:
-    from ptycho_config._json_schema import config_file_schema
 
     return json.dumps(config_file_schema(), indent=2)
 
 
 def _env_listing() -> str:
-    from ptycho_config._reference import env_rows
-    from ptycho_config._registry import KEYS, RESERVED_ENV, env_variables
 
     lines = []
     for key, (name, kind, default, description) in zip(KEYS.values(), env_rows(), strict=True):
@@ -196,7 +201,6 @@ def _env_listing() -> str:
 
 def _check(args: argparse.Namespace) -> str:
     """Resolve both payloads from every source but data files; name every file read."""
-    from ptycho_config._resolve import merge, read_layers, sources_of
 
     arguments: dict[str, Any] = {
         "environ": None, "config_file": args.config, "strict_env": args.strict_env,
@@ -212,10 +216,6 @@ def _check(args: argparse.Namespace) -> str:
 
 
 def _files_read(sources: Sequence[Any]) -> list[str]:
-    from ptycho_config._sources.config_file import ConfigFile
-    from ptycho_config._sources.dotenv import DotEnvFile
-    from ptycho_config._sources.environment import Environment
-    from ptycho_config._sources.secrets import SecretsDirectory, secret_files
 
     lines: list[str] = []
     for source in sources:
@@ -246,7 +246,6 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
 
 
 def _write_example(directory: str) -> str:
-    from ptycho_config._example import copy_example
 
     target = copy_example(directory)
     return f"example written to {target}"
@@ -320,7 +319,6 @@ def _emit(output: str, *, newline: bool = True) -> int:
 
 def _discard_stdout() -> None:
     """Point stdout at /dev/null, so the interpreter's final flush does not fail again."""
-    import os
 
     try:
         target = os.open(os.devnull, os.O_WRONLY)

@@ -13,6 +13,9 @@ import zipfile
 from pathlib import Path
 
 from ptycho_config._errors import OutputError, Problem
+from ptycho_config._factories import create_training_payload
+from ptycho_config._schemas import ExecutionConfig
+from ptycho_config._snapshot import save_snapshot
 
 EXAMPLE_DIR = Path(__file__).resolve().parent / "example"
 TRAIN_DATA = "train_data.npz"
@@ -51,9 +54,6 @@ def _write_data(path: Path, probe_size: int, positions: int, seed: int) -> None:
 
 def write_example(folder: str | os.PathLike[str]) -> Path:
     """Generate the example into ``folder``: data, config and a model directory with snapshot."""
-    from ptycho_config._factories import create_training_payload
-    from ptycho_config._schemas import ExecutionConfig
-    from ptycho_config._snapshot import save_snapshot
 
     root = Path(folder)
     (root / MODEL).mkdir(parents=True, exist_ok=True)
