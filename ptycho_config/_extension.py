@@ -26,6 +26,7 @@ from ptycho_config import _legacy_values, _registry
 from ptycho_config._errors import PtychoConfigError
 from ptycho_config._schema_base import Schema
 from ptycho_config._schemas import NESTED_SECTIONS, SECTIONS
+from ptycho_config._sources.unknown import known_variables
 
 ENTRY_POINT_GROUP = "ptycho_config.extensions"
 # Nested sections live inside these schemas.
@@ -72,8 +73,10 @@ def _holding(parent: type[Schema], name: str, nested: type[Schema]) -> type[Sche
 
 
 def _derive_again() -> None:
+    """Recompute everything derived from the schemas: keys, legacy checks, known env names."""
     _registry.rebuild()
     _legacy_values.clear_cache()
+    known_variables.cache_clear()
 
 
 @functools.cache

@@ -17,6 +17,7 @@ import pytest
 from ptycho_config import (
     InvalidValueError,
     TrainingConfig,
+    UnknownKeyError,
     create_training_payload,
     fingerprint,
     from_legacy_dict,
@@ -105,6 +106,16 @@ class TestRegisteredField:
         """The bare PTYCHO_<FIELD> spelling works for an unambiguous new field."""
         resolved = resolve_training(environ={"PTYCHO_DOSE_WEIGHT": "0.75"})
         assert 0.75 == resolved.value("training.dose_weight")
+
+    def test_typo_of_a_new_variable_is_suggested(self, extension: ModuleType) -> None:
+        """A misspelt variable of a field registered after the library's own names were
+        looked at fails with the new field's spelling suggested."""
+        reset_extensions()
+        with pytest.raises(UnknownKeyError, match="PTYCHO_BATCH_SIZE"):
+            resolve_training(environ={"PTYCHO_BATCH_SIZ": "8"})  # the known names, looked at
+        importlib.reload(extension)  # registers the new fields again
+        with pytest.raises(UnknownKeyError, match="PTYCHO_DOSE_WEIGHT"):
+            resolve_training(environ={"PTYCHO_DOSE_WEIGTH": "0.5"})
 
     def test_validated(self) -> None:
         """A value breaking the new field's rule is rejected naming the key."""

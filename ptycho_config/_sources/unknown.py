@@ -27,7 +27,9 @@ _MAX_EDITS = 2
 
 
 @cache
-def _known() -> tuple[tuple[str, ...], dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+def known_variables() -> tuple[
+    tuple[str, ...], dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]
+]:
     """Every known variable; the same by name without separators; and by bare field name."""
     names = sorted({n for kind in PAYLOAD_SECTIONS for n in env_names(kind)} | RESERVED_ENV)
     squeezed: dict[str, list[str]] = {}
@@ -75,7 +77,7 @@ def _distance(first: str, second: str, limit: int) -> int:
 
 def typo_suggestions(variable: str) -> tuple[str, ...]:
     """The known variables an unknown one looks like a typo of; empty if it looks like none."""
-    names, squeezed, by_field = _known()
+    names, squeezed, by_field = known_variables()
     upper = variable.upper()
     rest = upper[len(ENV_PREFIX) :]
     same_letters = squeezed.get(_squeeze(rest))
