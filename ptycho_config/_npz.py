@@ -39,6 +39,7 @@ _PROBE, _METADATA = "probeGuess", "_metadata"
 # Bytes of a header read at most, whatever a file says; numpy itself refuses headers over 10,000.
 _MAX_HEADER, _MAX_METADATA = 10_000, 256 * 1024
 _PREAMBLE = 12  # magic (6), version (2) and the header length field (2 or 4)
+_FIRST_READ = 512  # numpy pads its headers to 64 bytes; almost all fit in 128
 # The header numpy writes for a plain dtype; anything else goes through numpy's own parser.
 _CANONICAL = re.compile(
     rb"\{'descr': '([<>|=]?[a-zA-Z][0-9]{0,5})', 'fortran_order': (?:True|False), "
@@ -122,10 +123,22 @@ def _parse_header(data: bytes, info: Member) -> tuple[NpyHeader, int]:
     return NpyHeader(tuple(shape), dtype), start
 
 
+def _header_bytes(file: IO[bytes], info: Member) -> bytes:
+    """A member's bytes through the end of its `.npy` header, read in one small piece when the
+    header is of the usual size; never more than `_MAX_HEADER` bytes of header."""
+    data = prefix(file, info, _FIRST_READ)
+    if data[:6] == b"\x93NUMPY" and len(data) >= _PREAMBLE:
+        width = 2 if data[6] == 1 else 4
+        needed = 8 + width + int.from_bytes(data[8 : 8 + width], "little")
+        if len(data) < needed <= _PREAMBLE + _MAX_HEADER:
+            data = prefix(file, info, needed)
+    return data
+
+
 def _read_probe(file: IO[bytes], archive: Mapping[str, Member], path: str) -> DataFileFacts:
     try:
         info = member(archive, _PROBE)
-        header, _ = _parse_header(prefix(file, info, _PREAMBLE + _MAX_HEADER), info)
+        header, _ = _parse_header(_header_bytes(file, info), info)
     except Absent:
         held = ", ".join(sorted(n.removesuffix(".npy") for n in list(archive)[:20]))
         problem = f"{path} has no probeGuess array (it holds: {held or 'nothing'})"
@@ -284,7 +297,7 @@ def read_probe_header(data_file: str | os.PathLike[str]) -> NpyHeader:
     try:
         with os.fdopen(open_regular(path, "data file"), "rb") as file:
             info = member(open_zip(file), _PROBE)
-            header, _ = _parse_header(prefix(file, info, _PREAMBLE + _MAX_HEADER), info)
+            header, _ = _parse_header(_header_bytes(file, info), info)
     except FileNotFoundError as e:
         message = f"data file {path} does not exist; fix the path"
         raise ConfigFileNotFoundError(message, [Problem("data_file", message, path)]) from e

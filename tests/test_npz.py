@@ -649,3 +649,13 @@ class TestDirectoryLayouts:
         with zipfile.ZipFile(shifted) as check:
             assert ["probeGuess.npy"] == check.namelist()
         assert 256 == infer_probe_size(shifted, strict=True)
+
+    def test_header_longer_than_the_first_read(self, tmp_path: Path) -> None:
+        """A header padded past the first small read is read whole, as np.load reads it."""
+        text = "{'descr': '<c8', 'fortran_order': False, 'shape': (128, 128), }"
+        padded = (text + " " * (758 - len(text) - 1) + "\n").encode("latin1")
+        member = b"\x93NUMPY\x01\x00" + len(padded).to_bytes(2, "little") + padded
+        member += np.zeros((128, 128), np.complex64).tobytes()
+        path = _zip(tmp_path / "long.npz", {"probeGuess.npy": member})
+        assert (128, 128) == np.load(path)["probeGuess"].shape
+        assert 128 == infer_probe_size(path, strict=True)
