@@ -309,6 +309,8 @@ def _fail(message: str, code: int) -> int:
 def _emit(output: str, *, newline: bool = True) -> int:
     """Print the output; a full disk or a closed pipe is an error message, not a traceback."""
     try:
+        if sys.stdout is None:  # started with stdout closed (>&-)
+            raise OSError("standard output is closed")
         sys.stdout.write(output + ("\n" if newline else ""))
         sys.stdout.flush()
     except OSError as error:

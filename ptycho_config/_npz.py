@@ -241,9 +241,7 @@ def _read(data_file: str | os.PathLike[str]) -> DataFileFacts:
             facts = replace(
                 _read_probe(file, archive, path), nphotons=nphotons, nphotons_problem=why
             )
-        except Unreadable as e:
-            facts = _fallback(f"cannot read probeGuess from {path}: {e}", cause=e, whole_file=True)
-        except OSError as e:
+        except (Unreadable, OSError) as e:
             facts = _fallback(f"cannot read probeGuess from {path}: {e}", cause=e, whole_file=True)
     return facts
 

@@ -71,9 +71,12 @@ def _end_record(file: IO[bytes]) -> tuple[int, int, int, int]:
         raise Unreadable("not a readable zip archive (no end-of-directory record)")
     members, directory, offset = _EOCD.unpack_from(tail, at)[4:7]
     record_at = start + at  # the directory ends where its end record (or zip64 record) begins
-    locator = at - _EOCD64_LOCATOR.size
-    if locator >= 0 and tail[locator : locator + 4] == b"PK\x06\x07":
-        _, _, record_at, _ = _EOCD64_LOCATOR.unpack_from(tail, locator)
+    locator = b""
+    if record_at >= _EOCD64_LOCATOR.size:  # the zip64 locator sits just before the end record
+        file.seek(record_at - _EOCD64_LOCATOR.size)
+        locator = file.read(_EOCD64_LOCATOR.size)
+    if len(locator) == _EOCD64_LOCATOR.size and locator[:4] == b"PK\x06\x07":
+        _, _, record_at, _ = _EOCD64_LOCATOR.unpack(locator)
         file.seek(record_at)
         record = file.read(_EOCD64.size)
         if len(record) != _EOCD64.size or record[:4] != b"PK\x06\x06":
@@ -121,7 +124,8 @@ def _entries(data: bytes, shift: int) -> dict[str, Member]:
         if 0xFFFFFFFF in (compressed, size, offset):
             size, compressed, offset = _zip64_sizes(extra, size, compressed, offset)
         name = raw_name.decode("utf-8" if flags & _UTF8_NAME else "cp437")
-        found.setdefault(name, Member(name, flags, method, compressed, size, offset + shift))
+        # a name given twice: the last entry wins, as in zipfile and so np.load
+        found[name] = Member(name, flags, method, compressed, size, offset + shift)
     return found
 
 

@@ -167,6 +167,20 @@ PYTORCH_AUTO = ("train", "--example", "--set", "backend=pytorch", "--set", "acce
 class TestNoTraceback:
     """Every failure ends in one message and its documented exit code, never a traceback."""
 
+    @pytest.mark.parametrize("argv", [("schema",), ("train", "--set", "x")])
+    def test_stdout_closed(self, tmp_path: Path, argv: tuple[str, ...]) -> None:
+        """With no stdout at all (``>&-``) the output or usage error ends in an exit code,
+        not a traceback."""
+        command = " ".join([shlex.quote(sys.executable), "-m", "ptycho_config", *argv])
+        environ = {k: v for k, v in os.environ.items() if not k.upper().startswith("PTYCHO_")}
+        environ["PYTHONPATH"] = str(ROOT)
+        result = subprocess.run(
+            ["sh", "-c", f"exec {command} >&-"], cwd=tmp_path, capture_output=True,
+            text=True, timeout=120, check=False, env=environ,
+        )  # fmt: skip
+        assert "Traceback" not in result.stderr
+        assert result.returncode in (EXIT_USAGE, EXIT_OUTPUT)
+
     @pytest.mark.parametrize(
         ("case", "code"),
         [
@@ -411,3 +425,10 @@ class TestBundledExample:
         assert shipped_snapshot is not None
         assert fresh_snapshot is not None
         assert shipped_snapshot.fingerprint == fresh_snapshot.fingerprint
+
+
+def test_example_into_an_empty_name(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """`example ''` is no directory: an invalid-value error, and nothing written to '.'."""
+    os.chdir(tmp_path)
+    code, _, err = run(capsys, "example", "")
+    assert (EXIT_INVALID, [], True) == (code, list(tmp_path.iterdir()), "empty string" in err)

@@ -659,3 +659,34 @@ class TestDirectoryLayouts:
         path = _zip(tmp_path / "long.npz", {"probeGuess.npy": member})
         assert (128, 128) == np.load(path)["probeGuess"].shape
         assert 128 == infer_probe_size(path, strict=True)
+
+    @pytest.mark.parametrize("comment", [b"", b"written by a tool"])
+    def test_zip64_end_record(self, tmp_path: Path, comment: bytes) -> None:
+        """An archive with a zip64 end record (a directory past 4 GiB, here forced small) is
+        read as numpy reads it, with or without an archive comment."""
+        path = tmp_path / "z64.npz"
+        limit = zipfile.ZIP64_LIMIT
+        try:
+            zipfile.ZIP64_LIMIT = 100  # what a file of several GiB gets, in a few KiB
+            with zipfile.ZipFile(path, "w") as archive:
+                archive.writestr("other.npy", _npy(np.zeros(3000)))
+                archive.writestr("probeGuess.npy", _npy(_probe(128)))
+                archive.comment = comment
+        finally:
+            zipfile.ZIP64_LIMIT = limit
+        assert b"PK\x06\x06" in path.read_bytes()
+        assert (128, 128) == np.load(path)["probeGuess"].shape
+        assert 128 == infer_probe_size(path, strict=True)
+
+    def test_a_name_twice_reads_the_last(self, tmp_path: Path) -> None:
+        """A member name written twice reads as np.load reads it: the last one."""
+        path = tmp_path / "twice.npz"
+        with (
+            warnings.catch_warnings(),
+            zipfile.ZipFile(path, "w") as archive,
+        ):
+            warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
+            archive.writestr("probeGuess.npy", _npy(_probe(64)))
+            archive.writestr("probeGuess.npy", _npy(_probe(128)))
+        assert (128, 128) == np.load(path)["probeGuess"].shape
+        assert 128 == infer_probe_size(path, strict=True)
