@@ -20,6 +20,8 @@ TORCH_MISSING = (
 )
 # Ends the provenance detail of a value resolved for this host; portable exports look for it.
 ON_THIS_HOST = "on this host"
+# The torch device type of each accelerator.
+DEVICE_TYPE = {"cpu": "cpu", "gpu": "cuda", "cuda": "cuda", "mps": "mps"}
 NO_CUDA_WARNING = (
     "POLICY-001: PyTorch backend defaults to GPU execution. No CUDA device detected; "
     "falling back to CPU. For production workloads, ensure CUDA is available or explicitly "
@@ -56,15 +58,16 @@ def resolve_accelerator(execution: ExecutionConfig, backend: str) -> ExecutionCo
     if execution.accelerator != "auto":
         return execution
     if backend != "pytorch":
-        return _with_accelerator(execution, "cpu")
+        return with_accelerator(execution, "cpu")
     torch = import_torch()
     if torch.cuda.is_available():  # type: ignore[attr-defined]
-        return _with_accelerator(execution, "cuda")
+        return with_accelerator(execution, "cuda")
     warnings.warn(NO_CUDA_WARNING, UserWarning, stacklevel=2)
-    return _with_accelerator(execution, "cpu")
+    return with_accelerator(execution, "cpu")
 
 
-def _with_accelerator(execution: ExecutionConfig, accelerator: str) -> ExecutionConfig:
+def with_accelerator(execution: ExecutionConfig, accelerator: str) -> ExecutionConfig:
+    """``execution`` with another accelerator, explicitly set only if the caller had set it."""
     # pydantic's own copy: the value is one of the valid choices, so validating again is waste
     resolved = BaseModel.model_copy(execution, update={"accelerator": accelerator})
     if "accelerator" not in execution.model_fields_set:

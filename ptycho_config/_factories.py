@@ -45,9 +45,7 @@ from ptycho_config._schemas import ExecutionConfig, ModelConfig
 from ptycho_config._snapshot import SNAPSHOT_NAME, load_snapshot
 from ptycho_config._sources import ConfigSource, Layer
 from ptycho_config._sources.mapping import MappingSource
-from ptycho_config._torch_config import (
-    trained_knobs,
-)
+from ptycho_config._torch_config import trained_knobs
 from ptycho_config._torchrun import TorchrunLaunch, torchrun_launch
 
 MODEL_ARCHIVE = "wts.h5.zip"
@@ -91,9 +89,7 @@ def create_training_payload(
     resolved = _for_this_host(_with_data_check(merge("training", layers), layers, strict))
     launch = _launch(resolved, environ)
     config = resolved.training_config
-    payload = TrainingPayload(
-        training_config=config, launch=launch, trained=config, **_shared_fields(resolved)
-    )
+    payload = TrainingPayload(training_config=config, launch=launch, **_shared_fields(resolved))
     populate_quietly(config, payload.legacy_params)
     return payload
 

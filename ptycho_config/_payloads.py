@@ -44,20 +44,25 @@ class _Payload:
     def config(self) -> TrainingConfig | InferenceConfig:
         raise NotImplementedError  # each payload kind names its canonical config
 
+    @property
+    def training(self) -> TrainingConfig | None:
+        """The training the backend objects follow: this run's, or the trained model's."""
+        return self.trained
+
     @functools.cached_property
     def pt_data_config(self) -> TorchDataConfig:
         """The PyTorch backend's data config."""
-        return torch_data_config(self.config, self.trained, self.data_nphotons)
+        return torch_data_config(self.config, self.training, self.data_nphotons)
 
     @functools.cached_property
     def pt_model_config(self) -> TorchModelConfig:
         """The PyTorch backend's model config."""
-        return torch_model_config(self.config, self.trained, self.execution_config)
+        return torch_model_config(self.config, self.training, self.execution_config)
 
     @functools.cached_property
     def pt_inference_config(self) -> TorchInferenceConfig:
         """The PyTorch backend's inference config."""
-        return torch_inference_config(self.execution_config, self.trained, self.config.torch)
+        return torch_inference_config(self.execution_config, self.training, self.config.torch)
 
     def explain(self) -> str:
         """A readable table of every key with its value, source kind and detail."""
@@ -72,6 +77,10 @@ class TrainingPayload(_Payload):
 
     @property
     def config(self) -> TrainingConfig:
+        return self.training_config
+
+    @property
+    def training(self) -> TrainingConfig:
         return self.training_config
 
     @property

@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
 
+from ptycho_config._accelerator import DEVICE_TYPE
 from ptycho_config._registry import TWINS
 from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._torch_objects import (
@@ -45,7 +46,6 @@ __all__ = [
 # The PyTorch backend names the training mode, swish and the GPU differently.
 _MODE: dict[str, Mode] = {"pinn": "Unsupervised", "supervised": "Supervised"}
 _ACTIVATION: dict[str, str] = {"swish": "silu"}
-_DEVICE: dict[str, str] = {"cpu": "cpu", "gpu": "cuda", "cuda": "cuda", "mps": "mps"}
 
 
 def _schema_default(name: str) -> Any:
@@ -160,7 +160,7 @@ def torch_training_config(
     given = {
         "epochs": training.nepochs,
         "nll": training.nll_weight > 0,
-        "device": _DEVICE.get(execution.accelerator, TorchTrainingConfig.device),
+        "device": DEVICE_TYPE.get(execution.accelerator, TorchTrainingConfig.device),
         "n_devices": execution.devices,
         "train_data_file": _optional_str(training.train_data_file),
         "test_data_file": _optional_str(training.test_data_file),

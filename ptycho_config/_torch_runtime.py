@@ -31,7 +31,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ptycho_config._accelerator import import_torch, resolve_accelerator
+from ptycho_config._accelerator import (
+    DEVICE_TYPE,
+    ON_THIS_HOST,
+    import_torch,
+    resolve_accelerator,
+    with_accelerator,
+)
 from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._torch_config import (
     TorchInferenceConfig,
@@ -57,7 +63,6 @@ _PRECISION: dict[str, tuple[str, str | None]] = {
     "16-mixed": ("float32", "float16"),
     "bf16-mixed": ("float32", "bfloat16"),
 }
-_DEVICE_TYPE = {"cpu": "cpu", "gpu": "cuda", "cuda": "cuda", "mps": "mps"}
 
 
 class RuntimePayload(Protocol):
@@ -238,8 +243,8 @@ def build_torch_runtime(payload: RuntimePayload, *, seed_globally: bool = False)
     import torch
 
     training = _training_of(payload)
-    execution = resolve_accelerator(payload.execution_config, "pytorch")
-    device = torch.device(_DEVICE_TYPE[execution.accelerator])
+    execution = resolve_accelerator(_as_given(payload), "pytorch")
+    device = torch.device(DEVICE_TYPE[execution.accelerator])
     dtype_name, autocast_name = _PRECISION[execution.precision]
     generator = torch.Generator()
     if execution.seed is None:
@@ -248,7 +253,11 @@ def build_torch_runtime(payload: RuntimePayload, *, seed_globally: bool = False)
         seed = execution.seed
         generator.manual_seed(seed)
     # a payload's own backend objects already hold what only it knows (the trained batch size)
-    i = getattr(payload, "pt_inference_config", None) or torch_inference_config(execution, training)
+    config = training if training is not None else getattr(payload, "inference_config", None)
+    torch_section = config.torch if config is not None else None
+    i = getattr(payload, "pt_inference_config", None) or torch_inference_config(
+        execution, training, torch_section
+    )
     t = getattr(payload, "pt_training_config", None)
     if t is None and training is not None:
         t = torch_training_config(training, execution)
@@ -282,6 +291,18 @@ def build_torch_runtime(payload: RuntimePayload, *, seed_globally: bool = False)
     if seed_globally:
         runtime.apply_global_seed()
     return runtime
+
+
+def _as_given(payload: RuntimePayload) -> ExecutionConfig:
+    """The execution config with accelerator 'auto' again where a payload of another backend
+    resolved it for that backend (to 'cpu', without asking torch): this run uses torch."""
+    execution = payload.execution_config
+    config = getattr(payload, "training_config", None) or getattr(payload, "inference_config", None)
+    source = getattr(payload, "provenance", {}).get("execution.accelerator")
+    backend = getattr(config, "backend", "pytorch")
+    if backend != "pytorch" and source is not None and source.detail.endswith(ON_THIS_HOST):
+        return with_accelerator(execution, "auto")
+    return execution
 
 
 def _training_of(payload: RuntimePayload) -> TrainingConfig | None:

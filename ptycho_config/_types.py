@@ -181,7 +181,6 @@ Int = Annotated[int, NO_BOOL]
 PositiveInt = Annotated[int, NO_BOOL, POSITIVE, AT_MOST_MAX_COUNT]
 NonNegativeInt = Annotated[int, NO_BOOL, Bounds("non-negative", ge=0), AT_MOST_MAX_COUNT]
 PowerOfTwo = Annotated[Int, AfterValidator(_power_of_two)]
-Float = Annotated[float, NO_BOOL]
 FiniteFloat = Annotated[float, NO_BOOL, FINITE]
 NonNegativeFloat = Annotated[float, NO_BOOL, Bounds("non-negative", ge=0)]
 PositiveFloat = Annotated[float, NO_BOOL, Bounds("positive", gt=0)]
@@ -204,7 +203,6 @@ Activation = Annotated[
 ]
 Backend = Literal["tensorflow", "pytorch"]
 OptionalPositiveInt = Annotated[PositiveInt | None, BeforeValidator(none_string)]
-OptionalInt = Annotated[Int | None, BeforeValidator(none_string)]
 OptionalPositiveFloat = Annotated[PositiveFloat | None, BeforeValidator(none_string)]
 Seed = Annotated[
     int,

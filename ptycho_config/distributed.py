@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -201,11 +202,9 @@ def _ranks(members: list[int]) -> str:
 
 def _initialised() -> Any:
     """``torch.distributed`` when a default process group is up, else None (torch optional)."""
-    try:
-        import torch.distributed as dist
-    except ImportError:
-        return None
-    if not dist.is_available() or not dist.is_initialized():
+    # no process group can exist before torch.distributed is loaded: no import just to ask
+    dist = sys.modules.get("torch.distributed")
+    if dist is None or not dist.is_available() or not dist.is_initialized():
         return None
     return dist
 

@@ -522,3 +522,53 @@ class TestCuda:
         gpu(torch.ones(4, 3, device=rt.device)).pow(2).sum().backward()
         optimizer.step()
         assert torch.allclose(cpu.weight, gpu.weight.cpu(), atol=1e-6)
+
+
+class TestFromFactoryPayloads:
+    """Runtimes of payloads and resolutions follow every value they were resolved with."""
+
+    def test_torch_section_of_a_resolution_reaches_the_inference_config(self) -> None:
+        """A resolution's torch knobs reach the runtime's inference config."""
+        resolved = resolve_inference(
+            {"model_path": "/m", "test_data_file": "/t.npz", "accelerator": "cpu",
+             "torch.patch_weighting": "uniform", "torch.varpro_scaling": False},
+            environ={},
+        )  # fmt: skip
+        runtime = build_torch_runtime(resolved)
+        assert ("uniform", False) == (
+            runtime.inference.patch_weighting,
+            runtime.inference.varpro_scaling,
+        )
+
+    def test_tensorflow_payload_asks_torch_for_the_device(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """'auto' of a TensorFlow-backend payload (set to 'cpu' without asking torch) is
+        resolved again by the runtime, which uses torch: a CUDA host gets CUDA."""
+        from ptycho_config import create_training_payload
+        from tests.conftest import write_npz
+
+        payload = create_training_payload(
+            write_npz(tmp_path / "d.npz"), tmp_path / "o", {"n_groups": 8}, environ={}
+        )
+        assert "cpu" == payload.execution_config.accelerator
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+        assert "cuda" == build_torch_runtime(payload).execution.accelerator
+
+    def test_changed_payload_rebuilds_its_backend_objects(self, tmp_path: Path) -> None:
+        """A payload changed with dataclasses.replace builds its backend objects from the new
+        training config."""
+        import dataclasses
+
+        from ptycho_config import create_training_payload
+        from tests.conftest import CPU, write_npz
+
+        payload = create_training_payload(
+            write_npz(tmp_path / "d.npz"), tmp_path / "o", {"n_groups": 8}, CPU, environ={}
+        )
+        bigger = payload.training_config.model_copy(update={"batch_size": 32})
+        changed = dataclasses.replace(payload, training_config=bigger)
+        assert (32, 32) == (
+            changed.pt_training_config.batch_size,
+            changed.pt_inference_config.batch_size,
+        )
