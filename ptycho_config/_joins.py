@@ -74,7 +74,7 @@ def pinned_conflicts(layers: list[Layer]) -> list[Problem]:
 
 
 @functools.cache
-def _field_adapter(key: str) -> TypeAdapter[Any]:
+def field_adapter(key: str) -> TypeAdapter[Any]:
     info = KEYS[key].info
     config = SECTIONS[KEYS[key].section].model_config
     return TypeAdapter(info.rebuild_annotation(), config=config)
@@ -83,7 +83,7 @@ def _field_adapter(key: str) -> TypeAdapter[Any]:
 def _same_field_value(key: str, first: Any, second: Any) -> bool:
     """Whether two values are the same once validated as the field (e.g. 'Poisson' forms)."""
     try:
-        adapter = _field_adapter(key)
+        adapter = field_adapter(key)
         return _same_value(adapter.validate_python(first), adapter.validate_python(second))
     except (ValidationError, ValueError, TypeError):  # an invalid value is reported elsewhere
         return _same_value(first, second)

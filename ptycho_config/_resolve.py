@@ -140,13 +140,13 @@ def sources_of(
         ExecutionSource(execution_config),
         environment,
     ]
-    switches = {name.upper(): text for name, text in environment.variables.items()}
-    env_file = switches.get(ENV_FILE_VARIABLE) if env_file is None else env_file
+    variables = environment.variables
+    env_file = _switch(variables, ENV_FILE_VARIABLE) if env_file is None else env_file
     if env_file is not None:
         from ptycho_config._sources.dotenv import DotEnvFile
 
         sources.append(DotEnvFile(not_empty(env_file, "env_file"), strict_env))
-    secrets_dir = switches.get(SECRETS_DIR_VARIABLE) if secrets_dir is None else secrets_dir
+    secrets_dir = _switch(variables, SECRETS_DIR_VARIABLE) if secrets_dir is None else secrets_dir
     if secrets_dir is not None:
         from ptycho_config._sources.secrets import SecretsDirectory
 
@@ -156,11 +156,11 @@ def sources_of(
 
         sources += [SettingsSource(check_settings_source(s)) for s in settings_sources]
     if config_file is None:
-        config_file = _config_file_variable(environment.variables)
+        config_file = _switch(variables, CONFIG_FILE_VARIABLE)
     if config_file is not None:
         sources.append(ConfigFile(not_empty(config_file, "config_file")))
     if profile is None:
-        profile = _variable(environment, PROFILE_VARIABLE)
+        profile = _switch(variables, PROFILE_VARIABLE)
     if profile is not None:
         get_profile(profile)  # an unknown name fails here, before any file is read
         sources.append(ProfileSource(profile))
@@ -171,19 +171,15 @@ def sources_of(
     return sources
 
 
-def _config_file_variable(variables: Mapping[str, str]) -> str | None:
-    """PTYCHO_CONFIG_FILE in any letter case; spellings that disagree are an error."""
-    given = {k: v for k, v in variables.items() if k.upper() == CONFIG_FILE_VARIABLE}
+def _switch(variables: Mapping[str, str], name: str) -> str | None:
+    """A reserved switch (e.g. PTYCHO_CONFIG_FILE) in any letter case; spellings that
+    disagree are an error."""
+    given = {k: v for k, v in variables.items() if k.upper() == name}
     if len(set(given.values())) > 1:
         shown = " and ".join(f"{k}={v!r}" for k, v in sorted(given.items()))
-        message = f"the config file is given twice with different values: {shown}; set one"
-        raise ConflictError(message, [ConflictProblem(CONFIG_FILE_VARIABLE, message)])
+        message = f"{name} is given twice with different values: {shown}; set one"
+        raise ConflictError(message, [ConflictProblem(name, message)])
     return next(iter(given.values()), None)
-
-
-def _variable(environment: Environment, name: str) -> str | None:
-    """A reserved switch's value (names are case-insensitive), or None."""
-    return next((v for k, v in environment.variables.items() if k.upper() == name), None)
 
 
 def read_layers(

@@ -18,9 +18,11 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from ptycho_config import (
     ConfigFileNotFoundError,
+    ConflictError,
     ExecutionConfig,
     FileReadError,
     InvalidValueError,
+    PtychoConfigError,
     UnknownKeyError,
     create_training_payload,
     resolve_inference,
@@ -398,3 +400,44 @@ class TestLazyImports:
             [sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True
         )
         assert "[]" == result.stdout.strip()
+
+
+class DownVault(Vault):
+    """A secret store that cannot be reached."""
+
+    def __call__(self) -> dict[str, Any]:
+        raise ConnectionError("vault down")
+
+
+class TestHostileSources:
+    """Every failure of a source is one of the library's errors, naming the source."""
+
+    def test_secret_that_is_not_text(self, tmp_path: Path) -> None:
+        """A secret file that is not UTF-8 is a FileReadError, not pydantic-settings' error."""
+        folder = secrets(tmp_path / "run")
+        (folder / "PTYCHO_NEPOCHS").write_bytes(b"\xff\xfe3\n")
+        with pytest.raises(FileReadError, match="secrets directory"):
+            resolve_training(environ={}, secrets_dir=folder)
+
+    def test_settings_source_that_fails(self) -> None:
+        """A settings source that raises is a PtychoConfigError naming it, chained."""
+        with pytest.raises(PtychoConfigError, match="DownVault failed: ConnectionError") as caught:
+            resolve_training(environ={}, settings_sources=[DownVault({})])
+        assert isinstance(caught.value.__cause__, ConnectionError)
+
+    def test_settings_source_that_returns_no_mapping(self) -> None:
+        """A settings source returning a list is a PtychoConfigError, not a TypeError."""
+
+        class Listing(Vault):
+            def __call__(self) -> Any:
+                return ["nepochs"]
+
+        with pytest.raises(PtychoConfigError, match="Listing returned list"):
+            resolve_training(environ={}, settings_sources=[Listing({})])
+
+    @pytest.mark.parametrize("switch", ["PTYCHO_PROFILE", "PTYCHO_ENV_FILE", "PTYCHO_SECRETS_DIR"])
+    def test_two_spellings_of_a_switch(self, switch: str) -> None:
+        """A reserved switch under two letter cases with different values is a conflict."""
+        environ = {switch: "ci", switch.lower(): "other"}
+        with pytest.raises(ConflictError, match=f"{switch} is given twice"):
+            resolve_training(environ=environ)

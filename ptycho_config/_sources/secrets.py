@@ -35,7 +35,7 @@ def secret_files(folder: Path) -> dict[str, Path]:
 def read_secrets(folder: Path, names: list[str]) -> dict[str, str | None]:
     """The content of the named files of ``folder``, through pydantic-settings."""
     from pydantic import Field, create_model
-    from pydantic_settings import BaseSettings, SecretsSettingsSource
+    from pydantic_settings import BaseSettings, SecretsSettingsSource, SettingsError
 
     # one field per file, named by the file: the source reads exactly these
     fields: dict[str, Any] = {
@@ -45,7 +45,7 @@ def read_secrets(folder: Path, names: list[str]) -> dict[str, str | None]:
     files = create_model("SecretFiles", __base__=BaseSettings, **fields)
     try:
         read = SecretsSettingsSource(files, secrets_dir=folder, case_sensitive=True)()
-    except (OSError, UnicodeDecodeError) as error:
+    except (OSError, UnicodeDecodeError, SettingsError) as error:  # e.g. a file not UTF-8
         raise FileReadError.of(folder, "secrets directory", str(error)) from error
     return {name: read.get(name) for name in names}
 

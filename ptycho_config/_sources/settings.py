@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from ptycho_config._errors import Problem, PtychoConfigError
 from ptycho_config._registry import PayloadKind
 from ptycho_config._sources.config_file import file_layer
 from ptycho_config._sources.layer import Layer, SourceKind
@@ -38,10 +39,15 @@ class SettingsSource:
     @cached_property
     def _data(self) -> Mapping[str, Any]:
         # called once, however often the layer is read: a remote store is asked once per call
-        data = self.source()
+        name = type(self.source).__name__
+        try:
+            data = self.source()
+        except Exception as error:  # third-party code (a cloud store): any failure, named
+            message = f"settings source {name} failed: {type(error).__name__}: {error}"
+            raise PtychoConfigError(message, [Problem("settings_sources", message)]) from error
         if not isinstance(data, Mapping):
-            got = type(data).__name__
-            raise TypeError(f"settings source {type(self.source).__name__} returned {got}")
+            message = f"settings source {name} returned {type(data).__name__}, not a mapping"
+            raise PtychoConfigError(message, [Problem("settings_sources", message)])
         return data
 
     def read(self, payload: PayloadKind) -> Layer:
