@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -32,7 +31,6 @@ from ptycho_config._files import not_empty, require_directory, require_file
 from ptycho_config._legacy import populate_quietly, to_legacy_dict
 from ptycho_config._npz import DataFileFacts, inspect_data_file
 from ptycho_config._payloads import InferencePayload, TrainingPayload
-from ptycho_config._provenance import Source
 from ptycho_config._registry import KEYS, MODEL_DEFINING, PayloadKind, env_spellings
 from ptycho_config._resolve import (
     LazyValues,
@@ -189,9 +187,7 @@ def _with_data_check(resolved: Resolved, layers: list[Layer], strict: bool) -> R
         UserWarning,
         stacklevel=3,
     )
-    detail = f"{origin.detail}; {note}" if origin.detail else note
-    provenance = MappingProxyType({**resolved.provenance, key: Source(origin.kind, detail)})
-    return replace(resolved, provenance=provenance)
+    return resolved.noting(key, note)
 
 
 def _explicit_layers(
@@ -325,9 +321,5 @@ def _for_this_host(resolved: Resolved) -> Resolved:
     execution = resolve_accelerator(resolved.execution_config, resolved.config.backend)
     if execution.accelerator == resolved.execution_config.accelerator:
         return resolved
-    key = "execution.accelerator"
-    origin = resolved.provenance[key]
     note = f"'auto' resolved to '{execution.accelerator}' {ON_THIS_HOST}"
-    detail = f"{origin.detail}; {note}" if origin.detail else note
-    provenance = MappingProxyType({**resolved.provenance, key: Source(origin.kind, detail)})
-    return replace(resolved, execution_config=execution, provenance=provenance)
+    return resolved.noting("execution.accelerator", note, execution)

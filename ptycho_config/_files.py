@@ -31,7 +31,7 @@ def not_empty(path: str | os.PathLike[str], what: str) -> Path:
     if isinstance(path, str) and not path.strip():
         message = f"{what} is an empty string, which is no path; give a file or directory"
         raise InvalidValueError(message, [Problem(what, "must be a path, not empty", path)])
-    return Path(path)
+    return path if isinstance(path, Path) else Path(path)
 
 
 def _not_a_file(mode: int) -> str:

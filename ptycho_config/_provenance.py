@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -23,6 +23,43 @@ class Source:
 
 
 DEFAULT_SOURCE = Source("default", "schema default")
+
+
+class Provenance(Mapping[str, Source]):
+    """The source of every key of a configuration, in schema order; read-only.
+
+    Only the sources the layers gave are stored, every other key is a schema default: a
+    resolution records the handful of keys that were set, not all 160-odd.
+    """
+
+    __slots__ = ("_given", "_keys")
+
+    def __init__(self, keys: Mapping[str, object], given: Mapping[str, Source]) -> None:
+        self._keys = keys  # every key, in order (a mapping for a quick membership test)
+        self._given = given
+
+    def __getitem__(self, key: str) -> Source:
+        found = self._given.get(key)
+        if found is not None:
+            return found
+        if key in self._keys:
+            return DEFAULT_SOURCE
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __repr__(self) -> str:
+        return f"Provenance({dict(self)!r})"
+
+    def noting(self, key: str, note: str) -> Provenance:
+        """A copy whose source of ``key`` carries ``note`` after its detail."""
+        origin = self[key]
+        detail = f"{origin.detail}; {note}" if origin.detail else note
+        return Provenance(self._keys, {**self._given, key: Source(origin.kind, detail)})
 
 
 def _show(value: Any) -> str:

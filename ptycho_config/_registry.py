@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -194,7 +194,7 @@ class Miss:
 @dataclass
 class _Index:
     keys: tuple[Key, ...]
-    qualified: tuple[str, ...]
+    qualified: dict[str, None]  # ordered, and quick to test for membership
     names: dict[str, Match | Miss]
     env: dict[str, Match | Miss]
 
@@ -235,7 +235,7 @@ def _build_index(kind: PayloadKind) -> _Index:
         if isinstance(found, Miss) and found.reason == "ambiguous":
             found = Miss("ambiguous", tuple(KEYS[q].env for q in found.choices))
         env[env_name] = found
-    return _Index(tuple(own), tuple(k.qualified for k in own), names, env)
+    return _Index(tuple(own), dict.fromkeys(k.qualified for k in own), names, env)
 
 
 _INDEX: dict[PayloadKind, _Index] = {kind: _build_index(kind) for kind in PAYLOAD_SECTIONS}
@@ -293,8 +293,8 @@ def keys_of(kind: PayloadKind) -> tuple[Key, ...]:
     return _INDEX[kind].keys
 
 
-def qualified_keys(kind: PayloadKind) -> tuple[str, ...]:
-    """The qualified names of the keys of a payload kind, in schema order."""
+def qualified_keys(kind: PayloadKind) -> Mapping[str, None]:
+    """The qualified names of the keys of a payload kind, in schema order (as a mapping's keys)."""
     return _INDEX[kind].qualified
 
 

@@ -16,7 +16,7 @@ from ptycho_config._errors import ConflictError, ConflictProblem, Problem, Ptych
 from ptycho_config._files import not_empty
 from ptycho_config._joins import join_shared_fields, once_per_shared_field, pinned_conflicts
 from ptycho_config._profiles import get_profile
-from ptycho_config._provenance import DEFAULT_SOURCE, Source, explain
+from ptycho_config._provenance import Provenance, Source, explain
 from ptycho_config._registry import (
     CONFIG_FILE_VARIABLE,
     ENV_FILE_VARIABLE,
@@ -27,7 +27,13 @@ from ptycho_config._registry import (
     keys_of,
     qualified_keys,
 )
-from ptycho_config._schemas import SECTIONS, ExecutionConfig, InferenceConfig, TrainingConfig
+from ptycho_config._schemas import (
+    NESTED_SECTIONS,
+    SECTIONS,
+    ExecutionConfig,
+    InferenceConfig,
+    TrainingConfig,
+)
 from ptycho_config._sources import ConfigSource, Entry, Layer, precedence
 from ptycho_config._sources.config_file import ConfigFile
 from ptycho_config._sources.environment import Environment
@@ -45,7 +51,7 @@ class Resolved:
     kind: PayloadKind
     config: TrainingConfig | InferenceConfig
     execution_config: ExecutionConfig
-    provenance: Mapping[str, Source]
+    provenance: Provenance
     ignored: tuple[str, ...] = ()
     # the layers it was merged from, for the audit trail
     layers: tuple[Layer, ...] = field(default=(), repr=False, compare=False)
@@ -54,6 +60,18 @@ class Resolved:
     def applied(self) -> Mapping[str, Any]:
         """The audit trail: override spellings, explicit execution fields, inferred values."""
         return MappingProxyType(audit_trail(self, self.layers))
+
+    def noting(self, key: str, note: str, execution: ExecutionConfig | None = None) -> Resolved:
+        """This resolution with ``note`` on the source of ``key``, and another execution config
+        when the note is about a change to it."""
+        return Resolved(
+            self.kind,
+            self.config,
+            self.execution_config if execution is None else execution,
+            self.provenance.noting(key, note),
+            self.ignored,
+            self.layers,
+        )
 
     @property
     def training_config(self) -> TrainingConfig:
@@ -214,23 +232,32 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
         won = winners.get(key)
         return (won[0].describe(won[1]), won[1].raw) if won else None
 
-    config_data = {**data[payload], "model": data["model"], "torch": data["torch"]}
-    config = _validate(payload, config_data, origin, problems)
-    execution = _validate("execution", data["execution"], origin, problems)
+    nested = {section: data[section] or _unset(SECTIONS[section]) for section in NESTED_SECTIONS}
+    config = _validate(payload, {**data[payload], **nested}, origin, problems)
+    execution = (
+        _validate("execution", data["execution"], origin, problems)
+        if data["execution"]
+        else _unset(SECTIONS["execution"])
+    )
     if problems:
         problems = once_per_shared_field(problems)
         problems.sort(key=lambda p: (p.key, p.message))
         raise PtychoConfigError.from_problems(problems, payload)
     sources = {key: Source(layer.kind, entry.detail) for key, (layer, entry) in winners.items()}
-    provenance = dict.fromkeys(qualified_keys(payload), DEFAULT_SOURCE) | sources
     return Resolved(
         payload,
         cast(TrainingConfig | InferenceConfig, config),
         cast(ExecutionConfig, execution),
-        MappingProxyType(provenance),
+        Provenance(qualified_keys(payload), sources),
         ignored=tuple(note for layer in layers for note in layer.ignored),
         layers=tuple(layers),
     )
+
+
+@functools.cache
+def _unset(schema: type[BaseModel]) -> BaseModel:
+    """A section no source sets: its schema's defaults, built once (frozen, so it is shared)."""
+    return schema()
 
 
 def _validate(

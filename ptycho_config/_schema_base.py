@@ -50,15 +50,16 @@ class Schema(BaseModel, metaclass=SchemaMeta):
         letter case does not matter for a word of a fixed set (a choice, true/false, none)."""
         if not isinstance(data, dict):
             return data
-        words = _choices_of(cls)
-        cleaned = dict(data)
+        cleaned = data
         for name, value in data.items():
-            if not isinstance(value, str) or name not in cls.model_fields:
+            if not isinstance(value, str) or name not in cls.__pydantic_fields__:
                 continue
-            if name in _paths_of(cls):  # a path is taken as written
+            if name in paths_of(cls):  # a path is taken as written
                 continue
+            if cleaned is data:  # copied only when there is text to clean: mostly there is none
+                cleaned = dict(data)
             text = value.strip()
-            cleaned[name] = words.get(name, {}).get(text.casefold(), text)
+            cleaned[name] = _choices_of(cls).get(name, {}).get(text.casefold(), text)
         return cleaned
 
     @model_validator(mode="after")
@@ -126,7 +127,8 @@ def _choices_of(schema: type[BaseModel]) -> dict[str, dict[str, str]]:
 
 
 @functools.cache
-def _paths_of(schema: type[BaseModel]) -> frozenset[str]:
+def paths_of(schema: type[BaseModel]) -> frozenset[str]:
+    """The fields of a schema that may hold a path."""
     return frozenset(
         name
         for name, info in schema.model_fields.items()

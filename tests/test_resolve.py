@@ -24,6 +24,7 @@ from ptycho_config._resolve import merge, read_layers
 from ptycho_config._sources import SOURCE_KINDS, Layer, SourceKind
 from ptycho_config._sources.environment import Environment
 from ptycho_config._sources.mapping import MappingSource
+from ptycho_config._torch_section import TorchBackendConfig
 
 INFER = {"model_path": "/m", "test_data_file": "/t.npz"}
 
@@ -386,6 +387,61 @@ class TestOverridesAndErrors:
         assert lines[0].split() == ["key", "value", "source", "detail"]
         row = next(line for line in lines if line.startswith("training.batch_size"))
         assert row.split() == ["training.batch_size", "8", "override", "batch_size"]
+
+
+class TestProvenance:
+    """A resolution's provenance is a read-only mapping of every key, in schema order."""
+
+    def test_every_key_in_schema_order_with_defaults(self) -> None:
+        """Keys set by a source carry it; every other key of the payload is a schema default."""
+        provenance = resolve_training({"batch_size": 8}, environ={}).provenance
+        keys = [key.qualified for key in KEYS.values() if key.section != "inference"]
+        assert keys == list(provenance)
+        assert len(keys) == len(provenance)
+        assert Source("override", "batch_size") == provenance["training.batch_size"]
+        assert Source("default", "schema default") == provenance["training.nepochs"]
+        assert dict(provenance) == provenance
+
+    def test_keys_of_other_payloads_are_absent(self) -> None:
+        """A key the payload does not have is a KeyError, as in any mapping."""
+        provenance = resolve_training({}, environ={}).provenance
+        assert "inference.debug" not in provenance
+        with pytest.raises(KeyError):
+            provenance["inference.debug"]
+        assert provenance.get("nope") is None
+
+    def test_read_only(self) -> None:
+        """Nothing can replace a recorded source."""
+        provenance = resolve_training({}, environ={}).provenance
+        with pytest.raises(TypeError):
+            provenance["training.nepochs"] = Source("override")  # type: ignore[index]
+
+    def test_noting_adds_to_the_detail_of_one_key_in_a_copy(self) -> None:
+        """A note joins the detail of one key's source; the original is unchanged."""
+        resolved = resolve_training({"batch_size": 8}, environ={})
+        noted = resolved.noting("training.batch_size", "checked")
+        assert Source("override", "batch_size; checked") == noted.provenance["training.batch_size"]
+        assert Source("override", "batch_size") == resolved.provenance["training.batch_size"]
+        default = noted.noting("training.nepochs", "kept").provenance["training.nepochs"]
+        assert Source("default", "schema default; kept") == default
+
+
+class TestUnsetSections:
+    """A section that no source sets is exactly its schema's defaults."""
+
+    def test_unset_sections_equal_fresh_defaults(self) -> None:
+        """Nothing set: torch and execution are the schema defaults, with no field marked set."""
+        resolved = resolve_training({}, environ={})
+        assert TorchBackendConfig() == resolved.training_config.torch
+        assert ExecutionConfig() == resolved.execution_config
+        assert set() == resolved.training_config.torch.model_fields_set
+
+    def test_a_value_set_once_does_not_stay(self) -> None:
+        """A resolution that sets a torch or execution field leaves later resolutions alone."""
+        resolve_training({"torch.K_quadrant": 7, "execution.num_workers": 3}, environ={})
+        resolved = resolve_training({}, environ={})
+        assert 30 == resolved.training_config.torch.K_quadrant
+        assert 0 == resolved.execution_config.num_workers
 
 
 class TestOneSourceMechanism:
