@@ -256,29 +256,27 @@ def reset() -> None:
         _sealed = False
 
 
-def _write_populated(
-    values: Mapping[str, Any], *, report: bool = True
-) -> dict[str, tuple[Any, Any]]:
+def _write_populated(values: dict[str, Any], *, report: bool = True) -> dict[str, tuple[Any, Any]]:
     """Write a populate's values in one step; return ``{key: (old, new)}`` it replaced.
 
     Only values that an earlier populate wrote, that still hold, and that change count.
+    ``values`` is a dict of the caller's own that nothing else changes (it is not copied).
     """
-    new = dict(values)
     with _write_lock:
         if not report:  # the factories replace the previous run's values on purpose
-            cfg.update(new)
-            _populated.update(new)
+            cfg.update(values)
+            _populated.update(values)
             return {}
         replaced = {
             key: (cfg[key], value)
-            for key, value in new.items()
+            for key, value in values.items()
             if key in _populated
             and key in cfg
             and _same(cfg[key], _populated[key])
             and not _same(cfg[key], value)
         }
-        cfg.update(new)
-        _populated.update(new)
+        cfg.update(values)
+        _populated.update(values)
     return replaced
 
 

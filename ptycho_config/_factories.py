@@ -87,8 +87,10 @@ def create_training_payload(
     resolved = _for_this_host(_with_data_check(merge("training", layers), layers, strict))
     launch = _launch(resolved, environ)
     config = resolved.training_config
-    payload = TrainingPayload(training_config=config, launch=launch, **_shared_fields(resolved))
-    populate_quietly(config, payload.legacy_params)
+    legacy = to_legacy_dict(config)
+    shared = _shared_fields(resolved, legacy)
+    payload = TrainingPayload(training_config=config, launch=launch, **shared)
+    populate_quietly(config, legacy)
     return payload
 
 
@@ -148,14 +150,15 @@ def create_inference_payload(
     launch = _launch(resolved, environ)
     training = snapshot.training_config if snapshot is not None else None
     config = resolved.inference_config
+    legacy = to_legacy_dict(config)
     payload = InferencePayload(
         inference_config=config,
         launch=launch,
         trained=training,
         data_nphotons=facts.nphotons,
-        **_shared_fields(resolved),
+        **_shared_fields(resolved, legacy),
     )
-    populate_quietly(config, payload.legacy_params)
+    populate_quietly(config, legacy)
     return payload
 
 
@@ -202,14 +205,13 @@ def _explicit_layers(
     return layers
 
 
-def _shared_fields(resolved: Resolved) -> dict[str, Any]:
-    """The payload fields both kinds carry."""
-    config = resolved.config
+def _shared_fields(resolved: Resolved, legacy: dict[str, Any]) -> dict[str, Any]:
+    """The payload fields both kinds carry; ``legacy`` is the config's legacy dict."""
     return {
         "execution_config": resolved.execution_config,
         "overrides_applied": resolved.applied,
         "provenance": resolved.provenance,
-        "legacy_params": MappingProxyType(to_legacy_dict(config)),
+        "legacy_params": MappingProxyType(legacy),
         "values": LazyValues(resolved),
     }
 

@@ -142,9 +142,10 @@ def populate_legacy_params(
 
 
 def populate_quietly(
-    config: TrainingConfig | InferenceConfig, legacy: Mapping[str, Any] | None = None
+    config: TrainingConfig | InferenceConfig, legacy: dict[str, Any] | None = None
 ) -> None:
-    """Populate without the overwrite warning; ``legacy`` is ``to_legacy_dict(config)`` if known.
+    """Populate without the overwrite warning; ``legacy`` is ``to_legacy_dict(config)`` if known
+    (a dict of the caller's, which is not copied).
 
     For the factories, whose job is to replace the previous run's values. As the
     reference's factories do, it unseals ``ptycho.params`` first and seals it after, so
@@ -156,7 +157,7 @@ def populate_quietly(
 
 
 def _populate(
-    config: TrainingConfig | InferenceConfig, legacy: Mapping[str, Any] | None, *, report: bool
+    config: TrainingConfig | InferenceConfig, legacy: dict[str, Any] | None, *, report: bool
 ) -> dict[str, tuple[Any, Any]]:
     if not isinstance(config, TrainingConfig | InferenceConfig):
         raise TypeError(

@@ -158,13 +158,13 @@ def sources_of(
         ExecutionSource(execution_config),
         environment,
     ]
-    variables = environment.variables
-    env_file = _switch(variables, ENV_FILE_VARIABLE) if env_file is None else env_file
+    switches = _switches(environment.variables)
+    env_file = switches.get(ENV_FILE_VARIABLE) if env_file is None else env_file
     if env_file is not None:
         from ptycho_config._sources.dotenv import DotEnvFile
 
         sources.append(DotEnvFile(not_empty(env_file, "env_file"), strict_env))
-    secrets_dir = _switch(variables, SECRETS_DIR_VARIABLE) if secrets_dir is None else secrets_dir
+    secrets_dir = switches.get(SECRETS_DIR_VARIABLE) if secrets_dir is None else secrets_dir
     if secrets_dir is not None:
         from ptycho_config._sources.secrets import SecretsDirectory
 
@@ -174,11 +174,11 @@ def sources_of(
 
         sources += [SettingsSource(check_settings_source(s)) for s in settings_sources]
     if config_file is None:
-        config_file = _switch(variables, CONFIG_FILE_VARIABLE)
+        config_file = switches.get(CONFIG_FILE_VARIABLE)
     if config_file is not None:
         sources.append(ConfigFile(not_empty(config_file, "config_file")))
     if profile is None:
-        profile = _switch(variables, PROFILE_VARIABLE)
+        profile = switches.get(PROFILE_VARIABLE)
     if profile is not None:
         get_profile(profile)  # an unknown name fails here, before any file is read
         sources.append(ProfileSource(profile))
@@ -189,15 +189,23 @@ def sources_of(
     return sources
 
 
-def _switch(variables: Mapping[str, str], name: str) -> str | None:
-    """A reserved switch (e.g. PTYCHO_CONFIG_FILE) in any letter case; spellings that
-    disagree are an error."""
-    given = {k: v for k, v in variables.items() if k.upper() == name}
-    if len(set(given.values())) > 1:
-        shown = " and ".join(f"{k}={v!r}" for k, v in sorted(given.items()))
-        message = f"{name} is given twice with different values: {shown}; set one"
-        raise ConflictError(message, [ConflictProblem(name, message)])
-    return next(iter(given.values()), None)
+_SWITCHES = (CONFIG_FILE_VARIABLE, ENV_FILE_VARIABLE, PROFILE_VARIABLE, SECRETS_DIR_VARIABLE)
+
+
+def _switches(variables: Mapping[str, str]) -> dict[str, str]:
+    """The reserved switches (e.g. PTYCHO_CONFIG_FILE) set, in any letter case; spellings of
+    one switch that disagree are an error."""
+    given: dict[str, dict[str, str]] = {}
+    for variable, value in variables.items():
+        name = variable.upper()
+        if name in _SWITCHES:
+            given.setdefault(name, {})[variable] = value
+    for name, spellings in given.items():
+        if len(set(spellings.values())) > 1:
+            shown = " and ".join(f"{k}={v!r}" for k, v in sorted(spellings.items()))
+            message = f"{name} is given twice with different values: {shown}; set one"
+            raise ConflictError(message, [ConflictProblem(name, message)])
+    return {name: next(iter(spellings.values())) for name, spellings in given.items()}
 
 
 def read_layers(

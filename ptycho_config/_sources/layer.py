@@ -108,7 +108,6 @@ class Layer:
     ) -> None:
         """Record one value under the key it names, or the problem with its spelling."""
         raw = value if raw is None else raw
-        where = f"{self.kind} {detail}".strip()
         if isinstance(found, Miss):  # the name matched nothing: it may be hostile, so cut it
             where = f"{self.kind} {shorten(detail)}".strip()
             self._miss(found, shorten(spelling), raw, where, candidates, foreign_is_error)
@@ -116,10 +115,11 @@ class Layer:
         try:
             value = found.convert(value)
         except (ValueError, TypeError) as error:
-            message = str(error)
-            self.problems.append(InvalidValueProblem(spelling, message, raw, where))
+            where = f"{self.kind} {detail}".strip()
+            self.problems.append(InvalidValueProblem(spelling, str(error), raw, where))
             return
         if found.alias is not None and found.alias.deprecated:
+            where = f"{self.kind} {detail}".strip()
             warnings.warn(
                 f"{spelling} ({where}) is deprecated; use {found.key.name}",
                 DeprecationWarning,
