@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -73,10 +74,13 @@ def _header(shape: tuple[int, ...], descr: str = "<c8") -> bytes:
     return buffer.getvalue()
 
 
-def _zip(path: Path, members: dict[str, bytes], method: int = zipfile.ZIP_STORED) -> Path:
+def _zip(
+    path: Path, members: dict[str, bytes], method: int = zipfile.ZIP_STORED, comment: bytes = b""
+) -> Path:
     with zipfile.ZipFile(path, "w", compression=method) as archive:
         for name, data in members.items():
             archive.writestr(name, data)
+        archive.comment = comment
     return path
 
 
@@ -690,3 +694,56 @@ class TestDirectoryLayouts:
             archive.writestr("probeGuess.npy", _npy(_probe(128)))
         assert (128, 128) == np.load(path)["probeGuess"].shape
         assert 128 == infer_probe_size(path, strict=True)
+
+
+class TestReads:
+    """A data file is read whatever its layout."""
+
+    @pytest.mark.parametrize(
+        ("others", "comment"),
+        [(300, 0), (100, 3_000), (0, 10_000), (0, 65_535)],
+        ids=["long-directory", "record-in-first-read", "comment", "longest-comment"],
+    )
+    @pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+    def test_directory_outside_the_first_read(
+        self, tmp_path: Path, others: int, comment: int, method: int
+    ) -> None:
+        """A directory of many members, or an end record before a long archive comment, is
+        read beyond the first read of the file's end."""
+        members = {"probeGuess.npy": _npy(_probe(128))}  # at the directory's start
+        members |= {f"other{i:04d}.npy": _npy(np.zeros(1)) for i in range(others)}
+        path = _zip(tmp_path / "d.npz", members, method, b"#" * comment)
+        data = path.read_bytes()
+        assert len(data) - data.index(b"PK\x01\x02") > 4096
+        assert (128, 128) == np.load(path)["probeGuess"].shape
+        assert 128 == infer_probe_size(path, strict=True)
+
+    @pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_LZMA])
+    def test_local_header_longer_than_the_first_read(self, tmp_path: Path, method: int) -> None:
+        """A local header whose extra field is longer than read with it is read on."""
+        info = zipfile.ZipInfo("probeGuess.npy")
+        info.compress_type = method
+        info.extra = (0xCAFE).to_bytes(2, "little") + (2000).to_bytes(2, "little") + bytes(2000)
+        path = tmp_path / "d.npz"
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr(info, _npy(_probe(128)))
+        assert (128, 128) == np.load(path)["probeGuess"].shape
+        assert 128 == infer_probe_size(path, strict=True)
+
+    @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+    def test_every_descriptor_is_closed(self, tmp_path: Path) -> None:
+        """A reading closes the file it opened, whether it succeeds or fails."""
+        good = tmp_path / "good.npz"
+        np.savez(good, probeGuess=_probe())
+        cut = tmp_path / "cut.npz"
+        cut.write_bytes(good.read_bytes()[:-30])
+        other = _zip(tmp_path / "other.npz", {"probeGuess.npy": b"not an array"})
+        before = len(os.listdir("/proc/self/fd"))
+        for path in (good, cut, other):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                infer_probe_size(path)
+                read_nphotons(path)
+            with pytest.raises(ProbeSizeError) if path != good else contextlib.nullcontext():
+                read_probe_header(path)
+        assert before == len(os.listdir("/proc/self/fd"))
