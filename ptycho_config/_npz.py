@@ -225,7 +225,7 @@ def _read(data_file: str | os.PathLike[str]) -> DataFileFacts:
     """Everything a data file says, read afresh."""
     path = os.path.abspath(data_file) if data_file != "" else ""
     try:
-        file = os.fdopen(open_regular(path, "data file"), "rb")
+        file = os.fdopen(open_regular(path, "data file")[0], "rb")
     except (FileNotFoundError, NotADirectoryError) as e:
         return _fallback(
             f"data file {path or repr('')} does not exist", "fix the path or set N explicitly", e
@@ -293,7 +293,7 @@ def read_probe_header(data_file: str | os.PathLike[str]) -> NpyHeader:
     """The header of `probeGuess`; raises ProbeSizeError when it cannot be read."""
     path = os.path.abspath(data_file)
     try:
-        with os.fdopen(open_regular(path, "data file"), "rb") as file:
+        with os.fdopen(open_regular(path, "data file")[0], "rb") as file:
             info = member(open_zip(file), _PROBE)
             header, _ = _parse_header(_header_bytes(file, info), info)
     except FileNotFoundError as e:
