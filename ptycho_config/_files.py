@@ -2,8 +2,9 @@
 
 A path is opened without blocking (``O_NONBLOCK``), and ``fstat`` of the open descriptor says
 what it is, so a FIFO, a device (say a symlink to ``/dev/zero``), a socket or a directory is
-refused before a byte is read, and a path swapped after a check cannot slip through. Reads stop
-one byte past the cap. Every failure is one of the library's errors, never a bare ``OSError``.
+refused before a byte is read, and a path swapped after a check cannot slip through; the same
+``fstat`` gives the file's size. Reads stop one byte past the cap. Every failure is one of the
+library's errors, never a bare ``OSError``.
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ def _reason(error: OSError) -> str:
     return error.strerror or str(error)
 
 
-def open_regular(path: str | os.PathLike[str], what: str) -> int:
-    """A read-only descriptor of a regular file.
+def open_regular(path: str | os.PathLike[str], what: str) -> tuple[int, int]:
+    """A read-only descriptor of a regular file, and the file's size.
 
     FileNotFoundError (the built-in) when nothing is there, FileReadError for anything else.
     """
@@ -65,19 +66,19 @@ def open_regular(path: str | os.PathLike[str], what: str) -> int:
     except ValueError as error:  # a NUL byte in the path
         raise FileReadError.of(path, what, str(error)) from error
     try:
-        mode = os.fstat(descriptor).st_mode
-        if not stat.S_ISREG(mode):
-            raise FileReadError.of(path, what, _not_a_file(mode))
-        os.set_blocking(descriptor, True)
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileReadError.of(path, what, _not_a_file(info.st_mode))
     except BaseException:
         os.close(descriptor)
         raise
-    return descriptor
+    # left non-blocking: O_NONBLOCK changes nothing for reads of a regular file (Linux, macOS)
+    return descriptor, info.st_size
 
 
 def read_capped(path: str | os.PathLike[str], what: str, cap: int) -> bytes:
     """The bytes of a regular file of at most ``cap`` bytes."""
-    descriptor = open_regular(path, what)
+    descriptor, _ = open_regular(path, what)
     try:
         with os.fdopen(descriptor, "rb") as stream:
             data = stream.read(cap + 1)

@@ -1,11 +1,12 @@
 """The probe size and nphotons of an NPZ data file, read from `.npy` headers, never arrays.
 
-Every reading opens the file afresh (no cache): a few system calls and a few KiB. The file
-must be a regular file (`_files`); a member is read only as far as its header (`_MAX_HEADER`)
-with bounded work whatever the archive claims (`_zip`); a header must agree with the member's
-size in the zip directory. Only `_metadata` stored the reference's way (a pickled 0-d object
-array) is unpickled, by the restricted unpickler of `_pickled`. numpy is imported only when a
-header is parsed.
+Every reading opens the file afresh (no cache): open, fstat, a read of the file's end (the zip
+directory with it) and one read per member at its local header, then close; a few KiB. The
+file must be a regular file (`_files`); a member is read only as far as its header
+(`_MAX_HEADER`) with bounded work whatever the archive claims (`_zip`); a header must agree with
+the member's size in the zip directory. Only `_metadata` stored the reference's way (a pickled
+0-d object array) is unpickled, by the restricted unpickler of `_pickled`. numpy is imported
+only when a header is parsed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from ptycho_config._errors import (
     ConfigFileNotFoundError,
@@ -123,22 +124,22 @@ def _parse_header(data: bytes, info: Member) -> tuple[NpyHeader, int]:
     return NpyHeader(tuple(shape), dtype), start
 
 
-def _header_bytes(file: IO[bytes], info: Member) -> bytes:
+def _header_bytes(fd: int, info: Member) -> bytes:
     """A member's bytes through the end of its `.npy` header, read in one small piece when the
     header is of the usual size; never more than `_MAX_HEADER` bytes of header."""
-    data = prefix(file, info, _FIRST_READ)
+    data = prefix(fd, info, _FIRST_READ)
     if data[:6] == b"\x93NUMPY" and len(data) >= _PREAMBLE:
         width = 2 if data[6] == 1 else 4
         needed = 8 + width + int.from_bytes(data[8 : 8 + width], "little")
         if len(data) < needed <= _PREAMBLE + _MAX_HEADER:
-            data = prefix(file, info, needed)
+            data = prefix(fd, info, needed)
     return data
 
 
-def _read_probe(file: IO[bytes], archive: Mapping[str, Member], path: str) -> DataFileFacts:
+def _read_probe(fd: int, archive: Mapping[str, Member], path: str) -> DataFileFacts:
     try:
         info = member(archive, _PROBE)
-        header, _ = _parse_header(_header_bytes(file, info), info)
+        header, _ = _parse_header(_header_bytes(fd, info), info)
     except Absent:
         held = ", ".join(sorted(n.removesuffix(".npy") for n in list(archive)[:20]))
         problem = f"{path} has no probeGuess array (it holds: {held or 'nothing'})"
@@ -170,13 +171,13 @@ def _read_text(data: bytes, header: NpyHeader) -> str:
         raise Unreadable(f"its text cannot be read ({e})") from e
 
 
-def _metadata(file: IO[bytes], archive: Mapping[str, Member]) -> Any:
+def _metadata(fd: int, archive: Mapping[str, Member]) -> Any:
     """The `_metadata` member as a JSON string or a dict; Absent when there is none."""
     info = member(archive, _METADATA)
     limit = f"{_MAX_METADATA // 1024} KiB"
     if info.file_size > _PREAMBLE + _MAX_HEADER + _MAX_METADATA:
         raise Unreadable(f"it holds {info.file_size} bytes, over the {limit} metadata limit")
-    data = prefix(file, info, info.file_size)
+    data = prefix(fd, info, info.file_size)
     header, start = _parse_header(data, info)
     body, dtype = data[start:], header.dtype
     if dtype.hasobject and header.shape == ():
@@ -189,12 +190,12 @@ def _metadata(file: IO[bytes], archive: Mapping[str, Member]) -> Any:
 
 
 def _read_nphotons(
-    file: IO[bytes], archive: Mapping[str, Member], path: str
+    fd: int, archive: Mapping[str, Member], path: str
 ) -> tuple[float | None, str | None]:
     """nphotons and, when `_metadata` is present but unusable, why it was ignored."""
     where = f"_metadata in {path}"
     try:
-        metadata = _metadata(file, archive)
+        metadata = _metadata(fd, archive)
     except Absent:
         return None, None
     except Unreadable as e:
@@ -225,7 +226,7 @@ def _read(data_file: str | os.PathLike[str]) -> DataFileFacts:
     """Everything a data file says, read afresh."""
     path = os.path.abspath(data_file) if data_file != "" else ""
     try:
-        file = os.fdopen(open_regular(path, "data file"), "rb")
+        fd, size = open_regular(path, "data file")
     except (FileNotFoundError, NotADirectoryError) as e:
         return _fallback(
             f"data file {path or repr('')} does not exist", "fix the path or set N explicitly", e
@@ -234,15 +235,14 @@ def _read(data_file: str | os.PathLike[str]) -> DataFileFacts:
         return _fallback(
             f"cannot read probeGuess from {path}: {e.reason}", cause=e, whole_file=True
         )
-    with file:
-        try:
-            archive = open_zip(file)
-            nphotons, why = _read_nphotons(file, archive, path)
-            facts = replace(
-                _read_probe(file, archive, path), nphotons=nphotons, nphotons_problem=why
-            )
-        except (Unreadable, OSError) as e:
-            facts = _fallback(f"cannot read probeGuess from {path}: {e}", cause=e, whole_file=True)
+    try:
+        archive = open_zip(fd, size)
+        nphotons, why = _read_nphotons(fd, archive, path)
+        facts = replace(_read_probe(fd, archive, path), nphotons=nphotons, nphotons_problem=why)
+    except (Unreadable, OSError) as e:
+        facts = _fallback(f"cannot read probeGuess from {path}: {e}", cause=e, whole_file=True)
+    finally:
+        os.close(fd)
     return facts
 
 
@@ -293,9 +293,12 @@ def read_probe_header(data_file: str | os.PathLike[str]) -> NpyHeader:
     """The header of `probeGuess`; raises ProbeSizeError when it cannot be read."""
     path = os.path.abspath(data_file)
     try:
-        with os.fdopen(open_regular(path, "data file"), "rb") as file:
-            info = member(open_zip(file), _PROBE)
-            header, _ = _parse_header(_header_bytes(file, info), info)
+        fd, size = open_regular(path, "data file")
+        try:
+            info = member(open_zip(fd, size), _PROBE)
+            header, _ = _parse_header(_header_bytes(fd, info), info)
+        finally:
+            os.close(fd)
     except FileNotFoundError as e:
         message = f"data file {path} does not exist; fix the path"
         raise ConfigFileNotFoundError(message, [Problem("data_file", message, path)]) from e

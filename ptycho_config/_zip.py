@@ -1,11 +1,15 @@
 """The start of a zip member, read with bounded work whatever the archive claims.
 
-The zip directory is sized from its end records and refused when larger than a data file's,
-then read in one bounded read; a member is decompressed by a bounded decompressor
-(`max_length`) of its method, deflate, bzip2 or LZMA, only as far as asked; other methods,
-encryption and patched data are refused. zipfile is not used to read: its member reader
-decompresses bzip2 and LZMA without a bound, and its directory reader does more work than
-the handful of members a data file holds needs.
+Everything is read from the raw descriptor by positioned reads (`read_at`), without a file
+object. The end of the file is read once (`_TAIL`): it holds the end record, the zip64 records
+and, for a data file, the whole directory; only an archive comment pushing the end record out of
+it (up to 64 KiB more) or a longer directory costs another read. The directory is sized from the
+end records and refused when larger than a data file's before it is read. A member is read with
+one read at its local header that also covers the bytes asked for when they are few; it is
+decompressed by a bounded decompressor (`max_length`) of its method, deflate, bzip2 or LZMA,
+in chunks, only as far as asked; other methods, encryption and patched data are refused.
+zipfile is not used to read: its member reader decompresses bzip2 and LZMA without a bound, and
+its directory reader does more work than the handful of members a data file holds needs.
 """
 
 from __future__ import annotations
@@ -14,15 +18,20 @@ import os
 import struct
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from tokenize import TokenError
-from typing import IO, Protocol
+from typing import Protocol
 
-# An NPZ holds a handful of members; a directory beyond these is refused before zipfile parses it.
+# An NPZ holds a handful of members; a directory beyond these is refused before it is read.
 _MAX_MEMBERS, _MAX_DIRECTORY = 10_000, 1024 * 1024
 # Compressed bytes read at most for one member's prefix: a whole bzip2 block fits in it.
 _MAX_COMPRESSED, _CHUNK = 2 * 1024 * 1024, 16 * 1024
+# Bytes read first from the end of the file: a data file's directory of a few members fits.
+_TAIL = 4096
+# Bytes of a local header's extra field read with it (numpy writes 20): fewer than the directory
+# entry and end record after the last member, so a read at a member never runs into the file's end.
+_EXTRA = 64
 _EOCD = struct.Struct("<4s4H2LH")  # end of central directory
 _EOCD64_LOCATOR = struct.Struct("<4sLQL")
 _EOCD64 = struct.Struct("<4sQ2H2L4Q")
@@ -56,50 +65,85 @@ class Member:
     header_offset: int
 
 
-def _end_record(file: IO[bytes]) -> tuple[int, int, int, int]:
-    """(members, directory bytes, directory offset, where the directory really starts)."""
-    size = file.seek(0, os.SEEK_END)
-    # without an archive comment the record is the last 22 bytes; a comment adds up to 64 KiB
-    for tail_size in (_EOCD.size, _EOCD.size + 0xFFFF):
-        start = max(0, size - tail_size)
-        file.seek(start)
-        tail = file.read(size - start)
-        at = tail.rfind(b"PK\x05\x06")
-        if at >= 0 and len(tail) - at >= _EOCD.size:
+def _seek_and_read(fd: int, size: int, offset: int) -> bytes:
+    """os.pread for a platform without it (this one moves the file position)."""
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, size)
+
+
+_pread: Callable[[int, int, int], bytes] = getattr(os, "pread", _seek_and_read)
+
+
+def read_at(fd: int, size: int, offset: int) -> bytes:
+    """``size`` bytes at ``offset``; fewer only where the file ends (a short read is retried)."""
+    data = _pread(fd, size, offset)
+    while 0 < len(data) < size:
+        more = _pread(fd, size - len(data), offset + len(data))
+        if not more:
             break
-    else:
+        data += more
+    return data
+
+
+@dataclass(frozen=True)
+class _Tail:
+    """The last bytes of the file, read once; ``start`` is where in the file they begin."""
+
+    fd: int
+    data: bytes
+    start: int
+
+    def read(self, offset: int, size: int) -> bytes:
+        """``size`` bytes at ``offset``, from the tail when they are in it (it reaches the end)."""
+        if offset >= self.start:
+            return self.data[offset - self.start : offset - self.start + size]
+        return read_at(self.fd, size, offset)
+
+
+def _find_end(fd: int, size: int) -> tuple[_Tail, int]:
+    """The end of the file and where in the file its end record starts."""
+    # the record ends the file or precedes a comment of up to 64 KiB, read only if not found first
+    for window in (_TAIL, _EOCD.size + 0xFFFF):
+        start = max(0, size - window)
+        tail = _Tail(fd, read_at(fd, size - start, start), start)
+        at = tail.data.rfind(b"PK\x05\x06")
+        if at >= 0 or start == 0:
+            break
+    if at < 0 or len(tail.data) - at < _EOCD.size:
         raise Unreadable("not a readable zip archive (no end-of-directory record)")
-    members, directory, offset = _EOCD.unpack_from(tail, at)[4:7]
-    record_at = start + at  # the directory ends where its end record (or zip64 record) begins
-    locator = b""
+    return tail, start + at
+
+
+def _end_record(tail: _Tail, record_at: int) -> tuple[int, int, int, int]:
+    """(members, directory bytes, directory offset, where the directory really starts)."""
+    members, directory, offset = _EOCD.unpack_from(tail.data, record_at - tail.start)[4:7]
     if record_at >= _EOCD64_LOCATOR.size:  # the zip64 locator sits just before the end record
-        file.seek(record_at - _EOCD64_LOCATOR.size)
-        locator = file.read(_EOCD64_LOCATOR.size)
-    if len(locator) == _EOCD64_LOCATOR.size and locator[:4] == b"PK\x06\x07":
-        _, _, record_at, _ = _EOCD64_LOCATOR.unpack(locator)
-        file.seek(record_at)
-        record = file.read(_EOCD64.size)
-        if len(record) != _EOCD64.size or record[:4] != b"PK\x06\x06":
-            raise Unreadable("its zip64 end-of-directory record is missing")
-        members, directory, offset = _EOCD64.unpack(record)[7:10]
-    # bytes prepended to the archive shift every offset by the same amount
+        locator = tail.read(record_at - _EOCD64_LOCATOR.size, _EOCD64_LOCATOR.size)
+        if len(locator) == _EOCD64_LOCATOR.size and locator[:4] == b"PK\x06\x07":
+            _, _, record_at, _ = _EOCD64_LOCATOR.unpack(locator)
+            record = tail.read(record_at, _EOCD64.size)
+            if len(record) != _EOCD64.size or record[:4] != b"PK\x06\x06":
+                raise Unreadable("its zip64 end-of-directory record is missing")
+            members, directory, offset = _EOCD64.unpack(record)[7:10]
+    # the directory ends where its end record (or zip64 record) begins; bytes prepended to the
+    # archive shift every offset by the same amount
     return members, directory, offset, record_at - directory
 
 
-def open_zip(file: IO[bytes]) -> Mapping[str, Member]:
-    """The members of the archive by name, read with bounded work."""
+def open_zip(fd: int, size: int) -> Mapping[str, Member]:
+    """The members of the archive of ``size`` bytes by name, read with bounded work."""
     try:
-        members, size, offset, start = _end_record(file)
-        if members > _MAX_MEMBERS or size > _MAX_DIRECTORY:
+        tail, record_at = _find_end(fd, size)
+        members, length, offset, start = _end_record(tail, record_at)
+        if members > _MAX_MEMBERS or length > _MAX_DIRECTORY:
             raise Unreadable(
-                f"its zip directory lists {members} members in {size} bytes, more than a "
+                f"its zip directory lists {members} members in {length} bytes, more than a "
                 f"data file holds ({_MAX_MEMBERS} members, {_MAX_DIRECTORY} bytes at most)"
             )
         if start < 0:
             raise Unreadable("its zip directory claims to start before the file")
-        file.seek(start)
-        data = file.read(size)
-        if len(data) != size:
+        data = tail.read(start, length)
+        if len(data) != length:
             raise Unreadable("its zip directory is truncated")
         return _entries(data, start - offset)
     except RAW_ERRORS as e:
@@ -183,11 +227,31 @@ class _Inflate:
         return self._zlib.decompress(self._zlib.unconsumed_tail + data, max(max_length, 0))
 
 
-def _lzma(file: IO[bytes]) -> _Decompressor:
+class _Raw:
+    """A member's bytes as stored (compressed or not), read forward from ``offset``, at most
+    ``budget`` of them; the first ones, ``head``, came with its local header."""
+
+    def __init__(self, fd: int, offset: int, budget: int, head: bytes) -> None:
+        self._fd, self._offset, self._budget = fd, offset, budget
+        self._head = memoryview(head)[:budget]  # a view: taking chunks from it copies no rest
+
+    def read(self, size: int) -> bytes:
+        """The next ``size`` bytes; fewer only where the budget or the file ends."""
+        size = min(size, self._budget)
+        data = bytes(self._head[:size])
+        self._head = self._head[size:]
+        if len(data) < size:
+            data += read_at(self._fd, size - len(data), self._offset + len(data))
+        self._offset += len(data)
+        self._budget -= len(data)
+        return data
+
+
+def _lzma(raw: _Raw) -> _Decompressor:
     """A raw LZMA1 decoder from the 4-byte zip prefix and 5-byte properties before the data."""
     import lzma
 
-    prefix = file.read(9)
+    prefix = raw.read(9)
     if len(prefix) != 9 or int.from_bytes(prefix[2:4], "little") != 5:
         raise Unreadable("its LZMA properties are malformed")
     packed, dict_size = prefix[4], int.from_bytes(prefix[5:9], "little")
@@ -198,7 +262,7 @@ def _lzma(file: IO[bytes]) -> _Decompressor:
     return lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[lzma1])
 
 
-def _decompressor(method: int, file: IO[bytes]) -> _Decompressor | None:
+def _decompressor(method: int, raw: _Raw) -> _Decompressor | None:
     """A bounded decompressor for a zip method; None for a stored member."""
     if method == zipfile.ZIP_STORED:
         return None
@@ -209,49 +273,49 @@ def _decompressor(method: int, file: IO[bytes]) -> _Decompressor | None:
 
         return bz2.BZ2Decompressor()
     if method == zipfile.ZIP_LZMA:
-        return _lzma(file)
+        return _lzma(raw)
     raise Unreadable(f"it is compressed with zip method {method}, which numpy never writes")
 
 
-def prefix(file: IO[bytes], info: Member, limit: int) -> bytes:
-    """At most ``limit`` uncompressed bytes from the start of a member, read with bounded work."""
+def prefix(fd: int, info: Member, limit: int) -> bytes:
+    """At most ``limit`` uncompressed bytes from the start of a member, read with bounded work:
+    the local header and, when they are few, the bytes asked for come in one read."""
     name = info.filename
     if info.flag_bits & _UNSUPPORTED_FLAGS:
         raise Unreadable(f"{name} is encrypted or compressed with method {info.compress_type}")
-    if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+    stored = info.compress_type == zipfile.ZIP_STORED
+    if stored and info.compress_size != info.file_size:
         raise Unreadable(f"the zip directory gives {name} two different sizes")
     want = min(limit, info.file_size)
+    budget = want if stored else min(info.compress_size, _MAX_COMPRESSED)
     try:
-        file.seek(info.header_offset)
-        local = file.read(_LOCAL_HEADER.size)
-        if len(local) != _LOCAL_HEADER.size or local[:4] != b"PK\x03\x04":
+        ahead = _LOCAL_HEADER.size + len(info.filename) + _EXTRA + min(want, budget)
+        first = read_at(fd, ahead, info.header_offset)
+        if len(first) < _LOCAL_HEADER.size or first[:4] != b"PK\x03\x04":
             raise Unreadable(f"{name} has no valid local header")
-        name_length, extra_length = _LOCAL_HEADER.unpack(local)[-2:]
-        file.seek(info.header_offset + _LOCAL_HEADER.size + name_length + extra_length)
-        decompressor = _decompressor(info.compress_type, file)
-        if decompressor is None:
-            data = file.read(want)
-        else:
-            data = _inflate(decompressor, file, min(info.compress_size, _MAX_COMPRESSED), want)
+        name_length, extra_length = _LOCAL_HEADER.unpack_from(first)[-2:]
+        start = _LOCAL_HEADER.size + name_length + extra_length
+        data = _Raw(fd, info.header_offset + start, budget, first[start:])
+        decompressor = _decompressor(info.compress_type, data)
+        out = data.read(want) if decompressor is None else _inflate(decompressor, data, want)
     except RAW_ERRORS as e:  # bz2 raises OSError, lzma LZMAError (an Exception) on bad data
         raise Unreadable(f"{name} cannot be decompressed ({e})") from e
     except Exception as e:
         if type(e).__module__ in ("lzma", "_lzma"):
             raise Unreadable(f"{name} cannot be decompressed ({e})") from e
         raise
-    if len(data) < want:
-        raise Unreadable(f"{name} ends after {len(data)} of its {info.file_size} bytes")
-    return data
+    if len(out) < want:
+        raise Unreadable(f"{name} ends after {len(out)} of its {info.file_size} bytes")
+    return out
 
 
-def _inflate(decompressor: _Decompressor, file: IO[bytes], budget: int, want: int) -> bytes:
-    """Decompress until ``want`` bytes are out, the stream ends or ``budget`` bytes are in."""
+def _inflate(decompressor: _Decompressor, data: _Raw, want: int) -> bytes:
+    """Decompress until ``want`` bytes are out, the stream ends or its budget is read."""
     out = bytearray()
     while len(out) < want and not decompressor.eof:
         chunk = b""
         if decompressor.needs_input:
-            chunk = file.read(min(_CHUNK, budget))
-            budget -= len(chunk)
+            chunk = data.read(_CHUNK)
             if not chunk:
                 break
         produced = decompressor.decompress(chunk, want - len(out))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 from numpy.lib import format as npy_format
 
 from ptycho_config import _npz
+from ptycho_config import _zip as zip_reader
 from ptycho_config._errors import ConfigFileNotFoundError, ProbeSizeError, PtychoConfigError
 from ptycho_config._npz import (
     infer_probe_size,
@@ -73,15 +75,33 @@ def _header(shape: tuple[int, ...], descr: str = "<c8") -> bytes:
     return buffer.getvalue()
 
 
-def _zip(path: Path, members: dict[str, bytes], method: int = zipfile.ZIP_STORED) -> Path:
+def _zip(
+    path: Path, members: dict[str, bytes], method: int = zipfile.ZIP_STORED, comment: bytes = b""
+) -> Path:
     with zipfile.ZipFile(path, "w", compression=method) as archive:
         for name, data in members.items():
             archive.writestr(name, data)
+        archive.comment = comment
     return path
 
 
 def _probe(size: int = 64, dtype: str = "complex64") -> np.ndarray[Any, Any]:
     return np.ones((size, size), dtype=dtype)
+
+
+def _count_reads(monkeypatch: pytest.MonkeyPatch, most: int | None = None) -> list[int]:
+    """The length of every read of a data file from now on (each positioned read of `_zip`),
+    each cut to ``most`` bytes when given, as a short read may be."""
+    read: list[int] = []
+    pread = zip_reader._pread
+
+    def counting(fd: int, size: int, offset: int) -> bytes:
+        data = pread(fd, size if most is None else min(size, most), offset)
+        read.append(len(data))
+        return data
+
+    monkeypatch.setattr(zip_reader, "_pread", counting)
+    return read
 
 
 class TestProbeSize:
@@ -287,16 +307,7 @@ class TestUnreadable:
         path = tmp_path / "data.npz"
         noise = np.random.default_rng(0).standard_normal((512, 1024)).astype("float32")
         np.savez_compressed(path, probeGuess=noise.view("complex64"))
-        read: list[int] = []
-
-        class Counting(io.FileIO):
-            def read(self, size: int | None = -1) -> bytes:
-                data = super().read(size)
-                read.append(len(data))
-                return data
-
-        # every reading wraps the descriptor of the one regular file it opened
-        monkeypatch.setattr(os, "fdopen", lambda fd, mode="r": Counting(fd, mode.strip("b")))
+        read = _count_reads(monkeypatch)
         assert read_probe_header(path).shape == (512, 512)
         assert infer_probe_size(path) == 512
         assert path.stat().st_size > 1_000_000
@@ -641,7 +652,7 @@ class TestDirectoryLayouts:
         assert (128, 128) == np.load(path)["probeGuess"].shape
         assert 128 == infer_probe_size(path, strict=True)
 
-    def test_bytes_before_the_archive(self, tmp_path: Path) -> None:
+    def test_bytes_before_the_zip(self, tmp_path: Path) -> None:
         """An archive after other bytes (a self-extracting stub) is read at its real offsets."""
         plain = _zip(tmp_path / "p.npz", {"probeGuess.npy": _npy(_probe(256))})
         shifted = tmp_path / "shifted.npz"
@@ -690,3 +701,122 @@ class TestDirectoryLayouts:
             archive.writestr("probeGuess.npy", _npy(_probe(128)))
         assert (128, 128) == np.load(path)["probeGuess"].shape
         assert 128 == infer_probe_size(path, strict=True)
+
+
+class TestReads:
+    """A data file is read by a few positioned reads, whatever the layout, each retried when
+    short."""
+
+    def test_a_data_file_takes_a_read_per_member_and_one_more(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """numpy's layout: the file's end (directory included) and each member's header, one
+        read each; `_metadata` absent costs nothing."""
+        path = tmp_path / "d.npz"
+        np.savez(path, probeGuess=_probe(), diffraction=np.zeros((16, 64, 64), np.float32))
+        read = _count_reads(monkeypatch)
+        assert 64 == infer_probe_size(path, strict=True)
+        assert 2 == len(read)
+        np.savez(path, probeGuess=_probe(), _metadata=json.dumps({"physics_parameters": {}}))
+        read.clear()
+        assert 64 == inspect_data_file(path, strict=True).probe_size
+        assert 3 == len(read)
+
+    @pytest.mark.parametrize(
+        ("others", "comment"),
+        [(300, 0), (100, 3_000), (0, 10_000), (0, 65_535)],
+        ids=["long-directory", "record-in-first-read", "comment", "longest-comment"],
+    )
+    @pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+    def test_directory_outside_the_first_read(
+        self,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        others: int,
+        comment: int,
+        method: int,
+    ) -> None:
+        """A directory of many members, or an end record before a long archive comment, is
+        read beyond the first read of the file's end."""
+        members = {"probeGuess.npy": _npy(_probe(128))}  # at the directory's start
+        members |= {f"other{i:04d}.npy": _npy(np.zeros(1)) for i in range(others)}
+        path = _zip(tmp_path / "d.npz", members, method, b"#" * comment)
+        data = path.read_bytes()
+        assert len(data) - data.index(b"PK\x01\x02") > zip_reader._TAIL
+        assert (128, 128) == np.load(path)["probeGuess"].shape
+        read = _count_reads(monkeypatch)
+        assert 128 == infer_probe_size(path, strict=True)
+        assert len(read) > 2
+
+    @pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_LZMA])
+    def test_local_header_longer_than_the_first_read(self, tmp_path: Path, method: int) -> None:
+        """A local header whose extra field is longer than read with it is read on."""
+        info = zipfile.ZipInfo("probeGuess.npy")
+        info.compress_type = method
+        info.extra = (0xCAFE).to_bytes(2, "little") + (2000).to_bytes(2, "little") + bytes(2000)
+        path = tmp_path / "d.npz"
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr(info, _npy(_probe(128)))
+        assert (128, 128) == np.load(path)["probeGuess"].shape
+        assert 128 == infer_probe_size(path, strict=True)
+
+    @pytest.mark.parametrize("comment", [b"", b"written by a tool"])
+    @pytest.mark.parametrize(
+        "method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA]
+    )
+    def test_short_reads(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: int, comment: bytes
+    ) -> None:
+        """Reads that give fewer bytes than asked (7 at most) read on, never taken for a
+        truncated file."""
+        metadata = _npy(np.array(json.dumps({"physics_parameters": {"nphotons": 5.0}})))
+        members = {"probeGuess.npy": _npy(_probe(128)), "_metadata.npy": metadata}
+        path = _zip(tmp_path / "d.npz", members, method, comment)
+        read = _count_reads(monkeypatch, most=7)
+        facts = inspect_data_file(path, strict=True)
+        assert (128, 5.0) == (facts.probe_size, facts.nphotons)
+        assert (128, 128) == read_probe_header(path).shape
+        assert max(read) == 7
+
+    def test_short_read_of_a_zip64_end_record(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The zip64 end records, read in short pieces, give the directory as numpy reads it."""
+        path = tmp_path / "z64.npz"
+        limit = zipfile.ZIP64_LIMIT
+        try:
+            zipfile.ZIP64_LIMIT = 100  # what a file of several GiB gets, in a few KiB
+            _zip(path, {"probeGuess.npy": _npy(_probe(128))}, zipfile.ZIP_STORED, b"c")
+        finally:
+            zipfile.ZIP64_LIMIT = limit
+        assert b"PK\x06\x06" in path.read_bytes()
+        _count_reads(monkeypatch, most=5)
+        assert 128 == infer_probe_size(path, strict=True)
+
+    def test_without_positioned_reads(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Where the platform has no os.pread, a seek and a read give the same answers."""
+        path = tmp_path / "d.npz"
+        metadata = json.dumps({"physics_parameters": {"nphotons": 5.0}})
+        np.savez_compressed(path, probeGuess=_probe(128), _metadata=metadata)
+        monkeypatch.setattr(zip_reader, "_pread", zip_reader._seek_and_read)
+        assert (128, 5.0) == (infer_probe_size(path, strict=True), read_nphotons(path))
+
+    @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+    def test_every_descriptor_is_closed(self, tmp_path: Path) -> None:
+        """A reading closes the file it opened, whether it succeeds or fails."""
+        good = tmp_path / "good.npz"
+        np.savez(good, probeGuess=_probe())
+        cut = tmp_path / "cut.npz"
+        cut.write_bytes(good.read_bytes()[:-30])
+        other = _zip(tmp_path / "other.npz", {"probeGuess.npy": b"not an array"})
+        before = len(os.listdir("/proc/self/fd"))
+        for path in (good, cut, other):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                infer_probe_size(path)
+                read_nphotons(path)
+            with pytest.raises(ProbeSizeError) if path != good else contextlib.nullcontext():
+                read_probe_header(path)
+        assert before == len(os.listdir("/proc/self/fd"))
