@@ -89,17 +89,18 @@ def _parse_header(data: bytes, info: Member) -> tuple[NpyHeader, int]:
     import numpy as np
     from numpy.lib import format as npy_format
 
-    stream = io.BytesIO(data)
     try:
-        version = npy_format.read_magic(stream)
+        if data[:6] != npy_format.MAGIC_PREFIX or len(data) < npy_format.MAGIC_LEN:
+            raise ValueError(f"the magic string is not correct: {data[:8]!r}")
+        version = (data[6], data[7])
         if version not in ((1, 0), (2, 0), (3, 0)):
             raise Unreadable(f"unsupported .npy format version {version[0]}.{version[1]}")
         width = 2 if version == (1, 0) else 4
-        length_field = stream.read(width)  # numpy's reader below rejects a truncated one
+        length_field = data[8 : 8 + width]  # numpy's reader below rejects a truncated one
         length = int.from_bytes(length_field, "little")
         if length > _MAX_HEADER:
             raise Unreadable(f"its .npy header claims {length} bytes, over {_MAX_HEADER}")
-        text = stream.read(length)
+        text = data[8 + width : 8 + width + length]
         canonical = _CANONICAL.fullmatch(text) if len(text) == length else None
         if canonical is not None:  # what numpy writes, read without compiling Python syntax
             descr, dims = canonical.group(1, 2)
@@ -238,7 +239,9 @@ def _read(data_file: str | os.PathLike[str]) -> DataFileFacts:
     try:
         archive = open_zip(fd, size)
         nphotons, why = _read_nphotons(fd, archive, path)
-        facts = replace(_read_probe(fd, archive, path), nphotons=nphotons, nphotons_problem=why)
+        facts = _read_probe(fd, archive, path)
+        if nphotons is not None or why is not None:  # most data files hold no `_metadata`
+            facts = replace(facts, nphotons=nphotons, nphotons_problem=why)
     except (Unreadable, OSError) as e:
         facts = _fallback(f"cannot read probeGuess from {path}: {e}", cause=e, whole_file=True)
     finally:

@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from tokenize import TokenError
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 # An NPZ holds a handful of members; a directory beyond these is refused before it is read.
 _MAX_MEMBERS, _MAX_DIRECTORY = 10_000, 1024 * 1024
@@ -53,8 +53,7 @@ class Unreadable(Exception):
 class Absent(Unreadable): ...  # a missing member, told apart from a broken one
 
 
-@dataclass(frozen=True)
-class Member:
+class Member(NamedTuple):
     """One entry of the zip directory, with its local header's position in the file."""
 
     filename: str
