@@ -191,6 +191,9 @@ class Miss:
     choices: tuple[str, ...] = ()
 
 
+UNKNOWN = Miss("unknown")
+
+
 @dataclass
 class _Index:
     keys: tuple[Key, ...]
@@ -227,7 +230,7 @@ def _build_index(kind: PayloadKind) -> _Index:
         names[alias.name] = (
             Match(target.key, alias)
             if isinstance(target, Match)
-            else (target if target is not None else Miss("unknown"))
+            else (target if target is not None else UNKNOWN)
         )
     env: dict[str, Match | Miss] = {}
     for name, found in names.items():
@@ -251,12 +254,12 @@ def rebuild() -> None:
 
 def lookup(name: str, kind: PayloadKind) -> Match | Miss:
     """The key a spelling names in a payload of this kind (case-sensitive, as in Python)."""
-    return _INDEX[kind].names.get(name, Miss("unknown"))
+    return _INDEX[kind].names.get(name, UNKNOWN)
 
 
 def lookup_env(variable: str, kind: PayloadKind) -> Match | Miss:
     """The key an environment variable names (case-insensitive)."""
-    return _INDEX[kind].env.get(variable.upper(), Miss("unknown"))
+    return _INDEX[kind].env.get(variable.upper(), UNKNOWN)
 
 
 def env_spellings(key: Key, kind: PayloadKind) -> list[str]:

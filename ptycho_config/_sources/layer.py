@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from ptycho_config._errors import (
     AmbiguousKeyProblem,
@@ -64,11 +64,13 @@ class ConfigSource(Protocol):
 
 def precedence(kind: SourceKind) -> int:
     """The rank of a source kind: lower wins."""
-    return SOURCE_KINDS.index(kind)
+    return _RANKS[kind]
 
 
-@dataclass(frozen=True)
-class Entry:
+_RANKS = {kind: rank for rank, kind in enumerate(SOURCE_KINDS)}
+
+
+class Entry(NamedTuple):
     """One value as a source gave it."""
 
     value: Any
