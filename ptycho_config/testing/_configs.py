@@ -177,7 +177,7 @@ def flat_values(strategies: Mapping[str, SearchStrategy[Any]]) -> SearchStrategy
 
 
 # Rounds of redrawing the other keys of a broken rule before its keys fall back to defaults.
-_REDRAWS = 8
+_REDRAWS = 16
 
 
 @functools.cache
@@ -202,6 +202,7 @@ def _repaired(
     rounds = _REDRAWS if draw(st.booleans()) else 0
     flat = draw(drawn)
     required = [k for k in flat if KEYS[k].info.is_required()]
+    anchor: str | None = None  # the first key kept stays kept in every later round
     for _ in range(rounds):
         flat = equalize(flat, kind) if kind else flat
         broken = [keys for schema in schemas for keys in broken_rules(schema, flat)]
@@ -212,7 +213,8 @@ def _repaired(
         keys = draw(st.sampled_from(broken))
         # the key to keep: one that is away from its default, the value worth reaching
         moved = [k for k in keys if k in flat and flat[k] != KEYS[k].default]
-        kept = draw(st.sampled_from(moved or keys))
+        kept = anchor if anchor in keys else draw(st.sampled_from(moved or keys))
+        anchor = anchor or kept
         for key in keys:
             if key == kept or key in required or key not in strategies:
                 continue
