@@ -15,15 +15,20 @@ Importing this module imports pydantic-settings; the rest of the library does no
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.sources import ENV_FILE_SENTINEL
 
+from ptycho_config._errors import InvalidValueError, Problem, show
+from ptycho_config._files import not_empty
 from ptycho_config._registry import KEYS, PAYLOAD_SECTIONS, PayloadKind
 from ptycho_config._resolve import Resolved, resolve_inference, resolve_training
 from ptycho_config._schemas import SECTIONS, ExecutionConfig, InferenceConfig, TrainingConfig
+from ptycho_config._sources.dotenv import read_dotenv
 
 __all__ = ["InferenceSettings", "TrainingSettings"]
 
@@ -102,6 +107,22 @@ class _PayloadSettings(BaseSettings):
     )
     payload_kind: ClassVar[PayloadKind]
     _resolved: Resolved = PrivateAttr()
+
+    def __init__(self, **values: Any) -> None:
+        # pydantic-settings reads a .env file as soon as it builds its sources, before the
+        # library's own source could refuse a FIFO or a file that is not UTF-8: check it first
+        env_file = values.get("_env_file", ENV_FILE_SENTINEL)
+        if env_file == ENV_FILE_SENTINEL:  # as pydantic-settings tells 'not given'
+            env_file = self.model_config.get("env_file")
+        if env_file is not None:
+            if not isinstance(env_file, str | os.PathLike):
+                given = show(env_file)
+                message = f"env_file must be one path, got {given}; the library reads one .env file"
+                raise InvalidValueError(
+                    message, [Problem("env_file", "must be one path", env_file)]
+                )
+            read_dotenv(not_empty(env_file, "env_file"))
+        super().__init__(**values)
 
     @classmethod
     def settings_customise_sources(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ptycho_config import (
+    FileReadError,
     InvalidValueError,
     MissingValueError,
     create_training_payload,
@@ -125,6 +127,54 @@ class TestSameAsResolve:
             TrainingSettings()
         with pytest.raises(MissingValueError, match="model_path"):
             InferenceSettings()
+
+
+class TestTheirOwnFiles:
+    """A subclass's own .env file is checked as the library checks one, before it is read."""
+
+    def test_a_fifo_is_refused_without_blocking(self, tmp_path: Path) -> None:
+        """A FIFO named in model_config or as _env_file is refused: nothing waits for a writer."""
+        fifo = tmp_path / "app.env"
+        os.mkfifo(fifo)
+        script = f"""
+from pydantic_settings import SettingsConfigDict
+from ptycho_config import FileReadError
+from ptycho_config.settings import TrainingSettings
+
+class Mine(TrainingSettings):
+    model_config = SettingsConfigDict(env_file={str(fifo)!r})
+
+for build in (Mine, lambda: TrainingSettings(_env_file={str(fifo)!r})):
+    try:
+        build()
+    except FileReadError as error:
+        print(error)
+"""
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+        )
+        lines = done.stdout.splitlines()
+        assert (2, "") == (len(lines), done.stderr)
+        assert all("FIFO" in line and str(fifo) in line for line in lines)
+
+    def test_a_file_not_in_utf8_is_the_librarys_error(self, tmp_path: Path) -> None:
+        """Bytes that are not UTF-8 raise FileReadError naming the file."""
+        path = tmp_path / "app.env"
+        path.write_bytes(b"PTYCHO_BATCH_SIZE=\xff\n")
+
+        class Mine(TrainingSettings):
+            model_config = SettingsConfigDict(env_file=path)
+
+        with pytest.raises(FileReadError, match=r"app\.env"):
+            Mine()
+
+    def test_several_files_are_refused_clearly(self, tmp_path: Path) -> None:
+        """The library reads one .env file: a list of them is an error that says so."""
+        first, second = tmp_path / "a.env", tmp_path / "b.env"
+        first.write_text("PTYCHO_BATCH_SIZE=32\n", encoding="utf-8")
+        second.write_text("PTYCHO_NEPOCHS=4\n", encoding="utf-8")
+        with pytest.raises(InvalidValueError, match=r"one \.env file"):
+            TrainingSettings(_env_file=[first, second])
 
 
 class TestNested:
