@@ -23,18 +23,28 @@ def median_seconds(run: Callable[[], object], repeat: int, number: int = 1) -> f
 
 
 def first_read_seconds(run: Callable[[], object], path: Path, samples: int) -> float:
-    """Median wall time of single calls, each on a freshly touched file (a first reading).
+    """Median wall time of single calls, each on a freshly touched file (a first reading)."""
+    return interleaved_first_reads({"run": run}, path, samples)["run"]
+
+
+def interleaved_first_reads(
+    runs: dict[str, Callable[[], object]], path: Path, samples: int, block: int = 50
+) -> dict[str, float]:
+    """Median wall time of single calls per label, each on a freshly touched file.
 
     Touching changes the file's modification time before every call, so no reading remembered
-    from an earlier call could be valid; only the call itself is timed.
+    from an earlier call could be valid; only the call itself is timed. The labels take turns
+    in blocks of ``block`` calls, so a noisy spell of the machine hits all of them alike.
     """
-    times = []
-    for _ in range(samples):
-        os.utime(path)
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times: dict[str, list[float]] = {label: [] for label in runs}
+    while any(len(values) < samples for values in times.values()):
+        for label, run in runs.items():
+            for _ in range(min(block, samples - len(times[label]))):
+                os.utime(path)
+                start = time.perf_counter()
+                run()
+                times[label].append(time.perf_counter() - start)
+    return {label: statistics.median(values) for label, values in times.items()}
 
 
 def fresh_process_seconds(code: str) -> float:

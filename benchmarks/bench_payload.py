@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _timing import first_read_seconds, fresh_process_seconds, interleaved_medians, report
+from _timing import fresh_process_seconds, interleaved_first_reads, interleaved_medians, report
 
 
 def write_data(folder: Path) -> Path:
@@ -45,8 +45,8 @@ def warm(data: Path, out: Path) -> bool:
         return np.load(data)["probeGuess"].shape
 
     build()
-    seconds = first_read_seconds(build, data, samples=2001)
-    baseline = first_read_seconds(np_load, data, samples=2001)
+    medians = interleaved_first_reads({"build": build, "np.load": np_load}, data, samples=2001)
+    seconds, baseline = medians["build"], medians["np.load"]
     detail = "(median per call, default call, first read of the file; reference 235 us)"
     ok = report("warm create_training_payload", seconds * 1e6, 150, "us", detail)
     # The reference's 235 us held 120 us of np.load: machines differ, the ratio travels.

@@ -30,6 +30,7 @@ from ptycho_config import (
 )
 from ptycho_config._registry import PAYLOAD_SECTIONS, env_names, lookup_env
 from ptycho_config._sources import SOURCE_KINDS
+from ptycho_config._sources.environment import ptycho_variables
 from ptycho_config._sources.unknown import typo_suggestions
 from tests.conftest import write_npz
 
@@ -441,3 +442,36 @@ class TestHostileSources:
         environ = {switch: "ci", switch.lower(): "other"}
         with pytest.raises(ConflictError, match=f"{switch} is given twice"):
             resolve_training(environ=environ)
+
+
+class TestScanningTheProcessEnvironment:
+    """os.environ is scanned through its encoded names; the answer is the plain scan's."""
+
+    @given(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["PTYCHO_", "ptycho_", "Ptycho_", "PTYCHO", "P", "XPTYCHO_", ""]),
+                st.text(
+                    st.characters(exclude_categories=["Cs"], exclude_characters="=\0")
+                    | st.sampled_from(
+                        ["\udcff", "\udc80"]
+                    ),  # undecodable bytes, as Python shows them
+                    max_size=6,
+                ),
+                st.text(
+                    st.characters(exclude_categories=["Cs"], exclude_characters="\0"), max_size=4
+                ),
+            ),
+            max_size=6,
+        )
+    )
+    def test_same_as_scanning_a_copy(self, variables: list[tuple[str, str, str]]) -> None:
+        """Whatever names are set, the PTYCHO_* variables found are those a plain scan finds."""
+        added = {prefix + rest: value for prefix, rest, value in variables if prefix + rest}
+        before = dict(os.environ)
+        try:
+            os.environ.update(added)
+            assert ptycho_variables(dict(os.environ)) == ptycho_variables(os.environ)
+        finally:
+            os.environ.clear()
+            os.environ.update(before)

@@ -26,18 +26,22 @@ from ptycho_config._sources.layer import Layer, SourceKind
 from ptycho_config._sources.unknown import typo_suggestions
 
 _PREFIX_LEN = len(ENV_PREFIX)
+_PREFIX_BYTES = ENV_PREFIX.encode()
 SECRET_SHOWN = "<secret>"  # what a message shows instead of a mounted secret's content
 _Text = TypeVar("_Text", str, str | None)
 
 
 def ptycho_variables(environ: Mapping[str, _Text]) -> dict[str, _Text]:
     """The PTYCHO_* variables of an environment, as spelled there."""
-    found: dict[str, _Text] = {}
-    for name in environ:
-        # cheap first-letter test before the case-folding comparison
-        if name[:1] in "Pp" and name[:_PREFIX_LEN].upper() == ENV_PREFIX:
-            found[name] = environ[name]
-    return found
+    encoded = getattr(environ, "_data", None) if environ is os.environ else None
+    if os.name == "posix" and isinstance(encoded, dict):
+        # os.environ decodes every name it yields; its store of encoded names is scanned
+        # instead (a copy: another thread may change it), and only PTYCHO_ names decoded
+        prefix = _PREFIX_BYTES
+        names = [os.fsdecode(n) for n in list(encoded) if n[:_PREFIX_LEN].upper() == prefix]
+    else:
+        names = [n for n in environ if n[:1] in "Pp" and n[:_PREFIX_LEN].upper() == ENV_PREFIX]
+    return {name: environ[name] for name in names}
 
 
 @dataclass(frozen=True)
