@@ -30,7 +30,7 @@ from ptycho_config._errors import (
 )
 from ptycho_config._files import open_regular
 from ptycho_config._pickled import unpickle_item
-from ptycho_config._zip import RAW_ERRORS, Absent, Member, Unreadable, member, open_zip, prefix
+from ptycho_config._zip import RAW_ERRORS, Member, Unreadable, member, open_zip, prefix
 
 if TYPE_CHECKING:
     import numpy as np
@@ -138,13 +138,13 @@ def _header_bytes(fd: int, info: Member) -> bytes:
 
 
 def _read_probe(fd: int, archive: Mapping[str, Member], path: str) -> DataFileFacts:
-    try:
-        info = member(archive, _PROBE)
-        header, _ = _parse_header(_header_bytes(fd, info), info)
-    except Absent:
+    info = member(archive, _PROBE)
+    if info is None:
         held = ", ".join(sorted(n.removesuffix(".npy") for n in list(archive)[:20]))
         problem = f"{path} has no probeGuess array (it holds: {held or 'nothing'})"
         return _fallback(problem, "add probeGuess to the file or set N explicitly")
+    try:
+        header, _ = _parse_header(_header_bytes(fd, info), info)
     except Unreadable as e:
         return _fallback(f"cannot read probeGuess from {path}: {e}", cause=e)
     shape, where = header.shape, f"probeGuess in {path}"
@@ -172,9 +172,8 @@ def _read_text(data: bytes, header: NpyHeader) -> str:
         raise Unreadable(f"its text cannot be read ({e})") from e
 
 
-def _metadata(fd: int, archive: Mapping[str, Member]) -> Any:
-    """The `_metadata` member as a JSON string or a dict; Absent when there is none."""
-    info = member(archive, _METADATA)
+def _metadata(fd: int, info: Member) -> Any:
+    """The `_metadata` member as a JSON string or a dict."""
     limit = f"{_MAX_METADATA // 1024} KiB"
     if info.file_size > _PREAMBLE + _MAX_HEADER + _MAX_METADATA:
         raise Unreadable(f"it holds {info.file_size} bytes, over the {limit} metadata limit")
@@ -194,11 +193,12 @@ def _read_nphotons(
     fd: int, archive: Mapping[str, Member], path: str
 ) -> tuple[float | None, str | None]:
     """nphotons and, when `_metadata` is present but unusable, why it was ignored."""
+    info = member(archive, _METADATA)
+    if info is None:
+        return None, None
     where = f"_metadata in {path}"
     try:
-        metadata = _metadata(fd, archive)
-    except Absent:
-        return None, None
+        metadata = _metadata(fd, info)
     except Unreadable as e:
         fix = "store one JSON string, e.g. np.savez(..., _metadata=json.dumps(m)), or set nphotons"
         return None, f"{where} is ignored: {e}; {fix}"
@@ -299,6 +299,8 @@ def read_probe_header(data_file: str | os.PathLike[str]) -> NpyHeader:
         fd, size = open_regular(path, "data file")
         try:
             info = member(open_zip(fd, size), _PROBE)
+            if info is None:
+                raise Unreadable("it has no probeGuess array")
             header, _ = _parse_header(_header_bytes(fd, info), info)
         finally:
             os.close(fd)

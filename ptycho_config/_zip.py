@@ -50,7 +50,6 @@ class Unreadable(Exception):
     """A file or member that cannot be read safely; the message says why."""
 
 
-class Absent(Unreadable): ...  # a missing member, told apart from a broken one
 
 
 class Member(NamedTuple):
@@ -187,13 +186,10 @@ def _zip64_sizes(extra: bytes, size: int, compressed: int, offset: int) -> tuple
     raise Unreadable("a zip64 entry has no zip64 sizes")
 
 
-def member(archive: Mapping[str, Member], name: str) -> Member:
+def member(archive: Mapping[str, Member], name: str) -> Member | None:
     """The member np.load reads for a key: the bare name first, then the name with `.npy`."""
-    for candidate in (name, f"{name}.npy"):
-        found = archive.get(candidate)
-        if found is not None:
-            return found
-    raise Absent(f"no member {name}")
+    found = archive.get(name)
+    return found if found is not None else archive.get(f"{name}.npy")
 
 
 class _Decompressor(Protocol):

@@ -203,6 +203,13 @@ class TestUnreadable:
             read_probe_header(path)
         assert _UNPICKLED == []
 
+    def test_header_of_a_file_without_probe(self, tmp_path: Path) -> None:
+        """read_probe_header of a file without probeGuess raises, naming what is missing."""
+        path = tmp_path / "data.npz"
+        np.savez(path, objectGuess=np.ones((4, 4)))
+        with pytest.raises(ProbeSizeError, match="it has no probeGuess array"):
+            read_probe_header(path)
+
     def test_truncated_zip(self, tmp_path: Path) -> None:
         """A zip cut in half is unreadable."""
         path = tmp_path / "data.npz"
