@@ -7,6 +7,7 @@ Only then is the legacy dict populated, as the very last step.
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -33,7 +34,7 @@ from ptycho_config._npz import DataFileFacts, inspect_data_file
 from ptycho_config._payloads import InferencePayload, TrainingPayload
 from ptycho_config._registry import KEYS, MODEL_DEFINING, PayloadKind, env_spellings
 from ptycho_config._resolve import (
-    LazyValues,
+    Lazy,
     Resolved,
     merge,
     read_layers,
@@ -209,10 +210,10 @@ def _shared_fields(resolved: Resolved, legacy: dict[str, Any]) -> dict[str, Any]
     """The payload fields both kinds carry; ``legacy`` is the config's legacy dict."""
     return {
         "execution_config": resolved.execution_config,
-        "overrides_applied": resolved.applied,
+        "overrides_applied": Lazy(functools.partial(getattr, resolved, "applied")),
         "provenance": resolved.provenance,
         "legacy_params": MappingProxyType(legacy),
-        "values": LazyValues(resolved),
+        "values": Lazy(resolved.values),
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, cast
@@ -110,17 +110,17 @@ class Resolved:
         return explain(self.values(), self.provenance)
 
 
-class LazyValues(Mapping[str, Any]):
-    """``Resolved.values()``, computed on first use (most payloads never explain themselves)."""
+class Lazy(Mapping[str, Any]):
+    """A mapping computed on first use: most payloads never read their values or audit trail."""
 
-    def __init__(self, resolved: Resolved) -> None:
-        self._resolved = resolved
-        self._values: dict[str, Any] | None = None
+    def __init__(self, compute: Callable[[], Mapping[str, Any]]) -> None:
+        self._compute = compute
+        self._mapping: Mapping[str, Any] | None = None
 
-    def _all(self) -> dict[str, Any]:
-        if self._values is None:
-            self._values = self._resolved.values()
-        return self._values
+    def _all(self) -> Mapping[str, Any]:
+        if self._mapping is None:
+            self._mapping = self._compute()
+        return self._mapping
 
     def __getitem__(self, key: str) -> Any:
         return self._all()[key]
@@ -130,6 +130,9 @@ class LazyValues(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._all())
+
+    def __repr__(self) -> str:
+        return repr(dict(self._all()))
 
 
 def sources_of(
