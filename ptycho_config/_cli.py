@@ -39,6 +39,7 @@ from ptycho_config._snapshot import fingerprint
 from ptycho_config._sources.config_file import ConfigFile
 from ptycho_config._sources.dotenv import DotEnvFile
 from ptycho_config._sources.environment import Environment
+from ptycho_config._sources.profile import ProfileSource
 from ptycho_config._sources.secrets import SecretsDirectory, secret_files
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE = 0, 1, 2
@@ -71,6 +72,9 @@ def _environment_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env-file", metavar="FILE", help=".env file (default PTYCHO_ENV_FILE)")
     parser.add_argument(
         "--secrets-dir", metavar="DIR", help="secrets directory (default PTYCHO_SECRETS_DIR)"
+    )
+    parser.add_argument(
+        "--profile", metavar="NAME", help="a profile, e.g. ci (default PTYCHO_PROFILE)"
     )
     parser.add_argument(
         "--strict-env", action=argparse.BooleanOptionalAction, default=None,
@@ -128,7 +132,7 @@ def _payload(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
     config = args.config or (str(example / _example.CONFIG) if args.example else None)
     common = {
         "config_file": config, "strict_env": args.strict_env,
-        "env_file": args.env_file, "secrets_dir": args.secrets_dir,
+        "env_file": args.env_file, "secrets_dir": args.secrets_dir, "profile": args.profile,
     }  # fmt: skip
     overrides = _overrides(args.assignments)
     if args.command == "train":
@@ -204,7 +208,7 @@ def _check(args: argparse.Namespace) -> str:
 
     arguments: dict[str, Any] = {
         "environ": None, "config_file": args.config, "strict_env": args.strict_env,
-        "env_file": args.env_file, "secrets_dir": args.secrets_dir,
+        "env_file": args.env_file, "secrets_dir": args.secrets_dir, "profile": args.profile,
     }  # fmt: skip
     sources = sources_of(None, None, **arguments)
     # merged here, not through resolve_*, so that a warning is shown once for both payloads
@@ -230,6 +234,8 @@ def _files_read(sources: Sequence[Any]) -> list[str]:
             lines += [] if files else [f"secrets directory: {source.path} (no PTYCHO_* files)"]
         elif isinstance(source, ConfigFile):
             lines.append(f"config file: {source.path}")
+        elif isinstance(source, ProfileSource):
+            lines.append(f"profile: {source.name}")
     return lines
 
 

@@ -50,8 +50,6 @@ class Unreadable(Exception):
     """A file or member that cannot be read safely; the message says why."""
 
 
-
-
 class Member(NamedTuple):
     """One entry of the zip directory, with its local header's position in the file."""
 

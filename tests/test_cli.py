@@ -379,6 +379,24 @@ class TestOtherCommands:
         assert code == EXIT_OK
         assert "ok" in out
 
+    def test_profile_option(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """--profile applies a profile: its values come from it, and check names it."""
+        code, out, _ = run(capsys, "train", "--example", "--profile", "ci")
+        assert code == EXIT_OK
+        row = next(line for line in out.splitlines() if line.startswith("torch.loss_function"))
+        assert row.split()[1:4] == ["'Poisson'", "profile", "ci"]
+        code, out, _ = run(capsys, "check", "--profile", "ci")
+        assert (EXIT_OK, True) == (code, "profile: ci" in out)
+
+    def test_profile_option_beats_the_variable(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """--profile wins over PTYCHO_PROFILE; an unknown name is an invalid configuration."""
+        monkeypatch.setenv("PTYCHO_PROFILE", "nightly")
+        assert EXIT_OK == run(capsys, "train", "--example", "--profile", "ci")[0]
+        code, _, err = run(capsys, "infer", "--example", "--profile", "cj")
+        assert (EXIT_INVALID, True) == (code, "'ci'" in err)
+
     def test_example_command(self, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
         """example writes a data set and a model directory that resolve."""
         target = tmp_path / "ex"
