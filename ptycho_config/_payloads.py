@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ptycho_config._provenance import Source, explain
+from ptycho_config._provenance import Source, render_table
 from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._torch_config import (
     TorchDataConfig,
@@ -65,8 +65,13 @@ class _Payload:
         return torch_inference_config(self.execution_config, self.training, self.config.torch)
 
     def explain(self) -> str:
-        """A readable table of every key with its value, source kind and detail."""
-        return explain(self.values, self.provenance)
+        """A readable table of every key with its value, source kind and detail; under torchrun,
+        then the Trainer's devices and num_nodes that the launch sets."""
+        rows = [(key, self.values[key], self.provenance[key]) for key in self.provenance]
+        if self.launch is not None:
+            given = self.launch.trainer_kwargs()
+            rows += [(f"launch.{k}", v, self.launch.provenance[k]) for k, v in given.items()]
+        return render_table(rows)
 
 
 @dataclass(frozen=True, kw_only=True)

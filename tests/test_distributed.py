@@ -212,6 +212,16 @@ class TestTorchrun:
         assert before == dict(ptycho.params.cfg)
         assert not (tmp_path / "out").exists()
 
+    def test_explain_shows_the_launch(self, tmp_path: Path) -> None:
+        """explain() ends with what torchrun sets for the Trainer, and where it came from."""
+        rows = self.payload(tmp_path, **TORCHRUN).explain().splitlines()
+        assert ["launch.devices", "2", "env", "LOCAL_WORLD_SIZE=2", "(torchrun)"] == rows[
+            -2
+        ].split()
+        assert rows[-1].split()[:4] == ["launch.num_nodes", "2", "env", "WORLD_SIZE=4"]
+        alone = self.payload(tmp_path).explain().splitlines()
+        assert not any(row.startswith("launch.") for row in alone)
+
     def test_without_torchrun_nothing_changes(self, tmp_path: Path) -> None:
         """No torchrun variables, or only some of them: no launch, devices as configured."""
         for environ in ({}, {"WORLD_SIZE": "2", "RANK": "1"}):
