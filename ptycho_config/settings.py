@@ -6,8 +6,9 @@ the key registry. Instantiating one resolves exactly as ``resolve_training`` /
 ``resolve_inference`` do for the same environment and files: keyword arguments are overrides,
 then ``PTYCHO_*`` variables, the ``.env`` file and secrets directory (from ``model_config`` or
 PTYCHO_ENV_FILE / PTYCHO_SECRETS_DIR), the config file named by PTYCHO_CONFIG_FILE, and
-the defaults. An application
-nests one in its own settings with ``Field(default_factory=TrainingSettings)``.
+the defaults. An application nests one in its own settings with
+``Field(default_factory=TrainingSettings)``. Each class is built when first read, and again
+after an extension registers new fields.
 
 Importing this module imports pydantic-settings; the rest of the library does not.
 """
@@ -23,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, mo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.sources import ENV_FILE_SENTINEL
 
-from ptycho_config._errors import InvalidValueError, Problem, show
+from ptycho_config._errors import ConflictError, ConflictProblem, InvalidValueError, Problem, show
 from ptycho_config._files import not_empty
 from ptycho_config._registry import KEYS, PAYLOAD_SECTIONS, PayloadKind
 from ptycho_config._resolve import Resolved, resolve_inference, resolve_training
@@ -45,9 +46,6 @@ def _section_model(section: str) -> type[BaseModel]:
     }
     config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
     return create_model(f"{section.title()}Section", __config__=config, **fields)
-
-
-_SECTION_MODELS = {section: _section_model(section) for section in SECTIONS}
 
 
 def _flatten(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -106,9 +104,21 @@ class _PayloadSettings(BaseSettings):
         env_prefix="PTYCHO_", env_nested_delimiter="__", frozen=True, extra="forbid"
     )
     payload_kind: ClassVar[PayloadKind]
+    # the section schemas the class was built from: registering an extension replaces them
+    built_for: ClassVar[tuple[type[BaseModel], ...]]
     _resolved: Resolved = PrivateAttr()
 
     def __init__(self, **values: Any) -> None:
+        if self.built_for != _schemas_of(self.payload_kind):
+            name = f"{self.payload_kind.title()}Settings"
+            message = (
+                f"{type(self).__name__} was built before a schema was registered for its "
+                f"sections, so it lacks their new fields; register first, then read "
+                f"ptycho_config.settings.{name} (and derive your own classes from it)"
+            )
+            raise ConflictError(
+                message, [ConflictProblem(f"{self.payload_kind} settings", message)]
+            )
         # pydantic-settings reads a .env file as soon as it builds its sources, before the
         # library's own source could refuse a FIFO or a file that is not UTF-8: check it first
         env_file = values.get("_env_file", ENV_FILE_SENTINEL)
@@ -174,21 +184,42 @@ class _PayloadSettings(BaseSettings):
         def __getattr__(self, name: str) -> Any: ...
 
 
+def _schemas_of(kind: PayloadKind) -> tuple[type[BaseModel], ...]:
+    return tuple(SECTIONS[section] for section in PAYLOAD_SECTIONS[kind])
+
+
 def _settings_class(kind: PayloadKind) -> type[_PayloadSettings]:
     fields: dict[str, Any] = {
-        section: (_SECTION_MODELS[section], Field(description=SECTIONS[section].__doc__))
+        section: (_section_model(section), Field(description=SECTIONS[section].__doc__))
         for section in PAYLOAD_SECTIONS[kind]
     }
     name = f"{kind.title()}Settings"
     settings = create_model(name, __base__=_PayloadSettings, __module__=__name__, **fields)
     settings.payload_kind = kind
+    settings.built_for = _schemas_of(kind)
     settings.__doc__ = f"The {kind} configuration as pydantic-settings settings."
     return settings
+
+
+_BUILT: dict[PayloadKind, type[_PayloadSettings]] = {}
+_NAMES: dict[str, PayloadKind] = {"TrainingSettings": "training", "InferenceSettings": "inference"}
+
+
+def _current(kind: PayloadKind) -> type[_PayloadSettings]:
+    """The settings class of a payload kind, for the schemas registered now."""
+    built = _BUILT.get(kind)
+    if built is None or built.built_for != _schemas_of(kind):
+        built = _BUILT[kind] = _settings_class(kind)
+    return built
 
 
 if TYPE_CHECKING:
     TrainingSettings = _PayloadSettings
     InferenceSettings = _PayloadSettings
 else:
-    TrainingSettings = _settings_class("training")
-    InferenceSettings = _settings_class("inference")
+
+    def __getattr__(name: str) -> Any:
+        # built when first read, and again after an extension registers new fields
+        if name in _NAMES:
+            return _current(_NAMES[name])
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,6 +15,7 @@ from types import ModuleType
 import pytest
 
 from ptycho_config import (
+    ConflictError,
     InvalidValueError,
     TrainingConfig,
     UnknownKeyError,
@@ -24,6 +25,7 @@ from ptycho_config import (
     load_snapshot,
     resolve_training,
     save_snapshot,
+    settings,  # imported before any extension registers
     to_legacy_dict,
 )
 from ptycho_config._example import write_example
@@ -101,6 +103,13 @@ class TestRegisteredField:
             from_file.provenance["model.dose_channels"].kind,
             from_file.value("model.dose_channels"),
         )
+
+    def test_settings_classes_carry_the_new_fields(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A settings class read after registering has the new fields and resolves them."""
+        monkeypatch.setenv("PTYCHO_DOSE_WEIGHT", "0.25")
+        built = settings.TrainingSettings()
+        assert (0.25, 3) == (built.training.dose_weight, built.model.dose_channels)
+        assert settings.TrainingSettings is settings.TrainingSettings
 
     def test_bare_environment_variable(self) -> None:
         """The bare PTYCHO_<FIELD> spelling works for an unambiguous new field."""
@@ -186,6 +195,26 @@ class TestCommandLine:
 
 class TestRegistrationRules:
     """Only a subclass of the section's schema can be registered, and the library resets."""
+
+    def test_a_settings_class_built_before_says_so(self, tmp_path: Path) -> None:
+        """A settings class built before an extension registered fails with a library error
+        that says how to get a current one."""
+        before = settings.TrainingSettings
+        root = _write_package(tmp_path / "site")
+        sys.path.insert(0, str(root))
+        try:
+            importlib.import_module(PACKAGE)
+            with pytest.raises(ConflictError, match="before a schema was registered"):
+                before()
+            assert (
+                "dose_weight"
+                in settings.TrainingSettings.model_fields["training"].annotation.model_fields
+            )
+        finally:
+            sys.path.remove(str(root))
+            sys.modules.pop(PACKAGE, None)
+            reset_extensions()
+        assert settings.TrainingSettings is not before
 
     def test_not_a_subclass_is_refused(self) -> None:
         """A class that does not extend the section's schema is a TypeError."""
