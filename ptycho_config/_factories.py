@@ -7,7 +7,6 @@ Only then is the legacy dict populated, as the very last step.
 
 from __future__ import annotations
 
-import functools
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -210,7 +209,7 @@ def _shared_fields(resolved: Resolved, legacy: dict[str, Any]) -> dict[str, Any]
     """The payload fields both kinds carry; ``legacy`` is the config's legacy dict."""
     return {
         "execution_config": resolved.execution_config,
-        "overrides_applied": Lazy(functools.partial(getattr, resolved, "applied")),
+        "overrides_applied": Lazy(lambda: resolved.applied),
         "provenance": resolved.provenance,
         "legacy_params": MappingProxyType(legacy),
         "values": Lazy(resolved.values),

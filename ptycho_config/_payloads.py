@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ptycho_config._provenance import Source, render_table
+from ptycho_config._provenance import Source, explain
 from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._torch_config import (
     TorchDataConfig,
@@ -67,11 +67,11 @@ class _Payload:
     def explain(self) -> str:
         """A readable table of every key with its value, source kind and detail; under torchrun,
         then the Trainer's devices and num_nodes that the launch sets."""
-        rows = [(key, self.values[key], self.provenance[key]) for key in self.provenance]
-        if self.launch is not None:
-            given = self.launch.trainer_kwargs()
-            rows += [(f"launch.{k}", v, self.launch.provenance[k]) for k, v in given.items()]
-        return render_table(rows)
+        more: list[tuple[str, Any, Source]] = []
+        if (launch := self.launch) is not None:
+            given = launch.trainer_kwargs()
+            more = [(f"launch.{k}", v, launch.provenance[k]) for k, v in given.items()]
+        return explain(self.values, self.provenance, more)
 
 
 @dataclass(frozen=True, kw_only=True)

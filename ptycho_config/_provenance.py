@@ -78,6 +78,12 @@ def render_table(rows: Iterable[tuple[str, Any, Source]]) -> str:
     return "\n".join(out)
 
 
-def explain(values: Mapping[str, Any], provenance: Mapping[str, Source]) -> str:
-    """The table for resolved values (qualified key → value) and their provenance."""
-    return render_table((key, values[key], provenance[key]) for key in provenance)
+def explain(
+    values: Mapping[str, Any],
+    provenance: Mapping[str, Source],
+    more: Iterable[tuple[str, Any, Source]] = (),
+) -> str:
+    """The table for resolved values (qualified key → value) and their provenance, then the
+    ``more`` rows."""
+    rows = [(key, values[key], provenance[key]) for key in provenance]
+    return render_table([*rows, *more])
