@@ -18,11 +18,22 @@ from ptycho_config.testing_plugin import PtychoEnv
 # An explicit CPU execution config: payloads built with it resolve no accelerator.
 CPU = ExecutionConfig(accelerator="cpu")
 
+# The precedence order, highest first, written out here rather than read from the library, so
+# that swapping two sources in the library fails the tests that use it.
+PRECEDENCE = [
+    "override", "execution_config", "env", "dotenv", "secret", "settings",
+    "file", "profile", "checkpoint", "inferred", "default",
+]  # fmt: skip
+
+# Hypothesis profiles (docs/development.md): "quick" for every run, "thorough" for CI or on
+# demand (HYPOTHESIS_PROFILE=thorough). No deadline: the machine's load is not a failure.
+settings.register_profile("quick", max_examples=25, deadline=None)
 settings.register_profile(
-    "ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "thorough", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-settings.register_profile("dev", max_examples=100, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "thorough" if os.environ.get("CI") else "quick")
+)
 
 
 @pytest.fixture(autouse=True)

@@ -26,6 +26,7 @@ from ptycho_config import (
     save_snapshot,
 )
 from tests.conftest import CPU, make_model_dir, write_npz
+from tests.test_env_sources import Vault
 
 
 def snapshot_of_cfg() -> dict[str, Any]:
@@ -74,14 +75,33 @@ class TestTrainingChecks:
         assert payload.training_config.n_groups == 64
         assert payload.provenance["training.n_groups"].kind == "env"
 
-    def test_n_groups_from_file(self, train_file: Path, tmp_path: Path) -> None:
-        """n_groups from a config file satisfies the requirement."""
-        config = tmp_path / "c.yaml"
-        config.write_text("n_groups: 32\n", encoding="utf-8")
+    @pytest.mark.parametrize("kind", ["override", "env", "dotenv", "secret", "settings", "file"])
+    def test_n_groups_given_by_each_explicit_source(
+        self, train_file: Path, tmp_path: Path, kind: str
+    ) -> None:
+        """n_groups from any source the caller controls satisfies the requirement."""
+        arguments: dict[str, Any] = {"environ": {}}
+        if kind == "override":
+            arguments["overrides"] = {"n_groups": 32}
+        elif kind == "env":
+            arguments["environ"] = {"PTYCHO_N_GROUPS": "32"}
+        elif kind == "dotenv":
+            arguments["env_file"] = tmp_path / ".env"
+            arguments["env_file"].write_text("PTYCHO_N_GROUPS=32\n", encoding="utf-8")
+        elif kind == "secret":
+            (tmp_path / "secrets").mkdir()
+            (tmp_path / "secrets" / "PTYCHO_N_GROUPS").write_text("32\n", encoding="utf-8")
+            arguments["secrets_dir"] = tmp_path / "secrets"
+        elif kind == "settings":
+            arguments["settings_sources"] = [Vault({"n_groups": "32"})]
+        else:
+            arguments["config_file"] = tmp_path / "c.yaml"
+            arguments["config_file"].write_text("n_groups: 32\n", encoding="utf-8")
         payload = create_training_payload(
-            train_file, tmp_path / "o", None, CPU, environ={}, config_file=config
+            train_file, tmp_path / "o", execution_config=CPU, **arguments
         )
-        assert payload.training_config.n_groups == 32
+        assert 32 == payload.training_config.n_groups
+        assert kind == payload.provenance["training.n_groups"].kind
 
     def test_resolution_errors_list_everything(self, train_file: Path, tmp_path: Path) -> None:
         """Unknown keys and bad values are reported together, naming their sources."""
@@ -251,6 +271,13 @@ class TestTrainThenInfer:
         payload = train(data, tmp_path / "o", {"gridsize": 2}, environ={})
         save_snapshot(payload, model_dir)
         return payload
+
+    def test_checkpoint_does_not_give_n_groups(self, tmp_path: Path, model_dir: Path) -> None:
+        """The trained model's snapshot (n_groups=512) does not satisfy inference's n_groups."""
+        self.trained(tmp_path, model_dir)
+        test = write_npz(tmp_path / "test.npz", size=128)
+        with pytest.raises(MissingValueError, match=r"^n_groups is required"):
+            create_inference_payload(model_dir, test, tmp_path / "i", None, CPU, environ={})
 
     def test_model_section_comes_from_the_checkpoint(self, tmp_path: Path, model_dir: Path) -> None:
         """The trained model's settings are the checkpoint source of inference."""

@@ -53,9 +53,9 @@ from ptycho_config._cli import main
 from ptycho_config._npz import read_nphotons, read_probe_header
 from ptycho_config._types import MAX_COUNT
 from tests.conftest import CPU, make_model_dir
+from tests.data.bombs.make_bombs import BOMB_MIB, MEMBERS, METHODS
 
 ROOT = Path(__file__).resolve().parents[1]
-BOMB_MIB = 128  # decompressed all at once, this alone would pass the 100 MB bound
 
 
 @pytest.fixture
@@ -86,35 +86,17 @@ def _train(data: Path, out: Path, overrides: dict[str, Any] | None = None, **kw:
 # -- 1. bounded decompression ------------------------------------------------------------------
 
 
-def _bomb(path: Path, method: int, member: str) -> Path:
-    """A zip whose member is a valid .npy header followed by BOMB_MIB MiB of zeros."""
-    header = io.BytesIO()
-    npy_format.write_array_header_1_0(
-        header, {"descr": "<c8", "fortran_order": False, "shape": (BOMB_MIB * 2**17,)}
-    )
-    with (
-        zipfile.ZipFile(path, "w", compression=method) as archive,
-        archive.open(member, "w", force_zip64=True) as stream,
-    ):
-        stream.write(header.getvalue())
-        zeros = bytes(2**20)
-        for _ in range(BOMB_MIB):
-            stream.write(zeros)
-    return path
-
-
-METHODS = {"deflate": zipfile.ZIP_DEFLATED, "bzip2": zipfile.ZIP_BZIP2, "lzma": zipfile.ZIP_LZMA}
-
-
 @pytest.fixture(scope="module")
-def bombs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """A probe bomb and a metadata bomb for every compression method zipfile writes."""
-    folder = tmp_path_factory.mktemp("bombs")
-    return [
-        _bomb(folder / f"{name}-{member}.npz", method, member)
-        for name, method in METHODS.items()
-        for member in ("probeGuess.npy", "_metadata.npy")
-    ]
+def bombs() -> list[Path]:
+    """A probe bomb and a metadata bomb for every compression method zipfile writes
+    (written once by tests/data/bombs/make_bombs.py: compressing them takes seconds)."""
+    paths = sorted((ROOT / "tests" / "data" / "bombs").glob("*.npz"))
+    for path in paths:  # each is what it claims: a member that inflates past the bound
+        with zipfile.ZipFile(path) as archive:
+            [info] = archive.infolist()
+        assert info.file_size > BOMB_MIB * 2**20 > 100 * 2**20, path
+    assert {f"{m}-{n}.npz" for m in METHODS for n in MEMBERS} == {p.name for p in paths}
+    return paths
 
 
 class TestBoundedDecompression:

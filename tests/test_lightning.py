@@ -12,7 +12,7 @@ from typing import Any
 import lightning
 import pytest
 import torch
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
 from ptycho_config import (
@@ -73,7 +73,6 @@ class TestArguments:
     # Lightning runs '16-mixed' as bf16 on a CPU and says so; logger=True names its choice
     @pytest.mark.filterwarnings("ignore:You passed `Trainer\\(accelerator='cpu':UserWarning")
     @pytest.mark.filterwarnings("ignore:Starting from v1.9.0:UserWarning")
-    @settings(max_examples=50)  # each example builds a whole Trainer, so fewer than usual
     @given(training_configs(), execution_configs())
     def test_any_configuration(self, training: TrainingConfig, execution: ExecutionConfig) -> None:
         """Trainer, ModelCheckpoint and EarlyStopping accept them and hold the values given.

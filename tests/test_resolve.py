@@ -21,10 +21,11 @@ from ptycho_config import (
 )
 from ptycho_config._registry import KEYS, PayloadKind
 from ptycho_config._resolve import merge, read_layers
-from ptycho_config._sources import SOURCE_KINDS, Layer, SourceKind
+from ptycho_config._sources import Layer, SourceKind
 from ptycho_config._sources.environment import Environment
 from ptycho_config._sources.mapping import MappingSource
 from ptycho_config._torch_section import TorchBackendConfig
+from tests.conftest import PRECEDENCE
 
 INFER = {"model_path": "/m", "test_data_file": "/t.npz"}
 
@@ -445,14 +446,14 @@ class TestUnsetSections:
 
 
 class TestOneSourceMechanism:
-    """Every source is read into a layer, and precedence is only the order of SOURCE_KINDS."""
+    """Every source is read into a layer, and precedence is the order of PRECEDENCE."""
 
     @pytest.mark.parametrize(
         ("higher", "lower"),
-        [(a, b) for i, a in enumerate(SOURCE_KINDS[:-1]) for b in SOURCE_KINDS[i + 1 : -1]],
+        [(a, b) for i, a in enumerate(PRECEDENCE[:-1]) for b in PRECEDENCE[i + 1 : -1]],
     )
     def test_each_kind_beats_every_later_kind(self, higher: SourceKind, lower: SourceKind) -> None:
-        """Of any two kinds, the earlier in SOURCE_KINDS wins, whatever the order given."""
+        """Of any two kinds, the earlier in PRECEDENCE wins, whatever the order given."""
         sources = [
             MappingSource(lower, {"batch_size": 8}, {"batch_size": "low"}),
             MappingSource(higher, {"batch_size": 32}, {"batch_size": "high"}),

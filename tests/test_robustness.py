@@ -61,8 +61,8 @@ from ptycho_config._snapshot import NOT_RUN_DEFINING
 from tests.conftest import CPU, make_model_dir
 
 INFERENCE_PATHS = {"model_path": "model", "test_data_file": "test.npz"}
-# Factory properties touch the file system; fewer examples keep the file fast.
-FILES = settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Properties that write files into the tmp_path shared by all their examples.
+FILES = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 # -- what a documented outcome is -------------------------------------------------------------
@@ -787,6 +787,7 @@ class TestSnapshots:
                     _replaced(snapshot_document, position, wrong),
                     _refingerprinted(_replaced(snapshot_document, position, wrong)),
                 ):
+                    path.unlink(missing_ok=True)  # a fresh file: truncating one flushes it
                     path.write_text(json.dumps(document))
                     error = documented(lambda: load_snapshot(tmp_path), resolution=False)
                     if isinstance(error, PtychoConfigError):
@@ -798,6 +799,7 @@ class TestSnapshots:
         text = json.dumps(snapshot_document)
         path = tmp_path / "ptycho_config.json"
         for end in range(0, len(text) - 1, 7):
+            path.unlink(missing_ok=True)
             path.write_text(text[:end])
             with pytest.raises(SnapshotError, match=r"ptycho_config\.json"):
                 load_snapshot(tmp_path)
