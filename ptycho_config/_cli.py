@@ -40,7 +40,7 @@ from ptycho_config._sources.config_file import ConfigFile
 from ptycho_config._sources.dotenv import DotEnvFile
 from ptycho_config._sources.environment import Environment
 from ptycho_config._sources.profile import ProfileSource
-from ptycho_config._sources.secrets import SecretsDirectory, secret_files
+from ptycho_config._sources.secrets import SecretsDirectory
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE = 0, 1, 2
 EXIT_INVALID, EXIT_MISSING = PtychoConfigError.exit_code, ConfigFileNotFoundError.exit_code
@@ -229,7 +229,7 @@ def _files_read(sources: Sequence[Any]) -> list[str]:
         elif isinstance(source, DotEnvFile):
             lines.append(f"env file: {source.path}")
         elif isinstance(source, SecretsDirectory):
-            files = secret_files(source.path)
+            files = source.files
             lines += [f"secret: {path}" for path in files.values()]
             lines += [] if files else [f"secrets directory: {source.path} (no PTYCHO_* files)"]
         elif isinstance(source, ConfigFile):

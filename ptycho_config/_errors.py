@@ -27,9 +27,11 @@ none is given.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import re
 import reprlib
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
@@ -93,6 +95,32 @@ class Problem:
         if self.suggestions:
             text += f"; did you mean {' or '.join(repr(s) for s in self.suggestions)}?"
         return text
+
+
+def masked(
+    problems: Sequence[Problem], secrets: Mapping[str, Iterable[str]], shown: str
+) -> list[Problem]:
+    """The problems with every whole-word occurrence of a secret of a key they concern
+    replaced by ``shown``, in the message and the source: a message built from a secret's
+    value by any rule (a bound, list parsing, a cross-field rule) never shows it.
+
+    ``secrets`` maps a key or variable name to the forms its secret value takes.
+    """
+    if not secrets:
+        return list(problems)
+    result = []
+    for problem in problems:
+        words = {w for key in problem.key.split(" & ") for w in secrets.get(key, ()) if w}
+        if words:
+            ordered = sorted(words, key=len, reverse=True)
+            pattern = re.compile("|".join(rf"(?<![\w.]){re.escape(w)}(?![\w.])" for w in ordered))
+            problem = dataclasses.replace(
+                problem,
+                message=pattern.sub(shown, problem.message),
+                source=pattern.sub(shown, problem.source),
+            )
+        result.append(problem)
+    return result
 
 
 class PtychoConfigError(ValueError):
@@ -231,6 +259,10 @@ _CLASS_OF: dict[type[Problem], type[PtychoConfigError]] = {
 }
 
 
+# A word longer than this is compared with nothing: every key and variable name is shorter.
+_LONGEST_NAME = 100
+
+
 def suggest(
     word: str,
     candidates: Iterable[str],
@@ -243,7 +275,7 @@ def suggest(
     ``same`` maps a candidate to what it names: of several spellings of one thing (``n_groups``
     and ``training.n_groups``) only the closest is suggested.
     """
-    if not isinstance(word, str):  # a non-string key resembles no name
+    if not isinstance(word, str) or len(word) > _LONGEST_NAME:  # no name of ours is that long
         return ()
     by_folded: dict[str, str] = {}
     for candidate in candidates:

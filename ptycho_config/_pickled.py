@@ -3,15 +3,21 @@
 The reference stores `_metadata` as `np.array(json_string_or_dict, dtype=object)`, which
 numpy pickles. Its pickle names numpy's array reconstruction, `ndarray` and `dtype`; the
 unpickler here resolves those names to stand-ins that only record the array's state (no array
-is rebuilt), allows the builtin plain types, and refuses every other global before anything
-runs. pickle is imported only when such a member is met.
+is rebuilt), allows the builtin plain types only as copies (``bytes()``, ``str(text)``: nothing
+they build is bigger than what the pickle holds), and refuses every other global before
+anything runs. pickle is imported only when such a member is met.
+
+The pure-Python unpickler runs it, so that its memo is a dict (an index of 10**8 costs
+nothing) and BUILD, the one opcode that changes an object's state, can be limited to the
+stand-ins. The input is at most a few hundred KiB and no opcode does more than a bounded
+amount of work per byte, so the total work is bounded too.
 """
 
 from __future__ import annotations
 
 import functools
 import io
-from typing import Any
+from typing import Any, ClassVar
 
 from ptycho_config._errors import show
 from ptycho_config._zip import Unreadable
@@ -38,14 +44,26 @@ def _new_array(cls: Any, shape: Any, typecode: Any) -> _ArrayState:
     return _ArrayState()
 
 
+def _copy_of(kind: type) -> Any:
+    """``kind`` called with nothing or with one value of its own type: never a conversion
+    (``str`` of a shared tuple, ``list`` of a large bytes), so never bigger than its input."""
+
+    def build(*args: Any) -> Any:
+        if len(args) > 1 or (args and type(args[0]) is not kind):
+            raise Unreadable(f"its pickle converts a value with {kind.__name__}()")
+        return kind(*args)
+
+    return build
+
+
 # Everything a pickled 0-d object array of plain values names; nothing here runs code.
 _ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
     **{(module, "_reconstruct"): _new_array for module in
        ("numpy.core.multiarray", "numpy._core.multiarray")},
     ("numpy", "ndarray"): _ArrayState,
     ("numpy", "dtype"): _ArrayState,
-    **{("builtins", t.__name__): t for t in (str, bytes, dict, list, tuple, int, float, bool)},
-    ("builtins", "NoneType"): type(None),
+    **{("builtins", t.__name__): _copy_of(t)
+       for t in (str, bytes, dict, list, tuple, int, float, bool)},
 }  # fmt: skip
 
 
@@ -66,7 +84,14 @@ def _unpickler() -> Any:
     only where the reference's metadata form is met)."""
     import pickle
 
-    class MetadataUnpickler(pickle.Unpickler):
+    def build(self: Any) -> None:
+        if not isinstance(self.stack[-2], _ArrayState):
+            raise Unreadable("its pickle changes the state of a global")
+        pickle._Unpickler.load_build(self)  # type: ignore[attr-defined]
+
+    class MetadataUnpickler(pickle._Unpickler):
+        dispatch: ClassVar = {**pickle._Unpickler.dispatch, pickle.BUILD[0]: build}
+
         def find_class(self, module: str, name: str) -> Any:
             return _find_class(module, name)
 

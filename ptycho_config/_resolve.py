@@ -12,7 +12,14 @@ from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
-from ptycho_config._errors import ConflictError, ConflictProblem, Problem, PtychoConfigError
+from ptycho_config._errors import (
+    ConflictError,
+    ConflictProblem,
+    Problem,
+    PtychoConfigError,
+    masked,
+    show,
+)
 from ptycho_config._files import not_empty
 from ptycho_config._joins import join_shared_fields, once_per_shared_field, pinned_conflicts
 from ptycho_config._profiles import get_profile
@@ -36,7 +43,7 @@ from ptycho_config._schemas import (
 )
 from ptycho_config._sources import ConfigSource, Entry, Layer, precedence
 from ptycho_config._sources.config_file import ConfigFile
-from ptycho_config._sources.environment import Environment
+from ptycho_config._sources.environment import SECRET_SHOWN, Environment
 from ptycho_config._sources.execution import ExecutionSource
 from ptycho_config._sources.mapping import MappingSource
 from ptycho_config._sources.overrides import Overrides
@@ -251,7 +258,7 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
         else _unset(SECTIONS["execution"])
     )
     if problems:
-        problems = once_per_shared_field(problems)
+        problems = masked(once_per_shared_field(problems), _secrets(layers), SECRET_SHOWN)
         problems.sort(key=lambda p: (p.key, p.message))
         raise PtychoConfigError.from_problems(problems, payload)
     sources = {key: Source(layer.kind, entry.detail) for key, (layer, entry) in winners.items()}
@@ -263,6 +270,18 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
         ignored=tuple(note for layer in layers for note in layer.ignored),
         layers=tuple(layers),
     )
+
+
+def _secrets(layers: Iterable[Layer]) -> dict[str, list[str]]:
+    """By key, every form a secret's value may take in a message: as given, and converted."""
+    found: dict[str, list[str]] = {}
+    for layer in layers:
+        for key, forms in layer.secrets.items():
+            found.setdefault(key, []).extend(forms)
+        if layer.kind == "secret":
+            for key, entry in layer.entries.items():
+                found.setdefault(key, []).extend(f(entry.value) for f in (str, repr, show))
+    return found
 
 
 @functools.cache

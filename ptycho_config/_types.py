@@ -79,10 +79,16 @@ def none_string(value: Any) -> Any:
     return value
 
 
+# The longest list given as text: far above any real one (a few directories or numbers).
+MAX_LIST_TEXT = 10_000
+
+
 def list_text(value: Any) -> Any:
     """Read a list given as text: JSON (``[1, 2]``), a tuple (``(1, 2)``) or ``1,2``."""
     if not isinstance(value, str):
         return value
+    if len(value) > MAX_LIST_TEXT:  # parsing (and holding the result) is bounded by this
+        raise ValueError(f"a list given as text must be at most {MAX_LIST_TEXT} characters")
     text = value.strip()
     if text.startswith("(") and text.endswith(")"):  # a Python tuple as text
         text = f"[{text[1:-1].rstrip().rstrip(',')}]"

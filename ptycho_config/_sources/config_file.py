@@ -6,12 +6,14 @@ unambiguous keys may also stand at the top level.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 from ptycho_config._errors import (
     ConfigFileNotFoundError,
@@ -26,6 +28,9 @@ from ptycho_config._sources.layer import Layer, SourceKind
 _SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".json": "json"}
 # Values a YAML file may expand to; aliases can make a few lines expand to billions.
 _MAX_VALUES = 100_000
+# Values a YAML or TOML file may write out (parse events; commas and lines of TOML): far
+# above any real configuration, and a bound on the work of parsing.
+_MAX_EVENTS = 20_000
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
@@ -92,20 +97,66 @@ def _expands_beyond(data: Any, limit: int) -> bool:
 def _parse(kind: str, text: str) -> Any:
     if kind == "json":
         return json.loads(text, object_pairs_hook=unique_keys)
-    if kind == "toml":
+    if kind == "toml":  # tomllib is pure Python: what it may parse is bounded first
+        if text.count(",") + text.count("\n") > _MAX_EVENTS:
+            raise ValueError(f"it has more than {_MAX_EVENTS} values or lines")
         return tomllib.loads(text)
     return _load_yaml(text)
 
 
-def _load_yaml(text: str) -> Any:
-    """safe_load, refusing a key given twice in one mapping (PyYAML keeps the last silently)."""
+# YAML 1.2 core schema numbers, the only ones read as numbers: 1.1's octal (0512), base 60
+# (1:30) and underscores (1_000) are plain text, which a number field then rejects by value.
+_YAML_INT = r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
+_YAML_FLOAT = (
+    r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)"
+)
+_INT_BASES = {"0o": 8, "0x": 16}
+
+
+@functools.cache
+def _yaml_loader() -> Any:
+    """safe_load's loader with YAML 1.2 core numbers, refusing a key given twice in one
+    mapping (PyYAML keeps the last silently)."""
     import yaml  # only where a YAML file is read
 
-    class UniqueKeyLoader(yaml.SafeLoader):
+    int_tag, float_tag = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+    merge_tag = "tag:yaml.org,2002:merge"
+
+    # libyaml's parser where installed: the pure-Python one takes seconds on a 1 MiB file
+    class StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        yaml_implicit_resolvers: ClassVar = {
+            first: [(tag, rule) for tag, rule in rules if tag not in (int_tag, float_tag)]
+            for first, rules in yaml.SafeLoader.yaml_implicit_resolvers.items()
+        }
+
+        def construct_yaml_int(self, node: Any) -> int:
+            text = str(self.construct_scalar(node))
+            base = _INT_BASES.get(text[:2], 10)
+            return int(text[2:] if base != 10 else text, base)
+
+        def flatten_mapping(self, node: Any) -> None:
+            """Merge keys ('<<'): of the merged mappings the earlier gives a key, and the
+            mapping's own keys win over all (PyYAML tells keys apart by object identity)."""
+            merged: list[Any] = []
+            for key_node, value_node in [p for p in node.value if p[0].tag == merge_tag]:
+                sources = value_node.value if value_node.id == "sequence" else [value_node]
+                for source in sources:
+                    if source.id != "mapping":
+                        raise yaml.constructor.ConstructorError(
+                            "while merging", key_node.start_mark,
+                            f"expected a mapping to merge, found a {source.id}",
+                            source.start_mark,
+                        )  # fmt: skip
+                    self.flatten_mapping(source)
+                    merged.append(source.value)
+            own = [pair for pair in node.value if pair[0].tag != merge_tag]
+            # the constructor keeps the last of equal keys: earliest mapping last, own keys after
+            node.value = [pair for pairs in reversed(merged) for pair in pairs] + own
+
         def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
             seen: set[Any] = set()
             for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":  # '<<' merges, it is no key
+                if key_node.tag == merge_tag:  # '<<' merges, it is no key
                     continue
                 key = self.construct_object(key_node, deep=deep)
                 try:
@@ -119,7 +170,23 @@ def _load_yaml(text: str) -> Any:
             mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
             return mapping
 
-    return yaml.load(text, Loader=UniqueKeyLoader)
+    StrictLoader.add_constructor(int_tag, StrictLoader.construct_yaml_int)
+    for tag, rule, firsts in (
+        (int_tag, _YAML_INT, "-+0123456789"),
+        (float_tag, _YAML_FLOAT, "-+.0123456789"),
+    ):
+        StrictLoader.add_implicit_resolver(tag, re.compile(f"^(?:{rule})$"), list(firsts))
+    return StrictLoader
+
+
+def _load_yaml(text: str) -> Any:
+    """The document, once its parse events are counted: a bound met before any is built."""
+    import yaml
+
+    for count, _ in enumerate(yaml.parse(text, Loader=_yaml_loader())):
+        if count > _MAX_EVENTS:
+            raise ValueError(f"it has more than {_MAX_EVENTS} values; write a smaller file")
+    return yaml.load(text, Loader=_yaml_loader())
 
 
 @dataclass(frozen=True)

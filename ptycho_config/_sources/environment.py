@@ -22,7 +22,7 @@ from ptycho_config._registry import (
     env_names,
     lookup_env,
 )
-from ptycho_config._sources.layer import Layer, SourceKind
+from ptycho_config._sources.layer import MAX_EXAMINED, Layer, SourceKind
 from ptycho_config._sources.unknown import typo_suggestions
 
 _PREFIX_LEN = len(ENV_PREFIX)
@@ -89,23 +89,35 @@ def environment_layer(
         # a mounted secret's content never shows in a message, whatever its name
         shown = SECRET_SHOWN if kind == "secret" else text
         found = lookup_env(upper, payload)
+        if kind == "secret":
+            layer.secrets[name] = [text.strip()]
+            if isinstance(found, Match):
+                layer.secrets[found.key.qualified] = [text.strip()]
         if isinstance(found, Miss) and found.reason == "unknown":
-            _unknown(layer, name, shown, where, strict)
+            _unknown(layer, name, shown, shorten(where), strict)
             continue
         layer.add(
             found, name, text, detail, raw=shown,
             candidates=env_names(payload), foreign_is_error=False,
         )  # fmt: skip
+    if strict is None and layer.unknown > MAX_EXAMINED:
+        layer.warnings.append(
+            f"{layer.unknown} unknown environment variables in {kind}; those after the first "
+            f"{MAX_EXAMINED} were not checked for typos by edit distance"
+        )
     return layer
 
 
 def _unknown(layer: Layer, name: str, text: str, where: str, strict: bool | None) -> None:
     """A typo-like name fails by default; any other unknown name is skipped and warned about."""
-    hint = typo_suggestions(name)
+    layer.unknown += 1
+    examine = layer.unknown <= MAX_EXAMINED
+    hint = typo_suggestions(name, edits=examine)
     if strict or (strict is None and hint):
         payload = layer.payload
         same = lambda n: _named(n, payload)  # noqa: E731
-        suggestions = hint or suggest(name.upper(), env_names(payload), same=same)
+        closest = suggest(name.upper(), env_names(payload), same=same) if examine else ()
+        suggestions = hint or closest
         problem = "unknown environment variable"
         shown = shorten(name)
         layer.problems.append(UnknownKeyProblem(shown, problem, text, where, suggestions))
@@ -114,7 +126,8 @@ def _unknown(layer: Layer, name: str, text: str, where: str, strict: bool | None
     origin = "" if layer.kind == "env" else f" (from {where})"
     name = shorten(name)
     layer.ignored.append(f"{name}{origin}: unknown variable, skipped")
-    layer.warnings.append(f"unknown environment variable {name}{origin} ignored{tip}")
+    if examine:  # the rest are counted in one warning
+        layer.warnings.append(f"unknown environment variable {name}{origin} ignored{tip}")
 
 
 def _named(variable: str, payload: PayloadKind) -> object:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, Protocol
 
 from ptycho_config._errors import (
+    MAX_LISTED,
     AmbiguousKeyProblem,
     ConflictProblem,
     InvalidValueProblem,
@@ -51,6 +52,12 @@ SOURCE_KINDS: tuple[SourceKind, ...] = (
     "inferred",  # values read from data files
     "default",  # the schema default
 )
+
+
+# Unknown names of one source that get suggestions (and, for variables, the edit-distance
+# typo test): as many as a message lists; the rest are reported without, so that thousands
+# of them cost little.
+MAX_EXAMINED = MAX_LISTED
 
 
 class ConfigSource(Protocol):
@@ -92,6 +99,11 @@ class Layer:
     warnings: list[str] = field(default_factory=list)
     # keys this layer pins: a higher layer giving one of them another value is an error
     pinned: frozenset[str] = frozenset()
+    # unknown names met so far (the first MAX_EXAMINED get suggestions)
+    unknown: int = 0
+    # by key and by name, what no message may show (a mounted secret's content as given);
+    # the merger masks it
+    secrets: dict[str, list[str]] = field(default_factory=dict)
 
     def describe(self, entry: Entry) -> str:
         """Where a value came from, for messages: 'env PTYCHO_BATCH_SIZE'."""
@@ -168,8 +180,11 @@ class Layer:
                 AmbiguousKeyProblem(spelling, f"is ambiguous here; use {choices}", raw, where)
             )
         else:
-            pool = candidates if candidates is not None else spellings(self.payload)
-            hints = suggest(spelling, pool, same=lambda name: self._names(name))
+            self.unknown += 1
+            hints: tuple[str, ...] = ()
+            if self.unknown <= MAX_EXAMINED:
+                pool = candidates if candidates is not None else spellings(self.payload)
+                hints = suggest(spelling, pool, same=self._names)
             self.problems.append(UnknownKeyProblem(spelling, "unknown key", raw, where, hints))
 
     def _names(self, spelling: str) -> object:

@@ -24,6 +24,8 @@ _SEPARATORS = re.compile(r"[^A-Z0-9]")
 # Edits allowed for a name of this many characters after the prefix: short names stay exact.
 _EDIT_LIMITS = ((3, 0), (7, 1))
 _MAX_EDITS = 2
+# Longer names are no typo of ours (every known name is far shorter).
+_LONGEST = 64
 
 
 @cache
@@ -75,23 +77,27 @@ def _distance(first: str, second: str, limit: int) -> int:
     return previous[-1]
 
 
-def typo_suggestions(variable: str) -> tuple[str, ...]:
-    """The known variables an unknown one looks like a typo of; empty if it looks like none."""
+def typo_suggestions(variable: str, *, edits: bool = True) -> tuple[str, ...]:
+    """The known variables an unknown one looks like a typo of; empty if it looks like none.
+
+    ``edits=False`` skips the edit-distance test, the one that costs more than a lookup.
+    """
+    if len(variable) > len(ENV_PREFIX) + _LONGEST:
+        return ()
     names, squeezed, by_field = known_variables()
-    upper = variable.upper()
-    rest = upper[len(ENV_PREFIX) :]
+    rest = variable[len(ENV_PREFIX) :].upper()
     same_letters = squeezed.get(_squeeze(rest))
     if same_letters and rest:
         return same_letters
     field = rest.rsplit("__", 1)[-1].strip("_")
     if "__" in rest and field in by_field:
         return by_field[field]
-    limit = _limit(len(rest))
+    limit = _limit(len(rest)) if edits else 0
     if limit == 0:
         return ()
     scored = []
     for name in names:
-        edits = _distance(rest, name[len(ENV_PREFIX) :], limit)
-        if edits <= limit:
-            scored.append((edits, name))
+        distance = _distance(rest, name[len(ENV_PREFIX) :], limit)
+        if distance <= limit:
+            scored.append((distance, name))
     return tuple(name for _, name in sorted(scored)[:3])

@@ -1,0 +1,298 @@
+"""Hostile and careless inputs: every way in is bounded in time and memory, nothing
+nonsensical is accepted, and no message shows a secret.
+
+Worst cases run here at modest sizes; the 1 MiB forms are measured by hand (docs/errors.md).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import struct
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ptycho_config import (
+    InvalidValueError,
+    PtychoConfigError,
+    UnknownKeyError,
+    resolve_training,
+)
+from ptycho_config._pickled import _ALLOWED_GLOBALS, unpickle_item
+from ptycho_config._zip import Unreadable
+
+FEW = settings(max_examples=25, deadline=None)
+BASE = {"n_groups": 4}
+
+
+def _peak_mib(action: Any) -> float:
+    """The peak of memory traced while ``action`` runs, in MiB (its error, if any, swallowed)."""
+    tracemalloc.start()
+    try:
+        action()
+    except (PtychoConfigError, Unreadable):
+        pass
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak / 2**20
+
+
+def _array_pickle(item_opcodes: bytes) -> bytes:
+    """numpy's pickle of a 0-d object array whose one item is what ``item_opcodes`` push."""
+    marker = "ITEM-MARKER"
+    whole = pickle.dumps(np.array(marker, dtype=object), protocol=3)
+    encoded = marker.encode()
+    item = pickle.BINUNICODE + struct.pack("<I", len(encoded)) + encoded
+    assert whole.count(item) == 1
+    return whole.replace(item, item_opcodes)
+
+
+def _global(module: str, name: str) -> bytes:
+    return pickle.GLOBAL + f"{module}\n{name}\n".encode()
+
+
+def _text(value: str) -> bytes:
+    data = value.encode()
+    return pickle.BINUNICODE + struct.pack("<I", len(data)) + data
+
+
+class TestPickledMetadata:
+    """The restricted unpickler bounds memo, what allowed callables build, and state changes."""
+
+    def test_the_reference_form_reads(self) -> None:
+        """A 0-d object array holding a JSON string or a dict, as the reference writes it."""
+        for item in ('{"physics_parameters": {"nphotons": 1e9}}', {"a": [1, 2.5, None]}):
+            assert item == unpickle_item(pickle.dumps(np.array(item, dtype=object), protocol=3))
+
+    @FEW
+    @given(
+        depth=st.integers(18, 40),
+        name=st.sampled_from(["str", "bytes", "list", "dict", "int", "float", "bool"]),
+    )
+    def test_no_builtin_converts_a_shared_structure(self, depth: int, name: str) -> None:
+        """For any nesting of a doubly shared tuple, no allowed builtin expands it: refused
+        (``tuple`` of it is a copy, which costs nothing)."""
+        shared = pickle.EMPTY_TUPLE + (pickle.DUP + pickle.TUPLE2) * depth
+        call = _global("builtins", name) + shared + pickle.TUPLE1 + pickle.REDUCE
+        started = time.perf_counter()
+        with pytest.raises(Unreadable, match="converts a value"):
+            unpickle_item(_array_pickle(call))
+        assert time.perf_counter() - started < 1
+
+    def test_a_large_allocation_is_refused(self) -> None:
+        """bytes(10**7) through REDUCE is refused before anything that size is built."""
+        size = pickle.BININT + struct.pack("<i", 10**7)
+        call = _global("builtins", "bytes") + size + pickle.TUPLE1 + pickle.REDUCE
+        assert _peak_mib(lambda: unpickle_item(_array_pickle(call))) < 5
+
+    def test_a_huge_memo_index_costs_nothing(self) -> None:
+        """LONG_BINPUT 100000000 (11 bytes) is one memo entry, not an array of that size."""
+        item = _text("x") + pickle.LONG_BINPUT + struct.pack("<I", 100_000_000)
+        data = _array_pickle(item)
+        assert _peak_mib(lambda: unpickle_item(data)) < 5
+        assert "x" == unpickle_item(data)
+
+    def test_build_cannot_change_an_allowed_global(self) -> None:
+        """BUILD on an allowed global is refused, and no global's attributes change."""
+        before = {k: dict(getattr(v, "__dict__", {})) for k, v in _ALLOWED_GLOBALS.items()}
+        for module, name in _ALLOWED_GLOBALS:
+            state = pickle.EMPTY_DICT + _text("planted") + pickle.NONE + pickle.SETITEM
+            body = _global(module, name) + state + pickle.BUILD
+            with pytest.raises(Unreadable):
+                unpickle_item(_array_pickle(body))
+        after = {k: dict(getattr(v, "__dict__", {})) for k, v in _ALLOWED_GLOBALS.items()}
+        assert before == after
+
+
+class TestUnknownNames:
+    """Suggestions are bounded: cost grows linearly and stays small, every name is reported."""
+
+    def test_thousands_of_unknown_variables_under_strict_checking(self) -> None:
+        names = [f"PTYCHO_UNKNOWN_THING_{i}" for i in range(2000)]
+        started = time.perf_counter()
+        with pytest.raises(UnknownKeyError) as caught:
+            resolve_training(BASE, environ=dict.fromkeys(names, "1"), strict_env=True)
+        assert time.perf_counter() - started < 2
+        assert {p.key for p in caught.value.problems} == set(names)
+        assert "... and 1980 more" in str(caught.value)
+
+    def test_thousands_of_typos_are_each_an_error(self) -> None:
+        """Past the names examined in full, a typo of separators is still caught."""
+        environ = {f"PTYCHO_UNKNOWN_{i}": "1" for i in range(500)} | {"PTYCHO_BATCHSIZE": "8"}
+        with (
+            pytest.warns(UserWarning, match="unknown environment variable") as warned,
+            pytest.raises(UnknownKeyError) as caught,
+        ):
+            resolve_training(BASE, environ=environ)
+        assert ["PTYCHO_BATCHSIZE"] == [p.key for p in caught.value.problems]
+        assert any("not checked for typos" in str(w.message) for w in warned)
+
+    def test_warnings_for_foreign_variables_are_counted(self) -> None:
+        environ = {f"PTYCHO_FOREIGN_{i:04}": "1" for i in range(300)}
+        with pytest.warns(UserWarning, match="unknown environment variable") as caught:
+            resolve_training(BASE, environ=environ)
+        assert len(caught) < 30
+        assert any("300 unknown environment variables" in str(w.message) for w in caught)
+
+    def test_a_huge_unknown_name_is_cheap(self) -> None:
+        environ = {"PTYCHO_" + "A" * 2_000_000: "1"}
+        peak = _peak_mib(lambda: resolve_training(BASE, environ=environ, strict_env=True))
+        assert peak < 40
+
+    def test_many_unknown_keys_in_a_config_file(self, tmp_path: Path) -> None:
+        path = tmp_path / "c.json"
+        path.write_text(json.dumps({f"k{i}": 1 for i in range(20_000)}))
+        started = time.perf_counter()
+        with pytest.raises(UnknownKeyError) as caught:
+            resolve_training(BASE, environ={}, config_file=path)
+        assert time.perf_counter() - started < 2
+        assert 20_000 == len(caught.value.problems)
+
+    def test_a_secrets_directory_of_many_unknown_files(self, tmp_path: Path) -> None:
+        for i in range(1000):
+            (tmp_path / f"PTYCHO_UNKNOWN_{i}").write_text("1")
+        (tmp_path / "PTYCHO_TRAINING__BATCH_SIZE").write_text("8\n")
+        started = time.perf_counter()
+        with pytest.warns(UserWarning, match="unknown environment variable"):
+            resolved = resolve_training(BASE, environ={}, secrets_dir=tmp_path)
+        assert time.perf_counter() - started < 2
+        assert 8 == resolved.training_config.batch_size
+
+
+class TestListText:
+    """A list given as text is parsed only up to a length cap."""
+
+    def test_a_long_list_text_is_refused_cheaply(self) -> None:
+        text = "[" + "0," * 500_000 + "0]"
+        environ = {"PTYCHO_RECON_LOG_FIXED_INDICES": text}
+        with pytest.raises(InvalidValueError, match="at most 10000 characters"):
+            resolve_training(BASE, environ=environ)
+        assert _peak_mib(lambda: resolve_training(BASE, environ=environ)) < 40
+
+    @FEW
+    @given(st.lists(st.integers(0, 10**6), max_size=50))
+    def test_lists_within_the_cap_read(self, indices: list[int]) -> None:
+        environ = {"PTYCHO_RECON_LOG_FIXED_INDICES": json.dumps(indices)}
+        config = resolve_training(BASE, environ=environ).execution_config
+        assert indices == config.recon_log_fixed_indices
+
+
+def _from_yaml(tmp_path: Path, text: str) -> Any:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return resolve_training({}, environ={}, config_file=path).training_config
+
+
+class TestYamlNumbers:
+    """YAML numbers follow the YAML 1.2 core schema, as the environment reads them."""
+
+    @FEW
+    @given(st.integers(1, 10**6), st.integers(1, 3))
+    def test_leading_zeros_are_decimal_as_in_the_environment(self, n: int, zeros: int) -> None:
+        import tempfile
+
+        text = "0" * zeros + str(n)
+        with tempfile.TemporaryDirectory() as folder:
+            from_file = _from_yaml(Path(folder), f"n_groups: {text}\n").n_groups
+        assert n == from_file == resolve_training(environ={"PTYCHO_N_GROUPS": text}).config.n_groups
+
+    @FEW
+    @given(st.lists(st.integers(0, 59), min_size=2, max_size=4))
+    def test_base_60_is_text_and_an_error_naming_it(self, parts: list[int]) -> None:
+        import tempfile
+
+        text = ":".join(str(p) for p in parts)
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            pytest.raises(InvalidValueError, match=f"n_groups = '{text}'"),
+        ):
+            _from_yaml(Path(folder), f"n_groups: {text}\n")
+
+    def test_a_long_base_60_scalar_is_not_parsed(self, tmp_path: Path) -> None:
+        started = time.perf_counter()
+        with pytest.raises(InvalidValueError):
+            _from_yaml(tmp_path, "n_groups: 1" + ":59" * 30_000 + "\n")
+        assert time.perf_counter() - started < 1
+
+    def test_core_forms(self, tmp_path: Path) -> None:
+        config = _from_yaml(tmp_path, "n_groups: 0x10\nnepochs: 0o17\n")
+        assert (16, 15) == (config.n_groups, config.nepochs)
+
+    @FEW
+    @given(
+        st.lists(
+            st.dictionaries(st.sampled_from(["n_groups", "nepochs", "batch_size"]),
+                            st.sampled_from([1, 2, 4, 8]), min_size=1),
+            min_size=1, max_size=4,
+        )
+    )  # fmt: skip
+    def test_merge_keys_earlier_mapping_wins(self, mappings: list[dict[str, int]]) -> None:
+        import tempfile
+
+        anchors = "".join(f"m{i}: &m{i} {json.dumps(m)}\n" for i, m in enumerate(mappings))
+        merged = ", ".join(f"*m{i}" for i in range(len(mappings)))
+        expected: dict[str, int] = {}
+        for mapping in mappings:  # the oracle: the first mapping giving a key wins
+            for key, value in mapping.items():
+                expected.setdefault(key, value)
+        text = f"{anchors}training:\n  <<: [{merged}]\n"
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "c.yaml"
+            path.write_text(text)
+            from ptycho_config._sources.config_file import load_config_file
+
+            assert expected == load_config_file(path)["training"]
+
+    @pytest.mark.parametrize("suffix", [".yaml", ".toml"])
+    def test_a_file_of_many_values_is_refused_before_it_is_built(
+        self, tmp_path: Path, suffix: str
+    ) -> None:
+        path = tmp_path / f"c{suffix}"
+        items = "0," * 100_000
+        path.write_text(f"n_groups: [{items}]\n" if suffix == ".yaml" else f"x = [{items}]\n")
+        started = time.perf_counter()
+        with pytest.raises(InvalidValueError, match="more than 20000 values"):
+            resolve_training(BASE, environ={}, config_file=path)
+        assert time.perf_counter() - started < 1
+
+
+class TestSecretsMasked:
+    """A secret's value shows in no message, whichever rule fails."""
+
+    @FEW
+    @given(st.integers(-(10**12), -(10**6)))
+    def test_bounds(self, value: int) -> None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            (Path(folder) / "PTYCHO_TRAINING__BATCH_SIZE").write_text(str(value))
+            with pytest.raises(InvalidValueError) as caught:
+                resolve_training(BASE, environ={}, secrets_dir=folder)
+        assert str(value) not in str(caught.value)
+        assert str(value) not in repr(caught.value.problems)
+
+    @pytest.mark.parametrize(
+        ("name", "value", "rule"),
+        [
+            ("PTYCHO_TORCH__TRAINING_DIRECTORIES", "[hunter2", "expected a list"),
+            ("PTYCHO_LR_WARMUP_EPOCHS", "424242", "lr_warmup_epochs must be < nepochs"),
+        ],
+    )
+    def test_list_parsing_and_cross_field_rules(
+        self, tmp_path: Path, name: str, value: str, rule: str
+    ) -> None:
+        (tmp_path / name).write_text(value)
+        overrides = {**BASE, "nepochs": 5, "scheduler": "WarmupCosine"}
+        with pytest.raises(InvalidValueError) as caught:
+            resolve_training(overrides, environ={}, secrets_dir=tmp_path)
+        shown = str(caught.value) + repr(caught.value.problems)
+        assert rule in shown
+        assert value not in shown
