@@ -51,9 +51,11 @@ def in_test(path: str, root: Path) -> str:
     return path
 
 
-@pytest.fixture
-def container(tmp_path: Path) -> Path:
-    """The page's shell blocks run in order: run.env exported and checked, schema written."""
+@pytest.fixture(scope="module")
+def container(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The page's shell blocks run in order: run.env exported and checked, schema written
+    (once for the module: the tests read the folder, and only add outputs to it)."""
+    tmp_path = tmp_path_factory.mktemp("container")
     for block in blocks("sh"):
         for line in block.splitlines():
             result = run_shell(line, tmp_path)

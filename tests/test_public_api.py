@@ -94,11 +94,13 @@ class TestAll:
 class TestLightImport:
     """Importing the package pulls in no heavy dependency."""
 
-    @pytest.mark.parametrize("heavy", ["torch", "tensorflow", "numpy"])
-    def test_import_does_not_load(self, heavy: str) -> None:
-        """A fresh `import ptycho_config` leaves the heavy module out of sys.modules."""
-        code = f"import ptycho_config, sys; assert {heavy!r} not in sys.modules, 'imported'"
+    def test_import_does_not_load(self) -> None:
+        """A fresh `import ptycho_config` leaves torch, tensorflow and numpy out of sys.modules."""
+        code = (
+            "import ptycho_config, sys; "
+            "print([m for m in ('torch', 'tensorflow', 'numpy') if m in sys.modules])"
+        )
         result = subprocess.run(
             [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
         )
-        assert (result.returncode, result.stderr) == (0, "")
+        assert (result.returncode, result.stdout, result.stderr) == (0, "[]\n", "")

@@ -1,0 +1,180 @@
+"""Apply one-line mutations of core behaviour, each to its own copy of the tree: a test must fail.
+
+    .venv/bin/python tools/mutation_check.py            # every mutation, its listed tests
+    .venv/bin/python tools/mutation_check.py 3 7        # only mutations 3 and 7
+    .venv/bin/python tools/mutation_check.py --all      # the whole suite for each (slow)
+
+Each mutation replaces one exact piece of text (it must occur once) in a copy of the tracked
+and untracked files under /tmp, then runs pytest there with that copy first on the import
+path, stopping at the first failure. A mutation no test catches is a missing test; the script
+exits 1 when one survives, and 2 when a mutation's text is no longer in the library (the code
+moved: update the mutation). docs/development.md lists the mutations and what caught them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """Replace ``old`` by ``new`` in ``path``; ``tests`` are the files expected to notice."""
+
+    name: str
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+
+
+MUTATIONS = [
+    Mutation(
+        "swap the precedence of env and dotenv",
+        "ptycho_config/_sources/layer.py",
+        '    "env",  # PTYCHO_* environment variables\n    "dotenv",  # a .env file\n',
+        '    "dotenv",  # a .env file\n    "env",  # PTYCHO_* environment variables\n',
+        ("tests/test_resolve.py", "tests/test_precedence_properties.py"),
+    ),
+    Mutation(
+        "swap the precedence of file and profile",
+        "ptycho_config/_sources/layer.py",
+        '    "file",  # a YAML, TOML or JSON config file\n'
+        "    \"profile\",  # a named bundle of values, e.g. 'ci'\n",
+        "    \"profile\",  # a named bundle of values, e.g. 'ci'\n"
+        '    "file",  # a YAML, TOML or JSON config file\n',
+        ("tests/test_resolve.py", "tests/test_precedence_properties.py"),
+    ),
+    Mutation(
+        "drop the rule that the scale contract and measurement domain agree",
+        "ptycho_config/_torch_section.py",
+        "            _pair_given_together,\n",
+        "            lambda c: True,\n",
+        ("tests/test_profiles.py", "tests/test_schemas.py"),
+    ),
+    Mutation(
+        "make duplicate-key detection in YAML a no-op",
+        "ptycho_config/_sources/config_file.py",
+        "                    duplicate = key in seen\n",
+        "                    duplicate = False\n",
+        ("tests/test_input_paths.py",),
+    ),
+    Mutation(
+        "skip the check against the checkpoint",
+        "ptycho_config/_factories.py",
+        '    checkpoint = next(layer for layer in layers if layer.kind == "checkpoint")\n',
+        "    return\n",
+        ("tests/test_factories.py",),
+    ),
+    Mutation(
+        "change a default (batch_size 16 -> 32)",
+        "ptycho_config/_schemas.py",
+        "    batch_size: PowerOfTwo = Field(16,",
+        "    batch_size: PowerOfTwo = Field(32,",
+        ("tests/test_schemas.py", "tests/test_reference_surface.py"),
+    ),
+    Mutation(
+        "accept an unknown override silently",
+        "ptycho_config/_sources/layer.py",
+        "self._miss(found, shorten(spelling), raw, where, candidates, foreign_is_error)",
+        "pass",
+        ("tests/test_resolve.py",),
+    ),
+    Mutation(
+        "drop the rule that n_groups is given",
+        "ptycho_config/_factories.py",
+        "    if any(layer.kind in _N_GROUPS_SOURCES and key in layer.entries for layer in layers):",
+        "    if True:",
+        ("tests/test_factories.py",),
+    ),
+    Mutation(
+        "stop counting n_groups from a secrets directory as given",
+        "ptycho_config/_factories.py",
+        '_N_GROUPS_SOURCES = ("override", "env", "dotenv", "secret", "settings", "file")',
+        '_N_GROUPS_SOURCES = ("override", "env", "dotenv", "settings", "file")',
+        ("tests/test_factories.py",),
+    ),
+    Mutation(
+        "break the did-you-mean suggestion",
+        "ptycho_config/_errors.py",
+        "cutoff=0.6)",
+        "cutoff=1.0)",
+        ("tests/test_resolve.py", "tests/test_factories.py"),
+    ),
+    Mutation(
+        "record every value as coming from the default",
+        "ptycho_config/_resolve.py",
+        "Source(layer.kind, entry.detail)",
+        'Source("default", entry.detail)',
+        ("tests/test_resolve.py",),
+    ),
+    Mutation(
+        "break a legacy rename (probe_mask is probe.mask in ptycho.params)",
+        "ptycho_config/_registry.py",
+        '    "probe_mask": "probe.mask",\n',
+        '    "probe_mask": "probe_mask",\n',
+        ("tests/test_legacy.py", "tests/test_params.py"),
+    ),
+]
+
+
+def _copy_tree(destination: Path) -> None:
+    """The tracked and untracked (not ignored) files of the working tree, as they are now."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=ROOT, capture_output=True, check=True,
+    )  # fmt: skip
+    for name in listed.stdout.decode().split("\0"):
+        source = ROOT / name
+        if name and source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+def run(number: int, mutation: Mutation, whole_suite: bool) -> str:
+    """'caught by <test>', 'SURVIVED' or 'NOT APPLIED (...)' for one mutation."""
+    with tempfile.TemporaryDirectory(prefix=f"mut-{number}-") as folder:
+        copy = Path(folder)
+        _copy_tree(copy)
+        target = copy / mutation.path
+        text = target.read_text(encoding="utf-8")
+        if text.count(mutation.old) != 1:
+            return f"NOT APPLIED (the text occurs {text.count(mutation.old)} times)"
+        target.write_text(text.replace(mutation.old, mutation.new), encoding="utf-8")
+        tests = [] if whole_suite else list(mutation.tests)
+        environment = {**os.environ, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
+        command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+        result = subprocess.run(
+            command, cwd=copy, env=environment, capture_output=True, text=True, check=False
+        )
+    failed = re.search(r"^(?:FAILED|ERROR) (.+?)(?: - |$)", result.stdout, re.MULTILINE)
+    if result.returncode == 0:
+        return "SURVIVED"
+    return f"caught by {failed.group(1)}" if failed else f"caught (pytest exit {result.returncode})"
+
+
+def main(arguments: list[str]) -> int:
+    whole_suite = "--all" in arguments
+    chosen = [int(a) for a in arguments if a.isdigit()] or range(1, len(MUTATIONS) + 1)
+    outcomes = []
+    for number in chosen:
+        mutation = MUTATIONS[number - 1]
+        outcome = run(number, mutation, whole_suite)
+        outcomes.append(outcome)
+        print(f"{number:2}. {mutation.name} ({mutation.path}): {outcome}", flush=True)
+    if any(o.startswith("NOT APPLIED") for o in outcomes):
+        return 2
+    return 1 if "SURVIVED" in outcomes else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
