@@ -187,6 +187,11 @@ class ProbeSizeError(PtychoConfigError):
     subject: ClassVar[str] = "model.N"
 
 
+class Unreadable(Exception):
+    """Internal: a data file or member that cannot be read safely; the message says why.
+    The data-file readers turn it into a fallback, a warning or one of the errors above."""
+
+
 class ModelArchiveNotFoundError(PtychoConfigError):
     """A model directory without its weights archive."""
 

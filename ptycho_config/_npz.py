@@ -1,36 +1,37 @@
 """The probe size and nphotons of an NPZ data file, read from `.npy` headers, never arrays.
 
-Every reading opens the file afresh (no cache): open, fstat, a read of the file's end (the zip
-directory with it) and one read per member at its local header, then close; a few KiB. The
-file must be a regular file (`_files`); a member is read only as far as its header
-(`_MAX_HEADER`) with bounded work whatever the archive claims (`_zip`); a header must agree with
-the member's size in the zip directory. Only `_metadata` stored the reference's way (a pickled
-0-d object array) is unpickled, by the restricted unpickler of `_pickled`. numpy is imported
-only when a header is parsed.
+Every reading opens the file afresh (no cache) and reads it through `zipfile`, with bounds of
+its own: the file must be a regular file (`_files`); the zip directory's size, as its end
+record claims it, is checked before `zipfile` parses it; only members stored or deflated (what
+numpy writes) are read, and only as far as their header (`_MAX_HEADER`); a header is parsed by
+numpy's own reader and must agree with the member's size in the zip directory. Only
+`_metadata` stored the reference's way (a pickled 0-d object array) is unpickled, by the
+restricted unpickler of `_pickled`. numpy is imported only when a header is parsed.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
-import re
+import struct
 import warnings
-from collections.abc import Mapping
+import zipfile
+import zlib
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from tokenize import TokenError
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from ptycho_config._errors import (
     ConfigFileNotFoundError,
     FileReadError,
     ProbeSizeError,
     Problem,
+    Unreadable,
     show,
 )
 from ptycho_config._files import open_regular
 from ptycho_config._pickled import unpickle_item
-from ptycho_config._zip import RAW_ERRORS, Member, Unreadable, member, open_zip, prefix
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,13 +41,17 @@ _PROBE, _METADATA = "probeGuess", "_metadata"
 # Bytes of a header read at most, whatever a file says; numpy itself refuses headers over 10,000.
 _MAX_HEADER, _MAX_METADATA = 10_000, 256 * 1024
 _PREAMBLE = 12  # magic (6), version (2) and the header length field (2 or 4)
-_FIRST_READ = 512  # numpy pads its headers to 64 bytes; almost all fit in 128
-# The header numpy writes for a plain dtype; anything else goes through numpy's own parser.
-_CANONICAL = re.compile(
-    rb"\{'descr': '([<>|=]?[a-zA-Z][0-9]{0,5})', 'fortran_order': (?:True|False), "
-    rb"'shape': \(((?:[0-9]{1,19}, )*(?:[0-9]{1,19},?)?)\), \} *\n"
-)
+# An NPZ holds a handful of members; a directory beyond these is refused before it is parsed.
+_MAX_MEMBERS, _MAX_DIRECTORY = 10_000, 1024 * 1024
+_END = struct.Struct("<4s4H2LH")  # the zip end-of-directory record
+_END64 = struct.Struct("<4sQ2H2L4Q")  # its zip64 form, just before the 20-byte zip64 locator
+_LOCATOR = 20
+_NUMPY_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 _RESAVE = "re-save the file with numpy.savez or set N explicitly"
+# What a truncated, corrupt or hostile file can make zipfile or numpy's header parser raise.
+_RAW_ERRORS = (zipfile.BadZipFile, OSError, EOFError, struct.error, zlib.error, ValueError,
+               TypeError, KeyError, IndexError, OverflowError, RecursionError, SyntaxError,
+               TokenError, NotImplementedError, RuntimeError, MemoryError)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -84,39 +89,88 @@ def _fallback(
     )
 
 
-def _parse_header(data: bytes, info: Member) -> tuple[NpyHeader, int]:
-    """A member's `.npy` header, parsed by numpy's reader, and where its data starts."""
-    import numpy as np
+def _tail(stream: IO[bytes], size: int, length: int) -> bytes:
+    stream.seek(max(0, size - length))
+    return stream.read(length)
+
+
+def _claimed_directory(stream: IO[bytes], size: int) -> tuple[int, int]:
+    """Members and bytes of the zip directory as its end record claims them, the record found
+    where zipfile finds it: ending the file, else the last one before a comment of <= 64 KiB."""
+    before = _LOCATOR + _END64.size  # room for the zip64 records
+    tail = _tail(stream, size, before + _END.size)
+    at = len(tail) - _END.size
+    if not (at >= 0 and tail[at : at + 4] == b"PK\x05\x06" and tail[-2:] == b"\0\0"):
+        tail = _tail(stream, size, before + _END.size + 0xFFFF)
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) - at < _END.size:
+            raise Unreadable("not a readable zip archive (no end-of-directory record)")
+    members, length = _END.unpack_from(tail, at)[4:6]
+    locator, record = at - _LOCATOR, at - _LOCATOR - _END64.size
+    if record >= 0 and tail[locator : locator + 4] == b"PK\x06\x07":
+        zip64 = _END64.unpack_from(tail, record)
+        if zip64[0] == b"PK\x06\x06":
+            members, length = zip64[7:9]
+    return members, length
+
+
+def _open_archive(stream: IO[bytes], size: int) -> zipfile.ZipFile:
+    """The archive, its directory checked to be of a data file's size before it is parsed."""
+    members, length = _claimed_directory(stream, size)
+    if members > _MAX_MEMBERS or length > _MAX_DIRECTORY:
+        raise Unreadable(
+            f"its zip directory lists {members} members in {length} bytes, more than a "
+            f"data file holds ({_MAX_MEMBERS} members, {_MAX_DIRECTORY} bytes at most)"
+        )
+    try:
+        return zipfile.ZipFile(stream)
+    except _RAW_ERRORS as e:
+        raise Unreadable(f"not a readable zip archive ({e})") from e
+
+
+def _member(archive: zipfile.ZipFile, name: str) -> zipfile.ZipInfo | None:
+    """The member np.load reads for a key: the bare name first, then the name with `.npy`."""
+    names = archive.namelist()
+    found = next((n for n in (name, f"{name}.npy") if n in names), None)
+    return None if found is None else archive.getinfo(found)
+
+
+def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> zipfile.ZipExtFile:
+    """A member's stream, if it is stored or deflated as numpy writes it."""
+    if info.compress_type not in _NUMPY_METHODS:
+        method = info.compress_type
+        raise Unreadable(f"it is compressed with zip method {method}, which numpy never writes")
+    try:
+        return cast(zipfile.ZipExtFile, archive.open(info))  # what it opens for reading
+    except _RAW_ERRORS as e:  # encrypted or patched data, a broken local header
+        raise Unreadable(f"{info.filename} cannot be read ({e})") from e
+
+
+def _read_header(stream: zipfile.ZipExtFile, info: zipfile.ZipInfo) -> tuple[NpyHeader, int]:
+    """A member's `.npy` header, read by numpy's reader, and where its data starts; a header
+    longer than `_MAX_HEADER` is refused before it is read."""
     from numpy.lib import format as npy_format
 
     try:
-        if data[:6] != npy_format.MAGIC_PREFIX or len(data) < npy_format.MAGIC_LEN:
-            raise ValueError(f"the magic string is not correct: {data[:8]!r}")
-        version = (data[6], data[7])
+        preamble = stream.peek(_PREAMBLE)[:_PREAMBLE]
+        if preamble[:6] == npy_format.MAGIC_PREFIX and preamble[6:7] in (b"\1", b"\2", b"\3"):
+            width = 2 if preamble[6] == 1 else 4
+            length = int.from_bytes(preamble[8 : 8 + width], "little")
+            if length > _MAX_HEADER:
+                raise Unreadable(f"its .npy header claims {length} bytes, over {_MAX_HEADER}")
+        version = npy_format.read_magic(stream)
         if version not in ((1, 0), (2, 0), (3, 0)):
             raise Unreadable(f"unsupported .npy format version {version[0]}.{version[1]}")
-        width = 2 if version == (1, 0) else 4
-        length_field = data[8 : 8 + width]  # numpy's reader below rejects a truncated one
-        length = int.from_bytes(length_field, "little")
-        if length > _MAX_HEADER:
-            raise Unreadable(f"its .npy header claims {length} bytes, over {_MAX_HEADER}")
-        text = data[8 + width : 8 + width + length]
-        canonical = _CANONICAL.fullmatch(text) if len(text) == length else None
-        if canonical is not None:  # what numpy writes, read without compiling Python syntax
-            descr, dims = canonical.group(1, 2)
-            shape = tuple(int(d) for d in dims.replace(b",", b" ").split())
-            dtype = np.dtype(descr.decode("ascii"))
-        else:
-            # 3.0 is 2.0 with a UTF-8 header, used only for structured dtypes (refused anyway)
-            read = (
-                npy_format.read_array_header_1_0 if width == 2 else npy_format.read_array_header_2_0
-            )
-            shape, _, dtype = read(io.BytesIO(length_field + text), _MAX_HEADER)
-    except RAW_ERRORS as e:
+        # 3.0 is 2.0 with a UTF-8 header, used only for structured dtypes (refused anyway)
+        read = npy_format.read_array_header_1_0 if version == (1, 0) else None
+        read = read or npy_format.read_array_header_2_0
+        shape, _, dtype = read(stream, max_header_size=_MAX_HEADER)
+        start = stream.tell()
+    except _RAW_ERRORS as e:
         raise Unreadable(f"{info.filename} is not a valid .npy array ({e})") from e
-    if any(n < 0 for n in shape):
-        raise Unreadable(f"the .npy header gives a negative shape {shape}")
-    start = npy_format.MAGIC_LEN + width + length
+    # numpy takes True for 1 in a shape; np.load would build a (1, 1) array from (True, True)
+    if not all(type(n) is int and n >= 0 for n in shape):
+        raise Unreadable(f"the .npy header gives {show(shape)}, not a shape of sizes")
     if not dtype.hasobject:  # an object array's pickle has no size the header could declare
         declared = start + math.prod(shape) * dtype.itemsize
         if declared != info.file_size:
@@ -125,26 +179,15 @@ def _parse_header(data: bytes, info: Member) -> tuple[NpyHeader, int]:
     return NpyHeader(tuple(shape), dtype), start
 
 
-def _header_bytes(fd: int, info: Member) -> bytes:
-    """A member's bytes through the end of its `.npy` header, read in one small piece when the
-    header is of the usual size; never more than `_MAX_HEADER` bytes of header."""
-    data = prefix(fd, info, _FIRST_READ)
-    if data[:6] == b"\x93NUMPY" and len(data) >= _PREAMBLE:
-        width = 2 if data[6] == 1 else 4
-        needed = 8 + width + int.from_bytes(data[8 : 8 + width], "little")
-        if len(data) < needed <= _PREAMBLE + _MAX_HEADER:
-            data = prefix(fd, info, needed)
-    return data
-
-
-def _read_probe(fd: int, archive: Mapping[str, Member], path: str) -> DataFileFacts:
-    info = member(archive, _PROBE)
+def _read_probe(archive: zipfile.ZipFile, path: str) -> DataFileFacts:
+    info = _member(archive, _PROBE)
     if info is None:
-        held = ", ".join(sorted(n.removesuffix(".npy") for n in list(archive)[:20]))
+        held = ", ".join(sorted(n.removesuffix(".npy") for n in archive.namelist()[:20]))
         problem = f"{path} has no probeGuess array (it holds: {held or 'nothing'})"
         return _fallback(problem, "add probeGuess to the file or set N explicitly")
     try:
-        header, _ = _parse_header(_header_bytes(fd, info), info)
+        with _open_member(archive, info) as member:
+            header, _ = _read_header(member, info)
     except Unreadable as e:
         return _fallback(f"cannot read probeGuess from {path}: {e}", cause=e)
     shape, where = header.shape, f"probeGuess in {path}"
@@ -168,18 +211,24 @@ def _read_text(data: bytes, header: NpyHeader) -> str:
         if dtype.kind == "S":
             return data.rstrip(b"\0").decode("utf-8")
         return data.decode("utf-32-be" if dtype.str[0] == ">" else "utf-32-le").rstrip("\0")
-    except RAW_ERRORS as e:
+    except _RAW_ERRORS as e:
         raise Unreadable(f"its text cannot be read ({e})") from e
 
 
-def _metadata(fd: int, info: Member) -> Any:
+def _metadata(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Any:
     """The `_metadata` member as a JSON string or a dict."""
     limit = f"{_MAX_METADATA // 1024} KiB"
     if info.file_size > _PREAMBLE + _MAX_HEADER + _MAX_METADATA:
         raise Unreadable(f"it holds {info.file_size} bytes, over the {limit} metadata limit")
-    data = prefix(fd, info, info.file_size)
-    header, start = _parse_header(data, info)
-    body, dtype = data[start:], header.dtype
+    with _open_member(archive, info) as member:
+        header, start = _read_header(member, info)
+        try:
+            body = member.read(info.file_size - start)
+        except _RAW_ERRORS as e:
+            raise Unreadable(f"its data cannot be read ({e})") from e
+    if len(body) < info.file_size - start:
+        raise Unreadable(f"it ends after {start + len(body)} of its {info.file_size} bytes")
+    dtype = header.dtype
     if dtype.hasobject and header.shape == ():
         return unpickle_item(body)
     if dtype.kind not in "US" or math.prod(header.shape) != 1 or dtype.itemsize > _MAX_METADATA:
@@ -189,16 +238,14 @@ def _metadata(fd: int, info: Member) -> Any:
     return _read_text(body, header)
 
 
-def _read_nphotons(
-    fd: int, archive: Mapping[str, Member], path: str
-) -> tuple[float | None, str | None]:
+def _read_nphotons(archive: zipfile.ZipFile, path: str) -> tuple[float | None, str | None]:
     """nphotons and, when `_metadata` is present but unusable, why it was ignored."""
-    info = member(archive, _METADATA)
+    info = _member(archive, _METADATA)
     if info is None:
         return None, None
     where = f"_metadata in {path}"
     try:
-        metadata = _metadata(fd, info)
+        metadata = _metadata(archive, info)
     except Unreadable as e:
         fix = "store one JSON string, e.g. np.savez(..., _metadata=json.dumps(m)), or set nphotons"
         return None, f"{where} is ignored: {e}; {fix}"
@@ -237,15 +284,13 @@ def _read(data_file: str | os.PathLike[str]) -> DataFileFacts:
             f"cannot read probeGuess from {path}: {e.reason}", cause=e, whole_file=True
         )
     try:
-        archive = open_zip(fd, size)
-        nphotons, why = _read_nphotons(fd, archive, path)
-        facts = _read_probe(fd, archive, path)
+        with os.fdopen(fd, "rb") as stream, _open_archive(stream, size) as archive:
+            nphotons, why = _read_nphotons(archive, path)
+            facts = _read_probe(archive, path)
         if nphotons is not None or why is not None:  # most data files hold no `_metadata`
             facts = replace(facts, nphotons=nphotons, nphotons_problem=why)
     except (Unreadable, OSError) as e:
         facts = _fallback(f"cannot read probeGuess from {path}: {e}", cause=e, whole_file=True)
-    finally:
-        os.close(fd)
     return facts
 
 
@@ -297,13 +342,12 @@ def read_probe_header(data_file: str | os.PathLike[str]) -> NpyHeader:
     path = os.path.abspath(data_file)
     try:
         fd, size = open_regular(path, "data file")
-        try:
-            info = member(open_zip(fd, size), _PROBE)
+        with os.fdopen(fd, "rb") as stream, _open_archive(stream, size) as archive:
+            info = _member(archive, _PROBE)
             if info is None:
                 raise Unreadable("it has no probeGuess array")
-            header, _ = _parse_header(_header_bytes(fd, info), info)
-        finally:
-            os.close(fd)
+            with _open_member(archive, info) as member:
+                header, _ = _read_header(member, info)
     except FileNotFoundError as e:
         message = f"data file {path} does not exist; fix the path"
         raise ConfigFileNotFoundError(message, [Problem("data_file", message, path)]) from e

@@ -19,8 +19,7 @@ import functools
 import io
 from typing import Any, ClassVar
 
-from ptycho_config._errors import show
-from ptycho_config._zip import Unreadable
+from ptycho_config._errors import Unreadable, show
 
 
 class _ArrayState:

@@ -68,7 +68,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 # The layers of docs/index.md, lowest first: a module imports only from its layer or below.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("_errors", "_zip"),
+    ("_errors",),
     ("_types", "_validation", "_files", "_pickled"),
     ("_schema_base", "_torch_section", "_schemas"),
     ("_registry",),

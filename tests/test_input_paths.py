@@ -140,14 +140,18 @@ class TestBoundedDecompression:
 
     @pytest.mark.parametrize("method", METHODS)
     def test_bomb_outcome_is_documented(self, bombs: list[Path], method: str) -> None:
-        """A probe bomb gives its header's shape (so: the fallback), its data never read."""
+        """A deflated probe bomb gives its header's shape (so: the fallback), its data never
+        read; a bzip2 or LZMA one is refused unread, as numpy never writes those methods."""
         path = next(p for p in bombs if p.name == f"{method}-probeGuess.npy.npz")
-        with pytest.warns(UserWarning, match=r"has shape \(16777216,\), not a non-empty 2-D"):
+        outcome = r"has shape \(16777216,\), not a non-empty 2-D"
+        with pytest.warns(UserWarning, match=outcome if method == "deflate" else "never writes"):
             assert 64 == infer_probe_size(path)
 
-    @pytest.mark.parametrize("method", METHODS.values(), ids=list(METHODS))
-    def test_every_method_reads_a_real_probe(self, tmp_path: Path, method: int) -> None:
-        """A probe compressed with any method is read as np.load reads it."""
+    @pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+    def test_every_method_numpy_writes_reads_a_real_probe(
+        self, tmp_path: Path, method: int
+    ) -> None:
+        """A probe stored or deflated, as numpy writes them, is read as np.load reads it."""
         buffer = io.BytesIO()
         npy_format.write_array(buffer, np.ones((128, 128), np.float32))
         path = tmp_path / "d.npz"
