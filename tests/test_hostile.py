@@ -25,8 +25,8 @@ from ptycho_config import (
     UnknownKeyError,
     resolve_training,
 )
+from ptycho_config._errors import Unreadable
 from ptycho_config._pickled import _ALLOWED_GLOBALS, unpickle_item
-from ptycho_config._zip import Unreadable
 
 FEW = settings(max_examples=25, deadline=None)
 BASE = {"n_groups": 4}
