@@ -30,11 +30,17 @@ from ptycho_config._errors import (
 from ptycho_config._example import copy_example
 from ptycho_config._export import env_lines
 from ptycho_config._extension import load_extensions
-from ptycho_config._factories import create_inference_payload, create_training_payload
+from ptycho_config._factories import (
+    PATH_FLAGS,
+    create_inference_payload,
+    create_training_payload,
+    run_inference,
+    run_training,
+)
 from ptycho_config._json_schema import config_file_schema
 from ptycho_config._reference import env_rows
 from ptycho_config._registry import KEYS, RESERVED_ENV, env_variables
-from ptycho_config._resolve import merge, read_layers, sources_of
+from ptycho_config._resolve import sources_of
 from ptycho_config._snapshot import fingerprint
 from ptycho_config._sources.config_file import ConfigFile
 from ptycho_config._sources.dotenv import DotEnvFile
@@ -56,8 +62,14 @@ def _assignment(text: str) -> tuple[str, str]:
     return key.strip(), value
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="FILE", help="YAML, TOML or JSON config file")
+def _common(parser: argparse.ArgumentParser, paths: dict[str, str]) -> None:
+    for name, help_text in paths.items():
+        flag = PATH_FLAGS[name]
+        parser.add_argument(flag, dest=name, metavar=flag[2].upper(), help=help_text)
+    parser.add_argument(
+        "--config", metavar="FILE", help="YAML, TOML or JSON config file (default "
+        "PTYCHO_CONFIG_FILE)"
+    )  # fmt: skip
     parser.add_argument(
         "--set", dest="assignments", metavar="KEY=VALUE", action="append", default=[],
         type=_assignment, help="override one key (repeatable); 'none' sets None",
@@ -92,18 +104,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train = commands.add_parser("train", help="resolve a training configuration")
-    train.add_argument("--train-data", metavar="F", help="training NPZ file")
-    train.add_argument("--output-dir", metavar="D", help="training output directory")
-    _common(train)
+    data, out = "(default: from the environment, .env, secrets, config file)", "directory"
+    _common(train, {"train_data_file": f"training NPZ file {data}", "output_dir": f"{out} {data}"})
     infer = commands.add_parser("infer", help="resolve an inference configuration")
-    infer.add_argument("--model-path", metavar="D", help="trained model directory")
-    infer.add_argument("--test-data", metavar="F", help="NPZ file to reconstruct")
-    infer.add_argument("--output-dir", metavar="D", help="inference output directory")
-    _common(infer)
+    model, test = f"trained model directory {data}", f"NPZ file to reconstruct {data}"
+    paths = {"model_path": model, "test_data_file": test, "output_dir": f"{out} {data}"}
+    _common(infer, paths)
     commands.add_parser("schema", help="print the JSON Schema of a config file")
     commands.add_parser("env", help="list every environment variable and its spellings")
     check = commands.add_parser(
-        "check", help="validate the environment, .env file, secrets and config file"
+        "check", help="apply every rule of train and infer to the environment, .env file, "
+        "secrets and config file, and to the files they name"
+    )  # fmt: skip
+    check.add_argument(
+        "run", nargs="?", choices=("train", "infer"), help="check one run (default: both)"
     )
     check.add_argument("--config", metavar="FILE", help="config file (default PTYCHO_CONFIG_FILE)")
     _environment_options(check)
@@ -126,8 +140,7 @@ def _overrides(assignments: Sequence[tuple[str, str]]) -> dict[str, Any]:
     return texts
 
 
-def _payload(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
-
+def _payload(args: argparse.Namespace) -> Any:
     example = _example.EXAMPLE_DIR
     config = args.config or (str(example / _example.CONFIG) if args.example else None)
     common = {
@@ -135,18 +148,21 @@ def _payload(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
         "env_file": args.env_file, "secrets_dir": args.secrets_dir, "profile": args.profile,
     }  # fmt: skip
     overrides = _overrides(args.assignments)
+    if args.example:  # the bundled files, unless a flag names others
+        run = "training" if args.command == "train" else "inference"
+        files = {
+            "train_data_file": example / _example.TRAIN_DATA,
+            "model_path": example / _example.MODEL,
+            "test_data_file": example / _example.TEST_DATA,
+            "output_dir": f"example_outputs/{run}",
+        }
+        for name, default in files.items():
+            if getattr(args, name, "") is None:
+                setattr(args, name, str(default))
     if args.command == "train":
-        data = args.train_data or (str(example / _example.TRAIN_DATA) if args.example else None)
-        out = args.output_dir or ("example_outputs/training" if args.example else None)
-        if data is None or out is None:
-            parser.error("train needs --train-data and --output-dir (or --example)")
-        return create_training_payload(data, out, overrides, **common)
-    model = args.model_path or (str(example / _example.MODEL) if args.example else None)
-    test = args.test_data or (str(example / _example.TEST_DATA) if args.example else None)
-    out = args.output_dir or ("example_outputs/inference" if args.example else None)
-    if model is None or test is None or out is None:
-        parser.error("infer needs --model-path, --test-data and --output-dir (or --example)")
-    return create_inference_payload(model, test, out, overrides, **common)
+        return create_training_payload(args.train_data_file, args.output_dir, overrides, **common)
+    paths = (args.model_path, args.test_data_file, args.output_dir)
+    return create_inference_payload(*paths, overrides, **common)
 
 
 def _document(payload: Any) -> dict[str, Any]:
@@ -204,19 +220,20 @@ def _env_listing() -> str:
 
 
 def _check(args: argparse.Namespace) -> str:
-    """Resolve both payloads from every source but data files; name every file read."""
-
-    arguments: dict[str, Any] = {
-        "environ": None, "config_file": args.config, "strict_env": args.strict_env,
-        "env_file": args.env_file, "secrets_dir": args.secrets_dir, "profile": args.profile,
-    }  # fmt: skip
-    sources = sources_of(None, None, **arguments)
-    # merged here, not through resolve_*, so that a warning is shown once for both payloads
-    merge("training", read_layers("training", sources))
-    placeholder = {"model_path": ".", "test_data_file": "."}
-    merge("inference", read_layers("inference", sources_of(placeholder, None, **arguments)))
+    """Every rule of the runs (both, or the one named), without writing anything."""
+    sources = sources_of(
+        None, None, environ=None, config_file=args.config, strict_env=args.strict_env,
+        env_file=args.env_file, secrets_dir=args.secrets_dir, profile=args.profile,
+    )  # fmt: skip
+    runs = {"train": run_training, "infer": run_inference}
+    names = [args.run] if args.run else list(runs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("once")  # both runs read the same sources: say each warning once
+        for name in names:
+            runs[name](sources, complete=False)
+    checked = " and ".join("training" if name == "train" else "inference" for name in names)
     read = "\n".join(f"  {line}" for line in _files_read(sources))
-    return f"configuration ok (training and inference); read:\n{read}"
+    return f"configuration ok ({checked}); read:\n{read}"
 
 
 def _files_read(sources: Sequence[Any]) -> list[str]:
@@ -239,7 +256,7 @@ def _files_read(sources: Sequence[Any]) -> list[str]:
     return lines
 
 
-def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
+def _run(args: argparse.Namespace) -> str:
     commands: dict[str, Callable[[], str]] = {
         "schema": _schema,
         "env": _env_listing,
@@ -248,7 +265,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
     }
     if args.command in commands:
         return commands[args.command]()
-    return _render(_payload(args, parser), args.format)
+    return _render(_payload(args), args.format)
 
 
 def _write_example(directory: str) -> str:
@@ -268,17 +285,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit(code or done.code) from None
     if getattr(args, "quiet", False):  # a start-up check: the exit code alone answers
         with open(os.devnull, "w") as sink, redirect_stdout(sink), redirect_stderr(sink):
-            return _outcome(args, parser)
-    return _outcome(args, parser)
+            return _outcome(args)
+    return _outcome(args)
 
 
-def _outcome(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def _outcome(args: argparse.Namespace) -> int:
     """Run the parsed command, print its output or error; returns the exit code."""
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
             load_extensions()  # installed packages that add fields
-            output = _run(args, parser)
+            output = _run(args)
     except PtychoConfigError as error:
         prefix = "missing file: " if error.exit_code == EXIT_MISSING else ""
         return _fail(f"{prefix}{error}", error.exit_code)

@@ -1,7 +1,8 @@
-"""The entry points of training and inference scripts.
+"""The entry points of training and inference scripts, and the rules of a run they apply.
 
-Checks run in a fixed order and the first failure raises before anything is written:
-files, then `n_groups`, then resolution, then (inference) agreement with the checkpoint.
+Checks run in a fixed order and the first failure raises before anything is written: the
+paths (from any source), the files they name, then `n_groups`, then resolution, then
+(inference) agreement with the checkpoint.
 Only then is the legacy dict populated, as the very last step.
 """
 
@@ -12,7 +13,9 @@ import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import TypeAdapter, ValidationError
 
 from ptycho_config._accelerator import ON_THIS_HOST, resolve_accelerator
 from ptycho_config._errors import (
@@ -20,6 +23,7 @@ from ptycho_config._errors import (
     ConflictError,
     ConflictProblem,
     FileReadError,
+    InvalidValueProblem,
     MissingValueError,
     MissingValueProblem,
     ModelArchiveNotFoundError,
@@ -27,7 +31,7 @@ from ptycho_config._errors import (
     PtychoConfigError,
     show,
 )
-from ptycho_config._files import not_empty, require_directory, require_file
+from ptycho_config._files import require_directory, require_file
 from ptycho_config._legacy import populate_quietly, to_legacy_dict
 from ptycho_config._npz import DataFileFacts, inspect_data_file
 from ptycho_config._payloads import InferencePayload, TrainingPayload
@@ -40,21 +44,36 @@ from ptycho_config._resolve import (
     sources_of,
 )
 from ptycho_config._schemas import ExecutionConfig, ModelConfig
-from ptycho_config._snapshot import SNAPSHOT_NAME, load_snapshot
+from ptycho_config._snapshot import SNAPSHOT_NAME, Snapshot, load_snapshot
 from ptycho_config._sources import ConfigSource, Layer
 from ptycho_config._sources.mapping import MappingSource
 from ptycho_config._torch_config import trained_knobs
 from ptycho_config._torchrun import TorchrunLaunch, torchrun_launch
+from ptycho_config._validation import message_of
 
 MODEL_ARCHIVE = "wts.h5.zip"
 _N_GROUPS_SOURCES = ("override", "env", "dotenv", "secret", "settings", "file")
+# The paths of a run, keys like any other; the command line's flag of each.
+RUN_PATHS: dict[PayloadKind, tuple[str, ...]] = {
+    "training": ("train_data_file", "output_dir"),
+    "inference": ("model_path", "test_data_file", "output_dir"),
+}
+PATH_FLAGS = {
+    "train_data_file": "--train-data", "test_data_file": "--test-data",
+    "model_path": "--model-path", "output_dir": "--output-dir",
+}  # fmt: skip
+# Each path key's own schema type, so a path from any source meets the schema's rules.
+_PATH_TYPES: dict[str, TypeAdapter[Path | None]] = {
+    key: TypeAdapter(Annotated[KEYS[key].info.annotation, *KEYS[key].info.metadata])  # type: ignore[arg-type]
+    for key in (f"{kind}.{name}" for kind, names in RUN_PATHS.items() for name in names)
+}
 
 PathLike = str | os.PathLike[str]
 
 
 def create_training_payload(
-    train_data_file: PathLike,
-    output_dir: PathLike,
+    train_data_file: PathLike | None = None,
+    output_dir: PathLike | None = None,
     overrides: Mapping[str, Any] | None = None,
     execution_config: ExecutionConfig | None = None,
     *,
@@ -69,22 +88,17 @@ def create_training_payload(
 ) -> TrainingPayload:
     """Resolve, validate and audit a training configuration, then populate the legacy dict.
 
-    ``strict=True`` makes what the data file says binding: an unusable ``probeGuess`` and an
-    explicit ``N`` that contradicts it are errors instead of warnings.
+    A path argument left ``None`` comes from the other sources (``PTYCHO_TRAIN_DATA_FILE``, a
+    config file, ...). ``strict=True`` makes what the data file says binding: an unusable
+    ``probeGuess`` and an explicit ``N`` that contradicts it are errors instead of warnings.
     """
-    train_path = not_empty(train_data_file, "training data file")
-    out = not_empty(output_dir, "output directory")
-    require_file(train_path, "training data file")
-    given = _with_paths(overrides, train_data_file=train_path, output_dir=out)
-    explicit = _explicit_layers(
-        "training", given, execution_config, environ=environ, config_file=config_file,
+    given = _with_paths(overrides, train_data_file=train_data_file, output_dir=output_dir)
+    sources = sources_of(
+        given, execution_config, environ=environ, config_file=config_file,
         strict_env=strict_env, env_file=env_file, secrets_dir=secrets_dir,
         settings_sources=settings_sources, profile=profile,
     )  # fmt: skip
-    facts = _readable(inspect_data_file(train_path, strict=strict), "training data file")
-    inferred = _inferred_source(facts, train_path, with_nphotons=True)
-    layers = read_layers("training", [inferred], explicit)
-    resolved = _for_this_host(_with_data_check(merge("training", layers), layers, strict))
+    resolved, _ = run_training(sources, strict=strict)
     launch = _launch(resolved, environ)
     config = resolved.training_config
     legacy = to_legacy_dict(config)
@@ -95,9 +109,9 @@ def create_training_payload(
 
 
 def create_inference_payload(
-    model_path: PathLike,
-    test_data_file: PathLike,
-    output_dir: PathLike,
+    model_path: PathLike | None = None,
+    test_data_file: PathLike | None = None,
+    output_dir: PathLike | None = None,
     overrides: Mapping[str, Any] | None = None,
     execution_config: ExecutionConfig | None = None,
     *,
@@ -112,11 +126,84 @@ def create_inference_payload(
 ) -> InferencePayload:
     """Resolve an inference configuration against the trained model's snapshot, then populate.
 
-    ``strict=True`` as for ``create_training_payload``, for the test data file.
+    Path arguments and ``strict`` as for ``create_training_payload``.
     """
-    model_dir = not_empty(model_path, "model directory")
-    test_path = not_empty(test_data_file, "test data file")
-    out = not_empty(output_dir, "output directory")
+    paths = {"model_path": model_path, "test_data_file": test_data_file, "output_dir": output_dir}
+    given = _with_paths(overrides, **paths)
+    sources = sources_of(
+        given, execution_config, environ=environ, config_file=config_file,
+        strict_env=strict_env, env_file=env_file, secrets_dir=secrets_dir,
+        settings_sources=settings_sources, profile=profile,
+    )  # fmt: skip
+    resolved, snapshot, facts = run_inference(sources, strict=strict)
+    launch = _launch(resolved, environ)
+    config = resolved.inference_config
+    legacy = to_legacy_dict(config)
+    payload = InferencePayload(
+        inference_config=config,
+        launch=launch,
+        trained=snapshot.training_config if snapshot is not None else None,
+        data_nphotons=facts.nphotons if facts is not None else None,
+        **_shared_fields(resolved, legacy),
+    )
+    populate_quietly(config, legacy)
+    return payload
+
+
+def run_training(
+    sources: Sequence[ConfigSource], *, strict: bool = False, complete: bool = True
+) -> tuple[Resolved, DataFileFacts | None]:
+    """Every rule of a training run, in order: paths, files, n_groups, data, resolution.
+
+    ``complete=False`` (``ptycho-config check``): paths may be missing; those given are checked.
+    """
+    explicit = read_layers("training", sources)
+    train_path = _paths(explicit, "training", complete).get("train_data_file")
+    if train_path is not None:
+        require_file(train_path, "training data file")
+    _require_n_groups(explicit, "training")
+    if train_path is None:
+        return _for_this_host(merge("training", explicit)), None
+    facts = _readable(inspect_data_file(train_path, strict=strict), "training data file")
+    inferred = _inferred_source(facts, train_path, with_nphotons=True)
+    layers = read_layers("training", [inferred], explicit)
+    return _for_this_host(_with_data_check(merge("training", layers), layers, strict)), facts
+
+
+def run_inference(
+    sources: Sequence[ConfigSource], *, strict: bool = False, complete: bool = True
+) -> tuple[Resolved, Snapshot | None, DataFileFacts | None]:
+    """Every rule of an inference run, as ``run_training``, and agreement with the model."""
+    explicit = read_layers("inference", sources)
+    paths = _paths(explicit, "inference", complete)
+    model_dir, test_path = paths.get("model_path"), paths.get("test_data_file")
+    if model_dir is not None:
+        _require_model(model_dir)
+    if test_path is not None:
+        require_file(test_path, "test data file")
+    _require_n_groups(explicit, "inference")
+    # a path check leaves unset still has a value to validate the rest against
+    unset = {name: "." for name in ("model_path", "test_data_file") if name not in paths}
+    found: list[ConfigSource] = [MappingSource("default", unset, dict.fromkeys(unset, "unset"))]
+    snapshot = None if model_dir is None else load_snapshot(model_dir)
+    if snapshot is not None:
+        checkpoint = {**snapshot.model_values(), **trained_knobs(snapshot.training_config)}
+        details = dict.fromkeys(checkpoint, f"{SNAPSHOT_NAME} in {model_dir}")
+        found.append(MappingSource("checkpoint", checkpoint, details))
+    facts = None
+    if test_path is not None:
+        facts = _readable(inspect_data_file(test_path, strict=strict), "test data file")
+        # a fallback probe size is no reading of the data: the trained model's N stands
+        found.append(_inferred_source(facts, test_path, with_fallback=snapshot is None))
+    layers = read_layers("inference", found, explicit)
+    resolved = merge("inference", layers)
+    if snapshot is not None:
+        _check_against_checkpoint(layers)
+    return _for_this_host(_with_data_check(resolved, layers, strict)), snapshot, facts
+
+
+def _require_model(model_dir: Path) -> None:
+    """A model directory that holds a model archive."""
     require_directory(model_dir, "model directory")
     archive = model_dir / MODEL_ARCHIVE
     try:
@@ -125,41 +212,6 @@ def create_inference_payload(
         message = f"Model archive not found: {archive}"
         problem = Problem("model_path", f"holds no {MODEL_ARCHIVE}", str(model_dir))
         raise ModelArchiveNotFoundError(message, [problem]) from error
-    require_file(test_path, "test data file")
-    given = _with_paths(overrides, model_path=model_dir, test_data_file=test_path, output_dir=out)
-    explicit = _explicit_layers(
-        "inference", given, execution_config, environ=environ, config_file=config_file,
-        strict_env=strict_env, env_file=env_file, secrets_dir=secrets_dir,
-        settings_sources=settings_sources, profile=profile,
-    )  # fmt: skip
-    sources: list[ConfigSource] = []
-    snapshot = load_snapshot(model_dir)
-    if snapshot is not None:
-        checkpoint = {**snapshot.model_values(), **trained_knobs(snapshot.training_config)}
-        details = dict.fromkeys(checkpoint, f"{SNAPSHOT_NAME} in {model_dir}")
-        sources.append(MappingSource("checkpoint", checkpoint, details))
-    facts = _readable(inspect_data_file(test_path, strict=strict), "test data file")
-    # a fallback probe size is no reading of the data: the trained model's N stands
-    trust_fallback = snapshot is None
-    sources.append(_inferred_source(facts, test_path, with_fallback=trust_fallback))
-    layers = read_layers("inference", sources, explicit)
-    resolved = merge("inference", layers)
-    if snapshot is not None:
-        _check_against_checkpoint(layers)
-    resolved = _for_this_host(_with_data_check(resolved, layers, strict))
-    launch = _launch(resolved, environ)
-    training = snapshot.training_config if snapshot is not None else None
-    config = resolved.inference_config
-    legacy = to_legacy_dict(config)
-    payload = InferencePayload(
-        inference_config=config,
-        launch=launch,
-        trained=training,
-        data_nphotons=facts.nphotons,
-        **_shared_fields(resolved, legacy),
-    )
-    populate_quietly(config, legacy)
-    return payload
 
 
 def _readable(facts: DataFileFacts, what: str) -> DataFileFacts:
@@ -193,18 +245,6 @@ def _with_data_check(resolved: Resolved, layers: list[Layer], strict: bool) -> R
     return resolved.noting(key, note)
 
 
-def _explicit_layers(
-    payload: PayloadKind,
-    given: Mapping[str, Any],
-    execution_config: ExecutionConfig | None,
-    **arguments: Any,
-) -> list[Layer]:
-    """The caller's own sources, read before any data file, with n_groups required among them."""
-    layers = read_layers(payload, sources_of(given, execution_config, **arguments))
-    _require_n_groups(layers, payload)
-    return layers
-
-
 def _shared_fields(resolved: Resolved, legacy: dict[str, Any]) -> dict[str, Any]:
     """The payload fields both kinds carry; ``legacy`` is the config's legacy dict."""
     return {
@@ -225,15 +265,18 @@ def _launch(resolved: Resolved, environ: Mapping[str, str] | None) -> TorchrunLa
     )
 
 
-def _with_paths(overrides: Mapping[str, Any] | None, **paths: Path) -> dict[str, Any]:
-    """Paths given as arguments count as overrides; the same key given differently is an error."""
+def _with_paths(overrides: Mapping[str, Any] | None, **paths: object) -> dict[str, Any]:
+    """Path arguments count as overrides; one left None leaves the key to the other sources,
+    and the same key given differently as an override is an error."""
     if overrides is not None and not isinstance(overrides, Mapping):
         raise TypeError(f"overrides must be a mapping, got {type(overrides).__name__}")
     given = dict(overrides or {})
     for name, path in paths.items():
-        if name in given and not _same_path(given[name], path):
+        if path is None:
+            continue
+        if name in given and show(given[name]) != show(path) and str(given[name]) != str(path):
             message = (
-                f"{name} is given as an argument ({path}) and as an override "
+                f"{name} is given as an argument ({show(path)}) and as an override "
                 f"({show(given[name])}); give it once"
             )
             raise ConflictError(message, [ConflictProblem(name, message, given[name])])
@@ -241,29 +284,62 @@ def _with_paths(overrides: Mapping[str, Any] | None, **paths: Path) -> dict[str,
     return given
 
 
-def _same_path(given: Any, path: Path) -> bool:
-    try:
-        return Path(str(given)) == path
-    except ValueError:  # e.g. an integer too long to print, which is no path anyway
-        return False
+def _paths(layers: list[Layer], payload: PayloadKind, complete: bool) -> dict[str, Path]:
+    """The run's paths, each from the highest of the caller's sources that gives it, checked by
+    its schema type; every path missing or wrong is one error. ``complete=False``
+    (``ptycho-config check``): a missing path is no error."""
+    problems: list[Problem] = []
+    paths: dict[str, Path] = {}
+    for name in RUN_PATHS[payload]:
+        key = f"{payload}.{name}"
+        given = next((layer for layer in layers if key in layer.entries), None)
+        entry = given.entries[key] if given is not None else None
+        try:
+            path = entry and _PATH_TYPES[key].validate_python(entry.value)
+        except ValidationError as error:
+            where = given.describe(entry) if given and entry else ""
+            message = message_of(error.errors()[0])
+            problems.append(InvalidValueProblem(key, message, entry and entry.raw, where))
+            continue
+        if path:
+            paths[name] = path
+        elif complete:
+            argument = f"{name}=... ({PATH_FLAGS[name]} on the command line)"
+            problems.append(MissingValueProblem(key, _ways(key, payload, argument)))
+    _raise(layers, problems, payload)
+    return paths
 
 
 def _require_n_groups(layers: list[Layer], payload: PayloadKind) -> None:
+    """n_groups from one of the caller's sources: a default does not count."""
     key = f"{payload}.n_groups"
-    if any(layer.kind in _N_GROUPS_SOURCES and key in layer.entries for layer in layers):
+    if not any(layer.kind in _N_GROUPS_SOURCES and key in layer.entries for layer in layers):
+        argument = "overrides={'n_groups': ...}"
+        _raise(layers, [MissingValueProblem(key, _ways(key, payload, argument))], payload)
+
+
+def _raise(layers: list[Layer], problems: list[Problem], payload: PayloadKind) -> None:
+    """Any ``problems`` as one error, after the sources' own (a misspelt n_groups is reported
+    as the typo, with its suggestion, before 'required')."""
+    if not problems:
         return
+    everything = [*(p for layer in layers for p in layer.problems), *problems]
+    only = everything[0]
+    if len(everything) == 1 and isinstance(only, MissingValueProblem):
+        # one sentence: 'n_groups is required ...'
+        raise MissingValueError(f"{only.key.split('.', 1)[1]} {only.message}", problems)
+    raise PtychoConfigError.from_problems(everything, payload)
+
+
+def _ways(key: str, payload: PayloadKind, argument: str) -> str:
+    """'is required' with every way of giving ``key``."""
     variables = " or ".join(reversed(env_spellings(KEYS[key], payload)))
-    message = (
-        "n_groups is required and was not given: pass overrides={'n_groups': ...}, "
-        f"set {variables} in the environment, "
-        "or put n_groups in the config file (a default does not count)"
+    name = key.split(".", 1)[1]
+    return (
+        f"is required and was not given: pass {argument}, set {variables} in the environment, "
+        f"a .env file or a secrets directory, or put {name} in the config file "
+        "(a default does not count)"
     )
-    missing = MissingValueProblem(key, message)
-    # a misspelt n_groups is reported as the typo, with its suggestion, before 'required'
-    problems = [problem for layer in layers for problem in layer.problems]
-    if problems:
-        raise PtychoConfigError.from_problems([*problems, missing], payload)
-    raise MissingValueError(message, [missing])
 
 
 def _inferred_source(

@@ -26,6 +26,8 @@ CONFIG_FILE_VARIABLE = "PTYCHO_CONFIG_FILE"
 ENV_FILE_VARIABLE = "PTYCHO_ENV_FILE"
 SECRETS_DIR_VARIABLE = "PTYCHO_SECRETS_DIR"
 PROFILE_VARIABLE = "PTYCHO_PROFILE"
+# The switches naming a source; a near miss of one is an error (it would drop that source).
+SWITCHES = (CONFIG_FILE_VARIABLE, ENV_FILE_VARIABLE, PROFILE_VARIABLE, SECRETS_DIR_VARIABLE)
 RESERVED_ENV = frozenset(
     {
         CONFIG_FILE_VARIABLE,
@@ -226,6 +228,9 @@ def _build_index(kind: PayloadKind) -> _Index:
     for alias in ALIASES.values():
         for key in by_bare.get(alias.target, []):
             names[f"{key.section}.{alias.name}"] = Match(key, alias)
+        for key in others:  # 'training.epochs' is no typo in an inference payload
+            if key.name == alias.target:
+                names.setdefault(f"{key.section}.{alias.name}", Miss("other_payload"))
         target = names.get(alias.target)
         names[alias.name] = (
             Match(target.key, alias)

@@ -30,6 +30,7 @@ from ptycho_config._registry import (
     PAYLOAD_SECTIONS,
     PROFILE_VARIABLE,
     SECRETS_DIR_VARIABLE,
+    SWITCHES,
     PayloadKind,
     keys_of,
     qualified_keys,
@@ -199,16 +200,13 @@ def sources_of(
     return sources
 
 
-_SWITCHES = (CONFIG_FILE_VARIABLE, ENV_FILE_VARIABLE, PROFILE_VARIABLE, SECRETS_DIR_VARIABLE)
-
-
 def _switches(variables: Mapping[str, str]) -> dict[str, str]:
     """The reserved switches (e.g. PTYCHO_CONFIG_FILE) set, in any letter case; spellings of
     one switch that disagree are an error."""
     given: dict[str, dict[str, str]] = {}
     for variable, value in variables.items():
         name = variable.upper()
-        if name in _SWITCHES:
+        if name in SWITCHES:
             given.setdefault(name, {})[variable] = value
     for name, spellings in given.items():
         if len(set(spellings.values())) > 1:

@@ -116,7 +116,7 @@ class TestCheck:
     def test_names_every_file_read(self, tmp_path: Path) -> None:
         """The config file, the .env file and each secret file are listed."""
         config = tmp_path / "c.yaml"
-        config.write_text("training:\n  nepochs: 3\n", encoding="utf-8")
+        config.write_text("n_groups: 8\ntraining:\n  nepochs: 3\n", encoding="utf-8")
         env_file = tmp_path / ".env"
         env_file.write_text("PTYCHO_BATCH_SIZE=32\n", encoding="utf-8")
         secrets = tmp_path / "secrets"
@@ -132,18 +132,18 @@ class TestCheck:
 
     def test_foreign_variable_warns_once(self) -> None:
         """check resolves both payloads but warns about a foreign variable once."""
-        result = script("check", PTYCHO_FLUX_SWEEP_SCRATCH="/scratch")
+        result = script("check", PTYCHO_FLUX_SWEEP_SCRATCH="/scratch", PTYCHO_N_GROUPS="8")
         assert EXIT_OK == result.returncode
         assert 1 == result.stderr.count(FOREIGN)
 
     def test_quiet_success_prints_nothing(self) -> None:
         """--quiet: exit 0 and no output at all."""
-        result = script("check", "--quiet", PTYCHO_NEPOCHS="3")
+        result = script("check", "--quiet", PTYCHO_NEPOCHS="3", PTYCHO_N_GROUPS="8")
         assert (EXIT_OK, "", "") == (result.returncode, result.stdout, result.stderr)
 
     def test_quiet_failure_prints_nothing(self) -> None:
         """--quiet: a bad value exits 3, silently."""
-        result = script("check", "--quiet", PTYCHO_BATCH_SIZE="12")
+        result = script("check", "--quiet", PTYCHO_BATCH_SIZE="12", PTYCHO_N_GROUPS="8")
         assert (EXIT_INVALID, "", "") == (result.returncode, result.stdout, result.stderr)
 
     def test_missing_env_file(self, tmp_path: Path) -> None:

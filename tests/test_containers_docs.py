@@ -83,10 +83,12 @@ class TestPage:
         """Each ptycho-config invocation on the page is one of those these tests run."""
         exercised = {
             "ptycho-config train --example --format env > run.env",
-            "ptycho-config check --env-file run.env",
+            "ptycho-config check train --env-file run.env",
             "ptycho-config schema > ptycho-config.schema.json",
             "ptycho-config env",
-            "ptycho-config check --quiet",
+            "ptycho-config check train --quiet",
+            "ptycho-config example demo",
+            "ptycho-config train",
         }
         assert exercised == commands_on_page()
 
@@ -99,7 +101,7 @@ class TestShellCommands:
         lines = (container / "run.env").read_text(encoding="utf-8").splitlines()
         assert all(re.fullmatch(r"PTYCHO_[A-Z0-9_]+=[^'\"\s]+", line) for line in lines)
         assert not any(line.startswith("PTYCHO_MODEL__N=") for line in lines)
-        checked = run_shell("ptycho-config check --env-file run.env", container)
+        checked = run_shell("ptycho-config check train --env-file run.env", container)
         assert "env file: run.env" in checked.stdout
 
     def test_schema_file(self, container: Path) -> None:

@@ -572,7 +572,7 @@ class TestMessages:
     ) -> None:
         """`check` says which config file it validated."""
         path = tmp_path / "c.yaml"
-        path.write_text("nepochs: 3\n", encoding="utf-8")
+        path.write_text("nepochs: 3\nn_groups: 8\n", encoding="utf-8")
         assert 0 == main(["check", "--config", str(path)])
         assert f"  config file: {path}\n" in capsys.readouterr().out
 

@@ -1,9 +1,10 @@
 """Unknown PTYCHO_* variables: a typo of ours, or another tool's variable sharing the prefix.
 
 A name is typo-like when, after the prefix, it is close to a known name by edit distance,
-spells a known name with other separators (``PTYCHO_BATCHSIZE``, ``PTYCHO_MODEL_N``), or puts
-a known field under another section (``PTYCHO_EXECUTION__BATCH_SIZE``). Typo-like names are
-errors by default; any other unknown name is skipped with a warning.
+spells a known name with other separators (``PTYCHO_BATCHSIZE``, ``PTYCHO_MODEL_N``), cuts a
+source switch short (``PTYCHO_CONFIG``), or puts a known field under another section
+(``PTYCHO_EXECUTION__BATCH_SIZE``). Typo-like names are errors by default; any other unknown
+name is skipped with a warning.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from ptycho_config._registry import (
     KEYS,
     PAYLOAD_SECTIONS,
     RESERVED_ENV,
+    SWITCHES,
     env_names,
 )
 
+_PREFIX = len(ENV_PREFIX)
 _SEPARATORS = re.compile(r"[^A-Z0-9]")
 # Edits allowed for a name of this many characters after the prefix: short names stay exact.
 _EDIT_LIMITS = ((3, 0), (7, 1))
@@ -89,6 +92,12 @@ def typo_suggestions(variable: str, *, edits: bool = True) -> tuple[str, ...]:
     same_letters = squeezed.get(_squeeze(rest))
     if same_letters and rest:
         return same_letters
+    short = _squeeze(rest)
+    cut = [
+        n for n in SWITCHES if len(short) > 2 and _squeeze(n[len(ENV_PREFIX) :]).startswith(short)
+    ]
+    if cut:  # PTYCHO_CONFIG, PTYCHO_SECRETS: a switch cut short
+        return tuple(cut)
     field = rest.rsplit("__", 1)[-1].strip("_")
     if "__" in rest and field in by_field:
         return by_field[field]

@@ -1,0 +1,252 @@
+"""A whole run from the environment: paths are keys like any other, and `check` runs the run.
+
+The paths of a run (data files, output folder, model directory) come from any source; the
+factories' path arguments and the command line's path flags are the highest source. `check`
+applies exactly the rules `train` and `infer` apply.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ptycho_config import (
+    MissingValueError,
+    PtychoConfigError,
+    create_inference_payload,
+    create_training_payload,
+)
+from ptycho_config._cli import EXIT_INVALID, EXIT_OK, main
+from ptycho_config._registry import Match, lookup_env
+from ptycho_config.testing import environments
+from tests.conftest import make_model_dir, write_npz
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    """A training file, a test file and a model directory."""
+    return {
+        "train": write_npz(tmp_path / "train.npz"),
+        "test": write_npz(tmp_path / "test.npz"),
+        "model": make_model_dir(tmp_path / "model"),
+    }
+
+
+class TestPathsFromAnySource:
+    """Paths come from the environment, a config file, ..., with their provenance."""
+
+    def test_training_from_the_environment_alone(self, files: dict[str, Path]) -> None:
+        """The issue's container: three variables and no argument at all."""
+        environ = {
+            "PTYCHO_TRAIN_DATA_FILE": str(files["train"]),
+            "PTYCHO_OUTPUT_DIR": "out",
+            "PTYCHO_N_GROUPS": "256",
+        }
+        payload = create_training_payload(environ=environ)
+        assert payload.training_config.train_data_file == files["train"]
+        assert payload.training_config.output_dir == Path("out")
+        source = payload.provenance["training.train_data_file"]
+        assert (source.kind, source.detail) == ("env", "PTYCHO_TRAIN_DATA_FILE")
+
+    def test_inference_from_a_config_file(self, files: dict[str, Path], tmp_path: Path) -> None:
+        """A config file gives the model, the test data and the output folder."""
+        config = tmp_path / "run.yaml"
+        config.write_text(
+            f"inference:\n  model_path: {files['model']}\n  test_data_file: {files['test']}\n"
+            "  output_dir: rec\n  n_groups: 8\n",
+            encoding="utf-8",
+        )
+        payload = create_inference_payload(config_file=config, environ={})
+        assert payload.inference_config.model_path == files["model"]
+        assert payload.provenance["inference.output_dir"].kind == "file"
+
+    def test_argument_beats_the_environment(self, files: dict[str, Path], tmp_path: Path) -> None:
+        """A path argument is the highest source; None leaves the key to the others."""
+        other = write_npz(tmp_path / "other.npz")
+        environ = {"PTYCHO_TRAIN_DATA_FILE": str(other), "PTYCHO_OUTPUT_DIR": "env_out"}
+        payload = create_training_payload(files["train"], None, {"n_groups": 4}, environ=environ)
+        assert payload.training_config.train_data_file == files["train"]
+        assert payload.provenance["training.train_data_file"].kind == "override"
+        assert payload.training_config.output_dir == Path("env_out")
+
+    def test_no_source_is_one_error_naming_every_way(self) -> None:
+        """Every missing path is listed, each with its argument, flag and variables."""
+        with pytest.raises(MissingValueError) as caught:
+            create_inference_payload(None, None, "out", {"n_groups": 4}, environ={})
+        text = str(caught.value)
+        assert {p.key for p in caught.value.problems} == {
+            "inference.model_path",
+            "inference.test_data_file",
+        }
+        for way in ("model_path=...", "--model-path", "PTYCHO_MODEL_PATH", "config file"):
+            assert way in text
+
+    @pytest.mark.parametrize("bad", [123, b"train.npz", object(), ""])
+    def test_wrong_type_is_the_library_error(self, bad: Any) -> None:
+        """A path argument of the wrong type (or empty) names the key, not pathlib."""
+        with pytest.raises(PtychoConfigError) as caught:
+            create_training_payload(bad, "out", {"n_groups": 4}, environ={})
+        assert caught.value.problems[0].key == "training.train_data_file"
+
+    def test_argument_and_override_disagree(self, files: dict[str, Path]) -> None:
+        """The same path as an argument and as an override, differently, is a conflict."""
+        with pytest.raises(PtychoConfigError, match="give it once"):
+            create_training_payload(
+                files["train"], "out", {"n_groups": 4, "train_data_file": "x.npz"}, environ={}
+            )
+
+
+class TestCommandLine:
+    """train and infer need no path flag when the sources give the paths."""
+
+    def test_train_without_flags(
+        self, files: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: Any
+    ) -> None:
+        """The environment alone: exit 0, and the table names the variable."""
+        monkeypatch.setenv("PTYCHO_TRAIN_DATA_FILE", str(files["train"]))
+        monkeypatch.setenv("PTYCHO_OUTPUT_DIR", "out")
+        monkeypatch.setenv("PTYCHO_N_GROUPS", "256")
+        assert EXIT_OK == main(["train"])
+        assert "PTYCHO_TRAIN_DATA_FILE" in capsys.readouterr().out
+
+    def test_empty_flag_is_an_error(self, files: dict[str, Path], capsys: Any) -> None:
+        """--output-dir '' is an invalid path, not an absent flag."""
+        argv = ["train", "--train-data", str(files["train"]), "--output-dir", ""]
+        assert EXIT_INVALID == main([*argv, "--set", "n_groups=4"])
+        assert "training.output_dir" in capsys.readouterr().err
+
+    def test_config_file_variable(
+        self, files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """PTYCHO_CONFIG_FILE names the config file; --config beats it."""
+        good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+        text = f"train_data_file: {files['train']}\noutput_dir: o\nn_groups: 4\n"
+        good.write_text(text, encoding="utf-8")
+        bad.write_text("n_groups: 0\n", encoding="utf-8")
+        monkeypatch.setenv("PTYCHO_CONFIG_FILE", str(good))
+        assert EXIT_OK == main(["train", "--format", "json"])
+        monkeypatch.setenv("PTYCHO_CONFIG_FILE", str(bad))
+        assert EXIT_OK == main(["train", "--config", str(good), "--format", "json"])
+
+    @pytest.mark.parametrize(
+        ("variable", "switch"),
+        [
+            ("PTYCHO_CONFIG", "PTYCHO_CONFIG_FILE"),
+            ("PTYCHO_ENVFILE", "PTYCHO_ENV_FILE"),
+            ("PTYCHO_SECRETS", "PTYCHO_SECRETS_DIR"),
+        ],
+    )
+    def test_near_miss_of_a_switch_is_an_error(
+        self, variable: str, switch: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    ) -> None:
+        """A switch cut short or run together would drop a source: an error naming it."""
+        monkeypatch.setenv("PTYCHO_N_GROUPS", "4")
+        monkeypatch.setenv(variable, "x")
+        assert EXIT_INVALID == main(["check"])
+        assert f"did you mean '{switch}'" in capsys.readouterr().err
+
+    def test_sectioned_alias_reaches_inference(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    ) -> None:
+        """PTYCHO_TRAINING__EPOCHS is a training key, not a typo, for an inference check."""
+        monkeypatch.setenv("PTYCHO_TRAINING__EPOCHS", "5")
+        monkeypatch.setenv("PTYCHO_N_GROUPS", "4")
+        assert EXIT_OK == main(["check"]), capsys.readouterr().err
+
+
+class TestCheckIsTheRun:
+    """check applies the run's rules: n_groups, the files given, the model."""
+
+    def test_n_groups_required(self, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+        """A valid batch size alone is no runnable configuration."""
+        monkeypatch.setenv("PTYCHO_BATCH_SIZE", "32")
+        assert EXIT_INVALID == main(["check"])
+        assert "n_groups is required" in capsys.readouterr().err
+
+    def test_data_file_checked(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    ) -> None:
+        """A training file given by the environment that is no NPZ fails the check."""
+        junk = tmp_path / "junk.npz"
+        junk.write_text("not a zip", encoding="utf-8")
+        monkeypatch.setenv("PTYCHO_TRAIN_DATA_FILE", str(junk))
+        monkeypatch.setenv("PTYCHO_N_GROUPS", "4")
+        assert EXIT_OK != main(["check", "train"])
+        assert "junk.npz" in capsys.readouterr().err
+        assert EXIT_OK == main(["check", "infer"])
+
+
+@pytest.fixture(scope="module")
+def run_files() -> Iterator[dict[str, Path]]:
+    """Files shared by every Hypothesis example (function-scoped fixtures are not reset)."""
+    folder = Path(tempfile.mkdtemp())
+    try:
+        yield {
+            "train_data_file": write_npz(folder / "train.npz"),
+            "test_data_file": write_npz(folder / "test.npz"),
+            "model_path": make_model_dir(folder / "model"),
+            "output_dir": folder / "out",
+        }
+    finally:
+        shutil.rmtree(folder)
+
+
+def _outcome(action: Any) -> bool:
+    """Whether ``action`` succeeds; warnings (an N that contradicts the data) are no failure."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            action()
+        except PtychoConfigError:
+            return False
+    return True
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kind=st.sampled_from(["training", "inference"]),
+    data=st.data(),
+    with_paths=st.booleans(),
+    with_n_groups=st.booleans(),
+)
+def test_check_succeeds_exactly_when_the_factory_does(
+    run_files: dict[str, Path], kind: Any, data: Any, with_paths: bool, with_n_groups: bool
+) -> None:
+    """For any environment drawn by the kit, `check` agrees with the factory it stands for."""
+    drawn = data.draw(environments(kind))
+    environ = {
+        name: text
+        for name, text in drawn.items()
+        if not _is_path(name, kind) and not ("N_GROUPS" in name.upper() and not with_n_groups)
+    }
+    names = ("train_data_file", "output_dir") if kind == "training" else tuple(run_files)[1:]
+    paths = {f"PTYCHO_{kind.upper()}__{n.upper()}": str(run_files[n]) for n in names}
+    factory = create_training_payload if kind == "training" else create_inference_payload
+    ran = _outcome(lambda: factory(environ=environ | paths))
+    with mock.patch.dict(os.environ, environ | paths if with_paths else environ):
+        run = ["check", "train" if kind == "training" else "infer", "--quiet"]
+        checked = _outcome(lambda: main(run) == EXIT_OK or _fail())
+    if with_paths:
+        assert ran == checked
+    else:  # without paths check skips only the files: never stricter than the run
+        assert checked or not ran
+
+
+def _fail() -> None:
+    raise PtychoConfigError("check failed")
+
+
+def _is_path(variable: str, kind: Any) -> bool:
+    found = lookup_env(variable, kind)
+    names = ("train_data_file", "test_data_file", "model_path", "output_dir")
+    return isinstance(found, Match) and found.key.name in names
