@@ -37,7 +37,6 @@ from ptycho_config._npz import DataFileFacts, inspect_data_file
 from ptycho_config._payloads import InferencePayload, TrainingPayload
 from ptycho_config._registry import KEYS, MODEL_DEFINING, PayloadKind, env_spellings
 from ptycho_config._resolve import (
-    Lazy,
     Resolved,
     merge,
     read_layers,
@@ -242,17 +241,17 @@ def _with_data_check(resolved: Resolved, layers: list[Layer], strict: bool) -> R
         UserWarning,
         stacklevel=3,
     )
-    return resolved.noting(key, note)
+    return resolved.with_note(key, note)
 
 
 def _shared_fields(resolved: Resolved, legacy: dict[str, Any]) -> dict[str, Any]:
     """The payload fields both kinds carry; ``legacy`` is the config's legacy dict."""
     return {
         "execution_config": resolved.execution_config,
-        "overrides_applied": Lazy(lambda: resolved.applied),
+        "overrides_applied": resolved.applied,
         "provenance": resolved.provenance,
         "legacy_params": MappingProxyType(legacy),
-        "values": Lazy(resolved.values),
+        "values": MappingProxyType(resolved.values()),
     }
 
 
@@ -400,4 +399,4 @@ def _for_this_host(resolved: Resolved) -> Resolved:
     if execution.accelerator == resolved.execution_config.accelerator:
         return resolved
     note = f"'auto' resolved to '{execution.accelerator}' {ON_THIS_HOST}"
-    return resolved.noting("execution.accelerator", note, execution)
+    return resolved.with_note("execution.accelerator", note, execution)

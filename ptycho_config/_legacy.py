@@ -8,9 +8,8 @@ written. One legacy dict holds the keys of both a training and an inference conf
 from __future__ import annotations
 
 import functools
-import operator
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, cast, overload
 
@@ -20,7 +19,6 @@ from ptycho import params
 from ptycho_config._errors import PtychoConfigError, UnknownKeyProblem, suggest
 from ptycho_config._legacy_values import own_fields
 from ptycho_config._registry import LEGACY_RENAMES, legacy_name
-from ptycho_config._schema_base import paths_of
 from ptycho_config._schemas import SECTIONS, InferenceConfig, ModelConfig, TrainingConfig
 
 __all__ = [
@@ -47,11 +45,9 @@ def to_legacy_dict(config: TrainingConfig | InferenceConfig | ModelConfig) -> di
         parts.insert(0, config.model)
     result: dict[str, Any] = {}
     for part in parts:
-        names, read, paths = _legacy_layout(type(part))
-        result.update(zip(names, read(part.__dict__), strict=True))  # where pydantic keeps them
-        for legacy in paths:
-            if isinstance(result[legacy], Path):
-                result[legacy] = str(result[legacy])
+        for legacy, name in _legacy_names(type(part)).items():
+            value = getattr(part, name)
+            result[legacy] = str(value) if isinstance(value, Path) else value
     return result
 
 
@@ -59,19 +55,6 @@ def to_legacy_dict(config: TrainingConfig | InferenceConfig | ModelConfig) -> di
 def _legacy_names(schema: type[BaseModel]) -> dict[str, str]:
     """Legacy name -> field name, for the schema's own fields (a schema's fields never change)."""
     return {legacy_name(name): name for name in own_fields(schema)}
-
-
-@functools.cache
-def _legacy_layout(
-    schema: type[BaseModel],
-) -> tuple[tuple[str, ...], Callable[[dict[str, Any]], Any], tuple[str, ...]]:
-    """The schema's legacy names, a reader of their field values in that order, and the legacy
-    names of the fields that may hold a path."""
-    names = _legacy_names(schema)
-    fields = tuple(names.values())
-    read = operator.itemgetter(*fields)  # a tuple of values: every section has many fields
-    paths = tuple(legacy for legacy, name in names.items() if name in paths_of(schema))
-    return tuple(names), read, paths
 
 
 @overload

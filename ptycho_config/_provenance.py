@@ -55,7 +55,7 @@ class Provenance(Mapping[str, Source]):
     def __repr__(self) -> str:
         return f"Provenance({dict(self)!r})"
 
-    def noting(self, key: str, note: str) -> Provenance:
+    def with_note(self, key: str, note: str) -> Provenance:
         """A copy whose source of ``key`` carries ``note`` after its detail."""
         origin = self[key]
         detail = f"{origin.detail}; {note}" if origin.detail else note

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, cast
@@ -64,19 +64,19 @@ class Resolved:
     # the layers it was merged from, for the audit trail
     layers: tuple[Layer, ...] = field(default=(), repr=False, compare=False)
 
-    @functools.cached_property
+    @property
     def applied(self) -> Mapping[str, Any]:
         """The audit trail: override spellings, explicit execution fields, inferred values."""
         return MappingProxyType(audit_trail(self, self.layers))
 
-    def noting(self, key: str, note: str, execution: ExecutionConfig | None = None) -> Resolved:
+    def with_note(self, key: str, note: str, execution: ExecutionConfig | None = None) -> Resolved:
         """This resolution with ``note`` on the source of ``key``, and another execution config
         when the note is about a change to it."""
         return Resolved(
             self.kind,
             self.config,
             self.execution_config if execution is None else execution,
-            self.provenance.noting(key, note),
+            self.provenance.with_note(key, note),
             self.ignored,
             self.layers,
         )
@@ -96,51 +96,18 @@ class Resolved:
     def value(self, qualified: str) -> Any:
         """The resolved value of one qualified key."""
         section, name = qualified.split(".", 1)
-        return getattr(self._holders[section], name)
+        if section == "execution":
+            return getattr(self.execution_config, name)
+        holder = self.config if section == self.kind else getattr(self.config, section)
+        return getattr(holder, name)
 
     def values(self) -> dict[str, Any]:
         """Every resolved value by qualified key."""
-        holders = self._holders
-        return {k.qualified: getattr(holders[k.section], k.name) for k in keys_of(self.kind)}
-
-    @functools.cached_property
-    def _holders(self) -> dict[str, BaseModel]:
-        """The model holding each section's fields."""
-        return {
-            self.kind: self.config,
-            "model": self.config.model,
-            "torch": self.config.torch,
-            "execution": self.execution_config,
-        }
+        return {key.qualified: self.value(key.qualified) for key in keys_of(self.kind)}
 
     def explain(self) -> str:
         """A readable table: key, value, source kind and detail."""
         return explain(self.values(), self.provenance)
-
-
-class Lazy(Mapping[str, Any]):
-    """A mapping computed on first use: most payloads never read their values or audit trail."""
-
-    def __init__(self, compute: Callable[[], Mapping[str, Any]]) -> None:
-        self._compute = compute
-        self._mapping: Mapping[str, Any] | None = None
-
-    def _all(self) -> Mapping[str, Any]:
-        if self._mapping is None:
-            self._mapping = self._compute()
-        return self._mapping
-
-    def __getitem__(self, key: str) -> Any:
-        return self._all()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._all())
-
-    def __len__(self) -> int:
-        return len(self._all())
-
-    def __repr__(self) -> str:
-        return repr(dict(self._all()))
 
 
 def sources_of(

@@ -7,10 +7,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import PurePath
 from types import UnionType
-from typing import Annotated, Any, ClassVar, Literal, Self, Union, cast, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, Self, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
-from pydantic._internal._model_construction import ModelMetaclass
 from pydantic_core import PydanticCustomError
 
 from ptycho_config._errors import show
@@ -27,14 +26,7 @@ def _library_errors(schema: type[BaseModel]) -> Iterator[None]:
         raise error_from_validation(error, schema, getattr(schema, "section", "")) from error
 
 
-class SchemaMeta(ModelMetaclass):
-    # only direct construction passes here, so nested models keep pydantic's error locations
-    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        with _library_errors(cast(type[BaseModel], cls)):
-            return super().__call__(*args, **kwargs)
-
-
-class Schema(BaseModel, metaclass=SchemaMeta):
+class Schema(BaseModel):
     """Frozen, strict base: unknown fields are errors, NaN and infinity are rejected."""
 
     model_config = ConfigDict(
@@ -72,6 +64,14 @@ class Schema(BaseModel, metaclass=SchemaMeta):
                 "cross_field", text, {"rules": tuple(broken), "values": values}
             )
         return self
+
+    def __init__(self, /, **data: Any) -> None:
+        with _library_errors(type(self)):
+            super().__init__(**data)
+
+    # marked as pydantic's own, as its RootModel does: nested models are then validated
+    # without this __init__, and keep pydantic's error locations
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     def __setattr__(self, name: str, value: Any) -> None:
         with _library_errors(type(self)):

@@ -134,7 +134,7 @@ class TestTrainingOverrides:
         assert payload.training_config.n_groups == 512
         assert payload.pt_training_config.batch_size == 8
         assert payload.overrides_applied["batch_size"] == 8
-        assert "overrides_applied={'n_groups': 512, 'batch_size': 8" in repr(payload)
+        assert "overrides_applied=mappingproxy({'n_groups': 512, 'batch_size': 8" in repr(payload)
 
     def test_gridsize_sets_channels(self, train_file: Path, tmp_path: Path) -> None:
         """gridsize 2 gives four channels everywhere."""

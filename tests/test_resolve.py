@@ -420,10 +420,10 @@ class TestProvenance:
     def test_noting_adds_to_the_detail_of_one_key_in_a_copy(self) -> None:
         """A note joins the detail of one key's source; the original is unchanged."""
         resolved = resolve_training({"batch_size": 8}, environ={})
-        noted = resolved.noting("training.batch_size", "checked")
+        noted = resolved.with_note("training.batch_size", "checked")
         assert Source("override", "batch_size; checked") == noted.provenance["training.batch_size"]
         assert Source("override", "batch_size") == resolved.provenance["training.batch_size"]
-        default = noted.noting("training.nepochs", "kept").provenance["training.nepochs"]
+        default = noted.with_note("training.nepochs", "kept").provenance["training.nepochs"]
         assert Source("default", "schema default; kept") == default
 
 

@@ -1,7 +1,7 @@
 """Environment variables: PTYCHO_<FIELD> or PTYCHO_<SECTION>__<FIELD>, case-insensitive.
 
 The mapping is scanned once per call and never mutated. Only names starting with the prefix
-are looked at further, so thousands of unrelated variables cost little (see benchmarks/).
+are looked at further.
 """
 
 from __future__ import annotations
@@ -26,21 +26,14 @@ from ptycho_config._sources.layer import MAX_EXAMINED, Layer, SourceKind
 from ptycho_config._sources.unknown import typo_suggestions
 
 _PREFIX_LEN = len(ENV_PREFIX)
-_PREFIX_BYTES = ENV_PREFIX.encode()
 SECRET_SHOWN = "<secret>"  # what a message shows instead of a mounted secret's content
 _Text = TypeVar("_Text", str, str | None)
 
 
 def ptycho_variables(environ: Mapping[str, _Text]) -> dict[str, _Text]:
-    """The PTYCHO_* variables of an environment, as spelled there."""
-    encoded = getattr(environ, "_data", None) if environ is os.environ else None
-    if os.name == "posix" and isinstance(encoded, dict):
-        # os.environ decodes every name it yields; its store of encoded names is scanned
-        # instead (a copy: another thread may change it), and only PTYCHO_ names decoded
-        prefix = _PREFIX_BYTES
-        names = [os.fsdecode(n) for n in list(encoded) if n[:_PREFIX_LEN].upper() == prefix]
-    else:
-        names = [n for n in environ if n[:1] in "Pp" and n[:_PREFIX_LEN].upper() == ENV_PREFIX]
+    """The PTYCHO_* variables of an environment, as spelled there (only their values are
+    read, so thousands of other variables cost little)."""
+    names = [name for name in environ if name[:_PREFIX_LEN].upper() == ENV_PREFIX]
     return {name: environ[name] for name in names}
 
 
