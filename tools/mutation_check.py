@@ -123,6 +123,48 @@ MUTATIONS = [
         '    "probe_mask": "probe_mask",\n',
         ("tests/test_legacy.py", "tests/test_params.py"),
     ),
+    Mutation(
+        "show a secret's value in error messages",
+        "ptycho_config/_resolve.py",
+        "masked(once_per_shared_field(problems), _secrets(layers), SECRET_SHOWN)",
+        "list(once_per_shared_field(problems))",
+        ("tests/test_env_sources.py", "tests/test_hostile.py"),
+    ),
+    Mutation(
+        "accept a typo-like PTYCHO_* variable with a warning instead of failing",
+        "ptycho_config/_sources/environment.py",
+        "    if strict or (strict is None and hint):\n",
+        "    if strict:\n",
+        ("tests/test_env_sources.py", "tests/test_resolve.py"),
+    ),
+    Mutation(
+        "let the accelerator change the fingerprint",
+        "ptycho_config/_snapshot.py",
+        '    {"training.output_dir", "inference.output_dir", "execution.accelerator"}\n',
+        '    {"training.output_dir", "inference.output_dir"}\n',
+        ("tests/test_distributed.py", "tests/test_factories.py"),
+    ),
+    Mutation(
+        "drop the deprecated alias n_images of n_groups",
+        "ptycho_config/_registry.py",
+        '        Alias("n_images", "n_groups", deprecated=True),\n',
+        "",
+        ("tests/test_schemas.py", "tests/test_legacy.py", "tests/test_resolve.py"),
+    ),
+    Mutation(
+        "let a higher source contradict what a profile pins",
+        "ptycho_config/_resolve.py",
+        "    problems += pinned_conflicts(layers)\n",
+        "",
+        ("tests/test_profiles.py",),
+    ),
+    Mutation(
+        "skip an override meant for the other payload instead of failing",
+        "ptycho_config/_sources/layer.py",
+        "            if foreign_is_error:\n",
+        "            if False:\n",
+        ("tests/test_resolve.py", "tests/test_factories.py"),
+    ),
 ]
 
 
