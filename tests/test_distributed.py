@@ -341,48 +341,64 @@ class TestSingleProcess:
             is_primary()
 
 
-def run_ranks(
-    tmp_path: Path, per_rank: list[dict[str, str]], *, snapshot_folder: bool = True
-) -> list[dict[str, Any]]:
-    """Two real processes joined by gloo on the loopback; what each rank reported."""
+# The runs of TestTwoProcesses, made by one pair of ranks in order: the variables each rank
+# adds for the run, and whether its snapshot folder exists.
+SCENARIOS = {
+    "same": ([{}, {}], True),
+    "stale": ([{}, {"PTYCHO_NEIGHBOR_COUNT": "8"}], True),
+    "unwritable": ([{}, {}], False),
+}
+
+
+@pytest.fixture(scope="module")
+def ranks(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list[Any]]]:
+    """Two real processes joined by gloo on the loopback, making every run of SCENARIOS;
+    the folder they wrote in, and what each rank reported for each run."""
+    tmp_path = tmp_path_factory.mktemp("ranks")
     data = write_npz(tmp_path / "d.npz")
-    snapshots = tmp_path / "snapshots"
-    if snapshot_folder:
-        snapshots.mkdir()
+    scenarios = []
+    for name, (per_rank, folder_exists) in SCENARIOS.items():
+        snapshots = tmp_path / name
+        if folder_exists:
+            snapshots.mkdir()
+        scenarios.append({"snapshots": str(snapshots), "environ": per_rank})
+    plan = tmp_path / "scenarios.json"
+    plan.write_text(json.dumps(scenarios), encoding="utf-8")
     port = str(free_port())
     commands, environments, results = [], [], []
-    for rank, extra in enumerate(per_rank):
+    for rank in range(2):
         result = tmp_path / f"rank{rank}.json"
         results.append(result)
-        commands.append([WORKER, str(data), str(tmp_path / "out"), str(snapshots), str(result)])
+        commands.append([WORKER, str(data), str(tmp_path / "out"), str(plan), str(result)])
         layout = {"WORLD_SIZE": "2", "RANK": str(rank), "LOCAL_RANK": str(rank)}
         environments.append(
-            base_environment(MASTER_PORT=port, LOCAL_WORLD_SIZE="2", **layout, **CPU, **extra)
+            base_environment(MASTER_PORT=port, LOCAL_WORLD_SIZE="2", **layout, **CPU)
         )
     for finished in run_all(commands, environments, timeout=90):
         assert 0 == finished.returncode, finished.stderr
         assert [] == finished.leftover
-    return [json.loads(path.read_text(encoding="utf-8")) for path in results]
+    by_rank = [json.loads(path.read_text(encoding="utf-8")) for path in results]
+    return tmp_path, {name: [r[i] for r in by_rank] for i, name in enumerate(SCENARIOS)}
 
 
 class TestTwoProcesses:
     """Two ranks over torch.distributed (gloo on the loopback), each with its own environment."""
 
-    def test_same_environment_same_fingerprint(self, tmp_path: Path) -> None:
+    def test_same_environment_same_fingerprint(self, ranks: tuple[Path, Any]) -> None:
         """Both ranks return the same fingerprint, and exactly one snapshot is written."""
-        reports = run_ranks(tmp_path, [{}, {}])
+        folder, reports = ranks[0] / "same", ranks[1]["same"]
         assert [0, 1] == [r["rank"] for r in reports]
         assert [True, False] == [r["primary"] for r in reports]
         assert reports[0]["fingerprint"] == reports[1]["fingerprint"]
         assert reports[0]["fingerprint"].startswith("sha256:")
         assert [{"devices": 2, "num_nodes": 1}] * 2 == [r["devices"] for r in reports]
-        snapshot = str(tmp_path / "snapshots" / "ptycho_config.json")
+        snapshot = str(folder / "ptycho_config.json")
         assert [snapshot, snapshot] == [r["snapshot"] for r in reports]
-        assert ["ptycho_config.json"] == [p.name for p in (tmp_path / "snapshots").iterdir()]
+        assert ["ptycho_config.json"] == [p.name for p in folder.iterdir()]
 
-    def test_one_stale_variable(self, tmp_path: Path) -> None:
+    def test_one_stale_variable(self, ranks: tuple[Path, Any]) -> None:
         """Rank 1 with another PTYCHO_NEIGHBOR_COUNT: both ranks raise the same named error."""
-        reports = run_ranks(tmp_path, [{}, {"PTYCHO_NEIGHBOR_COUNT": "8"}])
+        folder, reports = ranks[0] / "stale", ranks[1]["stale"]
         assert reports[0]["error"] == reports[1]["error"]
         assert [["training.neighbor_count"]] * 2 == [r["keys"] for r in reports]
         message = reports[0]["error"]
@@ -391,12 +407,11 @@ class TestTwoProcesses:
             "rank 1 has 8 (from env PTYCHO_NEIGHBOR_COUNT)",
         ):
             assert part in message
-        assert [] == list((tmp_path / "snapshots").iterdir())
+        assert [] == list(folder.iterdir())
 
-    def test_snapshot_failure_reaches_every_rank(self, tmp_path: Path) -> None:
+    def test_snapshot_failure_reaches_every_rank(self, ranks: tuple[Path, Any]) -> None:
         """Rank 0 cannot write: it raises its error, rank 1 a RuntimeError, and nobody hangs."""
-        reports = run_ranks(tmp_path, [{}, {}], snapshot_folder=False)
-        folder = tmp_path / "snapshots"
+        folder, reports = ranks[0] / "unwritable", ranks[1]["unwritable"]
         assert (
             "ConfigFileNotFoundError: Snapshot directory not found: " + str(folder)
             == (reports[0]["snapshot_error"])

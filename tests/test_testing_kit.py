@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, find, given, seed, settings
+from hypothesis import HealthCheck, Phase, find, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
@@ -55,6 +55,7 @@ COVERAGE = settings(
     max_examples=400,
     derandomize=True,
     database=None,
+    phases=[p for p in Phase if p != Phase.explain],  # the shrunk example, without commentary
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 RESOLVE: dict[str, Callable[..., Any]] = {

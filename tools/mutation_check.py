@@ -165,6 +165,20 @@ MUTATIONS = [
         "            if False:\n",
         ("tests/test_resolve.py", "tests/test_factories.py"),
     ),
+    Mutation(
+        "let inference contradict the trained gridsize",
+        "ptycho_config/_registry.py",
+        '    "N", "gridsize", "model_type",',
+        '    "N", "model_type",',
+        ("tests/test_factories.py", "tests/test_robustness.py"),
+    ),
+    Mutation(
+        "exit with the generic status for an unreadable file",
+        "ptycho_config/_errors.py",
+        "    exit_code: ClassVar[int] = 5\n",
+        "    exit_code: ClassVar[int] = 3\n",
+        ("tests/test_cli.py", "tests/test_input_paths.py"),
+    ),
 ]
 
 
