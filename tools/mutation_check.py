@@ -91,8 +91,8 @@ MUTATIONS = [
     Mutation(
         "drop the rule that n_groups is given",
         "ptycho_config/_factories.py",
-        "    if any(layer.kind in _N_GROUPS_SOURCES and key in layer.entries for layer in layers):",
-        "    if True:",
+        "if not any(layer.kind in _N_GROUPS_SOURCES and key in layer.entries for layer in layers)",
+        "if False",
         ("tests/test_factories.py",),
     ),
     Mutation(
