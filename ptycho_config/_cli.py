@@ -40,7 +40,7 @@ from ptycho_config._factories import (
 from ptycho_config._json_schema import config_file_schema
 from ptycho_config._reference import env_rows
 from ptycho_config._registry import KEYS, RESERVED_ENV, env_variables
-from ptycho_config._resolve import sources_of
+from ptycho_config._resolve import SourceOptions, sources_of
 from ptycho_config._snapshot import fingerprint
 from ptycho_config._sources.config_file import ConfigFile
 from ptycho_config._sources.dotenv import DotEnvFile
@@ -221,10 +221,11 @@ def _env_listing() -> str:
 
 def _check(args: argparse.Namespace) -> str:
     """Every rule of the runs (both, or the one named), without writing anything."""
-    sources = sources_of(
-        None, None, environ=None, config_file=args.config, strict_env=args.strict_env,
-        env_file=args.env_file, secrets_dir=args.secrets_dir, profile=args.profile,
+    options = SourceOptions(
+        config_file=args.config, strict_env=args.strict_env, env_file=args.env_file,
+        secrets_dir=args.secrets_dir, profile=args.profile,
     )  # fmt: skip
+    sources = sources_of(None, None, options)
     runs = {"train": run_training, "infer": run_inference}
     names = [args.run] if args.run else list(runs)
     with warnings.catch_warnings():

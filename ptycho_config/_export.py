@@ -10,7 +10,6 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from ptycho_config._accelerator import ON_THIS_HOST
 from ptycho_config._registry import KEYS
 from ptycho_config._sources import SOURCE_KINDS
 from ptycho_config._sources.environment import env_text
@@ -31,7 +30,7 @@ def to_env(subject: Any) -> dict[str, str]:
         source = provenance.get(key)
         if source is None or source.kind not in EXPORTED_KINDS:
             continue
-        value = "auto" if source.detail.endswith(ON_THIS_HOST) else values[key]
+        value = "auto" if source.host_resolved else values[key]
         exported[KEYS[key].env] = env_text(value)
     return exported
 

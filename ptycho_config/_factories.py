@@ -38,20 +38,20 @@ from ptycho_config._payloads import InferencePayload, TrainingPayload
 from ptycho_config._registry import KEYS, MODEL_DEFINING, PayloadKind, env_spellings
 from ptycho_config._resolve import (
     Resolved,
+    SourceOptions,
     merge,
     read_layers,
     sources_of,
 )
 from ptycho_config._schemas import ExecutionConfig, ModelConfig
 from ptycho_config._snapshot import SNAPSHOT_NAME, Snapshot, load_snapshot
-from ptycho_config._sources import ConfigSource, Layer
+from ptycho_config._sources import EXPLICIT_KINDS, ConfigSource, Layer
 from ptycho_config._sources.mapping import MappingSource
 from ptycho_config._torch_config import trained_knobs
 from ptycho_config._torchrun import TorchrunLaunch, torchrun_launch
 from ptycho_config._validation import message_of
 
 MODEL_ARCHIVE = "wts.h5.zip"
-_N_GROUPS_SOURCES = ("override", "env", "dotenv", "secret", "settings", "file")
 # The paths of a run, keys like any other; the command line's flag of each.
 RUN_PATHS: dict[PayloadKind, tuple[str, ...]] = {
     "training": ("train_data_file", "output_dir"),
@@ -92,12 +92,11 @@ def create_training_payload(
     ``probeGuess`` and an explicit ``N`` that contradicts it are errors instead of warnings.
     """
     given = _with_paths(overrides, train_data_file=train_data_file, output_dir=output_dir)
-    sources = sources_of(
-        given, execution_config, environ=environ, config_file=config_file,
-        strict_env=strict_env, env_file=env_file, secrets_dir=secrets_dir,
-        settings_sources=settings_sources, profile=profile,
+    options = SourceOptions(
+        environ=environ, config_file=config_file, strict_env=strict_env, env_file=env_file,
+        secrets_dir=secrets_dir, settings_sources=settings_sources, profile=profile,
     )  # fmt: skip
-    resolved, _ = run_training(sources, strict=strict)
+    resolved, _ = run_training(sources_of(given, execution_config, options), strict=strict)
     launch = _launch(resolved, environ)
     config = resolved.training_config
     legacy = to_legacy_dict(config)
@@ -129,11 +128,11 @@ def create_inference_payload(
     """
     paths = {"model_path": model_path, "test_data_file": test_data_file, "output_dir": output_dir}
     given = _with_paths(overrides, **paths)
-    sources = sources_of(
-        given, execution_config, environ=environ, config_file=config_file,
-        strict_env=strict_env, env_file=env_file, secrets_dir=secrets_dir,
-        settings_sources=settings_sources, profile=profile,
+    options = SourceOptions(
+        environ=environ, config_file=config_file, strict_env=strict_env, env_file=env_file,
+        secrets_dir=secrets_dir, settings_sources=settings_sources, profile=profile,
     )  # fmt: skip
+    sources = sources_of(given, execution_config, options)
     resolved, snapshot, facts = run_inference(sources, strict=strict)
     launch = _launch(resolved, environ)
     config = resolved.inference_config
@@ -166,7 +165,8 @@ def run_training(
     facts = _readable(inspect_data_file(train_path, strict=strict), "training data file")
     inferred = _inferred_source(facts, train_path, with_nphotons=True)
     layers = read_layers("training", [inferred], explicit)
-    return _for_this_host(_with_data_check(merge("training", layers), layers, strict)), facts
+    resolved = _with_data_check(merge("training", layers), layers, facts, strict)
+    return _for_this_host(resolved), facts
 
 
 def run_inference(
@@ -198,7 +198,9 @@ def run_inference(
     resolved = merge("inference", layers)
     if snapshot is not None:
         _check_against_checkpoint(layers)
-    return _for_this_host(_with_data_check(resolved, layers, strict)), snapshot, facts
+    if facts is not None:
+        resolved = _with_data_check(resolved, layers, facts, strict)
+    return _for_this_host(resolved), snapshot, facts
 
 
 def _require_model(model_dir: Path) -> None:
@@ -221,16 +223,18 @@ def _readable(facts: DataFileFacts, what: str) -> DataFileFacts:
     return facts
 
 
-def _with_data_check(resolved: Resolved, layers: list[Layer], strict: bool) -> Resolved:
+def _with_data_check(
+    resolved: Resolved, layers: list[Layer], facts: DataFileFacts, strict: bool
+) -> Resolved:
     """An explicit N that contradicts the data's probe size: a warning, noted in provenance
-    (strict: a ConflictError)."""
+    (strict: a ConflictError). A fallback size is no reading of the data, and is not checked."""
     key = "model.N"
     inferred = next((layer.entries.get(key) for layer in layers if layer.kind == "inferred"), None)
     origin = resolved.provenance[key]
-    if inferred is None or origin.kind in ("inferred", "default", "checkpoint"):
+    if inferred is None or origin.kind not in EXPLICIT_KINDS or facts.probe_fallback is not None:
         return resolved
     n = resolved.value(key)
-    if n == inferred.value or "fallback" in inferred.detail:
+    if n == inferred.value:
         return resolved
     note = f"contradicts {inferred.detail} (N = {inferred.value})"
     if strict:
@@ -312,7 +316,7 @@ def _paths(layers: list[Layer], payload: PayloadKind, complete: bool) -> dict[st
 def _require_n_groups(layers: list[Layer], payload: PayloadKind) -> None:
     """n_groups from one of the caller's sources: a default does not count."""
     key = f"{payload}.n_groups"
-    if not any(layer.kind in _N_GROUPS_SOURCES and key in layer.entries for layer in layers):
+    if not any(layer.kind in EXPLICIT_KINDS and key in layer.entries for layer in layers):
         argument = "overrides={'n_groups': ...}"
         _raise(layers, [MissingValueProblem(key, _ways(key, payload, argument))], payload)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
@@ -17,6 +17,8 @@ class Source:
 
     kind: SourceKind
     detail: str = ""
+    # the value was 'auto' made concrete for this host (the detail says so in words)
+    host_resolved: bool = field(default=False, compare=False, repr=False)
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.detail})" if self.detail else self.kind
@@ -55,11 +57,12 @@ class Provenance(Mapping[str, Source]):
     def __repr__(self) -> str:
         return f"Provenance({dict(self)!r})"
 
-    def with_note(self, key: str, note: str) -> Provenance:
+    def with_note(self, key: str, note: str, *, host_resolved: bool = False) -> Provenance:
         """A copy whose source of ``key`` carries ``note`` after its detail."""
         origin = self[key]
         detail = f"{origin.detail}; {note}" if origin.detail else note
-        return Provenance(self._keys, {**self._given, key: Source(origin.kind, detail)})
+        noted = Source(origin.kind, detail, host_resolved or origin.host_resolved)
+        return Provenance(self._keys, {**self._given, key: noted})
 
 
 def _show(value: Any) -> str:

@@ -70,13 +70,14 @@ class Resolved:
         return MappingProxyType(audit_trail(self, self.layers))
 
     def with_note(self, key: str, note: str, execution: ExecutionConfig | None = None) -> Resolved:
-        """This resolution with ``note`` on the source of ``key``, and another execution config
-        when the note is about a change to it."""
+        """This resolution with ``note`` on the source of ``key``; with ``execution``, that
+        execution config instead, its ``key`` resolved for this host."""
+        host_resolved = execution is not None
         return Resolved(
             self.kind,
             self.config,
             self.execution_config if execution is None else execution,
-            self.provenance.with_note(key, note),
+            self.provenance.with_note(key, note, host_resolved=host_resolved),
             self.ignored,
             self.layers,
         )
@@ -110,51 +111,64 @@ class Resolved:
         return explain(self.values(), self.provenance)
 
 
-def sources_of(
-    overrides: Mapping[str, Any] | None,
-    execution_config: ExecutionConfig | None,
-    *,
-    environ: Mapping[str, str] | None,
-    config_file: str | os.PathLike[str] | None,
-    inferred: Mapping[str, Any] | None = None,
-    checkpoint: Mapping[str, Any] | None = None,
-    strict_env: bool | None = None,
-    env_file: str | os.PathLike[str] | None = None,
-    secrets_dir: str | os.PathLike[str] | None = None,
-    settings_sources: Sequence[Any] = (),
-    profile: str | None = None,
-) -> list[ConfigSource]:
-    """The sources the arguments of ``resolve_*`` and the factories name, in any order.
+@dataclass(frozen=True, kw_only=True)
+class SourceOptions:
+    """Where a resolution reads, besides its overrides and execution config: the keywords that
+    ``resolve_*``, the factories and the command line share, passed on as one.
 
     ``config_file``, ``env_file``, ``secrets_dir`` and ``profile`` default to
     PTYCHO_CONFIG_FILE, PTYCHO_ENV_FILE, PTYCHO_SECRETS_DIR and PTYCHO_PROFILE of the
-    environment.
+    environment (``environ``, by default ``os.environ``).
     """
-    environment = Environment.of(environ, strict=strict_env)
+
+    environ: Mapping[str, str] | None = None
+    config_file: str | os.PathLike[str] | None = None
+    strict_env: bool | None = None
+    env_file: str | os.PathLike[str] | None = None
+    secrets_dir: str | os.PathLike[str] | None = None
+    settings_sources: Sequence[Any] = ()
+    profile: str | None = None
+
+
+def sources_of(
+    overrides: Mapping[str, Any] | None,
+    execution_config: ExecutionConfig | None,
+    options: SourceOptions,
+    *,
+    inferred: Mapping[str, Any] | None = None,
+    checkpoint: Mapping[str, Any] | None = None,
+) -> list[ConfigSource]:
+    """The sources the arguments of ``resolve_*`` and the factories name, in any order."""
+    strict_env = options.strict_env
+    environment = Environment.of(options.environ, strict=strict_env)
     sources: list[ConfigSource] = [
         Overrides(overrides),
         ExecutionSource(execution_config),
         environment,
     ]
     switches = _switches(environment.variables)
+    env_file = options.env_file
     env_file = switches.get(ENV_FILE_VARIABLE) if env_file is None else env_file
     if env_file is not None:
         from ptycho_config._sources.dotenv import DotEnvFile
 
         sources.append(DotEnvFile(not_empty(env_file, "env_file"), strict_env))
+    secrets_dir = options.secrets_dir
     secrets_dir = switches.get(SECRETS_DIR_VARIABLE) if secrets_dir is None else secrets_dir
     if secrets_dir is not None:
         from ptycho_config._sources.secrets import SecretsDirectory
 
         sources.append(SecretsDirectory(not_empty(secrets_dir, "secrets_dir"), strict_env))
-    if settings_sources:
+    if options.settings_sources:
         from ptycho_config._sources.settings import SettingsSource, check_settings_source
 
-        sources += [SettingsSource(check_settings_source(s)) for s in settings_sources]
+        sources += [SettingsSource(check_settings_source(s)) for s in options.settings_sources]
+    config_file = options.config_file
     if config_file is None:
         config_file = switches.get(CONFIG_FILE_VARIABLE)
     if config_file is not None:
         sources.append(ConfigFile(not_empty(config_file, "config_file")))
+    profile = options.profile
     if profile is None:
         profile = switches.get(PROFILE_VARIABLE)
     if profile is not None:
@@ -296,11 +310,11 @@ def resolve_training(
     profile: str | None = None,
 ) -> Resolved:
     """Resolve a training configuration from every source, without touching data files."""
-    sources = sources_of(
-        overrides, execution_config, environ=environ, config_file=config_file,
-        inferred=inferred, strict_env=strict_env, env_file=env_file,
+    options = SourceOptions(
+        environ=environ, config_file=config_file, strict_env=strict_env, env_file=env_file,
         secrets_dir=secrets_dir, settings_sources=settings_sources, profile=profile,
     )  # fmt: skip
+    sources = sources_of(overrides, execution_config, options, inferred=inferred)
     return merge("training", read_layers("training", sources))
 
 
@@ -319,9 +333,11 @@ def resolve_inference(
     profile: str | None = None,
 ) -> Resolved:
     """Resolve an inference configuration from every source, without touching data files."""
-    sources = sources_of(
-        overrides, execution_config, environ=environ, config_file=config_file,
-        inferred=inferred, checkpoint=checkpoint, strict_env=strict_env, env_file=env_file,
+    options = SourceOptions(
+        environ=environ, config_file=config_file, strict_env=strict_env, env_file=env_file,
         secrets_dir=secrets_dir, settings_sources=settings_sources, profile=profile,
     )  # fmt: skip
+    sources = sources_of(
+        overrides, execution_config, options, inferred=inferred, checkpoint=checkpoint
+    )
     return merge("inference", read_layers("inference", sources))

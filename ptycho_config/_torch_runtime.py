@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ptycho_config._accelerator import (
     DEVICE_TYPE,
-    ON_THIS_HOST,
     import_torch,
     resolve_accelerator,
     with_accelerator,
@@ -300,7 +299,7 @@ def _as_given(payload: RuntimePayload) -> ExecutionConfig:
     config = getattr(payload, "training_config", None) or getattr(payload, "inference_config", None)
     source = getattr(payload, "provenance", {}).get("execution.accelerator")
     backend = getattr(config, "backend", "pytorch")
-    if backend != "pytorch" and source is not None and source.detail.endswith(ON_THIS_HOST):
+    if backend != "pytorch" and source is not None and source.host_resolved:
         return with_accelerator(execution, "auto")
     return execution
 

@@ -4,6 +4,7 @@ Precedence is only the order of ``SOURCE_KINDS``; the merger sorts layers by it.
 """
 
 from ptycho_config._sources.layer import (
+    EXPLICIT_KINDS,
     SOURCE_KINDS,
     ConfigSource,
     Entry,
@@ -12,4 +13,12 @@ from ptycho_config._sources.layer import (
     precedence,
 )
 
-__all__ = ["SOURCE_KINDS", "ConfigSource", "Entry", "Layer", "SourceKind", "precedence"]
+__all__ = [
+    "EXPLICIT_KINDS",
+    "SOURCE_KINDS",
+    "ConfigSource",
+    "Entry",
+    "Layer",
+    "SourceKind",
+    "precedence",
+]

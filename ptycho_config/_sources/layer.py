@@ -52,6 +52,12 @@ SOURCE_KINDS: tuple[SourceKind, ...] = (
     "inferred",  # values read from data files
     "default",  # the schema default
 )
+# The kinds through which a caller gives values explicitly; the rest are implied (a profile's
+# defaults, a trained model's, the data's, the schema's). n_groups must come from one of these,
+# and an N from one of these is checked against the data file.
+EXPLICIT_KINDS: frozenset[SourceKind] = frozenset(
+    {"override", "execution_config", "env", "dotenv", "secret", "settings", "file"}
+)
 
 
 # Unknown names of one source that get suggestions (and, for variables, the edit-distance
