@@ -91,15 +91,15 @@ MUTATIONS = [
     Mutation(
         "drop the rule that n_groups is given",
         "ptycho_config/_factories.py",
-        "if not any(layer.kind in _N_GROUPS_SOURCES and key in layer.entries for layer in layers)",
+        "if not any(layer.kind in EXPLICIT_KINDS and key in layer.entries for layer in layers)",
         "if False",
         ("tests/test_factories.py",),
     ),
     Mutation(
         "stop counting n_groups from a secrets directory as given",
-        "ptycho_config/_factories.py",
-        '_N_GROUPS_SOURCES = ("override", "env", "dotenv", "secret", "settings", "file")',
-        '_N_GROUPS_SOURCES = ("override", "env", "dotenv", "settings", "file")',
+        "ptycho_config/_sources/layer.py",
+        '{"override", "execution_config", "env", "dotenv", "secret", "settings", "file"}',
+        '{"override", "execution_config", "env", "dotenv", "settings", "file"}',
         ("tests/test_factories.py",),
     ),
     Mutation(
