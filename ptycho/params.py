@@ -281,11 +281,10 @@ def _write_populated(values: dict[str, Any], *, report: bool = True) -> dict[str
 
 
 def _same(a: Any, b: Any) -> bool:
-    # legacy code stores arrays in cfg, whose == is elementwise and has no single truth value
-    try:
-        return a is b or (type(a) is type(b) and bool(a == b))
-    except (TypeError, ValueError):
-        return False
+    """The same value of the same type (legacy code tells 1, 1.0 and True apart)."""
+    from ptycho_config._errors import same_value
+
+    return type(a) is type(b) and same_value(a, b)
 
 
 def _big_n(values: Mapping[str, Any]) -> int:

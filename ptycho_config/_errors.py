@@ -70,6 +70,15 @@ def shorten(text: str, limit: int = 120) -> str:
     return f"{text[:limit]}... ({len(text)} characters)"
 
 
+def same_value(first: Any, second: Any) -> bool:
+    """Whether two values are equal: the library's one comparison. A value whose ``==`` raises
+    or gives no single truth (a numpy array) equals nothing but itself."""
+    try:
+        return first is second or bool(first == second)
+    except Exception:  # a hostile or element-wise __eq__
+        return False
+
+
 def show(value: Any) -> str:
     """The repr of a value for an error message: short, and never failing on hostile input."""
     return _BoundedRepr().repr(value)

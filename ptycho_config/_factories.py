@@ -32,6 +32,7 @@ from ptycho_config._errors import (
     show,
 )
 from ptycho_config._files import require_directory, require_file
+from ptycho_config._joins import same_field_value
 from ptycho_config._legacy import populate_quietly, to_legacy_dict
 from ptycho_config._npz import DataFileFacts, inspect_data_file
 from ptycho_config._payloads import InferencePayload, TrainingPayload
@@ -43,7 +44,7 @@ from ptycho_config._resolve import (
     read_layers,
     sources_of,
 )
-from ptycho_config._schemas import ExecutionConfig, ModelConfig
+from ptycho_config._schemas import ExecutionConfig
 from ptycho_config._snapshot import SNAPSHOT_NAME, Snapshot, load_snapshot
 from ptycho_config._sources import EXPLICIT_KINDS, ConfigSource, Layer
 from ptycho_config._sources.mapping import MappingSource
@@ -377,7 +378,11 @@ def _check_against_checkpoint(layers: list[Layer]) -> None:
             continue
         for layer in layers:
             entry = layer.entries.get(key)
-            if layer is checkpoint or entry is None or _same(name, entry.value, trained.value):
+            if (
+                layer is checkpoint
+                or entry is None
+                or same_field_value(key, entry.value, trained.value)
+            ):
                 continue
             problems.append(
                 ConflictProblem(
@@ -388,13 +393,6 @@ def _check_against_checkpoint(layers: list[Layer]) -> None:
             )
     if problems:
         raise ConflictError.from_problems(problems, "inference")
-
-
-def _same(name: str, given: Any, trained: Any) -> bool:
-    try:
-        return bool(getattr(ModelConfig.model_validate({name: given}), name) == trained)
-    except ValueError:
-        return False
 
 
 def _for_this_host(resolved: Resolved) -> Resolved:

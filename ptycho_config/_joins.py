@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from ptycho_config._errors import ConflictProblem, Problem, show
+from ptycho_config._errors import ConflictProblem, Problem, same_value, show
 from ptycho_config._registry import KEYS, TWINS, PayloadKind
 from ptycho_config._schemas import SECTIONS
 from ptycho_config._sources import Entry, Layer, precedence
@@ -35,7 +35,7 @@ def join_shared_fields(
             continue
         best = min(found, key=lambda won: precedence(won[0].kind))
         rivals = [w for w in found if w is not best and w[0].kind == best[0].kind]
-        if rivals and not _same_value(rivals[0][1].value, best[1].value):
+        if rivals and not same_value(rivals[0][1].value, best[1].value):
             (first, a), (second, b) = found
             problems.append(
                 ConflictProblem(
@@ -59,7 +59,7 @@ def pinned_conflicts(layers: list[Layer]) -> list[Problem]:
             pinned = low.entries[key]
             for high in layers[: layers.index(low)]:
                 entry = high.entries.get(key)
-                if entry is None or _same_field_value(key, entry.value, pinned.value):
+                if entry is None or same_field_value(key, entry.value, pinned.value):
                     continue
                 problems.append(
                     ConflictProblem(
@@ -80,20 +80,13 @@ def field_adapter(key: str) -> TypeAdapter[Any]:
     return TypeAdapter(info.rebuild_annotation(), config=config)
 
 
-def _same_field_value(key: str, first: Any, second: Any) -> bool:
+def same_field_value(key: str, first: Any, second: Any) -> bool:
     """Whether two values are the same once validated as the field (e.g. 'Poisson' forms)."""
     try:
         adapter = field_adapter(key)
-        return _same_value(adapter.validate_python(first), adapter.validate_python(second))
+        return same_value(adapter.validate_python(first), adapter.validate_python(second))
     except (ValidationError, ValueError, TypeError):  # an invalid value is reported elsewhere
-        return _same_value(first, second)
-
-
-def _same_value(first: Any, second: Any) -> bool:
-    try:
-        return bool(first == second)
-    except (ValueError, TypeError):
-        return False
+        return same_value(first, second)
 
 
 def once_per_shared_field(problems: list[Problem]) -> list[Problem]:

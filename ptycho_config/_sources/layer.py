@@ -20,6 +20,7 @@ from ptycho_config._errors import (
     InvalidValueProblem,
     Problem,
     UnknownKeyProblem,
+    same_value,
     shorten,
     show,
     suggest,
@@ -147,7 +148,7 @@ class Layer:
             )
         key = found.key.qualified
         previous = self.entries.get(key)
-        if previous is not None and not _equal(previous.value, value):
+        if previous is not None and not same_value(previous.value, value):
             pairs = [(previous.spelling, previous.raw), (spelling, raw)]
             first, second = sorted(pairs, key=lambda pair: pair[0])
             self.problems.append(
@@ -199,11 +200,3 @@ class Layer:
         if not isinstance(found, Match):
             found = lookup(spelling, self.payload)
         return found.key if isinstance(found, Match) else spelling
-
-
-def _equal(first: Any, second: Any) -> bool:
-    """Whether two spellings give the same value; values without a plain truth of == differ."""
-    try:
-        return first is second or bool(first == second)
-    except (ValueError, TypeError):  # e.g. numpy arrays, whose == is element-wise
-        return False
