@@ -487,6 +487,16 @@ class TestLoadYamlConfig:
         with pytest.raises(FileNotFoundError, match=r"absent\.yaml"):
             load_yaml_config(tmp_path / "absent.yaml")
 
+    def test_read_as_config_files_are(self, tmp_path: Path) -> None:
+        """The library's YAML rules hold here too: a key twice is an error, 0100 is no octal."""
+        twice = tmp_path / "twice.yaml"
+        twice.write_text("model:\n  N: 64\n  N: 128\n")
+        with pytest.raises(ValueError, match=r"twice\.yaml.*'N' twice"):
+            load_yaml_config(twice)
+        octal = tmp_path / "octal.yaml"
+        octal.write_text("nepochs: 0100\n")
+        assert load_yaml_config(octal) != {"nepochs": 64}
+
     def test_non_mapping_rejected(self, tmp_path: Path) -> None:
         """A top-level list raises ValueError naming the file."""
         path = tmp_path / "list.yaml"

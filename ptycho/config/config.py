@@ -13,8 +13,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ptycho_config._errors import ConfigFileNotFoundError, ModelArchiveNotFoundError
+from ptycho_config._errors import (
+    ConfigFileNotFoundError,
+    ModelArchiveNotFoundError,
+    PtychoConfigError,
+)
 from ptycho_config._factories import MODEL_ARCHIVE
+from ptycho_config._files import CONFIG_FILE_CAP, read_capped
 from ptycho_config._legacy import to_legacy_dict
 from ptycho_config._registry import ALIASES, LEGACY_RENAMES
 from ptycho_config._schemas import (
@@ -23,6 +28,7 @@ from ptycho_config._schemas import (
     PyTorchExecutionConfig,
     TrainingConfig,
 )
+from ptycho_config._sources.config_file import load_yaml
 
 __all__ = [
     "KEY_MAPPINGS",
@@ -100,13 +106,14 @@ def validate_inference_config(config: InferenceConfig) -> None:
 
 
 def load_yaml_config(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The mapping in a YAML file (empty file: ``{}``); errors name the file."""
+    """The mapping in a YAML file (empty file: ``{}``), read as config files are (at most
+    ``CONFIG_FILE_CAP`` bytes of a regular file, YAML 1.2 numbers, no key twice); errors name
+    the file."""
     import yaml  # only this function needs it
 
     where = Path(path)
     try:
-        with where.open("rb") as stream:
-            data = yaml.safe_load(stream)
+        data = load_yaml(read_capped(where, "config file", CONFIG_FILE_CAP))
     except yaml.YAMLError as error:
         message = f"invalid YAML in config file {where}: {error}"
         try:
@@ -114,6 +121,10 @@ def load_yaml_config(path: str | os.PathLike[str]) -> dict[str, Any]:
         except TypeError:  # some YAML errors (ReaderError) take structured arguments only
             renamed = yaml.YAMLError(message)
         raise renamed from error
+    except PtychoConfigError:  # not a regular file, or too large: already names the file
+        raise
+    except ValueError as error:  # a key twice, too many values
+        raise ValueError(f"invalid YAML in config file {where}: {error}") from error
     except OSError as error:
         message = f"cannot read config file {where}: {error.strerror or error}"
         if error.errno is None:

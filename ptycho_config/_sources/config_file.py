@@ -101,7 +101,7 @@ def _parse(kind: str, text: str) -> Any:
         if text.count(",") + text.count("\n") > _MAX_EVENTS:
             raise ValueError(f"it has more than {_MAX_EVENTS} values or lines")
         return tomllib.loads(text)
-    return _load_yaml(text)
+    return load_yaml(text)
 
 
 # YAML 1.2 core schema numbers, the only ones read as numbers: 1.1's octal (0512), base 60
@@ -179,8 +179,9 @@ def _yaml_loader() -> Any:
     return StrictLoader
 
 
-def _load_yaml(text: str) -> Any:
-    """The document, once its parse events are counted: a bound met before any is built."""
+def load_yaml(text: str | bytes) -> Any:
+    """The document, once its parse events are counted: a bound met before any is built.
+    YAML 1.2 core numbers, earlier-wins merge keys, a key given twice is an error."""
     import yaml
 
     for count, _ in enumerate(yaml.parse(text, Loader=_yaml_loader())):
