@@ -24,7 +24,7 @@ from pydantic import Field, create_model
 
 from ptycho_config import _legacy_values, _registry
 from ptycho_config._errors import PtychoConfigError
-from ptycho_config._joins import field_adapter
+from ptycho_config._merge_rules import field_adapter
 from ptycho_config._schema_base import Schema
 from ptycho_config._schemas import NESTED_SECTIONS, SECTIONS
 from ptycho_config._sources.unknown import known_variables

@@ -32,8 +32,8 @@ from ptycho_config._errors import (
     show,
 )
 from ptycho_config._files import require_directory, require_file
-from ptycho_config._joins import same_field_value
 from ptycho_config._legacy import populate_quietly, to_legacy_dict
+from ptycho_config._merge_rules import same_field_value
 from ptycho_config._npz import DataFileFacts, inspect_data_file
 from ptycho_config._payloads import InferencePayload, TrainingPayload
 from ptycho_config._registry import KEYS, MODEL_DEFINING, PayloadKind, env_spellings

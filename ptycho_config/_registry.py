@@ -65,7 +65,7 @@ LEGACY_RENAMES: dict[str, str] = {
 
 # Fields declared both by training and by execution (scheduler, gradient clipping): one value.
 # A bare name sets the training field and the merger gives both the higher source's value.
-TWINS: frozenset[str] = frozenset(
+SHARED_FIELDS: frozenset[str] = frozenset(
     name for name in SECTIONS["training"].model_fields if name in SECTIONS["execution"].model_fields
 )
 
@@ -217,7 +217,7 @@ def _build_index(kind: PayloadKind) -> _Index:
         names.setdefault(key.qualified, Miss("other_payload"))
         names.setdefault(key.name, Miss("other_payload"))
     for bare, keys in by_bare.items():
-        if bare in TWINS:
+        if bare in SHARED_FIELDS:
             keys = [k for k in keys if k.section == kind] or keys
         keys = [k for k in keys if k.section != BACKEND_SECTION] or keys
         names[bare] = (

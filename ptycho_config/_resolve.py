@@ -21,7 +21,7 @@ from ptycho_config._errors import (
     show,
 )
 from ptycho_config._files import not_empty
-from ptycho_config._joins import join_shared_fields, once_per_shared_field, pinned_conflicts
+from ptycho_config._merge_rules import join_shared_fields, once_per_shared_field, pinned_conflicts
 from ptycho_config._profiles import get_profile
 from ptycho_config._provenance import Provenance, Source, explain
 from ptycho_config._registry import (

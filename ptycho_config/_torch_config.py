@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 from pydantic import BaseModel
 
 from ptycho_config._accelerator import DEVICE_TYPE
-from ptycho_config._registry import TWINS
+from ptycho_config._registry import SHARED_FIELDS
 from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._torch_objects import (
     Mode,
@@ -137,7 +137,7 @@ def effective(name: str, training: TrainingConfig, execution: ExecutionConfig) -
     Resolution gives both the same value (the higher source's). For configs built
     directly, the execution config's value wins unless it is its default.
     """
-    if name not in TWINS:
+    if name not in SHARED_FIELDS:
         raise ValueError(f"{name} is not declared by both training and execution")
     ours = getattr(execution, name)
     return getattr(training, name) if ours == _default_of(ExecutionConfig, name) else ours
@@ -165,7 +165,7 @@ def torch_training_config(
         "train_data_file": _optional_str(training.train_data_file),
         "test_data_file": _optional_str(training.test_data_file),
         "output_dir": str(training.output_dir),
-        **{name: effective(name, training, execution) for name in TWINS},
+        **{name: effective(name, training, execution) for name in SHARED_FIELDS},
     }
     return _filled(TorchTrainingConfig, given, training.torch, training, execution)
 

@@ -74,7 +74,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("_registry",),
     ("_sources", "_provenance", "_profiles", "_legacy_values", "_accelerator", "_npz",
      "_json_schema", "_reference", "_torch_objects", "ptycho", "ptycho.params"),
-    ("_joins", "_resolve", "_snapshot", "_torch_config", "_torchrun", "_legacy", "_extension",
+    ("_merge_rules", "_resolve", "_snapshot", "_torch_config", "_torchrun", "_legacy", "_extension",
      "_export"),
     ("_payloads", "_torch_runtime", "_factories", "settings", "distributed"),
     ("_example", "_cli", "__main__", "testing", "testing_plugin", "ptycho_config", "ptycho.config"),

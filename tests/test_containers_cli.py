@@ -19,7 +19,7 @@ from ptycho_config import resolve_inference, resolve_training
 from ptycho_config._cli import EXIT_INVALID, EXIT_MISSING, EXIT_OK
 from ptycho_config._example import EXAMPLE_DIR
 from ptycho_config._json_schema import config_file_schema
-from ptycho_config._registry import KEYS, PAYLOAD_SECTIONS, TWINS, Match, lookup
+from ptycho_config._registry import KEYS, PAYLOAD_SECTIONS, SHARED_FIELDS, Match, lookup
 from ptycho_config.testing import execution_configs, inference_configs, training_configs
 from tests.conftest import write_npz
 
@@ -230,7 +230,7 @@ class TestSchema:
     ) -> None:
         """Any valid training configuration, written in either layout, validates and resolves."""
         # the fields both sections declare are one value: a file gives them once
-        execution = execution.model_copy(update={k: getattr(training, k) for k in TWINS})
+        execution = execution.model_copy(update={k: getattr(training, k) for k in SHARED_FIELDS})
         document = sectioned(training, execution)
         document = bare(document) if flat else document
         VALIDATOR.validate(document)

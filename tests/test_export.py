@@ -22,7 +22,7 @@ from ptycho_config import (
     to_env,
 )
 from ptycho_config._export import EXPORTED_KINDS
-from ptycho_config._registry import KEYS, TWINS
+from ptycho_config._registry import KEYS, SHARED_FIELDS
 from ptycho_config._sources.environment import env_text
 from ptycho_config.testing import execution_configs, training_configs
 from tests.conftest import make_model_dir, write_npz
@@ -38,7 +38,7 @@ def values_of(training: Any, execution: ExecutionConfig) -> dict[str, Any]:
         f"training.{k}": v for k, v in training.model_dump().items() if f"training.{k}" in KEYS
     }
     values |= {f"execution.{k}": v for k, v in execution.model_dump().items()}
-    return values | {f"execution.{name}": values[f"training.{name}"] for name in TWINS}
+    return values | {f"execution.{name}": values[f"training.{name}"] for name in SHARED_FIELDS}
 
 
 class TestWhatIsExported:

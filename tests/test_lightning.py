@@ -22,7 +22,7 @@ from ptycho_config import (
     create_inference_payload,
     create_training_payload,
 )
-from ptycho_config._registry import TWINS
+from ptycho_config._registry import SHARED_FIELDS
 from ptycho_config._torch_runtime import CONSTANT_SCHEDULERS, PLATEAU_MONITOR
 from ptycho_config.testing import execution_configs, training_configs
 from tests._processes import ROOT, base_environment, run_all
@@ -82,7 +82,7 @@ class TestArguments:
         """
         assume(execution.strategy not in ("fsdp", "deepspeed"))
         # the fields both sections declare are one value in a resolved payload
-        shared = {name: getattr(training, name) for name in TWINS}
+        shared = {name: getattr(training, name) for name in SHARED_FIELDS}
         execution = execution.model_copy(update={"accelerator": "cpu", "devices": 1, **shared})
         runtime = build_torch_runtime(Pair(training, execution))
         trainer = lightning.Trainer(**runtime.trainer_kwargs, enable_model_summary=False)

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ptycho_config import ExecutionConfig, PtychoConfigError, resolve_inference, resolve_training
-from ptycho_config._registry import KEYS, PAYLOAD_SECTIONS, TWINS, keys_of
+from ptycho_config._registry import KEYS, PAYLOAD_SECTIONS, SHARED_FIELDS, keys_of
 from ptycho_config._sources.environment import env_text, environment_of
 from ptycho_config.testing import (
     SourceAssignment,
@@ -93,7 +93,7 @@ class TestEnvironmentRoundTrip:
         }  # fmt: skip
         torch_set = training.torch.model_dump(exclude_unset=True)
         values |= {f"torch.{k}": v for k, v in torch_set.items()}
-        execution = execution.model_copy(update={k: getattr(training, k) for k in TWINS})
+        execution = execution.model_copy(update={k: getattr(training, k) for k in SHARED_FIELDS})
         values |= {f"execution.{k}": v for k, v in execution.model_dump().items()}
         resolved = resolve_training(environ=environment_of(values))
         assert resolved.training_config == training

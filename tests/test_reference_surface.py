@@ -26,7 +26,7 @@ from ptycho_config import (
     to_legacy_dict,
 )
 from ptycho_config._example import write_example
-from ptycho_config._registry import TWINS
+from ptycho_config._registry import SHARED_FIELDS
 from ptycho_config._torch_config import (
     TorchDataConfig,
     TorchInferenceConfig,
@@ -318,7 +318,7 @@ class TestSharedFields:
 
     def test_the_shared_fields(self) -> None:
         """The fields declared by both training and execution are exactly these three."""
-        assert {"scheduler", "gradient_clip_val", "gradient_clip_algorithm"} == set(TWINS)
+        assert {"scheduler", "gradient_clip_val", "gradient_clip_algorithm"} == set(SHARED_FIELDS)
 
     @pytest.mark.parametrize(
         ("name", "value"),

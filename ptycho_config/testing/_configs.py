@@ -22,7 +22,7 @@ from ptycho_config._errors import PtychoConfigError
 from ptycho_config._registry import (
     KEYS,
     PAYLOAD_SECTIONS,
-    TWINS,
+    SHARED_FIELDS,
     Match,
     PayloadKind,
     env_spellings,
@@ -70,11 +70,11 @@ def payload_schemas(kind: PayloadKind) -> list[type[Schema]]:
 def partners(key: str, kind: PayloadKind) -> tuple[str, ...]:
     """The keys holding one value with ``key`` in a payload, ``key`` first.
 
-    A field the registry lists in ``TWINS`` is declared by training and by execution, and a
+    A field the registry lists in ``SHARED_FIELDS`` is declared by training and by execution, and a
     training payload resolves both keys to one value.
     """
     section, name = key.split(".", 1)
-    if kind == "training" and name in TWINS and section in ("training", "execution"):
+    if kind == "training" and name in SHARED_FIELDS and section in ("training", "execution"):
         other = "execution" if section == "training" else "training"
         return (key, f"{other}.{name}")
     return (key,)

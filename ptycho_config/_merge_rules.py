@@ -1,7 +1,7 @@
 """Rules of the merge that span layers or keys: shared fields, and keys a layer pins.
 
 ``scheduler``, ``gradient_clip_val`` and ``gradient_clip_algorithm`` are declared by both
-training and execution (``TWINS``): they are one value, the higher source's. A layer (a
+training and execution (``SHARED_FIELDS``): they are one value, the higher source's. A layer (a
 profile) may pin keys: a higher layer giving one of them another value is an error.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from ptycho_config._errors import ConflictProblem, Problem, same_value, show
-from ptycho_config._registry import KEYS, TWINS, PayloadKind
+from ptycho_config._registry import KEYS, SHARED_FIELDS, PayloadKind
 from ptycho_config._schemas import SECTIONS
 from ptycho_config._sources import Entry, Layer, precedence
 
@@ -28,7 +28,7 @@ def join_shared_fields(
     problems: list[Problem] = []
     if payload != "training":
         return problems
-    for name in sorted(TWINS):
+    for name in sorted(SHARED_FIELDS):
         pair = [winners.get(f"{section}.{name}") for section in ("training", "execution")]
         found = [won for won in pair if won is not None]
         if not found:
@@ -95,6 +95,6 @@ def once_per_shared_field(problems: list[Problem]) -> list[Problem]:
 
     def repeated(problem: Problem) -> bool:
         section, _, name = problem.key.partition(".")
-        return section == "execution" and name in TWINS and f"training.{name}" in reported
+        return section == "execution" and name in SHARED_FIELDS and f"training.{name}" in reported
 
     return [p for p in problems if not repeated(p)]
