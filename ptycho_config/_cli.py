@@ -41,8 +41,8 @@ from ptycho_config._json_schema import config_file_schema
 from ptycho_config._reference import env_rows
 from ptycho_config._registry import KEYS, RESERVED_ENV, env_variables
 from ptycho_config._resolve import SourceOptions, sources_of
-from ptycho_config._snapshot import fingerprint
-from ptycho_config._sources.config_file import ConfigFile
+from ptycho_config._snapshot import config_document, fingerprint
+from ptycho_config._sources.config_file import ConfigFile, dump_yaml
 from ptycho_config._sources.dotenv import DotEnvFile
 from ptycho_config._sources.environment import Environment
 from ptycho_config._sources.profile import ProfileSource
@@ -52,7 +52,7 @@ EXIT_OK, EXIT_BUG, EXIT_USAGE = 0, 1, 2
 EXIT_INVALID, EXIT_MISSING = PtychoConfigError.exit_code, ConfigFileNotFoundError.exit_code
 EXIT_UNREADABLE, EXIT_OUTPUT = FileReadError.exit_code, OutputError.exit_code
 EXIT_BACKEND = BackendUnavailableError.exit_code
-FORMATS = ("table", "json", "yaml", "env", "legacy")
+FORMATS = ("table", "json", "yaml", "env", "legacy", "config")
 
 
 def _assignment(text: str) -> tuple[str, str]:
@@ -148,7 +148,7 @@ def _payload(args: argparse.Namespace) -> Any:
         "env_file": args.env_file, "secrets_dir": args.secrets_dir, "profile": args.profile,
     }  # fmt: skip
     overrides = _overrides(args.assignments)
-    if args.example:  # the bundled files, unless a flag names others
+    if args.example:  # the bundled files, unless a flag or --set names others
         run = "training" if args.command == "train" else "inference"
         files = {
             "train_data_file": example / _example.TRAIN_DATA,
@@ -157,7 +157,7 @@ def _payload(args: argparse.Namespace) -> Any:
             "output_dir": f"example_outputs/{run}",
         }
         for name, default in files.items():
-            if getattr(args, name, "") is None:
+            if getattr(args, name, "") is None and not {name, f"{run}.{name}"} & set(overrides):
                 setattr(args, name, str(default))
     if args.command == "train":
         return create_training_payload(args.train_data_file, args.output_dir, overrides, **common)
@@ -197,6 +197,9 @@ def _render(payload: Any, form: str) -> str:
         return str(yaml.safe_dump(_document(payload), sort_keys=False)).rstrip()
     if form == "env":
         return env_lines(payload)
+    if form == "config":  # a config file that reruns this run: --config reads it back
+        text = dump_yaml(config_document(payload))
+        return f"# ptycho-config {fingerprint(payload)}\n{text}".rstrip()
     return json.dumps(dict(payload.legacy_params), indent=2, sort_keys=True)
 
 

@@ -163,7 +163,10 @@ class ModelConfig(Schema):
 class _Grouping(Schema):
     """How scan positions are grouped: the fields training and inference share."""
 
-    n_images: OptionalPositiveInt = Field(None, description="Deprecated alias of n_groups.")
+    # never dumped: a config written out must not carry the deprecated spelling back in
+    n_images: OptionalPositiveInt = Field(
+        None, description="Deprecated alias of n_groups.", exclude=True
+    )
     n_subsample: OptionalPositiveInt = Field(
         None, description="Subsample this many scan positions before grouping."
     )

@@ -119,6 +119,16 @@ class Snapshot:
         return {f"model.{k}": v for k, v in self.training_config.model.model_dump().items()}
 
 
+def config_document(payload: Any) -> dict[str, Any]:
+    """The resolved configs as a config file holds them: one section each, model and torch
+    nested as the configs dump them. Read back as the only source, it gives the same values."""
+    config = getattr(payload, "training_config", None) or payload.inference_config
+    return {
+        config.section: config.model_dump(mode="json"),
+        "execution": payload.execution_config.model_dump(mode="json"),
+    }
+
+
 def save_snapshot(payload: Any, directory: str | os.PathLike[str]) -> Path:
     """Write the payload's resolved training configuration into ``directory`` atomically."""
     training = getattr(payload, "training_config", None)
@@ -128,12 +138,13 @@ def save_snapshot(payload: Any, directory: str | os.PathLike[str]) -> Path:
     if not folder.is_dir():
         message = f"Snapshot directory not found: {folder}"
         raise ConfigFileNotFoundError(message, [Problem("directory", "not found", str(folder))])
+    sections = config_document(payload)
     document = {
         "schema_version": SNAPSHOT_VERSION,
         "kind": "training",
         "fingerprint": fingerprint(payload),
-        "training_config": training.model_dump(mode="json"),
-        "execution_config": payload.execution_config.model_dump(mode="json"),
+        "training_config": sections["training"],
+        "execution_config": sections["execution"],
         "provenance": {
             key: {"kind": src.kind, "detail": src.detail} for key, src in payload.provenance.items()
         },

@@ -1,7 +1,8 @@
 """A configuration file: YAML (safe loading only), TOML or JSON, by extension.
 
 Sections are top-level tables (`model:`, `training:`, `inference:`, `execution:`); bare
-unambiguous keys may also stand at the top level.
+unambiguous keys may also stand at the top level. The training or inference section may nest
+the model and torch sections, as a config's own ``model_dump()`` does.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ptycho_config._errors import (
 )
 from ptycho_config._files import CONFIG_FILE_CAP, DuplicateKeyError, read_capped, unique_keys
 from ptycho_config._registry import PayloadKind, lookup
-from ptycho_config._schemas import SECTIONS
+from ptycho_config._schemas import NESTED_SECTIONS, SECTIONS
 from ptycho_config._sources.layer import Layer, SourceKind
 
 _SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".json": "json"}
@@ -179,6 +180,22 @@ def _yaml_loader() -> Any:
     return StrictLoader
 
 
+def dump_yaml(document: Mapping[str, Any]) -> str:
+    """YAML that this loader reads back to ``document``: text a YAML 1.2 reader would take
+    for a number (``0e0``, which PyYAML writes bare) is quoted."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    for tag, rule, firsts in (
+        ("tag:yaml.org,2002:int", _YAML_INT, "-+0123456789"),
+        ("tag:yaml.org,2002:float", _YAML_FLOAT, "-+.0123456789"),
+    ):
+        Dumper.add_implicit_resolver(tag, re.compile(f"^(?:{rule})$"), list(firsts))
+    return str(yaml.dump(dict(document), Dumper=Dumper, sort_keys=False))
+
+
 def load_yaml(text: str | bytes) -> Any:
     """The document, once its parse events are counted: a bound met before any is built.
     YAML 1.2 core numbers, earlier-wins merge keys, a key given twice is an error."""
@@ -215,6 +232,12 @@ def file_layer(
                 layer.problems.append(InvalidValueProblem(name, message, value, f"{kind} {detail}"))
                 continue
             for field, item in value.items():
+                if field in NESTED_SECTIONS and isinstance(item, dict) and name == payload:
+                    # a config's own dump: training.model holds the model section
+                    for inner, inner_value in item.items():
+                        spelling = f"{field}.{inner}"
+                        layer.add(lookup(spelling, payload), spelling, inner_value, detail)
+                    continue
                 spelling = f"{name}.{field}"
                 layer.add(lookup(spelling, payload), spelling, item, detail, foreign_is_error=False)
             continue

@@ -6,6 +6,7 @@ are looked at further.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -137,6 +138,8 @@ def env_text(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, list | tuple):  # JSON: no single quotes for a shell or .env to mangle
+        return json.dumps(value, default=str)
     return str(value)
 
 

@@ -1,0 +1,170 @@
+"""Configs that round-trip: what the library writes, it reads back to the same run.
+
+`--format config` output and a config's own `model_dump` are config files; `--format env`
+output is a `.env` file. Read back as the only source, each gives the same values and the
+same fingerprint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ptycho_config import (
+    InferenceConfig,
+    TrainingConfig,
+    fingerprint,
+    resolve_inference,
+    resolve_training,
+    save_snapshot,
+)
+from ptycho_config._cli import EXIT_OK, main
+from ptycho_config._registry import Match, lookup_env
+from ptycho_config._sources.config_file import dump_yaml
+from ptycho_config.testing import environments, inference_configs, training_configs
+from tests.conftest import make_model_dir, write_npz
+
+QUICK = settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+# each example of a command-line round trip runs the command three times
+RUNS = settings(QUICK, max_examples=8)
+
+
+@pytest.fixture(scope="module")
+def folder() -> Iterator[Path]:
+    """A folder shared by every Hypothesis example, with a data file and a model."""
+    path = Path(tempfile.mkdtemp())
+    write_npz(path / "train.npz")
+    write_npz(path / "infer.npz")
+    make_model_dir(path / "model")
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path)
+
+
+def cli(*argv: str, environ: dict[str, str] | None = None) -> str:
+    """The command's output; it must succeed. Only ``environ`` is in the environment."""
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        mock.patch.dict(os.environ, environ or {}, clear=True),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore")
+        code = main(list(argv))
+    assert code == EXIT_OK, err.getvalue()
+    return out.getvalue()
+
+
+def run_document(*argv: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """The configs and fingerprint of a run, from `--format json`."""
+    document = json.loads(cli(*argv, "--format", "json", environ=environ))
+    return {k: v for k, v in document.items() if k not in ("provenance", "overrides_applied")}
+
+
+def without_paths(environ: dict[str, str], kind: Any) -> dict[str, str]:
+    """A drawn environment without the run's paths and with n_groups (the test gives those)."""
+    names = ("train_data_file", "test_data_file", "model_path", "output_dir", "n_groups")
+    kept = {}
+    for name, text in environ.items():
+        found = lookup_env(name, kind)
+        if not (isinstance(found, Match) and found.key.name in names):
+            kept[name] = text
+    return kept | {"PTYCHO_N_GROUPS": "8"}
+
+
+@RUNS
+@given(kind=st.sampled_from(["train", "infer"]), data=st.data())
+def test_format_config_reads_back(folder: Path, kind: str, data: Any) -> None:
+    """`--format config` read back by --config, alone, is the same run (values, fingerprint)."""
+    payload: Any = "training" if kind == "train" else "inference"
+    environ = without_paths(data.draw(environments(payload)), payload)
+    data_flag = "--train-data" if kind == "train" else "--test-data"
+    paths = [data_flag, str(folder / f"{kind}.npz"), "--output-dir", "out"]
+    paths += [] if kind == "train" else ["--model-path", str(folder / "model")]
+    try:
+        original = run_document(kind, *paths, environ=environ)
+    except AssertionError:  # a drawn value the data or model contradicts: no run to repeat
+        return
+    text = cli(kind, *paths, "--format", "config", environ=environ)
+    assert "n_images" not in text
+    config = folder / f"rerun-{kind}.yaml"
+    config.write_text(text, encoding="utf-8")
+    assert original == run_document(kind, environ={"PTYCHO_CONFIG_FILE": str(config)})
+
+
+@QUICK
+@given(config=training_configs())
+def test_training_dump_is_a_config_file(folder: Path, config: TrainingConfig) -> None:
+    """{'training': model_dump(mode='json')}, model and torch nested, loads back unchanged."""
+    document = {"training": config.model_dump(mode="json")}
+    assert "n_images" not in document["training"]
+    path = folder / "dump.yaml"
+    path.write_text(dump_yaml(document), encoding="utf-8")
+    resolved = resolve_training(config_file=path, environ={})
+    assert resolved.training_config == config
+    assert fingerprint(resolved.training_config) == fingerprint(config)
+
+
+@QUICK
+@given(config=inference_configs())
+def test_inference_dump_is_a_config_file(folder: Path, config: InferenceConfig) -> None:
+    """The same for an inference config, as JSON."""
+    path = folder / "dump.json"
+    path.write_text(json.dumps({"inference": config.model_dump(mode="json")}), encoding="utf-8")
+    assert resolve_inference(config_file=path, environ={}).inference_config == config
+
+
+# text a shell and a .env parser both take apart: quotes, comments, '=', newlines, spaces
+HOSTILE_TEXT = st.text(alphabet='ab"#= \n', min_size=1, max_size=12).filter(
+    lambda text: text.strip() and text.strip() != "none"
+)
+
+
+@RUNS
+@given(output_dir=HOSTILE_TEXT, data=st.data())
+def test_format_env_reads_back(folder: Path, output_dir: str, data: Any) -> None:
+    """`--format env` read back through --env-file, alone, is the same run."""
+    environ = without_paths(data.draw(environments("training")), "training")
+    paths = ["--train-data", str(folder / "train.npz"), "--output-dir", output_dir]
+    try:
+        original = run_document("train", *paths, environ=environ)
+    except AssertionError:
+        return
+    env_file = folder / "run.env"
+    env_file.write_text(cli("train", *paths, "--format", "env", environ=environ), "utf-8")
+    again = run_document("train", "--env-file", str(env_file))
+    assert original == again
+    assert again["training_config"]["output_dir"] == output_dir
+
+
+def test_snapshot_holds_the_config_layout(tmp_path: Path) -> None:
+    """The snapshot's sections are those `--format config` prints, so they load back too."""
+    from ptycho_config import create_training_payload
+
+    payload = create_training_payload(
+        write_npz(tmp_path / "t.npz"), "out", {"n_groups": 8}, environ={}
+    )
+    target = save_snapshot(payload, tmp_path)
+    stored = json.loads(target.read_text(encoding="utf-8"))
+    printed = yaml.safe_load(
+        cli("train", "--train-data", str(tmp_path / "t.npz"), "--output-dir", "out",
+            "--set", "n_groups=8", "--format", "config")
+    )  # fmt: skip
+    assert stored["training_config"] == printed["training"]
+    assert stored["execution_config"] == printed["execution"]
