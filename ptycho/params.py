@@ -145,7 +145,9 @@ def set(key: str, value: Any) -> None:
     stored = _checked(key, value)
     broken = [p for p in _rule_problems({**cfg, key: stored}) if p[0] == key]
     if broken:
-        raise ValueError(f"{key} = {value!r}: {broken[0][2]}")
+        from ptycho_config._errors import show
+
+        raise ValueError(f"{key} = {show(value)}: {broken[0][2]}")
     with _write_lock:
         if _sealed and key not in RUNTIME_KEYS:
             _logger.warning("params.cfg is sealed, but %r is being set to %r", key, value)
@@ -364,19 +366,28 @@ def _checked(key: str, value: Any) -> Any:
     return value
 
 
+_MAX_INT = 2**31 - 1
+
+
 def _check_like_default(key: str, value: Any) -> None:
     """A reference key that no schema declares takes the type of its reference default."""
+    from ptycho_config._errors import show
+
     default = DEFAULT_CFG[key]
     if default is None:
         return
     if isinstance(default, bool):
         ok = isinstance(value, bool)
-    elif isinstance(default, int):
+    elif isinstance(default, int):  # a count, size or seed: the C int the backends use
         ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        if ok and not -_MAX_INT <= value <= _MAX_INT:
+            raise ValueError(f"{key} = {show(value)}: must be within ±{_MAX_INT} (2**31 - 1)")
     elif isinstance(default, float):
         ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
     else:
         ok = isinstance(value, type(default))
     if not ok:
         expected = type(default).__name__
-        raise ValueError(f"{key} = {value!r}: expected a {expected}, like the default {default!r}")
+        raise ValueError(
+            f"{key} = {show(value)}: expected a {expected}, like the default {default!r}"
+        )

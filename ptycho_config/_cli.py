@@ -142,7 +142,11 @@ def _overrides(assignments: Sequence[tuple[str, str]]) -> dict[str, Any]:
 
 def _payload(args: argparse.Namespace) -> Any:
     example = _example.EXAMPLE_DIR
-    config = args.config or (str(example / _example.CONFIG) if args.example else None)
+    config = (
+        args.config
+        if args.config is not None
+        else (str(example / _example.CONFIG) if args.example else None)
+    )
     common = {
         "config_file": config, "strict_env": args.strict_env,
         "env_file": args.env_file, "secrets_dir": args.secrets_dir, "profile": args.profile,

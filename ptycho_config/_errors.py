@@ -5,6 +5,7 @@
         ├── UnknownKeyError             a key no schema declares (with suggestions)      3
         ├── AmbiguousKeyError           a bare name present in several sections          3
         ├── InvalidValueError           a value outside its field's rule                 3
+        │   └── ArgumentTypeError       (also TypeError) an argument of the wrong type   3
         ├── MissingValueError           a value that must be given explicitly            3
         ├── ConflictError               two sources or spellings that disagree           3
         ├── ConfigMismatchError         ranks of one distributed run resolved different  3
@@ -170,6 +171,12 @@ class AmbiguousKeyError(PtychoConfigError):
 
 class InvalidValueError(PtychoConfigError):
     """A value that breaks its field's type, bounds or a cross-field rule."""
+
+
+class ArgumentTypeError(InvalidValueError, TypeError):
+    """An argument of the wrong type (overrides that are no mapping, a source that is none)."""
+
+    subject: ClassVar[str] = "argument"
 
 
 class MissingValueError(PtychoConfigError):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ptycho_config._errors import OutputError, Problem
 from ptycho_config._factories import create_training_payload
-from ptycho_config._files import not_empty
+from ptycho_config._files import as_path
 from ptycho_config._schemas import ExecutionConfig
 from ptycho_config._snapshot import save_snapshot
 
@@ -83,7 +83,7 @@ def copy_example(folder: str | os.PathLike[str]) -> Path:
     The files are copied into a hidden sibling first and renamed into place, so a failure
     (a full disk, a read-only parent) leaves nothing behind; every failure is an OutputError.
     """
-    target = not_empty(folder, "example directory")
+    target = as_path(folder, "example directory")
     try:
         _check_target(target)
         target.parent.mkdir(parents=True, exist_ok=True)

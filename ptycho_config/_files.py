@@ -19,6 +19,7 @@ from ptycho_config._errors import (
     FileReadError,
     InvalidValueError,
     Problem,
+    show,
 )
 
 # Size caps, documented in docs/errors.md: far above any real file of each kind.
@@ -27,12 +28,21 @@ SNAPSHOT_CAP = 4 * 1024 * 1024  # ptycho_config.json beside a trained model
 SETTINGS_FILE_CAP = 1024 * 1024  # a .env file, or one file of a secrets directory
 
 
-def not_empty(path: str | os.PathLike[str], what: str) -> Path:
-    """The path as a Path; an empty string (which Path would read as '.') is an error."""
-    if isinstance(path, str) and not path.strip():
-        message = f"{what} is an empty string, which is no path; give a file or directory"
-        raise InvalidValueError(message, [Problem(what, "must be a path, not empty", path)])
-    return path if isinstance(path, Path) else Path(path)
+def as_path(path: object, what: str) -> Path:
+    """The path as a Path; anything that is no path of text is the library's error: an int,
+    bytes, a NUL byte (which no system call takes), or an empty string (which Path would
+    read as '.', the working directory)."""
+    text = os.fspath(path) if isinstance(path, os.PathLike) else path
+    if not isinstance(text, str):
+        reason = f"must be a path (text or a Path), got {type(path).__name__}"
+    elif "\0" in text:
+        reason = "must be a path without NUL bytes"
+    elif not text.strip():
+        reason = "must be a path, not an empty string"
+    else:
+        return path if isinstance(path, Path) else Path(text)
+    message = f"{what} {reason}: {show(path)}; give a file or directory"
+    raise InvalidValueError(message, [Problem(what, reason, path)])
 
 
 def _not_a_file(mode: int) -> str:
@@ -91,6 +101,12 @@ def read_capped(path: str | os.PathLike[str], what: str, cap: int) -> bytes:
     return data
 
 
+def missing(path: str | os.PathLike[str], what: str) -> ConfigFileNotFoundError:
+    """'<What> not found: <path>'."""
+    message = f"{what.capitalize()} not found: {path}"
+    return ConfigFileNotFoundError(message, [Problem(what, "not found", str(path))])
+
+
 def require_file(path: Path, what: str, cap: int | None = None) -> Path:
     """A file that must exist: '<What> not found' when absent, FileReadError when unusable
     (not a regular file, or larger than ``cap`` bytes when a cap is given)."""
@@ -98,8 +114,7 @@ def require_file(path: Path, what: str, cap: int | None = None) -> Path:
         info = os.stat(path)
         mode = info.st_mode
     except (FileNotFoundError, NotADirectoryError) as error:
-        message = f"{what.capitalize()} not found: {path}"
-        raise ConfigFileNotFoundError(message, [Problem(what, "not found", str(path))]) from error
+        raise missing(path, what) from error
     except OSError as error:  # a loop of symlinks, no permission on a parent
         raise FileReadError.of(path, what, _reason(error)) from error
     if not stat.S_ISREG(mode):
@@ -115,8 +130,7 @@ def require_directory(path: Path, what: str) -> None:
     try:
         mode = os.stat(path).st_mode
     except (FileNotFoundError, NotADirectoryError) as error:
-        message = f"{what.capitalize()} not found: {path}"
-        raise ConfigFileNotFoundError(message, [Problem(what, "not found", str(path))]) from error
+        raise missing(path, what) from error
     except OSError as error:
         raise FileReadError.of(path, what, _reason(error)) from error
     if not stat.S_ISDIR(mode):

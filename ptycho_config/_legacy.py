@@ -16,7 +16,7 @@ from typing import Any, Literal, cast, overload
 from pydantic import BaseModel
 
 from ptycho import params
-from ptycho_config._errors import PtychoConfigError, UnknownKeyProblem, suggest
+from ptycho_config._errors import ArgumentTypeError, PtychoConfigError, UnknownKeyProblem, suggest
 from ptycho_config._legacy_values import own_fields
 from ptycho_config._registry import LEGACY_RENAMES, legacy_name
 from ptycho_config._schemas import SECTIONS, InferenceConfig, ModelConfig, TrainingConfig
@@ -36,7 +36,7 @@ _DERIVED_KEYS = frozenset({"bigN"})
 def to_legacy_dict(config: TrainingConfig | InferenceConfig | ModelConfig) -> dict[str, Any]:
     """Every legacy key of ``config`` and of its nested model, None values included."""
     if not isinstance(config, TrainingConfig | InferenceConfig | ModelConfig):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"expected a TrainingConfig, InferenceConfig or ModelConfig, "
             f"got {type(config).__name__}"
         )
@@ -143,9 +143,9 @@ def _populate(
     config: TrainingConfig | InferenceConfig, legacy: dict[str, Any] | None, *, report: bool
 ) -> dict[str, tuple[Any, Any]]:
     if not isinstance(config, TrainingConfig | InferenceConfig):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"populate_legacy_params expects a TrainingConfig or InferenceConfig, "
             f"got {type(config).__name__}"
         )
-    values = to_legacy_dict(config) if legacy is None else legacy
+    values = to_legacy_dict(config.checked()) if legacy is None else legacy
     return params._write_populated(values, report=report)

@@ -20,7 +20,7 @@ from ptycho_config._errors import (
     masked,
     show,
 )
-from ptycho_config._files import not_empty
+from ptycho_config._files import as_path
 from ptycho_config._merge_rules import join_shared_fields, once_per_shared_field, pinned_conflicts
 from ptycho_config._profiles import get_profile
 from ptycho_config._provenance import Provenance, Source, explain
@@ -152,13 +152,13 @@ def sources_of(
     if env_file is not None:
         from ptycho_config._sources.dotenv import DotEnvFile
 
-        sources.append(DotEnvFile(not_empty(env_file, "env_file"), strict_env))
+        sources.append(DotEnvFile(as_path(env_file, "env_file"), strict_env))
     secrets_dir = options.secrets_dir
     secrets_dir = switches.get(SECRETS_DIR_VARIABLE) if secrets_dir is None else secrets_dir
     if secrets_dir is not None:
         from ptycho_config._sources.secrets import SecretsDirectory
 
-        sources.append(SecretsDirectory(not_empty(secrets_dir, "secrets_dir"), strict_env))
+        sources.append(SecretsDirectory(as_path(secrets_dir, "secrets_dir"), strict_env))
     if options.settings_sources:
         from ptycho_config._sources.settings import SettingsSource, check_settings_source
 
@@ -167,7 +167,7 @@ def sources_of(
     if config_file is None:
         config_file = switches.get(CONFIG_FILE_VARIABLE)
     if config_file is not None:
-        sources.append(ConfigFile(not_empty(config_file, "config_file")))
+        sources.append(ConfigFile(as_path(config_file, "config_file")))
     profile = options.profile
     if profile is None:
         profile = switches.get(PROFILE_VARIABLE)

@@ -95,6 +95,11 @@ class Schema(BaseModel):
         with _library_errors(cls):
             return super().model_validate_strings(obj, *args, **kwargs)
 
+    def checked(self) -> Self:
+        """This config validated again, as a copy: one built with ``model_construct`` skipped
+        every rule, so whatever writes a config out (the legacy dict, a snapshot) checks it."""
+        return self.model_validate(self.model_dump(exclude_unset=True, warnings=False))
+
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy; with ``update`` it is validated like a new construction (pydantic's is not)."""
         if not update:

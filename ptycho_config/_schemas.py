@@ -20,6 +20,7 @@ from ptycho_config._types import (
     CrossFieldRule,
     FiniteFloat,
     FinitePositiveFloat,
+    GridSize,
     HalfOpenUnitFloat,
     LossMode,
     ModelType,
@@ -31,6 +32,7 @@ from ptycho_config._types import (
     OptionalPositiveFloat,
     OptionalPositiveInt,
     OptionalSeed,
+    OutputDirectory,
     PathValue,
     PositiveFloat,
     PositiveInt,
@@ -104,7 +106,7 @@ class ModelConfig(Schema):
     N: ProbeSize = Field(
         64, description="Probe and diffraction patch size in pixels (64, 128 or 256)."
     )
-    gridsize: PositiveInt = Field(
+    gridsize: GridSize = Field(
         1, description="Patches per side of a solution region (gridsize² channels)."
     )
     n_filters_scale: PositiveInt = Field(
@@ -222,7 +224,7 @@ class TrainingConfig(_Grouping):
     intensity_scale_trainable: bool = Field(
         True, description="Learn the intensity scale during training."
     )
-    output_dir: PathValue = Field(
+    output_dir: OutputDirectory = Field(
         Path("training_outputs"), description="Directory for training outputs."
     )
     sequential_sampling: bool = Field(
@@ -270,6 +272,18 @@ class TrainingConfig(_Grouping):
 
     cross_field_rules = (
         CrossFieldRule(
+            ("nll_weight", "mae_weight", "realspace_mae_weight", "realspace_weight", "backend"),
+            # the TensorFlow loss is these weighted terms (PyTorch's comes from torch_loss_mode)
+            lambda c: (
+                c.backend == "pytorch"
+                or c.nll_weight > 0
+                or c.mae_weight > 0
+                or c.realspace_mae_weight * c.realspace_weight > 0
+            ),
+            "at least one loss weight must be > 0 (nll_weight, mae_weight, or "
+            "realspace_mae_weight with realspace_weight), or nothing is trained",
+        ),
+        CrossFieldRule(
             ("realspace_mae_weight", "realspace_weight"),
             lambda c: c.realspace_mae_weight == 0 or c.realspace_weight > 0,
             "realspace_mae_weight > 0 requires realspace_weight > 0",
@@ -305,7 +319,7 @@ class InferenceConfig(_Grouping):
         None, description="Number of groups to reconstruct (None: all)."
     )
     debug: bool = Field(False, description="Write debugging output.")
-    output_dir: PathValue = Field(
+    output_dir: OutputDirectory = Field(
         Path("inference_outputs"), description="Directory for reconstructions."
     )
     backend: Backend = Field("tensorflow", description="Inference backend.")

@@ -15,13 +15,16 @@ import glob
 import hashlib
 import json
 import os
+import stat
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 from ptycho_config._errors import (
+    ArgumentTypeError,
     ConfigFileNotFoundError,
     FileReadError,
     InvalidValueError,
@@ -30,7 +33,7 @@ from ptycho_config._errors import (
     PtychoConfigError,
     SnapshotError,
 )
-from ptycho_config._files import SNAPSHOT_CAP, read_capped, unique_keys
+from ptycho_config._files import SNAPSHOT_CAP, as_path, read_capped, unique_keys
 from ptycho_config._provenance import Source
 from ptycho_config._schemas import SECTIONS, ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._sources import SOURCE_KINDS
@@ -52,7 +55,7 @@ def _configs(subject: Any) -> dict[str, Any]:
         if value is not None:
             found[value.section] = value.model_dump(mode="json")
     if not found:
-        raise TypeError(f"cannot fingerprint a {type(subject).__name__}")
+        raise ArgumentTypeError(f"cannot fingerprint a {type(subject).__name__}")
     return found
 
 
@@ -133,8 +136,9 @@ def save_snapshot(payload: Any, directory: str | os.PathLike[str]) -> Path:
     """Write the payload's resolved training configuration into ``directory`` atomically."""
     training = getattr(payload, "training_config", None)
     if not isinstance(training, TrainingConfig):
-        raise TypeError("save_snapshot needs a training payload (with a training_config)")
-    folder = Path(directory)
+        raise ArgumentTypeError("save_snapshot needs a training payload (with a training_config)")
+    training.checked()  # one built with model_construct is refused, not written
+    folder = as_path(directory, "snapshot directory")
     if not folder.is_dir():
         message = f"Snapshot directory not found: {folder}"
         raise ConfigFileNotFoundError(message, [Problem("directory", "not found", str(folder))])
@@ -161,11 +165,11 @@ def save_snapshot(payload: Any, directory: str | os.PathLike[str]) -> Path:
 
 def _write_atomically(target: Path, text: str) -> None:
     _remove_abandoned(target)
-    # the writer's process id in the name tells a later save whether the writer is gone
     handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp"
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
     )
     try:
+        _lock(handle, blocking=True)  # held while writing: a cleaner leaves a locked file alone
         os.fchmod(handle, 0o644)  # mkstemp makes it private; a model directory is often shared
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
@@ -185,23 +189,38 @@ def _write_atomically(target: Path, text: str) -> None:
             os.close(directory)
 
 
-def _remove_abandoned(target: Path) -> None:
-    """Delete temporary files that killed writers left beside ``target``; live writers' stay."""
-    for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
-        pid = leftover.name.removeprefix(f".{target.name}.").split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            with contextlib.suppress(OSError):
-                leftover.unlink()
+# A temporary file this old and unlocked is abandoned: the age covers the instants between
+# creating it and locking it, and between closing it and the rename.
+ABANDONED_AFTER_S = 60.0
 
 
-def _alive(pid: int) -> bool:
+def _lock(descriptor: int, *, blocking: bool) -> None:
+    """An exclusive flock (where the system has one): the kernel drops it when its holder dies,
+    whichever host or PID namespace that is. BlockingIOError when held and not ``blocking``."""
     try:
-        os.kill(pid, 0)  # signal 0 only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except (OverflowError, OSError):  # EPERM: someone else's live process; an absurd id: keep
-        return True
-    return True
+        import fcntl
+    except ImportError:  # no flock: the age alone decides
+        return
+    fcntl.flock(descriptor, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+
+
+def _remove_abandoned(target: Path) -> None:
+    """Delete temporary files that killed writers left beside ``target``: only those both
+    older than ``ABANDONED_AFTER_S`` and not locked by a writer, never a live writer's."""
+    for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        try:
+            descriptor = os.open(leftover, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            info = os.fstat(descriptor)
+            if stat.S_ISREG(info.st_mode) and time.time() - info.st_mtime > ABANDONED_AFTER_S:
+                _lock(descriptor, blocking=False)
+                os.unlink(leftover)
+        except OSError:  # locked by a live writer, or gone already
+            pass
+        finally:
+            os.close(descriptor)
 
 
 def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
@@ -270,5 +289,5 @@ def _parse(path: Path, document: dict[str, Any], version: int) -> Snapshot:
 
 def _kind(value: Any) -> Any:
     if value not in SOURCE_KINDS:
-        raise TypeError(f"unknown source kind {value!r}")
+        raise ArgumentTypeError(f"unknown source kind {value!r}")
     return value

@@ -37,6 +37,7 @@ from ptycho_config._accelerator import (
     resolve_accelerator,
     with_accelerator,
 )
+from ptycho_config._errors import ArgumentTypeError
 from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._torch_config import (
     TorchInferenceConfig,
@@ -312,7 +313,7 @@ def _training_of(payload: RuntimePayload) -> TrainingConfig | None:
         return training
     if isinstance(getattr(payload, "inference_config", None), InferenceConfig):
         return None
-    raise TypeError(
+    raise ArgumentTypeError(
         f"{type(payload).__name__} has neither a training_config nor an inference_config"
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from ptycho_config._errors import show
 from ptycho_config._schema_base import Schema
@@ -36,8 +36,20 @@ def _two(value: Any) -> Any:
     return value
 
 
-# validators before the type run last-declared first: text to a list, then its length
-Pair = Annotated[tuple[float, float], BeforeValidator(_two), BeforeValidator(list_text)]
+def _ordered(pair: tuple[float, float]) -> tuple[float, float]:
+    if not pair[0] < pair[1]:
+        raise ValueError(f"must be (low, high) with low < high, got {show(pair)}")
+    return pair
+
+
+# validators before the type run last-declared first: text to a list, then its length. The
+# fraction of a coordinate range that is used: a non-empty part of [0, 1].
+RangeFraction = Annotated[
+    tuple[UnitFloat, UnitFloat],
+    AfterValidator(_ordered),
+    BeforeValidator(_two),
+    BeforeValidator(list_text),
+]
 Regulariser = Annotated[
     Literal["Total_Variation", "Mean_Deviation"] | None, BeforeValidator(none_string)
 ]
@@ -91,8 +103,12 @@ class TorchBackendConfig(Schema):
         "Parseval", description="How diffraction data are scaled."
     )
     phase_subtraction: bool = Field(True, description="Subtract the mean phase.")
-    x_bounds: Pair = Field((0.1, 0.9), description="Fraction of the x range used (low, high).")
-    y_bounds: Pair = Field((0.1, 0.9), description="Fraction of the y range used (low, high).")
+    x_bounds: RangeFraction = Field(
+        (0.1, 0.9), description="Fraction of the x range used (low, high)."
+    )
+    y_bounds: RangeFraction = Field(
+        (0.1, 0.9), description="Fraction of the y range used (low, high)."
+    )
 
     # network
     cnn_output_mode: Literal["amp_phase", "real_imag"] = Field(
@@ -190,6 +206,11 @@ class TorchBackendConfig(Schema):
     )
 
     cross_field_rules = (
+        CrossFieldRule(
+            ("min_neighbor_distance", "max_neighbor_distance"),
+            lambda c: c.min_neighbor_distance <= c.max_neighbor_distance,
+            "min_neighbor_distance must be <= max_neighbor_distance",
+        ),
         CrossFieldRule(
             ("scale_contract_version", "measurement_domain"),
             _pair_given_together,

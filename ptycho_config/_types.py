@@ -186,7 +186,10 @@ AT_MOST_MAX_COUNT = Bounds(f"at most {MAX_COUNT}", le=MAX_COUNT)
 Int = Annotated[int, NO_BOOL]
 PositiveInt = Annotated[int, NO_BOOL, POSITIVE, AT_MOST_MAX_COUNT]
 NonNegativeInt = Annotated[int, NO_BOOL, Bounds("non-negative", ge=0), AT_MOST_MAX_COUNT]
-PowerOfTwo = Annotated[Int, AfterValidator(_power_of_two)]
+PowerOfTwo = Annotated[Int, AfterValidator(_power_of_two), AT_MOST_MAX_COUNT]
+# gridsize² channels: 32 gives 1,024, far past any model that fits in memory
+MAX_GRIDSIZE = 32
+GridSize = Annotated[int, NO_BOOL, POSITIVE, Bounds(f"at most {MAX_GRIDSIZE}", le=MAX_GRIDSIZE)]
 FiniteFloat = Annotated[float, NO_BOOL, FINITE]
 NonNegativeFloat = Annotated[float, NO_BOOL, Bounds("non-negative", ge=0)]
 PositiveFloat = Annotated[float, NO_BOOL, Bounds("positive", gt=0)]
@@ -222,11 +225,21 @@ def _path_text(value: Any) -> Any:
     # Path("") is ".", the working directory: an empty string would silently name it
     if isinstance(value, str) and not value.strip():
         raise ValueError("must be a path, not an empty string")
+    if "\0" in str(value):  # no system call takes one
+        raise ValueError("must be a path without NUL bytes")
     return value
+
+
+def _no_file(path: Path) -> Path:
+    """A directory to write into must not be an existing file (nothing could be written)."""
+    if path.exists() and not path.is_dir():
+        raise ValueError("is an existing file, not a directory; name a directory")
+    return path
 
 
 PathValue = Annotated[Path, BeforeValidator(_path_text)]
 OptionalPath = Annotated[Path | None, BeforeValidator(_path_text), BeforeValidator(none_string)]
+OutputDirectory = Annotated[Path, AfterValidator(_no_file), BeforeValidator(_path_text)]
 
 
 # Choices the PyTorch backend objects carry too, so they are named once here.

@@ -25,7 +25,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from pydantic_settings.sources import ENV_FILE_SENTINEL
 
 from ptycho_config._errors import ConflictError, ConflictProblem, InvalidValueError, Problem, show
-from ptycho_config._files import not_empty
+from ptycho_config._files import as_path
 from ptycho_config._registry import KEYS, PAYLOAD_SECTIONS, PayloadKind
 from ptycho_config._resolve import Resolved, resolve_inference, resolve_training
 from ptycho_config._schemas import SECTIONS, ExecutionConfig, InferenceConfig, TrainingConfig
@@ -131,7 +131,7 @@ class _PayloadSettings(BaseSettings):
                 raise InvalidValueError(
                     message, [Problem("env_file", "must be one path", env_file)]
                 )
-            read_dotenv(not_empty(env_file, "env_file"))
+            read_dotenv(as_path(env_file, "env_file"))
         super().__init__(**values)
 
     @classmethod

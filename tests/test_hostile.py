@@ -6,8 +6,11 @@ Worst cases run here at modest sizes; the 1 MiB forms are measured by hand (docs
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import pickle
+import re
 import struct
 import time
 import tracemalloc
@@ -20,13 +23,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ptycho_config import (
+    FileReadError,
     InvalidValueError,
     PtychoConfigError,
+    TrainingConfig,
     UnknownKeyError,
+    create_training_payload,
+    populate_legacy_params,
     resolve_training,
+    save_snapshot,
 )
-from ptycho_config._errors import Unreadable
+from ptycho_config._errors import ArgumentTypeError, Unreadable
 from ptycho_config._pickled import _ALLOWED_GLOBALS, unpickle_item
+from ptycho_config._snapshot import SNAPSHOT_NAME
+from tests.conftest import CPU
 
 FEW = settings(max_examples=25, deadline=None)
 BASE = {"n_groups": 4}
@@ -296,3 +306,192 @@ class TestSecretsMasked:
         shown = str(caught.value) + repr(caught.value.problems)
         assert rule in shown
         assert value not in shown
+
+
+def _payload(tmp_path: Path, **overrides: Any) -> Any:
+    data = tmp_path / "train.npz"
+    np.savez(data, probeGuess=np.ones((64, 64), dtype=np.complex64))
+    return create_training_payload(
+        data, tmp_path / "out", {"n_groups": 4, **overrides}, environ={}, execution_config=CPU
+    )
+
+
+class TestDotEnv:
+    """A .env file is read through the guarded open and parsed from that text."""
+
+    def test_a_variable_given_twice_is_an_error(self, tmp_path: Path) -> None:
+        path = tmp_path / "run.env"
+        path.write_text("PTYCHO_NEPOCHS=3\nOTHER=1\nPTYCHO_NEPOCHS=4\n")
+        with pytest.raises(InvalidValueError, match=r"PTYCHO_NEPOCHS.*run.env:3.*given twice"):
+            resolve_training(BASE, environ={}, env_file=path)
+
+    def test_a_line_that_is_no_assignment_is_an_error(self, tmp_path: Path) -> None:
+        path = tmp_path / "run.env"
+        path.write_text("PTYCHO_NEPOCHS=3\nthis is not an assignment\n")
+        with pytest.raises(InvalidValueError, match=r"run.env:2.*cannot parse"):
+            resolve_training(BASE, environ={}, env_file=path)
+
+    def test_values_are_literal(self, tmp_path: Path) -> None:
+        """${VAR} is not expanded: expansion could grow a small file without bound."""
+        path = tmp_path / "run.env"
+        path.write_text("PTYCHO_OUTPUT_DIR=${HOME}/out\n")
+        assert (
+            Path("${HOME}/out")
+            == resolve_training(BASE, environ={}, env_file=path).training_config.output_dir
+        )
+
+    def test_a_fifo_is_refused_without_blocking(self, tmp_path: Path) -> None:
+        """The file opened is the file checked: a FIFO is never read (no check-then-open)."""
+        fifo = tmp_path / "run.env"
+        os.mkfifo(fifo)
+        with pytest.raises(FileReadError, match="FIFO"):
+            resolve_training(BASE, environ={}, env_file=fifo)
+
+
+class TestValuesNoRunCanUse:
+    """Every entry point refuses values no run can use, the schemas say where."""
+
+    @pytest.mark.parametrize(
+        ("overrides", "rule"),
+        [
+            ({"batch_size": 2**200}, "at most 2147483647"),
+            ({"gridsize": 100_000}, "at most 32"),
+            ({"torch.x_bounds": (0.9, 0.1)}, "low < high"),
+            ({"torch.y_bounds": (-5, 7)}, "in [0,1]"),
+            (
+                {"torch.min_neighbor_distance": 4.0, "torch.max_neighbor_distance": 3.0},
+                "min_neighbor_distance must be <= max_neighbor_distance",
+            ),
+            ({"nll_weight": 0, "mae_weight": 0}, "at least one loss weight must be > 0"),
+            ({"output_dir": "a\0b"}, "without NUL bytes"),
+        ],
+    )
+    def test_refused(self, overrides: dict[str, Any], rule: str) -> None:
+        with pytest.raises(InvalidValueError, match=re.escape(rule)):
+            resolve_training({**BASE, **overrides}, environ={})
+
+    @FEW
+    @given(st.floats(0, 1), st.floats(0, 1))
+    def test_bounds_are_an_ordered_part_of_the_unit_range(self, low: float, high: float) -> None:
+        pair = {"torch.x_bounds": (low, high)}
+        if low < high:
+            assert (low, high) == resolve_training(
+                {**BASE, **pair}, environ={}
+            ).config.torch.x_bounds
+        else:
+            with pytest.raises(InvalidValueError):
+                resolve_training({**BASE, **pair}, environ={})
+
+    def test_pytorch_loss_needs_no_tensorflow_weight(self) -> None:
+        overrides = {**BASE, "nll_weight": 0, "mae_weight": 0, "backend": "pytorch"}
+        assert 0 == resolve_training(overrides, environ={}).training_config.nll_weight
+
+    def test_an_output_directory_that_is_a_file(self, tmp_path: Path) -> None:
+        existing = tmp_path / "file"
+        existing.write_text("")
+        with pytest.raises(InvalidValueError, match="existing file, not a directory"):
+            resolve_training({**BASE, "output_dir": existing}, environ={})
+
+    def test_legacy_offset_beyond_a_c_int(self) -> None:
+        import ptycho.params
+
+        with pytest.raises(ValueError, match="offset"):
+            ptycho.params.set("offset", 10**10000)
+        assert 10**10000 != ptycho.params.get("offset")
+
+
+class TestArgumentsOfTheWrongType:
+    """Arguments of the wrong type, unprintable values and odd paths: the library's errors."""
+
+    @pytest.mark.parametrize(
+        "call",
+        [
+            lambda: resolve_training(BASE, environ={}, settings_sources=[42]),
+            lambda: resolve_training([("n_groups", 4)], environ={}),  # type: ignore[arg-type]
+            lambda: save_snapshot(object(), "."),
+        ],
+        ids=["settings-source", "overrides-list", "snapshot-object"],
+    )
+    def test_wrong_types(self, call: Any) -> None:
+        with pytest.raises(ArgumentTypeError):
+            call()
+
+    def test_values_whose_eq_and_repr_raise(self) -> None:
+        class Hostile:
+            def __eq__(self, other: object) -> bool:
+                raise RuntimeError("eq")
+
+            def __repr__(self) -> str:
+                raise RuntimeError("repr")
+
+            __hash__ = object.__hash__
+
+        with pytest.raises(PtychoConfigError):
+            resolve_training({"n_groups": Hostile(), "training.n_groups": Hostile()}, environ={})
+
+    @pytest.mark.parametrize("path", [123, b"run.env", "a\0b", "", "  "])
+    @pytest.mark.parametrize("argument", ["env_file", "secrets_dir", "config_file"])
+    def test_source_file_paths(self, argument: str, path: Any) -> None:
+        with pytest.raises(InvalidValueError, match=argument):
+            resolve_training(BASE, environ={}, **{argument: path})
+
+    @pytest.mark.parametrize("variable", ["PTYCHO_ENV_FILE", "PTYCHO_SECRETS_DIR"])
+    def test_nul_in_a_path_variable(self, variable: str) -> None:
+        with pytest.raises(InvalidValueError, match="NUL"):
+            resolve_training(BASE, environ={variable: "a\0b"})
+
+    @pytest.mark.parametrize("directory", ["", "a\0b", 7])
+    def test_snapshot_directory(self, tmp_path: Path, directory: Any) -> None:
+        payload = _payload(tmp_path)
+        with pytest.raises(InvalidValueError, match="snapshot directory"):
+            save_snapshot(payload, directory)
+        assert not Path(SNAPSHOT_NAME).exists()
+
+
+class TestUnvalidatedConfigs:
+    """A config built with model_construct is checked before anything writes it out."""
+
+    def test_populate_legacy_params(self) -> None:
+        import ptycho.params
+
+        before = dict(ptycho.params.cfg)
+        config = TrainingConfig.model_construct(nepochs=-3)
+        with pytest.raises(InvalidValueError, match="nepochs"):
+            populate_legacy_params(config)
+        assert before == dict(ptycho.params.cfg)
+
+    def test_save_snapshot(self, tmp_path: Path) -> None:
+        payload = _payload(tmp_path)
+        broken = TrainingConfig.model_construct(
+            **{**dict(payload.training_config), "batch_size": 3}
+        )
+        with pytest.raises(InvalidValueError, match="batch_size"):
+            save_snapshot(dataclasses.replace(payload, training_config=broken), tmp_path)
+        assert not (tmp_path / SNAPSHOT_NAME).exists()
+
+
+class TestSnapshotTemporaryFiles:
+    """Only a temporary file both old and unlocked is removed; a live writer's never is."""
+
+    def test_two_writers(self, tmp_path: Path) -> None:
+        import fcntl
+
+        payload = _payload(tmp_path)
+        old = time.time() - 3600
+
+        def leftover(name: str, age: float) -> Path:
+            path = tmp_path / f".{SNAPSHOT_NAME}.{name}.tmp"
+            path.write_text('{"half')
+            os.utime(path, (age, age))
+            return path
+
+        abandoned = leftover("abandoned", old)
+        young = leftover("young", time.time())  # a writer between creating and locking it
+        locked = leftover("locked", old)  # a slow writer in another container, holding its lock
+        with open(locked, "rb") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            save_snapshot(payload, tmp_path)
+            assert young.exists()
+            assert locked.exists()
+        assert not abandoned.exists()
+        assert (tmp_path / SNAPSHOT_NAME).exists()

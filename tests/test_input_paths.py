@@ -595,19 +595,6 @@ class TestLegacyAndSnapshots:
             with pytest.raises(InvalidValueError, match=key):
                 call()
 
-    def test_killed_write_leaves_nothing_after_the_next_save(self, tmp_path: Path) -> None:
-        """A temporary file of a dead writer is removed by the next save; a live one's stays."""
-        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                              capture_output=True, text=True, check=True)  # fmt: skip
-        left = tmp_path / f".ptycho_config.json.{dead.stdout.strip()}.abc123.tmp"
-        left.write_text('{"half', encoding="utf-8")
-        live = tmp_path / f".ptycho_config.json.{os.getpid()}.def456.tmp"
-        live.write_text('{"being written', encoding="utf-8")
-        payload = _train(_probe_file(tmp_path / "d.npz"), tmp_path / "o", environ={})
-        save_snapshot(payload, tmp_path)
-        names = {p.name for p in tmp_path.iterdir()}
-        assert {"ptycho_config.json", live.name, "d.npz"} == names
-
     @pytest.mark.parametrize("version", [0, -1])
     def test_schema_version_below_one(self, tmp_path: Path, version: int) -> None:
         """A snapshot claiming schema version 0 or less is a SnapshotError."""

@@ -1,39 +1,51 @@
-"""A .env file, read by pydantic-settings' own DotEnvSettingsSource: one layer of kind dotenv.
+"""A .env file: one layer of kind dotenv.
 
-Its PTYCHO_* lines follow the rules of environment variables; provenance names the file.
+The bytes are read through the same guarded open as every other file (a regular file of at
+most 1 MiB, checked on the descriptor that is read, so nothing swapped in after a check is
+opened), and that text is parsed by python-dotenv's parser. Values are taken literally
+(``${VAR}`` is not expanded: expansion could grow a small file without bound). A variable
+given twice, or a line that is no assignment, is an error. Its PTYCHO_* lines follow the
+rules of environment variables; provenance names the file.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cached_property
 from pathlib import Path
-from typing import Any
 
-from ptycho_config._errors import FileReadError
-from ptycho_config._files import SETTINGS_FILE_CAP, require_file
+from ptycho_config._errors import FileReadError, InvalidValueError, InvalidValueProblem, shorten
+from ptycho_config._files import SETTINGS_FILE_CAP, missing, read_capped
 from ptycho_config._registry import PayloadKind
 from ptycho_config._sources.environment import environment_layer, ptycho_variables
 from ptycho_config._sources.layer import Layer, SourceKind
 
 
-@cache
-def _no_fields() -> Any:
-    """A settings class without fields: the dotenv source needs one, we only want its lines."""
-    from pydantic_settings import BaseSettings
-
-    return type("DotEnvLines", (BaseSettings,), {"__module__": __name__})
-
-
 def read_dotenv(path: Path) -> dict[str, str | None]:
     """The PTYCHO_* variables of a .env file, as spelled there (None for a line without '=')."""
-    from pydantic_settings import DotEnvSettingsSource
+    from dotenv.parser import parse_stream
 
-    require_file(path, "env file", SETTINGS_FILE_CAP)
     try:
-        lines = DotEnvSettingsSource(_no_fields(), env_file=path, case_sensitive=True).env_vars
-    except (OSError, UnicodeDecodeError) as error:
-        raise FileReadError.of(path, "env file", str(error)) from error
+        text = read_capped(path, "env file", SETTINGS_FILE_CAP).decode("utf-8")
+    except (FileNotFoundError, NotADirectoryError) as error:
+        raise missing(path, "env file") from error
+    except UnicodeDecodeError as error:
+        raise FileReadError.of(path, "env file", f"it is not UTF-8 text ({error})") from error
+    lines: dict[str, str | None] = {}
+    problems = []
+    for binding in parse_stream(io.StringIO(text)):
+        where = f"dotenv {path}:{binding.original.line}"
+        if binding.error:
+            line = shorten(binding.original.string.strip(), 60)
+            problems.append(InvalidValueProblem("env file", f"cannot parse {line!r}", source=where))
+        elif binding.key is not None and binding.key in lines:
+            problem = "given twice in one .env file; give it once"
+            problems.append(InvalidValueProblem(shorten(binding.key), problem, source=where))
+        elif binding.key is not None:
+            lines[binding.key] = binding.value
+    if problems:
+        raise InvalidValueError.from_problems(problems, "env file")
     return ptycho_variables(lines)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ptycho_config._errors import ArgumentTypeError
 from ptycho_config._registry import PayloadKind, lookup
 from ptycho_config._schemas import ExecutionConfig
 from ptycho_config._sources.layer import Layer, SourceKind
@@ -22,7 +23,7 @@ class ExecutionSource:
             return layer
         if not isinstance(self.config, ExecutionConfig):
             got = type(self.config).__name__
-            raise TypeError(f"execution_config must be an ExecutionConfig, got {got}")
+            raise ArgumentTypeError(f"execution_config must be an ExecutionConfig, got {got}")
         for name in sorted(self.config.model_fields_set):
             value = getattr(self.config, name)
             layer.add(lookup(f"execution.{name}", payload), name, value, name)

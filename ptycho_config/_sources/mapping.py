@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ptycho_config._errors import show
+from ptycho_config._errors import ArgumentTypeError, show
 from ptycho_config._registry import PayloadKind, lookup
 from ptycho_config._sources.layer import Layer, SourceKind
 
@@ -22,7 +22,7 @@ class MappingSource:
     def read(self, payload: PayloadKind) -> Layer:
         layer = Layer(self.kind, payload)
         if self.values is not None and not isinstance(self.values, Mapping):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{self.kind} values must be a mapping, got {type(self.values).__name__}"
             )
         for spelling, value in (self.values or {}).items():

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ptycho_config._errors import show
+from ptycho_config._errors import ArgumentTypeError, show
 from ptycho_config._registry import PayloadKind, lookup
 from ptycho_config._schemas import SECTIONS
 from ptycho_config._sources.layer import Layer, SourceKind
@@ -22,7 +22,9 @@ class Overrides:
     def read(self, payload: PayloadKind) -> Layer:
         layer = Layer(self.kind, payload)
         if self.values is not None and not isinstance(self.values, Mapping):
-            raise TypeError(f"overrides must be a mapping, got {type(self.values).__name__}")
+            raise ArgumentTypeError(
+                f"overrides must be a mapping, got {type(self.values).__name__}"
+            )
         for spelling, value in _flattened(self.values or {}):
             layer.add(lookup(spelling, payload), spelling, value, spelling)
         return layer

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from ptycho_config._errors import Problem, PtychoConfigError
+from ptycho_config._errors import ArgumentTypeError, Problem, PtychoConfigError
 from ptycho_config._registry import PayloadKind
 from ptycho_config._sources.config_file import file_layer
 from ptycho_config._sources.layer import Layer, SourceKind
@@ -23,7 +23,7 @@ def check_settings_source(source: Any) -> Any:
 
     if not isinstance(source, PydanticBaseSettingsSource):
         got = type(source).__name__
-        raise TypeError(
+        raise ArgumentTypeError(
             f"settings_sources must hold PydanticBaseSettingsSource instances, got {got}"
         )
     return source
