@@ -97,14 +97,22 @@ class Resolved:
     def value(self, qualified: str) -> Any:
         """The resolved value of one qualified key."""
         section, name = qualified.split(".", 1)
-        if section == "execution":
-            return getattr(self.execution_config, name)
-        holder = self.config if section == self.kind else getattr(self.config, section)
-        return getattr(holder, name)
+        return getattr(self._models()[section], name)
 
     def values(self) -> dict[str, Any]:
         """Every resolved value by qualified key."""
-        return {key.qualified: self.value(key.qualified) for key in keys_of(self.kind)}
+        models = self._models()
+        return {key.qualified: getattr(models[key.section], key.name) for key in keys_of(self.kind)}
+
+    def _models(self) -> dict[str, BaseModel]:
+        """The model holding each section's fields."""
+        config = self.config
+        return {
+            self.kind: config,
+            "model": config.model,
+            "torch": config.torch,
+            "execution": self.execution_config,
+        }
 
     def explain(self) -> str:
         """A readable table: key, value, source kind and detail."""
