@@ -24,7 +24,6 @@ from pydantic import Field, create_model
 
 from ptycho_config import _legacy_values, _registry
 from ptycho_config._errors import PtychoConfigError
-from ptycho_config._merge_rules import field_adapter
 from ptycho_config._schema_base import Schema
 from ptycho_config._schemas import NESTED_SECTIONS, SECTIONS
 from ptycho_config._sources.unknown import known_variables
@@ -78,7 +77,6 @@ def _derive_again() -> None:
     _registry.rebuild()
     _legacy_values.clear_cache()
     known_variables.cache_clear()
-    field_adapter.cache_clear()
 
 
 @functools.cache

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ptycho_config._errors import ConflictProblem, Problem, same_value, show
 from ptycho_config._registry import KEYS, SHARED_FIELDS, PayloadKind
@@ -73,11 +73,15 @@ def pinned_conflicts(layers: list[Layer]) -> list[Problem]:
     return problems
 
 
-@functools.cache
 def field_adapter(key: str) -> TypeAdapter[Any]:
-    info = KEYS[key].info
-    config = SECTIONS[KEYS[key].section].model_config
-    return TypeAdapter(info.rebuild_annotation(), config=config)
+    """The validator of one key's field, in the schema registered now for its section."""
+    return _field_adapter(SECTIONS[KEYS[key].section], KEYS[key].name)
+
+
+@functools.cache
+def _field_adapter(schema: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    info = schema.model_fields[name]
+    return TypeAdapter(info.rebuild_annotation(), config=schema.model_config)
 
 
 def same_field_value(key: str, first: Any, second: Any) -> bool:

@@ -16,6 +16,7 @@ Importing this module imports pydantic-settings; the rest of the library does no
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -188,29 +189,30 @@ def _schemas_of(kind: PayloadKind) -> tuple[type[BaseModel], ...]:
     return tuple(SECTIONS[section] for section in PAYLOAD_SECTIONS[kind])
 
 
-def _settings_class(kind: PayloadKind) -> type[_PayloadSettings]:
+@functools.cache
+def _settings_class(
+    kind: PayloadKind, schemas: tuple[type[BaseModel], ...]
+) -> type[_PayloadSettings]:
+    """The settings class of a payload kind for its sections' ``schemas``: built once for each
+    set of registered schemas, so an extension's fields are in the next one read."""
     fields: dict[str, Any] = {
-        section: (_section_model(section), Field(description=SECTIONS[section].__doc__))
-        for section in PAYLOAD_SECTIONS[kind]
+        section: (_section_model(section), Field(description=schema.__doc__))
+        for section, schema in zip(PAYLOAD_SECTIONS[kind], schemas, strict=True)
     }
     name = f"{kind.title()}Settings"
     settings = create_model(name, __base__=_PayloadSettings, __module__=__name__, **fields)
     settings.payload_kind = kind
-    settings.built_for = _schemas_of(kind)
+    settings.built_for = schemas
     settings.__doc__ = f"The {kind} configuration as pydantic-settings settings."
     return settings
 
 
-_BUILT: dict[PayloadKind, type[_PayloadSettings]] = {}
 _NAMES: dict[str, PayloadKind] = {"TrainingSettings": "training", "InferenceSettings": "inference"}
 
 
 def _current(kind: PayloadKind) -> type[_PayloadSettings]:
     """The settings class of a payload kind, for the schemas registered now."""
-    built = _BUILT.get(kind)
-    if built is None or built.built_for != _schemas_of(kind):
-        built = _BUILT[kind] = _settings_class(kind)
-    return built
+    return _settings_class(kind, _schemas_of(kind))
 
 
 if TYPE_CHECKING:
