@@ -195,10 +195,11 @@ class TestEnvironment:
         [
             "PTYCHO_CONFIG_FILE", "PTYCHO_DEBUG_PARITY", "PTYCHO_DISABLE_MEMOIZE",
             "PTYCHO_MEMOIZE_KEY_MODE", "PTYCHO_TORCH_STITCH_DEBUG", "PTYCHO_TORCH_SEED",
+            "ptycho_torch_seed",
         ],
     )  # fmt: skip
     def test_reserved_switches_are_not_keys(self, name: str, tmp_path: Path) -> None:
-        """The reserved runtime switches are neither errors nor configuration keys."""
+        """The reserved runtime switches, in any case, are neither errors nor keys."""
         value = str(write(tmp_path / "c.yaml", "{}")) if name == "PTYCHO_CONFIG_FILE" else "1"
         resolved = resolve_training(environ={name: value})
         assert resolved.training_config.batch_size == 16

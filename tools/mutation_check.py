@@ -179,6 +179,27 @@ MUTATIONS = [
         "    exit_code: ClassVar[int] = 3\n",
         ("tests/test_cli.py", "tests/test_input_paths.py"),
     ),
+    Mutation(
+        "read reserved switch names case-sensitively",
+        "ptycho_config/_sources/environment.py",
+        "        upper = name.upper()\n",
+        "        upper = name\n",
+        ("tests/test_resolve.py", "tests/test_env_sources.py"),
+    ),
+    Mutation(
+        "let the last of two spellings of one key in one source win",
+        "ptycho_config/_sources/layer.py",
+        "if previous is not None and not _equal(previous.value, value):",
+        "if False:",
+        ("tests/test_resolve.py", "tests/test_env_sources.py"),
+    ),
+    Mutation(
+        "treat the reserved switch PTYCHO_DEBUG_PARITY as an unknown variable",
+        "ptycho_config/_registry.py",
+        '        "PTYCHO_DEBUG_PARITY",\n',
+        "",
+        ("tests/test_resolve.py", "tests/test_env_sources.py", "tests/test_containers_cli.py"),
+    ),
 ]
 
 
