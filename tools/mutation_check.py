@@ -189,7 +189,7 @@ MUTATIONS = [
     Mutation(
         "let the last of two spellings of one key in one source win",
         "ptycho_config/_sources/layer.py",
-        "if previous is not None and not _equal(previous.value, value):",
+        "if previous is not None and not same_value(previous.value, value):",
         "if False:",
         ("tests/test_resolve.py", "tests/test_env_sources.py"),
     ),
