@@ -76,6 +76,9 @@ def _common(parser: argparse.ArgumentParser, paths: dict[str, str]) -> None:
     )  # fmt: skip
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
     parser.add_argument("--example", action="store_true", help="use the bundled example")
+    parser.add_argument(
+        "--changed", action="store_true", help="table: only the values not from the defaults"
+    )
     _environment_options(parser)
 
 
@@ -189,10 +192,10 @@ def _document(payload: Any) -> dict[str, Any]:
     return document
 
 
-def _render(payload: Any, form: str) -> str:
+def _render(payload: Any, form: str, *, changed: bool = False) -> str:
 
     if form == "table":
-        return f"{payload.explain()}\n\nfingerprint {fingerprint(payload)}"
+        return f"{payload.explain(changed_only=changed)}\n\nfingerprint {fingerprint(payload)}"
     if form == "json":
         return json.dumps(_document(payload), indent=2)
     if form == "yaml":
@@ -273,7 +276,7 @@ def _run(args: argparse.Namespace) -> str:
     }
     if args.command in commands:
         return commands[args.command]()
-    return _render(_payload(args), args.format)
+    return _render(_payload(args), args.format, changed=args.changed)
 
 
 def _write_example(directory: str) -> str:

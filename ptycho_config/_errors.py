@@ -298,12 +298,18 @@ def suggest(
     """
     if not isinstance(word, str) or len(word) > _LONGEST_NAME:  # no name of ours is that long
         return ()
-    by_folded: dict[str, str] = {}
+    # names are compared within their section ('training.nepoch' with 'training.nepochs', not
+    # with 'training.K'), and initials name a field too ('lr' is learning_rate)
+    head, _, tail = word.casefold().rpartition(".")
+    by_tail: dict[str, str] = {}
     for candidate in candidates:
-        by_folded.setdefault(candidate.casefold(), candidate)
-    matches = difflib.get_close_matches(word.casefold(), by_folded, n=len(by_folded), cutoff=0.6)
+        other_head, _, other_tail = candidate.casefold().rpartition(".")
+        if other_head == head:
+            by_tail.setdefault(other_tail, candidate)
+    matches = difflib.get_close_matches(tail, by_tail, n=len(by_tail) or 1, cutoff=0.6)
+    initials = [t for t in by_tail if "_" in t and "".join(w[:1] for w in t.split("_")) == tail]
     chosen: dict[Hashable, str] = {}
-    for match in matches:
-        spelling = by_folded[match]
+    for match in [*initials, *matches]:
+        spelling = by_tail[match]
         chosen.setdefault(same(spelling) if same else spelling, spelling)
     return tuple(chosen.values())[:limit]

@@ -26,7 +26,7 @@ from ptycho_config import _legacy_values, _registry
 from ptycho_config._errors import PtychoConfigError
 from ptycho_config._schema_base import Schema
 from ptycho_config._schemas import NESTED_SECTIONS, SECTIONS
-from ptycho_config._sources.unknown import known_variables
+from ptycho_config._sources.unknown import known_variables, variables_by_initials
 
 ENTRY_POINT_GROUP = "ptycho_config.extensions"
 # Nested sections live inside these schemas.
@@ -77,6 +77,7 @@ def _derive_again() -> None:
     _registry.rebuild()
     _legacy_values.clear_cache()
     known_variables.cache_clear()
+    variables_by_initials.cache_clear()
 
 
 @functools.cache

@@ -64,14 +64,15 @@ class _Payload:
         """The PyTorch backend's inference config."""
         return torch_inference_config(self.execution_config, self.training, self.config.torch)
 
-    def explain(self) -> str:
+    def explain(self, *, changed_only: bool = False) -> str:
         """A readable table of every key with its value, source kind and detail; under torchrun,
-        then the Trainer's devices and num_nodes that the launch sets."""
+        then the Trainer's devices and num_nodes that the launch sets. ``changed_only``: only
+        the values that do not come from the defaults."""
         more: list[tuple[str, Any, Source]] = []
         if (launch := self.launch) is not None:
             given = launch.trainer_kwargs()
             more = [(f"launch.{k}", v, launch.provenance[k]) for k, v in given.items()]
-        return explain(self.values, self.provenance, more)
+        return explain(self.values, self.provenance, more, changed_only=changed_only)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -85,8 +85,12 @@ def explain(
     values: Mapping[str, Any],
     provenance: Mapping[str, Source],
     more: Iterable[tuple[str, Any, Source]] = (),
+    *,
+    changed_only: bool = False,
 ) -> str:
     """The table for resolved values (qualified key → value) and their provenance, then the
-    ``more`` rows."""
+    ``more`` rows; ``changed_only``: only the values that do not come from the defaults."""
     rows = [(key, values[key], provenance[key]) for key in provenance]
+    if changed_only:
+        rows = [row for row in rows if row[2].kind != "default"]
     return render_table([*rows, *more])

@@ -114,9 +114,10 @@ class Resolved:
             "execution": self.execution_config,
         }
 
-    def explain(self) -> str:
-        """A readable table: key, value, source kind and detail."""
-        return explain(self.values(), self.provenance)
+    def explain(self, *, changed_only: bool = False) -> str:
+        """A readable table: key, value, source kind and detail (``changed_only``: of the
+        values that do not come from the defaults)."""
+        return explain(self.values(), self.provenance, changed_only=changed_only)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -33,6 +33,7 @@ class Tiny(lightning.LightningModule):
         self.runtime = runtime
         self.payload = payload
         self.layer = torch.nn.Linear(2, 1)
+        self.initial = self.layer.weight.detach().clone()
         self.learning_rates: list[float] = []
         self.fingerprint: str | None = None
 
@@ -58,6 +59,15 @@ class Tiny(lightning.LightningModule):
 
     def configure_optimizers(self) -> Any:
         return self.runtime.configure_optimizers(self.parameters())
+
+    def configure_gradient_clipping(
+        self, optimizer: Any, gradient_clip_val: Any = None, gradient_clip_algorithm: Any = None
+    ) -> None:
+        # Lightning has no 'agc' (its arguments carry no clipping then): the runtime clips
+        if gradient_clip_val is None:
+            self.runtime.clip_gradients(self.parameters())
+        else:
+            self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
 
     def train_dataloader(self) -> DataLoader[Any]:
         return DataLoader(dataset(), shuffle=True, **self.runtime.dataloader_kwargs)

@@ -250,3 +250,38 @@ def _is_path(variable: str, kind: Any) -> bool:
     found = lookup_env(variable, kind)
     names = ("train_data_file", "test_data_file", "model_path", "output_dir")
     return isinstance(found, Match) and found.key.name in names
+
+
+class TestSmallThings:
+    """What a new user hit: a view of the changes, and suggestions that know the aliases."""
+
+    def test_changed_only(self, files: dict[str, Path], capsys: Any) -> None:
+        """explain(changed_only=True) and --changed list exactly the keys not from defaults."""
+        payload = create_training_payload(files["train"], "out", {"n_groups": 4}, environ={})
+        rows = payload.explain(changed_only=True).splitlines()[1:]
+        expected = {key for key, src in payload.provenance.items() if src.kind != "default"}
+        assert expected == {row.split()[0] for row in rows}
+        assert len(payload.explain().splitlines()) > 100 > len(rows)
+        argv = ["train", "--train-data", str(files["train"]), "--output-dir", "out"]
+        assert EXIT_OK == main([*argv, "--set", "n_groups=4", "--changed"])
+        table = capsys.readouterr().out.split("\n\n")[0].splitlines()[1:]
+        assert expected == {row.split()[0] for row in table}
+
+    @pytest.mark.parametrize(
+        ("given", "first"),
+        [({"lr": 0.1}, "learning_rate"), ({"training.nepoch": 3}, "training.nepochs")],
+    )
+    def test_suggestions(self, given: dict[str, Any], first: str) -> None:
+        """Initials name a field; a misspelt field is compared within its section."""
+        from ptycho_config import UnknownKeyError, resolve_training
+
+        with pytest.raises(UnknownKeyError) as caught:
+            resolve_training(given, environ={})
+        assert (first,) == caught.value.problems[0].suggestions
+
+    def test_lr_variable(self, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+        """PTYCHO_LR is taken for the learning rate: an error that names it, not a warning."""
+        monkeypatch.setenv("PTYCHO_LR", "0.1")
+        monkeypatch.setenv("PTYCHO_N_GROUPS", "4")
+        assert EXIT_INVALID == main(["check"])
+        assert "PTYCHO_EXECUTION__LEARNING_RATE" in capsys.readouterr().err

@@ -111,6 +111,19 @@ class TestArguments:
 class TestFit:
     """A tiny model fitted with nothing but the runtime's objects."""
 
+    def test_agc_clips_through_the_hook(self, tmp_path: Path) -> None:
+        """'agc' (which Lightning lacks) clips in configure_gradient_clipping: a tiny limit
+        keeps the weights near where they started; without clipping they move far."""
+
+        def moved(folder: Path, **clipping: Any) -> float:
+            folder.mkdir()
+            _, module = fit(payload(folder, learning_rate=0.1, optimizer="sgd", **clipping))
+            return float((module.layer.weight.detach() - module.initial).abs().max())
+
+        free = moved(tmp_path / "free")
+        clipped = moved(tmp_path / "agc", gradient_clip_val=1e-4, gradient_clip_algorithm="agc")
+        assert clipped < free / 100
+
     def test_two_epochs_with_exponential_decay(self, tmp_path: Path) -> None:
         """Each epoch starts at 0.1·0.95^epoch; the checkpoint lands in the output folder."""
         run = payload(tmp_path, learning_rate=0.1, **{"training.scheduler": "Exponential"})

@@ -53,6 +53,17 @@ def known_variables() -> tuple[
     )
 
 
+@cache
+def variables_by_initials() -> dict[str, tuple[str, ...]]:
+    """The variables of fields of several words by their initials: LR names learning_rate."""
+    found: dict[str, list[str]] = {}
+    for key in KEYS.values():
+        words = key.name.upper().split("_")
+        if len(words) > 1:
+            found.setdefault("".join(word[:1] for word in words), []).append(key.env)
+    return {initials: tuple(names) for initials, names in found.items()}
+
+
 def _squeeze(text: str) -> str:
     return _SEPARATORS.sub("", text)
 
@@ -101,6 +112,8 @@ def typo_suggestions(variable: str, *, edits: bool = True) -> tuple[str, ...]:
     field = rest.rsplit("__", 1)[-1].strip("_")
     if "__" in rest and field in by_field:
         return by_field[field]
+    if field in variables_by_initials():  # PTYCHO_LR: learning_rate
+        return variables_by_initials()[field]
     limit = _limit(len(rest)) if edits else 0
     if limit == 0:
         return ()
