@@ -7,12 +7,69 @@ config files (e.g. a ``# yaml-language-server: $schema=...`` line).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from pydantic.fields import FieldInfo
+
 from ptycho_config._registry import ALIASES, KEYS, PAYLOAD_SECTIONS, Match, Miss, lookup
-from ptycho_config._schemas import SECTIONS
+from ptycho_config._schemas import NESTED_SECTIONS, SECTIONS
+from ptycho_config._types import AliasChoices, _power_of_two
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+
+# The words pydantic reads as booleans, in any letter case.
+_BOOLEAN_WORDS = ("true", "false", "yes", "no", "on", "off", "t", "f", "y", "n", "1", "0")
+
+
+def _words(words: Iterable[str]) -> dict[str, Any]:
+    """Text that is one of ``words`` in any letter case, with any surrounding spaces (as the
+    schemas read it; JSON Schema's regular expressions have no case-insensitive flag)."""
+    spelled = ("".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in w)
+               for w in sorted(words))  # fmt: skip
+    return {"type": "string", "pattern": rf"^\s*(?:{'|'.join(spelled)})\s*$"}
+
+
+def _as_read(node: Any, aliases: Mapping[str, str]) -> Any:
+    """A generated property schema made to accept what the library accepts: choices in any
+    case and through their aliases, boolean words; an optional value as one type list, so a
+    bad value is reported by its own rule, not as 'not valid under any of the given schemas'."""
+    if isinstance(node, list):
+        return [_as_read(item, aliases) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _as_read(value, aliases) for key, value in node.items()}
+    choices = node.pop("enum", None) or ([node.pop("const")] if "const" in node else None)
+    if choices is not None and all(isinstance(choice, str) for choice in choices):
+        node |= _words([*choices, *(a for a, target in aliases.items() if target in choices)])
+    elif choices is not None:
+        node["enum"] = choices
+    if node.get("type") == "boolean":
+        node.pop("type")
+        node["anyOf"] = [{"type": "boolean"}, {"enum": [0, 1]}, _words(_BOOLEAN_WORDS)]
+    options = node.get("anyOf", [])
+    typed = [option for option in options if option != {"type": "null"}]
+    if len(options) == 2 and len(typed) == 1 and isinstance(typed[0].get("type"), str):
+        node.pop("anyOf")
+        node |= typed[0] | {"type": [typed[0]["type"], "null"]}
+    return node
+
+
+def _field_schema(info: FieldInfo, generated: dict[str, Any]) -> dict[str, Any]:
+    """One field's schema as the library reads it (see ``_as_read``); a power of two is one of
+    the powers of two within its bound."""
+    aliases: dict[str, str] = {}
+    for item in info.metadata:
+        function = getattr(item, "func", None)
+        if isinstance(function, AliasChoices):
+            aliases |= function.aliases
+        if function is _power_of_two:
+            top = int(generated.get("maximum", 2**31))
+            generated = {k: v for k, v in generated.items() if k not in ("minimum", "maximum")}
+            generated["enum"] = [2**n for n in range(top.bit_length()) if 2**n <= top]
+    return dict(_as_read(generated, aliases))
 
 
 def _field_schemas() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
@@ -21,11 +78,21 @@ def _field_schemas() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     definitions: dict[str, Any] = {}
     for section, schema in SECTIONS.items():
         generated = schema.model_json_schema(ref_template="#/$defs/{model}")
-        definitions.update(generated.get("$defs", {}))
+        definitions.update(_as_read(generated.get("$defs", {}), {}))
         for key in KEYS.values():
             if key.section == section:
-                properties[key.qualified] = generated["properties"][key.name]
+                properties[key.qualified] = _field_schema(
+                    key.info, generated["properties"][key.name]
+                )
     return properties, definitions
+
+
+def _rules_it_cannot_say() -> str:
+    """The cross-field rules of every section, which the schema does not check."""
+    rules = sorted(
+        {rule.message for schema in SECTIONS.values() for rule in schema.cross_field_rules}
+    )
+    return "Rules across fields, checked by the library only: " + "; ".join(rules) + "."
 
 
 def _through_alias(alias_name: str, target: dict[str, Any]) -> dict[str, Any]:
@@ -47,7 +114,18 @@ def _accepted(spelling: str) -> list[str]:
 
 def _one_of(schemas: list[dict[str, Any]]) -> dict[str, Any]:
     distinct = [s for i, s in enumerate(schemas) if s not in schemas[:i]]
-    return distinct[0] if len(distinct) == 1 else {"anyOf": distinct}
+    # a schema that only adds None to another is that one's wider form (inference n_groups)
+    wider = [s for s in distinct if all(_within(o, s) for o in distinct)]
+    return wider[0] if wider else {"anyOf": distinct}
+
+
+def _within(narrow: dict[str, Any], wide: dict[str, Any]) -> bool:
+    kinds = wide.get("type")
+    extra = {k: v for k, v in wide.items() if k not in ("type", "default", "description")}
+    same = {k: v for k, v in narrow.items() if k not in ("type", "default", "description")}
+    return narrow == wide or (
+        isinstance(kinds, list) and narrow.get("type") in kinds and same == extra
+    )
 
 
 def config_file_schema() -> dict[str, Any]:
@@ -59,6 +137,8 @@ def config_file_schema() -> dict[str, Any]:
         for alias in ALIASES.values():
             if alias.target in own:
                 own[alias.name] = _through_alias(alias.name, own[alias.target])
+        if section in PAYLOAD_SECTIONS:  # a config's own dump nests these sections
+            own |= {nested: {"$ref": f"#/properties/{nested}"} for nested in NESTED_SECTIONS}
         properties[section] = {
             "type": "object",
             "description": (schema.__doc__ or section).strip(),
@@ -76,7 +156,9 @@ def config_file_schema() -> dict[str, Any]:
     return {
         "$schema": DRAFT,
         "title": "ptycho-config file",
-        "description": "Sections as top-level objects, or bare keys unambiguous in every payload.",
+        "description": "Sections as top-level objects (the training or inference section may "
+        "nest model and torch), or bare keys unambiguous in every payload. "
+        + _rules_it_cannot_say(),
         "type": "object",
         "properties": properties,
         "additionalProperties": False,

@@ -61,15 +61,17 @@ def one_of(*allowed: int) -> Callable[[int], int]:
     return check
 
 
-def alias_choices(aliases: dict[str, str]) -> Callable[[Any], Any]:
-    """A validator that maps accepted alternative spellings onto canonical choices."""
+@dataclass(frozen=True, eq=False)
+class AliasChoices:
+    """A validator that maps accepted alternative spellings onto canonical choices (the JSON
+    Schema reads ``aliases`` to accept them too)."""
 
-    def translate(value: Any) -> Any:
+    aliases: dict[str, str]
+
+    def __call__(self, value: Any) -> Any:
         if isinstance(value, str):
-            return aliases.get(value, aliases.get(value.lower(), value))
+            return self.aliases.get(value, self.aliases.get(value.lower(), value))
         return value
-
-    return translate
 
 
 def none_string(value: Any) -> Any:
@@ -204,11 +206,11 @@ ProbeSize = Annotated[
 ]
 ModelType = Annotated[
     Literal["pinn", "supervised"],
-    BeforeValidator(alias_choices({"unsupervised": "pinn", "supervised": "supervised"})),
+    BeforeValidator(AliasChoices({"unsupervised": "pinn", "supervised": "supervised"})),
 ]
 Activation = Annotated[
     Literal["sigmoid", "swish", "softplus", "relu"],
-    BeforeValidator(alias_choices({"silu": "swish"})),
+    BeforeValidator(AliasChoices({"silu": "swish"})),
 ]
 Backend = Literal["tensorflow", "pytorch"]
 OptionalPositiveInt = Annotated[PositiveInt | None, BeforeValidator(none_string)]
