@@ -52,6 +52,7 @@ EXIT_OK, EXIT_BUG, EXIT_USAGE = 0, 1, 2
 EXIT_INVALID, EXIT_MISSING = PtychoConfigError.exit_code, ConfigFileNotFoundError.exit_code
 EXIT_UNREADABLE, EXIT_OUTPUT = FileReadError.exit_code, OutputError.exit_code
 EXIT_BACKEND = BackendUnavailableError.exit_code
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells and other command lines report Ctrl-C
 FORMATS = ("table", "json", "yaml", "env", "legacy", "config")
 
 
@@ -286,7 +287,15 @@ def _write_example(directory: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code. Every failure is one paragraph on stderr."""
+    """Run the command line; returns the exit code. Every failure is one paragraph on stderr;
+    Ctrl-C (SIGINT) is one line and exit code 130."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return _fail("interrupted", EXIT_INTERRUPTED)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     _never_fail_on_encoding()
     parser = build_parser()
     try:

@@ -36,5 +36,18 @@ def to_env(subject: Any) -> dict[str, str]:
 
 
 def env_lines(subject: Any) -> str:
-    """The export as NAME=value lines, quoted for a shell where needed."""
-    return "\n".join(f"{name}={shlex.quote(text)}" for name, text in to_env(subject).items())
+    """The export as NAME=value lines, quoted where needed (see ``env_quoted``)."""
+    return "\n".join(f"{name}={env_quoted(text)}" for name, text in to_env(subject).items())
+
+
+def env_quoted(text: str) -> str:
+    """``text`` as a value that a .env file (``--env-file``) reads back unchanged, and a POSIX
+    shell too unless it holds both a quote ``'`` or backslash and a ``$`` or backquote: bare
+    when nothing needs quoting, in single quotes when it holds no ``'`` or backslash (both
+    read those literally), else in double quotes with backslash and ``"`` escaped."""
+    if shlex.quote(text) == text:
+        return text
+    if "'" not in text and "\\" not in text:
+        return f"'{text}'"
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'

@@ -259,8 +259,10 @@ def _read_nphotons(archive: zipfile.ZipFile, path: str) -> tuple[float | None, s
     if value is None:
         return None, None
     try:
-        number = math.nan if isinstance(value, bool) else float(value)
-    except (TypeError, ValueError, OverflowError):  # a string, list, or int beyond float
+        # text ("1e9") is no number here: the reference stores a number, and a value that
+        # reads as one only after conversion is ignored with the warning below, never used
+        number = math.nan if isinstance(value, bool | str | bytes) else float(value)
+    except (TypeError, ValueError, OverflowError):  # a list, or an int beyond float
         number = math.nan
     if not (math.isfinite(number) and number > 0):
         return (

@@ -29,8 +29,8 @@ from ptycho_config._sources.layer import Layer, SourceKind
 _SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".json": "json"}
 # Values a YAML file may expand to; aliases can make a few lines expand to billions.
 _MAX_VALUES = 100_000
-# Values a YAML or TOML file may write out (parse events; commas and lines of TOML): far
-# above any real configuration, and a bound on the work of parsing.
+# Values a config file may write out (YAML parse events, TOML commas and lines, JSON values):
+# far above any real configuration, and a bound on the work of reading one.
 _MAX_EVENTS = 20_000
 
 
@@ -72,6 +72,10 @@ def load_config_file(path: Path) -> dict[str, Any]:
     if kind == "yaml" and _expands_beyond(data, _MAX_VALUES):
         too_big = f"expands to more than {_MAX_VALUES} values (through YAML aliases?)"
         _fail(path, f"config file {path} {too_big}; write it out plainly")
+    if kind == "json" and _expands_beyond(data, _MAX_EVENTS):  # YAML and TOML: while parsing
+        _fail(
+            path, f"cannot parse config file {path} as json: it has more than {_MAX_EVENTS} values"
+        )
     return data
 
 

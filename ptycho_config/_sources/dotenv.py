@@ -21,6 +21,9 @@ from ptycho_config._registry import PayloadKind
 from ptycho_config._sources.environment import environment_layer, ptycho_variables
 from ptycho_config._sources.layer import Layer, SourceKind
 
+# Far above any real .env file; bounds the work of parsing one.
+MAX_DOTENV_LINES = 5_000
+
 
 def read_dotenv(path: Path) -> dict[str, str | None]:
     """The PTYCHO_* variables of a .env file, as spelled there (None for a line without '=')."""
@@ -32,6 +35,9 @@ def read_dotenv(path: Path) -> dict[str, str | None]:
         raise missing(path, "env file") from error
     except UnicodeDecodeError as error:
         raise FileReadError.of(path, "env file", f"it is not UTF-8 text ({error})") from error
+    if text.count("\n") > MAX_DOTENV_LINES:  # python-dotenv's parser is pure Python
+        reason = f"it has more than {MAX_DOTENV_LINES} lines, the limit for an env file"
+        raise FileReadError.of(path, "env file", reason)
     lines: dict[str, str | None] = {}
     problems = []
     for binding in parse_stream(io.StringIO(text)):

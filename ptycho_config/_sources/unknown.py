@@ -64,6 +64,12 @@ def variables_by_initials() -> dict[str, tuple[str, ...]]:
     return {initials: tuple(names) for initials, names in found.items()}
 
 
+@cache
+def _switch_letters() -> tuple[tuple[str, str], ...]:
+    """Each switch with its letters after the prefix, separators removed."""
+    return tuple((n, _squeeze(n[len(ENV_PREFIX) :])) for n in SWITCHES)
+
+
 def _squeeze(text: str) -> str:
     return _SEPARATORS.sub("", text)
 
@@ -104,9 +110,7 @@ def typo_suggestions(variable: str, *, edits: bool = True) -> tuple[str, ...]:
     if same_letters and rest:
         return same_letters
     short = _squeeze(rest)
-    cut = [
-        n for n in SWITCHES if len(short) > 2 and _squeeze(n[len(ENV_PREFIX) :]).startswith(short)
-    ]
+    cut = [n for n, letters in _switch_letters() if len(short) > 2 and letters.startswith(short)]
     if cut:  # PTYCHO_CONFIG, PTYCHO_SECRETS: a switch cut short
         return tuple(cut)
     field = rest.rsplit("__", 1)[-1].strip("_")
