@@ -22,11 +22,10 @@ from typing import Any
 
 from pydantic import Field, create_model
 
-from ptycho_config import _legacy_values, _registry
+from ptycho_config import _registry
 from ptycho_config._errors import PtychoConfigError
 from ptycho_config._schema_base import Schema
 from ptycho_config._schemas import NESTED_SECTIONS, SECTIONS
-from ptycho_config._sources.unknown import known_variables, variables_by_initials
 
 ENTRY_POINT_GROUP = "ptycho_config.extensions"
 # Nested sections live inside these schemas.
@@ -59,7 +58,7 @@ def register_schema(schema: type[Schema], *, legacy: Mapping[str, str] | None = 
             SECTIONS[holder] = _holding(SECTIONS[holder], section, schema)
     _registry.LEGACY_RENAMES.update(names)
     _registry.UNWRITTEN.update(added - set(names))
-    _derive_again()
+    _registry.rebuild()  # the rest derived from the schemas is cached by the schemas
 
 
 def _holding(parent: type[Schema], name: str, nested: type[Schema]) -> type[Schema]:
@@ -70,14 +69,6 @@ def _holding(parent: type[Schema], name: str, nested: type[Schema]) -> type[Sche
         parent.__name__, __base__=parent, __module__=parent.__module__, **{name: field}
     )
     return holder
-
-
-def _derive_again() -> None:
-    """Recompute everything derived from the schemas: keys, legacy checks, known env names."""
-    _registry.rebuild()
-    _legacy_values.clear_cache()
-    known_variables.cache_clear()
-    variables_by_initials.cache_clear()
 
 
 @functools.cache
@@ -105,4 +96,4 @@ def reset_extensions() -> None:
     _registry.LEGACY_RENAMES.update(_ORIGINAL_RENAMES)
     _registry.UNWRITTEN.clear()
     load_extensions.cache_clear()
-    _derive_again()
+    _registry.rebuild()

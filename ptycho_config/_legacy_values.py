@@ -35,23 +35,21 @@ def legacy_value(value: Any) -> Any:
     return str(value) if isinstance(value, Path) else value
 
 
-@functools.cache
 def _adapters() -> dict[str, list[TypeAdapter[Any]]]:
-    """Legacy name -> validators of every schema field written under that name."""
+    """Legacy name -> validators of every field written under that name, in the schemas
+    registered now."""
+    return _adapters_of((SECTIONS["model"], SECTIONS["training"], SECTIONS["inference"]))
+
+
+@functools.cache
+def _adapters_of(schemas: tuple[type[BaseModel], ...]) -> dict[str, list[TypeAdapter[Any]]]:
     found: dict[str, list[TypeAdapter[Any]]] = {}
-    for schema in (SECTIONS["model"], SECTIONS["training"], SECTIONS["inference"]):
+    for schema in schemas:
         for name in own_fields(schema):
             annotation = schema.model_fields[name].rebuild_annotation()
             adapter: TypeAdapter[Any] = TypeAdapter(annotation, config=schema.model_config)
             found.setdefault(legacy_name(name), []).append(adapter)
     return found
-
-
-def clear_cache() -> None:
-    """Forget the validators and field lists, after an extension changed the schemas."""
-    _adapters.cache_clear()
-    own_fields.cache_clear()
-    legacy_pairs.cache_clear()
 
 
 def is_legacy_field(key: str) -> bool:

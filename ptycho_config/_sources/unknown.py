@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from pydantic import BaseModel
+
 from ptycho_config._registry import (
     ALIASES,
     ENV_PREFIX,
@@ -21,6 +23,7 @@ from ptycho_config._registry import (
     SWITCHES,
     env_names,
 )
+from ptycho_config._schemas import SECTIONS
 
 _PREFIX = len(ENV_PREFIX)
 _SEPARATORS = re.compile(r"[^A-Z0-9]")
@@ -31,11 +34,17 @@ _MAX_EDITS = 2
 _LONGEST = 64
 
 
-@cache
-def known_variables() -> tuple[
-    tuple[str, ...], dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]
-]:
+_Known = tuple[tuple[str, ...], dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]
+
+
+def known_variables() -> _Known:
     """Every known variable; the same by name without separators; and by bare field name."""
+    return _known_variables(tuple(SECTIONS.values()))
+
+
+@cache
+def _known_variables(schemas: tuple[type[BaseModel], ...]) -> _Known:
+    """``known_variables`` for these registered schemas (they key the cache)."""
     names = sorted({n for kind in PAYLOAD_SECTIONS for n in env_names(kind)} | RESERVED_ENV)
     squeezed: dict[str, list[str]] = {}
     for name in names:
@@ -53,9 +62,13 @@ def known_variables() -> tuple[
     )
 
 
-@cache
 def variables_by_initials() -> dict[str, tuple[str, ...]]:
     """The variables of fields of several words by their initials: LR names learning_rate."""
+    return _variables_by_initials(tuple(SECTIONS.values()))
+
+
+@cache
+def _variables_by_initials(schemas: tuple[type[BaseModel], ...]) -> dict[str, tuple[str, ...]]:
     found: dict[str, list[str]] = {}
     for key in KEYS.values():
         words = key.name.upper().split("_")
