@@ -157,8 +157,9 @@ def config_file_schema() -> dict[str, Any]:
         "$schema": DRAFT,
         "title": "ptycho-config file",
         "description": "Sections as top-level objects (the training or inference section may "
-        "nest model and torch), or bare keys unambiguous in every payload. "
-        + _rules_it_cannot_say(),
+        "nest model and torch), or bare keys unambiguous in every payload. The library also "
+        "reads a number written as text ('16') and 'none' for None; this schema asks for the "
+        "value itself. " + _rules_it_cannot_say(),
         "type": "object",
         "properties": properties,
         "additionalProperties": False,
