@@ -47,6 +47,7 @@ from ptycho_config._resolve import (
 from ptycho_config._schemas import ExecutionConfig
 from ptycho_config._snapshot import SNAPSHOT_NAME, Snapshot, load_snapshot
 from ptycho_config._sources import EXPLICIT_KINDS, ConfigSource, Layer
+from ptycho_config._sources.environment import SECRET_SHOWN
 from ptycho_config._sources.mapping import MappingSource
 from ptycho_config._torch_config import trained_knobs
 from ptycho_config._torchrun import TorchrunLaunch, torchrun_launch
@@ -238,11 +239,12 @@ def _with_data_check(
     if n == inferred.value:
         return resolved
     note = f"contradicts {inferred.detail} (N = {inferred.value})"
+    shown = SECRET_SHOWN if origin.kind == "secret" else n  # a secret never shows
     if strict:
-        message = f"{key} = {n} ({origin}) {note}; set N to {inferred.value} or leave it unset"
-        raise ConflictError(message, [ConflictProblem(key, message, n, str(origin))])
+        message = f"{key} = {shown} ({origin}) {note}; set N to {inferred.value} or leave it unset"
+        raise ConflictError(message, [ConflictProblem(key, message, shown, str(origin))])
     warnings.warn(
-        f"{key} = {n} ({origin}) {note}; the data will be cut or padded to N = {n}",
+        f"{key} = {shown} ({origin}) {note}; the data will be cut or padded to N = {shown}",
         UserWarning,
         stacklevel=3,
     )

@@ -322,6 +322,33 @@ def _payload(tmp_path: Path, **overrides: Any) -> Any:
     )
 
 
+class TestSecretsMaskedInDataChecks:
+    """The factories' check against the data names a secret's source, never its value."""
+
+    @pytest.mark.parametrize("strict", [True, False])
+    def test_n_from_a_secret_contradicting_the_data(self, tmp_path: Path, strict: bool) -> None:
+        import warnings
+
+        secrets = tmp_path / "secrets"
+        secrets.mkdir()
+        (secrets / "PTYCHO_N").write_text("128")
+        data = tmp_path / "train.npz"
+        np.savez(data, probeGuess=np.ones((64, 64), dtype=np.complex64))
+        shown = ""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                create_training_payload(
+                    data, tmp_path / "out", BASE, environ={}, secrets_dir=secrets,
+                    strict=strict, execution_config=CPU,
+                )  # fmt: skip
+            except PtychoConfigError as error:
+                shown = str(error) + repr(error.problems)
+        shown += "".join(str(w.message) for w in caught)
+        assert "contradicts" in shown
+        assert "128" not in shown
+
+
 class TestDotEnv:
     """A .env file is read through the guarded open and parsed from that text."""
 
