@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import numbers
+import sys
 import threading
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -150,7 +151,9 @@ def set(key: str, value: Any) -> None:
         raise ValueError(f"{key} = {show(value)}: {broken[0][2]}")
     with _write_lock:
         if _sealed and key not in RUNTIME_KEYS:
-            _logger.warning("params.cfg is sealed, but %r is being set to %r", key, value)
+            caller = sys._getframe(1)  # the line that wrote: the reference's wording names it
+            where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
+            _logger.warning("post-seal params.cfg write: %s (from %s)", key, where)
         cfg.update({key: stored})
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from ptycho import params
 from ptycho_config._errors import ArgumentTypeError, PtychoConfigError, UnknownKeyProblem, suggest
 from ptycho_config._legacy_values import own_fields
+from ptycho_config._object_policy import resolved_policy
 from ptycho_config._registry import LEGACY_RENAMES, legacy_name
 from ptycho_config._schemas import SECTIONS, InferenceConfig, ModelConfig, TrainingConfig
 
@@ -48,6 +49,9 @@ def to_legacy_dict(config: TrainingConfig | InferenceConfig | ModelConfig) -> di
         for legacy, name in _legacy_names(type(part)).items():
             value = getattr(part, name)
             result[legacy] = str(value) if isinstance(value, Path) else value
+    # legacy code reads the object policy it runs, never None
+    model = config if isinstance(config, ModelConfig) else config.model
+    result.update((legacy_name(k), v) for k, v in resolved_policy(model).items())
     return result
 
 

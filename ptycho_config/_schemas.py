@@ -8,6 +8,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from ptycho_config._object_policy import (
+    OBJECT_POLICY_RULES,
+    ObjectLayout,
+    PatchWeighting,
+    TrainingCanvas,
+)
 from ptycho_config._schema_base import Schema
 from ptycho_config._torch_section import TorchBackendConfig
 from ptycho_config._types import (
@@ -142,8 +148,22 @@ class ModelConfig(Schema):
     amp_activation: Activation = Field(
         "sigmoid", description="Activation of the amplitude output ('silu' means 'swish')."
     )
-    object_big: bool = Field(
-        True, description="Reconstruct the object over the whole solution region."
+    object_big: Annotated[bool | None, BeforeValidator(none_string)] = Field(
+        None,
+        description="Deprecated spelling of the object policy: True is grouped patches on a "
+        "relative-overlap canvas, False single patches (None: from the pair, else True).",
+    )
+    object_layout: Annotated[ObjectLayout | None, BeforeValidator(none_string)] = Field(
+        None, description="Object layout (set with training_canvas; None: from object_big)."
+    )
+    training_canvas: Annotated[TrainingCanvas | None, BeforeValidator(none_string)] = Field(
+        None, description="Training canvas (set with object_layout; None: from object_big)."
+    )
+    training_patch_weighting: Annotated[PatchWeighting | None, BeforeValidator(none_string)] = (
+        Field(
+            None,
+            description="Weighting of patch pixels in the training loss (None: 'central_mask').",
+        )
     )
     probe_big: bool = Field(
         True, description="Let the probe fill the whole patch rather than its centre."
@@ -160,6 +180,8 @@ class ModelConfig(Schema):
     gaussian_smoothing_sigma: NonNegativeFloat = Field(
         0.0, description="Sigma of Gaussian smoothing on the output (0 disables it)."
     )
+
+    cross_field_rules = OBJECT_POLICY_RULES
 
 
 class _Grouping(Schema):

@@ -260,9 +260,8 @@ def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
 def _parse(path: Path, document: dict[str, Any], version: int) -> Snapshot:
     try:
         # the registered schemas: a snapshot of an extended configuration holds its fields
-        training = cast(
-            TrainingConfig, SECTIONS["training"].model_validate(document["training_config"])
-        )
+        stored_training = _moved_weighting(document["training_config"])
+        training = cast(TrainingConfig, SECTIONS["training"].model_validate(stored_training))
         execution = cast(
             ExecutionConfig, SECTIONS["execution"].model_validate(document["execution_config"])
         )
@@ -285,6 +284,19 @@ def _parse(path: Path, document: dict[str, Any], version: int) -> Snapshot:
             f"(fingerprint {stored} does not match its content, {actual})"
         )
     return Snapshot(path, training, execution, provenance, stored, version)
+
+
+def _moved_weighting(training: Any) -> Any:
+    """Snapshots written before the object policy keep training_patch_weighting in torch."""
+    torch = training.get("torch") if isinstance(training, dict) else None
+    if not isinstance(torch, dict) or "training_patch_weighting" not in torch:
+        return training
+    torch = dict(torch)
+    model = {
+        **training.get("model", {}),
+        "training_patch_weighting": torch.pop("training_patch_weighting"),
+    }
+    return {**training, "torch": torch, "model": model}
 
 
 def _kind(value: Any) -> Any:

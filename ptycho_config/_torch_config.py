@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 from pydantic import BaseModel
 
 from ptycho_config._accelerator import DEVICE_TYPE
+from ptycho_config._object_policy import resolved_policy
 from ptycho_config._registry import SHARED_FIELDS
 from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._torch_objects import (
@@ -127,6 +128,7 @@ def torch_model_config(
         "C_forward": channels,
         "C_model": channels,
         "intensity_scale_trainable": trainable,
+        **resolved_policy(model),
     }
     return _filled(TorchModelConfig, given, config.torch, model, execution or ExecutionConfig())
 

@@ -123,11 +123,13 @@ class TorchModelConfig:
     eca_decoder: bool = field(default=_knob("eca_decoder"))
     spatial_decoder: bool = field(default=_knob("spatial_decoder"))
     decoder_spatial_kernel: int = field(default=_knob("decoder_spatial_kernel"))
-    object_big: bool = True
+    object_big: bool | None = field(default=_model("object_big"))
+    object_layout: str | None = field(default=_model("object_layout"))
+    training_canvas: str | None = field(default=_model("training_canvas"))
     probe_big: bool = True
     offset: int = field(default=_knob("offset"))
     C_forward: int = 4
-    training_patch_weighting: str = field(default=_knob("training_patch_weighting"))
+    training_patch_weighting: str | None = field(default=_model("training_patch_weighting"))
     physics_forward_mode: str = field(default=_knob("physics_forward_mode"))
     rect_s1s2_trainable: bool = field(default=_knob("rect_s1s2_trainable"))
     rect_s1s2_init: str = field(default=_knob("rect_s1s2_init"))

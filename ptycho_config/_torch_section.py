@@ -141,9 +141,6 @@ class TorchBackendConfig(Schema):
         7, description="Kernel size of the decoder's spatial attention."
     )
     offset: NonNegativeInt = Field(6, description="Offset between patches of a group in pixels.")
-    training_patch_weighting: Literal["central_mask", "probe", "uniform"] = Field(
-        "central_mask", description="Weighting of patch pixels in the training loss."
-    )
     physics_forward_mode: Literal["amplitude", "rectangular_scaled"] = Field(
         "amplitude", description="Forward model of the physics layer."
     )

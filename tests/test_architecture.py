@@ -69,7 +69,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 # The layers of docs/index.md, lowest first: a module imports only from its layer or below.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("_errors",),
-    ("_types", "_validation", "_files", "_pickled"),
+    ("_types", "_validation", "_files", "_pickled", "_object_policy"),
     ("_schema_base", "_torch_section", "_schemas"),
     ("_registry",),
     ("_sources", "_provenance", "_profiles", "_legacy_values", "_accelerator", "_npz",
@@ -78,6 +78,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
      "_export"),
     ("_payloads", "_torch_runtime", "_factories", "settings", "distributed"),
     ("_example", "_cli", "__main__", "testing", "testing_plugin", "ptycho_config", "ptycho.config"),
+    ("compat",),
 )  # fmt: skip
 
 

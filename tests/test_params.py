@@ -278,8 +278,11 @@ class TestSeal:
         params.seal()
         with caplog.at_level(logging.WARNING, logger="ptycho.params"):
             params.set("nepochs", 5)
+        line = sys._getframe().f_lineno - 1
         assert [r.name for r in caplog.records] == ["ptycho.params"]
-        assert "nepochs" in caplog.records[0].getMessage()
+        # the reference's wording, naming the line that wrote
+        expected = f"post-seal params.cfg write: nepochs (from {__file__}:{line})"
+        assert expected == caplog.records[0].getMessage()
         assert params.cfg["nepochs"] == 5
 
     @pytest.mark.parametrize("key", sorted(params.RUNTIME_KEYS))

@@ -91,7 +91,11 @@ REFERENCE = [
         ("fno_input_transform", "none", ("none", "sqrt", "log1p", "instancenorm"), "exp"),
         ("generator_output_mode", "real_imag", GENERATOR_OUTPUTS, "polar"),
         ("amp_activation", "sigmoid", ("sigmoid", "swish", "softplus", "relu"), "tanh"),
-        ("object_big", True),
+        # reference-next.md §8.1: the public object policy; None is resolved where it is used
+        ("object_big", None),
+        ("object_layout", None),
+        ("training_canvas", None),
+        ("training_patch_weighting", None),
         ("probe_big", True),
         ("probe_mask", False),
         ("probe_mask_sigma", 1.0),
@@ -279,32 +283,40 @@ def _legacy_default(ref: Ref) -> Any:
     return str(ref.default) if isinstance(ref.default, Path) else ref.default
 
 
+# reference-next.md §8.4: the legacy dict holds the resolved object policy.
+RESOLVED_POLICY = {
+    "object.big": True, "object_layout": "grouped_patches", "training_canvas": "relative_overlap",
+    "training_patch_weighting": "central_mask",
+}  # fmt: skip
+
+
 def _reference_legacy(*sections: str) -> dict[str, Any]:
     """The reference's dataclass_to_legacy_dict of a default config: every field, renamed."""
-    return {
+    found = {
         KEY_MAPPINGS.get(ref.name, ref.name): _legacy_default(ref)
         for ref in REFERENCE
         if ref.section in sections and ref.default is not REQUIRED
     }
+    return {**found, **RESOLVED_POLICY}
 
 
 class TestLegacyKeys:
     """Every new field gets its legacy key; the counts and values are the reference's."""
 
-    def test_default_training_config_has_the_reference_61_keys(self) -> None:
-        """A default training config's legacy dict equals the reference's, key for key."""
+    def test_default_training_config_has_the_reference_64_keys(self) -> None:
+        """A default training config's legacy dict is the next reference's (§8.4), key for key."""
         expected = _reference_legacy("model", "training")
-        assert 61 == len(expected)
+        assert 64 == len(expected)
         assert expected == to_legacy_dict(TrainingConfig())
 
-    def test_default_inference_config_has_the_reference_35_keys(self) -> None:
-        """A default inference config's legacy dict has the reference's 35 keys and values."""
+    def test_default_inference_config_has_the_reference_38_keys(self) -> None:
+        """A default inference config's legacy dict has the next reference's 38 keys (§8.4)."""
         expected = {
             **_reference_legacy("model", "inference"),
             "model_path": "model",
             "test_data_file_path": "test.npz",
         }
-        assert 35 == len(expected)
+        assert 38 == len(expected)
         assert expected == to_legacy_dict(InferenceConfig(**INFERENCE_PATHS))
 
     def test_agc_and_sgd_reach_the_legacy_dict(self) -> None:
@@ -422,8 +434,9 @@ TORCH_DEFAULTS: dict[type, dict[str, Any]] = {
         "use_legacy_decoder_channel_override": False, "eca_encoder": False,
         "cbam_encoder": True, "cbam_bottleneck": False, "cbam_decoder": False,
         "eca_decoder": False, "spatial_decoder": False, "decoder_spatial_kernel": 7,
-        "object_big": True, "probe_big": True, "offset": 6, "C_forward": 4,
-        "training_patch_weighting": "central_mask", "physics_forward_mode": "amplitude",
+        "object_big": None, "object_layout": None, "training_canvas": None,
+        "probe_big": True, "offset": 6, "C_forward": 4,
+        "training_patch_weighting": None, "physics_forward_mode": "amplitude",
         "rect_s1s2_trainable": True, "rect_s1s2_init": "ones", "amplitude_physics_gain": 1.0,
         "pad_object": True, "gaussian_smoothing_sigma": 0.0, "loss_function": "Poisson",
         "amp_loss": None, "phase_loss": None, "amp_loss_coeff": 1.0, "phase_loss_coeff": 1.0,
@@ -556,7 +569,6 @@ TORCH_CHOICES = {
     "normalize": {"Group", "Batch", "None"},
     "data_scaling": {"Parseval", "Max"},
     "cnn_output_mode": {"amp_phase", "real_imag"},
-    "training_patch_weighting": {"central_mask", "probe", "uniform"},
     "physics_forward_mode": {"amplitude", "rectangular_scaled"},
     "rect_s1s2_init": {"ones", "data"},
     "loss_function": {"MAE", "Poisson"},

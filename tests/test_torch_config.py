@@ -95,6 +95,9 @@ class TestModelConfig:
             amp_activation="sigmoid",
             n_filters_scale=3,
             object_big=False,
+            object_layout="single_patch",  # the policy resolved (reference-next.md §8)
+            training_canvas="independent",
+            training_patch_weighting="central_mask",
             probe_big=False,
             probe_mask=True,
             C_forward=4,

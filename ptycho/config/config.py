@@ -13,6 +13,21 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ptycho.config.simulation import (
+    DetectorSimulationConfig,
+    ProbeSimulationConfig,
+    ScanSimulationConfig,
+    SimulationConfig,
+    SyntheticObjectConfig,
+    load_simulation_config,
+    simulation_config_from_mapping,
+    simulation_config_sha256,
+    simulation_config_to_dict,
+    simulation_legacy_dict,
+    validate_simulation_compatibility,
+    validate_simulation_config,
+)
+from ptycho.object_compatibility import resolve_public_object_policy
 from ptycho_config._errors import (
     ConfigFileNotFoundError,
     ModelArchiveNotFoundError,
@@ -31,16 +46,27 @@ from ptycho_config._schemas import (
 from ptycho_config._sources.config_file import load_yaml
 
 __all__ = [
-    "KEY_MAPPINGS",
+    "DetectorSimulationConfig",
     "InferenceConfig",
     "ModelConfig",
+    "ProbeSimulationConfig",
     "PyTorchExecutionConfig",
+    "ScanSimulationConfig",
+    "SimulationConfig",
+    "SyntheticObjectConfig",
     "TrainingConfig",
     "dataclass_to_legacy_dict",
+    "load_simulation_config",
     "load_yaml_config",
+    "resolve_model_object_policy",
+    "simulation_config_from_mapping",
+    "simulation_config_sha256",
+    "simulation_config_to_dict",
     "update_legacy_dict",
     "validate_inference_config",
     "validate_model_config",
+    "validate_simulation_compatibility",
+    "validate_simulation_config",
     "validate_training_config",
 ]
 
@@ -54,19 +80,56 @@ _DEPRECATED_FIELDS = frozenset(a.name for a in ALIASES.values() if a.deprecated)
 AnyConfig = TrainingConfig | InferenceConfig | ModelConfig
 
 
-def dataclass_to_legacy_dict(config: AnyConfig) -> dict[str, Any]:
-    """Every legacy key of ``config`` and its nested model, None values included."""
-    return to_legacy_dict(config)
+def resolve_model_object_policy(
+    config: ModelConfig, *, backend: str | None = None, warn_deprecated: bool = True
+) -> ModelConfig:
+    """A new ModelConfig with object_big, object_layout, training_canvas and
+    training_patch_weighting resolved; an explicitly set object_big warns (deprecated)."""
+    if not isinstance(config, ModelConfig):
+        raise TypeError("config must be ModelConfig")
+    explicit = config.object_big if "object_big" in config.model_fields_set else None
+    policy = resolve_public_object_policy(
+        object_big=explicit,
+        object_layout=config.object_layout,
+        training_canvas=config.training_canvas,
+        training_patch_weighting=config.training_patch_weighting,
+        pad_object=config.pad_object,
+        probe_big=config.probe_big,
+        backend=backend,
+        warn_deprecated=warn_deprecated,
+    )
+    resolved = {name: getattr(policy, name) for name in _POLICY_FIELDS}
+    return config.model_copy(update=resolved)
 
 
-def update_legacy_dict(cfg: MutableMapping[str, Any], config: AnyConfig) -> None:
+_POLICY_FIELDS = ("object_big", "object_layout", "training_canvas", "training_patch_weighting")
+
+
+def _with_resolved_model(config: AnyConfig) -> AnyConfig:
+    """The reference resolves (and warns about) the object policy before writing legacy keys."""
+    if isinstance(config, ModelConfig):
+        return resolve_model_object_policy(config)
+    resolve_model_object_policy(config.model)
+    return config
+
+
+def dataclass_to_legacy_dict(config: AnyConfig | SimulationConfig) -> dict[str, Any]:
+    """Every legacy key of ``config`` and its nested model (or of a simulation recipe), None
+    values included."""
+    if isinstance(config, SimulationConfig):
+        return simulation_legacy_dict(config)
+    return to_legacy_dict(_with_resolved_model(config))
+
+
+def update_legacy_dict(cfg: MutableMapping[str, Any], config: AnyConfig | SimulationConfig) -> None:
     """Write the legacy keys of ``config`` into ``cfg`` in place, skipping None values."""
-    cfg.update({k: v for k, v in to_legacy_dict(config).items() if v is not None})
+    cfg.update({k: v for k, v in dataclass_to_legacy_dict(config).items() if v is not None})
 
 
 def _revalidate(config: Any, schema: type[AnyConfig]) -> None:
     if not isinstance(config, schema):
         raise TypeError(f"expected a {schema.__name__}, got {type(config).__name__}")
+    _with_resolved_model(config)
     schema.model_validate(config.model_dump(exclude=set(_DEPRECATED_FIELDS)))
 
 
