@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from ptycho.config.legacy_state import configured_legacy_params
 from ptycho_config._accelerator import NO_CUDA_WARNING
 from ptycho_config._errors import PtychoConfigError
 from ptycho_config._factories import create_inference_payload as _library_inference
@@ -208,6 +209,7 @@ def _merge_structural_aliases(given: dict[str, Any], execution_config: Any) -> N
         )
 
 
+@configured_legacy_params  # a failing call leaves params.cfg and the seal as they were
 def create_training_payload(
     train_data_file: str | os.PathLike[str],
     output_dir: str | os.PathLike[str],
@@ -238,6 +240,7 @@ def create_training_payload(
     )
 
 
+@configured_legacy_params
 def create_inference_payload(
     model_path: str | os.PathLike[str],
     test_data_file: str | os.PathLike[str],
