@@ -241,3 +241,18 @@ def test_compat_imports_no_torch() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert "False" == result.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("devices", 0), ("precision", "64"), ("accum_steps", 0), ("num_workers", -1),
+     ("learning_rate", 0.0), ("checkpoint_mode", "mid"), ("early_stop_patience", 0),
+     ("ffno_encoder_gate_init", 0.0), ("spectral_bottleneck_gate_mode", "x"),
+     ("inference_batch_size", 0), ("strategy", "nope")],
+)  # fmt: skip
+def test_execution_rules_are_the_registrys(field: str, value: object) -> None:
+    """A value the library's ExecutionConfig rejects, the compat class rejects too."""
+    with pytest.raises(ValueError):
+        ExecutionConfig(**{field: value})
+    with pytest.raises(ValueError, match=field):
+        _execution(**{field: value})

@@ -6,6 +6,8 @@ import dataclasses
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ptycho_config import ExecutionConfig, ModelConfig, TrainingConfig
 from ptycho_config._torch_objects import (
@@ -136,3 +138,29 @@ class TestDatagenConfig:
             config.objects_per_probe, config.diff_per_object, config.object_class,
             config.image_size, config.probe_paths, config.beamstop_diameter,
         )  # fmt: skip
+
+
+SPECTRAL_VALUES = {
+    "spectral_bottleneck_blocks": st.integers(-2, 3),
+    "spectral_bottleneck_modes": st.integers(-2, 3),
+    "spectral_bottleneck_gate_mode": st.sampled_from(["shared", "per_block", "global"]),
+    "spectral_bottleneck_gate_init": st.sampled_from([0.1, -1.0, math.nan, math.inf, 0.0]),
+}
+
+
+class TestRulesAreTheRegistrys:
+    @settings(max_examples=40)
+    @given(st.fixed_dictionaries({}, optional=SPECTRAL_VALUES))
+    def test_model_rejects_what_the_library_rejects(self, values: dict[str, object]) -> None:
+        """The compat ModelConfig accepts exactly the spectral values the library's rules do."""
+        try:
+            ExecutionConfig(**values)
+            library_accepts = True
+        except ValueError:
+            library_accepts = False
+        try:
+            cp.ModelConfig(**values)
+            compat_accepts = True
+        except ValueError:
+            compat_accepts = False
+        assert library_accepts == compat_accepts
