@@ -159,6 +159,10 @@ class TestExecutionConfig:
 
 
 class TestTrainingFactory:
+    def test_accepted_names(self) -> None:
+        """§12.1: the union of the PT field names (132) and four aliases."""
+        assert 136 == len(cf.ACCEPTED_TRAINING_KEYS)
+
     def test_unknown_override_names(self, train_file: Path) -> None:
         given = {"n_groups": 8, "zeta": 1, "alpha": 2, "mae_weight": 0.1}
         with pytest.raises(ValueError) as caught:
