@@ -3,6 +3,7 @@
     .venv/bin/python tools/mutation_check.py            # every mutation, its listed tests
     .venv/bin/python tools/mutation_check.py 3 7        # only mutations 3 and 7
     .venv/bin/python tools/mutation_check.py --all      # the whole suite for each (slow)
+    .venv/bin/python tools/mutation_check.py --markdown # rows for docs/development.md
 
 Each mutation replaces one exact piece of text (it must occur once) in a copy of the tracked
 and untracked files under /tmp, then runs pytest there with that copy first on the import
@@ -38,14 +39,14 @@ class Mutation:
 
 MUTATIONS = [
     Mutation(
-        "swap the precedence of env and dotenv",
+        "swap the precedence of `env` and `dotenv`",
         "ptycho_config/_sources/layer.py",
         '    "env",  # PTYCHO_* environment variables\n    "dotenv",  # a .env file\n',
         '    "dotenv",  # a .env file\n    "env",  # PTYCHO_* environment variables\n',
         ("tests/test_resolve.py", "tests/test_precedence_properties.py"),
     ),
     Mutation(
-        "swap the precedence of file and profile",
+        "swap the precedence of `file` and `profile`",
         "ptycho_config/_sources/layer.py",
         '    "file",  # a YAML, TOML or JSON config file\n'
         "    \"profile\",  # a named bundle of values, e.g. 'ci'\n",
@@ -54,7 +55,7 @@ MUTATIONS = [
         ("tests/test_resolve.py", "tests/test_precedence_properties.py"),
     ),
     Mutation(
-        "drop the rule that the scale contract and measurement domain agree",
+        "drop the cross-field rule that the scale contract and measurement domain come together",
         "ptycho_config/_torch_section.py",
         "            _pair_given_together,\n",
         "            lambda c: True,\n",
@@ -75,28 +76,28 @@ MUTATIONS = [
         ("tests/test_factories.py",),
     ),
     Mutation(
-        "change a default (batch_size 16 -> 32)",
+        "change a default (`batch_size` 16 → 32)",
         "ptycho_config/_schemas.py",
         "    batch_size: PowerOfTwo = Field(16,",
         "    batch_size: PowerOfTwo = Field(32,",
         ("tests/test_schemas.py", "tests/test_reference_surface.py"),
     ),
     Mutation(
-        "accept an unknown override silently",
+        "accept an unknown or ambiguous key silently",
         "ptycho_config/_sources/layer.py",
         "self._miss(found, shorten(spelling), raw, where, candidates, foreign_is_error)",
         "pass",
         ("tests/test_resolve.py",),
     ),
     Mutation(
-        "drop the rule that n_groups is given",
+        "drop the rule that `n_groups` must be given",
         "ptycho_config/_factories.py",
         "if not any(layer.kind in EXPLICIT_KINDS and key in layer.entries for layer in layers)",
         "if False",
         ("tests/test_factories.py",),
     ),
     Mutation(
-        "stop counting n_groups from a secrets directory as given",
+        "stop counting `n_groups` from a secrets directory as given",
         "ptycho_config/_sources/layer.py",
         '{"override", "execution_config", "env", "dotenv", "secret", "settings", "file"}',
         '{"override", "execution_config", "env", "dotenv", "settings", "file"}',
@@ -117,7 +118,7 @@ MUTATIONS = [
         ("tests/test_resolve.py",),
     ),
     Mutation(
-        "break a legacy rename (probe_mask is probe.mask in ptycho.params)",
+        "break a legacy rename (`probe_mask` is `probe.mask` in `ptycho.params`)",
         "ptycho_config/_registry.py",
         '    "probe_mask": "probe.mask",\n',
         '    "probe_mask": "probe_mask",\n',
@@ -131,7 +132,7 @@ MUTATIONS = [
         ("tests/test_env_sources.py", "tests/test_hostile.py"),
     ),
     Mutation(
-        "accept a typo-like PTYCHO_* variable with a warning instead of failing",
+        "accept a typo-like `PTYCHO_*` variable with a warning instead of failing",
         "ptycho_config/_sources/environment.py",
         "    if strict or (strict is None and hint):\n",
         "    if strict:\n",
@@ -145,7 +146,7 @@ MUTATIONS = [
         ("tests/test_distributed.py", "tests/test_factories.py"),
     ),
     Mutation(
-        "drop the deprecated alias n_images of n_groups",
+        "drop the deprecated alias `n_images` of `n_groups`",
         "ptycho_config/_registry.py",
         '        Alias("n_images", "n_groups", deprecated=True),\n',
         "",
@@ -166,14 +167,14 @@ MUTATIONS = [
         ("tests/test_resolve.py", "tests/test_factories.py"),
     ),
     Mutation(
-        "let inference contradict the trained gridsize",
+        "let inference contradict the trained `gridsize`",
         "ptycho_config/_registry.py",
         '    "N", "gridsize", "model_type",',
         '    "N", "model_type",',
         ("tests/test_factories.py", "tests/test_robustness.py"),
     ),
     Mutation(
-        "exit with the generic status for an unreadable file",
+        "exit with the generic status (3) for an unreadable file (5)",
         "ptycho_config/_errors.py",
         "    exit_code: ClassVar[int] = 5\n",
         "    exit_code: ClassVar[int] = 3\n",
@@ -194,7 +195,7 @@ MUTATIONS = [
         ("tests/test_resolve.py", "tests/test_env_sources.py"),
     ),
     Mutation(
-        "treat the reserved switch PTYCHO_DEBUG_PARITY as an unknown variable",
+        "treat the reserved switch `PTYCHO_DEBUG_PARITY` as an unknown variable",
         "ptycho_config/_registry.py",
         '        "PTYCHO_DEBUG_PARITY",\n',
         "",
@@ -247,7 +248,12 @@ def main(arguments: list[str]) -> int:
         mutation = MUTATIONS[number - 1]
         outcome = run(number, mutation, whole_suite)
         outcomes.append(outcome)
-        print(f"{number:2}. {mutation.name} ({mutation.path}): {outcome}", flush=True)
+        if "--markdown" in arguments:  # a row of the table in docs/development.md
+            where = mutation.path.removeprefix("ptycho_config/")
+            caught = outcome.removeprefix("caught by tests/")
+            print(f"| {number} | {mutation.name} | `{where}` | `{caught}` |", flush=True)
+        else:
+            print(f"{number:2}. {mutation.name} ({mutation.path}): {outcome}", flush=True)
     if any(o.startswith("NOT APPLIED") for o in outcomes):
         return 2
     return 1 if "SURVIVED" in outcomes else 0
