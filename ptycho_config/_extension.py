@@ -31,7 +31,6 @@ ENTRY_POINT_GROUP = "ptycho_config.extensions"
 # Nested sections live inside these schemas.
 _HOLDERS = ("training", "inference")
 _ORIGINAL_SECTIONS = dict(SECTIONS)
-_ORIGINAL_RENAMES = dict(_registry.LEGACY_RENAMES)
 
 
 def register_schema(schema: type[Schema], *, legacy: Mapping[str, str] | None = None) -> None:
@@ -56,9 +55,8 @@ def register_schema(schema: type[Schema], *, legacy: Mapping[str, str] | None = 
     if section in NESTED_SECTIONS:
         for holder in _HOLDERS:
             SECTIONS[holder] = _holding(SECTIONS[holder], section, schema)
-    _registry.LEGACY_RENAMES.update(names)
-    _registry.UNWRITTEN.update(added - set(names))
-    _registry.rebuild()  # the rest derived from the schemas is cached by the schemas
+    # the registry derives its keys from the schemas; it needs only the new legacy names
+    _registry.EXTENSION_FIELDS += tuple((name, names.get(name)) for name in sorted(added))
 
 
 def _holding(parent: type[Schema], name: str, nested: type[Schema]) -> type[Schema]:
@@ -92,8 +90,5 @@ def reset_extensions() -> None:
     """Back to the library's own schemas (for tests)."""
     SECTIONS.clear()
     SECTIONS.update(_ORIGINAL_SECTIONS)
-    _registry.LEGACY_RENAMES.clear()
-    _registry.LEGACY_RENAMES.update(_ORIGINAL_RENAMES)
-    _registry.UNWRITTEN.clear()
+    _registry.EXTENSION_FIELDS = ()
     load_extensions.cache_clear()
-    _registry.rebuild()

@@ -19,7 +19,7 @@ from ptycho import params
 from ptycho_config._errors import ArgumentTypeError, PtychoConfigError, UnknownKeyProblem, suggest
 from ptycho_config._legacy_values import own_fields
 from ptycho_config._object_policy import resolved_policy
-from ptycho_config._registry import LEGACY_RENAMES, legacy_name
+from ptycho_config._registry import legacy_name
 from ptycho_config._schemas import SECTIONS, InferenceConfig, ModelConfig, TrainingConfig
 
 __all__ = [
@@ -105,7 +105,7 @@ def from_legacy_dict(mapping: Mapping[str, Any], kind: str) -> TrainingConfig | 
 
 def _suggestions(key: str, known: list[str]) -> tuple[str, ...]:
     # a field name given where its legacy name belongs gets the exact legacy name first
-    exact = (LEGACY_RENAMES[key],) if key in LEGACY_RENAMES else ()
+    exact = (legacy_name(key),) if legacy_name(key) != key else ()
     return (*exact, *(s for s in suggest(key, known) if s not in exact))
 
 

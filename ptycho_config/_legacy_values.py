@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ptycho_config._registry import UNWRITTEN, legacy_name
+from ptycho_config._registry import current, legacy_name
 from ptycho_config._schemas import NESTED_SECTIONS, SECTIONS
 from ptycho_config._validation import message_of
 
@@ -20,7 +20,7 @@ from ptycho_config._validation import message_of
 @functools.cache
 def own_fields(schema: type[BaseModel]) -> tuple[str, ...]:
     """The schema's legacy fields: not the nested sections, nor extension fields unwritten."""
-    skipped = {*NESTED_SECTIONS, *UNWRITTEN}
+    skipped = {*NESTED_SECTIONS, *current().unwritten}
     return tuple(name for name in schema.model_fields if name not in skipped)
 
 

@@ -5,12 +5,14 @@ Nothing else in the code base restates a key, an alias, an env name or a legacy 
 
 from __future__ import annotations
 
+import functools
 import json
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from ptycho_config._errors import show
@@ -47,11 +49,9 @@ NOT_LEGACY = frozenset({"execution", "torch"})
 # The backend-only section: its field gets a bare name only where no canonical field has it.
 BACKEND_SECTION = "torch"
 
-# Fields an extension added without a legacy name: never written to the legacy dict.
-UNWRITTEN: set[str] = set()
-
-# Legacy `ptycho.params.cfg` names that differ from the field name; other fields keep theirs.
-LEGACY_RENAMES: dict[str, str] = {
+# The library's legacy `ptycho.params.cfg` names that differ from the field name; other fields
+# keep theirs. Extensions add theirs through `EXTENSION_FIELDS`; `legacy_name` reads both.
+LEGACY_RENAMES: Mapping[str, str] = {
     "object_big": "object.big",
     "probe_big": "probe.big",
     "probe_mask": "probe.mask",
@@ -134,18 +134,13 @@ class Key:
     section: str
     name: str
     info: FieldInfo = field(repr=False, compare=False)
+    # the legacy dict name, or None for keys never written there
+    legacy: str | None = field(default=None, repr=False, compare=False)
     # 'section.name', stored because the merger reads it for every key of every payload
     qualified: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "qualified", f"{self.section}.{self.name}")
-
-    @property
-    def legacy(self) -> str | None:
-        """The legacy dict name, or None for keys never written there."""
-        if self.section in NOT_LEGACY or self.name in UNWRITTEN:
-            return None
-        return legacy_name(self.name)
 
     @property
     def env(self) -> str:
@@ -159,19 +154,6 @@ class Key:
     @property
     def default(self) -> Any:
         return self.info.get_default(call_default_factory=True)
-
-
-def _build_keys() -> dict[str, Key]:
-    return {
-        key.qualified: key
-        for section, schema in SECTIONS.items()
-        for name, info in schema.model_fields.items()
-        if name not in NESTED_SECTIONS and name not in _ALIAS_ONLY_FIELDS
-        for key in (Key(section, name, info),)
-    }
-
-
-KEYS: dict[str, Key] = _build_keys()
 
 
 @dataclass(frozen=True)
@@ -196,7 +178,7 @@ class Miss:
 UNKNOWN = Miss("unknown")
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Index:
     keys: tuple[Key, ...]
     qualified: dict[str, None]  # ordered, and quick to test for membership
@@ -204,10 +186,10 @@ class _Index:
     env: dict[str, Match | Miss]
 
 
-def _build_index(kind: PayloadKind) -> _Index:
+def _build_index(kind: PayloadKind, all_keys: Mapping[str, Key]) -> _Index:
     sections = PAYLOAD_SECTIONS[kind]
-    own = [k for k in KEYS.values() if k.section in sections]
-    others = [k for k in KEYS.values() if k.section not in sections]
+    own = [k for k in all_keys.values() if k.section in sections]
+    others = [k for k in all_keys.values() if k.section not in sections]
     names: dict[str, Match | Miss] = {}
     by_bare: dict[str, list[Key]] = {}
     for key in own:
@@ -241,37 +223,83 @@ def _build_index(kind: PayloadKind) -> _Index:
     for name, found in names.items():
         env_name = ENV_PREFIX + name.replace(".", "__").upper()
         if isinstance(found, Miss) and found.reason == "ambiguous":
-            found = Miss("ambiguous", tuple(KEYS[q].env for q in found.choices))
+            found = Miss("ambiguous", tuple(all_keys[q].env for q in found.choices))
         env[env_name] = found
     return _Index(tuple(own), dict.fromkeys(k.qualified for k in own), names, env)
 
 
-_INDEX: dict[PayloadKind, _Index] = {kind: _build_index(kind) for kind in PAYLOAD_SECTIONS}
+# The fields extensions added, each with its legacy name (None: never written to the legacy
+# dict). `ptycho_config._extension` replaces this tuple; nothing changes it in place.
+EXTENSION_FIELDS: tuple[tuple[str, str | None], ...] = ()
 
 
-def rebuild() -> None:
-    """Derive the keys and spellings again after ``SECTIONS`` changed (an extension)."""
-    KEYS.clear()
-    KEYS.update(_build_keys())
-    for kind in PAYLOAD_SECTIONS:
-        _INDEX[kind] = _build_index(kind)
+@dataclass(frozen=True)
+class Registry:
+    """Everything derived from the registered schemas: keys, spellings, legacy names."""
+
+    keys: Mapping[str, Key]
+    renames: Mapping[str, str]
+    unwritten: frozenset[str]
+    index: Mapping[PayloadKind, _Index]
+
+
+def current() -> Registry:
+    """The registry of the schemas registered now (derived once per set of schemas)."""
+    return _derive(tuple(SECTIONS.items()), EXTENSION_FIELDS)
+
+
+@functools.cache
+def _derive(
+    sections: tuple[tuple[str, type[BaseModel]], ...],
+    extension_fields: tuple[tuple[str, str | None], ...],
+) -> Registry:
+    renames = {**LEGACY_RENAMES, **{n: legacy for n, legacy in extension_fields if legacy}}
+    unwritten = frozenset(n for n, legacy in extension_fields if legacy is None)
+    keys: dict[str, Key] = {}
+    for section, schema in sections:
+        for name, info in schema.model_fields.items():
+            if name in NESTED_SECTIONS or name in _ALIAS_ONLY_FIELDS:
+                continue
+            written = section not in NOT_LEGACY and name not in unwritten
+            key = Key(section, name, info, renames.get(name, name) if written else None)
+            keys[key.qualified] = key
+    index = {kind: _build_index(kind, keys) for kind in PAYLOAD_SECTIONS}
+    return Registry(keys, renames, unwritten, index)
+
+
+class _CurrentKeys(Mapping[str, Key]):
+    """A read-only view of the current registry's keys, so that ``KEYS`` imported once still
+    shows the keys an extension registers later."""
+
+    def __getitem__(self, name: str) -> Key:
+        return current().keys[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(current().keys)
+
+    def __len__(self) -> int:
+        return len(current().keys)
+
+
+# Every key by qualified name ('training.nepochs'), always those of the schemas registered now.
+KEYS: Mapping[str, Key] = _CurrentKeys()
 
 
 def lookup(name: str, kind: PayloadKind) -> Match | Miss:
     """The key a spelling names in a payload of this kind (case-sensitive, as in Python)."""
-    return _INDEX[kind].names.get(name, UNKNOWN)
+    return current().index[kind].names.get(name, UNKNOWN)
 
 
 def lookup_env(variable: str, kind: PayloadKind) -> Match | Miss:
     """The key an environment variable names (case-insensitive)."""
-    return _INDEX[kind].env.get(variable.upper(), UNKNOWN)
+    return current().index[kind].env.get(variable.upper(), UNKNOWN)
 
 
 def env_spellings(key: Key, kind: PayloadKind) -> list[str]:
     """The variables naming a key (not through an alias) in a payload kind, qualified first."""
     return [
         name
-        for name, found in _INDEX[kind].env.items()
+        for name, found in current().index[kind].env.items()
         if isinstance(found, Match) and found.key == key and found.alias is None
     ]
 
@@ -279,7 +307,7 @@ def env_spellings(key: Key, kind: PayloadKind) -> list[str]:
 def env_variables(key: Key) -> list[str]:
     """Every variable naming a key in any payload, aliases included, the sectioned one first."""
     names = [key.env]
-    for index in _INDEX.values():
+    for index in current().index.values():
         for name, found in index.env.items():
             if isinstance(found, Match) and found.key == key and name not in names:
                 names.append(name)
@@ -288,24 +316,24 @@ def env_variables(key: Key) -> list[str]:
 
 def spellings(kind: PayloadKind) -> list[str]:
     """Every accepted key spelling of this payload kind, for did-you-mean suggestions."""
-    return [n for n, m in _INDEX[kind].names.items() if isinstance(m, Match)]
+    return [n for n, m in current().index[kind].names.items() if isinstance(m, Match)]
 
 
 def env_names(kind: PayloadKind) -> list[str]:
     """Every accepted environment variable of this payload kind, for did-you-mean suggestions."""
-    return [n for n, m in _INDEX[kind].env.items() if isinstance(m, Match)]
+    return [n for n, m in current().index[kind].env.items() if isinstance(m, Match)]
 
 
 def keys_of(kind: PayloadKind) -> tuple[Key, ...]:
     """The keys of a payload kind, in schema order."""
-    return _INDEX[kind].keys
+    return current().index[kind].keys
 
 
 def qualified_keys(kind: PayloadKind) -> Mapping[str, None]:
     """The qualified names of the keys of a payload kind, in schema order (as a mapping's keys)."""
-    return _INDEX[kind].qualified
+    return current().index[kind].qualified
 
 
 def legacy_name(field_name: str) -> str:
     """The legacy dict name of a training or inference (or model) field."""
-    return LEGACY_RENAMES.get(field_name, field_name)
+    return current().renames.get(field_name, field_name)
