@@ -24,12 +24,6 @@ def own_fields(schema: type[BaseModel]) -> tuple[str, ...]:
     return tuple(name for name in schema.model_fields if name not in skipped)
 
 
-@functools.cache
-def legacy_pairs(schema: type[BaseModel]) -> tuple[tuple[str, str], ...]:
-    """(field, legacy name) of each legacy field of the schema."""
-    return tuple((name, legacy_name(name)) for name in own_fields(schema))
-
-
 def legacy_value(value: Any) -> Any:
     """A field value as the legacy dict stores it: paths as ``str``."""
     return str(value) if isinstance(value, Path) else value

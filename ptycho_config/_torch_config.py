@@ -24,6 +24,7 @@ from ptycho_config._torch_objects import (
     TorchInferenceConfig,
     TorchModelConfig,
     TorchTrainingConfig,
+    schema_default,
 )
 from ptycho_config._torch_section import TorchBackendConfig
 
@@ -47,11 +48,6 @@ __all__ = [
 # The PyTorch backend names the training mode, swish and the GPU differently.
 _MODE: dict[str, Mode] = {"pinn": "Unsupervised", "supervised": "Supervised"}
 _ACTIVATION: dict[str, str] = {"swish": "silu"}
-
-
-def _schema_default(name: str) -> Any:
-    """A TrainingConfig default, read from the schema so it is never restated."""
-    return TrainingConfig.model_fields[name].default
 
 
 _T = TypeVar("_T")
@@ -95,7 +91,11 @@ def torch_data_config(
     if isinstance(config, TrainingConfig):
         nphotons = config.nphotons
     elif nphotons is None:
-        nphotons = training.nphotons if training is not None else _schema_default("nphotons")
+        nphotons = (
+            training.nphotons
+            if training is not None
+            else schema_default(TrainingConfig, "nphotons")
+        )
     given = {
         "N": model.N,
         "grid_size": (model.gridsize, model.gridsize),
@@ -120,7 +120,7 @@ def torch_model_config(
     trainable = (
         source.intensity_scale_trainable
         if source is not None
-        else _schema_default("intensity_scale_trainable")
+        else schema_default(TrainingConfig, "intensity_scale_trainable")
     )
     given = {
         "mode": _MODE[model.model_type],
@@ -142,11 +142,7 @@ def effective(name: str, training: TrainingConfig, execution: ExecutionConfig) -
     if name not in SHARED_FIELDS:
         raise ValueError(f"{name} is not declared by both training and execution")
     ours = getattr(execution, name)
-    return getattr(training, name) if ours == _default_of(ExecutionConfig, name) else ours
-
-
-def _default_of(schema: type[BaseModel], name: str) -> Any:
-    return schema.model_fields[name].default
+    return getattr(training, name) if ours == schema_default(ExecutionConfig, name) else ours
 
 
 def effective_scheduler(training: TrainingConfig, execution: ExecutionConfig) -> Scheduler:
@@ -188,7 +184,7 @@ def torch_inference_config(
     elif training is not None:
         batch_size = training.batch_size
     else:
-        batch_size = _schema_default("batch_size")
+        batch_size = schema_default(TrainingConfig, "batch_size")
     knobs = torch if torch is not None else TorchBackendConfig()
     return _filled(TorchInferenceConfig, {"batch_size": batch_size}, knobs, execution)
 

@@ -10,6 +10,7 @@ from a resolved configuration. torch is never imported here.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -23,25 +24,15 @@ Mode = Literal["Unsupervised", "Supervised"]
 Scheduler = RuntimeScheduler
 
 
-def _default(schema: type[BaseModel], name: str) -> Any:
+def schema_default(schema: type[BaseModel], name: str) -> Any:
     """A schema's default for a field (immutable: lists are built per object)."""
     return schema.model_fields[name].get_default(call_default_factory=True)
 
 
-def _knob(name: str) -> Any:
-    return _default(TorchBackendConfig, name)
-
-
-def _model(name: str) -> Any:
-    return _default(ModelConfig, name)
-
-
-def _training(name: str) -> Any:
-    return _default(TrainingConfig, name)
-
-
-def _execution(name: str) -> Any:
-    return _default(ExecutionConfig, name)
+_knob = functools.partial(schema_default, TorchBackendConfig)
+_model = functools.partial(schema_default, ModelConfig)
+_training = functools.partial(schema_default, TrainingConfig)
+_execution = functools.partial(schema_default, ExecutionConfig)
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ def _mismatch_error(ranks: Sequence[Mapping[str, Any]]) -> ConfigMismatchError:
             (document["values"].get(key, _ABSENT), document["sources"].get(key, ""))
             for document in ranks
         ]
-        if len({_canonical(value) for value, _ in seen}) > 1:
+        if len({repr(value) for value, _ in seen}) > 1:
             problems.append(_difference(key, seen))
     if not problems:  # e.g. two versions of ptycho-config that fingerprint differently
         problems.append(Problem("fingerprint", "the ranks compute different fingerprints"))
@@ -164,7 +164,7 @@ def _difference(key: str, seen: list[tuple[Any, str]]) -> Problem:
     """One key's values across the ranks, ranks with the same value and source together."""
     together: dict[tuple[str, str], list[int]] = {}
     for rank, (value, source) in enumerate(seen):
-        together.setdefault((_canonical(value), source), []).append(rank)
+        together.setdefault((repr(value), source), []).append(rank)
     parts = []
     for (_, source), members in together.items():
         value = seen[members[0]][0]
@@ -179,10 +179,6 @@ def _where(source: Any) -> str:
     if source.kind == "default":
         return "default"
     return f"{source.kind} {source.detail}".strip()
-
-
-def _canonical(value: Any) -> str:
-    return repr(value)
 
 
 def _ranks(members: list[int]) -> str:

@@ -8,15 +8,14 @@ covered without edits here; a combination some other validator rejects is discar
 
 from __future__ import annotations
 
-import enum
 import functools
 from collections.abc import Collection, Mapping
-from pathlib import PurePath
 from typing import Any, cast
 
 from hypothesis import reject
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
+from pydantic_core import to_jsonable_python
 
 from ptycho_config._errors import PtychoConfigError
 from ptycho_config._registry import (
@@ -307,16 +306,8 @@ def _environments(
 
 
 def plain(value: Any) -> Any:
-    """A value as JSON, YAML and TOML can hold it."""
-    if isinstance(value, PurePath):
-        return str(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, tuple | list | set | frozenset):
-        return [plain(item) for item in value]
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    return value
+    """A value as JSON, YAML and TOML can hold it (paths and enums as text, tuples as lists)."""
+    return to_jsonable_python(value)
 
 
 def _bare(key: str, kind: PayloadKind) -> bool:

@@ -136,9 +136,8 @@ def _of_type(annotation: Any, metadata: list[Any], extra: Any = None) -> SearchS
         return st.one_of([_of_type(arg, metadata) for arg in args])
     if annotation is type(None):
         return st.none()
-    simple: dict[Any, SearchStrategy[Any]] = {bool: st.booleans()}
-    if annotation in simple:
-        return simple[annotation]
+    if annotation is bool:
+        return st.booleans()
     if annotation is int:
         return _integers(limits)
     if annotation is float:
