@@ -195,13 +195,8 @@ def print_params() -> None:
             array = np.asarray(value)
             print(f"{key}:")
             print(f"  shape: {array.shape}")
-            for name, stat in (
-                ("mean", np.mean),
-                ("std", np.std),
-                ("min", np.min),
-                ("max", np.max),
-            ):
-                print(f"  {name}: {stat(array):.3f}")
+            for stat in ("mean", "std", "min", "max"):
+                print(f"  {stat}: {getattr(array, stat)():.3f}")
         else:
             print(f"{key}: {value}")
 
