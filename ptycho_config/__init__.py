@@ -33,7 +33,7 @@ from ptycho_config._schemas import (
     TrainingConfig,
 )
 from ptycho_config._snapshot import Snapshot, fingerprint, load_snapshot, save_snapshot
-from ptycho_config._torch_config import (
+from ptycho_config._torch_objects import (
     TorchDataConfig,
     TorchInferenceConfig,
     TorchModelConfig,

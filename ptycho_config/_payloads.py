@@ -14,14 +14,16 @@ from typing import Any
 from ptycho_config._provenance import Source, explain
 from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._torch_config import (
-    TorchDataConfig,
-    TorchInferenceConfig,
-    TorchModelConfig,
-    TorchTrainingConfig,
     torch_data_config,
     torch_inference_config,
     torch_model_config,
     torch_training_config,
+)
+from ptycho_config._torch_objects import (
+    TorchDataConfig,
+    TorchInferenceConfig,
+    TorchModelConfig,
+    TorchTrainingConfig,
 )
 from ptycho_config._torchrun import TorchrunLaunch
 

@@ -28,23 +28,6 @@ from ptycho_config._torch_objects import (
 )
 from ptycho_config._torch_section import TorchBackendConfig
 
-__all__ = [
-    "Mode",
-    "Scheduler",
-    "TorchDataConfig",
-    "TorchInferenceConfig",
-    "TorchModelConfig",
-    "TorchTrainingConfig",
-    "effective",
-    "effective_scheduler",
-    "torch_data_config",
-    "torch_inference_config",
-    "torch_model_config",
-    "torch_training_config",
-    "trained_knobs",
-]
-
-
 # The PyTorch backend names the training mode, swish and the GPU differently.
 _MODE: dict[str, Mode] = {"pinn": "Unsupervised", "supervised": "Supervised"}
 _ACTIVATION: dict[str, str] = {"swish": "silu"}

@@ -39,12 +39,8 @@ from ptycho_config._accelerator import (
 )
 from ptycho_config._errors import ArgumentTypeError
 from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
-from ptycho_config._torch_config import (
-    TorchInferenceConfig,
-    TorchTrainingConfig,
-    torch_inference_config,
-    torch_training_config,
-)
+from ptycho_config._torch_config import torch_inference_config, torch_training_config
+from ptycho_config._torch_objects import TorchInferenceConfig, TorchTrainingConfig
 from ptycho_config._torchrun import TorchrunLaunch
 
 if TYPE_CHECKING:
