@@ -14,6 +14,7 @@ current CUDA device: call ``torch.cuda.set_device(local_rank)`` first (Lightning
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -184,14 +185,10 @@ def _where(source: Any) -> str:
 def _ranks(members: list[int]) -> str:
     """'rank 3' or 'ranks 0-2, 5'."""
     spans: list[str] = []
-    start = previous = members[0]
-    for rank in [*members[1:], None]:
-        if rank is not None and rank == previous + 1:
-            previous = rank
-            continue
-        spans.append(str(start) if start == previous else f"{start}-{previous}")
-        if rank is not None:
-            start = previous = rank
+    # consecutive ranks share their distance from their position in the sorted list
+    for _, run in itertools.groupby(enumerate(members), key=lambda pair: pair[1] - pair[0]):
+        first, *rest = (rank for _, rank in run)
+        spans.append(f"{first}-{rest[-1]}" if rest else str(first))
     noun = "rank" if len(members) == 1 else "ranks"
     return f"{noun} {', '.join(spans)}"
 
