@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ptycho_config._registry import current, legacy_name
+from ptycho_config._schema_base import adapter_of
 from ptycho_config._schemas import NESTED_SECTIONS, SECTIONS
 from ptycho_config._validation import message_of
 
@@ -40,9 +41,7 @@ def _adapters_of(schemas: tuple[type[BaseModel], ...]) -> dict[str, list[TypeAda
     found: dict[str, list[TypeAdapter[Any]]] = {}
     for schema in schemas:
         for name in own_fields(schema):
-            annotation = schema.model_fields[name].rebuild_annotation()
-            adapter: TypeAdapter[Any] = TypeAdapter(annotation, config=schema.model_config)
-            found.setdefault(legacy_name(name), []).append(adapter)
+            found.setdefault(legacy_name(name), []).append(adapter_of(schema, name))
     return found
 
 

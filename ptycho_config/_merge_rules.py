@@ -7,13 +7,13 @@ profile) may pin keys: a higher layer giving one of them another value is an err
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from ptycho_config._errors import ConflictProblem, Problem, same_value, show
 from ptycho_config._registry import KEYS, SHARED_FIELDS, PayloadKind
+from ptycho_config._schema_base import adapter_of
 from ptycho_config._schemas import SECTIONS
 from ptycho_config._sources import Entry, Layer, precedence
 
@@ -73,21 +73,10 @@ def pinned_conflicts(layers: list[Layer]) -> list[Problem]:
     return problems
 
 
-def field_adapter(key: str) -> TypeAdapter[Any]:
-    """The validator of one key's field, in the schema registered now for its section."""
-    return _field_adapter(SECTIONS[KEYS[key].section], KEYS[key].name)
-
-
-@functools.cache
-def _field_adapter(schema: type[BaseModel], name: str) -> TypeAdapter[Any]:
-    info = schema.model_fields[name]
-    return TypeAdapter(info.rebuild_annotation(), config=schema.model_config)
-
-
 def same_field_value(key: str, first: Any, second: Any) -> bool:
     """Whether two values are the same once validated as the field (e.g. 'Poisson' forms)."""
     try:
-        adapter = field_adapter(key)
+        adapter = adapter_of(SECTIONS[KEYS[key].section], KEYS[key].name)
         return same_value(adapter.validate_python(first), adapter.validate_python(second))
     except (ValidationError, ValueError, TypeError):  # an invalid value is reported elsewhere
         return same_value(first, second)

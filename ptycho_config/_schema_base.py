@@ -9,7 +9,7 @@ from pathlib import PurePath
 from types import UnionType
 from typing import Annotated, Any, ClassVar, Literal, Self, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from ptycho_config._errors import show
@@ -142,6 +142,12 @@ def paths_of(schema: type[BaseModel]) -> frozenset[str]:
             for leaf in _leaves(info.annotation)
         )
     )
+
+
+@functools.cache
+def adapter_of(schema: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    """The validator of one field of ``schema`` alone, with the schema's settings."""
+    return TypeAdapter(schema.model_fields[name].rebuild_annotation(), config=schema.model_config)
 
 
 def _dotted(model: BaseModel, path: str) -> Any:
