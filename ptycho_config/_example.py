@@ -6,11 +6,13 @@ resolves from the same place; ``write_example`` regenerates them deterministical
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from ptycho_config._errors import OutputError, Problem
 from ptycho_config._factories import create_training_payload
@@ -37,20 +39,34 @@ execution:
 """
 
 
-def _write_data(path: Path, probe_size: int, positions: int, seed: int) -> None:
+def write_data(
+    path: Path,
+    probe_size: int,
+    positions: int,
+    seed: int,
+    *,
+    nphotons: float | None = 1e9,
+    compressed: bool = True,
+) -> Path:
+    """A small valid data file: a Gaussian probe, Poisson patterns, random positions, and the
+    photon count in ``_metadata`` (unless None); the same file for the same arguments."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     axis = np.linspace(-1.0, 1.0, probe_size)
     gauss = np.exp(-(axis[:, None] ** 2 + axis[None, :] ** 2) / 0.2)
-    probe = (gauss * np.exp(1j * gauss)).astype(np.complex64)
-    diffraction = rng.poisson(5.0, size=(positions, probe_size, probe_size)).astype(np.float32)
-    coords = rng.uniform(0.0, 40.0, size=(2, positions))
-    metadata = '{"physics_parameters": {"nphotons": 1000000000.0}}'
-    np.savez_compressed(
-        path, probeGuess=probe, diffraction=diffraction,
-        xcoords=coords[0], ycoords=coords[1], _metadata=metadata,
-    )  # fmt: skip
+    arrays: dict[str, Any] = {
+        "probeGuess": (gauss * np.exp(1j * gauss)).astype(np.complex64),
+        "diffraction": rng.poisson(5.0, (positions, probe_size, probe_size)).astype(np.float32),
+        "xcoords": rng.uniform(0.0, 40.0, positions),
+        "ycoords": rng.uniform(0.0, 40.0, positions),
+    }
+    if nphotons is not None:
+        arrays["_metadata"] = json.dumps({"physics_parameters": {"nphotons": nphotons}})
+    save = np.savez_compressed if compressed else np.savez
+    with path.open("wb") as stream:  # a file object: numpy adds no .npz suffix to it
+        save(stream, **arrays)
+    return path
 
 
 def write_example(folder: str | os.PathLike[str]) -> Path:
@@ -58,8 +74,8 @@ def write_example(folder: str | os.PathLike[str]) -> Path:
 
     root = Path(folder)
     (root / MODEL).mkdir(parents=True, exist_ok=True)
-    _write_data(root / TRAIN_DATA, probe_size=64, positions=16, seed=1)
-    _write_data(root / TEST_DATA, probe_size=64, positions=8, seed=2)
+    write_data(root / TRAIN_DATA, probe_size=64, positions=16, seed=1)
+    write_data(root / TEST_DATA, probe_size=64, positions=8, seed=2)
     (root / CONFIG).write_text(CONFIG_TEXT, encoding="utf-8")
     with zipfile.ZipFile(root / MODEL / "wts.h5.zip", "w") as archive:
         archive.writestr("README.txt", "Placeholder weights of the ptycho-config example.\n")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
+from ptycho_config._example import write_data
 from ptycho_config.testing._fields import values
 
 
@@ -26,26 +25,10 @@ class NpzFile:
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write the file (``probeGuess``, ``diffraction``, coordinates, optional metadata)."""
-        import numpy as np
-
-        rng = np.random.default_rng(self.seed)
-        size = self.probe_size
-        axis = np.linspace(-1.0, 1.0, size)
-        gauss = np.exp(-(axis[:, None] ** 2 + axis[None, :] ** 2) / 0.2)
-        arrays: dict[str, Any] = {
-            "probeGuess": (gauss * np.exp(1j * gauss)).astype(np.complex64),
-            "diffraction": rng.poisson(3.0, (self.positions, size, size)).astype(np.float32),
-            "xcoords": rng.uniform(0.0, 40.0, self.positions),
-            "ycoords": rng.uniform(0.0, 40.0, self.positions),
-        }
-        if self.nphotons is not None:
-            metadata = {"physics_parameters": {"nphotons": self.nphotons}}
-            arrays["_metadata"] = np.array(json.dumps(metadata))
-        target = Path(path)
-        save = np.savez_compressed if self.compressed else np.savez
-        with target.open("wb") as stream:  # a file object: numpy adds no .npz suffix to it
-            save(stream, **arrays)
-        return target
+        return write_data(
+            Path(path), self.probe_size, self.positions, self.seed,
+            nphotons=self.nphotons, compressed=self.compressed,
+        )  # fmt: skip
 
 
 def npz_files() -> SearchStrategy[NpzFile]:
