@@ -98,12 +98,14 @@ def _qualify(schema: type[Schema], path: str) -> str:
     return _qualify(child, rest) if child is not None and rest else f"{schema.section}.{path}"
 
 
+def _own(schema: type[Schema], flat: Mapping[str, Any]) -> dict[str, Any]:
+    """Field name → value, for the keys of ``schema``'s own section that ``flat`` has."""
+    prefix = f"{schema.section}."
+    return {name: flat[prefix + name] for name in schema.model_fields if prefix + name in flat}
+
+
 def _unvalidated(schema: type[Schema], flat: Mapping[str, Any]) -> Schema:
-    own = {
-        name: flat[key]
-        for name in schema.model_fields
-        if (key := f"{schema.section}.{name}") in flat
-    }
+    own = _own(schema, flat)
     own.update({name: _unvalidated(child, flat) for name, child in nested(schema).items()})
     return schema.model_construct(**own)
 
@@ -152,11 +154,7 @@ def repair(
 
 def build(schema: type[Schema], flat: Mapping[str, Any]) -> Any:
     """The validated config: keys present in ``flat`` set, the others left at their defaults."""
-    kwargs = {
-        name: flat[key]
-        for name in schema.model_fields
-        if (key := f"{schema.section}.{name}") in flat
-    }
+    kwargs = _own(schema, flat)
     for name, child in nested(schema).items():
         if any(key.split(".", 1)[0] in sections_of(child) for key in flat):
             kwargs[name] = build(child, flat)
