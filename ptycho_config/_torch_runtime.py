@@ -53,12 +53,8 @@ PLATEAU_MONITOR = "val_loss"
 CONSTANT_SCHEDULERS = ("MultiStage", "Adaptive")
 AGC_EPS = 1e-3  # AGC: parameter norms below this count as this (fresh zero weights still learn)
 
-# Parameters stay float32 under mixed precision; only autocast regions change dtype.
-_PRECISION: dict[str, tuple[str, str | None]] = {
-    "32-true": ("float32", None),
-    "16-mixed": ("float32", "float16"),
-    "bf16-mixed": ("float32", "bfloat16"),
-}
+# The autocast dtype of each precision; parameters stay float32 under mixed precision too.
+_AUTOCAST = {"32-true": None, "16-mixed": "float16", "bf16-mixed": "bfloat16"}
 
 
 class RuntimePayload(Protocol):
@@ -241,7 +237,7 @@ def build_torch_runtime(payload: RuntimePayload, *, seed_globally: bool = False)
     training = _training_of(payload)
     execution = resolve_accelerator(_as_given(payload), "pytorch")
     device = torch.device(DEVICE_TYPE[execution.accelerator])
-    dtype_name, autocast_name = _PRECISION[execution.precision]
+    autocast_name = _AUTOCAST[execution.precision]
     generator = torch.Generator()
     if execution.seed is None:
         seed = generator.seed()
@@ -260,7 +256,7 @@ def build_torch_runtime(payload: RuntimePayload, *, seed_globally: bool = False)
     launch: TorchrunLaunch | None = getattr(payload, "launch", None)
     runtime = TorchRuntime(
         device=device,
-        dtype=getattr(torch, dtype_name),
+        dtype=torch.float32,
         autocast_dtype=getattr(torch, autocast_name) if autocast_name else None,
         seed=seed,
         generator=generator,
