@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import sys
-import types
-import typing
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from ptycho_config._registry import (
     env_spellings,
     lookup_env,
 )
+from ptycho_config._schema_base import leaves
 from ptycho_config._schemas import SECTIONS
 
 
@@ -38,21 +37,17 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _describe(annotation: Any) -> str:
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _describe(typing.get_args(annotation)[0])
-    if origin is typing.Literal:
-        return " | ".join(repr(arg) for arg in typing.get_args(annotation))
-    if origin in (typing.Union, types.UnionType):
-        return " | ".join(_describe(arg) for arg in typing.get_args(annotation))
-    if annotation is type(None):
-        return "None"
-    return str(getattr(annotation, "__name__", annotation))
-
-
 def _type(key: Key) -> str:
-    return _describe(key.info.annotation)
+    """'int | None', "'cpu' | 'cuda'": the annotation's types by name, its choices quoted."""
+    return " | ".join(_shown(leaf) for leaf in leaves(key.info.annotation))
+
+
+def _shown(leaf: Any) -> str:
+    if leaf is type(None):
+        return "None"
+    if isinstance(leaf, str | int | float):  # a Literal choice, not a type
+        return repr(leaf)
+    return str(getattr(leaf, "__name__", leaf))
 
 
 def _bare_env(key: Key) -> str:

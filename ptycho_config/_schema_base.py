@@ -108,16 +108,16 @@ class Schema(BaseModel):
         return self.model_validate({**self.model_dump(exclude_unset=True), **update})
 
 
-def _leaves(annotation: Any) -> Iterator[Any]:
+def leaves(annotation: Any) -> Iterator[Any]:
     """The plain types and Literal values inside an annotation (unions, Annotated, Optional)."""
     origin = get_origin(annotation)
     if origin is Literal:
         yield from get_args(annotation)
     elif origin is Annotated:
-        yield from _leaves(get_args(annotation)[0])
+        yield from leaves(get_args(annotation)[0])
     elif origin in (Union, UnionType):
         for arg in get_args(annotation):
-            yield from _leaves(arg)
+            yield from leaves(arg)
     else:
         yield annotation
 
@@ -126,7 +126,7 @@ def _leaves(annotation: Any) -> Iterator[Any]:
 def _choices_of(schema: type[BaseModel]) -> dict[str, dict[str, str]]:
     """Field → {folded spelling: canonical spelling} of its Literal string choices."""
     return {
-        name: {leaf.casefold(): leaf for leaf in _leaves(info.annotation) if isinstance(leaf, str)}
+        name: {leaf.casefold(): leaf for leaf in leaves(info.annotation) if isinstance(leaf, str)}
         for name, info in schema.model_fields.items()
     }
 
@@ -139,7 +139,7 @@ def paths_of(schema: type[BaseModel]) -> frozenset[str]:
         for name, info in schema.model_fields.items()
         if any(
             isinstance(leaf, type) and issubclass(leaf, PurePath)
-            for leaf in _leaves(info.annotation)
+            for leaf in leaves(info.annotation)
         )
     )
 
