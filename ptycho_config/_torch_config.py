@@ -8,7 +8,6 @@ never imported here, so a TensorFlow-only install can build (and log) the object
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
@@ -38,26 +37,15 @@ _T = TypeVar("_T")
 
 def _filled(cls: type[_T], given: dict[str, Any], *sources: BaseModel) -> _T:
     """``cls`` with ``given``, and every other field from the first source with that name."""
-    plan = _plan(cast(type, cls), tuple(type(source) for source in sources))
-    values = {name: getattr(sources[index], name) for name, index in plan if name not in given}
-    for name in _LIST_FIELDS.intersection(values):
-        values[name] = list(values[name])  # a frozen object shares no list with a config
-    return cls(**values, **given)
-
-
-# Fields holding lists, copied when filled.
-_LIST_FIELDS = frozenset({"training_directories"})
-
-
-@functools.cache
-def _plan(cls: type, schemas: tuple[type[BaseModel], ...]) -> tuple[tuple[str, int], ...]:
-    """For each field of ``cls``: the index of the first schema declaring it (cached)."""
-    plan = []
-    for item in dataclasses.fields(cls):
-        index = next((i for i, s in enumerate(schemas) if item.name in s.model_fields), None)
-        if index is not None:
-            plan.append((item.name, index))
-    return tuple(plan)
+    values = dict(given)
+    declared = [(source, type(source).model_fields) for source in sources]
+    for item in dataclasses.fields(cast(Any, cls)):
+        source = next((s for s, fields in declared if item.name in fields), None)
+        if source is not None and item.name not in values:
+            value = getattr(source, item.name)
+            # a frozen object shares no list with a config
+            values[item.name] = list(value) if isinstance(value, list) else value
+    return cls(**values)
 
 
 def torch_data_config(
