@@ -42,16 +42,12 @@ class Schema(BaseModel):
         letter case does not matter for a word of a fixed set (a choice, true/false, none)."""
         if not isinstance(data, dict):
             return data
-        cleaned = data
+        cleaned = dict(data)
         for name, value in data.items():
-            if not isinstance(value, str) or name not in cls.__pydantic_fields__:
-                continue
-            if name in paths_of(cls):  # a path is taken as written
-                continue
-            if cleaned is data:  # copied only when there is text to clean: mostly there is none
-                cleaned = dict(data)
-            text = value.strip()
-            cleaned[name] = _choices_of(cls).get(name, {}).get(text.casefold(), text)
+            # a path is taken as written
+            if isinstance(value, str) and name in cls.model_fields and name not in paths_of(cls):
+                text = value.strip()
+                cleaned[name] = _choices_of(cls).get(name, {}).get(text.casefold(), text)
         return cleaned
 
     @model_validator(mode="after")
