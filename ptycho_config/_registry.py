@@ -136,11 +136,11 @@ class Key:
     info: FieldInfo = field(repr=False, compare=False)
     # the legacy dict name, or None for keys never written there
     legacy: str | None = field(default=None, repr=False, compare=False)
-    # 'section.name', stored because the merger reads it for every key of every payload
-    qualified: str = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "qualified", f"{self.section}.{self.name}")
+    @property
+    def qualified(self) -> str:
+        """'section.name'."""
+        return f"{self.section}.{self.name}"
 
     @property
     def env(self) -> str:
