@@ -10,6 +10,7 @@ import json
 import numbers
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -51,17 +52,19 @@ BACKEND_SECTION = "torch"
 
 # The library's legacy `ptycho.params.cfg` names that differ from the field name; other fields
 # keep theirs. Extensions add theirs through `EXTENSION_FIELDS`; `legacy_name` reads both.
-LEGACY_RENAMES: Mapping[str, str] = {
-    "object_big": "object.big",
-    "probe_big": "probe.big",
-    "probe_mask": "probe.mask",
-    "probe_trainable": "probe.trainable",
-    "intensity_scale_trainable": "intensity_scale.trainable",
-    "positions_provided": "positions.provided",
-    "output_dir": "output_prefix",
-    "train_data_file": "train_data_file_path",
-    "test_data_file": "test_data_file_path",
-}
+LEGACY_RENAMES: Mapping[str, str] = MappingProxyType(
+    {
+        "object_big": "object.big",
+        "probe_big": "probe.big",
+        "probe_mask": "probe.mask",
+        "probe_trainable": "probe.trainable",
+        "intensity_scale_trainable": "intensity_scale.trainable",
+        "positions_provided": "positions.provided",
+        "output_dir": "output_prefix",
+        "train_data_file": "train_data_file_path",
+        "test_data_file": "test_data_file_path",
+    }
+)
 
 # Fields declared both by training and by execution (scheduler, gradient clipping): one value.
 # A bare name sets the training field and the merger gives both the higher source's value.
