@@ -110,9 +110,8 @@ def problems_from_validation(
             continue
         if item["type"] == "cross_field":
             ctx = item.get("ctx", {})
-            base = path
             for rule in ctx.get("rules", ()):
-                keys = [_qualified(section, [*base, *f.split(".")]) for f in rule.fields]
+                keys = [_qualified(section, [*path, *f.split(".")]) for f in rule.fields]
                 values = ", ".join(
                     f"{k}={ctx['values'][f]}" for k, f in zip(keys, rule.fields, strict=True)
                 )

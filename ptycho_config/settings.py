@@ -210,18 +210,14 @@ def _settings_class(
 _NAMES: dict[str, PayloadKind] = {"TrainingSettings": "training", "InferenceSettings": "inference"}
 
 
-def _current(kind: PayloadKind) -> type[_PayloadSettings]:
-    """The settings class of a payload kind, for the schemas registered now."""
-    return _settings_class(kind, _schemas_of(kind))
-
-
 if TYPE_CHECKING:
     TrainingSettings = _PayloadSettings
     InferenceSettings = _PayloadSettings
 else:
 
     def __getattr__(name: str) -> Any:
-        # built when first read, and again after an extension registers new fields
+        # the class for the schemas registered now: built when first read, and again after an
+        # extension registers new fields
         if name in _NAMES:
-            return _current(_NAMES[name])
+            return _settings_class(_NAMES[name], _schemas_of(_NAMES[name]))
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
