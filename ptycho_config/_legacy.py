@@ -10,14 +10,13 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Literal, cast, overload
 
 from pydantic import BaseModel
 
 from ptycho import params
 from ptycho_config._errors import ArgumentTypeError, PtychoConfigError, UnknownKeyProblem, suggest
-from ptycho_config._legacy_values import own_fields
+from ptycho_config._legacy_values import legacy_value, own_fields
 from ptycho_config._object_policy import resolved_policy
 from ptycho_config._registry import legacy_name
 from ptycho_config._schemas import SECTIONS, InferenceConfig, ModelConfig, TrainingConfig
@@ -41,16 +40,13 @@ def to_legacy_dict(config: TrainingConfig | InferenceConfig | ModelConfig) -> di
             f"expected a TrainingConfig, InferenceConfig or ModelConfig, "
             f"got {type(config).__name__}"
         )
-    parts: list[BaseModel] = [config]
-    if not isinstance(config, ModelConfig):
-        parts.insert(0, config.model)
+    model = config if isinstance(config, ModelConfig) else config.model
+    parts: list[BaseModel] = [model] if config is model else [model, config]
     result: dict[str, Any] = {}
     for part in parts:
         for legacy, name in _legacy_names(type(part)).items():
-            value = getattr(part, name)
-            result[legacy] = str(value) if isinstance(value, Path) else value
+            result[legacy] = legacy_value(getattr(part, name))
     # legacy code reads the object policy it runs, never None
-    model = config if isinstance(config, ModelConfig) else config.model
     result.update((legacy_name(k), v) for k, v in resolved_policy(model).items())
     return result
 
