@@ -4,23 +4,9 @@ torch is imported only inside the functions that build torch objects, so importi
 module (and the whole library) never needs it. Without torch, building a runtime raises
 ``RuntimeError`` with an install hint.
 
-Learning-rate schedules, per epoch, as the PtychoPINN PyTorch backend runs them (the name
-in force is `_torch_config.effective_scheduler`):
-
-- ``Default``: none (:meth:`TorchRuntime.make_scheduler` returns None).
-- ``Exponential``: ``ExponentialLR`` with ``gamma = 0.95``.
-- ``WarmupCosine``: ``LambdaLR`` with :class:`WarmupCosine`: linear from 0.1× to 1× over
-  the warm-up epochs, then cosine to ``lr_min_ratio``× at ``nepochs`` (plain cosine
-  without warm-up).
-- ``ReduceLROnPlateau``: torch's ``ReduceLROnPlateau`` in mode 'min' on the validation
-  loss (``PLATEAU_MONITOR``), with factor, patience, min_lr and threshold from the
-  ``plateau_*`` fields.
-- ``MultiStage`` and ``Adaptive``: a constant rate (None) with the backend's warning that
-  they are no longer supported in single-loss mode.
-
-SGD uses Nesterov momentum whenever momentum > 0. Gradient clipping by norm or value is
-Lightning's (``trainer_kwargs``); 'agc' (adaptive gradient clipping) is not, so for it the
-trainer arguments carry no clipping and :meth:`TorchRuntime.clip_gradients` does it.
+The learning-rate schedules (the name in force is `_torch_config.effective_scheduler`), SGD's
+Nesterov momentum and 'agc' gradient clipping (which Lightning lacks, so
+:meth:`TorchRuntime.clip_gradients` does it) are as ``docs/torch.md`` tables them.
 """
 
 from __future__ import annotations
@@ -66,13 +52,9 @@ class RuntimePayload(Protocol):
 
 @dataclass(frozen=True)
 class WarmupCosine:
-    """LambdaLR factor: linear warm-up from 0.1 to 1, then cosine to ``min_ratio``.
-
-    Epoch e < warmup gives 0.1 + 0.9·e/warmup; from e = warmup the factor is
-    min_ratio + (1 - min_ratio)·(1 + cos(π·p))/2 with p = (e - warmup)/(epochs - warmup),
-    held at min_ratio past ``epochs``. A dataclass (not a closure) so the scheduler's
-    state_dict and pickling work.
-    """
+    """LambdaLR factor: linear warm-up from 0.1 to 1, then cosine to ``min_ratio`` at ``epochs``
+    and held there (the formula is in docs/torch.md). A dataclass, not a closure, so the
+    scheduler's state_dict and pickling work."""
 
     warmup: int
     epochs: int
@@ -135,7 +117,7 @@ class TorchRuntime:
     def make_scheduler(
         self, optimizer: torch.optim.Optimizer
     ) -> LRScheduler | ReduceLROnPlateau | None:
-        """The per-epoch learning-rate schedule (see the module docstring), or None."""
+        """The per-epoch learning-rate schedule (docs/torch.md), or None."""
         from torch.optim import lr_scheduler
 
         t = self._training("a scheduler")
