@@ -1,17 +1,11 @@
-"""Extension without a fork: a downstream package adds fields by subclassing a schema.
-
-    class Training(TrainingConfig):
-        dose_weight: float = Field(0.5, ge=0, description="Weight of the dose loss.")
-
-    register_schema(Training, legacy={"dose_weight": "dose.weight"})
+"""Extension without a fork: a downstream package adds fields by subclassing a schema and
+registering the subclass (docs/extensions.md).
 
 The subclass replaces its section's schema in ``SECTIONS`` (a nested section such as
-``model`` or ``torch`` also replaces the training and inference schemas that hold it), and
-the registry is derived again: the new keys resolve from every source with provenance, are
-listed by ``ptycho-config env`` and ``schema`` and the reference pages, are validated and
-fingerprinted. A new field reaches the legacy dict only under the legacy name it declares.
-Installed packages can also register through the entry point group ``ptycho_config.extensions``
-(a schema class or a callable), which the command line loads (``load_extensions``).
+``model`` or ``torch`` also replaces the training and inference schemas that hold it); the
+registry derives everything else from the registered schemas. Installed packages can also
+register through the entry point group ``ptycho_config.extensions``, which the command line
+loads (``load_extensions``).
 """
 
 from __future__ import annotations

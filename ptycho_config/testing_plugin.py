@@ -1,17 +1,8 @@
-"""The pytest plugin of ptycho-config (entry point ``pytest11``: ``ptycho_config``).
+"""The pytest plugin of ptycho-config (entry point ``pytest11``): the fixtures ``ptycho_env``,
+``legacy_params`` and ``example_data``, and a check that fails a test leaving a ``PTYCHO_*``
+variable changed (ini option ``ptycho_config_check_env``); docs/testing.md describes them.
 
-Fixtures:
-- ``ptycho_env``: a clean environment without ``PTYCHO_*`` variables for the test, with
-  ``set(key, value)`` taking any spelling the library accepts; restored afterwards.
-- ``legacy_params``: the legacy dict ``ptycho.params`` reset to its defaults for the test and
-  restored afterwards.
-- ``example_data``: the bundled example data set and model directory, written into tmp_path.
-
-After every test the plugin checks that no ``PTYCHO_*`` variable was left changed in
-``os.environ``; a test that leaks one fails (at teardown) and the environment is restored.
-Turn the check off with the ini option ``ptycho_config_check_env = false``.
-
-This module loads in every pytest run where the package is installed: it imports neither
+It loads in every pytest run where the package is installed, so it imports neither
 Hypothesis nor anything heavy at import time.
 """
 

@@ -1,14 +1,5 @@
-"""Hypothesis strategies for code built on ptycho-config (needs ``ptycho-config[testing]``).
-
-- ``model_configs()``, ``training_configs()``, ``inference_configs()``, ``execution_configs()``
-  and ``configs(section)``: valid config instances, any field set or left at its default;
-  ``build_config(section)(values)`` builds one from qualified keys (counterexamples read so).
-- ``values(key)``: valid values of one key; ``paths()``: simple paths.
-- ``environments(kind)``: valid ``PTYCHO_*`` variables; ``config_documents(kind)``: valid
-  config file contents as plain data.
-- ``npz_files()``: recipes of small valid data files (``.write(path)``).
-- ``source_assignments(kind)``: random values per source kind, with ``expected`` (the value
-  each key must resolve to) and ``expected_sources`` (the kind its provenance must name).
+"""Hypothesis strategies for code built on ptycho-config (needs ``ptycho-config[testing]``);
+docs/testing.md lists them.
 
 Every strategy is derived from the schemas, so fields and source kinds added later are
 covered without edits. The pytest fixtures live in ``ptycho_config.testing_plugin``.
