@@ -1,12 +1,8 @@
 """A torchrun launch: Lightning's ``devices`` and ``num_nodes`` from torchrun's variables.
 
-torchrun starts every process with WORLD_SIZE, RANK, LOCAL_RANK and LOCAL_WORLD_SIZE set.
-When all four are present, ``execution.devices`` 'auto' (or left at its default) becomes
-LOCAL_WORLD_SIZE and ``num_nodes`` becomes WORLD_SIZE / LOCAL_WORLD_SIZE; an explicit
-``devices`` that disagrees with LOCAL_WORLD_SIZE is an error, since Lightning would start a
-different number of processes per node than torchrun did. Without those variables nothing
-changes. The configs themselves keep what the sources gave, so the fingerprint of a run is
-the same whichever way it is launched.
+An explicit ``devices`` that disagrees with LOCAL_WORLD_SIZE is an error: Lightning would
+start another number of processes per node than torchrun did. The configs keep what the
+sources gave, so a run's fingerprint is the same however it is launched (docs/torch.md).
 """
 
 from __future__ import annotations

@@ -1,14 +1,9 @@
-"""Settings classes for applications built on pydantic-settings.
+"""Settings classes for applications built on pydantic-settings (docs/containers.md).
 
 ``TrainingSettings`` and ``InferenceSettings`` are ``BaseSettings`` whose fields are the
-sections of a payload (``model``, ``training`` or ``inference``, ``execution``), generated from
-the key registry. Instantiating one resolves exactly as ``resolve_training`` /
-``resolve_inference`` do for the same environment and files: keyword arguments are overrides,
-then ``PTYCHO_*`` variables, the ``.env`` file and secrets directory (from ``model_config`` or
-PTYCHO_ENV_FILE / PTYCHO_SECRETS_DIR), the config file named by PTYCHO_CONFIG_FILE, and
-the defaults. An application nests one in its own settings with
-``Field(default_factory=TrainingSettings)``. Each class is built when first read, and again
-after an extension registers new fields.
+sections of a payload, generated from the key registry; instantiating one resolves exactly as
+``resolve_training`` / ``resolve_inference`` do (keyword arguments are overrides). Each class
+is built when first read, and again after an extension registers new fields.
 
 Importing this module imports pydantic-settings; the rest of the library does not.
 """
