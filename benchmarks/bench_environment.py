@@ -14,7 +14,7 @@ from pydantic import create_model
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ptycho_config import resolve_training
-from ptycho_config._registry import keys_of
+from ptycho_config._schemas.registry import keys_of
 
 UNRELATED = 10_000
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from _timing import first_read_seconds
 
-from ptycho_config._npz import infer_probe_size, read_probe_header
+from ptycho_config._datafiles.npz import infer_probe_size, read_probe_header
 
 FILES = ("small", "big", "plain64", "zip256")
 WAYS = ("infer_probe_size", "read_probe_header")

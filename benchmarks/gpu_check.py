@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 
-from ptycho_config._schemas import ExecutionConfig, TrainingConfig
-from ptycho_config._torch_runtime import TorchRuntime, build_torch_runtime
+from ptycho_config._schemas.sections import ExecutionConfig, TrainingConfig
+from ptycho_config._torch.runtime import TorchRuntime, build_torch_runtime
 from ptycho_config.distributed import _all_digests, verify_consistent
 
 

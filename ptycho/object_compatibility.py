@@ -1,7 +1,8 @@
 """PtychoPINN's versioned object compatibility records and the public object-policy resolver.
 
-The policy itself (pairs, defaults, rules) is the library's (`ptycho_config._object_policy`);
-this module adds the reference's records, schema id, argument checks and messages.
+The policy itself (pairs, defaults, rules) is the library's
+(`ptycho_config._schemas.object_policy`); this module adds the reference's records, schema
+id, argument checks and messages.
 """
 
 from __future__ import annotations
@@ -11,16 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from ptycho_config._object_policy import (
+from ptycho_config._schemas.object_policy import (
     DEFAULT_WEIGHTING,
     DEPRECATION,
     PAIRS,
     check_choices,
     resolve_pair,
 )
-from ptycho_config._object_policy import ObjectLayout as PublicObjectLayout
-from ptycho_config._object_policy import PatchWeighting as PublicTrainingPatchWeighting
-from ptycho_config._object_policy import TrainingCanvas as PublicTrainingCanvas
+from ptycho_config._schemas.object_policy import ObjectLayout as PublicObjectLayout
+from ptycho_config._schemas.object_policy import PatchWeighting as PublicTrainingPatchWeighting
+from ptycho_config._schemas.object_policy import TrainingCanvas as PublicTrainingCanvas
 
 __all__ = [
     "CURRENT_OBJECT_COMPATIBILITY_VERSION",

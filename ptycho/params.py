@@ -355,7 +355,7 @@ def _raise(problems: list[tuple[str, Any, str]]) -> NoReturn:
 def _checked(key: str, value: Any) -> Any:
     """The value to store for ``key``, or ValueError naming the key and the value."""
     # imported here so that `import ptycho.params` stays free of pydantic
-    from ptycho_config._legacy_values import is_legacy_field, validate_legacy_value
+    from ptycho_config._legacy.values import is_legacy_field, validate_legacy_value
 
     if is_legacy_field(key):
         return validate_legacy_value(key, value)

@@ -1,5 +1,6 @@
 """ptycho-config: one strict, layered, provenance-tracking configuration for PtychoPINN."""
 
+from ptycho_config._datafiles.npz import infer_probe_size
 from ptycho_config._errors import (
     AmbiguousKeyError,
     BackendUnavailableError,
@@ -17,31 +18,30 @@ from ptycho_config._errors import (
     SnapshotError,
     UnknownKeyError,
 )
-from ptycho_config._export import to_env
-from ptycho_config._extension import register_schema
-from ptycho_config._factories import create_inference_payload, create_training_payload
-from ptycho_config._legacy import from_legacy_dict, populate_legacy_params, to_legacy_dict
-from ptycho_config._npz import infer_probe_size
-from ptycho_config._payloads import InferencePayload, TrainingPayload
-from ptycho_config._provenance import Source
-from ptycho_config._resolve import Resolved, resolve_inference, resolve_training
-from ptycho_config._schemas import (
+from ptycho_config._factories.export import to_env
+from ptycho_config._factories.factories import create_inference_payload, create_training_payload
+from ptycho_config._factories.payloads import InferencePayload, TrainingPayload
+from ptycho_config._factories.snapshot import Snapshot, fingerprint, load_snapshot, save_snapshot
+from ptycho_config._legacy.bridge import from_legacy_dict, populate_legacy_params, to_legacy_dict
+from ptycho_config._merge.provenance import Source
+from ptycho_config._merge.resolve import Resolved, resolve_inference, resolve_training
+from ptycho_config._schemas.extension import register_schema
+from ptycho_config._schemas.sections import (
     ExecutionConfig,
     InferenceConfig,
     ModelConfig,
     PyTorchExecutionConfig,
     TrainingConfig,
 )
-from ptycho_config._snapshot import Snapshot, fingerprint, load_snapshot, save_snapshot
-from ptycho_config._torch_objects import (
+from ptycho_config._schemas.torch_section import TorchBackendConfig
+from ptycho_config._torch.objects import (
     TorchDataConfig,
     TorchInferenceConfig,
     TorchModelConfig,
     TorchTrainingConfig,
 )
-from ptycho_config._torch_runtime import TorchRuntime, build_torch_runtime
-from ptycho_config._torch_section import TorchBackendConfig
-from ptycho_config._torchrun import TorchrunLaunch
+from ptycho_config._torch.runtime import TorchRuntime, build_torch_runtime
+from ptycho_config._torch.torchrun import TorchrunLaunch
 
 __all__ = [
     "AmbiguousKeyError",

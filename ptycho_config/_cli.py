@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from contextlib import redirect_stderr, redirect_stdout
 from typing import Any
 
-from ptycho_config import _example
 from ptycho_config._errors import (
     BackendUnavailableError,
     ConfigFileNotFoundError,
@@ -27,21 +26,22 @@ from ptycho_config._errors import (
     OutputError,
     PtychoConfigError,
 )
-from ptycho_config._example import copy_example
-from ptycho_config._export import env_lines
-from ptycho_config._extension import load_extensions
-from ptycho_config._factories import (
+from ptycho_config._factories import example as _example
+from ptycho_config._factories.example import copy_example
+from ptycho_config._factories.export import env_lines
+from ptycho_config._factories.factories import (
     PATH_FLAGS,
     create_inference_payload,
     create_training_payload,
     run_inference,
     run_training,
 )
-from ptycho_config._json_schema import config_file_schema
-from ptycho_config._reference import env_rows
-from ptycho_config._registry import KEYS, RESERVED_ENV, env_variables
-from ptycho_config._resolve import SourceOptions, sources_of
-from ptycho_config._snapshot import config_document, fingerprint
+from ptycho_config._factories.snapshot import config_document, fingerprint
+from ptycho_config._merge.resolve import SourceOptions, sources_of
+from ptycho_config._schemas.extension import load_extensions
+from ptycho_config._schemas.json_schema import config_file_schema
+from ptycho_config._schemas.reference import env_rows
+from ptycho_config._schemas.registry import KEYS, RESERVED_ENV, env_variables
 from ptycho_config._sources.config_file import ConfigFile, dump_yaml
 from ptycho_config._sources.dotenv import DotEnvFile
 from ptycho_config._sources.environment import Environment

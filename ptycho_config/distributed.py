@@ -28,7 +28,7 @@ from ptycho_config._errors import (
     Problem,
     show,
 )
-from ptycho_config._snapshot import SNAPSHOT_NAME, fingerprint, run_values, save_snapshot
+from ptycho_config._factories.snapshot import SNAPSHOT_NAME, fingerprint, run_values, save_snapshot
 
 if TYPE_CHECKING:
     import torch

@@ -22,9 +22,14 @@ from pydantic_settings.sources import ENV_FILE_SENTINEL
 
 from ptycho_config._errors import ConflictError, ConflictProblem, InvalidValueError, Problem, show
 from ptycho_config._files import as_path
-from ptycho_config._registry import KEYS, PAYLOAD_SECTIONS, PayloadKind
-from ptycho_config._resolve import Resolved, resolve_inference, resolve_training
-from ptycho_config._schemas import SECTIONS, ExecutionConfig, InferenceConfig, TrainingConfig
+from ptycho_config._merge.resolve import Resolved, resolve_inference, resolve_training
+from ptycho_config._schemas.registry import KEYS, PAYLOAD_SECTIONS, PayloadKind
+from ptycho_config._schemas.sections import (
+    SECTIONS,
+    ExecutionConfig,
+    InferenceConfig,
+    TrainingConfig,
+)
 from ptycho_config._sources.dotenv import read_dotenv
 
 __all__ = ["InferenceSettings", "TrainingSettings"]

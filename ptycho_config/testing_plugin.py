@@ -67,7 +67,13 @@ class PtychoEnv:
 
     def variable(self, key: str) -> str:
         """The variable for a key: a qualified key, any spelling, or the variable name itself."""
-        from ptycho_config._registry import ENV_PREFIX, KEYS, RESERVED_ENV, Match, lookup_env
+        from ptycho_config._schemas.registry import (
+            ENV_PREFIX,
+            KEYS,
+            RESERVED_ENV,
+            Match,
+            lookup_env,
+        )
 
         upper = key.upper()
         if upper in RESERVED_ENV:
@@ -79,7 +85,7 @@ class PtychoEnv:
         if any(isinstance(lookup_env(name, kind), Match) for kind in ("training", "inference")):
             return name
         from ptycho_config._errors import suggest
-        from ptycho_config._registry import env_names
+        from ptycho_config._schemas.registry import env_names
 
         hints = suggest(name, [*env_names("training"), *env_names("inference")])
         tip = f"; did you mean {' or '.join(hints)}?" if hints else ""
@@ -146,7 +152,7 @@ class ExampleData:
 @pytest.fixture
 def example_data(tmp_path: Path) -> ExampleData:
     """The bundled example (data files, config file, model directory) under tmp_path."""
-    from ptycho_config._example import CONFIG, MODEL, TEST_DATA, TRAIN_DATA, copy_example
+    from ptycho_config._factories.example import CONFIG, MODEL, TEST_DATA, TRAIN_DATA, copy_example
 
     root = copy_example(tmp_path / "ptycho_example")
     return ExampleData(root, root / TRAIN_DATA, root / TEST_DATA, root / CONFIG, root / MODEL)

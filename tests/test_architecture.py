@@ -68,16 +68,20 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 # The layers of docs/index.md, lowest first: a module imports only from its layer or below.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("_errors",),
-    ("_types", "_validation", "_files", "_pickled", "_object_policy"),
-    ("_schema_base", "_torch_section", "_schemas"),
-    ("_registry",),
-    ("_sources", "_provenance", "_profiles", "_legacy_values", "_accelerator", "_npz",
-     "_json_schema", "_reference", "_torch_objects", "ptycho", "ptycho.params"),
-    ("_merge_rules", "_resolve", "_snapshot", "_torch_config", "_torchrun", "_legacy", "_extension",
-     "_export"),
-    ("_payloads", "_torch_runtime", "_factories", "settings", "distributed"),
-    ("_example", "_cli", "__main__", "testing", "testing_plugin", "ptycho_config", "ptycho.config"),
+    # the subpackages themselves are empty: only their modules have a place of their own
+    ("_errors", "_schemas", "_merge", "_datafiles", "_legacy", "_torch", "_factories"),
+    ("_schemas.types", "_schemas.validation", "_files", "_datafiles.pickled",
+     "_schemas.object_policy"),
+    ("_schemas.base", "_schemas.torch_section", "_schemas.sections"),
+    ("_schemas.registry",),
+    ("_sources", "_merge.provenance", "_schemas.profiles", "_legacy.values", "_merge.accelerator",
+     "_datafiles.npz", "_schemas.json_schema", "_schemas.reference", "_torch.objects", "ptycho",
+     "ptycho.params"),
+    ("_merge.rules", "_merge.resolve", "_factories.snapshot", "_torch.config", "_torch.torchrun",
+     "_legacy.bridge", "_schemas.extension", "_factories.export"),
+    ("_factories.payloads", "_torch.runtime", "_factories.factories", "settings", "distributed"),
+    ("_factories.example", "_cli", "__main__", "testing", "testing_plugin", "ptycho_config",
+     "ptycho.config"),
     ("compat",),
 )  # fmt: skip
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from ptycho_config import ExecutionConfig
-from ptycho_config._profiles import get_profile
+from ptycho_config._schemas.profiles import get_profile
 from ptycho_config.compat import config_factory as cf
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,13 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ptycho_config import ExecutionConfig, ModelConfig, TrainingConfig
-from ptycho_config._torch_objects import (
+from ptycho_config._schemas.torch_section import TorchBackendConfig
+from ptycho_config._torch.objects import (
     TorchDataConfig,
     TorchInferenceConfig,
     TorchModelConfig,
     TorchTrainingConfig,
 )
-from ptycho_config._torch_section import TorchBackendConfig
 from ptycho_config.compat import config_params as cp
 
 PAIRS = [

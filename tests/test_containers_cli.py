@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 
 from ptycho_config import resolve_inference, resolve_training
 from ptycho_config._cli import EXIT_INVALID, EXIT_MISSING, EXIT_OK
-from ptycho_config._example import EXAMPLE_DIR
-from ptycho_config._json_schema import config_file_schema
-from ptycho_config._registry import KEYS, PAYLOAD_SECTIONS, SHARED_FIELDS, Match, lookup
+from ptycho_config._factories.example import EXAMPLE_DIR
+from ptycho_config._schemas.json_schema import config_file_schema
+from ptycho_config._schemas.registry import KEYS, PAYLOAD_SECTIONS, SHARED_FIELDS, Match, lookup
 from ptycho_config.testing import execution_configs, inference_configs, training_configs
 from tests.conftest import write_npz
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ptycho_config._example import EXAMPLE_DIR
+from ptycho_config._factories.example import EXAMPLE_DIR
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "containers.md"
 BIN = str(Path(sys.executable).parent)

@@ -25,8 +25,8 @@ from ptycho_config import (
     create_training_payload,
     fingerprint,
 )
-from ptycho_config._registry import KEYS
-from ptycho_config._snapshot import NOT_RUN_DEFINING, run_values
+from ptycho_config._factories.snapshot import NOT_RUN_DEFINING, run_values
+from ptycho_config._schemas.registry import KEYS
 from ptycho_config.distributed import (
     _mismatch_error,
     is_primary,

@@ -28,9 +28,9 @@ from ptycho_config import (
     resolve_inference,
     resolve_training,
 )
-from ptycho_config._registry import PAYLOAD_SECTIONS, env_names, lookup_env
-from ptycho_config._sources import SOURCE_KINDS
+from ptycho_config._schemas.registry import PAYLOAD_SECTIONS, env_names, lookup_env
 from ptycho_config._sources.environment import ptycho_variables
+from ptycho_config._sources.kinds import SOURCE_KINDS
 from ptycho_config._sources.unknown import typo_suggestions
 from tests.conftest import write_npz
 

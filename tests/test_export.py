@@ -21,8 +21,8 @@ from ptycho_config import (
     save_snapshot,
     to_env,
 )
-from ptycho_config._export import EXPORTED_KINDS
-from ptycho_config._registry import KEYS, SHARED_FIELDS
+from ptycho_config._factories.export import EXPORTED_KINDS
+from ptycho_config._schemas.registry import KEYS, SHARED_FIELDS
 from ptycho_config._sources.environment import env_text
 from ptycho_config.testing import execution_configs, training_configs
 from tests.conftest import make_model_dir, write_npz

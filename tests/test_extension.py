@@ -28,16 +28,16 @@ from ptycho_config import (
     settings,  # imported before any extension registers
     to_legacy_dict,
 )
-from ptycho_config._example import write_example
-from ptycho_config._extension import reset_extensions
-from ptycho_config._reference import fields_page
+from ptycho_config._factories.example import write_example
+from ptycho_config._schemas.extension import reset_extensions
+from ptycho_config._schemas.reference import fields_page
 
 PACKAGE = "ptycho_dose_ext"
 MODULE = """
 from pydantic import Field
 
 from ptycho_config import ModelConfig, TrainingConfig, register_schema
-from ptycho_config._types import NonNegativeFloat, PositiveInt
+from ptycho_config._schemas.types import NonNegativeFloat, PositiveInt
 
 
 class DoseTraining(TrainingConfig):

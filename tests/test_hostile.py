@@ -33,10 +33,10 @@ from ptycho_config import (
     resolve_training,
     save_snapshot,
 )
+from ptycho_config._datafiles.pickled import _ALLOWED_GLOBALS, unpickle_item
 from ptycho_config._errors import ArgumentTypeError, Unreadable
-from ptycho_config._export import env_quoted
-from ptycho_config._pickled import _ALLOWED_GLOBALS, unpickle_item
-from ptycho_config._snapshot import SNAPSHOT_NAME
+from ptycho_config._factories.export import env_quoted
+from ptycho_config._factories.snapshot import SNAPSHOT_NAME
 from tests.conftest import CPU
 
 FEW = settings(max_examples=25, deadline=None)
@@ -602,7 +602,7 @@ class TestMetadataNphotons:
 
     @pytest.mark.parametrize("value", ["1e9", b"1e9", "  5e8 "])
     def test_text_is_ignored_with_a_warning(self, tmp_path: Path, value: Any) -> None:
-        from ptycho_config._npz import read_nphotons
+        from ptycho_config._datafiles.npz import read_nphotons
 
         stored = np.empty((), dtype=object)
         stored[()] = {"physics_parameters": {"nphotons": value}}

@@ -50,8 +50,8 @@ from ptycho_config import (
     save_snapshot,
 )
 from ptycho_config._cli import main
-from ptycho_config._npz import read_nphotons, read_probe_header
-from ptycho_config._types import MAX_COUNT
+from ptycho_config._datafiles.npz import read_nphotons, read_probe_header
+from ptycho_config._schemas.types import MAX_COUNT
 from tests.conftest import CPU, make_model_dir
 from tests.data.bombs.make_bombs import BOMB_MIB, MEMBERS, METHODS
 
@@ -109,7 +109,8 @@ class TestBoundedDecompression:
         script = textwrap.dedent(
             """
             import os, resource, sys, time, warnings
-            from ptycho_config._npz import infer_probe_size, read_nphotons, read_probe_header
+            from ptycho_config._datafiles.npz import (
+                infer_probe_size, read_nphotons, read_probe_header)
             pid = os.fork()
             if pid == 0:
                 slowest = 0.0
@@ -665,7 +666,7 @@ class TestErrorContract:
 
     def test_torch_errors_are_the_librarys(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """A torch that fails to import is a BackendUnavailableError, also a RuntimeError."""
-        from ptycho_config._accelerator import import_torch
+        from ptycho_config._merge.accelerator import import_torch
 
         monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError
         with pytest.raises(BackendUnavailableError, match="pip install torch") as caught:

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ptycho_config import PtychoConfigError, resolve_inference, resolve_training
-from ptycho_config._json_schema import config_file_schema
+from ptycho_config._schemas.json_schema import config_file_schema
 from ptycho_config.testing import config_documents
 
 VALIDATOR = jsonschema.Draft202012Validator(config_file_schema())

@@ -16,7 +16,7 @@ import yaml
 from hypothesis import given
 
 import ptycho.params
-import ptycho_config._schemas as schemas
+import ptycho_config._schemas.sections as schemas
 from ptycho.config import config as legacy_config
 from ptycho.config.config import (
     KEY_MAPPINGS,
@@ -31,15 +31,15 @@ from ptycho.config.config import (
     validate_training_config,
 )
 from ptycho_config._errors import ModelArchiveNotFoundError, UnknownKeyError
-from ptycho_config._legacy import (
+from ptycho_config._legacy.bridge import (
     from_legacy_dict,
     populate_legacy_params,
     populate_quietly,
     to_legacy_dict,
 )
-from ptycho_config._object_policy import resolved_policy
-from ptycho_config._registry import LEGACY_RENAMES
-from ptycho_config._torch_section import TorchBackendConfig
+from ptycho_config._schemas.object_policy import resolved_policy
+from ptycho_config._schemas.registry import LEGACY_RENAMES
+from ptycho_config._schemas.torch_section import TorchBackendConfig
 from ptycho_config.testing import inference_configs, training_configs
 
 DATA = Path(__file__).parent / "data"

@@ -22,8 +22,8 @@ from ptycho_config import (
     create_inference_payload,
     create_training_payload,
 )
-from ptycho_config._registry import SHARED_FIELDS
-from ptycho_config._torch_runtime import CONSTANT_SCHEDULERS, PLATEAU_MONITOR
+from ptycho_config._schemas.registry import SHARED_FIELDS
+from ptycho_config._torch.runtime import CONSTANT_SCHEDULERS, PLATEAU_MONITOR
 from ptycho_config.testing import execution_configs, training_configs
 from tests._processes import ROOT, base_environment, run_all
 from tests._tiny_lightning import fit

@@ -23,14 +23,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.lib import format as npy_format
 
-from ptycho_config import _npz
-from ptycho_config._errors import ConfigFileNotFoundError, ProbeSizeError, PtychoConfigError
-from ptycho_config._npz import (
+from ptycho_config._datafiles import npz as _npz
+from ptycho_config._datafiles.npz import (
     infer_probe_size,
     inspect_data_file,
     read_nphotons,
     read_probe_header,
 )
+from ptycho_config._errors import ConfigFileNotFoundError, ProbeSizeError, PtychoConfigError
 
 _UNPICKLED: list[str] = []
 
@@ -649,7 +649,7 @@ class TestLazyNumpy:
 
     def test_import_does_not_import_numpy(self) -> None:
         """Importing the module leaves numpy unimported."""
-        code = "import sys, ptycho_config._npz; print('numpy' in sys.modules)"
+        code = "import sys, ptycho_config._datafiles.npz; print('numpy' in sys.modules)"
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert result.stdout.strip() == "False", result.stderr
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ptycho_config import ExecutionConfig, PtychoConfigError, resolve_inference, resolve_training
-from ptycho_config._registry import KEYS, PAYLOAD_SECTIONS, SHARED_FIELDS, keys_of
+from ptycho_config._schemas.registry import KEYS, PAYLOAD_SECTIONS, SHARED_FIELDS, keys_of
 from ptycho_config._sources.environment import env_text, environment_of
 from ptycho_config.testing import (
     SourceAssignment,

@@ -12,15 +12,15 @@ from ptycho_config import (
     InvalidValueError,
     TrainingConfig,
     UnknownKeyError,
-    _profiles,
     create_inference_payload,
     create_training_payload,
     resolve_inference,
     resolve_training,
     save_snapshot,
 )
-from ptycho_config._example import write_example
-from ptycho_config._profiles import get_profile, register_profile
+from ptycho_config._factories.example import write_example
+from ptycho_config._schemas import profiles as _profiles
+from ptycho_config._schemas.profiles import get_profile, register_profile
 from tests.conftest import make_model_dir
 
 

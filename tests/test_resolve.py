@@ -19,12 +19,13 @@ from ptycho_config import (
     resolve_inference,
     resolve_training,
 )
-from ptycho_config._registry import KEYS, PayloadKind
-from ptycho_config._resolve import merge, read_layers
-from ptycho_config._sources import Layer, SourceKind
+from ptycho_config._merge.resolve import merge, read_layers
+from ptycho_config._schemas.registry import KEYS, PayloadKind
+from ptycho_config._schemas.torch_section import TorchBackendConfig
 from ptycho_config._sources.environment import Environment
+from ptycho_config._sources.kinds import SourceKind
+from ptycho_config._sources.layer import Layer
 from ptycho_config._sources.mapping import MappingSource
-from ptycho_config._torch_section import TorchBackendConfig
 from tests.conftest import PRECEDENCE
 
 INFER = {"model_path": "/m", "test_data_file": "/t.npz"}

@@ -56,8 +56,8 @@ from ptycho_config import (
     save_snapshot,
 )
 from ptycho_config._errors import shorten
-from ptycho_config._registry import ALIASES, KEYS, RESERVED_ENV, env_names, spellings
-from ptycho_config._snapshot import NOT_RUN_DEFINING
+from ptycho_config._factories.snapshot import NOT_RUN_DEFINING
+from ptycho_config._schemas.registry import ALIASES, KEYS, RESERVED_ENV, env_names, spellings
 from tests.conftest import CPU, make_model_dir
 
 INFERENCE_PATHS = {"model_path": "model", "test_data_file": "test.npz"}

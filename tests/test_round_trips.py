@@ -33,7 +33,7 @@ from ptycho_config import (
     save_snapshot,
 )
 from ptycho_config._cli import EXIT_OK, main
-from ptycho_config._registry import Match, lookup_env
+from ptycho_config._schemas.registry import Match, lookup_env
 from ptycho_config._sources.config_file import dump_yaml
 from ptycho_config.testing import environments, inference_configs, training_configs
 from tests.conftest import make_model_dir, write_npz

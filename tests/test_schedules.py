@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ptycho_config import ExecutionConfig, TrainingConfig, build_torch_runtime, resolve_training
-from ptycho_config._torch_runtime import TorchRuntime
+from ptycho_config._torch.runtime import TorchRuntime
 
 torch = pytest.importorskip("torch")
 

@@ -25,7 +25,7 @@ from ptycho_config import (
     TrainingConfig,
     UnknownKeyError,
 )
-from ptycho_config._types import MAX_COUNT
+from ptycho_config._schemas.types import MAX_COUNT
 from ptycho_config.testing import (
     execution_configs,
     inference_configs,
@@ -829,7 +829,7 @@ class TestSharedBase:
 
     def test_grouping_base_reports_the_field(self) -> None:
         """A bad value on the shared base names its field, not an empty section."""
-        from ptycho_config._schemas import _Grouping
+        from ptycho_config._schemas.sections import _Grouping
 
         with pytest.raises(InvalidValueError, match=r"neighbor_count = 0") as caught:
             _Grouping(neighbor_count=0)

@@ -22,7 +22,7 @@ from ptycho_config import (
     resolve_inference,
     resolve_training,
 )
-from ptycho_config._registry import KEYS, PAYLOAD_SECTIONS
+from ptycho_config._schemas.registry import KEYS, PAYLOAD_SECTIONS
 from ptycho_config.settings import InferenceSettings, TrainingSettings
 from tests.conftest import write_npz
 

@@ -29,8 +29,8 @@ from ptycho_config import (
     resolve_inference,
     resolve_training,
 )
-from ptycho_config._registry import KEYS, Miss, keys_of, lookup, lookup_env, spellings
-from ptycho_config._schemas import SECTIONS
+from ptycho_config._schemas.registry import KEYS, Miss, keys_of, lookup, lookup_env, spellings
+from ptycho_config._schemas.sections import SECTIONS
 from ptycho_config.testing import (
     DRAWN_KINDS,
     NpzFile,

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 
 from ptycho_config import ExecutionConfig, InferenceConfig, ModelConfig, TrainingConfig
-from ptycho_config._torch_config import (
+from ptycho_config._torch.config import (
     TorchDataConfig,
     TorchInferenceConfig,
     TorchModelConfig,
@@ -298,11 +298,11 @@ class TestWithoutTorch:
             """
             from dataclasses import dataclass
             from ptycho_config import ExecutionConfig, TrainingConfig
-            from ptycho_config._torch_config import (
+            from ptycho_config._torch.config import (
                 torch_data_config, torch_inference_config, torch_model_config,
                 torch_training_config,
             )
-            from ptycho_config._torch_runtime import build_torch_runtime
+            from ptycho_config._torch.runtime import build_torch_runtime
 
             training, execution = TrainingConfig(), ExecutionConfig(accelerator="cpu")
             print(torch_data_config(training).C, torch_model_config(training).mode,
@@ -331,7 +331,7 @@ class TestWithoutTorch:
         result = _run_without_torch(
             """
             from ptycho_config import ExecutionConfig
-            from ptycho_config._accelerator import resolve_accelerator
+            from ptycho_config._merge.accelerator import resolve_accelerator
 
             print(resolve_accelerator(ExecutionConfig(), "tensorflow").accelerator)
             try:
@@ -348,7 +348,7 @@ class TestWithoutTorch:
     def test_importing_the_bridge_does_not_import_torch(self) -> None:
         """Importing both bridge modules leaves torch out of sys.modules."""
         code = (
-            "import sys\nimport ptycho_config._torch_config, ptycho_config._torch_runtime\n"
+            "import sys\nimport ptycho_config._torch.config, ptycho_config._torch.runtime\n"
             "print('torch' in sys.modules)"
         )
         result = subprocess.run(

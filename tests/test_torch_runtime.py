@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given
 
 from ptycho_config import ExecutionConfig, InferenceConfig, TrainingConfig
-from ptycho_config._accelerator import resolve_accelerator
-from ptycho_config._resolve import resolve_inference, resolve_training
-from ptycho_config._torch_runtime import TorchRuntime, WarmupCosine, build_torch_runtime
+from ptycho_config._merge.accelerator import resolve_accelerator
+from ptycho_config._merge.resolve import resolve_inference, resolve_training
+from ptycho_config._torch.runtime import TorchRuntime, WarmupCosine, build_torch_runtime
 from ptycho_config.testing import execution_configs, training_configs
 
 torch = pytest.importorskip("torch")

@@ -40,14 +40,14 @@ class Mutation:
 MUTATIONS = [
     Mutation(
         "swap the precedence of `env` and `dotenv`",
-        "ptycho_config/_sources/layer.py",
+        "ptycho_config/_sources/kinds.py",
         '    "env",  # PTYCHO_* environment variables\n    "dotenv",  # a .env file\n',
         '    "dotenv",  # a .env file\n    "env",  # PTYCHO_* environment variables\n',
         ("tests/test_resolve.py", "tests/test_precedence_properties.py"),
     ),
     Mutation(
         "swap the precedence of `file` and `profile`",
-        "ptycho_config/_sources/layer.py",
+        "ptycho_config/_sources/kinds.py",
         '    "file",  # a YAML, TOML or JSON config file\n'
         "    \"profile\",  # a named bundle of values, e.g. 'ci'\n",
         "    \"profile\",  # a named bundle of values, e.g. 'ci'\n"
@@ -56,7 +56,7 @@ MUTATIONS = [
     ),
     Mutation(
         "drop the cross-field rule that the scale contract and measurement domain come together",
-        "ptycho_config/_torch_section.py",
+        "ptycho_config/_schemas/torch_section.py",
         "            _pair_given_together,\n",
         "            lambda c: True,\n",
         ("tests/test_profiles.py", "tests/test_schemas.py"),
@@ -70,14 +70,14 @@ MUTATIONS = [
     ),
     Mutation(
         "skip the check against the checkpoint",
-        "ptycho_config/_factories.py",
+        "ptycho_config/_factories/factories.py",
         '    checkpoint = next(layer for layer in layers if layer.kind == "checkpoint")\n',
         "    return\n",
         ("tests/test_factories.py",),
     ),
     Mutation(
         "change a default (`batch_size` 16 → 32)",
-        "ptycho_config/_schemas.py",
+        "ptycho_config/_schemas/sections.py",
         "    batch_size: PowerOfTwo = Field(16,",
         "    batch_size: PowerOfTwo = Field(32,",
         ("tests/test_schemas.py", "tests/test_reference_surface.py"),
@@ -91,14 +91,14 @@ MUTATIONS = [
     ),
     Mutation(
         "drop the rule that `n_groups` must be given",
-        "ptycho_config/_factories.py",
+        "ptycho_config/_factories/factories.py",
         "if not any(layer.kind in EXPLICIT_KINDS and key in layer.entries for layer in layers)",
         "if False",
         ("tests/test_factories.py",),
     ),
     Mutation(
         "stop counting `n_groups` from a secrets directory as given",
-        "ptycho_config/_sources/layer.py",
+        "ptycho_config/_sources/kinds.py",
         '{"override", "execution_config", "env", "dotenv", "secret", "settings", "file"}',
         '{"override", "execution_config", "env", "dotenv", "settings", "file"}',
         ("tests/test_factories.py",),
@@ -112,21 +112,21 @@ MUTATIONS = [
     ),
     Mutation(
         "record every value as coming from the default",
-        "ptycho_config/_resolve.py",
+        "ptycho_config/_merge/resolve.py",
         "Source(layer.kind, entry.detail)",
         'Source("default", entry.detail)',
         ("tests/test_resolve.py",),
     ),
     Mutation(
         "break a legacy rename (`probe_mask` is `probe.mask` in `ptycho.params`)",
-        "ptycho_config/_registry.py",
+        "ptycho_config/_schemas/registry.py",
         '    "probe_mask": "probe.mask",\n',
         '    "probe_mask": "probe_mask",\n',
         ("tests/test_legacy.py", "tests/test_params.py"),
     ),
     Mutation(
         "show a secret's value in error messages",
-        "ptycho_config/_resolve.py",
+        "ptycho_config/_merge/resolve.py",
         "masked(once_per_shared_field(problems), _secrets(layers), SECRET_SHOWN)",
         "list(once_per_shared_field(problems))",
         ("tests/test_env_sources.py", "tests/test_hostile.py"),
@@ -140,21 +140,21 @@ MUTATIONS = [
     ),
     Mutation(
         "let the accelerator change the fingerprint",
-        "ptycho_config/_snapshot.py",
+        "ptycho_config/_factories/snapshot.py",
         '    {"training.output_dir", "inference.output_dir", "execution.accelerator"}\n',
         '    {"training.output_dir", "inference.output_dir"}\n',
         ("tests/test_distributed.py", "tests/test_factories.py"),
     ),
     Mutation(
         "drop the deprecated alias `n_images` of `n_groups`",
-        "ptycho_config/_registry.py",
+        "ptycho_config/_schemas/registry.py",
         '        Alias("n_images", "n_groups", deprecated=True),\n',
         "",
         ("tests/test_schemas.py", "tests/test_legacy.py", "tests/test_resolve.py"),
     ),
     Mutation(
         "let a higher source contradict what a profile pins",
-        "ptycho_config/_resolve.py",
+        "ptycho_config/_merge/resolve.py",
         "    problems += pinned_conflicts(layers)\n",
         "",
         ("tests/test_profiles.py",),
@@ -168,7 +168,7 @@ MUTATIONS = [
     ),
     Mutation(
         "let inference contradict the trained `gridsize`",
-        "ptycho_config/_registry.py",
+        "ptycho_config/_schemas/registry.py",
         '    "N", "gridsize", "model_type",',
         '    "N", "model_type",',
         ("tests/test_factories.py", "tests/test_robustness.py"),
@@ -196,7 +196,7 @@ MUTATIONS = [
     ),
     Mutation(
         "treat the reserved switch `PTYCHO_DEBUG_PARITY` as an unknown variable",
-        "ptycho_config/_registry.py",
+        "ptycho_config/_schemas/registry.py",
         '        "PTYCHO_DEBUG_PARITY",\n',
         "",
         ("tests/test_resolve.py", "tests/test_env_sources.py", "tests/test_containers_cli.py"),

@@ -2,7 +2,7 @@
 
 Existing callers (the Ptychodus GUI among them) construct configs by keyword and copy them
 into a legacy dict with :func:`update_legacy_dict`, which skips None values as the reference
-did. :func:`ptycho_config._legacy.populate_legacy_params` writes None values too.
+did. :func:`ptycho_config._legacy.bridge.populate_legacy_params` writes None values too.
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ from ptycho_config._errors import (
     ModelArchiveNotFoundError,
     PtychoConfigError,
 )
-from ptycho_config._factories import MODEL_ARCHIVE
+from ptycho_config._factories.factories import MODEL_ARCHIVE
 from ptycho_config._files import CONFIG_FILE_CAP, read_capped
-from ptycho_config._legacy import to_legacy_dict
-from ptycho_config._registry import ALIASES, LEGACY_RENAMES
-from ptycho_config._schemas import (
+from ptycho_config._legacy.bridge import to_legacy_dict
+from ptycho_config._schemas.registry import ALIASES, LEGACY_RENAMES
+from ptycho_config._schemas.sections import (
     InferenceConfig,
     ModelConfig,
     PyTorchExecutionConfig,

@@ -1,24 +1,3 @@
-"""Configuration sources. Each turns one kind of input into a :class:`Layer`: qualified key → value.
-
-Precedence is only the order of ``SOURCE_KINDS``; the merger sorts layers by it.
+"""Configuration sources. Each turns one kind of input into a ``Layer`` (``layer.py``):
+qualified key → value. Precedence is only the order of ``SOURCE_KINDS`` (``kinds.py``).
 """
-
-from ptycho_config._sources.layer import (
-    EXPLICIT_KINDS,
-    SOURCE_KINDS,
-    ConfigSource,
-    Entry,
-    Layer,
-    SourceKind,
-    precedence,
-)
-
-__all__ = [
-    "EXPLICIT_KINDS",
-    "SOURCE_KINDS",
-    "ConfigSource",
-    "Entry",
-    "Layer",
-    "SourceKind",
-    "precedence",
-]

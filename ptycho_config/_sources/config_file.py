@@ -22,9 +22,10 @@ from ptycho_config._errors import (
     InvalidValueProblem,
 )
 from ptycho_config._files import CONFIG_FILE_CAP, DuplicateKeyError, read_capped, unique_keys
-from ptycho_config._registry import PayloadKind, lookup
-from ptycho_config._schemas import NESTED_SECTIONS, SECTIONS
-from ptycho_config._sources.layer import Layer, SourceKind
+from ptycho_config._schemas.registry import PayloadKind, lookup
+from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
+from ptycho_config._sources.kinds import SourceKind
+from ptycho_config._sources.layer import Layer
 
 _SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".json": "json"}
 # Values a YAML file may expand to; aliases can make a few lines expand to billions.

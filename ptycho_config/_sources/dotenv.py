@@ -17,9 +17,10 @@ from pathlib import Path
 
 from ptycho_config._errors import FileReadError, InvalidValueError, InvalidValueProblem, shorten
 from ptycho_config._files import SETTINGS_FILE_CAP, missing, read_capped
-from ptycho_config._registry import PayloadKind
+from ptycho_config._schemas.registry import PayloadKind
 from ptycho_config._sources.environment import environment_layer, ptycho_variables
-from ptycho_config._sources.layer import Layer, SourceKind
+from ptycho_config._sources.kinds import SourceKind
+from ptycho_config._sources.layer import Layer
 
 # Far above any real .env file; bounds the work of parsing one.
 MAX_DOTENV_LINES = 5_000

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ptycho_config._errors import InvalidValueProblem, UnknownKeyProblem, shorten, suggest
-from ptycho_config._registry import (
+from ptycho_config._schemas.registry import (
     ENV_PREFIX,
     KEYS,
     RESERVED_ENV,
@@ -23,7 +23,8 @@ from ptycho_config._registry import (
     env_names,
     lookup_env,
 )
-from ptycho_config._sources.layer import MAX_EXAMINED, Layer, SourceKind
+from ptycho_config._sources.kinds import SourceKind
+from ptycho_config._sources.layer import MAX_EXAMINED, Layer
 from ptycho_config._sources.unknown import typo_suggestions
 
 _PREFIX_LEN = len(ENV_PREFIX)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ptycho_config._errors import ArgumentTypeError
-from ptycho_config._registry import PayloadKind, lookup
-from ptycho_config._schemas import ExecutionConfig
-from ptycho_config._sources.layer import Layer, SourceKind
+from ptycho_config._schemas.registry import PayloadKind, lookup
+from ptycho_config._schemas.sections import ExecutionConfig
+from ptycho_config._sources.kinds import SourceKind
+from ptycho_config._sources.layer import Layer
 
 
 @dataclass(frozen=True)

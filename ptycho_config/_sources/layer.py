@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from ptycho_config._errors import (
     MAX_LISTED,
@@ -25,7 +25,7 @@ from ptycho_config._errors import (
     show,
     suggest,
 )
-from ptycho_config._registry import (
+from ptycho_config._schemas.registry import (
     ENV_PREFIX,
     Match,
     Miss,
@@ -34,32 +34,7 @@ from ptycho_config._registry import (
     lookup_env,
     spellings,
 )
-
-SourceKind = Literal[
-    "override", "execution_config", "env", "dotenv", "secret", "settings", "file", "profile",
-    "checkpoint", "inferred", "default",
-]  # fmt: skip
-# The precedence of the whole library, stated once: highest first.
-SOURCE_KINDS: tuple[SourceKind, ...] = (
-    "override",  # the caller's overrides, or --set on the command line
-    "execution_config",  # fields explicitly set on an ExecutionConfig instance
-    "env",  # PTYCHO_* environment variables
-    "dotenv",  # a .env file
-    "secret",  # a secrets directory (one file per variable)
-    "settings",  # any other pydantic-settings source the caller passes
-    "file",  # a YAML, TOML or JSON config file
-    "profile",  # a named bundle of values, e.g. 'ci'
-    "checkpoint",  # the snapshot stored with a trained model
-    "inferred",  # values read from data files
-    "default",  # the schema default
-)
-# The kinds through which a caller gives values explicitly; the rest are implied (a profile's
-# defaults, a trained model's, the data's, the schema's). n_groups must come from one of these,
-# and an N from one of these is checked against the data file.
-EXPLICIT_KINDS: frozenset[SourceKind] = frozenset(
-    {"override", "execution_config", "env", "dotenv", "secret", "settings", "file"}
-)
-
+from ptycho_config._sources.kinds import SourceKind
 
 # Unknown names of one source that get suggestions (and, for variables, the edit-distance
 # typo test): as many as a message lists; the rest are reported without, so that thousands
@@ -74,14 +49,6 @@ class ConfigSource(Protocol):
     def kind(self) -> SourceKind: ...
 
     def read(self, payload: PayloadKind) -> Layer: ...
-
-
-def precedence(kind: SourceKind) -> int:
-    """The rank of a source kind: lower wins."""
-    return _RANKS[kind]
-
-
-_RANKS = {kind: rank for rank, kind in enumerate(SOURCE_KINDS)}
 
 
 class Entry(NamedTuple):

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ptycho_config._errors import ArgumentTypeError, show
-from ptycho_config._registry import PayloadKind, lookup
-from ptycho_config._sources.layer import Layer, SourceKind
+from ptycho_config._schemas.registry import PayloadKind, lookup
+from ptycho_config._sources.kinds import SourceKind
+from ptycho_config._sources.layer import Layer
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ptycho_config._profiles import get_profile
-from ptycho_config._registry import PAYLOAD_SECTIONS, PayloadKind, lookup
-from ptycho_config._sources.layer import Layer, SourceKind
+from ptycho_config._schemas.profiles import get_profile
+from ptycho_config._schemas.registry import PAYLOAD_SECTIONS, PayloadKind, lookup
+from ptycho_config._sources.kinds import SourceKind
+from ptycho_config._sources.layer import Layer
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from ptycho_config._errors import FileReadError
 from ptycho_config._files import SETTINGS_FILE_CAP, read_capped, require_directory
-from ptycho_config._registry import ENV_PREFIX, PayloadKind
+from ptycho_config._schemas.registry import ENV_PREFIX, PayloadKind
 from ptycho_config._sources.environment import environment_layer
-from ptycho_config._sources.layer import Layer, SourceKind
+from ptycho_config._sources.kinds import SourceKind
+from ptycho_config._sources.layer import Layer
 
 
 def read_secrets(folder: Path) -> tuple[dict[str, Path], dict[str, str | None]]:

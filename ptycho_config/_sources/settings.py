@@ -12,9 +12,10 @@ from functools import cached_property
 from typing import Any
 
 from ptycho_config._errors import ArgumentTypeError, Problem, PtychoConfigError
-from ptycho_config._registry import PayloadKind
+from ptycho_config._schemas.registry import PayloadKind
 from ptycho_config._sources.config_file import file_layer
-from ptycho_config._sources.layer import Layer, SourceKind
+from ptycho_config._sources.kinds import SourceKind
+from ptycho_config._sources.layer import Layer
 
 
 def check_settings_source(source: Any) -> Any:

@@ -14,7 +14,7 @@ from functools import cache
 
 from pydantic import BaseModel
 
-from ptycho_config._registry import (
+from ptycho_config._schemas.registry import (
     ALIASES,
     ENV_PREFIX,
     KEYS,
@@ -23,7 +23,7 @@ from ptycho_config._registry import (
     SWITCHES,
     env_names,
 )
-from ptycho_config._schemas import SECTIONS
+from ptycho_config._schemas.sections import SECTIONS
 
 _PREFIX = len(ENV_PREFIX)
 _SEPARATORS = re.compile(r"[^A-Z0-9]")

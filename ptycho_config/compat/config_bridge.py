@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any, get_args
 
 from ptycho.object_compatibility import resolve_public_object_policy
-from ptycho_config._schema_base import Schema
-from ptycho_config._schemas import InferenceConfig, ModelConfig, TrainingConfig
-from ptycho_config._torch_config import _ACTIVATION, _MODE
-from ptycho_config._torch_objects import TorchDataConfig
-from ptycho_config._types import Activation
+from ptycho_config._schemas.base import Schema
+from ptycho_config._schemas.sections import InferenceConfig, ModelConfig, TrainingConfig
+from ptycho_config._schemas.types import Activation
+from ptycho_config._torch.config import _ACTIVATION, _MODE
+from ptycho_config._torch.objects import TorchDataConfig
 
 __all__ = ["to_inference_config", "to_model_config", "to_training_config"]
 

@@ -17,15 +17,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from ptycho.config.legacy_state import configured_legacy_params
-from ptycho_config._accelerator import NO_CUDA_WARNING
+from ptycho_config._datafiles.npz import infer_probe_size
 from ptycho_config._errors import PtychoConfigError
-from ptycho_config._factories import create_inference_payload as _library_inference
-from ptycho_config._factories import create_training_payload as _library_training
-from ptycho_config._legacy import populate_legacy_params
-from ptycho_config._npz import infer_probe_size
-from ptycho_config._payloads import InferencePayload, TrainingPayload
-from ptycho_config._profiles import get_profile
-from ptycho_config._schemas import ExecutionConfig
+from ptycho_config._factories.factories import create_inference_payload as _library_inference
+from ptycho_config._factories.factories import create_training_payload as _library_training
+from ptycho_config._factories.payloads import InferencePayload, TrainingPayload
+from ptycho_config._legacy.bridge import populate_legacy_params
+from ptycho_config._merge.accelerator import NO_CUDA_WARNING
+from ptycho_config._schemas.profiles import get_profile
+from ptycho_config._schemas.sections import ExecutionConfig
 from ptycho_config.compat import config_params as pt
 
 __all__ = [

@@ -1,7 +1,7 @@
 """Drop-in for ``ptycho_torch.config_params``: the PyTorch backend's mutable config classes.
 
 Each class has the fields and defaults of the library's frozen backend object of the same
-kind (`ptycho_config._torch_objects`), which reads them from the schemas; here they are
+kind (`ptycho_config._torch.objects`), which reads them from the schemas; here they are
 plain mutable dataclasses, as in the reference. ``ModelConfig`` checks its spectral fields
 at construction with the library's rules and the reference's messages.
 """
@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ptycho_config._errors import PtychoConfigError
-from ptycho_config._schemas import ExecutionConfig
-from ptycho_config._torch_objects import (
+from ptycho_config._schemas.sections import ExecutionConfig
+from ptycho_config._torch.objects import (
     TorchDataConfig,
     TorchInferenceConfig,
     TorchModelConfig,

@@ -9,7 +9,7 @@ from ptycho.object_compatibility import (
     ObjectCompatibilitySpec,
     resolve_public_object_policy,
 )
-from ptycho_config._schemas import ModelConfig as CanonicalModelConfig
+from ptycho_config._schemas.sections import ModelConfig as CanonicalModelConfig
 from ptycho_config.compat.config_params import ModelConfig
 
 __all__ = ["resolve_model_object_compatibility", "resolve_torch_model_object_policy"]

@@ -19,13 +19,14 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from ptycho_config._errors import PtychoConfigError
-from ptycho_config._registry import KEYS, PayloadKind, keys_of
-from ptycho_config._resolve import Resolved, merge, read_layers
-from ptycho_config._schemas import SECTIONS, ExecutionConfig
-from ptycho_config._sources import SOURCE_KINDS, ConfigSource, SourceKind
+from ptycho_config._merge.resolve import Resolved, merge, read_layers
+from ptycho_config._schemas.registry import KEYS, PayloadKind, keys_of
+from ptycho_config._schemas.sections import SECTIONS, ExecutionConfig
 from ptycho_config._sources.config_file import ConfigFile
 from ptycho_config._sources.environment import Environment, environment_of
 from ptycho_config._sources.execution import ExecutionSource
+from ptycho_config._sources.kinds import SOURCE_KINDS, SourceKind
+from ptycho_config._sources.layer import ConfigSource
 from ptycho_config._sources.mapping import MappingSource
 from ptycho_config._sources.overrides import Overrides
 from ptycho_config.testing._configs import (

@@ -18,7 +18,8 @@ from hypothesis.strategies import SearchStrategy
 from pydantic_core import to_jsonable_python
 
 from ptycho_config._errors import PtychoConfigError
-from ptycho_config._registry import (
+from ptycho_config._schemas.base import Schema
+from ptycho_config._schemas.registry import (
     KEYS,
     PAYLOAD_SECTIONS,
     SHARED_FIELDS,
@@ -27,8 +28,7 @@ from ptycho_config._registry import (
     env_spellings,
     lookup,
 )
-from ptycho_config._schema_base import Schema
-from ptycho_config._schemas import (
+from ptycho_config._schemas.sections import (
     SECTIONS,
     ExecutionConfig,
     InferenceConfig,

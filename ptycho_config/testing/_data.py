@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from ptycho_config._example import write_data
+from ptycho_config._factories.example import write_data
 from ptycho_config.testing._fields import values
 
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
 from ptycho_config._errors import PtychoConfigError, suggest
-from ptycho_config._registry import KEYS, PAYLOAD_SECTIONS, Match, lookup
+from ptycho_config._schemas.registry import KEYS, PAYLOAD_SECTIONS, Match, lookup
 
 # Limits for numbers whose schema gives no bound: wide, yet safe for every consumer of a config.
 INT_LIMIT = 2**31 - 1

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from ptycho_config._accelerator import ON_THIS_HOST, resolve_accelerator
+from ptycho_config._datafiles.npz import DataFileFacts, inspect_data_file
 from ptycho_config._errors import (
     ConfigFileNotFoundError,
     ConflictError,
@@ -31,27 +31,28 @@ from ptycho_config._errors import (
     PtychoConfigError,
     show,
 )
+from ptycho_config._factories.payloads import InferencePayload, TrainingPayload
+from ptycho_config._factories.snapshot import SNAPSHOT_NAME, Snapshot, load_snapshot
 from ptycho_config._files import require_directory, require_file
-from ptycho_config._legacy import populate_quietly, to_legacy_dict
-from ptycho_config._merge_rules import same_field_value
-from ptycho_config._npz import DataFileFacts, inspect_data_file
-from ptycho_config._payloads import InferencePayload, TrainingPayload
-from ptycho_config._registry import KEYS, MODEL_DEFINING, PayloadKind, env_spellings
-from ptycho_config._resolve import (
+from ptycho_config._legacy.bridge import populate_quietly, to_legacy_dict
+from ptycho_config._merge.accelerator import ON_THIS_HOST, resolve_accelerator
+from ptycho_config._merge.resolve import (
     Resolved,
     SourceOptions,
     merge,
     read_layers,
     sources_of,
 )
-from ptycho_config._schemas import ExecutionConfig
-from ptycho_config._snapshot import SNAPSHOT_NAME, Snapshot, load_snapshot
-from ptycho_config._sources import EXPLICIT_KINDS, ConfigSource, Layer
+from ptycho_config._merge.rules import same_field_value
+from ptycho_config._schemas.registry import KEYS, MODEL_DEFINING, PayloadKind, env_spellings
+from ptycho_config._schemas.sections import ExecutionConfig
+from ptycho_config._schemas.validation import message_of
 from ptycho_config._sources.environment import SECRET_SHOWN
+from ptycho_config._sources.kinds import EXPLICIT_KINDS
+from ptycho_config._sources.layer import ConfigSource, Layer
 from ptycho_config._sources.mapping import MappingSource
-from ptycho_config._torch_config import trained_knobs
-from ptycho_config._torchrun import TorchrunLaunch, torchrun_launch
-from ptycho_config._validation import message_of
+from ptycho_config._torch.config import trained_knobs
+from ptycho_config._torch.torchrun import TorchrunLaunch, torchrun_launch
 
 MODEL_ARCHIVE = "wts.h5.zip"
 # The paths of a run, keys like any other; the command line's flag of each.

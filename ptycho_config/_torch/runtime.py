@@ -17,17 +17,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ptycho_config._accelerator import (
+from ptycho_config._errors import ArgumentTypeError
+from ptycho_config._merge.accelerator import (
     DEVICE_TYPE,
     import_torch,
     resolve_accelerator,
     with_accelerator,
 )
-from ptycho_config._errors import ArgumentTypeError
-from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
-from ptycho_config._torch_config import torch_inference_config, torch_training_config
-from ptycho_config._torch_objects import TorchInferenceConfig, TorchTrainingConfig
-from ptycho_config._torchrun import TorchrunLaunch
+from ptycho_config._schemas.sections import ExecutionConfig, InferenceConfig, TrainingConfig
+from ptycho_config._torch.config import torch_inference_config, torch_training_config
+from ptycho_config._torch.objects import TorchInferenceConfig, TorchTrainingConfig
+from ptycho_config._torch.torchrun import TorchrunLaunch
 
 if TYPE_CHECKING:
     import torch

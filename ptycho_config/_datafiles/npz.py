@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from tokenize import TokenError
 from typing import IO, TYPE_CHECKING, Any, cast
 
+from ptycho_config._datafiles.pickled import unpickle_item
 from ptycho_config._errors import (
     ConfigFileNotFoundError,
     FileReadError,
@@ -31,7 +32,6 @@ from ptycho_config._errors import (
     show,
 )
 from ptycho_config._files import open_regular
-from ptycho_config._pickled import unpickle_item
 
 if TYPE_CHECKING:
     import numpy as np

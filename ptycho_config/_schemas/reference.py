@@ -1,6 +1,6 @@
 """Reference tables generated from the registry, so the docs cannot drift from the code.
 
-`python -m ptycho_config._reference docs/reference` rewrites the pages; a test checks them.
+`python -m ptycho_config._schemas.reference docs/reference` rewrites the pages; a test checks them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from typing import Any
 
 from pydantic_core import PydanticUndefined
 
-from ptycho_config._registry import (
+from ptycho_config._schemas.base import leaves
+from ptycho_config._schemas.registry import (
     ALIASES,
     ENV_PREFIX,
     KEYS,
@@ -22,8 +23,7 @@ from ptycho_config._registry import (
     env_spellings,
     lookup_env,
 )
-from ptycho_config._schema_base import leaves
-from ptycho_config._schemas import SECTIONS
+from ptycho_config._schemas.sections import SECTIONS
 
 
 def _default(key: Key) -> str:
@@ -73,7 +73,8 @@ def fields_page() -> str:
     lines = [
         "# Field reference",
         "",
-        "Generated from the schemas by `python -m ptycho_config._reference docs/reference`.",
+        "Generated from the schemas by"
+        " `python -m ptycho_config._schemas.reference docs/reference`.",
         "",
     ]
     for section in SECTIONS:
@@ -99,7 +100,8 @@ def environment_page() -> str:
     lines = [
         "# Environment variables",
         "",
-        "Generated from the schemas by `python -m ptycho_config._reference docs/reference`.",
+        "Generated from the schemas by"
+        " `python -m ptycho_config._schemas.reference docs/reference`.",
         "Names are case-insensitive. The bare name works where it is unambiguous.",
         "",
         "| variable | bare form | default | description |",

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from ptycho_config._errors import show
-from ptycho_config._schemas import NESTED_SECTIONS, SECTIONS
+from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
 
 PayloadKind = Literal["training", "inference"]
 PAYLOAD_SECTIONS: dict[PayloadKind, tuple[str, ...]] = {
@@ -232,7 +232,7 @@ def _build_index(kind: PayloadKind, all_keys: Mapping[str, Key]) -> _Index:
 
 
 # The fields extensions added, each with its legacy name (None: never written to the legacy
-# dict). `ptycho_config._extension` replaces this tuple; nothing changes it in place.
+# dict). `ptycho_config._schemas.extension` replaces this tuple; nothing changes it in place.
 EXTENSION_FIELDS: tuple[tuple[str, str | None], ...] = ()
 
 

@@ -16,10 +16,10 @@ from pydantic import BaseModel
 
 from ptycho import params
 from ptycho_config._errors import ArgumentTypeError, PtychoConfigError, UnknownKeyProblem, suggest
-from ptycho_config._legacy_values import legacy_value, own_fields
-from ptycho_config._object_policy import resolved_policy
-from ptycho_config._registry import legacy_name
-from ptycho_config._schemas import SECTIONS, InferenceConfig, ModelConfig, TrainingConfig
+from ptycho_config._legacy.values import legacy_value, own_fields
+from ptycho_config._schemas.object_policy import resolved_policy
+from ptycho_config._schemas.registry import legacy_name
+from ptycho_config._schemas.sections import SECTIONS, InferenceConfig, ModelConfig, TrainingConfig
 
 __all__ = [
     "from_legacy_dict",

@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic.fields import FieldInfo
 
-from ptycho_config._registry import ALIASES, KEYS, PAYLOAD_SECTIONS, Match, Miss, lookup
-from ptycho_config._schemas import NESTED_SECTIONS, SECTIONS
-from ptycho_config._types import AliasChoices, _power_of_two
+from ptycho_config._schemas.registry import ALIASES, KEYS, PAYLOAD_SECTIONS, Match, Miss, lookup
+from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
+from ptycho_config._schemas.types import AliasChoices, _power_of_two
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 

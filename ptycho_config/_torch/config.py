@@ -12,11 +12,12 @@ from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
 
-from ptycho_config._accelerator import DEVICE_TYPE
-from ptycho_config._object_policy import resolved_policy
-from ptycho_config._registry import SHARED_FIELDS
-from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
-from ptycho_config._torch_objects import (
+from ptycho_config._merge.accelerator import DEVICE_TYPE
+from ptycho_config._schemas.object_policy import resolved_policy
+from ptycho_config._schemas.registry import SHARED_FIELDS
+from ptycho_config._schemas.sections import ExecutionConfig, InferenceConfig, TrainingConfig
+from ptycho_config._schemas.torch_section import TorchBackendConfig
+from ptycho_config._torch.objects import (
     Mode,
     Scheduler,
     TorchDataConfig,
@@ -25,7 +26,6 @@ from ptycho_config._torch_objects import (
     TorchTrainingConfig,
     schema_default,
 )
-from ptycho_config._torch_section import TorchBackendConfig
 
 # The PyTorch backend names the training mode, swish and the GPU differently.
 _MODE: dict[str, Mode] = {"pinn": "Unsupervised", "supervised": "Supervised"}

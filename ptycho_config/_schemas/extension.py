@@ -16,10 +16,10 @@ from typing import Any
 
 from pydantic import Field, create_model
 
-from ptycho_config import _registry
 from ptycho_config._errors import PtychoConfigError
-from ptycho_config._schema_base import Schema
-from ptycho_config._schemas import NESTED_SECTIONS, SECTIONS
+from ptycho_config._schemas import registry as _registry
+from ptycho_config._schemas.base import Schema
+from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
 
 ENTRY_POINT_GROUP = "ptycho_config.extensions"
 # Nested sections live inside these schemas.

@@ -8,7 +8,7 @@ from pathlib import PurePath
 from typing import Any
 
 from ptycho_config._errors import show
-from ptycho_config._sources import SourceKind
+from ptycho_config._sources.kinds import SourceKind
 
 
 @dataclass(frozen=True)

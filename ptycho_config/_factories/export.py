@@ -10,9 +10,9 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from ptycho_config._registry import KEYS
-from ptycho_config._sources import SOURCE_KINDS
+from ptycho_config._schemas.registry import KEYS
 from ptycho_config._sources.environment import env_text
+from ptycho_config._sources.kinds import SOURCE_KINDS
 
 # override, execution_config, env, dotenv, secret, settings, file, profile
 EXPORTED_KINDS = frozenset(SOURCE_KINDS[: SOURCE_KINDS.index("checkpoint")])

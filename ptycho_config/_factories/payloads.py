@@ -11,21 +11,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ptycho_config._provenance import Source, explain
-from ptycho_config._schemas import ExecutionConfig, InferenceConfig, TrainingConfig
-from ptycho_config._torch_config import (
+from ptycho_config._merge.provenance import Source, explain
+from ptycho_config._schemas.sections import ExecutionConfig, InferenceConfig, TrainingConfig
+from ptycho_config._torch.config import (
     torch_data_config,
     torch_inference_config,
     torch_model_config,
     torch_training_config,
 )
-from ptycho_config._torch_objects import (
+from ptycho_config._torch.objects import (
     TorchDataConfig,
     TorchInferenceConfig,
     TorchModelConfig,
     TorchTrainingConfig,
 )
-from ptycho_config._torchrun import TorchrunLaunch
+from ptycho_config._torch.torchrun import TorchrunLaunch
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,10 +12,10 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ptycho_config._registry import current, legacy_name
-from ptycho_config._schema_base import adapter_of
-from ptycho_config._schemas import NESTED_SECTIONS, SECTIONS
-from ptycho_config._validation import message_of
+from ptycho_config._schemas.base import adapter_of
+from ptycho_config._schemas.registry import current, legacy_name
+from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
+from ptycho_config._schemas.validation import message_of
 
 
 @functools.cache

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, get_args
 
-from ptycho_config._types import CrossFieldRule
+from ptycho_config._schemas.types import CrossFieldRule
 
 ObjectLayout = Literal["single_patch", "grouped_patches"]
 TrainingCanvas = Literal["independent", "relative_overlap"]

@@ -18,7 +18,7 @@ from ptycho_config._errors import (
     InvalidValueProblem,
     Problem,
 )
-from ptycho_config._provenance import Source
+from ptycho_config._merge.provenance import Source
 
 TORCHRUN_VARIABLES = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
 

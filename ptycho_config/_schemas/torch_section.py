@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from ptycho_config._errors import show
-from ptycho_config._schema_base import Schema
-from ptycho_config._types import (
+from ptycho_config._schemas.base import Schema
+from ptycho_config._schemas.types import (
     FINITE,
     NO_BOOL,
     Bounds,

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ptycho_config._errors import UnknownKeyError, UnknownKeyProblem, show
-from ptycho_config._registry import KEYS
+from ptycho_config._schemas.registry import KEYS
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ from ptycho_config._errors import (
     show,
 )
 from ptycho_config._files import as_path
-from ptycho_config._merge_rules import join_shared_fields, once_per_shared_field, pinned_conflicts
-from ptycho_config._profiles import get_profile
-from ptycho_config._provenance import Provenance, Source, explain
-from ptycho_config._registry import (
+from ptycho_config._merge.provenance import Provenance, Source, explain
+from ptycho_config._merge.rules import join_shared_fields, once_per_shared_field, pinned_conflicts
+from ptycho_config._schemas.profiles import get_profile
+from ptycho_config._schemas.registry import (
     CONFIG_FILE_VARIABLE,
     ENV_FILE_VARIABLE,
     PAYLOAD_SECTIONS,
@@ -35,21 +35,22 @@ from ptycho_config._registry import (
     keys_of,
     qualified_keys,
 )
-from ptycho_config._schemas import (
+from ptycho_config._schemas.sections import (
     NESTED_SECTIONS,
     SECTIONS,
     ExecutionConfig,
     InferenceConfig,
     TrainingConfig,
 )
-from ptycho_config._sources import ConfigSource, Entry, Layer, precedence
+from ptycho_config._schemas.validation import problems_from_validation
 from ptycho_config._sources.config_file import ConfigFile
 from ptycho_config._sources.environment import SECRET_SHOWN, Environment
 from ptycho_config._sources.execution import ExecutionSource
+from ptycho_config._sources.kinds import precedence
+from ptycho_config._sources.layer import ConfigSource, Entry, Layer
 from ptycho_config._sources.mapping import MappingSource
 from ptycho_config._sources.overrides import Overrides
 from ptycho_config._sources.profile import ProfileSource
-from ptycho_config._validation import problems_from_validation
 
 
 @dataclass(frozen=True)

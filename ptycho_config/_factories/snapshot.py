@@ -34,9 +34,14 @@ from ptycho_config._errors import (
     SnapshotError,
 )
 from ptycho_config._files import SNAPSHOT_CAP, as_path, read_capped, unique_keys
-from ptycho_config._provenance import Source
-from ptycho_config._schemas import SECTIONS, ExecutionConfig, InferenceConfig, TrainingConfig
-from ptycho_config._sources import SOURCE_KINDS
+from ptycho_config._merge.provenance import Source
+from ptycho_config._schemas.sections import (
+    SECTIONS,
+    ExecutionConfig,
+    InferenceConfig,
+    TrainingConfig,
+)
+from ptycho_config._sources.kinds import SOURCE_KINDS
 
 SNAPSHOT_NAME = "ptycho_config.json"
 SNAPSHOT_VERSION = 1

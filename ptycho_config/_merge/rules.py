@@ -12,10 +12,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from ptycho_config._errors import ConflictProblem, Problem, same_value, show
-from ptycho_config._registry import KEYS, SHARED_FIELDS, PayloadKind
-from ptycho_config._schema_base import adapter_of
-from ptycho_config._schemas import SECTIONS
-from ptycho_config._sources import Entry, Layer, precedence
+from ptycho_config._schemas.base import adapter_of
+from ptycho_config._schemas.registry import KEYS, SHARED_FIELDS, PayloadKind
+from ptycho_config._schemas.sections import SECTIONS
+from ptycho_config._sources.kinds import precedence
+from ptycho_config._sources.layer import Entry, Layer
 
 
 def join_shared_fields(

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from ptycho_config._errors import OutputError, Problem
-from ptycho_config._factories import create_training_payload
+from ptycho_config._factories.factories import create_training_payload
+from ptycho_config._factories.snapshot import save_snapshot
 from ptycho_config._files import as_path
-from ptycho_config._schemas import ExecutionConfig
-from ptycho_config._snapshot import save_snapshot
+from ptycho_config._schemas.sections import ExecutionConfig
 
-EXAMPLE_DIR = Path(__file__).resolve().parent / "example"
+EXAMPLE_DIR = Path(__file__).resolve().parents[1] / "example"
 TRAIN_DATA = "train_data.npz"
 TEST_DATA = "test_data.npz"
 CONFIG = "config.yaml"

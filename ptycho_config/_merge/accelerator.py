@@ -13,7 +13,7 @@ import warnings
 from pydantic import BaseModel
 
 from ptycho_config._errors import BackendUnavailableError, Problem
-from ptycho_config._schemas import ExecutionConfig
+from ptycho_config._schemas.sections import ExecutionConfig
 
 TORCH_MISSING = (
     "PyTorch backend selected but torch is not installed; install it with: pip install torch>=2.2"

@@ -8,15 +8,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from ptycho_config._object_policy import (
+from ptycho_config._schemas.base import Schema
+from ptycho_config._schemas.object_policy import (
     OBJECT_POLICY_RULES,
     ObjectLayout,
     PatchWeighting,
     TrainingCanvas,
 )
-from ptycho_config._schema_base import Schema
-from ptycho_config._torch_section import TorchBackendConfig
-from ptycho_config._types import (
+from ptycho_config._schemas.torch_section import TorchBackendConfig
+from ptycho_config._schemas.types import (
     AT_MOST_MAX_COUNT,
     NO_BOOL,
     Activation,

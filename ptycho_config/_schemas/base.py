@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, model_
 from pydantic_core import PydanticCustomError
 
 from ptycho_config._errors import show
-from ptycho_config._types import CrossFieldRule
-from ptycho_config._validation import error_from_validation
+from ptycho_config._schemas.types import CrossFieldRule
+from ptycho_config._schemas.validation import error_from_validation
 
 
 @contextmanager

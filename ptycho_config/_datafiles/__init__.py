@@ -1,0 +1,1 @@
+"""Data files: bounded reads of NPZ headers and the pickled metadata form."""

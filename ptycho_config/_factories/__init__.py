@@ -1,0 +1,1 @@
+"""Factories: payloads for training and inference scripts, snapshots, the example."""

@@ -1,0 +1,1 @@
+"""The legacy bridge: the reference's flat ``params.cfg`` dict."""

@@ -1,0 +1,1 @@
+"""The merge: layers in precedence order into one configuration with provenance."""

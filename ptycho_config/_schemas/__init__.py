@@ -1,0 +1,1 @@
+"""Schemas and keys: field types, the frozen section models, the key registry."""

@@ -1,0 +1,38 @@
+"""The kinds of source and their precedence, stated once: the merger sorts layers by it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+SourceKind = Literal[
+    "override", "execution_config", "env", "dotenv", "secret", "settings", "file", "profile",
+    "checkpoint", "inferred", "default",
+]  # fmt: skip
+# The precedence of the whole library, stated once: highest first.
+SOURCE_KINDS: tuple[SourceKind, ...] = (
+    "override",  # the caller's overrides, or --set on the command line
+    "execution_config",  # fields explicitly set on an ExecutionConfig instance
+    "env",  # PTYCHO_* environment variables
+    "dotenv",  # a .env file
+    "secret",  # a secrets directory (one file per variable)
+    "settings",  # any other pydantic-settings source the caller passes
+    "file",  # a YAML, TOML or JSON config file
+    "profile",  # a named bundle of values, e.g. 'ci'
+    "checkpoint",  # the snapshot stored with a trained model
+    "inferred",  # values read from data files
+    "default",  # the schema default
+)
+# The kinds through which a caller gives values explicitly; the rest are implied (a profile's
+# defaults, a trained model's, the data's, the schema's). n_groups must come from one of these,
+# and an N from one of these is checked against the data file.
+EXPLICIT_KINDS: frozenset[SourceKind] = frozenset(
+    {"override", "execution_config", "env", "dotenv", "secret", "settings", "file"}
+)
+
+
+def precedence(kind: SourceKind) -> int:
+    """The rank of a source kind: lower wins."""
+    return _RANKS[kind]
+
+
+_RANKS = {kind: rank for rank, kind in enumerate(SOURCE_KINDS)}

@@ -1,0 +1,1 @@
+"""The PyTorch bridge: backend config objects and runtime objects (torch imported lazily)."""
