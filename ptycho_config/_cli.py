@@ -258,7 +258,7 @@ def _files_read(sources: Sequence[Any]) -> list[str]:
         elif isinstance(source, DotEnvFile):
             lines.append(f"env file: {source.path}")
         elif isinstance(source, SecretsDirectory):
-            files = source.files
+            files = source.loaded[1]
             lines += [f"secret: {path}" for path in files.values()]
             lines += [] if files else [f"secrets directory: {source.path} (no PTYCHO_* files)"]
         elif isinstance(source, ConfigFile):

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 from ptycho_config._errors import FileReadError, InvalidValueError, InvalidValueProblem, shorten
 from ptycho_config._files import SETTINGS_FILE_CAP, missing, read_capped
-from ptycho_config._schemas.registry import PayloadKind
-from ptycho_config._sources.environment import environment_layer, ptycho_variables
+from ptycho_config._sources.environment import MountedVariables, ptycho_variables
 from ptycho_config._sources.kinds import SourceKind
-from ptycho_config._sources.layer import Layer
 
 # Far above any real .env file; bounds the work of parsing one.
 MAX_DOTENV_LINES = 5_000
@@ -57,20 +54,11 @@ def read_dotenv(path: Path) -> dict[str, str | None]:
 
 
 @dataclass(frozen=True)
-class DotEnvFile:
+class DotEnvFile(MountedVariables):
     """A .env file (``env_file=`` or PTYCHO_ENV_FILE), below the environment."""
 
-    path: Path
-    strict: bool | None = None
     kind: SourceKind = "dotenv"
 
-    @cached_property
-    def _variables(self) -> dict[str, str | None]:
-        return read_dotenv(self.path)  # once, however often the layer is read
-
-    def read(self, payload: PayloadKind) -> Layer:
-        variables = self._variables
-        details = dict.fromkeys(variables, str(self.path))
-        return environment_layer(
-            variables, payload, strict=self.strict, kind=self.kind, details=details
-        )
+    def load(self) -> tuple[dict[str, str | None], dict[str, str]]:
+        variables = read_dotenv(self.path)
+        return variables, dict.fromkeys(variables, str(self.path))

@@ -10,6 +10,8 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 from typing import TypeVar
 
 from ptycho_config._errors import InvalidValueProblem, UnknownKeyProblem, shorten, suggest
@@ -58,6 +60,30 @@ class Environment:
 
     def read(self, payload: PayloadKind) -> Layer:
         return environment_layer(self.variables, payload, strict=self.strict)
+
+
+@dataclass(frozen=True)
+class MountedVariables:
+    """PTYCHO_* variables kept in files (a .env file, a secrets directory), read once however
+    often the layer is read; provenance names the file each came from."""
+
+    path: Path
+    strict: bool | None = None
+    kind: SourceKind = "env"
+
+    def load(self) -> tuple[dict[str, str | None], dict[str, str]]:
+        """The variables, and by name the file each came from."""
+        raise NotImplementedError
+
+    @cached_property
+    def loaded(self) -> tuple[dict[str, str | None], dict[str, str]]:
+        return self.load()
+
+    def read(self, payload: PayloadKind) -> Layer:
+        variables, files = self.loaded
+        return environment_layer(
+            variables, payload, strict=self.strict, kind=self.kind, details=files
+        )
 
 
 def environment_layer(

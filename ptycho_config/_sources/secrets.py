@@ -7,15 +7,13 @@ secrets; the file's content, stripped, is the value. Provenance names the file.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 from ptycho_config._errors import FileReadError
 from ptycho_config._files import SETTINGS_FILE_CAP, read_capped, require_directory
-from ptycho_config._schemas.registry import ENV_PREFIX, PayloadKind
-from ptycho_config._sources.environment import environment_layer
+from ptycho_config._schemas.registry import ENV_PREFIX
+from ptycho_config._sources.environment import MountedVariables
 from ptycho_config._sources.kinds import SourceKind
-from ptycho_config._sources.layer import Layer
 
 
 def read_secrets(folder: Path) -> tuple[dict[str, Path], dict[str, str | None]]:
@@ -42,25 +40,11 @@ def read_secrets(folder: Path) -> tuple[dict[str, Path], dict[str, str | None]]:
 
 
 @dataclass(frozen=True)
-class SecretsDirectory:
+class SecretsDirectory(MountedVariables):
     """A secrets directory (``secrets_dir=`` or PTYCHO_SECRETS_DIR), below a .env file."""
 
-    path: Path
-    strict: bool | None = None
     kind: SourceKind = "secret"
 
-    @cached_property
-    def _read(self) -> tuple[dict[str, Path], dict[str, str | None]]:
-        return read_secrets(self.path)  # once, however often the layer is read
-
-    @property
-    def files(self) -> dict[str, Path]:
-        """The PTYCHO_* files of the directory by name."""
-        return self._read[0]
-
-    def read(self, payload: PayloadKind) -> Layer:
-        files, variables = self._read
-        details = {name: str(path) for name, path in files.items()}
-        return environment_layer(
-            variables, payload, strict=self.strict, kind=self.kind, details=details
-        )
+    def load(self) -> tuple[dict[str, str | None], dict[str, str]]:
+        files, values = read_secrets(self.path)
+        return values, {name: str(path) for name, path in files.items()}
