@@ -36,6 +36,7 @@ from ptycho_config._errors import (
 from ptycho_config._files import SNAPSHOT_CAP, as_path, read_capped, unique_keys
 from ptycho_config._merge.provenance import Source
 from ptycho_config._schemas.sections import (
+    NESTED_SECTIONS,
     SECTIONS,
     ExecutionConfig,
     InferenceConfig,
@@ -64,8 +65,6 @@ def _configs(subject: Any) -> dict[str, Any]:
     return found
 
 
-# Sections nested in a training or inference config, flattened to their own keys.
-NESTED_SECTIONS = ("model", "torch")
 # Where outputs go, and which hardware a host found for 'auto', do not change what is trained.
 NOT_RUN_DEFINING = frozenset(
     {"training.output_dir", "inference.output_dir", "execution.accelerator"}
