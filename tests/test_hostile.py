@@ -372,6 +372,16 @@ class TestDotEnv:
             resolve_training(BASE, environ={}, env_file=path)
         assert time.perf_counter() - started < 1
 
+    @pytest.mark.parametrize("end", ["\r", "\r\n"])
+    def test_lines_ended_by_carriage_returns_count_as_lines(self, tmp_path: Path, end: str) -> None:
+        """python-dotenv also ends a line at a lone \\r: those lines are within the bound too."""
+        path = tmp_path / "run.env"
+        path.write_bytes("".join(f"PTYCHO_U{i}=1{end}" for i in range(20_000)).encode())
+        started = time.perf_counter()
+        with pytest.raises(FileReadError, match="more than 5000 lines"):
+            resolve_training(BASE, environ={}, env_file=path)
+        assert time.perf_counter() - started < 1
+
     def test_values_are_literal(self, tmp_path: Path) -> None:
         """${VAR} is not expanded: expansion could grow a small file without bound."""
         path = tmp_path / "run.env"

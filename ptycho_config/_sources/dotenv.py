@@ -33,7 +33,8 @@ def read_dotenv(path: Path) -> dict[str, str | None]:
         raise missing(path, "env file") from error
     except UnicodeDecodeError as error:
         raise FileReadError.of(path, "env file", f"it is not UTF-8 text ({error})") from error
-    if text.count("\n") > MAX_DOTENV_LINES:  # python-dotenv's parser is pure Python
+    # python-dotenv's parser is pure Python, and ends a line at \r\n, \n or a lone \r
+    if text.count("\n") + text.count("\r") - text.count("\r\n") > MAX_DOTENV_LINES:
         reason = f"it has more than {MAX_DOTENV_LINES} lines, the limit for an env file"
         raise FileReadError.of(path, "env file", reason)
     lines: dict[str, str | None] = {}
