@@ -154,6 +154,11 @@ def _yaml_loader() -> Any:
                             source.start_mark,
                         )  # fmt: skip
                     self.flatten_mapping(source)
+                    # merges of merges copy keys exponentially: a bound like that on aliases
+                    self.merged_keys = getattr(self, "merged_keys", 0) + len(source.value)
+                    if self.merged_keys > _MAX_VALUES:
+                        too_many = f"its merge keys ('<<') copy more than {_MAX_VALUES} keys"
+                        raise ValueError(f"{too_many}; write it out plainly")
                     merged.append(source.value)
             own = [pair for pair in node.value if pair[0].tag != merge_tag]
             # the constructor keeps the last of equal keys: earliest mapping last, own keys after
