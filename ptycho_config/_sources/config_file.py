@@ -117,6 +117,12 @@ _YAML_FLOAT = (
     r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)"
 )
 _INT_BASES = {"0o": 8, "0x": 16}
+_INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+# add_implicit_resolver's arguments: tag, pattern, the characters a match may start with
+_NUMBER_RESOLVERS = (
+    (_INT_TAG, re.compile(f"^(?:{_YAML_INT})$"), list("-+0123456789")),
+    (_FLOAT_TAG, re.compile(f"^(?:{_YAML_FLOAT})$"), list("-+.0123456789")),
+)
 
 
 @functools.cache
@@ -125,13 +131,12 @@ def _yaml_loader() -> Any:
     mapping (PyYAML keeps the last silently)."""
     import yaml  # only where a YAML file is read
 
-    int_tag, float_tag = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
     merge_tag = "tag:yaml.org,2002:merge"
 
     # libyaml's parser where installed: the pure-Python one takes seconds on a 1 MiB file
     class StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
         yaml_implicit_resolvers: ClassVar = {
-            first: [(tag, rule) for tag, rule in rules if tag not in (int_tag, float_tag)]
+            first: [(tag, rule) for tag, rule in rules if tag not in (_INT_TAG, _FLOAT_TAG)]
             for first, rules in yaml.SafeLoader.yaml_implicit_resolvers.items()
         }
 
@@ -181,12 +186,9 @@ def _yaml_loader() -> Any:
             mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
             return mapping
 
-    StrictLoader.add_constructor(int_tag, StrictLoader.construct_yaml_int)
-    for tag, rule, firsts in (
-        (int_tag, _YAML_INT, "-+0123456789"),
-        (float_tag, _YAML_FLOAT, "-+.0123456789"),
-    ):
-        StrictLoader.add_implicit_resolver(tag, re.compile(f"^(?:{rule})$"), list(firsts))
+    StrictLoader.add_constructor(_INT_TAG, StrictLoader.construct_yaml_int)
+    for resolver in _NUMBER_RESOLVERS:
+        StrictLoader.add_implicit_resolver(*resolver)
     return StrictLoader
 
 
@@ -198,11 +200,8 @@ def dump_yaml(document: Mapping[str, Any]) -> str:
     class Dumper(yaml.SafeDumper):
         pass
 
-    for tag, rule, firsts in (
-        ("tag:yaml.org,2002:int", _YAML_INT, "-+0123456789"),
-        ("tag:yaml.org,2002:float", _YAML_FLOAT, "-+.0123456789"),
-    ):
-        Dumper.add_implicit_resolver(tag, re.compile(f"^(?:{rule})$"), list(firsts))
+    for resolver in _NUMBER_RESOLVERS:
+        Dumper.add_implicit_resolver(*resolver)
     return str(yaml.dump(dict(document), Dumper=Dumper, sort_keys=False))
 
 
