@@ -94,6 +94,8 @@ class Problem:
     value: Any = _NO_VALUE
     source: str = ""
     suggestions: tuple[str, ...] = ()
+    # the error class for problems of this kind only (None: PtychoConfigError)
+    error: ClassVar[type[PtychoConfigError] | None] = None
 
     def __str__(self) -> str:
         head = str(self.key)
@@ -150,7 +152,7 @@ class PtychoConfigError(ValueError):
 
         The message lists the first ``MAX_LISTED`` and counts the rest.
         """
-        kinds = {_CLASS_OF.get(type(p), PtychoConfigError) for p in problems}
+        kinds = {p.error or PtychoConfigError for p in problems}
         chosen: type[PtychoConfigError] = kinds.pop() if len(kinds) == 1 else cls
         count = len(problems)
         noun = "problem" if count == 1 else "problems"
@@ -252,32 +254,23 @@ class BackendUnavailableError(PtychoConfigError, RuntimeError):
 
 
 class UnknownKeyProblem(Problem):
-    """Problem subtype: the key is unknown."""
+    error = UnknownKeyError
 
 
 class AmbiguousKeyProblem(Problem):
-    """Problem subtype: the bare key matches several sections."""
+    error = AmbiguousKeyError
 
 
 class InvalidValueProblem(Problem):
-    """Problem subtype: the value is invalid."""
+    error = InvalidValueError
 
 
 class ConflictProblem(Problem):
-    """Problem subtype: two spellings or sources disagree."""
+    error = ConflictError
 
 
 class MissingValueProblem(Problem):
-    """Problem subtype: a required value was not given."""
-
-
-_CLASS_OF: dict[type[Problem], type[PtychoConfigError]] = {
-    UnknownKeyProblem: UnknownKeyError,
-    AmbiguousKeyProblem: AmbiguousKeyError,
-    InvalidValueProblem: InvalidValueError,
-    ConflictProblem: ConflictError,
-    MissingValueProblem: MissingValueError,
-}
+    error = MissingValueError
 
 
 # A word longer than this is compared with nothing: every key and variable name is shorter.
