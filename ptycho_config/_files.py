@@ -107,18 +107,22 @@ def missing(path: str | os.PathLike[str], what: str) -> ConfigFileNotFoundError:
     return ConfigFileNotFoundError(message, [Problem(what, "not found", str(path))])
 
 
-def require_file(path: Path, what: str, cap: int | None = None) -> Path:
-    """A file that must exist: '<What> not found' when absent, FileReadError when unusable
-    (not a regular file, or larger than ``cap`` bytes when a cap is given)."""
+def _stat(path: Path, what: str) -> os.stat_result:
+    """'<What> not found' when absent, FileReadError when it cannot be looked at."""
     try:
-        info = os.stat(path)
-        mode = info.st_mode
+        return os.stat(path)
     except (FileNotFoundError, NotADirectoryError) as error:
         raise missing(path, what) from error
     except OSError as error:  # a loop of symlinks, no permission on a parent
         raise FileReadError.of(path, what, _reason(error)) from error
-    if not stat.S_ISREG(mode):
-        raise FileReadError.of(path, what, _not_a_file(mode))
+
+
+def require_file(path: Path, what: str, cap: int | None = None) -> Path:
+    """A file that must exist: '<What> not found' when absent, FileReadError when unusable
+    (not a regular file, or larger than ``cap`` bytes when a cap is given)."""
+    info = _stat(path, what)
+    if not stat.S_ISREG(info.st_mode):
+        raise FileReadError.of(path, what, _not_a_file(info.st_mode))
     if cap is not None and info.st_size > cap:
         limit = f"it is larger than {cap // 1024} KiB, the limit for a {what}"
         raise FileReadError.of(path, what, limit)
@@ -127,13 +131,7 @@ def require_file(path: Path, what: str, cap: int | None = None) -> Path:
 
 def require_directory(path: Path, what: str) -> None:
     """A directory that must exist and be readable."""
-    try:
-        mode = os.stat(path).st_mode
-    except (FileNotFoundError, NotADirectoryError) as error:
-        raise missing(path, what) from error
-    except OSError as error:
-        raise FileReadError.of(path, what, _reason(error)) from error
-    if not stat.S_ISDIR(mode):
+    if not stat.S_ISDIR(_stat(path, what).st_mode):
         raise FileReadError.of(path, what, "it is not a directory")
     if not os.access(path, os.R_OK | os.X_OK):
         raise FileReadError.of(path, what, "permission denied")
