@@ -27,7 +27,7 @@ from ptycho_config._schemas.sections import SECTIONS
 
 
 def _default(key: Key) -> str:
-    value: Any = key.info.get_default(call_default_factory=True)
+    value = key.default
     if value is PydanticUndefined:
         return "required"
     return str(value) if isinstance(value, Path) else repr(value)
