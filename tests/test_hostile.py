@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ptycho_config import (
+    ConflictError,
     FileReadError,
     InvalidValueError,
     PtychoConfigError,
@@ -358,6 +359,21 @@ class TestSecretsMaskedInDataChecks:
         shown += "".join(str(w.message) for w in caught)
         assert "contradicts" in shown
         assert "128" not in shown
+
+    def test_devices_from_a_secret_contradicting_torchrun(self, tmp_path: Path) -> None:
+        secrets = tmp_path / "secrets"
+        secrets.mkdir()
+        (secrets / "PTYCHO_EXECUTION__DEVICES").write_text("3")
+        torchrun = {"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "2"}
+        data = tmp_path / "train.npz"
+        np.savez(data, probeGuess=np.ones((64, 64), dtype=np.complex64))
+        with pytest.raises(ConflictError) as caught:
+            create_training_payload(
+                data, tmp_path / "out", BASE, environ=torchrun, secrets_dir=secrets
+            )
+        shown = str(caught.value) + repr(caught.value.problems)
+        assert "LOCAL_WORLD_SIZE=2" in shown
+        assert "3" not in shown.replace(str(tmp_path), "")
 
 
 class TestDotEnv:

@@ -19,6 +19,7 @@ from ptycho_config._errors import (
     Problem,
 )
 from ptycho_config._merge.provenance import Source
+from ptycho_config._sources.environment import SECRET_SHOWN
 
 TORCHRUN_VARIABLES = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
 
@@ -60,12 +61,13 @@ def torchrun_launch(
     explicit = devices != "auto" and devices_source.kind != "default"
     if explicit and devices != local_world:
         where = f"{devices_source.kind} {devices_source.detail}".strip()
+        shown = SECRET_SHOWN if devices_source.kind == "secret" else devices  # never shows
         problem = ConflictProblem(
             "execution.devices",
             f"torchrun started {local_world} processes on this node (LOCAL_WORLD_SIZE="
             f"{local_world}); set devices to 'auto' or {local_world}, or launch torchrun "
-            f"with --nproc-per-node={devices}",
-            devices,
+            f"with --nproc-per-node={shown}",
+            shown,
             where,
         )
         raise ConflictError.from_problems([problem], "torchrun launch")
