@@ -174,9 +174,8 @@ def _payload(args: argparse.Namespace) -> Any:
 
 
 def _document(payload: Any) -> dict[str, Any]:
-
     config = getattr(payload, "training_config", None) or payload.inference_config
-    document: dict[str, Any] = {
+    return {
         "kind": config.section,
         "fingerprint": fingerprint(payload),
         f"{config.section}_config": config.model_dump(mode="json"),
@@ -190,11 +189,9 @@ def _document(payload: Any) -> dict[str, Any]:
             for key, value in payload.overrides_applied.items()
         },
     }
-    return document
 
 
 def _render(payload: Any, form: str, *, changed: bool = False) -> str:
-
     if form == "table":
         return f"{payload.explain(changed_only=changed)}\n\nfingerprint {fingerprint(payload)}"
     if form == "json":
@@ -212,12 +209,10 @@ def _render(payload: Any, form: str, *, changed: bool = False) -> str:
 
 
 def _schema() -> str:
-
     return json.dumps(config_file_schema(), indent=2)
 
 
 def _env_listing() -> str:
-
     lines = []
     for key, (name, kind, default, description) in zip(KEYS.values(), env_rows(), strict=True):
         lines.append(f"{name}  (default {default}; {kind})")
@@ -249,7 +244,6 @@ def _check(args: argparse.Namespace) -> str:
 
 
 def _files_read(sources: Sequence[Any]) -> list[str]:
-
     lines: list[str] = []
     for source in sources:
         if isinstance(source, Environment):
@@ -281,7 +275,6 @@ def _run(args: argparse.Namespace) -> str:
 
 
 def _write_example(directory: str) -> str:
-
     target = copy_example(directory)
     return f"example written to {target}"
 

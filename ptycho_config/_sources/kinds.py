@@ -32,7 +32,4 @@ EXPLICIT_KINDS: frozenset[SourceKind] = frozenset(
 
 def precedence(kind: SourceKind) -> int:
     """The rank of a source kind: lower wins."""
-    return _RANKS[kind]
-
-
-_RANKS = {kind: rank for rank, kind in enumerate(SOURCE_KINDS)}
+    return SOURCE_KINDS.index(kind)
