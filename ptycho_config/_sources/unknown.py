@@ -10,6 +10,7 @@ name is skipped with a warning.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 
 from pydantic import BaseModel
@@ -25,7 +26,6 @@ from ptycho_config._schemas.registry import (
 )
 from ptycho_config._schemas.sections import SECTIONS
 
-_PREFIX = len(ENV_PREFIX)
 _SEPARATORS = re.compile(r"[^A-Z0-9]")
 # Edits allowed for a name of this many characters after the prefix: short names stay exact.
 _EDIT_LIMITS = ((3, 0), (7, 1))
@@ -34,11 +34,19 @@ _MAX_EDITS = 2
 _LONGEST = 64
 
 
-_Known = tuple[tuple[str, ...], dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]
+_Names = dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class _Known:
+    names: tuple[str, ...]  # every known variable
+    squeezed: _Names  # the same by their letters after the prefix, without separators
+    by_field: _Names  # by bare field (or alias) name
+    by_initials: _Names  # fields of several words by their initials: LR names learning_rate
 
 
 def known_variables() -> _Known:
-    """Every known variable; the same by name without separators; and by bare field name."""
+    """The known variables of the schemas registered now."""
     return _known_variables(tuple(SECTIONS.values()))
 
 
@@ -50,31 +58,19 @@ def _known_variables(schemas: tuple[type[BaseModel], ...]) -> _Known:
     for name in names:
         squeezed.setdefault(_squeeze(name[len(ENV_PREFIX) :]), []).append(name)
     by_field: dict[str, list[str]] = {}
+    by_initials: dict[str, list[str]] = {}
     for key in KEYS.values():
         by_field.setdefault(key.name.upper(), []).append(key.env)
+        words = key.name.upper().split("_")
+        if len(words) > 1:
+            by_initials.setdefault("".join(word[:1] for word in words), []).append(key.env)
     for alias in ALIASES.values():
         targets = [k.env for k in KEYS.values() if k.name == alias.target]
         by_field.setdefault(alias.name.upper(), []).extend(targets)
-    return (
-        tuple(names),
-        {k: tuple(v) for k, v in squeezed.items()},
-        {k: tuple(v) for k, v in by_field.items()},
-    )
-
-
-def variables_by_initials() -> dict[str, tuple[str, ...]]:
-    """The variables of fields of several words by their initials: LR names learning_rate."""
-    return _variables_by_initials(tuple(SECTIONS.values()))
-
-
-@cache
-def _variables_by_initials(schemas: tuple[type[BaseModel], ...]) -> dict[str, tuple[str, ...]]:
-    found: dict[str, list[str]] = {}
-    for key in KEYS.values():
-        words = key.name.upper().split("_")
-        if len(words) > 1:
-            found.setdefault("".join(word[:1] for word in words), []).append(key.env)
-    return {initials: tuple(names) for initials, names in found.items()}
+    frozen = [
+        {k: tuple(v) for k, v in found.items()} for found in (squeezed, by_field, by_initials)
+    ]
+    return _Known(tuple(names), *frozen)
 
 
 @cache
@@ -117,9 +113,9 @@ def typo_suggestions(variable: str, *, edits: bool = True) -> tuple[str, ...]:
     """
     if len(variable) > len(ENV_PREFIX) + _LONGEST:
         return ()
-    names, squeezed, by_field = known_variables()
+    known = known_variables()
     rest = variable[len(ENV_PREFIX) :].upper()
-    same_letters = squeezed.get(_squeeze(rest))
+    same_letters = known.squeezed.get(_squeeze(rest))
     if same_letters and rest:
         return same_letters
     short = _squeeze(rest)
@@ -127,15 +123,15 @@ def typo_suggestions(variable: str, *, edits: bool = True) -> tuple[str, ...]:
     if cut:  # PTYCHO_CONFIG, PTYCHO_SECRETS: a switch cut short
         return tuple(cut)
     field = rest.rsplit("__", 1)[-1].strip("_")
-    if "__" in rest and field in by_field:
-        return by_field[field]
-    if field in variables_by_initials():  # PTYCHO_LR: learning_rate
-        return variables_by_initials()[field]
+    if "__" in rest and field in known.by_field:
+        return known.by_field[field]
+    if field in known.by_initials:  # PTYCHO_LR: learning_rate
+        return known.by_initials[field]
     limit = _limit(len(rest)) if edits else 0
     if limit == 0:
         return ()
     scored = []
-    for name in names:
+    for name in known.names:
         distance = _distance(rest, name[len(ENV_PREFIX) :], limit)
         if distance <= limit:
             scored.append((distance, name))
