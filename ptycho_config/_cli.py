@@ -208,10 +208,6 @@ def _render(payload: Any, form: str, *, changed: bool = False) -> str:
     return json.dumps(dict(payload.legacy_params), indent=2, sort_keys=True)
 
 
-def _schema() -> str:
-    return json.dumps(config_file_schema(), indent=2)
-
-
 def _env_listing() -> str:
     lines = []
     for key, (name, kind, default, description) in zip(KEYS.values(), env_rows(), strict=True):
@@ -264,19 +260,14 @@ def _files_read(sources: Sequence[Any]) -> list[str]:
 
 def _run(args: argparse.Namespace) -> str:
     commands: dict[str, Callable[[], str]] = {
-        "schema": _schema,
+        "schema": lambda: json.dumps(config_file_schema(), indent=2),
         "env": _env_listing,
         "check": lambda: _check(args),
-        "example": lambda: _write_example(args.directory),
+        "example": lambda: f"example written to {copy_example(args.directory)}",
     }
     if args.command in commands:
         return commands[args.command]()
     return _render(_payload(args), args.format, changed=args.changed)
-
-
-def _write_example(directory: str) -> str:
-    target = copy_example(directory)
-    return f"example written to {target}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
