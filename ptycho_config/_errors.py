@@ -1,29 +1,8 @@
-"""The library's exceptions, each with the exit code the command line ends with.
-
-    ValueError
-    └── PtychoConfigError               any problem with a configuration                 3
-        ├── UnknownKeyError             a key no schema declares (with suggestions)      3
-        ├── AmbiguousKeyError           a bare name present in several sections          3
-        ├── InvalidValueError           a value outside its field's rule                 3
-        │   └── ArgumentTypeError       (also TypeError) an argument of the wrong type   3
-        ├── MissingValueError           a value that must be given explicitly            3
-        ├── ConflictError               two sources or spellings that disagree           3
-        ├── ConfigMismatchError         ranks of one distributed run resolved different  3
-        │                               configs
-        ├── SnapshotError               an unreadable or incompatible checkpoint snapshot 3
-        ├── ProbeSizeError              probe size cannot be read from a data file       3
-        ├── ModelArchiveNotFoundError   a model directory without wts.h5.zip (a          4
-        │                               ValueError, as the reference raised)
-        ├── ConfigFileNotFoundError     (also FileNotFoundError) a required file is absent 4
-        ├── FileReadError               (also OSError) a file or directory that exists but 5
-        │                               cannot be read: permissions, not a regular file,
-        │                               over its size cap, not an NPZ
-        ├── OutputError                 (also OSError) something cannot be written        6
-        └── BackendUnavailableError     (also RuntimeError) torch is missing or broken    7
+"""The library's exceptions, each with the exit code the command line ends with (the tree:
+docs/errors.md).
 
 Every error carries ``problems``: at least one :class:`Problem` per thing that is wrong, so a
-caller (or the CLI) can list them all at once; the constructor makes one from the message when
-none is given.
+caller (or the CLI) can list them all at once.
 """
 
 from __future__ import annotations
