@@ -1,11 +1,5 @@
-"""Extension without a fork: a downstream package adds fields by subclassing a schema and
-registering the subclass (docs/extensions.md).
-
-The subclass replaces its section's schema in ``SECTIONS`` (a nested section such as
-``model`` or ``torch`` also replaces the training and inference schemas that hold it); the
-registry derives everything else from the registered schemas. Installed packages can also
-register through the entry point group ``ptycho_config.extensions``, which the command line
-loads (``load_extensions``).
+"""Extension without a fork: a downstream package registers a subclass of a section's schema,
+and the registry derives everything else from the registered schemas (docs/extensions.md).
 """
 
 from __future__ import annotations

@@ -1,9 +1,5 @@
-"""Named profiles: bundles of values with pinned contract keys, applied as the profile source.
-
-A profile is data: qualified key → value, and the keys it pins. A pinned key is a contract:
-a higher source that gives it a different value is an error (naming both values and both
-sources); the other values are defaults the caller may override. ``register_profile`` adds
-one without touching the library.
+"""Named profiles: bundles of values by qualified key, some of them pinned as a contract that
+no higher source may contradict (docs/profiles.md).
 """
 
 from __future__ import annotations

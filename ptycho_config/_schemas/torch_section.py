@@ -1,9 +1,7 @@
 """The ``torch`` section: knobs only the PyTorch backend reads, each declared once.
 
-They reach the ``pt_*`` objects (`_torch_config`) and never the legacy dict. The section is
-nested in the training and inference configs (like ``model``), so the rules that tie a
-torch knob to a canonical field are schema rules there; its keys are ``torch.<field>``
-(environment ``PTYCHO_TORCH__<FIELD>``).
+Nested in the training and inference configs like ``model``, so the rules tying a torch knob
+to a canonical field are schema rules there; they never reach the legacy dict.
 """
 
 from __future__ import annotations

@@ -1,11 +1,7 @@
-"""A .env file: one layer of kind dotenv.
+"""A .env file: one layer of kind dotenv (docs/containers.md).
 
-The bytes are read through the same guarded open as every other file (a regular file of at
-most 1 MiB, checked on the descriptor that is read, so nothing swapped in after a check is
-opened), and that text is parsed by python-dotenv's parser. Values are taken literally
-(``${VAR}`` is not expanded: expansion could grow a small file without bound). A variable
-given twice, or a line that is no assignment, is an error. Its PTYCHO_* lines follow the
-rules of environment variables; provenance names the file.
+Read through the guarded open of every file and parsed by python-dotenv's parser; values are
+taken literally (expanding ``${VAR}`` could grow a small file without bound).
 """
 
 from __future__ import annotations
