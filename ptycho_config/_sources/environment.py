@@ -135,9 +135,8 @@ def _unknown(layer: Layer, name: str, text: str, where: str, strict: bool | None
     examine = layer.unknown <= MAX_EXAMINED
     hint = typo_suggestions(name, edits=examine)
     if strict or (strict is None and hint):
-        payload = layer.payload
-        same = lambda n: _named(n, payload)  # noqa: E731
-        closest = suggest(name.upper(), env_names(payload), same=same) if examine else ()
+        candidates = env_names(layer.payload)
+        closest = suggest(name.upper(), candidates, same=layer.key_named) if examine else ()
         suggestions = hint or closest
         problem = "unknown environment variable"
         shown = shorten(name)
@@ -149,12 +148,6 @@ def _unknown(layer: Layer, name: str, text: str, where: str, strict: bool | None
     layer.ignored.append(f"{name}{origin}: unknown variable, skipped")
     if examine:  # the rest are counted in one warning
         layer.warnings.append(f"unknown environment variable {name}{origin} ignored{tip}")
-
-
-def _named(variable: str, payload: PayloadKind) -> object:
-    """The key a variable names, so that each key is suggested once."""
-    found = lookup_env(variable, payload)
-    return found.key if isinstance(found, Match) else variable
 
 
 def env_text(value: object) -> str:

@@ -158,11 +158,11 @@ class Layer:
             hints: tuple[str, ...] = ()
             if self.unknown <= MAX_EXAMINED:
                 pool = candidates if candidates is not None else spellings(self.payload)
-                hints = suggest(spelling, pool, same=self._names)
+                hints = suggest(spelling, pool, same=self.key_named)
             self.problems.append(UnknownKeyProblem(spelling, "unknown key", raw, where, hints))
 
-    def _names(self, spelling: str) -> object:
-        """The key a suggested spelling (or variable) names, so each key is suggested once."""
+    def key_named(self, spelling: str) -> object:
+        """The key a spelling (or variable) names, so that each key is suggested once."""
         found = lookup_env(spelling, self.payload) if spelling[:7].upper() == ENV_PREFIX else None
         if not isinstance(found, Match):
             found = lookup(spelling, self.payload)
