@@ -135,8 +135,9 @@ def _unknown(layer: Layer, name: str, text: str, where: str, strict: bool | None
     examine = layer.unknown <= MAX_EXAMINED
     hint = typo_suggestions(name, edits=examine)
     if strict or (strict is None and hint):
-        candidates = env_names(layer.payload)
-        closest = suggest(name.upper(), candidates, same=layer.key_named) if examine else ()
+        closest = ()
+        if examine:
+            closest = suggest(name.upper(), env_names(layer.payload), same=layer.key_named)
         suggestions = hint or closest
         problem = "unknown environment variable"
         shown = shorten(name)
