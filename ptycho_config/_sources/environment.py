@@ -135,7 +135,7 @@ def _unknown(layer: Layer, name: str, text: str, where: str, strict: bool | None
     examine = layer.unknown <= MAX_EXAMINED
     hint = typo_suggestions(name, edits=examine)
     if strict or (strict is None and hint):
-        closest = ()
+        closest: tuple[str, ...] = ()
         if examine:
             closest = suggest(name.upper(), env_names(layer.payload), same=layer.key_named)
         suggestions = hint or closest
