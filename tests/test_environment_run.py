@@ -185,6 +185,21 @@ class TestCheckIsTheRun:
         assert "junk.npz" in capsys.readouterr().err
         assert EXIT_OK == main(["check", "infer"])
 
+    @pytest.mark.parametrize("run", ["train", "infer"])
+    def test_torchrun_launch_checked(
+        self, run: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    ) -> None:
+        """devices contradicting torchrun's processes per node fails check as it fails the run."""
+        for name, value in {"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0"}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+        monkeypatch.setenv("PTYCHO_N_GROUPS", "4")
+        monkeypatch.setenv("PTYCHO_DEVICES", "3")
+        assert EXIT_INVALID == main(["check", run])
+        assert "LOCAL_WORLD_SIZE=2" in capsys.readouterr().err
+        monkeypatch.setenv("PTYCHO_DEVICES", "2")
+        assert EXIT_OK == main(["check", run])
+
 
 @pytest.fixture(scope="module")
 def run_files() -> Iterator[dict[str, Path]]:

@@ -99,8 +99,8 @@ def create_training_payload(
         environ=environ, config_file=config_file, strict_env=strict_env, env_file=env_file,
         secrets_dir=secrets_dir, settings_sources=settings_sources, profile=profile,
     )  # fmt: skip
-    resolved, _ = run_training(sources_of(given, execution_config, options), strict=strict)
-    launch = _launch(resolved, environ)
+    sources = sources_of(given, execution_config, options)
+    resolved, _, launch = run_training(sources, environ=environ, strict=strict)
     config = resolved.training_config
     legacy = to_legacy_dict(config)
     shared = _shared_fields(resolved, legacy)
@@ -136,8 +136,7 @@ def create_inference_payload(
         secrets_dir=secrets_dir, settings_sources=settings_sources, profile=profile,
     )  # fmt: skip
     sources = sources_of(given, execution_config, options)
-    resolved, snapshot, facts = run_inference(sources, strict=strict)
-    launch = _launch(resolved, environ)
+    resolved, snapshot, facts, launch = run_inference(sources, environ=environ, strict=strict)
     config = resolved.inference_config
     legacy = to_legacy_dict(config)
     payload = InferencePayload(
@@ -152,12 +151,24 @@ def create_inference_payload(
 
 
 def run_training(
-    sources: Sequence[ConfigSource], *, strict: bool = False, complete: bool = True
-) -> tuple[Resolved, DataFileFacts | None]:
-    """Every rule of a training run, in order: paths, files, n_groups, data, resolution.
+    sources: Sequence[ConfigSource],
+    *,
+    environ: Mapping[str, str] | None = None,
+    strict: bool = False,
+    complete: bool = True,
+) -> tuple[Resolved, DataFileFacts | None, TorchrunLaunch | None]:
+    """Every rule of a training run, in order: paths, files, n_groups, data, resolution,
+    and the torchrun launch ``environ`` (default ``os.environ``) describes.
 
     ``complete=False`` (``ptycho-config check``): paths may be missing; those given are checked.
     """
+    resolved, facts = _resolve_training(sources, strict, complete)
+    return resolved, facts, _launch(resolved, environ)
+
+
+def _resolve_training(
+    sources: Sequence[ConfigSource], strict: bool, complete: bool
+) -> tuple[Resolved, DataFileFacts | None]:
     explicit = read_layers("training", sources)
     train_path = _paths(explicit, "training", complete).get("train_data_file")
     if train_path is not None:
@@ -173,9 +184,20 @@ def run_training(
 
 
 def run_inference(
-    sources: Sequence[ConfigSource], *, strict: bool = False, complete: bool = True
-) -> tuple[Resolved, Snapshot | None, DataFileFacts | None]:
+    sources: Sequence[ConfigSource],
+    *,
+    environ: Mapping[str, str] | None = None,
+    strict: bool = False,
+    complete: bool = True,
+) -> tuple[Resolved, Snapshot | None, DataFileFacts | None, TorchrunLaunch | None]:
     """Every rule of an inference run, as ``run_training``, and agreement with the model."""
+    resolved, snapshot, facts = _resolve_inference(sources, strict, complete)
+    return resolved, snapshot, facts, _launch(resolved, environ)
+
+
+def _resolve_inference(
+    sources: Sequence[ConfigSource], strict: bool, complete: bool
+) -> tuple[Resolved, Snapshot | None, DataFileFacts | None]:
     explicit = read_layers("inference", sources)
     paths = _paths(explicit, "inference", complete)
     model_dir, test_path = paths.get("model_path"), paths.get("test_data_file")
