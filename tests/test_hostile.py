@@ -470,6 +470,12 @@ class TestValuesNoRunCanUse:
         with pytest.raises(InvalidValueError, match="existing file, not a directory"):
             resolve_training({**BASE, "output_dir": existing}, environ={})
 
+    @pytest.mark.parametrize("name", ["a" * 300, "/".join(["a" * 200] * 30)])
+    def test_an_output_directory_name_too_long(self, name: str) -> None:
+        """The system's refusal of the name is the library's error, not a raw OSError."""
+        with pytest.raises(InvalidValueError, match="no usable path"):
+            resolve_training({**BASE, "output_dir": name}, environ={})
+
     def test_legacy_offset_beyond_a_c_int(self) -> None:
         import ptycho.params
 

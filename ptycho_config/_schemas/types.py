@@ -6,8 +6,10 @@ Constraints live in the types so that they run on every construction.
 from __future__ import annotations
 
 import ast
+import errno
 import json
 import math
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,7 +236,13 @@ def _path_text(value: Any) -> Any:
 
 def _no_file(path: Path) -> Path:
     """A directory to write into must not be an existing file (nothing could be written)."""
-    if path.exists() and not path.is_dir():
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:  # pathlib's exists() raises for a name too long, or EACCES
+        if error.errno == errno.ENAMETOOLONG:
+            raise ValueError(f"is no usable path on this system ({error.strerror})") from None
+        return path  # absent, or out of reach: nothing says it is a file
+    if not stat.S_ISDIR(mode):
         raise ValueError("is an existing file, not a directory; name a directory")
     return path
 
