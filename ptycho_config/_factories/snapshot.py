@@ -54,10 +54,7 @@ def _configs(subject: Any) -> dict[str, Any]:
         return {subject.section: subject.model_dump(mode="json")}
     found: dict[str, Any] = {}
     for name in ("training_config", "inference_config", "execution_config"):
-        try:
-            value = getattr(subject, name)
-        except AttributeError:
-            continue
+        value = getattr(subject, name, None)
         if value is not None:
             found[value.section] = value.model_dump(mode="json")
     if not found:

@@ -121,8 +121,7 @@ class Layer:
             self.problems.append(
                 ConflictProblem(
                     key,
-                    f"given twice with different values: {first[0]}="
-                    f"{show(first[1])} "
+                    f"given twice with different values: {first[0]}={show(first[1])} "
                     f"and {second[0]}={show(second[1])}",
                     source=self.kind,
                 )
