@@ -127,13 +127,9 @@ def populate_legacy_params(
 def populate_quietly(
     config: TrainingConfig | InferenceConfig, legacy: dict[str, Any] | None = None
 ) -> None:
-    """Populate without the overwrite warning; ``legacy`` is ``to_legacy_dict(config)`` if known
-    (a dict of the caller's, which is not copied).
-
-    For the factories, whose job is to replace the previous run's values. As the
-    reference's factories do, it unseals ``ptycho.params`` first and seals it after, so
-    a later ``params.set`` of a configuration key is logged.
-    """
+    """Populate for the factories, which replace the previous run's values: no overwrite
+    warning, and sealed after as the reference's factories do (a later ``params.set`` of a
+    configuration key is logged). ``legacy``: ``to_legacy_dict(config)`` if known (not copied)."""
     params.unseal()
     _populate(config, legacy, report=False)
     params.seal()
