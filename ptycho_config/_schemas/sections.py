@@ -38,6 +38,7 @@ from ptycho_config._schemas.types import (
     OptionalPositiveFloat,
     OptionalPositiveInt,
     OptionalSeed,
+    OrNone,
     OutputDirectory,
     PathValue,
     PositiveFloat,
@@ -148,22 +149,20 @@ class ModelConfig(Schema):
     amp_activation: Activation = Field(
         "sigmoid", description="Activation of the amplitude output ('silu' means 'swish')."
     )
-    object_big: Annotated[bool | None, BeforeValidator(none_string)] = Field(
+    object_big: OrNone[bool] = Field(
         None,
         description="Deprecated spelling of the object policy: True is grouped patches on a "
         "relative-overlap canvas, False single patches (None: from the pair, else True).",
     )
-    object_layout: Annotated[ObjectLayout | None, BeforeValidator(none_string)] = Field(
+    object_layout: OrNone[ObjectLayout] = Field(
         None, description="Object layout (set with training_canvas; None: from object_big)."
     )
-    training_canvas: Annotated[TrainingCanvas | None, BeforeValidator(none_string)] = Field(
+    training_canvas: OrNone[TrainingCanvas] = Field(
         None, description="Training canvas (set with object_layout; None: from object_big)."
     )
-    training_patch_weighting: Annotated[PatchWeighting | None, BeforeValidator(none_string)] = (
-        Field(
-            None,
-            description="Weighting of patch pixels in the training loss (None: 'central_mask').",
-        )
+    training_patch_weighting: OrNone[PatchWeighting] = Field(
+        None,
+        description="Weighting of patch pixels in the training loss (None: 'central_mask').",
     )
     probe_big: bool = Field(
         True, description="Let the probe fill the whole patch rather than its centre."
@@ -172,7 +171,7 @@ class ModelConfig(Schema):
     probe_mask_sigma: PositiveFloat = Field(
         1.0, description="Sigma of the soft edge of the probe mask."
     )
-    probe_mask_diameter: Annotated[PositiveFloat | None, BeforeValidator(none_string)] = Field(
+    probe_mask_diameter: OptionalPositiveFloat = Field(
         None, description="Diameter of the probe mask in pixels (None: the default)."
     )
     pad_object: bool = Field(True, description="Pad the object so edge patches are fully covered.")
@@ -410,9 +409,9 @@ class ExecutionConfig(Schema):
     early_stop_patience: PositiveInt = Field(
         100, description="Epochs without improvement before stopping."
     )
-    logger_backend: Annotated[
-        Literal["csv", "tensorboard", "mlflow"] | None, BeforeValidator(none_string)
-    ] = Field("csv", description="Experiment logger ('none' disables logging).")
+    logger_backend: OrNone[Literal["csv", "tensorboard", "mlflow"]] = Field(
+        "csv", description="Experiment logger ('none' disables logging)."
+    )
     recon_log_every_n_epochs: OptionalPositiveInt = Field(
         None, description="Log reconstructions every this many epochs (None: never)."
     )

@@ -20,11 +20,11 @@ from ptycho_config._schemas.types import (
     NonNegativeFloat,
     NonNegativeInt,
     OptionalPositiveInt,
+    OrNone,
     PositiveFloat,
     PositiveInt,
     UnitFloat,
     list_text,
-    none_string,
 )
 
 
@@ -48,9 +48,7 @@ RangeFraction = Annotated[
     BeforeValidator(_two),
     BeforeValidator(list_text),
 ]
-Regulariser = Annotated[
-    Literal["Total_Variation", "Mean_Deviation"] | None, BeforeValidator(none_string)
-]
+Regulariser = OrNone[Literal["Total_Variation", "Mean_Deviation"]]
 Gain = Annotated[float, NO_BOOL, FINITE, Bounds("positive and finite", gt=0)]
 
 # The two scale contracts the reference supports: (scale_contract_version, measurement_domain).

@@ -13,7 +13,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -215,14 +215,16 @@ Activation = Annotated[
     BeforeValidator(AliasChoices({"silu": "swish"})),
 ]
 Backend = Literal["tensorflow", "pytorch"]
-OptionalPositiveInt = Annotated[PositiveInt | None, BeforeValidator(none_string)]
-OptionalPositiveFloat = Annotated[PositiveFloat | None, BeforeValidator(none_string)]
+_T = TypeVar("_T")
+OrNone = Annotated[_T | None, BeforeValidator(none_string)]  # the text 'none' is None too
+OptionalPositiveInt = OrNone[PositiveInt]
+OptionalPositiveFloat = OrNone[PositiveFloat]
 Seed = Annotated[
     int,
     NO_BOOL,
     Bounds("within torch's seed range, -2**63 to 2**64 - 1", ge=SEED_RANGE[0], le=SEED_RANGE[1]),
 ]
-OptionalSeed = Annotated[Seed | None, BeforeValidator(none_string)]
+OptionalSeed = OrNone[Seed]
 
 
 def _path_text(value: Any) -> Any:
