@@ -16,8 +16,8 @@ from ptycho_config._sources.environment import MountedVariables
 from ptycho_config._sources.kinds import SourceKind
 
 
-def read_secrets(folder: Path) -> tuple[dict[str, Path], dict[str, str | None]]:
-    """The PTYCHO_* files of a secrets directory by name, and each one's content, stripped.
+def read_secrets(folder: Path) -> tuple[dict[str, str | None], dict[str, str]]:
+    """Each PTYCHO_* file's content, stripped, by name; and the file's path.
 
     Each file is read through the same guarded open as every other file: a regular file of
     at most ``SETTINGS_FILE_CAP`` bytes, checked on the descriptor that is read.
@@ -36,7 +36,7 @@ def read_secrets(folder: Path) -> tuple[dict[str, Path], dict[str, str | None]]:
         except UnicodeDecodeError as error:
             reason = f"its file {name} is not UTF-8 text"
             raise FileReadError.of(folder, "secrets directory", reason) from error
-    return files, values
+    return values, {name: str(path) for name, path in files.items()}
 
 
 @dataclass(frozen=True)
@@ -46,5 +46,4 @@ class SecretsDirectory(MountedVariables):
     kind: SourceKind = "secret"
 
     def load(self) -> tuple[dict[str, str | None], dict[str, str]]:
-        files, values = read_secrets(self.path)
-        return values, {name: str(path) for name, path in files.items()}
+        return read_secrets(self.path)
