@@ -120,6 +120,12 @@ class PtychoConfigError(ValueError):
     exit_code: ClassVar[int] = 3
     subject: ClassVar[str] = "configuration"  # the key of a problem made from the message
 
+    def __init_subclass__(cls, *, exit_code: int = 0, subject: str = "", **kw: Any) -> None:
+        """A subclass states its exit code and subject in its class line, when they differ."""
+        super().__init_subclass__(**kw)
+        cls.exit_code = exit_code or cls.exit_code
+        cls.subject = subject or cls.subject
+
     def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
         super().__init__(message)
         # the contract: never an error without a problem, so callers can always list them
@@ -154,10 +160,8 @@ class InvalidValueError(PtychoConfigError):
     """A value that breaks its field's type, bounds or a cross-field rule."""
 
 
-class ArgumentTypeError(InvalidValueError, TypeError):
+class ArgumentTypeError(InvalidValueError, TypeError, subject="argument"):
     """An argument of the wrong type (overrides that are no mapping, a source that is none)."""
-
-    subject: ClassVar[str] = "argument"
 
 
 class MissingValueError(PtychoConfigError):
@@ -172,16 +176,12 @@ class ConfigMismatchError(PtychoConfigError):
     """The processes of one distributed run resolved different configurations."""
 
 
-class SnapshotError(PtychoConfigError):
+class SnapshotError(PtychoConfigError, subject="checkpoint snapshot"):
     """A checkpoint snapshot that is corrupt or written by an incompatible version."""
 
-    subject: ClassVar[str] = "checkpoint snapshot"
 
-
-class ProbeSizeError(PtychoConfigError):
+class ProbeSizeError(PtychoConfigError, subject="model.N"):
     """The probe size could not be read from a data file."""
-
-    subject: ClassVar[str] = "model.N"
 
 
 class Unreadable(Exception):
@@ -189,25 +189,17 @@ class Unreadable(Exception):
     The data-file readers turn it into a fallback, a warning or one of the errors above."""
 
 
-class ModelArchiveNotFoundError(PtychoConfigError):
+class ModelArchiveNotFoundError(PtychoConfigError, exit_code=4, subject="model_path"):
     """A model directory without its weights archive."""
 
-    exit_code: ClassVar[int] = 4
-    subject: ClassVar[str] = "model_path"
 
-
-class ConfigFileNotFoundError(PtychoConfigError, FileNotFoundError):
+class ConfigFileNotFoundError(PtychoConfigError, FileNotFoundError, exit_code=4, subject="file"):
     """A file the configuration names does not exist."""
 
-    exit_code: ClassVar[int] = 4
-    subject: ClassVar[str] = "file"
 
-
-class FileReadError(PtychoConfigError, OSError):
+class FileReadError(PtychoConfigError, OSError, exit_code=5, subject="file"):
     """A file or directory that exists but cannot be read as what it should be."""
 
-    exit_code: ClassVar[int] = 5
-    subject: ClassVar[str] = "file"
     reason: str = ""  # why, without the path: "it is a directory, not a file"
 
     @classmethod
@@ -218,18 +210,14 @@ class FileReadError(PtychoConfigError, OSError):
         return error
 
 
-class OutputError(PtychoConfigError, OSError):
+class OutputError(PtychoConfigError, OSError, exit_code=6, subject="output"):
     """A file, directory or stream that cannot be written."""
 
-    exit_code: ClassVar[int] = 6
-    subject: ClassVar[str] = "output"
 
-
-class BackendUnavailableError(PtychoConfigError, RuntimeError):
+class BackendUnavailableError(
+    PtychoConfigError, RuntimeError, exit_code=7, subject="model.backend"
+):
     """The PyTorch backend is selected but torch is not installed or fails to import."""
-
-    exit_code: ClassVar[int] = 7
-    subject: ClassVar[str] = "model.backend"
 
 
 class UnknownKeyProblem(Problem):
