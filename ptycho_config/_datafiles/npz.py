@@ -11,6 +11,7 @@ restricted unpickler of `_pickled`. numpy is imported only when a header is pars
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -130,9 +131,12 @@ def _open_archive(stream: IO[bytes], size: int) -> zipfile.ZipFile:
 
 def _member(archive: zipfile.ZipFile, name: str) -> zipfile.ZipInfo | None:
     """The member np.load reads for a key: the bare name first, then the name with `.npy`."""
-    names = archive.namelist()
-    found = next((n for n in (name, f"{name}.npy") if n in names), None)
-    return None if found is None else archive.getinfo(found)
+    for candidate in (name, f"{name}.npy"):
+        try:
+            return archive.getinfo(candidate)
+        except KeyError:
+            continue
+    return None
 
 
 def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> zipfile.ZipExtFile:
@@ -152,20 +156,23 @@ def _read_header(stream: zipfile.ZipExtFile, info: zipfile.ZipInfo) -> tuple[Npy
     from numpy.lib import format as npy_format
 
     try:
-        preamble = stream.peek(_PREAMBLE)[:_PREAMBLE]
+        preamble, rest = stream.read(_PREAMBLE), 0
         if preamble[:6] == npy_format.MAGIC_PREFIX and preamble[6:7] in (b"\1", b"\2", b"\3"):
             width = 2 if preamble[6] == 1 else 4
             length = int.from_bytes(preamble[8 : 8 + width], "little")
             if length > _MAX_HEADER:
                 raise Unreadable(f"its .npy header claims {length} bytes, over {_MAX_HEADER}")
-        version = npy_format.read_magic(stream)
+            rest = max(0, 8 + width + length - len(preamble))
+        # the header's bytes read from the member in two reads, then parsed in memory
+        header = io.BytesIO(preamble + stream.read(rest))
+        version = npy_format.read_magic(header)
         if version not in ((1, 0), (2, 0), (3, 0)):
             raise Unreadable(f"unsupported .npy format version {version[0]}.{version[1]}")
         # 3.0 is 2.0 with a UTF-8 header, used only for structured dtypes (refused anyway)
         read = npy_format.read_array_header_1_0 if version == (1, 0) else None
         read = read or npy_format.read_array_header_2_0
-        shape, _, dtype = read(stream, max_header_size=_MAX_HEADER)
-        start = stream.tell()
+        shape, _, dtype = read(header, max_header_size=_MAX_HEADER)
+        start = header.tell()
     except _RAW_ERRORS as e:
         raise Unreadable(f"{info.filename} is not a valid .npy array ({e})") from e
     # numpy takes True for 1 in a shape; np.load would build a (1, 1) array from (True, True)

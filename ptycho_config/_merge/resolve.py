@@ -32,7 +32,7 @@ from ptycho_config._schemas.registry import (
     SECRETS_DIR_VARIABLE,
     SWITCHES,
     PayloadKind,
-    keys_of,
+    key_fields,
     qualified_keys,
 )
 from ptycho_config._schemas.sections import (
@@ -103,7 +103,8 @@ class Resolved:
     def values(self) -> dict[str, Any]:
         """Every resolved value by qualified key."""
         models = self._models()
-        return {key.qualified: getattr(models[key.section], key.name) for key in keys_of(self.kind)}
+        fields = key_fields(self.kind)
+        return {qualified: getattr(models[section], name) for qualified, section, name in fields}
 
     def _models(self) -> dict[str, BaseModel]:
         """The model holding each section's fields."""

@@ -185,6 +185,7 @@ UNKNOWN = Miss("unknown")
 class _Index:
     keys: tuple[Key, ...]
     qualified: dict[str, None]  # ordered, and quick to test for membership
+    fields: tuple[tuple[str, str, str], ...]  # (qualified name, section, field name) of `keys`
     names: dict[str, Match | Miss]
     env: dict[str, Match | Miss]
 
@@ -228,7 +229,9 @@ def _build_index(kind: PayloadKind, all_keys: Mapping[str, Key]) -> _Index:
         if isinstance(found, Miss) and found.reason == "ambiguous":
             found = Miss("ambiguous", tuple(all_keys[q].env for q in found.choices))
         env[env_name] = found
-    return _Index(tuple(own), dict.fromkeys(k.qualified for k in own), names, env)
+    qualified = dict.fromkeys(k.qualified for k in own)
+    fields = tuple((k.qualified, k.section, k.name) for k in own)
+    return _Index(tuple(own), qualified, fields, names, env)
 
 
 # The fields extensions added, each with its legacy name (None: never written to the legacy
@@ -330,6 +333,11 @@ def env_names(kind: PayloadKind) -> list[str]:
 def keys_of(kind: PayloadKind) -> tuple[Key, ...]:
     """The keys of a payload kind, in schema order."""
     return current().index[kind].keys
+
+
+def key_fields(kind: PayloadKind) -> tuple[tuple[str, str, str], ...]:
+    """(qualified name, section, field name) of the keys of a payload kind, in schema order."""
+    return current().index[kind].fields
 
 
 def qualified_keys(kind: PayloadKind) -> Mapping[str, None]:
