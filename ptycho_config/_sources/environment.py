@@ -30,6 +30,7 @@ from ptycho_config._sources.layer import MAX_EXAMINED, Layer
 from ptycho_config._sources.unknown import typo_suggestions
 
 _PREFIX_LEN = len(ENV_PREFIX)
+_INITIALS = (ENV_PREFIX[0], ENV_PREFIX[0].lower())
 SECRET_SHOWN = "<secret>"  # what a message shows instead of a mounted secret's content
 _Text = TypeVar("_Text", str, str | None)
 
@@ -37,7 +38,13 @@ _Text = TypeVar("_Text", str, str | None)
 def ptycho_variables(environ: Mapping[str, _Text]) -> dict[str, _Text]:
     """The PTYCHO_* variables of an environment, as spelled there (only their values are
     read, so thousands of other variables cost little)."""
-    names = [name for name in environ if name[:_PREFIX_LEN].upper() == ENV_PREFIX]
+    # only 'P' and 'p' upper-case to 'P': testing the first letter skips almost every other
+    # variable before its prefix is upper-cased
+    names = [
+        name
+        for name in environ
+        if name[:1] in _INITIALS and name[:_PREFIX_LEN].upper() == ENV_PREFIX
+    ]
     return {name: environ[name] for name in names}
 
 
