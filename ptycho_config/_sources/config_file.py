@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +55,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
         data = _parse(kind, text)
     except DuplicateKeyError as error:
         _fail(path, f"config file {path} gives {error}; give each key once", error)
-    except (ValueError, tomllib.TOMLDecodeError) as error:
+    except ValueError as error:  # tomllib.TOMLDecodeError is one
         _fail(path, f"cannot parse config file {path} as {kind}: {error}", error)
     except RecursionError as error:
         message = f"cannot parse config file {path} as {kind}: nested too deeply"
@@ -106,6 +105,8 @@ def _parse(kind: str, text: str) -> Any:
     if kind == "toml":  # tomllib is pure Python: what it may parse is bounded first
         if text.count(",") + text.count("\n") > _MAX_EVENTS:
             raise ValueError(f"it has more than {_MAX_EVENTS} values or lines")
+        import tomllib  # only when a TOML file is read, as PyYAML for YAML
+
         return tomllib.loads(text)
     return load_yaml(text)
 
