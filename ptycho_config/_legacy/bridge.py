@@ -21,13 +21,6 @@ from ptycho_config._schemas.object_policy import resolved_policy
 from ptycho_config._schemas.registry import legacy_name
 from ptycho_config._schemas.sections import SECTIONS, InferenceConfig, ModelConfig, TrainingConfig
 
-__all__ = [
-    "from_legacy_dict",
-    "populate_legacy_params",
-    "populate_quietly",
-    "to_legacy_dict",
-]
-
 _KINDS = ("training", "inference")
 # Keys legacy code derives from others; they may appear in a params() copy.
 _DERIVED_KEYS = frozenset({"bigN"})
