@@ -228,6 +228,29 @@ class TestYamlNumbers:
         ):
             _from_yaml(Path(folder), f"n_groups: {text}\n")
 
+    @FEW
+    @given(st.lists(st.integers(1, 999), min_size=2, max_size=4))
+    def test_underscores_are_text_and_an_error_naming_it(self, parts: list[int]) -> None:
+        """1_000 is text in YAML 1.2; a number field rejects it from every source."""
+        import tempfile
+
+        text = "_".join(str(p) for p in parts)
+        with tempfile.TemporaryDirectory() as folder:
+            for value in (text, f"{text}.5", f"1e{text}"):
+                with pytest.raises(InvalidValueError, match=f"learning_rate = '{value}'"):
+                    _from_yaml(Path(folder), f"learning_rate: {value}\nn_groups: 2\n")
+            with pytest.raises(InvalidValueError, match=f"n_groups = '{text}'"):
+                _from_yaml(Path(folder), f"n_groups: {text}\n")
+        for variable, form in (
+            ("PTYCHO_N_GROUPS", text),
+            ("PTYCHO_RECON_LOG_FIXED_INDICES", text),
+            ("PTYCHO_RECON_LOG_FIXED_INDICES", f"[1, {text}]"),
+            ("PTYCHO_X_BOUNDS", f"(.1, 0.{text})"),
+        ):
+            environ = {"PTYCHO_N_GROUPS": "2", variable: form}
+            with pytest.raises(InvalidValueError, match="without underscores"):
+                resolve_training({}, environ=environ)
+
     def test_a_long_base_60_scalar_is_not_parsed(self, tmp_path: Path) -> None:
         started = time.perf_counter()
         with pytest.raises(InvalidValueError):

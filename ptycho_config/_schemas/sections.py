@@ -18,7 +18,7 @@ from ptycho_config._schemas.object_policy import (
 from ptycho_config._schemas.torch_section import TorchBackendConfig
 from ptycho_config._schemas.types import (
     AT_MOST_MAX_COUNT,
-    NO_BOOL,
+    PLAIN_NUMBER,
     Activation,
     Backend,
     Bounds,
@@ -398,7 +398,7 @@ class ExecutionConfig(Schema):
     enable_progress_bar: bool = Field(False, description="Show a progress bar.")
     enable_checkpointing: bool = Field(True, description="Save checkpoints during training.")
     checkpoint_save_top_k: Annotated[
-        int, NO_BOOL, Bounds("-1 or more", ge=-1), AT_MOST_MAX_COUNT
+        int, PLAIN_NUMBER, Bounds("-1 or more", ge=-1), AT_MOST_MAX_COUNT
     ] = Field(1, description="Best checkpoints kept (-1 all, 0 none).")
     checkpoint_monitor_metric: Annotated[str, Field(min_length=1)] = Field(
         "val_loss", description="Metric that ranks checkpoints."

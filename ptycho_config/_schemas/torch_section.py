@@ -14,7 +14,7 @@ from ptycho_config._errors import show
 from ptycho_config._schemas.base import Schema
 from ptycho_config._schemas.types import (
     FINITE,
-    NO_BOOL,
+    PLAIN_NUMBER,
     Bounds,
     CrossFieldRule,
     NonNegativeFloat,
@@ -49,7 +49,7 @@ RangeFraction = Annotated[
     BeforeValidator(list_text),
 ]
 Regulariser = OrNone[Literal["Total_Variation", "Mean_Deviation"]]
-Gain = Annotated[float, NO_BOOL, FINITE, Bounds("positive and finite", gt=0)]
+Gain = Annotated[float, PLAIN_NUMBER, FINITE, Bounds("positive and finite", gt=0)]
 
 # The two scale contracts the reference supports: (scale_contract_version, measurement_domain).
 SCALE_CONTRACTS = (

@@ -36,10 +36,14 @@ def _is_bool(value: Any) -> bool:
 _NP_BOOL = ("bool_", "bool")
 
 
-def _reject_bool(value: Any) -> Any:
+def _plain_number(value: Any) -> Any:
     # bool is an int subclass; True as a count or size is always a mistake
     if _is_bool(value):
         raise ValueError("must be a number, not a boolean")
+    # Python's int() and float() take 1_000; a number as text follows one rule everywhere,
+    # YAML 1.2's, where 1_000 is text and no number
+    if isinstance(value, str) and "_" in value:
+        raise ValueError("must be a number written without underscores")
     return value
 
 
@@ -102,9 +106,13 @@ def list_text(value: Any) -> Any:
         except (ValueError, RecursionError):
             pass
         try:  # a Python literal, as str() of a list of strings writes it: ['a', 'b']
-            found = ast.literal_eval(text)
+            tree = ast.parse(text, mode="eval")
+            found = ast.literal_eval(tree)
         except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError) as error:
             raise ValueError(f"expected a list like [1, 2], got {show(value)}") from error
+        for node in ast.walk(tree):  # Python's 1_000 is no number here, as everywhere
+            if isinstance(node, ast.Constant) and not isinstance(node.value, str | bytes):
+                _plain_number(ast.get_source_segment(text, node))
         if not isinstance(found, list):
             raise ValueError(f"expected a list like [1, 2], got {show(value)}")
         return found
@@ -180,27 +188,29 @@ def _finite(value: Any) -> Any:
     return value
 
 
-NO_BOOL = BeforeValidator(_reject_bool)
+PLAIN_NUMBER = BeforeValidator(_plain_number)
 # Counts fit the C int the backends use; seeds fit torch's generator (it takes int64 or uint64).
 MAX_COUNT = 2**31 - 1
 SEED_RANGE = (-(2**63), 2**64 - 1)
 FINITE = BeforeValidator(_finite)
 POSITIVE = Bounds("positive", ge=1)
 AT_MOST_MAX_COUNT = Bounds(f"at most {MAX_COUNT}", le=MAX_COUNT)
-Int = Annotated[int, NO_BOOL]
-PositiveInt = Annotated[int, NO_BOOL, POSITIVE, AT_MOST_MAX_COUNT]
-NonNegativeInt = Annotated[int, NO_BOOL, Bounds("non-negative", ge=0), AT_MOST_MAX_COUNT]
+Int = Annotated[int, PLAIN_NUMBER]
+PositiveInt = Annotated[int, PLAIN_NUMBER, POSITIVE, AT_MOST_MAX_COUNT]
+NonNegativeInt = Annotated[int, PLAIN_NUMBER, Bounds("non-negative", ge=0), AT_MOST_MAX_COUNT]
 PowerOfTwo = Annotated[Int, AfterValidator(_power_of_two), AT_MOST_MAX_COUNT]
 # gridsize² channels: 32 gives 1,024, far past any model that fits in memory
 MAX_GRIDSIZE = 32
-GridSize = Annotated[int, NO_BOOL, POSITIVE, Bounds(f"at most {MAX_GRIDSIZE}", le=MAX_GRIDSIZE)]
-FiniteFloat = Annotated[float, NO_BOOL, FINITE]
-NonNegativeFloat = Annotated[float, NO_BOOL, Bounds("non-negative", ge=0)]
-PositiveFloat = Annotated[float, NO_BOOL, Bounds("positive", gt=0)]
-FinitePositiveFloat = Annotated[float, NO_BOOL, FINITE, Bounds("finite and > 0", gt=0)]
-UnitFloat = Annotated[float, NO_BOOL, Bounds("in [0,1]", ge=0, le=1)]
-HalfOpenUnitFloat = Annotated[float, NO_BOOL, Bounds("in [0, 1)", ge=0, lt=1)]
-OpenUnitFloat = Annotated[float, NO_BOOL, Bounds("in (0, 1)", gt=0, lt=1)]
+GridSize = Annotated[
+    int, PLAIN_NUMBER, POSITIVE, Bounds(f"at most {MAX_GRIDSIZE}", le=MAX_GRIDSIZE)
+]
+FiniteFloat = Annotated[float, PLAIN_NUMBER, FINITE]
+NonNegativeFloat = Annotated[float, PLAIN_NUMBER, Bounds("non-negative", ge=0)]
+PositiveFloat = Annotated[float, PLAIN_NUMBER, Bounds("positive", gt=0)]
+FinitePositiveFloat = Annotated[float, PLAIN_NUMBER, FINITE, Bounds("finite and > 0", gt=0)]
+UnitFloat = Annotated[float, PLAIN_NUMBER, Bounds("in [0,1]", ge=0, le=1)]
+HalfOpenUnitFloat = Annotated[float, PLAIN_NUMBER, Bounds("in [0, 1)", ge=0, lt=1)]
+OpenUnitFloat = Annotated[float, PLAIN_NUMBER, Bounds("in (0, 1)", gt=0, lt=1)]
 
 
 ProbeSize = Annotated[
@@ -221,7 +231,7 @@ OptionalPositiveInt = OrNone[PositiveInt]
 OptionalPositiveFloat = OrNone[PositiveFloat]
 Seed = Annotated[
     int,
-    NO_BOOL,
+    PLAIN_NUMBER,
     Bounds("within torch's seed range, -2**63 to 2**64 - 1", ge=SEED_RANGE[0], le=SEED_RANGE[1]),
 ]
 OptionalSeed = OrNone[Seed]
