@@ -117,16 +117,12 @@ def _stat(path: Path, what: str) -> os.stat_result:
         raise FileReadError.of(path, what, _reason(error)) from error
 
 
-def require_file(path: Path, what: str, cap: int | None = None) -> Path:
-    """A file that must exist: '<What> not found' when absent, FileReadError when unusable
-    (not a regular file, or larger than ``cap`` bytes when a cap is given)."""
-    info = _stat(path, what)
-    if not stat.S_ISREG(info.st_mode):
-        raise FileReadError.of(path, what, _not_a_file(info.st_mode))
-    if cap is not None and info.st_size > cap:
-        limit = f"it is larger than {cap // 1024} KiB, the limit for a {what}"
-        raise FileReadError.of(path, what, limit)
-    return path
+def require_file(path: Path, what: str) -> None:
+    """A file that must exist: '<What> not found' when absent, FileReadError when it is no
+    regular file."""
+    mode = _stat(path, what).st_mode
+    if not stat.S_ISREG(mode):
+        raise FileReadError.of(path, what, _not_a_file(mode))
 
 
 def require_directory(path: Path, what: str) -> None:
