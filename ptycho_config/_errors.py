@@ -248,10 +248,9 @@ def suggest(
     word: str,
     candidates: Iterable[str],
     *,
-    limit: int = 3,
     same: Callable[[str], Hashable] | None = None,
 ) -> tuple[str, ...]:
-    """The closest candidates to a misspelled word, case-insensitively, best first.
+    """The (at most three) closest candidates to a misspelled word, case-insensitively, best first.
 
     ``same`` maps a candidate to what it names: of several spellings of one thing (``n_groups``
     and ``training.n_groups``) only the closest is suggested.
@@ -272,4 +271,4 @@ def suggest(
     for match in [*initials, *matches]:
         spelling = by_tail[match]
         chosen.setdefault(same(spelling) if same else spelling, spelling)
-    return tuple(chosen.values())[:limit]
+    return tuple(chosen.values())[:3]
