@@ -536,6 +536,15 @@ class TestArgumentsOfTheWrongType:
         with pytest.raises(PtychoConfigError):
             resolve_training({"n_groups": Hostile(), "training.n_groups": Hostile()}, environ={})
 
+    @pytest.mark.parametrize("key", ["output_dir", "train_data_file", "test_data_file"])
+    def test_a_path_value_whose_str_raises(self, key: str) -> None:
+        class Hostile:
+            def __str__(self) -> str:
+                raise RuntimeError("str")
+
+        with pytest.raises(InvalidValueError, match=f"{key} = .*must be a path"):
+            resolve_training({**BASE, key: Hostile()}, environ={})
+
     @pytest.mark.parametrize("path", [123, b"run.env", "a\0b", "", "  "])
     @pytest.mark.parametrize("argument", ["env_file", "secrets_dir", "config_file"])
     def test_source_file_paths(self, argument: str, path: Any) -> None:

@@ -12,7 +12,7 @@ import math
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -241,7 +241,8 @@ def _path_text(value: Any) -> Any:
     # Path("") is ".", the working directory: an empty string would silently name it
     if isinstance(value, str) and not value.strip():
         raise ValueError("must be a path, not an empty string")
-    if "\0" in str(value):  # no system call takes one
+    # only text is looked at: anything else the path type refuses (its str() may raise)
+    if isinstance(value, str | PurePath) and "\0" in str(value):  # no system call takes one
         raise ValueError("must be a path without NUL bytes")
     return value
 
