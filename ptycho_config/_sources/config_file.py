@@ -72,10 +72,6 @@ def load_config_file(path: Path) -> dict[str, Any]:
     if kind == "yaml" and _expands_beyond(data, _MAX_VALUES):
         too_big = f"expands to more than {_MAX_VALUES} values (through YAML aliases?)"
         _fail(path, f"config file {path} {too_big}; write it out plainly")
-    if kind == "json" and _expands_beyond(data, _MAX_EVENTS):  # YAML and TOML: while parsing
-        _fail(
-            path, f"cannot parse config file {path} as json: it has more than {_MAX_EVENTS} values"
-        )
     return data
 
 
@@ -100,8 +96,11 @@ def _expands_beyond(data: Any, limit: int) -> bool:
 
 
 def _parse(kind: str, text: str) -> Any:
-    if kind == "json":
-        return json.loads(text, object_pairs_hook=unique_keys)
+    if kind == "json":  # bounded once parsed, as json's parser is C
+        data = json.loads(text, object_pairs_hook=unique_keys)
+        if _expands_beyond(data, _MAX_EVENTS):
+            raise ValueError(f"it has more than {_MAX_EVENTS} values")
+        return data
     if kind == "toml":  # tomllib is pure Python: what it may parse is bounded first
         if text.count(",") + text.count("\n") > _MAX_EVENTS:
             raise ValueError(f"it has more than {_MAX_EVENTS} values or lines")
