@@ -130,6 +130,22 @@ def test_inference_dump_is_a_config_file(folder: Path, config: InferenceConfig) 
     assert resolve_inference(config_file=path, environ={}).inference_config == config
 
 
+@QUICK
+@given(training=training_configs(), inference=inference_configs())
+def test_one_file_of_both_dumps_serves_both_runs(
+    folder: Path, training: TrainingConfig, inference: InferenceConfig
+) -> None:
+    """Each run reads its own section, its nested model and torch included, not the other's."""
+    document = {
+        "training": training.model_dump(mode="json"),
+        "inference": inference.model_dump(mode="json"),
+    }
+    path = folder / "both.yaml"
+    path.write_text(dump_yaml(document), encoding="utf-8")
+    assert resolve_training(config_file=path, environ={}).training_config == training
+    assert resolve_inference(config_file=path, environ={}).inference_config == inference
+
+
 # text a shell and a .env parser both take apart: quotes, comments, '=', newlines, spaces
 HOSTILE_TEXT = st.text(alphabet="ab\"#= \n'", min_size=1, max_size=12).filter(
     lambda text: text.strip() and text.strip() != "none"

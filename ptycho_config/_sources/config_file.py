@@ -21,7 +21,7 @@ from ptycho_config._errors import (
     InvalidValueProblem,
 )
 from ptycho_config._files import CONFIG_FILE_CAP, DuplicateKeyError, read_capped, unique_keys
-from ptycho_config._schemas.registry import PayloadKind, lookup
+from ptycho_config._schemas.registry import PAYLOAD_SECTIONS, Match, PayloadKind, lookup
 from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
 from ptycho_config._sources.kinds import SourceKind
 from ptycho_config._sources.layer import Layer
@@ -241,11 +241,16 @@ def file_layer(
                 layer.problems.append(InvalidValueProblem(name, message, value, f"{kind} {detail}"))
                 continue
             for field, item in value.items():
-                if field in NESTED_SECTIONS and isinstance(item, dict) and name == payload:
-                    # a config's own dump: training.model holds the model section
+                if field in NESTED_SECTIONS and isinstance(item, dict) and name in PAYLOAD_SECTIONS:
+                    # a config's own dump: training.model holds the model section; the other
+                    # run's (inference.model in a training run) is checked but not used
                     for inner, inner_value in item.items():
                         spelling = f"{field}.{inner}"
-                        layer.add(lookup(spelling, payload), spelling, inner_value, detail)
+                        found = lookup(spelling, name)
+                        if name == payload:
+                            layer.add(found, spelling, inner_value, detail)
+                        elif not isinstance(found, Match):
+                            layer.add(found, f"{name}.{spelling}", inner_value, detail)
                     continue
                 spelling = f"{name}.{field}"
                 layer.add(lookup(spelling, payload), spelling, item, detail, foreign_is_error=False)
