@@ -30,6 +30,7 @@ from ptycho_config import (
     TrainingConfig,
     UnknownKeyError,
     create_training_payload,
+    from_legacy_dict,
     populate_legacy_params,
     resolve_training,
     save_snapshot,
@@ -516,8 +517,10 @@ class TestArgumentsOfTheWrongType:
             lambda: resolve_training(BASE, environ={}, settings_sources=[42]),
             lambda: resolve_training([("n_groups", 4)], environ={}),  # type: ignore[arg-type]
             lambda: save_snapshot(object(), "."),
+            lambda: from_legacy_dict([("N", 64)], "training"),  # type: ignore[arg-type]
+            lambda: from_legacy_dict(None, "inference"),  # type: ignore[arg-type]
         ],
-        ids=["settings-source", "overrides-list", "snapshot-object"],
+        ids=["settings-source", "overrides-list", "snapshot-object", "legacy-list", "legacy-none"],
     )
     def test_wrong_types(self, call: Any) -> None:
         with pytest.raises(ArgumentTypeError):

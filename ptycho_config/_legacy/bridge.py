@@ -62,6 +62,9 @@ def from_legacy_dict(mapping: Mapping[str, Any], kind: str) -> TrainingConfig | 
     Reference-only keys, derived and run-time keys, and the other kind's keys are ignored;
     any other key raises :class:`UnknownKeyError` with suggestions.
     """
+    if not isinstance(mapping, Mapping):
+        got = type(mapping).__name__
+        raise ArgumentTypeError(f"from_legacy_dict needs a mapping (a legacy dict), got {got}")
     if kind not in _KINDS:
         raise ValueError(f"kind must be 'training' or 'inference', got {kind!r}")
     # the registered schemas, so fields an extension added are read back too
