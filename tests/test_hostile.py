@@ -31,6 +31,7 @@ from ptycho_config import (
     UnknownKeyError,
     create_training_payload,
     from_legacy_dict,
+    load_snapshot,
     populate_legacy_params,
     resolve_training,
     save_snapshot,
@@ -565,6 +566,16 @@ class TestArgumentsOfTheWrongType:
         with pytest.raises(InvalidValueError, match="snapshot directory"):
             save_snapshot(payload, directory)
         assert not Path(SNAPSHOT_NAME).exists()
+
+    @pytest.mark.parametrize("directory", ["", "  ", "a\0b", 7, b"model"])
+    def test_snapshot_directory_to_load(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, directory: Any
+    ) -> None:
+        """An empty path never loads the working directory's snapshot."""
+        save_snapshot(_payload(tmp_path), tmp_path)
+        monkeypatch.chdir(tmp_path)
+        with pytest.raises(InvalidValueError, match="snapshot directory"):
+            load_snapshot(directory)
 
 
 class TestUnvalidatedConfigs:

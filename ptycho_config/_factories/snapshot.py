@@ -229,7 +229,7 @@ def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
 
     A corrupt, hand-edited, oversized or other-version snapshot raises :class:`SnapshotError`.
     """
-    path = Path(directory) / SNAPSHOT_NAME
+    path = as_path(directory, "snapshot directory") / SNAPSHOT_NAME  # '' is no '.'
     try:
         text = read_capped(path, "checkpoint snapshot", SNAPSHOT_CAP).decode("utf-8")
     except FileNotFoundError:
