@@ -151,6 +151,17 @@ class TestDotEnvAndSecrets:
         assert 32 == resolved.training_config.batch_size
         assert f"dotenv ({env_file})" == str(resolved.provenance["training.batch_size"])
 
+    @pytest.mark.parametrize("switch", ["PTYCHO_PROFILE", "PTYCHO_CONFIG_FILE", "ptycho_env_file"])
+    def test_a_switch_in_a_file_is_an_error(self, tmp_path: Path, switch: str) -> None:
+        """A switch is read from the environment only: in a file it would be silently dropped
+        (PTYCHO_PROFILE=ci in run.env would not pin the CI profile)."""
+        env_file = write(tmp_path / ".env", f"PTYCHO_N_GROUPS=4\n{switch}=ci\n")
+        with pytest.raises(PtychoConfigError, match=f"{switch}.*environment or its command-line"):
+            resolve_training(environ={}, env_file=env_file)
+        folder = secrets(tmp_path / "run", PTYCHO_N_GROUPS="4", **{switch: "ci"})
+        with pytest.raises(PtychoConfigError, match=f"{switch}.*environment or its command-line"):
+            resolve_training(environ={}, secrets_dir=folder)
+
     def test_secret_values_with_provenance(self, tmp_path: Path) -> None:
         """A secret file's stripped content resolves, and provenance names the file."""
         folder = secrets(tmp_path / "run", PTYCHO_NEPOCHS="7", unrelated="x")

@@ -19,6 +19,7 @@ from ptycho_config._schemas.registry import (
     ENV_PREFIX,
     KEYS,
     RESERVED_ENV,
+    SWITCHES,
     Match,
     Miss,
     PayloadKind,
@@ -105,11 +106,18 @@ def environment_layer(
     layer = Layer(kind, payload)
     for name in sorted(variables):
         upper = name.upper()
+        detail = name if details is None else details[name]
+        where = f"{kind} {detail}"
+        if upper in SWITCHES and kind != "env":  # ignoring it would silently drop, say, a profile
+            problem = (
+                "is read from the process environment or its command-line option only, "
+                "not from a .env file or a secret; set it there"
+            )
+            layer.problems.append(InvalidValueProblem(name, problem, source=where))
+            continue
         if upper in RESERVED_ENV:
             continue
         text = variables[name]
-        detail = name if details is None else details[name]
-        where = f"{kind} {detail}"
         if text is None:  # a bare NAME line in a .env file, or a secret file that was skipped
             problem = "has no value"
             layer.problems.append(InvalidValueProblem(name, problem, source=where))
