@@ -170,6 +170,15 @@ class TestUnknownNames:
         assert time.perf_counter() - started < 2
         assert 15_000 == len(caught.value.problems)
 
+    def test_many_unknown_fields_given_to_a_schema(self) -> None:
+        """A config's own constructor and model_validate_json: suggestions for the first few."""
+        text = json.dumps({f"k{i}": 1 for i in range(40_000)})  # under 1 MiB
+        started = time.perf_counter()
+        with pytest.raises(UnknownKeyError) as caught:
+            TrainingConfig.model_validate_json(text)
+        assert time.perf_counter() - started < 1
+        assert 40_000 == len(caught.value.problems)
+
     def test_a_secrets_directory_of_many_unknown_files(self, tmp_path: Path) -> None:
         for i in range(1000):
             (tmp_path / f"PTYCHO_UNKNOWN_{i}").write_text("1")

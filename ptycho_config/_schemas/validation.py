@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ptycho_config._errors import (
+    MAX_LISTED,
     InvalidValueProblem,
     MissingValueProblem,
     Problem,
@@ -95,17 +96,20 @@ def problems_from_validation(
 ) -> list[Problem]:
     """One problem per offending key, union alternatives merged, values and sources attached."""
     grouped: dict[str, Problem] = {}
+    unknown_count = 0
     for item in error.errors():
         path, model = _field_path(root, item["loc"])
         if item["type"] == "extra_forbidden":
             unknown = str(item["loc"][len(path)])
             key = _qualified(section, [*path, unknown])
+            unknown_count += 1  # suggestions for as many as a message lists: cost stays linear
+            examine = unknown_count <= MAX_LISTED
             grouped[key] = UnknownKeyProblem(
                 key=key,
                 message="unknown field",
                 value=item["input"],
                 source=_source(lookup, key),
-                suggestions=suggest(unknown, model.model_fields),
+                suggestions=suggest(unknown, model.model_fields) if examine else (),
             )
             continue
         if item["type"] == "cross_field":
