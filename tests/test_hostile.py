@@ -179,6 +179,13 @@ class TestUnknownNames:
         assert time.perf_counter() - started < 1
         assert 40_000 == len(caught.value.problems)
 
+    def test_many_unknown_keys_in_a_legacy_dict(self) -> None:
+        started = time.perf_counter()
+        with pytest.raises(UnknownKeyError) as caught:
+            from_legacy_dict({f"k{i}": 1 for i in range(40_000)}, "training")
+        assert time.perf_counter() - started < 1
+        assert 40_000 == len(caught.value.problems)
+
     def test_a_secrets_directory_of_many_unknown_files(self, tmp_path: Path) -> None:
         for i in range(1000):
             (tmp_path / f"PTYCHO_UNKNOWN_{i}").write_text("1")

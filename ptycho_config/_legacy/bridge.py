@@ -15,7 +15,13 @@ from typing import Any, Literal, cast, overload
 from pydantic import BaseModel
 
 from ptycho import params
-from ptycho_config._errors import ArgumentTypeError, PtychoConfigError, UnknownKeyProblem, suggest
+from ptycho_config._errors import (
+    MAX_LISTED,
+    ArgumentTypeError,
+    PtychoConfigError,
+    UnknownKeyProblem,
+    suggest,
+)
 from ptycho_config._legacy.values import legacy_value, own_fields
 from ptycho_config._schemas.object_policy import resolved_policy
 from ptycho_config._schemas.registry import legacy_name
@@ -83,9 +89,9 @@ def from_legacy_dict(mapping: Mapping[str, Any], kind: str) -> TrainingConfig | 
                 f"is not a legacy key of a {kind} config",
                 mapping[key],
                 "legacy dict",
-                _suggestions(key, known),
+                _suggestions(key, known) if number < MAX_LISTED else (),  # linear cost
             )
-            for key in unknown
+            for number, key in enumerate(unknown)
         ]
         raise PtychoConfigError.from_problems(problems, f"legacy {kind}")
     data: dict[str, Any] = {
