@@ -179,6 +179,21 @@ class TestUnknownNames:
         assert time.perf_counter() - started < 1
         assert 40_000 == len(caught.value.problems)
 
+    @pytest.mark.parametrize(
+        "call",
+        [
+            lambda name: from_legacy_dict({name: 1}, "training"),
+            lambda name: TrainingConfig(**{name: 1}),
+            lambda name: TrainingConfig.model_validate({"model": {name: 1}}),
+        ],
+        ids=["legacy-dict", "schema", "nested-schema"],
+    )
+    def test_a_huge_unknown_key_is_shortened_in_messages(self, call: Any) -> None:
+        with pytest.raises(UnknownKeyError) as caught:
+            call("n_group" + "s" * 1_000_000)
+        assert len(str(caught.value)) < 1_000
+        assert "characters)" in str(caught.value)
+
     def test_many_unknown_keys_in_a_legacy_dict(self) -> None:
         started = time.perf_counter()
         with pytest.raises(UnknownKeyError) as caught:

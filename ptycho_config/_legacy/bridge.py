@@ -20,6 +20,7 @@ from ptycho_config._errors import (
     ArgumentTypeError,
     PtychoConfigError,
     UnknownKeyProblem,
+    shorten,
     suggest,
 )
 from ptycho_config._legacy.values import legacy_value, own_fields
@@ -85,7 +86,7 @@ def from_legacy_dict(mapping: Mapping[str, Any], kind: str) -> TrainingConfig | 
     if unknown:
         problems = [
             UnknownKeyProblem(
-                key,
+                shorten(key) if isinstance(key, str) else key,  # it may be a megabyte long
                 f"is not a legacy key of a {kind} config",
                 mapping[key],
                 "legacy dict",

@@ -14,6 +14,7 @@ from ptycho_config._errors import (
     Problem,
     PtychoConfigError,
     UnknownKeyProblem,
+    shorten,
     suggest,
 )
 
@@ -105,7 +106,7 @@ def problems_from_validation(
             unknown_count += 1  # suggestions for as many as a message lists: cost stays linear
             examine = unknown_count <= MAX_LISTED
             grouped[key] = UnknownKeyProblem(
-                key=key,
+                key=shorten(key),  # a hostile name may be a megabyte long
                 message="unknown field",
                 value=item["input"],
                 source=_source(lookup, key),
