@@ -27,9 +27,14 @@ PRECEDENCE = [
 
 # Hypothesis profiles (docs/development.md): "quick" for every run, "thorough" for CI or on
 # demand (HYPOTHESIS_PROFILE=thorough). No deadline: the machine's load is not a failure.
+# "thorough" draws the same examples on every run, so what fails in CI fails here too.
 settings.register_profile("quick", max_examples=25, deadline=None)
 settings.register_profile(
-    "thorough", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "thorough",
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE", "thorough" if os.environ.get("CI") else "quick")

@@ -46,7 +46,12 @@ def _as_read(node: Any, aliases: Mapping[str, str]) -> Any:
         node |= _words([*choices, *(a for a, target in aliases.items() if target in choices)])
     elif choices is not None:
         node["enum"] = choices
-    if node.get("type") == "boolean":
+    if node.get("format") == "path":  # the path rule of types.py: not blank, no NUL byte
+        node["pattern"] = r"^[^\x00]*[^\x00\s][^\x00]*$"
+    if node.get("type") == "array" and node.get("items") == {"type": "string"}:
+        # a list of words may be written as text, '1,2' or '[1, 2]', as in a variable
+        node = {"anyOf": [node, {"type": "string", "pattern": r"\S"}]}
+    elif node.get("type") == "boolean":
         node.pop("type")
         node["anyOf"] = [{"type": "boolean"}, {"enum": [0, 1]}, _words(_BOOLEAN_WORDS)]
     options = node.get("anyOf", [])
@@ -158,8 +163,8 @@ def config_file_schema() -> dict[str, Any]:
         "title": "ptycho-config file",
         "description": "Sections as top-level objects (the training or inference section may "
         "nest model and torch), or bare keys unambiguous in every payload. The library also "
-        "reads a number written as text ('16') and 'none' for None; this schema asks for the "
-        "value itself. " + _rules_it_cannot_say(),
+        "reads a number written as text ('16'), a list of numbers written as text ('0.1,0.9') and "
+        "'none' for None; this schema asks for the value itself. " + _rules_it_cannot_say(),
         "type": "object",
         "properties": properties,
         "additionalProperties": False,
