@@ -104,14 +104,25 @@ def masked(
         words = {w for key in problem.key.split(" & ") for w in secrets.get(key, ()) if w}
         if words:
             ordered = sorted(words, key=len, reverse=True)
-            pattern = re.compile("|".join(rf"(?<![\w.]){re.escape(w)}(?![\w.])" for w in ordered))
+            # in any letter case: a choice or boolean given as 'true' is shown as True
+            alternatives = "|".join(rf"(?<![\w.]){re.escape(w)}(?![\w.])" for w in ordered)
+            pattern = re.compile(alternatives, re.IGNORECASE)
             problem = dataclasses.replace(
                 problem,
-                message=pattern.sub(shown, problem.message),
+                message=_mask_values(problem.message, pattern, shown),
                 source=pattern.sub(shown, problem.source),
             )
         result.append(problem)
     return result
+
+
+def _mask_values(message: str, pattern: re.Pattern[str], shown: str) -> str:
+    """Messages show values after 'got ': a rule's own words before it stay as written (a
+    secret gridsize of 2 must not turn 'gridsize**2' into 'gridsize**<secret>')."""
+    rule, got, values = message.partition("got ")
+    if not got:  # no value part to tell apart: mask the whole message
+        return pattern.sub(shown, message)
+    return rule + got + pattern.sub(shown, values)
 
 
 class PtychoConfigError(ValueError):

@@ -381,6 +381,22 @@ class TestSecretsMasked:
         assert rule in shown
         assert value not in shown
 
+    def test_a_rule_keeps_its_own_words(self, tmp_path: Path) -> None:
+        """A short secret is masked among the values, not inside the rule's text."""
+        for name, value in {
+            "PTYCHO_GRIDSIZE": "2",
+            "PTYCHO_ENABLE_OVERSAMPLING": "true",
+            "PTYCHO_NEIGHBOR_POOL_SIZE": "3",
+        }.items():
+            (tmp_path / name).write_text(value)
+        with pytest.raises(InvalidValueError) as caught:
+            resolve_training(BASE, environ={}, secrets_dir=tmp_path)
+        [problem] = [p for p in caught.value.problems if "gridsize" in p.key]
+        rule, _, values = problem.message.partition("got ")
+        assert "requires neighbor_pool_size >= gridsize**2 (" == rule[-44:]
+        assert "neighbor_pool_size=<secret>, model.gridsize=<secret>" in values
+        assert "enable_oversampling=<secret>" in values  # 'true' given, True shown
+
 
 def _payload(tmp_path: Path, **overrides: Any) -> Any:
     data = tmp_path / "train.npz"
