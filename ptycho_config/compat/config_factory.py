@@ -81,7 +81,7 @@ _FIRST_CHECKED = ("devices", "precision", "accelerator")
 
 
 def _auto_accelerator() -> str:
-    """'cuda' when torch sees one, else 'cpu' with the reference's POLICY-001 warning."""
+    """'cuda' when torch sees one, else 'cpu' with the reference's CPU fallback warning."""
     try:
         import torch
     except ImportError:

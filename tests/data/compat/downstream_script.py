@@ -41,7 +41,7 @@ bundle = resolve_ci_profile({"n_groups": 8})
 print("ci", bundle["loss_function"], bundle["n_groups"])
 
 with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # POLICY-001 on a host without CUDA
+    warnings.simplefilter("ignore")  # the CPU fallback warning on a host without CUDA
     execution = PyTorchExecutionConfig()
 print("accelerator", execution.accelerator in ("cpu", "cuda"))
 execution.num_workers = 0  # mutable, as in the reference
