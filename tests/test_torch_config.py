@@ -17,7 +17,7 @@ from ptycho_config._torch.config import (
     TorchInferenceConfig,
     TorchModelConfig,
     TorchTrainingConfig,
-    effective_scheduler,
+    effective,
     torch_data_config,
     torch_inference_config,
     torch_model_config,
@@ -185,7 +185,7 @@ class TestTrainingConfig:
         """The execution config's scheduler applies unless it is 'Default'."""
         train = TrainingConfig(scheduler=training)
         run = ExecutionConfig(scheduler=execution)
-        assert expected == effective_scheduler(train, run)
+        assert expected == effective("scheduler", train, run)
         assert expected == torch_training_config(train, run).scheduler
 
 

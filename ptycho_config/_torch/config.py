@@ -1,4 +1,4 @@
-"""The PyTorch backend's configuration objects (`_torch_objects`), filled from a resolution.
+"""The PyTorch backend's configuration objects (`_torch.objects`), filled from a resolution.
 
 The mappings below cover the fields that change name or meaning; every other field is
 filled from the resolved field of the same name (the ``torch`` section first). torch is
@@ -19,7 +19,6 @@ from ptycho_config._schemas.sections import ExecutionConfig, InferenceConfig, Tr
 from ptycho_config._schemas.torch_section import TorchBackendConfig
 from ptycho_config._torch.objects import (
     Mode,
-    Scheduler,
     TorchDataConfig,
     TorchInferenceConfig,
     TorchModelConfig,
@@ -33,6 +32,11 @@ _ACTIVATION: dict[str, str] = {"swish": "silu"}
 
 
 _T = TypeVar("_T")
+
+
+def _trained(training: TrainingConfig | None, name: str) -> Any:
+    """A trained model's value of a training field, else the schema default."""
+    return getattr(training, name) if training is not None else schema_default(TrainingConfig, name)
 
 
 def _filled(cls: type[_T], given: dict[str, Any], *sources: BaseModel) -> _T:
@@ -62,11 +66,7 @@ def torch_data_config(
     if isinstance(config, TrainingConfig):
         nphotons = config.nphotons
     elif nphotons is None:
-        nphotons = (
-            training.nphotons
-            if training is not None
-            else schema_default(TrainingConfig, "nphotons")
-        )
+        nphotons = _trained(training, "nphotons")
     given = {
         "N": model.N,
         "grid_size": (model.gridsize, model.gridsize),
@@ -88,17 +88,12 @@ def torch_model_config(
     model = config.model
     channels = model.gridsize**2
     source = config if isinstance(config, TrainingConfig) else training
-    trainable = (
-        source.intensity_scale_trainable
-        if source is not None
-        else schema_default(TrainingConfig, "intensity_scale_trainable")
-    )
     given = {
         "mode": _MODE[model.model_type],
         "amp_activation": _ACTIVATION.get(model.amp_activation, model.amp_activation),
         "C_forward": channels,
         "C_model": channels,
-        "intensity_scale_trainable": trainable,
+        "intensity_scale_trainable": _trained(source, "intensity_scale_trainable"),
         **resolved_policy(model),
     }
     return _filled(TorchModelConfig, given, config.torch, model, execution or ExecutionConfig())
@@ -114,12 +109,6 @@ def effective(name: str, training: TrainingConfig, execution: ExecutionConfig) -
         raise ValueError(f"{name} is not declared by both training and execution")
     ours = getattr(execution, name)
     return getattr(training, name) if ours == schema_default(ExecutionConfig, name) else ours
-
-
-def effective_scheduler(training: TrainingConfig, execution: ExecutionConfig) -> Scheduler:
-    """The learning-rate schedule in force (see :func:`effective`)."""
-    scheduler: Scheduler = effective("scheduler", training, execution)
-    return scheduler
 
 
 def torch_training_config(
@@ -150,12 +139,9 @@ def torch_inference_config(
     batch size when a training config is given, else the schema's default batch size.
     ``torch`` is the run's torch section (VarPro scaling, patch weighting and statistics).
     """
-    if execution.inference_batch_size is not None:
-        batch_size: int = execution.inference_batch_size
-    elif training is not None:
-        batch_size = training.batch_size
-    else:
-        batch_size = schema_default(TrainingConfig, "batch_size")
+    batch_size = execution.inference_batch_size
+    if batch_size is None:
+        batch_size = _trained(training, "batch_size")
     knobs = torch if torch is not None else TorchBackendConfig()
     return _filled(TorchInferenceConfig, {"batch_size": batch_size}, knobs, execution)
 

@@ -1,11 +1,9 @@
 """The PyTorch backend's configuration objects: every field its classes have, with their defaults.
 
-Each class carries every field of its counterpart in the PtychoPINN PyTorch backend and
-constructs with no arguments to that backend's own defaults (which differ from the
-canonical ones on purpose: e.g. ``K`` 6, ``nphotons`` 1e5, ``amp_activation`` 'silu').
-Defaults of knobs that a schema also declares are read from the schema, never restated.
-The objects are frozen (``dataclasses.replace`` for changes); `_torch_config` fills them
-from a resolved configuration. torch is never imported here.
+Each constructs with no arguments to the backend's own defaults, which differ from the
+canonical ones on purpose (``K`` 6, ``nphotons`` 1e5, ``amp_activation`` 'silu'); a default
+that a schema also declares is read from the schema, never restated. ``_torch.config`` fills
+them from a resolution; torch is never imported here.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from ptycho_config._schemas.torch_section import TorchBackendConfig
 from ptycho_config._schemas.types import ClipAlgorithm, LossMode, Optimizer, RuntimeScheduler
 
 Mode = Literal["Unsupervised", "Supervised"]
-Scheduler = RuntimeScheduler
 
 
 def schema_default(schema: type[BaseModel], name: str) -> Any:
@@ -144,7 +141,7 @@ class TorchTrainingConfig:
     batch_size: int = _training("batch_size")
     epochs_fine_tune: int = _knob("epochs_fine_tune")
     fine_tune_gamma: float = _knob("fine_tune_gamma")
-    scheduler: Scheduler = "Default"
+    scheduler: RuntimeScheduler = "Default"
     lr_warmup_epochs: int = _training("lr_warmup_epochs")
     lr_min_ratio: float = _training("lr_min_ratio")
     plateau_factor: float = _training("plateau_factor")

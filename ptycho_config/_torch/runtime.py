@@ -1,12 +1,9 @@
 """Torch objects for a resolved payload: device, precision, RNG, optimiser, schedule, loaders.
 
-torch is imported only inside the functions that build torch objects, so importing this
-module (and the whole library) never needs it. Without torch, building a runtime raises
-``RuntimeError`` with an install hint.
-
-The learning-rate schedules (the name in force is `_torch_config.effective_scheduler`), SGD's
-Nesterov momentum and 'agc' gradient clipping (which Lightning lacks, so
-:meth:`TorchRuntime.clip_gradients` does it) are as ``docs/torch.md`` tables them.
+torch is imported only inside the functions that build torch objects, so importing the
+library never needs it; without torch, building a runtime raises ``RuntimeError`` with an
+install hint. Schedules, SGD's Nesterov momentum and 'agc' clipping are as docs/torch.md
+tables them.
 """
 
 from __future__ import annotations
@@ -198,17 +195,13 @@ def adaptive_clip(parameters: Iterable[torch.nn.Parameter], clipping: float) -> 
         for p in parameters:
             if p.grad is None:
                 continue
-            weight_norm = _unit_norm(p).clamp(min=AGC_EPS)
-            grad_norm = _unit_norm(p.grad)
+            # a unit is a row of a weight (norm over every other dimension) or a whole bias
+            dims = tuple(range(1, p.ndim)) if p.ndim > 1 else None
+            weight_norm = p.norm(dim=dims, keepdim=p.ndim > 1).clamp(min=AGC_EPS)
+            grad_norm = p.grad.norm(dim=dims, keepdim=p.ndim > 1)
             limit = weight_norm * clipping
             scale = limit / grad_norm.clamp(min=1e-6)
             p.grad.mul_(torch.where(grad_norm > limit, scale, torch.ones_like(scale)))
-
-
-def _unit_norm(tensor: torch.Tensor) -> torch.Tensor:
-    dims = tuple(range(1, tensor.ndim)) if tensor.ndim > 1 else None
-    norm: torch.Tensor = tensor.norm(dim=dims, keepdim=tensor.ndim > 1)
-    return norm
 
 
 def build_torch_runtime(payload: RuntimePayload, *, seed_globally: bool = False) -> TorchRuntime:
@@ -216,26 +209,23 @@ def build_torch_runtime(payload: RuntimePayload, *, seed_globally: bool = False)
     import_torch()  # the install hint, before anything else
     import torch
 
-    training = _training_of(payload)
-    execution = resolve_accelerator(_as_given(payload), "pytorch")
+    config = _config_of(payload)
+    training = config if isinstance(config, TrainingConfig) else None
+    execution = resolve_accelerator(_as_given(payload, config), "pytorch")
     device = torch.device(DEVICE_TYPE[execution.accelerator])
     autocast_name = _AUTOCAST[execution.precision]
     generator = torch.Generator()
-    if execution.seed is None:
-        seed = generator.seed()
-    else:
-        seed = execution.seed
-        generator.manual_seed(seed)
+    seed = generator.seed() if execution.seed is None else execution.seed
+    generator.manual_seed(seed)
     # a payload's own backend objects already hold what only it knows (the trained batch size)
-    config = training if training is not None else getattr(payload, "inference_config", None)
-    torch_section = config.torch if config is not None else None
     i = getattr(payload, "pt_inference_config", None) or torch_inference_config(
-        execution, training, torch_section
+        execution, training, config.torch
     )
     t = getattr(payload, "pt_training_config", None)
     if t is None and training is not None:
         t = torch_training_config(training, execution)
     launch: TorchrunLaunch | None = getattr(payload, "launch", None)
+    watched = {"monitor": execution.checkpoint_monitor_metric, "mode": execution.checkpoint_mode}
     runtime = TorchRuntime(
         device=device,
         dtype=torch.float32,
@@ -250,16 +240,8 @@ def build_torch_runtime(payload: RuntimePayload, *, seed_globally: bool = False)
             execution, t.batch_size if t else i.batch_size, device, generator
         ),
         trainer_kwargs=_trainer_kwargs(execution, device, t, launch),
-        checkpoint_kwargs={
-            "monitor": execution.checkpoint_monitor_metric,
-            "mode": execution.checkpoint_mode,
-            "save_top_k": execution.checkpoint_save_top_k,
-        },
-        early_stopping_kwargs={
-            "monitor": execution.checkpoint_monitor_metric,
-            "mode": execution.checkpoint_mode,
-            "patience": execution.early_stop_patience,
-        },
+        checkpoint_kwargs={**watched, "save_top_k": execution.checkpoint_save_top_k},
+        early_stopping_kwargs={**watched, "patience": execution.early_stop_patience},
         launch=launch,
     )
     if seed_globally:
@@ -267,26 +249,24 @@ def build_torch_runtime(payload: RuntimePayload, *, seed_globally: bool = False)
     return runtime
 
 
-def _as_given(payload: RuntimePayload) -> ExecutionConfig:
+def _as_given(payload: RuntimePayload, config: TrainingConfig | InferenceConfig) -> ExecutionConfig:
     """The execution config with accelerator 'auto' again where a payload of another backend
     resolved it for that backend (to 'cpu', without asking torch): this run uses torch."""
-    execution = payload.execution_config
-    config = getattr(payload, "training_config", None) or getattr(payload, "inference_config", None)
     source = getattr(payload, "provenance", {}).get("execution.accelerator")
-    backend = getattr(config, "backend", "pytorch")
-    if backend != "pytorch" and source is not None and source.host_resolved:
-        return with_accelerator(execution, "auto")
-    return execution
+    if config.backend != "pytorch" and source is not None and source.host_resolved:
+        return with_accelerator(payload.execution_config, "auto")
+    return payload.execution_config
 
 
-def _training_of(payload: RuntimePayload) -> TrainingConfig | None:
-    """The payload's training config, or None for an inference payload."""
+def _config_of(payload: RuntimePayload) -> TrainingConfig | InferenceConfig:
+    """The payload's training config, or its inference config."""
     # a resolver result has both properties and raises AttributeError for the other kind
     training = getattr(payload, "training_config", None)
     if isinstance(training, TrainingConfig):
         return training
-    if isinstance(getattr(payload, "inference_config", None), InferenceConfig):
-        return None
+    inference = getattr(payload, "inference_config", None)
+    if isinstance(inference, InferenceConfig):
+        return inference
     raise ArgumentTypeError(
         f"{type(payload).__name__} has neither a training_config nor an inference_config"
     )
@@ -331,13 +311,11 @@ def _trainer_kwargs(
         kwargs |= launch.trainer_kwargs()
     if training is not None:
         # Lightning has no 'agc': the runtime clips (TorchRuntime.clip_gradients) instead
-        lightning_clips = training.gradient_clip_algorithm != "agc"
+        clips = training.gradient_clip_algorithm != "agc"
         kwargs |= {
             "max_epochs": training.epochs,
-            "gradient_clip_val": training.gradient_clip_val if lightning_clips else None,
-            "gradient_clip_algorithm": training.gradient_clip_algorithm
-            if lightning_clips
-            else None,
+            "gradient_clip_val": training.gradient_clip_val if clips else None,
+            "gradient_clip_algorithm": training.gradient_clip_algorithm if clips else None,
             "accumulate_grad_batches": training.accum_steps,
             "default_root_dir": training.output_dir,
         }

@@ -17,11 +17,12 @@ from typing import Any
 from hypothesis import reject
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
+from pydantic_core import to_jsonable_python
 
 from ptycho_config._errors import PtychoConfigError
 from ptycho_config._merge.resolve import Resolved, merge, read_layers
 from ptycho_config._schemas.registry import KEYS, PayloadKind, keys_of
-from ptycho_config._schemas.sections import SECTIONS, ExecutionConfig
+from ptycho_config._schemas.sections import ExecutionConfig
 from ptycho_config._sources.config_file import ConfigFile
 from ptycho_config._sources.environment import Environment, environment_of
 from ptycho_config._sources.execution import ExecutionSource
@@ -34,20 +35,17 @@ from ptycho_config.testing._configs import (
     equalize,
     partners,
     payload_schemas,
-    plain,
     repair,
 )
 from ptycho_config.testing._fields import values
 
 # The kinds a source can be drawn for: every kind but the schema default.
 DRAWN_KINDS: tuple[SourceKind, ...] = tuple(k for k in SOURCE_KINDS if k != "default")
-# A kind limited to some sections: an ExecutionConfig instance holds only execution fields.
-_SECTIONS_OF_KIND: dict[str, tuple[str, ...]] = {"execution_config": ("execution",)}
 
 
 def _accepts(kind: str, key: str) -> bool:
-    sections = _SECTIONS_OF_KIND.get(kind)
-    return sections is None or KEYS[key].section in sections
+    # an ExecutionConfig instance holds only execution fields
+    return kind != "execution_config" or KEYS[key].section == "execution"
 
 
 @dataclass(frozen=True)
@@ -115,7 +113,8 @@ class SourceAssignment:
         document: dict[str, Any] = {}
         for key, value in self.values_of("file").items():
             section, name = key.split(".", 1)
-            document.setdefault(section, {})[name] = plain(value)
+            # as JSON, YAML and TOML can hold it: paths as text, tuples as lists
+            document.setdefault(section, {})[name] = to_jsonable_python(value)
         return document or None
 
     def write_config_file(self, folder: str | Path) -> Path | None:
@@ -146,10 +145,8 @@ class SourceAssignment:
 
         Provenance names the config file by its path, so compare two resolutions in one folder.
         """
-        if folder is not None:
-            return merge(self.payload, read_layers(self.payload, self.source_objects(folder)))
         with tempfile.TemporaryDirectory() as temporary:
-            layers = read_layers(self.payload, self.source_objects(temporary))
+            layers = read_layers(self.payload, self.source_objects(folder or temporary))
         return merge(self.payload, layers)
 
     def __repr__(self) -> str:
@@ -219,12 +216,11 @@ def _valid(assignment: SourceAssignment, required: list[str]) -> SourceAssignmen
     # one source giving a key and its partner two values is a conflict: give them one
     sources = {kind: equalize(v, payload, fill=False) for kind, v in assignment.sources.items()}
     # an instance (the ExecutionConfig argument) must be valid on its own, before merging
-    for kind, sections in _SECTIONS_OF_KIND.items():
-        if kind in sources:
-            alone = repair([SECTIONS[s] for s in sections], sources[kind])
-            if alone is None:
-                return None
-            sources[kind] = alone
+    if "execution_config" in sources:
+        alone = repair([ExecutionConfig], sources["execution_config"])
+        if alone is None:
+            return None
+        sources["execution_config"] = alone
     schemas = payload_schemas(payload)
     expected = SourceAssignment(payload, sources).expected
     winners = repair(schemas, expected, keep=required, kind=payload)

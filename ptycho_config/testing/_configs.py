@@ -29,6 +29,7 @@ from ptycho_config._schemas.registry import (
     lookup,
 )
 from ptycho_config._schemas.sections import (
+    NESTED_SECTIONS,
     SECTIONS,
     ExecutionConfig,
     InferenceConfig,
@@ -41,37 +42,24 @@ from ptycho_config.testing._fields import values
 Flat = dict[str, Any]
 
 
-@functools.cache
 def nested(schema: type[Schema]) -> dict[str, type[Schema]]:
-    """Field name → schema, for the fields of ``schema`` that hold another section."""
-    return {
-        name: info.annotation
-        for name, info in schema.model_fields.items()
-        if isinstance(info.annotation, type)
-        and issubclass(info.annotation, Schema)
-        and info.annotation.section in SECTIONS
-    }
+    """Field name → schema, for the fields of ``schema`` that hold a nested section."""
+    return {name: SECTIONS[name] for name in NESTED_SECTIONS if name in schema.model_fields}
 
 
 def sections_of(schema: type[Schema]) -> tuple[str, ...]:
-    """The section of a schema and of every section nested in it."""
-    inner = [s for child in nested(schema).values() for s in sections_of(child)]
-    return (schema.section, *inner)
+    """The section of a schema and those nested in it."""
+    return (schema.section, *nested(schema))
 
 
 def payload_schemas(kind: PayloadKind) -> list[type[Schema]]:
-    """The top-level schemas a payload validates (sections nested in another one excluded)."""
-    own = [SECTIONS[s] for s in PAYLOAD_SECTIONS[kind]]
-    inner = {s for schema in own for s in sections_of(schema)[1:]}
-    return [schema for schema in own if schema.section not in inner]
+    """The top-level schemas a payload validates (the nested sections are inside them)."""
+    return [SECTIONS[s] for s in PAYLOAD_SECTIONS[kind] if s not in NESTED_SECTIONS]
 
 
-def partners(key: str, kind: PayloadKind) -> tuple[str, ...]:
-    """The keys holding one value with ``key`` in a payload, ``key`` first.
-
-    A field the registry lists in ``SHARED_FIELDS`` is declared by training and by execution, and a
-    training payload resolves both keys to one value.
-    """
+def partners(key: str, kind: PayloadKind | None) -> tuple[str, ...]:
+    """The keys holding one value with ``key`` in a payload, ``key`` first: a training payload
+    resolves the training and execution keys of a field in ``SHARED_FIELDS`` to one value."""
     section, name = key.split(".", 1)
     if kind == "training" and name in SHARED_FIELDS and section in ("training", "execution"):
         other = "execution" if section == "training" else "training"
@@ -79,7 +67,7 @@ def partners(key: str, kind: PayloadKind) -> tuple[str, ...]:
     return (key,)
 
 
-def equalize(flat: Mapping[str, Any], kind: PayloadKind, *, fill: bool = True) -> Flat:
+def equalize(flat: Mapping[str, Any], kind: PayloadKind | None, *, fill: bool = True) -> Flat:
     """``flat`` with each key's partners given its value (the first seen wins).
 
     ``fill=False`` only aligns partners already present (what one source may give).
@@ -93,9 +81,8 @@ def equalize(flat: Mapping[str, Any], kind: PayloadKind, *, fill: bool = True) -
 
 
 def _qualify(schema: type[Schema], path: str) -> str:
-    head, _, rest = path.partition(".")
-    child = nested(schema).get(head)
-    return _qualify(child, rest) if child is not None and rest else f"{schema.section}.{path}"
+    # a nested section's field name is its section's name: 'model.N' is already qualified
+    return path if path.partition(".")[0] in nested(schema) else f"{schema.section}.{path}"
 
 
 def _own(schema: type[Schema], flat: Mapping[str, Any]) -> dict[str, Any]:
@@ -136,13 +123,13 @@ def repair(
 
     With a payload ``kind``, a key and its partners are dropped together.
     """
-    flat = equalize(flat, kind) if kind else dict(flat)
+    flat = equalize(flat, kind)
     while broken := [keys for schema in schemas for keys in broken_rules(schema, flat)]:
         droppable = {
             partner
             for keys in broken
             for key in keys
-            for partner in (partners(key, kind) if kind else (key,))
+            for partner in partners(key, kind)
             if partner in flat and partner not in keep
         }
         if not droppable:
@@ -161,18 +148,6 @@ def build(schema: type[Schema], flat: Mapping[str, Any]) -> Any:
     return schema(**kwargs)
 
 
-def key_strategies(sections: Collection[str]) -> dict[str, SearchStrategy[Any]]:
-    """Qualified key → its values, for the keys of these sections."""
-    return {k.qualified: values(k.qualified) for k in KEYS.values() if k.section in sections}
-
-
-def flat_values(strategies: Mapping[str, SearchStrategy[Any]]) -> SearchStrategy[Flat]:
-    """Random keys with valid values; required keys always present."""
-    required = {k: v for k, v in strategies.items() if KEYS[k].info.is_required()}
-    optional = {k: v for k, v in strategies.items() if k not in required}
-    return st.fixed_dictionaries(required, optional=optional)
-
-
 # Rounds of redrawing the other keys of a broken rule before its keys fall back to defaults.
 _REDRAWS = 16
 
@@ -182,8 +157,12 @@ def _valid_flat(
     schemas: tuple[type[Schema], ...], kind: PayloadKind | None = None
 ) -> SearchStrategy[Flat]:
     # the field strategies are built here, once, not inside the first draw
-    strategies = key_strategies([s for schema in schemas for s in sections_of(schema)])
-    return _repaired(flat_values(strategies), strategies, schemas, kind)
+    sections = {s for schema in schemas for s in sections_of(schema)}
+    strategies = {k.qualified: values(k.qualified) for k in KEYS.values() if k.section in sections}
+    required = {k: v for k, v in strategies.items() if KEYS[k].info.is_required()}
+    optional = {k: v for k, v in strategies.items() if k not in required}
+    drawn = st.fixed_dictionaries(required, optional=optional)  # required keys always present
+    return _repaired(drawn, strategies, schemas, kind)
 
 
 @st.composite
@@ -201,7 +180,7 @@ def _repaired(
     required = [k for k in flat if KEYS[k].info.is_required()]
     anchor: str | None = None  # the first key kept stays kept in every later round
     for _ in range(rounds):
-        flat = equalize(flat, kind) if kind else flat
+        flat = equalize(flat, kind)
         broken = [keys for schema in schemas for keys in broken_rules(schema, flat)]
         if not broken:
             break
@@ -280,32 +259,15 @@ def execution_configs() -> SearchStrategy[ExecutionConfig]:
 _BOOLEAN_WORDS = {True: ("true", "1", "yes", "on", "True"), False: ("false", "0", "no", "off")}
 
 
-def _env_texts(value: Any) -> SearchStrategy[str]:
-    if isinstance(value, bool):
-        return st.sampled_from(_BOOLEAN_WORDS[value])
-    return st.just(env_text(value))
-
-
-def environments(kind: PayloadKind = "training") -> SearchStrategy[dict[str, str]]:
-    """Valid ``PTYCHO_*`` variables for a payload: any spelling, any boolean word."""
-    return _environments(valid_flat(kind), kind)
-
-
 @st.composite
-def _environments(
-    draw: st.DrawFn, flats: SearchStrategy[Flat], kind: PayloadKind
-) -> dict[str, str]:
-    flat = draw(flats)
+def environments(draw: st.DrawFn, kind: PayloadKind = "training") -> dict[str, str]:
+    """Valid ``PTYCHO_*`` variables for a payload: any spelling, any boolean word."""
     environ = {}
-    for key, value in flat.items():
+    for key, value in draw(valid_flat(kind)).items():
         name = draw(st.sampled_from(env_spellings(KEYS[key], kind)))
-        environ[name] = draw(_env_texts(value))
+        is_bool = isinstance(value, bool)
+        environ[name] = draw(st.sampled_from(_BOOLEAN_WORDS[value])) if is_bool else env_text(value)
     return environ
-
-
-def plain(value: Any) -> Any:
-    """A value as JSON, YAML and TOML can hold it (paths and enums as text, tuples as lists)."""
-    return to_jsonable_python(value)
 
 
 def _bare(key: str, kind: PayloadKind) -> bool:
@@ -313,21 +275,15 @@ def _bare(key: str, kind: PayloadKind) -> bool:
     return isinstance(found, Match) and found.alias is None and found.key.qualified == key
 
 
-def config_documents(kind: PayloadKind = "training") -> SearchStrategy[dict[str, Any]]:
-    """A valid config file's content (sections, some keys bare where unambiguous); plain data.
-
-    Write it with ``json.dumps`` or ``yaml.safe_dump``.
-    """
-    return _documents(valid_flat(kind), kind)
-
-
 @st.composite
-def _documents(draw: st.DrawFn, flats: SearchStrategy[Flat], kind: PayloadKind) -> dict[str, Any]:
+def config_documents(draw: st.DrawFn, kind: PayloadKind = "training") -> dict[str, Any]:
+    """A valid config file's content (sections, some keys bare where unambiguous) as plain
+    data: paths as text, tuples as lists. Write it with ``json.dumps`` or ``yaml.safe_dump``."""
     document: dict[str, Any] = {}
-    for key, value in draw(flats).items():
+    for key, value in draw(valid_flat(kind)).items():
         section, name = key.split(".", 1)
         if _bare(key, kind) and draw(st.booleans()):
-            document[name] = plain(value)
+            document[name] = to_jsonable_python(value)
         else:
-            document.setdefault(section, {})[name] = plain(value)
+            document.setdefault(section, {})[name] = to_jsonable_python(value)
     return document

@@ -7,22 +7,22 @@ the field accepts, in the canonical form it stores (what a source must resolve i
 
 from __future__ import annotations
 
-import enum
 import functools
 import types
 import typing
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath
 from typing import Annotated, Any
 
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from ptycho_config._errors import PtychoConfigError, suggest
+from ptycho_config._schemas.base import adapter_of
 from ptycho_config._schemas.registry import KEYS, PAYLOAD_SECTIONS, Match, lookup
+from ptycho_config._schemas.sections import SECTIONS
 
 # Limits for numbers whose schema gives no bound: wide, yet safe for every consumer of a config.
 INT_LIMIT = 2**31 - 1
@@ -30,36 +30,23 @@ _INVALID: Any = object()
 _TEXT = r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,15}"
 # Strings an optional field reads as None: never generated as text.
 _NONE_WORDS = frozenset({"none", "null"})
+_CONSTRAINTS = ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern")
 
 
-@dataclass(frozen=True)
-class _Limits:
-    """The constraints found in a type's metadata."""
-
-    ge: Any = None
-    gt: Any = None
-    le: Any = None
-    lt: Any = None
-    min_length: int | None = None
-    max_length: int | None = None
-    pattern: str | None = None
-    enum: tuple[Any, ...] | None = None
-
-
-def _limits(metadata: Iterable[Any], extra: Any = None) -> _Limits:
+def _limits(metadata: Iterable[Any], extra: Any = None) -> dict[str, Any]:
+    """The constraints a type's metadata sets (``Bounds``, ``MinLen``, ``Field(...)``, an enum)."""
     found: dict[str, Any] = {}
     if isinstance(extra, dict) and isinstance(extra.get("enum"), list):
         found["enum"] = tuple(extra["enum"])
     for item in metadata:
         if isinstance(item, FieldInfo):
-            inner = _limits(item.metadata, item.json_schema_extra)
-            found.update({k: v for k, v in vars(inner).items() if v is not None})
-            continue
-        for name in ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern"):
-            value = getattr(item, name, None)
-            if value is not None:
-                found[name] = value
-    return _Limits(**found)
+            found |= _limits(item.metadata, item.json_schema_extra)
+        found |= {
+            name: getattr(item, name)
+            for name in _CONSTRAINTS
+            if getattr(item, name, None) is not None
+        }
+    return found
 
 
 def paths() -> SearchStrategy[Path]:
@@ -72,13 +59,9 @@ def paths() -> SearchStrategy[Path]:
     )
 
 
-def _integers(limits: _Limits) -> SearchStrategy[int]:
-    low = limits.ge if limits.ge is not None else (limits.gt + 1 if limits.gt is not None else None)
-    high = (
-        limits.le if limits.le is not None else (limits.lt - 1 if limits.lt is not None else None)
-    )
-    low = -INT_LIMIT if low is None else int(low)
-    high = max(low, 0) + INT_LIMIT if high is None else int(high)
+def _integers(limits: dict[str, Any]) -> SearchStrategy[int]:
+    low = int(limits.get("ge", limits["gt"] + 1 if "gt" in limits else -INT_LIMIT))
+    high = int(limits.get("le", limits["lt"] - 1 if "lt" in limits else max(low, 0) + INT_LIMIT))
     # small values near zero (or the nearest bound) first: they satisfy more cross-field rules
     # together, and shrinking ends there
     centre = max(low, min(0, high))
@@ -91,35 +74,28 @@ def _integers(limits: _Limits) -> SearchStrategy[int]:
     return st.one_of(branches)
 
 
-def _floats(limits: _Limits) -> SearchStrategy[float]:
-    low = limits.ge if limits.ge is not None else limits.gt
-    high = limits.le if limits.le is not None else limits.lt
+def _floats(limits: dict[str, Any]) -> SearchStrategy[float]:
+    low = limits.get("ge", limits.get("gt"))
+    high = limits.get("le", limits.get("lt"))
     return st.floats(
         min_value=None if low is None else float(low),
         max_value=None if high is None else float(high),
-        exclude_min=limits.gt is not None,
-        exclude_max=limits.lt is not None,
+        exclude_min="gt" in limits and "ge" not in limits,
+        exclude_max="lt" in limits and "le" not in limits,
         allow_nan=False,
         allow_infinity=False,
     )
 
 
-def _texts(limits: _Limits) -> SearchStrategy[str]:
-    if limits.pattern is not None:
-        return st.from_regex(limits.pattern, fullmatch=True)
-    low = max(1, limits.min_length or 0)
-    high = limits.max_length if limits.max_length is not None else max(16, low)
+def _texts(limits: dict[str, Any]) -> SearchStrategy[str]:
+    if "pattern" in limits:
+        return st.from_regex(limits["pattern"], fullmatch=True)
+    low = max(1, limits.get("min_length", 0))
+    high = limits.get("max_length", max(16, low))
     text = st.from_regex(_TEXT, fullmatch=True) if low == 1 and high >= 16 else st.nothing()
     plain = st.text("abcdefghijklmnopqrstuvwxyz0123456789_", min_size=low, max_size=high)
     both = text.filter(lambda s: len(s) <= high) | plain
     return both.filter(lambda s: s.lower() not in _NONE_WORDS)
-
-
-def _models(model: type[BaseModel]) -> SearchStrategy[BaseModel]:
-    fields = {name: field_strategy(info) for name, info in model.model_fields.items()}
-    required = {n: s for n, s in fields.items() if model.model_fields[n].is_required()}
-    optional = {n: s for n, s in fields.items() if n not in required}
-    return st.fixed_dictionaries(required, optional=optional).map(lambda kw: model(**kw))
 
 
 def _of_type(annotation: Any, metadata: list[Any], extra: Any = None) -> SearchStrategy[Any]:
@@ -128,8 +104,8 @@ def _of_type(annotation: Any, metadata: list[Any], extra: Any = None) -> SearchS
     if origin is Annotated:
         return _of_type(args[0], [*metadata, *annotation.__metadata__], extra)
     limits = _limits(metadata, extra)
-    if limits.enum is not None:
-        return st.sampled_from(limits.enum)
+    if "enum" in limits:
+        return st.sampled_from(limits["enum"])
     if origin is typing.Literal:
         return st.sampled_from(args)
     if origin is typing.Union or origin is types.UnionType:
@@ -144,40 +120,23 @@ def _of_type(annotation: Any, metadata: list[Any], extra: Any = None) -> SearchS
         return _floats(limits)
     if annotation is str:
         return _texts(limits)
-    if isinstance(annotation, type):
-        if issubclass(annotation, PurePath):
-            return paths()
-        if issubclass(annotation, enum.Enum):
-            return st.sampled_from(list(annotation))
-        if issubclass(annotation, BaseModel):
-            return _models(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, PurePath):
+        return paths()
+    # the items' own constraints, which Hypothesis would not read from pydantic's metadata
     if origin in (list, set, frozenset, tuple) and args:
         if origin is tuple and Ellipsis not in args:
             return st.tuples(*(_of_type(arg, []) for arg in args))
-        items = st.lists(
-            _of_type(args[0], []), min_size=limits.min_length or 0, max_size=limits.max_length or 4
-        )
-        return items.map(origin)
-    if origin is dict and len(args) == 2:
-        return st.dictionaries(_of_type(args[0], []), _of_type(args[1], []), max_size=4)
+        size = {"min_size": limits.get("min_length", 0), "max_size": limits.get("max_length", 4)}
+        return st.lists(_of_type(args[0], []), **size).map(origin)
+    # anything else an extension may declare (an Enum, a dict, ...): Hypothesis's own strategy
     return st.from_type(annotation)
 
 
-def _adapter(info: FieldInfo) -> TypeAdapter[Any]:
-    annotation: Any = info.annotation
-    if info.metadata:
-        annotation = Annotated[(annotation, *info.metadata)]
-    config = None if _is_model(info.annotation) else ConfigDict(allow_inf_nan=False)
-    return TypeAdapter(annotation, config=config)
-
-
-def _is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
-
-
-def field_strategy(info: FieldInfo) -> SearchStrategy[Any]:
-    """Values one field accepts, each in the canonical form the field stores."""
-    adapter = _adapter(info)
+@functools.cache
+def _key_values(qualified: str) -> SearchStrategy[Any]:
+    """Values one key accepts, each in the canonical form its field stores."""
+    key = KEYS[qualified]
+    adapter = adapter_of(SECTIONS[key.section], key.name)
 
     def canonical(value: Any) -> Any:
         try:
@@ -185,13 +144,9 @@ def field_strategy(info: FieldInfo) -> SearchStrategy[Any]:
         except (ValidationError, PtychoConfigError):
             return _INVALID
 
+    info = key.info
     generated = _of_type(info.annotation, list(info.metadata), info.json_schema_extra)
     return generated.map(canonical).filter(lambda value: value is not _INVALID)
-
-
-@functools.cache
-def _key_values(qualified: str) -> SearchStrategy[Any]:
-    return field_strategy(KEYS[qualified].info)
 
 
 def qualified_key(key: str) -> str:
