@@ -121,3 +121,33 @@ def test_a_list_of_words_may_be_text() -> None:
     assert library_verdict({"torch": {"training_directories": "runs/a, runs/b"}}, "training")
     assert not VALIDATOR.is_valid({"torch": {"training_directories": "  "}})
     assert library_verdict({"torch": {"training_directories": "  "}}, "training") is False
+
+
+def test_the_metadata_key_is_recorded_data_checked_in_shape() -> None:
+    """'metadata' (what a snapshot or a report records) is read by neither as configuration;
+    a metadata that is no mapping, lacks a key, holds another or a value of the wrong type is
+    refused by both, and any other unknown top-level key stays an error."""
+    recorded = {
+        "schema_version": 2, "kind": "training", "fingerprint": "sha256:0",
+        "provenance": {"model.N": {"kind": "file", "detail": "c.yaml"}},
+        "overrides_applied": {"n_groups": 4},
+    }  # fmt: skip
+    cases = [
+        ({"n_groups": 4, "metadata": recorded}, True),
+        ({"n_groups": 4, "metadata": {}}, False),
+        ({"n_groups": 4, "metadata": {**recorded, "kind": "train"}}, False),
+        ({"n_groups": 4, "metadata": [1]}, False),
+        ({"n_groups": 4, "metadata": {**recorded, "batch_size": 8}}, False),
+        ({"n_groups": 4, "metadata": {**recorded, "provenance": "file"}}, False),
+        ({"n_groups": 4, "metadata": {**recorded, "schema_version": "2"}}, False),
+        ({"n_groups": 4, "metadatas": {}}, False),
+    ]
+    for document, valid in cases:
+        assert valid is library_verdict(document, "training"), document
+        assert valid is VALIDATOR.is_valid(document), document
+    # what the metadata says is no value of the run
+    resolved = resolve_training({}, environ={})
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "c.json"
+        path.write_text(json.dumps({"metadata": recorded}), encoding="utf-8")
+        assert resolved.values() == resolve_training(config_file=path, environ={}).values()

@@ -16,6 +16,7 @@ from pydantic.fields import FieldInfo
 from ptycho_config._schemas.registry import ALIASES, KEYS, PAYLOAD_SECTIONS, Match, Miss, lookup
 from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
 from ptycho_config._schemas.types import AliasChoices, _power_of_two
+from ptycho_config._sources.config_file import METADATA_KEY, Metadata
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -158,6 +159,7 @@ def config_file_schema() -> dict[str, Any]:
         targets = [fields[key] for key in keys]
         schemas = [_through_alias(name, t) if name in ALIASES else t for t in targets]
         properties[name] = _one_of(schemas)
+    properties[METADATA_KEY] = Metadata.model_json_schema()
     return {
         "$schema": DRAFT,
         "title": "ptycho-config file",

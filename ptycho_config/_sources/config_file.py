@@ -2,7 +2,8 @@
 
 Sections are top-level tables (`model:`, `training:`, `inference:`, `execution:`); bare
 unambiguous keys may also stand at the top level. The training or inference section may nest
-the model and torch sections, as a config's own ``model_dump()`` does.
+the model and torch sections, as a config's own ``model_dump()`` does. One top-level key,
+``metadata``, is no configuration: see ``Metadata``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, Literal, NoReturn
+
+from pydantic import BaseModel, ValidationError
 
 from ptycho_config._errors import (
     ConfigFileNotFoundError,
@@ -23,6 +26,7 @@ from ptycho_config._errors import (
 from ptycho_config._files import CONFIG_FILE_CAP, DuplicateKeyError, read_capped, unique_keys
 from ptycho_config._schemas.registry import PAYLOAD_SECTIONS, Match, PayloadKind, lookup
 from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
+from ptycho_config._schemas.validation import message_of
 from ptycho_config._sources.kinds import SourceKind
 from ptycho_config._sources.layer import Layer
 
@@ -216,6 +220,20 @@ def load_yaml(text: str | bytes) -> Any:
     return yaml.load(text, Loader=_yaml_loader())
 
 
+class Metadata(BaseModel, extra="forbid", strict=True, frozen=True):
+    """What a checkpoint snapshot or a `--format json/yaml` report records beside its sections:
+    no configuration, so rerunning from such a file takes its sections only."""
+
+    schema_version: int
+    kind: Literal["training", "inference"]
+    fingerprint: str
+    provenance: dict[str, Any]
+    overrides_applied: dict[str, Any]
+
+
+METADATA_KEY = "metadata"
+
+
 @dataclass(frozen=True)
 class ConfigFile:
     """A config file, read when its layer is asked for."""
@@ -233,12 +251,23 @@ def file_layer(
     """Every key of a loaded file under its qualified key; keys of the other payload are skipped."""
     layer = Layer(kind, payload)
     detail = str(path)
+    where = f"{kind} {detail}"
     for top, value in data.items():
         name = str(top)
+        if name == METADATA_KEY:  # checked in shape, never read as values
+            try:
+                Metadata.model_validate(value)
+            except ValidationError as error:
+                for item in error.errors():
+                    key = ".".join(map(str, (name, *item["loc"])))
+                    given = {} if item["type"] == "missing" else {"value": item["input"]}
+                    problem = InvalidValueProblem(key, message_of(item), source=where, **given)
+                    layer.problems.append(problem)
+            continue
         if name in SECTIONS:
             if not isinstance(value, dict):
                 message = "a section must be a mapping"
-                layer.problems.append(InvalidValueProblem(name, message, value, f"{kind} {detail}"))
+                layer.problems.append(InvalidValueProblem(name, message, value, where))
                 continue
             for field, item in value.items():
                 if field in NESTED_SECTIONS and isinstance(item, dict) and name in PAYLOAD_SECTIONS:
