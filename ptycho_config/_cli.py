@@ -36,7 +36,7 @@ from ptycho_config._factories.factories import (
     run_inference,
     run_training,
 )
-from ptycho_config._factories.snapshot import config_document, fingerprint
+from ptycho_config._factories.snapshot import config_document, fingerprint, report_document
 from ptycho_config._merge.resolve import SourceOptions, sources_of
 from ptycho_config._schemas.extension import load_extensions
 from ptycho_config._schemas.json_schema import config_file_schema
@@ -54,6 +54,7 @@ EXIT_UNREADABLE, EXIT_OUTPUT = FileReadError.exit_code, OutputError.exit_code
 EXIT_BACKEND = BackendUnavailableError.exit_code
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells and other command lines report Ctrl-C
 FORMATS = ("table", "json", "yaml", "env", "legacy", "config")
+TRIMMED_BY_CHANGED = "table, config, json or yaml"
 
 
 def _assignment(text: str) -> tuple[str, str]:
@@ -78,8 +79,9 @@ def _common(parser: argparse.ArgumentParser, paths: dict[str, str]) -> None:
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
     parser.add_argument("--example", action="store_true", help="use the bundled example")
     parser.add_argument(
-        "--changed", action="store_true", help="table: only the values not from the defaults"
-    )
+        "--changed", action="store_true",
+        help=f"only the values not from the defaults (--format {TRIMMED_BY_CHANGED})",
+    )  # fmt: skip
     _environment_options(parser)
 
 
@@ -173,39 +175,18 @@ def _payload(args: argparse.Namespace) -> Any:
     return create_inference_payload(*paths, overrides, **common)
 
 
-def _document(payload: Any) -> dict[str, Any]:
-    config = getattr(payload, "training_config", None) or payload.inference_config
-    return {
-        "kind": config.section,
-        "fingerprint": fingerprint(payload),
-        f"{config.section}_config": config.model_dump(mode="json"),
-        "execution_config": payload.execution_config.model_dump(mode="json"),
-        "provenance": {
-            key: {"source": src.kind, "detail": src.detail}
-            for key, src in payload.provenance.items()
-        },
-        "overrides_applied": {
-            key: value if isinstance(value, int | float | bool | None) else str(value)
-            for key, value in payload.overrides_applied.items()
-        },
-    }
-
-
 def _render(payload: Any, form: str, *, changed: bool = False) -> str:
     if form == "table":
         return f"{payload.explain(changed_only=changed)}\n\nfingerprint {fingerprint(payload)}"
-    if form == "json":
-        return json.dumps(_document(payload), indent=2)
-    if form == "yaml":
-        import yaml
-
-        return str(yaml.safe_dump(_document(payload), sort_keys=False)).rstrip()
     if form == "env":
         return env_lines(payload)
+    if form == "legacy":
+        return json.dumps(dict(payload.legacy_params), indent=2, sort_keys=True)
     if form == "config":  # a config file that reruns this run: --config reads it back
-        text = dump_yaml(config_document(payload))
+        text = dump_yaml(config_document(payload, changed_only=changed))
         return f"# ptycho-config {fingerprint(payload)}\n{text}".rstrip()
-    return json.dumps(dict(payload.legacy_params), indent=2, sort_keys=True)
+    document = report_document(payload, changed_only=changed)  # a config file too
+    return json.dumps(document, indent=2) if form == "json" else dump_yaml(document).rstrip()
 
 
 def _env_listing() -> str:
@@ -233,7 +214,7 @@ def _check(args: argparse.Namespace) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("once")  # both runs read the same sources: say each warning once
         for name in names:
-            runs[name](sources, complete=False)
+            runs[name](sources, complete=args.run is not None)  # bare: the paths given only
     checked = " and ".join("training" if name == "train" else "inference" for name in names)
     read = "\n".join(f"  {line}" for line in _files_read(sources))
     return f"configuration ok ({checked}); read:\n{read}"
@@ -284,6 +265,11 @@ def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        if getattr(args, "changed", False) and args.format in ("env", "legacy"):
+            parser.error(
+                f"--changed does not apply to --format {args.format}; it works with "
+                f"--format {TRIMMED_BY_CHANGED}"
+            )
     except SystemExit as done:  # --help, or a usage error: argparse has printed already
         code = _emit("", newline=False)
         raise SystemExit(code or done.code) from None

@@ -58,13 +58,43 @@ class TestTrainAndInfer:
     def test_json_and_yaml_carry_configs_and_provenance(
         self, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """json and yaml hold the configs, provenance and fingerprint, and agree."""
+        """json and yaml are config documents: the sections at the top level, and what the run
+        records (provenance, audit trail, fingerprint) under 'metadata'; they agree."""
         as_json = json.loads(run(capsys, "infer", "--example", "--format", "json")[1])
         as_yaml = yaml.safe_load(run(capsys, "infer", "--example", "--format", "yaml")[1])
         assert as_json == as_yaml
-        assert as_json["inference_config"]["model"]["N"] == 64
-        assert as_json["provenance"]["model.gridsize"]["source"] == "checkpoint"
-        assert as_json["fingerprint"].startswith("sha256:")
+        assert {"inference", "execution", "metadata"} == set(as_json)
+        assert as_json["inference"]["model"]["N"] == 64
+        metadata = as_json["metadata"]
+        assert metadata["provenance"]["model.gridsize"]["kind"] == "checkpoint"
+        assert metadata["fingerprint"].startswith("sha256:")
+        assert (2, "inference") == (metadata["schema_version"], metadata["kind"])
+        assert "example_outputs/inference" == metadata["overrides_applied"]["output_dir"]
+
+    def test_changed_json_holds_only_the_changes(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """--changed keeps, in json as in the table, the values not from the defaults, in the
+        sections and the provenance."""
+        full = json.loads(run(capsys, "train", "--example", "--format", "json")[1])
+        document = json.loads(run(capsys, "train", "--example", "--format", "json", "--changed")[1])
+        assert {"seed": 7, "accelerator": "cpu"} == document["execution"]
+        assert "batch_size" in document["training"]
+        assert "torch" not in document["training"]
+        changed = {k for k, v in full["metadata"]["provenance"].items() if v["kind"] != "default"}
+        assert changed == set(document["metadata"]["provenance"])
+        assert full["metadata"]["fingerprint"] == document["metadata"]["fingerprint"]
+
+    @pytest.mark.parametrize("form", ["env", "legacy"])
+    def test_changed_with_a_format_it_does_not_apply_to(
+        self, capsys: pytest.CaptureFixture[str], form: str
+    ) -> None:
+        """--changed is never ignored: with env or legacy it is a usage error naming where it
+        works."""
+        with pytest.raises(SystemExit) as done:
+            main(["train", "--example", "--format", form, "--changed"])
+        assert EXIT_USAGE == done.value.code
+        err = capsys.readouterr().err
+        assert f"--changed does not apply to --format {form}" in err
+        assert "table, config, json or yaml" in err
 
     def test_legacy_format(self, capsys: pytest.CaptureFixture[str]) -> None:
         """legacy prints the legacy dict with its dotted keys."""
@@ -79,10 +109,10 @@ class TestTrainAndInfer:
             "--set", "logger_backend=none", "--format", "json",
         )[1]  # fmt: skip
         document = json.loads(out)
-        assert document["training_config"]["batch_size"] == 32
-        assert document["execution_config"]["seed"] is None  # the example's file says 7
-        assert document["execution_config"]["logger_backend"] is None  # the default is 'csv'
-        assert document["provenance"]["execution.seed"]["source"] == "override"
+        assert document["training"]["batch_size"] == 32
+        assert document["execution"]["seed"] is None  # the example's file says 7
+        assert document["execution"]["logger_backend"] is None  # the default is 'csv'
+        assert document["metadata"]["provenance"]["execution.seed"]["kind"] == "override"
 
     def test_set_twice_with_different_values(self, capsys: pytest.CaptureFixture[str]) -> None:
         """A key set twice with different values is an error, not last-one-wins."""

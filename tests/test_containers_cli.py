@@ -63,11 +63,11 @@ class TestEnvironmentFiles:
         )  # fmt: skip
         assert EXIT_OK == result.returncode, result.stderr
         document = json.loads(result.stdout)
-        config, provenance = document["training_config"], document["provenance"]
+        config, provenance = document["training"], document["metadata"]["provenance"]
         assert (4, 9, 64) == (config["batch_size"], config["nepochs"], config["n_groups"])
-        assert {"source": "env", "detail": "PTYCHO_BATCH_SIZE"} == provenance["training.batch_size"]
-        assert {"source": "dotenv", "detail": str(env_file)} == provenance["training.nepochs"]
-        expected = {"source": "secret", "detail": str(secrets / "PTYCHO_N_GROUPS")}
+        assert {"kind": "env", "detail": "PTYCHO_BATCH_SIZE"} == provenance["training.batch_size"]
+        assert {"kind": "dotenv", "detail": str(env_file)} == provenance["training.nepochs"]
+        expected = {"kind": "secret", "detail": str(secrets / "PTYCHO_N_GROUPS")}
         assert expected == provenance["training.n_groups"]
 
     def test_options_name_the_files(self, tmp_path: Path, train: list[str]) -> None:
@@ -75,7 +75,7 @@ class TestEnvironmentFiles:
         env_file = tmp_path / "app.env"
         env_file.write_text("PTYCHO_N_GROUPS=16\n", encoding="utf-8")
         result = script(*train, "--env-file", str(env_file))
-        assert 16 == json.loads(result.stdout)["training_config"]["n_groups"]
+        assert 16 == json.loads(result.stdout)["training"]["n_groups"]
 
 
 class TestUnknownVariables:

@@ -177,12 +177,12 @@ class TestKubernetes:
         }
         result = run_shell("ptycho-config train --example --format json", container, **variables)
         document = json.loads(result.stdout)
-        provenance = document["provenance"]
-        assert 4 == document["execution_config"]["num_workers"]
-        assert "env" == provenance["execution.num_workers"]["source"]
-        assert 0.0005 == document["execution_config"]["learning_rate"]
-        assert "secret" == provenance["execution.learning_rate"]["source"]
-        assert "dotenv" == provenance["training.n_groups"]["source"]
+        provenance = document["metadata"]["provenance"]
+        assert 4 == document["execution"]["num_workers"]
+        assert "env" == provenance["execution.num_workers"]["kind"]
+        assert 0.0005 == document["execution"]["learning_rate"]
+        assert "secret" == provenance["execution.learning_rate"]["kind"]
+        assert "dotenv" == provenance["training.n_groups"]["kind"]
 
 
 def _fingerprint(table: str) -> str:

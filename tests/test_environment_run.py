@@ -7,6 +7,7 @@ applies exactly the rules `train` and `infer` apply.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -180,25 +181,49 @@ class TestCheckIsTheRun:
         junk = tmp_path / "junk.npz"
         junk.write_text("not a zip", encoding="utf-8")
         monkeypatch.setenv("PTYCHO_TRAIN_DATA_FILE", str(junk))
+        monkeypatch.setenv("PTYCHO_OUTPUT_DIR", "out")
         monkeypatch.setenv("PTYCHO_N_GROUPS", "4")
-        assert EXIT_OK != main(["check", "train"])
-        assert "junk.npz" in capsys.readouterr().err
-        assert EXIT_OK == main(["check", "infer"])
+        for check in (["check", "train"], ["check"]):  # bare check: every path that is given
+            assert EXIT_OK != main(check)
+            assert "junk.npz" in capsys.readouterr().err
 
     @pytest.mark.parametrize("run", ["train", "infer"])
-    def test_torchrun_launch_checked(
+    def test_named_run_needs_its_paths(
         self, run: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    ) -> None:
+        """`check train` with a path no source gives fails as `train` does, with the same
+        message naming every way to give it; bare `check` checks only the paths given."""
+        monkeypatch.setenv("PTYCHO_N_GROUPS", "4")
+        assert EXIT_INVALID == main([run])
+        expected = capsys.readouterr().err
+        assert "--output-dir" in expected
+        assert "PTYCHO_OUTPUT_DIR" in expected
+        assert EXIT_INVALID == main(["check", run])
+        assert expected == capsys.readouterr().err
+        assert EXIT_OK == main(["check"])
+
+    @pytest.mark.parametrize("run", [["train"], ["infer"], []])
+    def test_torchrun_launch_checked(
+        self,
+        run: list[str],
+        files: dict[str, Path],
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: Any,
     ) -> None:
         """devices contradicting torchrun's processes per node fails check as it fails the run."""
         for name, value in {"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0"}.items():
             monkeypatch.setenv(name, value)
+        paths = {"TRAIN_DATA_FILE": "train", "TEST_DATA_FILE": "test", "MODEL_PATH": "model"}
+        for name, file in paths.items():
+            monkeypatch.setenv(f"PTYCHO_{name}", str(files[file]))
+        monkeypatch.setenv("PTYCHO_OUTPUT_DIR", "out")
         monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
         monkeypatch.setenv("PTYCHO_N_GROUPS", "4")
         monkeypatch.setenv("PTYCHO_DEVICES", "3")
-        assert EXIT_INVALID == main(["check", run])
+        assert EXIT_INVALID == main(["check", *run])
         assert "LOCAL_WORLD_SIZE=2" in capsys.readouterr().err
         monkeypatch.setenv("PTYCHO_DEVICES", "2")
-        assert EXIT_OK == main(["check", run])
+        assert EXIT_OK == main(["check", *run]), capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
@@ -227,6 +252,18 @@ def _outcome(action: Any) -> bool:
     return True
 
 
+def _path_variables(kind: Any, files: dict[str, Path]) -> dict[str, str]:
+    """The run's paths as sectioned variables, naming the shared files."""
+    names = ("train_data_file", "output_dir") if kind == "training" else tuple(files)[1:]
+    return {f"PTYCHO_{kind.upper()}__{n.upper()}": str(files[n]) for n in names}
+
+
+FACTORIES: dict[str, Any] = {
+    "training": create_training_payload,
+    "inference": create_inference_payload,
+}
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     kind=st.sampled_from(["training", "inference"]),
@@ -237,24 +274,27 @@ def _outcome(action: Any) -> bool:
 def test_check_succeeds_exactly_when_the_factory_does(
     run_files: dict[str, Path], kind: Any, data: Any, with_paths: bool, with_n_groups: bool
 ) -> None:
-    """For any environment drawn by the kit, `check` agrees with the factory it stands for."""
+    """For any environment drawn by the kit, `check train|infer` agrees with the factory it
+    stands for, with the run's paths or without them; bare `check` without paths checks only
+    the paths given, so it is never stricter than both runs with their paths."""
     drawn = data.draw(environments(kind))
     environ = {
         name: text
         for name, text in drawn.items()
         if not _is_path(name, kind) and not ("N_GROUPS" in name.upper() and not with_n_groups)
     }
-    names = ("train_data_file", "output_dir") if kind == "training" else tuple(run_files)[1:]
-    paths = {f"PTYCHO_{kind.upper()}__{n.upper()}": str(run_files[n]) for n in names}
-    factory = create_training_payload if kind == "training" else create_inference_payload
-    ran = _outcome(lambda: factory(environ=environ | paths))
-    with mock.patch.dict(os.environ, environ | paths if with_paths else environ):
+    given = environ | _path_variables(kind, run_files) if with_paths else environ
+    ran = _outcome(lambda: FACTORIES[kind](environ=given))
+    with mock.patch.dict(os.environ, given):
         run = ["check", "train" if kind == "training" else "infer", "--quiet"]
-        checked = _outcome(lambda: main(run) == EXIT_OK or _fail())
-    if with_paths:
-        assert ran == checked
-    else:  # without paths check skips only the files: never stricter than the run
-        assert checked or not ran
+        assert ran == _outcome(lambda: main(run) == EXIT_OK or _fail())
+        bare = _outcome(lambda: main(["check", "--quiet"]) == EXIT_OK or _fail())
+    if not with_paths:
+        both = all(
+            _outcome(functools.partial(factory, environ=environ | _path_variables(name, run_files)))
+            for name, factory in FACTORIES.items()
+        )
+        assert bare or not both
 
 
 def _fail() -> None:

@@ -431,7 +431,15 @@ class TestSnapshots:
 
     @pytest.mark.parametrize(
         "text",
-        ["{", "[]", '{"schema_version": "one"}', '{"schema_version": 1}'],
+        [
+            "{",
+            "[]",
+            '{"schema_version": "one"}',
+            '{"schema_version": 1}',
+            '{"metadata": 1}',
+            '{"metadata": {"schema_version": 2}}',
+            '{"training": {}, "execution": {}}',
+        ],
     )
     def test_corrupt(self, model_dir: Path, text: str) -> None:
         """A corrupt snapshot is a SnapshotError naming the file."""
@@ -443,7 +451,7 @@ class TestSnapshots:
         """A snapshot from a newer library says to upgrade."""
         path = save_snapshot(self.payload(tmp_path), model_dir)
         document = json.loads(path.read_text(encoding="utf-8"))
-        document["schema_version"] = 99
+        document["metadata"]["schema_version"] = 99
         path.write_text(json.dumps(document), encoding="utf-8")
         with pytest.raises(SnapshotError, match="upgrade ptycho-config"):
             load_snapshot(model_dir)
@@ -452,7 +460,7 @@ class TestSnapshots:
         """A snapshot edited by hand no longer matches its fingerprint."""
         path = save_snapshot(self.payload(tmp_path), model_dir)
         document = json.loads(path.read_text(encoding="utf-8"))
-        document["training_config"]["model"]["gridsize"] = 5
+        document["training"]["model"]["gridsize"] = 5
         path.write_text(json.dumps(document), encoding="utf-8")
         with pytest.raises(SnapshotError, match="modified after it was written"):
             load_snapshot(model_dir)

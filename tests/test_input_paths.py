@@ -602,7 +602,8 @@ class TestLegacyAndSnapshots:
         payload = _train(_probe_file(tmp_path / "d.npz"), tmp_path / "o", environ={})
         path = save_snapshot(payload, tmp_path)
         document = json.loads(path.read_text(encoding="utf-8"))
-        path.write_text(json.dumps({**document, "schema_version": version}), encoding="utf-8")
+        document["metadata"]["schema_version"] = version
+        path.write_text(json.dumps(document), encoding="utf-8")
         with pytest.raises(SnapshotError, match="schema versions start at 1"):
             load_snapshot(tmp_path)
 

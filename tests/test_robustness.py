@@ -734,7 +734,7 @@ def _positions(document: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[An
     yield prefix
     if isinstance(document, dict):
         items = list(document.items())
-        for key, value in items[:3] if prefix == ("provenance",) else items:
+        for key, value in items[:3] if prefix == ("metadata", "provenance") else items:
             yield from _positions(value, (*prefix, key))
 
 
@@ -751,17 +751,16 @@ def _refingerprinted(document: Any) -> Any:
     if not isinstance(document, dict):
         return document
     try:
-        configs = {
-            "training": dict(document["training_config"]),
-            "execution": dict(document["execution_config"]),
-        }
+        configs = {"training": dict(document["training"]), "execution": dict(document["execution"])}
         for key in NOT_RUN_DEFINING:
             section, name = key.split(".")
             configs.get(section, {}).pop(name, None)
         canonical = json.dumps(configs, sort_keys=True, separators=(",", ":"))
+        metadata = dict(document["metadata"])
     except (KeyError, TypeError, ValueError):
         return document
-    return {**document, "fingerprint": "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()}
+    metadata["fingerprint"] = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    return {**document, "metadata": metadata}
 
 
 WRONG_TYPES = [None, [], {}, "x", "", 1.5, -1, 0, True, 10**30, "nan", {"kind": []}, [["a"]]]

@@ -1,8 +1,8 @@
 """Configs that round-trip: what the library writes, it reads back to the same run.
 
-`--format config` output and a config's own `model_dump` are config files; `--format env`
-output is a `.env` file. Read back as the only source, each gives the same values and the
-same fingerprint.
+`--format config`, `json` and `yaml` output (with `--changed` too), a checkpoint snapshot and
+a config's own `model_dump` are config files; `--format env` output is a `.env` file. Read
+back as the only source, each gives the same values and the same fingerprint.
 """
 
 from __future__ import annotations
@@ -26,8 +26,11 @@ from hypothesis import strategies as st
 
 from ptycho_config import (
     InferenceConfig,
+    PtychoConfigError,
     TrainingConfig,
+    create_training_payload,
     fingerprint,
+    load_snapshot,
     resolve_inference,
     resolve_training,
     save_snapshot,
@@ -74,7 +77,7 @@ def cli(*argv: str, environ: dict[str, str] | None = None) -> str:
 def run_document(*argv: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
     """The configs and fingerprint of a run, from `--format json`."""
     document = json.loads(cli(*argv, "--format", "json", environ=environ))
-    return {k: v for k, v in document.items() if k not in ("provenance", "overrides_applied")}
+    return {**document, "metadata": document["metadata"]["fingerprint"]}
 
 
 def without_paths(environ: dict[str, str], kind: Any) -> dict[str, str]:
@@ -88,10 +91,19 @@ def without_paths(environ: dict[str, str], kind: Any) -> dict[str, str]:
     return kept | {"PTYCHO_N_GROUPS": "8"}
 
 
+SUFFIXES = {"config": "yaml", "yaml": "yaml", "json": "json"}
+
+
 @RUNS
-@given(kind=st.sampled_from(["train", "infer"]), data=st.data())
-def test_format_config_reads_back(folder: Path, kind: str, data: Any) -> None:
-    """`--format config` read back by --config, alone, is the same run (values, fingerprint)."""
+@given(
+    kind=st.sampled_from(["train", "infer"]),
+    form=st.sampled_from(sorted(SUFFIXES)),
+    changed=st.booleans(),
+    data=st.data(),
+)
+def test_format_reads_back(folder: Path, kind: str, form: str, changed: bool, data: Any) -> None:
+    """`--format config`, `yaml` or `json` output (`--changed`: only the values not from the
+    defaults), read back by --config alone, is the same run (values, fingerprint)."""
     payload: Any = "training" if kind == "train" else "inference"
     environ = without_paths(data.draw(environments(payload)), payload)
     data_flag = "--train-data" if kind == "train" else "--test-data"
@@ -101,11 +113,23 @@ def test_format_config_reads_back(folder: Path, kind: str, data: Any) -> None:
         original = run_document(kind, *paths, environ=environ)
     except AssertionError:  # a drawn value the data or model contradicts: no run to repeat
         return
-    text = cli(kind, *paths, "--format", "config", environ=environ)
+    text = cli(kind, *paths, "--format", form, *["--changed"] * changed, environ=environ)
     assert "n_images" not in text
-    config = folder / f"rerun-{kind}.yaml"
+    config = folder / f"rerun-{kind}.{SUFFIXES[form]}"
     config.write_text(text, encoding="utf-8")
     assert original == run_document(kind, environ={"PTYCHO_CONFIG_FILE": str(config)})
+
+
+def test_changed_config_is_minimal(folder: Path) -> None:
+    """`--format config --changed` holds the values given, not the defaults."""
+    argv = ["train", "--train-data", str(folder / "train.npz"), "--output-dir", "out"]
+    document = yaml.safe_load(cli(*argv, "--set", "n_groups=8", "--format", "config", "--changed"))
+    training = document["training"]
+    assert {"n_groups": 8, "output_dir": "out"}.items() <= training.items()
+    assert "batch_size" not in training
+    assert set(training["model"]) == {"N"}  # read from the data; nothing else is set
+    assert "torch" not in training
+    assert {} == document["execution"]
 
 
 @QUICK
@@ -166,13 +190,11 @@ def test_format_env_reads_back(folder: Path, output_dir: str, data: Any) -> None
     env_file.write_text(cli("train", *paths, "--format", "env", environ=environ), "utf-8")
     again = run_document("train", "--env-file", str(env_file))
     assert original == again
-    assert again["training_config"]["output_dir"] == output_dir
+    assert again["training"]["output_dir"] == output_dir
 
 
 def test_snapshot_holds_the_config_layout(tmp_path: Path) -> None:
-    """The snapshot's sections are those `--format config` prints, so they load back too."""
-    from ptycho_config import create_training_payload
-
+    """The snapshot is the config document `--format config` prints, plus its metadata."""
     payload = create_training_payload(
         write_npz(tmp_path / "t.npz"), "out", {"n_groups": 8}, environ={}
     )
@@ -182,5 +204,53 @@ def test_snapshot_holds_the_config_layout(tmp_path: Path) -> None:
         cli("train", "--train-data", str(tmp_path / "t.npz"), "--output-dir", "out",
             "--set", "n_groups=8", "--format", "config")
     )  # fmt: skip
-    assert stored["training_config"] == printed["training"]
-    assert stored["execution_config"] == printed["execution"]
+    assert {"training", "execution", "metadata"} == set(stored)
+    assert printed == {"training": stored["training"], "execution": stored["execution"]}
+    metadata = stored["metadata"]
+    assert (2, "training") == (metadata["schema_version"], metadata["kind"])
+    assert fingerprint(payload) == metadata["fingerprint"]
+    assert {"kind": "override", "detail": "n_groups"} == metadata["provenance"]["training.n_groups"]
+
+
+@QUICK
+@given(data=st.data())
+def test_snapshot_reruns(folder: Path, data: Any) -> None:
+    """For any environment drawn by the kit, the saved snapshot as the only config source
+    (config_file=) is the same run: the same training values and fingerprint."""
+    environ = without_paths(data.draw(environments("training")), "training")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            payload = create_training_payload(folder / "train.npz", "out", environ=environ)
+    except PtychoConfigError:  # a drawn value the data contradicts: no run to repeat
+        return
+    model = folder / "snapshot"
+    model.mkdir(exist_ok=True)
+    snapshot = save_snapshot(payload, model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = create_training_payload(config_file=snapshot, environ={})
+    assert payload.training_config == again.training_config
+    assert fingerprint(payload) == fingerprint(again)
+
+
+def test_snapshot_reruns_from_the_command_line(tmp_path: Path) -> None:
+    """`train --config <model>/ptycho_config.json`, or PTYCHO_CONFIG_FILE, repeats the run."""
+    payload = create_training_payload(
+        write_npz(tmp_path / "t.npz"), tmp_path / "out", {"n_groups": 8, "nepochs": 3},
+        environ={},
+    )  # fmt: skip
+    snapshot = str(save_snapshot(payload, tmp_path))
+    expected = f"fingerprint {fingerprint(payload)}"
+    assert expected in cli("train", "--config", snapshot)
+    assert expected in cli("train", environ={"PTYCHO_CONFIG_FILE": snapshot})
+
+
+@pytest.mark.parametrize("fixture", ["snapshot_v1_example", "snapshot_before_object_policy"])
+def test_version_1_snapshots_load(fixture: str) -> None:
+    """Snapshots written in the first layout (sections under training_config and
+    execution_config, metadata at the top level) still load, their fingerprint verified."""
+    snapshot = load_snapshot(Path(__file__).parent / "data" / fixture)
+    assert snapshot is not None
+    assert (1, "cpu") == (snapshot.schema_version, snapshot.execution_config.accelerator)
+    assert "file" == snapshot.provenance["training.n_groups"].kind

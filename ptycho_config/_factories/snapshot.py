@@ -1,5 +1,7 @@
 """Checkpoint snapshots: the resolved training configuration stored beside a trained model.
 
+A snapshot is a config document (``report_document``: the sections a config file holds, and
+what the run records under ``metadata``), so ``--config`` reruns the run from it.
 `ptycho_config.json` is written atomically (temporary file in the same directory, fsync,
 rename), so a crash never leaves a half-written snapshot for inference to trip over; the next
 save removes a temporary file whose writer was killed.
@@ -18,7 +20,7 @@ import os
 import stat
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -42,10 +44,12 @@ from ptycho_config._schemas.sections import (
     InferenceConfig,
     TrainingConfig,
 )
+from ptycho_config._sources.config_file import METADATA_KEY
 from ptycho_config._sources.kinds import SOURCE_KINDS
 
 SNAPSHOT_NAME = "ptycho_config.json"
-SNAPSHOT_VERSION = 1
+# version 1 kept the sections under training_config and execution_config, the rest at the top
+SNAPSHOT_VERSION = 2
 
 
 def _configs(subject: Any) -> dict[str, Any]:
@@ -77,16 +81,20 @@ def _run_defining(configs: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def run_values(subject: Any) -> dict[str, Any]:
-    """The values a fingerprint covers, as JSON values by qualified key ('model.N', ...)."""
-    flat: dict[str, Any] = {}
-    for section, values in _run_defining(_configs(subject)).items():
+def _placed(configs: dict[str, Any]) -> Iterator[tuple[str, tuple[str, ...], Any]]:
+    """Each value of dumped configs: its qualified key ('model.N', ...), its place in them
+    (model and torch nested in the training or inference section) and the value."""
+    for section, values in configs.items():
         for name, value in values.items():
             if name in NESTED_SECTIONS and section != "execution":
-                flat |= {f"{name}.{k}": v for k, v in value.items()}
+                yield from ((f"{name}.{k}", (section, name, k), v) for k, v in value.items())
             else:
-                flat[f"{section}.{name}"] = value
-    return flat
+                yield f"{section}.{name}", (section, name), value
+
+
+def run_values(subject: Any) -> dict[str, Any]:
+    """The values a fingerprint covers, as JSON values by qualified key ('model.N', ...)."""
+    return {key: value for key, _, value in _placed(_run_defining(_configs(subject)))}
 
 
 def fingerprint(subject: Any) -> str:
@@ -123,14 +131,43 @@ class Snapshot:
         return {f"model.{k}": v for k, v in self.training_config.model.model_dump().items()}
 
 
-def config_document(payload: Any) -> dict[str, Any]:
+def config_document(payload: Any, *, changed_only: bool = False) -> dict[str, Any]:
     """The resolved configs as a config file holds them: one section each, model and torch
-    nested as the configs dump them. Read back as the only source, it gives the same values."""
-    config = getattr(payload, "training_config", None) or payload.inference_config
-    return {
-        config.section: config.model_dump(mode="json"),
-        "execution": payload.execution_config.model_dump(mode="json"),
+    nested as the configs dump them. Read back as the only source, it gives the same values.
+    ``changed_only``: only the values that do not come from the defaults (the same run)."""
+    configs = _configs(payload)
+    if not changed_only:
+        return configs
+    document: dict[str, Any] = {section: {} for section in configs}
+    for key, (*parents, name), value in _placed(configs):
+        if payload.provenance[key].kind != "default":
+            place = document
+            for part in parents:
+                place = place.setdefault(part, {})
+            place[name] = value
+    return document
+
+
+def report_document(payload: Any, *, changed_only: bool = False) -> dict[str, Any]:
+    """The config document with what the run records under ``metadata`` (no configuration):
+    a snapshot, and `--format json` and `yaml`."""
+    provenance = payload.provenance.items()
+    document = config_document(payload, changed_only=changed_only)
+    document[METADATA_KEY] = {
+        "schema_version": SNAPSHOT_VERSION,
+        "kind": payload.config.section,
+        "fingerprint": fingerprint(payload),
+        "provenance": {
+            key: {"kind": src.kind, "detail": src.detail}
+            for key, src in provenance
+            if not changed_only or src.kind != "default"
+        },
+        "overrides_applied": {
+            key: value if isinstance(value, int | float | bool | None) else str(value)
+            for key, value in payload.overrides_applied.items()
+        },
     }
+    return document
 
 
 def save_snapshot(payload: Any, directory: str | os.PathLike[str]) -> Path:
@@ -143,20 +180,9 @@ def save_snapshot(payload: Any, directory: str | os.PathLike[str]) -> Path:
     if not folder.is_dir():
         message = f"Snapshot directory not found: {folder}"
         raise ConfigFileNotFoundError(message, [Problem("directory", "not found", str(folder))])
-    sections = config_document(payload)
-    document = {
-        "schema_version": SNAPSHOT_VERSION,
-        "kind": "training",
-        "fingerprint": fingerprint(payload),
-        "training_config": sections["training"],
-        "execution_config": sections["execution"],
-        "provenance": {
-            key: {"kind": src.kind, "detail": src.detail} for key, src in payload.provenance.items()
-        },
-    }
     target = folder / SNAPSHOT_NAME
     try:
-        _write_atomically(target, json.dumps(document, indent=2, sort_keys=True) + "\n")
+        _write_atomically(target, json.dumps(report_document(payload), indent=2) + "\n")
     except OSError as error:  # a read-only or full model directory
         reason = error.strerror or str(error)
         message = f"cannot write checkpoint snapshot {target}: {reason}"
@@ -243,7 +269,10 @@ def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
         raise SnapshotError(f"checkpoint snapshot {path} is not valid JSON: {error}") from error
     if not isinstance(document, dict):
         raise SnapshotError(f"checkpoint snapshot {path} must hold a JSON object")
-    version = document.get("schema_version")
+    if "schema_version" in document:
+        document = _from_version_1(document)
+    metadata = document.get(METADATA_KEY)
+    version = metadata.get("schema_version") if isinstance(metadata, dict) else None
     if not isinstance(version, int) or isinstance(version, bool):
         raise SnapshotError(f"checkpoint snapshot {path} has no valid schema_version")
     if version < 1:
@@ -255,36 +284,38 @@ def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
             f"checkpoint snapshot {path} has schema version {version}, newer than the "
             f"{SNAPSHOT_VERSION} this ptycho-config reads; upgrade ptycho-config"
         )
-    return _parse(path, document, version)
-
-
-def _parse(path: Path, document: dict[str, Any], version: int) -> Snapshot:
     try:
+        sections = {"training": document["training"], "execution": document["execution"]}
         # the registered schemas: a snapshot of an extended configuration holds its fields
-        stored_training = _moved_weighting(document["training_config"])
-        training = cast(TrainingConfig, SECTIONS["training"].model_validate(stored_training))
+        stored = _moved_weighting(sections["training"]) if version == 1 else sections["training"]
+        training = cast(TrainingConfig, SECTIONS["training"].model_validate(stored))
         execution = cast(
-            ExecutionConfig, SECTIONS["execution"].model_validate(document["execution_config"])
+            ExecutionConfig, SECTIONS["execution"].model_validate(sections["execution"])
         )
         provenance = {
             str(key): Source(_kind(item["kind"]), str(item.get("detail", "")))
-            for key, item in document["provenance"].items()
+            for key, item in metadata["provenance"].items()
         }
-        stored = str(document["fingerprint"])
+        recorded = str(metadata["fingerprint"])
     except (KeyError, TypeError, AttributeError, PtychoConfigError) as error:
         raise SnapshotError(f"checkpoint snapshot {path} is malformed: {error}") from error
-    # the stored sections as written: a field added to the schemas later leaves them valid
-    actual = _digest(
-        _run_defining(
-            {"training": document["training_config"], "execution": document["execution_config"]}
-        )
-    )
-    if stored != actual:
+    # the sections as written: a field added to the schemas later leaves them valid
+    actual = _digest(_run_defining(sections))
+    if recorded != actual:
         raise SnapshotError(
             f"checkpoint snapshot {path} was modified after it was written "
-            f"(fingerprint {stored} does not match its content, {actual})"
+            f"(fingerprint {recorded} does not match its content, {actual})"
         )
-    return Snapshot(path, training, execution, provenance, stored, version)
+    return Snapshot(path, training, execution, provenance, recorded, version)
+
+
+def _from_version_1(document: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 snapshot in today's layout: it kept the sections under training_config and
+    execution_config, and what the run recorded at the top level."""
+    renamed = {"training_config": "training", "execution_config": "execution"}
+    moved = {new: document[old] for old, new in renamed.items() if old in document}
+    recorded = ("schema_version", "kind", "fingerprint", "provenance")
+    return {**moved, METADATA_KEY: {k: document[k] for k in recorded if k in document}}
 
 
 def _moved_weighting(training: Any) -> Any:
