@@ -129,14 +129,14 @@ def _open_archive(stream: IO[bytes], size: int) -> zipfile.ZipFile:
         raise Unreadable(f"not a readable zip archive ({e})") from e
 
 
-def _member(archive: zipfile.ZipFile, name: str) -> zipfile.ZipInfo | None:
+def _members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """Each member by name, looked up as `getinfo` does (a name written twice: the last)."""
+    return {info.filename: info for info in archive.infolist()}
+
+
+def _member(members: dict[str, zipfile.ZipInfo], name: str) -> zipfile.ZipInfo | None:
     """The member np.load reads for a key: the bare name first, then the name with `.npy`."""
-    for candidate in (name, f"{name}.npy"):
-        try:
-            return archive.getinfo(candidate)
-        except KeyError:
-            continue
-    return None
+    return members.get(name) or members.get(f"{name}.npy")
 
 
 def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> zipfile.ZipExtFile:
@@ -186,8 +186,10 @@ def _read_header(stream: zipfile.ZipExtFile, info: zipfile.ZipInfo) -> tuple[Npy
     return NpyHeader(tuple(shape), dtype), start
 
 
-def _read_probe(archive: zipfile.ZipFile, path: str) -> DataFileFacts:
-    info = _member(archive, _PROBE)
+def _read_probe(
+    archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], path: str
+) -> DataFileFacts:
+    info = _member(members, _PROBE)
     if info is None:
         held = ", ".join(sorted(n.removesuffix(".npy") for n in archive.namelist()[:20]))
         problem = f"{path} has no probeGuess array (it holds: {held or 'nothing'})"
@@ -245,9 +247,11 @@ def _metadata(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Any:
     return _read_text(body, header)
 
 
-def _read_nphotons(archive: zipfile.ZipFile, path: str) -> tuple[float | None, str | None]:
+def _read_nphotons(
+    archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], path: str
+) -> tuple[float | None, str | None]:
     """nphotons and, when `_metadata` is present but unusable, why it was ignored."""
-    info = _member(archive, _METADATA)
+    info = _member(members, _METADATA)
     if info is None:
         return None, None
     where = f"_metadata in {path}"
@@ -292,10 +296,11 @@ def _read(data_file: str | os.PathLike[str]) -> DataFileFacts:
         return _fallback(
             f"cannot read probeGuess from {path}: {e.reason}", cause=e, whole_file=True
         )
-    try:
-        with os.fdopen(fd, "rb") as stream, _open_archive(stream, size) as archive:
-            nphotons, why = _read_nphotons(archive, path)
-            facts = _read_probe(archive, path)
+    try:  # unbuffered: zipfile's reads are few, small and scattered over the file
+        with os.fdopen(fd, "rb", 0) as stream, _open_archive(stream, size) as archive:
+            members = _members(archive)
+            nphotons, why = _read_nphotons(archive, members, path)
+            facts = _read_probe(archive, members, path)
         if nphotons is not None or why is not None:  # most data files hold no `_metadata`
             facts = replace(facts, nphotons=nphotons, nphotons_problem=why)
     except (Unreadable, OSError) as e:
@@ -351,8 +356,8 @@ def read_probe_header(data_file: str | os.PathLike[str]) -> NpyHeader:
     path = os.path.abspath(data_file)
     try:
         fd, size = open_regular(path, "data file")
-        with os.fdopen(fd, "rb") as stream, _open_archive(stream, size) as archive:
-            info = _member(archive, _PROBE)
+        with os.fdopen(fd, "rb", 0) as stream, _open_archive(stream, size) as archive:
+            info = _member(_members(archive), _PROBE)
             if info is None:
                 raise Unreadable("it has no probeGuess array")
             with _open_member(archive, info) as member:
