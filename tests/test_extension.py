@@ -145,6 +145,16 @@ class TestRegisteredField:
         assert "dose_channels" not in legacy
         assert 0.3 == from_legacy_dict(legacy, "training").dose_weight
 
+    def test_values_table_follows_the_registered_schemas(self) -> None:
+        """Every key's value, in schema order, has the new keys while they are registered and
+        loses them when the library's own schemas are back."""
+        resolved = resolve_training({"dose_weight": 0.3}, environ={})
+        values = resolved.values()
+        assert (0.3, 3) == (values["training.dose_weight"], values["model.dose_channels"])
+        assert list(resolved.provenance) == list(values)
+        reset_extensions()
+        assert "training.dose_weight" not in resolve_training(environ={}).values()
+
     def test_listed_in_the_reference_pages(self) -> None:
         """The generated field reference lists the new keys."""
         page = fields_page()

@@ -103,8 +103,12 @@ class Resolved:
     def values(self) -> dict[str, Any]:
         """Every resolved value by qualified key."""
         models = self._models()
-        fields = key_fields(self.kind)
-        return {qualified: getattr(models[section], name) for qualified, section, name in fields}
+        values: dict[str, Any] = {}
+        for section, names in key_fields(self.kind):
+            model = models[section]  # looked up once per section, not once per key
+            for qualified, name in names:
+                values[qualified] = getattr(model, name)
+        return values
 
     def _models(self) -> dict[str, BaseModel]:
         """The model holding each section's fields."""

@@ -185,7 +185,8 @@ UNKNOWN = Miss("unknown")
 class _Index:
     keys: tuple[Key, ...]
     qualified: dict[str, None]  # ordered, and quick to test for membership
-    fields: tuple[tuple[str, str, str], ...]  # (qualified name, section, field name) of `keys`
+    # `keys` by section: the section, and the (qualified name, field name) of each of its keys
+    fields: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
     names: dict[str, Match | Miss]
     env: dict[str, Match | Miss]
 
@@ -230,7 +231,10 @@ def _build_index(kind: PayloadKind, all_keys: Mapping[str, Key]) -> _Index:
             found = Miss("ambiguous", tuple(all_keys[q].env for q in found.choices))
         env[env_name] = found
     qualified = dict.fromkeys(k.qualified for k in own)
-    fields = tuple((k.qualified, k.section, k.name) for k in own)
+    by_section: dict[str, list[tuple[str, str]]] = {}
+    for key in own:
+        by_section.setdefault(key.section, []).append((key.qualified, key.name))
+    fields = tuple((section, tuple(names)) for section, names in by_section.items())
     return _Index(tuple(own), qualified, fields, names, env)
 
 
@@ -335,8 +339,8 @@ def keys_of(kind: PayloadKind) -> tuple[Key, ...]:
     return current().index[kind].keys
 
 
-def key_fields(kind: PayloadKind) -> tuple[tuple[str, str, str], ...]:
-    """(qualified name, section, field name) of the keys of a payload kind, in schema order."""
+def key_fields(kind: PayloadKind) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """The keys of a payload kind by section, as (qualified name, field name), in schema order."""
     return current().index[kind].fields
 
 
