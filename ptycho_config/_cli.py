@@ -43,10 +43,8 @@ from ptycho_config._schemas.json_schema import config_file_schema
 from ptycho_config._schemas.reference import env_rows
 from ptycho_config._schemas.registry import KEYS, RESERVED_ENV, env_variables
 from ptycho_config._sources.config_file import ConfigFile, dump_yaml
-from ptycho_config._sources.dotenv import DotEnvFile
-from ptycho_config._sources.environment import Environment
-from ptycho_config._sources.profile import ProfileSource
-from ptycho_config._sources.secrets import SecretsDirectory
+from ptycho_config._sources.environment import DotEnvFile, Environment, SecretsDirectory
+from ptycho_config._sources.mapping import ProfileSource
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE = 0, 1, 2
 EXIT_INVALID, EXIT_MISSING = PtychoConfigError.exit_code, ConfigFileNotFoundError.exit_code

@@ -88,6 +88,10 @@ class Problem:
         return text
 
 
+# What a message shows instead of a mounted secret's content.
+SECRET_SHOWN = "<secret>"
+
+
 def masked(
     problems: Sequence[Problem], secrets: Mapping[str, Iterable[str]], shown: str
 ) -> list[Problem]:

@@ -19,6 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from ptycho_config._datafiles.npz import DataFileFacts, inspect_data_file
 from ptycho_config._errors import (
+    SECRET_SHOWN,
     ConfigFileNotFoundError,
     ConflictError,
     ConflictProblem,
@@ -47,7 +48,6 @@ from ptycho_config._merge.rules import same_field_value
 from ptycho_config._schemas.registry import KEYS, MODEL_DEFINING, PayloadKind, env_spellings
 from ptycho_config._schemas.sections import ExecutionConfig
 from ptycho_config._schemas.validation import message_of
-from ptycho_config._sources.environment import SECRET_SHOWN
 from ptycho_config._sources.kinds import EXPLICIT_KINDS
 from ptycho_config._sources.layer import ConfigSource, Layer
 from ptycho_config._sources.mapping import MappingSource

@@ -13,6 +13,7 @@ from typing import Any, cast
 from pydantic import BaseModel, ValidationError
 
 from ptycho_config._errors import (
+    SECRET_SHOWN,
     ConflictError,
     ConflictProblem,
     Problem,
@@ -44,13 +45,11 @@ from ptycho_config._schemas.sections import (
 )
 from ptycho_config._schemas.validation import problems_from_validation
 from ptycho_config._sources.config_file import ConfigFile
-from ptycho_config._sources.environment import SECRET_SHOWN, Environment
-from ptycho_config._sources.execution import ExecutionSource
+from ptycho_config._sources.environment import DotEnvFile, Environment, SecretsDirectory
 from ptycho_config._sources.kinds import precedence
 from ptycho_config._sources.layer import ConfigSource, Entry, Layer
-from ptycho_config._sources.mapping import MappingSource
-from ptycho_config._sources.overrides import Overrides
-from ptycho_config._sources.profile import ProfileSource
+from ptycho_config._sources.mapping import ExecutionSource, MappingSource, Overrides, ProfileSource
+from ptycho_config._sources.settings import SettingsSource, check_settings_source
 
 
 @dataclass(frozen=True)
@@ -165,18 +164,12 @@ def sources_of(
     env_file = options.env_file
     env_file = switches.get(ENV_FILE_VARIABLE) if env_file is None else env_file
     if env_file is not None:
-        from ptycho_config._sources.dotenv import DotEnvFile
-
         sources.append(DotEnvFile(as_path(env_file, "env_file"), strict_env))
     secrets_dir = options.secrets_dir
     secrets_dir = switches.get(SECRETS_DIR_VARIABLE) if secrets_dir is None else secrets_dir
     if secrets_dir is not None:
-        from ptycho_config._sources.secrets import SecretsDirectory
-
         sources.append(SecretsDirectory(as_path(secrets_dir, "secrets_dir"), strict_env))
     if options.settings_sources:
-        from ptycho_config._sources.settings import SettingsSource, check_settings_source
-
         sources += [SettingsSource(check_settings_source(s)) for s in options.settings_sources]
     config_file = options.config_file
     if config_file is None:

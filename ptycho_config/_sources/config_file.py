@@ -24,8 +24,7 @@ from ptycho_config._errors import (
     InvalidValueProblem,
 )
 from ptycho_config._files import CONFIG_FILE_CAP, DuplicateKeyError, read_capped, unique_keys
-from ptycho_config._schemas.registry import PAYLOAD_SECTIONS, Match, PayloadKind, lookup
-from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
+from ptycho_config._schemas.registry import PayloadKind
 from ptycho_config._schemas.validation import message_of
 from ptycho_config._sources.kinds import SourceKind
 from ptycho_config._sources.layer import Layer
@@ -242,47 +241,25 @@ class ConfigFile:
     kind: SourceKind = "file"
 
     def read(self, payload: PayloadKind) -> Layer:
-        return file_layer(self.path, load_config_file(self.path), payload)
+        data = load_config_file(self.path)
+        layer = Layer(self.kind, payload)
+        if METADATA_KEY in data:  # checked in shape, never read as values
+            layer.problems += _metadata_problems(data[METADATA_KEY], f"{self.kind} {self.path}")
+        layer.add_sections({k: v for k, v in data.items() if k != METADATA_KEY}, str(self.path))
+        return layer
 
 
-def file_layer(
-    path: Path | str, data: Mapping[str, Any], payload: PayloadKind, *, kind: SourceKind = "file"
-) -> Layer:
-    """Every key of a loaded file under its qualified key; keys of the other payload are skipped."""
-    layer = Layer(kind, payload)
-    detail = str(path)
-    where = f"{kind} {detail}"
-    for top, value in data.items():
-        name = str(top)
-        if name == METADATA_KEY:  # checked in shape, never read as values
-            try:
-                Metadata.model_validate(value)
-            except ValidationError as error:
-                for item in error.errors():
-                    key = ".".join(map(str, (name, *item["loc"])))
-                    given = {} if item["type"] == "missing" else {"value": item["input"]}
-                    problem = InvalidValueProblem(key, message_of(item), source=where, **given)
-                    layer.problems.append(problem)
-            continue
-        if name in SECTIONS:
-            if not isinstance(value, dict):
-                message = "a section must be a mapping"
-                layer.problems.append(InvalidValueProblem(name, message, value, where))
-                continue
-            for field, item in value.items():
-                if field in NESTED_SECTIONS and isinstance(item, dict) and name in PAYLOAD_SECTIONS:
-                    # a config's own dump: training.model holds the model section; the other
-                    # run's (inference.model in a training run) is checked but not used
-                    for inner, inner_value in item.items():
-                        spelling = f"{field}.{inner}"
-                        found = lookup(spelling, name)
-                        if name == payload:
-                            layer.add(found, spelling, inner_value, detail)
-                        elif not isinstance(found, Match):
-                            layer.add(found, f"{name}.{spelling}", inner_value, detail)
-                    continue
-                spelling = f"{name}.{field}"
-                layer.add(lookup(spelling, payload), spelling, item, detail, foreign_is_error=False)
-            continue
-        layer.add(lookup(name, payload), name, value, detail, foreign_is_error=False)
-    return layer
+def _metadata_problems(value: Any, where: str) -> list[InvalidValueProblem]:
+    try:
+        Metadata.model_validate(value)
+    except ValidationError as error:
+        return [
+            InvalidValueProblem(
+                ".".join(map(str, (METADATA_KEY, *item["loc"]))),
+                message_of(item),
+                source=where,
+                **({} if item["type"] == "missing" else {"value": item["input"]}),
+            )
+            for item in error.errors()
+        ]
+    return []

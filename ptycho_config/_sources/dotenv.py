@@ -1,4 +1,5 @@
-"""A .env file: one layer of kind dotenv (docs/containers.md).
+"""Reading a .env file (docs/containers.md); ``environment.py`` makes its PTYCHO_* variables a
+layer of kind dotenv.
 
 Read through the guarded open of every file and parsed by python-dotenv's parser; values are
 taken literally (expanding ``${VAR}`` could grow a small file without bound).
@@ -7,20 +8,17 @@ taken literally (expanding ``${VAR}`` could grow a small file without bound).
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from pathlib import Path
 
 from ptycho_config._errors import FileReadError, InvalidValueError, InvalidValueProblem, shorten
 from ptycho_config._files import SETTINGS_FILE_CAP, missing, read_capped
-from ptycho_config._sources.environment import MountedVariables, ptycho_variables
-from ptycho_config._sources.kinds import SourceKind
 
 # Far above any real .env file; bounds the work of parsing one.
 MAX_DOTENV_LINES = 5_000
 
 
 def read_dotenv(path: Path) -> dict[str, str | None]:
-    """The PTYCHO_* variables of a .env file, as spelled there (None for a line without '=')."""
+    """The variables of a .env file, as spelled there (None for a line without '=')."""
     from dotenv.parser import parse_stream
 
     try:
@@ -47,15 +45,4 @@ def read_dotenv(path: Path) -> dict[str, str | None]:
             lines[binding.key] = binding.value
     if problems:
         raise InvalidValueError.from_problems(problems, "env file")
-    return ptycho_variables(lines)
-
-
-@dataclass(frozen=True)
-class DotEnvFile(MountedVariables):
-    """A .env file (``env_file=`` or PTYCHO_ENV_FILE), below the environment."""
-
-    kind: SourceKind = "dotenv"
-
-    def load(self) -> tuple[dict[str, str | None], dict[str, str]]:
-        variables = read_dotenv(self.path)
-        return variables, dict.fromkeys(variables, str(self.path))
+    return lines

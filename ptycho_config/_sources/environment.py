@@ -1,7 +1,7 @@
-"""Environment variables: PTYCHO_<FIELD> or PTYCHO_<SECTION>__<FIELD>, case-insensitive.
+"""PTYCHO_<FIELD> or PTYCHO_<SECTION>__<FIELD> variables, case-insensitive, as layers: from the
+process environment, a .env file (kind dotenv) or a secrets directory (kind secret).
 
-The mapping is scanned once per call and never mutated. Only names starting with the prefix
-are looked at further.
+The environment is read once per call and never mutated.
 """
 
 from __future__ import annotations
@@ -14,7 +14,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
-from ptycho_config._errors import InvalidValueProblem, UnknownKeyProblem, shorten, suggest
+from ptycho_config._errors import (
+    SECRET_SHOWN,
+    InvalidValueProblem,
+    UnknownKeyProblem,
+    shorten,
+    suggest,
+)
 from ptycho_config._schemas.registry import (
     ENV_PREFIX,
     KEYS,
@@ -26,27 +32,19 @@ from ptycho_config._schemas.registry import (
     env_names,
     lookup_env,
 )
+from ptycho_config._sources.dotenv import read_dotenv
 from ptycho_config._sources.kinds import SourceKind
 from ptycho_config._sources.layer import MAX_EXAMINED, Layer
+from ptycho_config._sources.secrets import read_secrets
 from ptycho_config._sources.unknown import typo_suggestions
 
-_PREFIX_LEN = len(ENV_PREFIX)
-_INITIALS = (ENV_PREFIX[0], ENV_PREFIX[0].lower())
-SECRET_SHOWN = "<secret>"  # what a message shows instead of a mounted secret's content
 _Text = TypeVar("_Text", str, str | None)
 
 
 def ptycho_variables(environ: Mapping[str, _Text]) -> dict[str, _Text]:
-    """The PTYCHO_* variables of an environment, as spelled there (only their values are
-    read, so thousands of other variables cost little)."""
-    # only 'P' and 'p' upper-case to 'P': testing the first letter skips almost every other
-    # variable before its prefix is upper-cased
-    names = [
-        name
-        for name in environ
-        if name[:1] in _INITIALS and name[:_PREFIX_LEN].upper() == ENV_PREFIX
-    ]
-    return {name: environ[name] for name in names}
+    """The PTYCHO_* variables of an environment, as spelled there."""
+    prefix = len(ENV_PREFIX)
+    return {name: environ[name] for name in environ if name[:prefix].upper() == ENV_PREFIX}
 
 
 @dataclass(frozen=True)
@@ -94,6 +92,27 @@ class MountedVariables:
         )
 
 
+@dataclass(frozen=True)
+class DotEnvFile(MountedVariables):
+    """A .env file (``env_file=`` or PTYCHO_ENV_FILE), below the environment."""
+
+    kind: SourceKind = "dotenv"
+
+    def load(self) -> tuple[dict[str, str | None], dict[str, str]]:
+        variables = ptycho_variables(read_dotenv(self.path))
+        return variables, dict.fromkeys(variables, str(self.path))
+
+
+@dataclass(frozen=True)
+class SecretsDirectory(MountedVariables):
+    """A secrets directory (``secrets_dir=`` or PTYCHO_SECRETS_DIR), below a .env file."""
+
+    kind: SourceKind = "secret"
+
+    def load(self) -> tuple[dict[str, str | None], dict[str, str]]:
+        return read_secrets(self.path)
+
+
 def environment_layer(
     variables: Mapping[str, str | None],
     payload: PayloadKind,
@@ -133,7 +152,7 @@ def environment_layer(
             _unknown(layer, name, shown, shorten(where), strict)
             continue
         layer.add(
-            found, name, text, detail, raw=shown,
+            name, text, detail, found=found, raw=shown,
             candidates=env_names(payload), foreign_is_error=False,
         )  # fmt: skip
     if strict is None and layer.unknown > MAX_EXAMINED:

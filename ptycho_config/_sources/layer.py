@@ -10,6 +10,7 @@ kind, one entry in the tuple.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -27,6 +28,7 @@ from ptycho_config._errors import (
 )
 from ptycho_config._schemas.registry import (
     ENV_PREFIX,
+    PAYLOAD_SECTIONS,
     Match,
     Miss,
     PayloadKind,
@@ -34,6 +36,7 @@ from ptycho_config._schemas.registry import (
     lookup_env,
     spellings,
 )
+from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
 from ptycho_config._sources.kinds import SourceKind
 
 # Unknown names of one source that get suggestions (and, for variables, the edit-distance
@@ -85,16 +88,18 @@ class Layer:
 
     def add(
         self,
-        found: Match | Miss,
         spelling: str,
         value: Any,
         detail: str,
         *,
+        found: Match | Miss | None = None,
         raw: Any = None,
         candidates: list[str] | None = None,
         foreign_is_error: bool = True,
     ) -> None:
-        """Record one value under the key it names, or the problem with its spelling."""
+        """Record one value under the key it names (``found``, by default the key the spelling
+        names), or the problem with its spelling."""
+        found = lookup(spelling, self.payload) if found is None else found
         raw = value if raw is None else raw
         if isinstance(found, Miss):  # the name matched nothing: it may be hostile, so cut it
             where = f"{self.kind} {shorten(detail)}".strip()
@@ -166,3 +171,39 @@ class Layer:
         if not isinstance(found, Match):
             found = lookup(spelling, self.payload)
         return found.key if isinstance(found, Match) else spelling
+
+    def add_sections(self, data: Mapping[Any, Any], detail: str) -> None:
+        """Every key of a mapping of sections (or bare keys), as a config file holds them; keys
+        of the other payload are skipped."""
+        for top, value in data.items():
+            name = str(top)
+            if name not in SECTIONS:
+                self.add(name, value, detail, foreign_is_error=False)
+            elif not isinstance(value, dict):
+                problem = "a section must be a mapping"
+                self.problems.append(
+                    InvalidValueProblem(name, problem, value, f"{self.kind} {detail}")
+                )
+            else:
+                for inner, item in value.items():
+                    if (
+                        inner in NESTED_SECTIONS
+                        and isinstance(item, dict)
+                        and name in PAYLOAD_SECTIONS
+                    ):
+                        self._add_nested(name, inner, item, detail)
+                    else:
+                        self.add(f"{name}.{inner}", item, detail, foreign_is_error=False)
+
+    def _add_nested(
+        self, section: PayloadKind, nested: str, data: dict[Any, Any], detail: str
+    ) -> None:
+        # a config's own dump: training.model holds the model section; the other run's
+        # (inference.model in a training run) is checked but not used
+        for inner, value in data.items():
+            spelling = f"{nested}.{inner}"
+            found = lookup(spelling, section)
+            if section == self.payload:
+                self.add(spelling, value, detail, found=found)
+            elif not isinstance(found, Match):
+                self.add(f"{section}.{spelling}", value, detail, found=found)

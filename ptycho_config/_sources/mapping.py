@@ -1,4 +1,5 @@
-"""Sources that arrive as plain mappings: values inferred from data, a checkpoint, a profile."""
+"""Sources the caller hands over as Python values: overrides, an ExecutionConfig, a profile's
+name, and mappings (values inferred from data, a checkpoint's)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,82 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ptycho_config._errors import ArgumentTypeError, show
-from ptycho_config._schemas.registry import PayloadKind, lookup
+from ptycho_config._schemas.profiles import get_profile
+from ptycho_config._schemas.registry import PAYLOAD_SECTIONS, PayloadKind, lookup
+from ptycho_config._schemas.sections import SECTIONS, ExecutionConfig
 from ptycho_config._sources.kinds import SourceKind
 from ptycho_config._sources.layer import Layer
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Explicit overrides: the caller's own mapping (or the CLI's --set), the highest source.
+    Unknown keys are problems, never dropped."""
+
+    values: Mapping[str, Any] | None
+    kind: SourceKind = "override"
+
+    def read(self, payload: PayloadKind) -> Layer:
+        layer = Layer(self.kind, payload)
+        if self.values is not None and not isinstance(self.values, Mapping):
+            raise ArgumentTypeError(
+                f"overrides must be a mapping, got {type(self.values).__name__}"
+            )
+        for spelling, value in _flattened(self.values or {}):
+            layer.add(spelling, value, spelling)
+        return layer
+
+
+def _flattened(values: Mapping[Any, Any]) -> list[tuple[str, Any]]:
+    """Spelling and value of every override; a section's mapping gives 'section.field' keys."""
+    flat: list[tuple[str, Any]] = []
+    for spelling, value in values.items():
+        name = spelling if isinstance(spelling, str) else show(spelling)
+        if name in SECTIONS and isinstance(value, Mapping):  # {"training": {"n_groups": 8}}
+            flat += [(f"{name}.{field if isinstance(field, str) else show(field)}", item)
+                     for field, item in value.items()]  # fmt: skip
+        else:
+            flat.append((name, value))
+    return flat
+
+
+@dataclass(frozen=True)
+class ExecutionSource:
+    """The fields explicitly set on an ExecutionConfig passed to a factory: a field left at its
+    default does not outrank the environment."""
+
+    config: ExecutionConfig | None
+    kind: SourceKind = "execution_config"
+
+    def read(self, payload: PayloadKind) -> Layer:
+        layer = Layer(self.kind, payload)
+        if self.config is None:
+            return layer
+        if not isinstance(self.config, ExecutionConfig):
+            got = type(self.config).__name__
+            raise ArgumentTypeError(f"execution_config must be an ExecutionConfig, got {got}")
+        for name in sorted(self.config.model_fields_set):  # the audit trail shows bare names
+            found = lookup(f"execution.{name}", payload)
+            layer.add(name, getattr(self.config, name), name, found=found)
+        return layer
+
+
+@dataclass(frozen=True)
+class ProfileSource:
+    """A named profile (e.g. 'ci'): its values below the file, its contract keys pinned; keys
+    of sections the payload lacks are left out."""
+
+    name: str
+    kind: SourceKind = "profile"
+
+    def read(self, payload: PayloadKind) -> Layer:
+        profile = get_profile(self.name)
+        layer = Layer(self.kind, payload)
+        for key, value in profile.values.items():
+            if key.split(".", 1)[0] in PAYLOAD_SECTIONS[payload]:
+                layer.add(key, value, profile.name)
+        layer.pinned = frozenset(k for k in profile.pinned if k in layer.entries)
+        return layer
 
 
 @dataclass(frozen=True)
@@ -27,7 +101,6 @@ class MappingSource:
                 f"{self.kind} values must be a mapping, got {type(self.values).__name__}"
             )
         for spelling, value in (self.values or {}).items():
-            detail = self.details.get(spelling, "")
             name = spelling if isinstance(spelling, str) else show(spelling)
-            layer.add(lookup(name, payload), name, value, detail, foreign_is_error=False)
+            layer.add(name, value, self.details.get(spelling, ""), foreign_is_error=False)
         return layer

@@ -1,4 +1,4 @@
-"""A secrets directory: kind secret.
+"""Reading a secrets directory; ``environment.py`` makes its variables a layer of kind secret.
 
 One file per variable, named like it (``PTYCHO_WANDB_TOKEN``), as Docker and Kubernetes mount
 secrets; the file's content, stripped, is the value. Provenance names the file.
@@ -6,14 +6,11 @@ secrets; the file's content, stripped, is the value. Provenance names the file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from ptycho_config._errors import FileReadError
 from ptycho_config._files import SETTINGS_FILE_CAP, read_capped, require_directory
 from ptycho_config._schemas.registry import ENV_PREFIX
-from ptycho_config._sources.environment import MountedVariables
-from ptycho_config._sources.kinds import SourceKind
 
 
 def read_secrets(folder: Path) -> tuple[dict[str, str | None], dict[str, str]]:
@@ -37,13 +34,3 @@ def read_secrets(folder: Path) -> tuple[dict[str, str | None], dict[str, str]]:
             reason = f"its file {name} is not UTF-8 text"
             raise FileReadError.of(folder, "secrets directory", reason) from error
     return values, {name: str(path) for name, path in files.items()}
-
-
-@dataclass(frozen=True)
-class SecretsDirectory(MountedVariables):
-    """A secrets directory (``secrets_dir=`` or PTYCHO_SECRETS_DIR), below a .env file."""
-
-    kind: SourceKind = "secret"
-
-    def load(self) -> tuple[dict[str, str | None], dict[str, str]]:
-        return read_secrets(self.path)

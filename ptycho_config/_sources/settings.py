@@ -13,7 +13,6 @@ from typing import Any
 
 from ptycho_config._errors import ArgumentTypeError, Problem, PtychoConfigError
 from ptycho_config._schemas.registry import PayloadKind
-from ptycho_config._sources.config_file import file_layer
 from ptycho_config._sources.kinds import SourceKind
 from ptycho_config._sources.layer import Layer
 
@@ -52,4 +51,6 @@ class SettingsSource:
         return data
 
     def read(self, payload: PayloadKind) -> Layer:
-        return file_layer(type(self.source).__name__, self._data, payload, kind=self.kind)
+        layer = Layer(self.kind, payload)
+        layer.add_sections(self._data, type(self.source).__name__)
+        return layer

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from ptycho_config._errors import (
+    SECRET_SHOWN,
     ConflictError,
     ConflictProblem,
     InvalidValueError,
@@ -19,7 +20,6 @@ from ptycho_config._errors import (
     Problem,
 )
 from ptycho_config._merge.provenance import Source
-from ptycho_config._sources.environment import SECRET_SHOWN
 
 TORCHRUN_VARIABLES = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
 

@@ -25,11 +25,9 @@ from ptycho_config._schemas.registry import KEYS, PayloadKind, keys_of
 from ptycho_config._schemas.sections import ExecutionConfig
 from ptycho_config._sources.config_file import ConfigFile
 from ptycho_config._sources.environment import Environment, environment_of
-from ptycho_config._sources.execution import ExecutionSource
 from ptycho_config._sources.kinds import SOURCE_KINDS, SourceKind
 from ptycho_config._sources.layer import ConfigSource
-from ptycho_config._sources.mapping import MappingSource
-from ptycho_config._sources.overrides import Overrides
+from ptycho_config._sources.mapping import ExecutionSource, MappingSource, Overrides
 from ptycho_config.testing._configs import (
     build,
     equalize,
