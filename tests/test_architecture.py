@@ -21,11 +21,14 @@ def _module_name(path: Path) -> str:
 
 def _imports(path: Path, modules: set[str]) -> set[str]:
     """The project modules a file imports anywhere (also inside functions, but not for typing)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
     found: set[str] = set()
-    for node in ast.walk(tree):
+    pending: list[ast.AST] = [ast.parse(path.read_text(encoding="utf-8"))]
+    while pending:
+        node = pending.pop()
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            node.body = []
+            pending += node.orelse  # what is imported for type checkers only is no dependency
+            continue
+        pending += ast.iter_child_nodes(node)
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
@@ -70,9 +73,8 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 LAYERS: tuple[tuple[str, ...], ...] = (
     # the subpackages themselves are empty: only their modules have a place of their own
     ("_errors", "_schemas", "_merge", "_datafiles", "_legacy", "_torch", "_factories"),
-    ("_schemas.types", "_schemas.validation", "_files", "_datafiles.pickled",
-     "_schemas.object_policy"),
-    ("_schemas.base", "_schemas.torch_section", "_schemas.sections"),
+    ("_schemas.types", "_schemas.base", "_files", "_datafiles.pickled", "_schemas.object_policy"),
+    ("_schemas.torch_section", "_schemas.sections"),
     ("_schemas.registry",),
     ("_sources", "_merge.provenance", "_schemas.profiles", "_legacy.values", "_merge.accelerator",
      "_datafiles.npz", "_schemas.json_schema", "_schemas.reference", "_torch.objects", "ptycho",

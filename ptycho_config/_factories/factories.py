@@ -45,9 +45,9 @@ from ptycho_config._merge.resolve import (
     sources_of,
 )
 from ptycho_config._merge.rules import same_field_value
+from ptycho_config._schemas.base import message_of
 from ptycho_config._schemas.registry import KEYS, MODEL_DEFINING, PayloadKind, env_spellings
 from ptycho_config._schemas.sections import ExecutionConfig
-from ptycho_config._schemas.validation import message_of
 from ptycho_config._sources.kinds import EXPLICIT_KINDS
 from ptycho_config._sources.layer import ConfigSource, Layer
 from ptycho_config._sources.mapping import MappingSource

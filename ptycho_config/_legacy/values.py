@@ -12,10 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ptycho_config._schemas.base import adapter_of
+from ptycho_config._schemas.base import adapter_of, message_of
 from ptycho_config._schemas.registry import current, legacy_name
 from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
-from ptycho_config._schemas.validation import message_of
 
 
 @functools.cache

@@ -24,6 +24,7 @@ from ptycho_config._errors import (
 from ptycho_config._files import as_path
 from ptycho_config._merge.provenance import Provenance, Source, explain
 from ptycho_config._merge.rules import join_shared_fields, once_per_shared_field, pinned_conflicts
+from ptycho_config._schemas.base import problems_from_validation
 from ptycho_config._schemas.profiles import get_profile
 from ptycho_config._schemas.registry import (
     CONFIG_FILE_VARIABLE,
@@ -43,7 +44,6 @@ from ptycho_config._schemas.sections import (
     InferenceConfig,
     TrainingConfig,
 )
-from ptycho_config._schemas.validation import problems_from_validation
 from ptycho_config._sources.config_file import ConfigFile
 from ptycho_config._sources.environment import DotEnvFile, Environment, SecretsDirectory
 from ptycho_config._sources.kinds import precedence
