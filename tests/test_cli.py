@@ -26,7 +26,8 @@ from ptycho_config._cli import (
     EXIT_USAGE,
     main,
 )
-from ptycho_config._factories.example import EXAMPLE_DIR, write_example
+from ptycho_config._factories.example import EXAMPLE_DIR
+from tests._example import write_example
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -28,9 +28,9 @@ from ptycho_config import (
     settings,  # imported before any extension registers
     to_legacy_dict,
 )
-from ptycho_config._factories.example import write_example
 from ptycho_config._schemas.extension import reset_extensions
 from ptycho_config._schemas.reference import fields_page
+from tests._example import write_example
 
 PACKAGE = "ptycho_dose_ext"
 MODULE = """

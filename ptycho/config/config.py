@@ -33,7 +33,7 @@ from ptycho_config._errors import (
     ModelArchiveNotFoundError,
     PtychoConfigError,
 )
-from ptycho_config._factories.factories import MODEL_ARCHIVE
+from ptycho_config._factories.snapshot import MODEL_ARCHIVE
 from ptycho_config._files import CONFIG_FILE_CAP, read_capped
 from ptycho_config._legacy.bridge import to_legacy_dict
 from ptycho_config._schemas.registry import ALIASES, LEGACY_RENAMES

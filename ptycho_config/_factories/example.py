@@ -1,7 +1,8 @@
 """The bundled example: a tiny data set, a config file and a trained-model directory.
 
 The files ship inside the package (``ptycho_config/example``), so ``--example`` always
-resolves from the same place; ``write_example`` regenerates them deterministically.
+resolves from the same place; ``tests/_example.py`` regenerates them deterministically (and a
+test checks that they match).
 """
 
 from __future__ import annotations
@@ -10,15 +11,11 @@ import json
 import os
 import shutil
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
 from ptycho_config._errors import OutputError, Problem
-from ptycho_config._factories.factories import create_training_payload
-from ptycho_config._factories.snapshot import save_snapshot
 from ptycho_config._files import as_path
-from ptycho_config._schemas.sections import ExecutionConfig
 
 EXAMPLE_DIR = Path(__file__).resolve().parents[1] / "example"
 TRAIN_DATA = "train_data.npz"
@@ -67,30 +64,6 @@ def write_data(
     with path.open("wb") as stream:  # a file object: numpy adds no .npz suffix to it
         save(stream, **arrays)
     return path
-
-
-def write_example(folder: str | os.PathLike[str]) -> Path:
-    """Generate the example into ``folder``: data, config and a model directory with snapshot."""
-
-    root = Path(folder)
-    (root / MODEL).mkdir(parents=True, exist_ok=True)
-    write_data(root / TRAIN_DATA, probe_size=64, positions=16, seed=1)
-    write_data(root / TEST_DATA, probe_size=64, positions=8, seed=2)
-    (root / CONFIG).write_text(CONFIG_TEXT, encoding="utf-8")
-    with zipfile.ZipFile(root / MODEL / "wts.h5.zip", "w") as archive:
-        archive.writestr("README.txt", "Placeholder weights of the ptycho-config example.\n")
-    # relative paths keep the snapshot the same wherever the example is written
-    previous = Path.cwd()
-    os.chdir(root)
-    try:
-        payload = create_training_payload(
-            TRAIN_DATA, "training_outputs", None, ExecutionConfig(accelerator="cpu"),
-            environ={}, config_file=CONFIG,
-        )  # fmt: skip
-        save_snapshot(payload, MODEL)
-    finally:
-        os.chdir(previous)
-    return root
 
 
 def copy_example(folder: str | os.PathLike[str]) -> Path:

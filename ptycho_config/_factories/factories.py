@@ -33,7 +33,12 @@ from ptycho_config._errors import (
     show,
 )
 from ptycho_config._factories.payloads import InferencePayload, TrainingPayload
-from ptycho_config._factories.snapshot import SNAPSHOT_NAME, Snapshot, load_snapshot
+from ptycho_config._factories.snapshot import (
+    MODEL_ARCHIVE,
+    SNAPSHOT_NAME,
+    Snapshot,
+    load_snapshot,
+)
 from ptycho_config._files import require_directory, require_file
 from ptycho_config._legacy.bridge import populate_quietly, to_legacy_dict
 from ptycho_config._merge.accelerator import ON_THIS_HOST, resolve_accelerator
@@ -54,7 +59,6 @@ from ptycho_config._sources.mapping import MappingSource
 from ptycho_config._torch.config import trained_knobs
 from ptycho_config._torch.torchrun import TorchrunLaunch, torchrun_launch
 
-MODEL_ARCHIVE = "wts.h5.zip"
 # The paths of a run, keys like any other; the command line's flag of each.
 RUN_PATHS: dict[PayloadKind, tuple[str, ...]] = {
     "training": ("train_data_file", "output_dir"),

@@ -47,6 +47,8 @@ from ptycho_config._schemas.sections import (
 from ptycho_config._sources.config_file import METADATA_KEY
 from ptycho_config._sources.kinds import SOURCE_KINDS
 
+# A trained model directory holds its weights archive and, beside it, the snapshot.
+MODEL_ARCHIVE = "wts.h5.zip"
 SNAPSHOT_NAME = "ptycho_config.json"
 # version 1 kept the sections under training_config and execution_config, the rest at the top
 SNAPSHOT_VERSION = 2

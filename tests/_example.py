@@ -1,0 +1,42 @@
+"""Regenerates the bundled example (``ptycho_config/example``) deterministically."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+from ptycho_config._factories.example import (
+    CONFIG,
+    CONFIG_TEXT,
+    MODEL,
+    TEST_DATA,
+    TRAIN_DATA,
+    write_data,
+)
+from ptycho_config._factories.factories import create_training_payload
+from ptycho_config._factories.snapshot import MODEL_ARCHIVE, save_snapshot
+from ptycho_config._schemas.sections import ExecutionConfig
+
+
+def write_example(folder: str | os.PathLike[str]) -> Path:
+    """Generate the example into ``folder``: data, config and a model directory with snapshot."""
+    root = Path(folder)
+    (root / MODEL).mkdir(parents=True, exist_ok=True)
+    write_data(root / TRAIN_DATA, probe_size=64, positions=16, seed=1)
+    write_data(root / TEST_DATA, probe_size=64, positions=8, seed=2)
+    (root / CONFIG).write_text(CONFIG_TEXT, encoding="utf-8")
+    with zipfile.ZipFile(root / MODEL / MODEL_ARCHIVE, "w") as archive:
+        archive.writestr("README.txt", "Placeholder weights of the ptycho-config example.\n")
+    # relative paths keep the snapshot the same wherever the example is written
+    previous = Path.cwd()
+    os.chdir(root)
+    try:
+        payload = create_training_payload(
+            TRAIN_DATA, "training_outputs", None, ExecutionConfig(accelerator="cpu"),
+            environ={}, config_file=CONFIG,
+        )  # fmt: skip
+        save_snapshot(payload, MODEL)
+    finally:
+        os.chdir(previous)
+    return root
