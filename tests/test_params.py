@@ -365,7 +365,7 @@ class TestFactoriesSeal:
     def test_populate_by_a_factory_seals(self, tmp_path: Path) -> None:
         """After a factory populated the dict, it is sealed: later sets are logged."""
         from ptycho_config import create_training_payload
-        from ptycho_config._factories.example import write_example
+        from tests._example import write_example
 
         example = write_example(tmp_path / "example")
         params.unseal()

@@ -18,9 +18,9 @@ from ptycho_config import (
     resolve_training,
     save_snapshot,
 )
-from ptycho_config._factories.example import write_example
 from ptycho_config._schemas import profiles as _profiles
 from ptycho_config._schemas.profiles import get_profile, register_profile
+from tests._example import write_example
 from tests.conftest import make_model_dir
 
 

@@ -25,7 +25,6 @@ from ptycho_config import (
     save_snapshot,
     to_legacy_dict,
 )
-from ptycho_config._factories.example import write_example
 from ptycho_config._schemas.registry import SHARED_FIELDS
 from ptycho_config._schemas.torch_section import TorchBackendConfig
 from ptycho_config._torch.config import (
@@ -38,6 +37,7 @@ from ptycho_config._torch.config import (
     torch_model_config,
     torch_training_config,
 )
+from tests._example import write_example
 from tests.conftest import make_model_dir
 
 SCHEMAS: dict[str, Any] = {
