@@ -24,8 +24,8 @@ from ptycho_config._errors import (
     InvalidValueProblem,
 )
 from ptycho_config._files import CONFIG_FILE_CAP, DuplicateKeyError, read_capped, unique_keys
+from ptycho_config._schemas.base import message_of
 from ptycho_config._schemas.registry import PayloadKind
-from ptycho_config._schemas.validation import message_of
 from ptycho_config._sources.kinds import SourceKind
 from ptycho_config._sources.layer import Layer
 
