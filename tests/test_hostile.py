@@ -44,6 +44,9 @@ from tests.conftest import CPU
 
 FEW = settings(max_examples=25, deadline=None)
 BASE = {"n_groups": 4}
+# "No hang": each case takes well under a second here, and its unbounded form takes minutes or
+# exhausts memory; the wide margin keeps a loaded machine from failing a bounded one.
+NO_HANG_S = 10
 
 
 def _peak_mib(action: Any) -> float:
@@ -99,7 +102,7 @@ class TestPickledMetadata:
         started = time.perf_counter()
         with pytest.raises(Unreadable, match="converts a value"):
             unpickle_item(_array_pickle(call))
-        assert time.perf_counter() - started < 1
+        assert time.perf_counter() - started < NO_HANG_S
 
     def test_a_large_allocation_is_refused(self) -> None:
         """bytes(10**7) through REDUCE is refused before anything that size is built."""
@@ -134,7 +137,7 @@ class TestUnknownNames:
         started = time.perf_counter()
         with pytest.raises(UnknownKeyError) as caught:
             resolve_training(BASE, environ=dict.fromkeys(names, "1"), strict_env=True)
-        assert time.perf_counter() - started < 2
+        assert time.perf_counter() - started < NO_HANG_S
         assert {p.key for p in caught.value.problems} == set(names)
         assert "... and 1980 more" in str(caught.value)
 
@@ -167,7 +170,7 @@ class TestUnknownNames:
         started = time.perf_counter()
         with pytest.raises(UnknownKeyError) as caught:
             resolve_training(BASE, environ={}, config_file=path)
-        assert time.perf_counter() - started < 2
+        assert time.perf_counter() - started < NO_HANG_S
         assert 15_000 == len(caught.value.problems)
 
     def test_many_unknown_fields_given_to_a_schema(self) -> None:
@@ -176,7 +179,7 @@ class TestUnknownNames:
         started = time.perf_counter()
         with pytest.raises(UnknownKeyError) as caught:
             TrainingConfig.model_validate_json(text)
-        assert time.perf_counter() - started < 1
+        assert time.perf_counter() - started < NO_HANG_S
         assert 40_000 == len(caught.value.problems)
 
     @pytest.mark.parametrize(
@@ -198,7 +201,7 @@ class TestUnknownNames:
         started = time.perf_counter()
         with pytest.raises(UnknownKeyError) as caught:
             from_legacy_dict({f"k{i}": 1 for i in range(40_000)}, "training")
-        assert time.perf_counter() - started < 1
+        assert time.perf_counter() - started < NO_HANG_S
         assert 40_000 == len(caught.value.problems)
 
     def test_a_secrets_directory_of_many_unknown_files(self, tmp_path: Path) -> None:
@@ -208,7 +211,7 @@ class TestUnknownNames:
         started = time.perf_counter()
         with pytest.warns(UserWarning, match="unknown environment variable"):
             resolved = resolve_training(BASE, environ={}, secrets_dir=tmp_path)
-        assert time.perf_counter() - started < 2
+        assert time.perf_counter() - started < NO_HANG_S
         assert 8 == resolved.training_config.batch_size
 
 
@@ -288,7 +291,7 @@ class TestYamlNumbers:
         started = time.perf_counter()
         with pytest.raises(InvalidValueError):
             _from_yaml(tmp_path, "n_groups: 1" + ":59" * 100_000 + "\n")
-        assert time.perf_counter() - started < 1
+        assert time.perf_counter() - started < NO_HANG_S
 
     def test_core_forms(self, tmp_path: Path) -> None:
         config = _from_yaml(tmp_path, "n_groups: 0x10\nnepochs: 0o17\n")
@@ -328,7 +331,7 @@ class TestYamlNumbers:
         started = time.perf_counter()
         with pytest.raises(InvalidValueError, match="merge keys"):
             resolve_training(BASE, environ={}, config_file=path)
-        assert time.perf_counter() - started < 1
+        assert time.perf_counter() - started < NO_HANG_S
 
     @pytest.mark.parametrize("suffix", [".yaml", ".toml", ".json"])
     def test_a_file_of_many_values_is_refused_before_it_is_built(
@@ -345,7 +348,7 @@ class TestYamlNumbers:
         started = time.perf_counter()
         with pytest.raises(InvalidValueError, match="more than 20000 values"):
             resolve_training(BASE, environ={}, config_file=path)
-        assert time.perf_counter() - started < 1
+        assert time.perf_counter() - started < NO_HANG_S
 
 
 class TestSecretsMasked:
@@ -469,7 +472,7 @@ class TestDotEnv:
         started = time.perf_counter()
         with pytest.raises(FileReadError, match="more than 5000 lines"):
             resolve_training(BASE, environ={}, env_file=path)
-        assert time.perf_counter() - started < 1
+        assert time.perf_counter() - started < NO_HANG_S
 
     @pytest.mark.parametrize("end", ["\r", "\r\n"])
     def test_lines_ended_by_carriage_returns_count_as_lines(self, tmp_path: Path, end: str) -> None:
@@ -479,7 +482,7 @@ class TestDotEnv:
         started = time.perf_counter()
         with pytest.raises(FileReadError, match="more than 5000 lines"):
             resolve_training(BASE, environ={}, env_file=path)
-        assert time.perf_counter() - started < 1
+        assert time.perf_counter() - started < NO_HANG_S
 
     def test_values_are_literal(self, tmp_path: Path) -> None:
         """${VAR} is not expanded: expansion could grow a small file without bound."""
