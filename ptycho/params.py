@@ -115,9 +115,7 @@ _MISSING: Any = _Missing()
 def ensure_defaults() -> None:
     """Put back every default key missing from ``cfg`` (values present are left alone)."""
     with _write_lock:
-        missing = {key: value for key, value in DEFAULT_CFG.items() if key not in cfg}
-        if missing:
-            cfg.update(missing)
+        cfg.update({key: value for key, value in DEFAULT_CFG.items() if key not in cfg})
 
 
 def get(key: str, default: Any = _MISSING) -> Any:
@@ -129,11 +127,9 @@ def get(key: str, default: Any = _MISSING) -> Any:
     ensure_defaults()
     if key == "bigN":
         return get_bigN()
-    value = cfg.get(key, _MISSING)
+    value = cfg.get(key, default)
     if value is _MISSING:
-        if default is _MISSING:
-            raise KeyError(key)
-        return default
+        raise KeyError(key)
     return value
 
 
@@ -159,29 +155,24 @@ def set(key: str, value: Any) -> None:
 
 def params() -> dict[str, Any]:
     """A copy of the dict (missing defaults restored) with the derived ``bigN`` added."""
-    ensure_defaults()
-    snapshot = dict(cfg)
+    snapshot = _snapshot()
     snapshot["bigN"] = _derived(snapshot, "bigN", _big_n)
     return snapshot
 
 
 def get_bigN() -> int:
     """``N + (gridsize - 1) * offset``."""
-    ensure_defaults()
-    return _derived(dict(cfg), "bigN", _big_n)
+    return _derived(_snapshot(), "bigN", _big_n)
 
 
 def get_padding_size() -> int:
     """``(gridsize - 1) * offset + max_position_jitter``."""
-    ensure_defaults()
-    return _derived(dict(cfg), "padding_size", _padding)
+    return _derived(_snapshot(), "padding_size", _padding)
 
 
 def get_padded_size() -> int:
     """``bigN + max_position_jitter``."""
-    ensure_defaults()
-    snapshot = dict(cfg)
-    return _derived(snapshot, "padded_size", lambda v: _big_n(v) + int(v["max_position_jitter"]))
+    return _derived(_snapshot(), "padded_size", lambda v: _big_n(v) + int(v["max_position_jitter"]))
 
 
 def print_params() -> None:
@@ -206,8 +197,7 @@ def validate() -> None:
 
     Raises InvalidValueError (a ValueError).
     """
-    ensure_defaults()
-    snapshot = dict(cfg)
+    snapshot = _snapshot()
     problems: list[tuple[str, Any, str]] = []
     for key, value in snapshot.items():
         try:
@@ -278,6 +268,12 @@ def _write_populated(values: dict[str, Any], *, report: bool = True) -> dict[str
         cfg.update(values)
         _populated.update(values)
     return replaced
+
+
+def _snapshot() -> dict[str, Any]:
+    """A copy of ``cfg``, missing defaults restored first."""
+    ensure_defaults()
+    return dict(cfg)
 
 
 def _same(a: Any, b: Any) -> bool:

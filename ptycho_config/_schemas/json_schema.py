@@ -8,14 +8,11 @@ config files (e.g. a ``# yaml-language-server: $schema=...`` line).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
-
-from pydantic.fields import FieldInfo
 
 from ptycho_config._schemas.registry import ALIASES, KEYS, PAYLOAD_SECTIONS, Match, Miss, lookup
 from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
-from ptycho_config._schemas.types import AliasChoices, _power_of_two
 from ptycho_config._sources.config_file import METADATA_KEY, Metadata
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -33,18 +30,18 @@ def _words(words: Iterable[str]) -> dict[str, Any]:
     return {"type": "string", "pattern": rf"^\s*(?:{'|'.join(spelled)})\s*$"}
 
 
-def _as_read(node: Any, aliases: Mapping[str, str]) -> Any:
+def _as_read(node: Any) -> Any:
     """A generated property schema made to accept what the library accepts: choices in any
-    case and through their aliases, boolean words; an optional value as one type list, so a
+    case, boolean words; an optional value as one type list, so a
     bad value is reported by its own rule, not as 'not valid under any of the given schemas'."""
     if isinstance(node, list):
-        return [_as_read(item, aliases) for item in node]
+        return [_as_read(item) for item in node]
     if not isinstance(node, dict):
         return node
-    node = {key: _as_read(value, aliases) for key, value in node.items()}
+    node = {key: _as_read(value) for key, value in node.items()}
     choices = node.pop("enum", None) or ([node.pop("const")] if "const" in node else None)
     if choices is not None and all(isinstance(choice, str) for choice in choices):
-        node |= _words([*choices, *(a for a, target in aliases.items() if target in choices)])
+        node |= _words(choices)
     elif choices is not None:
         node["enum"] = choices
     if node.get("format") == "path":  # the path rule of types.py: not blank, no NUL byte
@@ -63,33 +60,16 @@ def _as_read(node: Any, aliases: Mapping[str, str]) -> Any:
     return node
 
 
-def _field_schema(info: FieldInfo, generated: dict[str, Any]) -> dict[str, Any]:
-    """One field's schema as the library reads it (see ``_as_read``); a power of two is one of
-    the powers of two within its bound."""
-    aliases: dict[str, str] = {}
-    for item in info.metadata:
-        function = getattr(item, "func", None)
-        if isinstance(function, AliasChoices):
-            aliases |= function.aliases
-        if function is _power_of_two:
-            top = int(generated.get("maximum", 2**31))
-            generated = {k: v for k, v in generated.items() if k not in ("minimum", "maximum")}
-            generated["enum"] = [2**n for n in range(top.bit_length()) if 2**n <= top]
-    return dict(_as_read(generated, aliases))
-
-
 def _field_schemas() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """Each qualified key's property schema, and the definitions they refer to."""
     properties: dict[str, dict[str, Any]] = {}
     definitions: dict[str, Any] = {}
     for section, schema in SECTIONS.items():
         generated = schema.model_json_schema(ref_template="#/$defs/{model}")
-        definitions.update(_as_read(generated.get("$defs", {}), {}))
+        definitions.update(_as_read(generated.get("$defs", {})))
         for key in KEYS.values():
             if key.section == section:
-                properties[key.qualified] = _field_schema(
-                    key.info, generated["properties"][key.name]
-                )
+                properties[key.qualified] = _as_read(generated["properties"][key.name])
     return properties, definitions
 
 

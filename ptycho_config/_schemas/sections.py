@@ -46,7 +46,6 @@ from ptycho_config._schemas.types import (
     PowerOfTwo,
     ProbeSize,
     RuntimeScheduler,
-    TrainingScheduler,
     UnitFloat,
     list_text,
     none_string,
@@ -271,7 +270,7 @@ class TrainingConfig(_Grouping):
     adam_beta2: HalfOpenUnitFloat = Field(
         0.999, description="Adam/AdamW second-moment decay, in [0, 1)."
     )
-    scheduler: TrainingScheduler = Field("Default", description="Learning-rate schedule.")
+    scheduler: RuntimeScheduler = Field("Default", description="Learning-rate schedule.")
     lr_warmup_epochs: NonNegativeInt = Field(
         0, description="Warm-up epochs of WarmupCosine (< nepochs)."
     )

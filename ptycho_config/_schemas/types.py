@@ -21,24 +21,17 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    WithJsonSchema,
 )
 from pydantic_core import core_schema
 
 from ptycho_config._errors import show
 
 
-def _is_bool(value: Any) -> bool:
-    """Python's bool or numpy's (which is no int subclass, but int() takes it all the same)."""
-    kind = type(value)
-    return isinstance(value, bool) or (kind.__module__ == "numpy" and kind.__name__ in _NP_BOOL)
-
-
-_NP_BOOL = ("bool_", "bool")
-
-
 def _plain_number(value: Any) -> Any:
-    # bool is an int subclass; True as a count or size is always a mistake
-    if _is_bool(value):
+    # True as a count or size is always a mistake, yet int() takes it: Python's bool is an int
+    # subclass, and numpy's bool (bool_ before numpy 2) converts all the same
+    if isinstance(value, bool) or type(value).__name__ in ("bool", "bool_"):
         raise ValueError("must be a number, not a boolean")
     # Python's int() and float() take 1_000; a number as text follows one rule everywhere,
     # YAML 1.2's, where 1_000 is text and no number
@@ -69,15 +62,27 @@ def one_of(*allowed: int) -> Callable[[int], int]:
 
 @dataclass(frozen=True, eq=False)
 class AliasChoices:
-    """A validator that maps accepted alternative spellings onto canonical choices (the JSON
-    Schema reads ``aliases`` to accept them too)."""
+    """``Annotated`` metadata of a choice: alternative spellings are mapped onto canonical
+    choices before the type checks, and the JSON Schema lists them beside the choices."""
 
     aliases: dict[str, str]
 
-    def __call__(self, value: Any) -> Any:
+    def canonical(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.aliases.get(value, self.aliases.get(value.lower(), value))
         return value
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(self.canonical, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        document = dict(handler(schema))
+        document["enum"] = list(dict.fromkeys([*document["enum"], *self.aliases]))
+        return document
 
 
 def none_string(value: Any) -> Any:
@@ -130,14 +135,6 @@ def reject_tpu(value: Any) -> Any:
     return value
 
 
-_JSON_KEYWORDS = {
-    "ge": "minimum",
-    "gt": "exclusiveMinimum",
-    "le": "maximum",
-    "lt": "exclusiveMaximum",
-}
-
-
 @dataclass(frozen=True)
 class Bounds:
     """An interval rule with the reference's wording ("must be positive, got 0").
@@ -152,16 +149,14 @@ class Bounds:
     le: float | None = None
     lt: float | None = None
 
-    def holds(self, value: float) -> bool:
-        return (
+    def check(self, value: Any) -> Any:
+        inside = (
             (self.ge is None or value >= self.ge)
             and (self.gt is None or value > self.gt)
             and (self.le is None or value <= self.le)
             and (self.lt is None or value < self.lt)
         )
-
-    def check(self, value: Any) -> Any:
-        if not self.holds(value):
+        if not inside:
             raise ValueError(f"must be {self.phrase}, got {show(value)}")
         return value
 
@@ -173,12 +168,13 @@ class Bounds:
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> dict[str, Any]:
-        document = dict(handler(schema))
-        for attribute, keyword in _JSON_KEYWORDS.items():
-            bound = getattr(self, attribute)
-            if bound is not None:
-                document[keyword] = bound
-        return document
+        keywords = {
+            "minimum": self.ge,
+            "exclusiveMinimum": self.gt,
+            "maximum": self.le,
+            "exclusiveMaximum": self.lt,
+        }
+        return {**handler(schema), **{k: v for k, v in keywords.items() if v is not None}}
 
 
 def _finite(value: Any) -> Any:
@@ -198,7 +194,14 @@ AT_MOST_MAX_COUNT = Bounds(f"at most {MAX_COUNT}", le=MAX_COUNT)
 Int = Annotated[int, PLAIN_NUMBER]
 PositiveInt = Annotated[int, PLAIN_NUMBER, POSITIVE, AT_MOST_MAX_COUNT]
 NonNegativeInt = Annotated[int, PLAIN_NUMBER, Bounds("non-negative", ge=0), AT_MOST_MAX_COUNT]
-PowerOfTwo = Annotated[Int, AfterValidator(_power_of_two), AT_MOST_MAX_COUNT]
+# JSON Schema has no rule for powers of two: it lists those within the bound
+_POWERS_OF_TWO = [2**n for n in range(MAX_COUNT.bit_length())]
+PowerOfTwo = Annotated[
+    Int,
+    AfterValidator(_power_of_two),
+    AT_MOST_MAX_COUNT,
+    WithJsonSchema({"type": "integer", "enum": _POWERS_OF_TWO}),
+]
 # gridsize² channels: 32 gives 1,024, far past any model that fits in memory
 MAX_GRIDSIZE = 32
 GridSize = Annotated[
@@ -218,11 +221,11 @@ ProbeSize = Annotated[
 ]
 ModelType = Annotated[
     Literal["pinn", "supervised"],
-    BeforeValidator(AliasChoices({"unsupervised": "pinn", "supervised": "supervised"})),
+    AliasChoices({"unsupervised": "pinn", "supervised": "supervised"}),
 ]
 Activation = Annotated[
     Literal["sigmoid", "swish", "softplus", "relu"],
-    BeforeValidator(AliasChoices({"silu": "swish"})),
+    AliasChoices({"silu": "swish"}),
 ]
 Backend = Literal["tensorflow", "pytorch"]
 _T = TypeVar("_T")
@@ -273,7 +276,6 @@ ClipAlgorithm = Literal["norm", "value", "agc"]
 RuntimeScheduler = Literal[
     "Default", "Exponential", "MultiStage", "Adaptive", "WarmupCosine", "ReduceLROnPlateau"
 ]
-TrainingScheduler = RuntimeScheduler
 
 
 @dataclass(frozen=True)
