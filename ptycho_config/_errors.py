@@ -255,10 +255,6 @@ class MissingValueProblem(Problem):
     error = MissingValueError
 
 
-# A word longer than this is compared with nothing: every key and variable name is shorter.
-_LONGEST_NAME = 100
-
-
 def suggest(
     word: str,
     candidates: Iterable[str],
@@ -270,7 +266,7 @@ def suggest(
     ``same`` maps a candidate to what it names: of several spellings of one thing (``n_groups``
     and ``training.n_groups``) only the closest is suggested.
     """
-    if not isinstance(word, str) or len(word) > _LONGEST_NAME:  # no name of ours is that long
+    if not isinstance(word, str) or len(word) > 100:  # no key or variable name is that long
         return ()
     # names are compared within their section ('training.nepoch' with 'training.nepochs', not
     # with 'training.K'), and initials name a field too ('lr' is learning_rate)

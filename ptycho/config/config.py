@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from ptycho.config.simulation import (
@@ -36,7 +35,7 @@ from ptycho_config._errors import (
 from ptycho_config._factories.snapshot import MODEL_ARCHIVE
 from ptycho_config._files import CONFIG_FILE_CAP, read_capped
 from ptycho_config._legacy.bridge import to_legacy_dict
-from ptycho_config._schemas.registry import ALIASES, LEGACY_RENAMES
+from ptycho_config._schemas.registry import LEGACY_RENAMES
 from ptycho_config._schemas.sections import (
     InferenceConfig,
     ModelConfig,
@@ -70,12 +69,8 @@ __all__ = [
     "validate_training_config",
 ]
 
-# Field name -> legacy dict name, for the fields whose legacy name differs.
-KEY_MAPPINGS: Mapping[str, str] = MappingProxyType(dict(LEGACY_RENAMES))
-
-# Deprecated alias fields are left out when re-validating: their value already lives in
-# the field they alias, and re-validating them would only repeat the deprecation warning.
-_DEPRECATED_FIELDS = frozenset(a.name for a in ALIASES.values() if a.deprecated)
+# Field name -> legacy dict name, for the fields whose legacy name differs (read-only).
+KEY_MAPPINGS: Mapping[str, str] = LEGACY_RENAMES
 
 AnyConfig = TrainingConfig | InferenceConfig | ModelConfig
 
@@ -130,7 +125,7 @@ def _revalidate(config: Any, schema: type[AnyConfig]) -> None:
     if not isinstance(config, schema):
         raise TypeError(f"expected a {schema.__name__}, got {type(config).__name__}")
     _with_resolved_model(config)
-    schema.model_validate(config.model_dump(exclude=set(_DEPRECATED_FIELDS)))
+    config.checked()
 
 
 def validate_model_config(config: ModelConfig) -> None:
@@ -189,9 +184,7 @@ def load_yaml_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     except ValueError as error:  # a key twice, too many values
         raise ValueError(f"invalid YAML in config file {where}: {error}") from error
     except OSError as error:
-        message = f"cannot read config file {where}: {error.strerror or error}"
-        if error.errno is None:
-            raise type(error)(message) from error
+        message = f"cannot read config file {where}: {error.strerror}"
         raise type(error)(error.errno, message, str(where)) from error
     if data is None:
         return {}

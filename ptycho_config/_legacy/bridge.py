@@ -29,8 +29,6 @@ from ptycho_config._schemas.registry import legacy_name
 from ptycho_config._schemas.sections import SECTIONS, InferenceConfig, ModelConfig, TrainingConfig
 
 _KINDS = ("training", "inference")
-# Keys legacy code derives from others; they may appear in a params() copy.
-_DERIVED_KEYS = frozenset({"bigN"})
 
 
 def to_legacy_dict(config: TrainingConfig | InferenceConfig | ModelConfig) -> dict[str, Any]:
@@ -78,7 +76,7 @@ def from_legacy_dict(mapping: Mapping[str, Any], kind: str) -> TrainingConfig | 
     schema = SECTIONS[kind]
     model_names = _legacy_names(SECTIONS["model"])
     own_names = _legacy_names(schema)
-    ignored = {*params.DEFAULT_CFG, *params.RUNTIME_KEYS, *_DERIVED_KEYS}
+    ignored = {*params.DEFAULT_CFG, *params.RUNTIME_KEYS, "bigN"}  # bigN: in a params() copy
     for other in _KINDS:
         ignored.update(_legacy_names(SECTIONS[other]))
     known = [*model_names, *own_names]
