@@ -6,7 +6,6 @@ Nothing else in the code base restates a key, an alias, an env name or a legacy 
 from __future__ import annotations
 
 import functools
-import json
 import numbers
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from pydantic.fields import FieldInfo
 
 from ptycho_config._errors import show
 from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
+from ptycho_config._schemas.types import list_text
 
 PayloadKind = Literal["training", "inference"]
 PAYLOAD_SECTIONS: dict[PayloadKind, tuple[str, ...]] = {
@@ -31,17 +31,15 @@ SECRETS_DIR_VARIABLE = "PTYCHO_SECRETS_DIR"
 PROFILE_VARIABLE = "PTYCHO_PROFILE"
 # The switches naming a source; a near miss of one is an error (it would drop that source).
 SWITCHES = (CONFIG_FILE_VARIABLE, ENV_FILE_VARIABLE, PROFILE_VARIABLE, SECRETS_DIR_VARIABLE)
+# The switches, and the variables the reference's runtime reads: never configuration keys.
 RESERVED_ENV = frozenset(
     {
-        CONFIG_FILE_VARIABLE,
-        ENV_FILE_VARIABLE,
-        SECRETS_DIR_VARIABLE,
+        *SWITCHES,
         "PTYCHO_DEBUG_PARITY",
         "PTYCHO_DISABLE_MEMOIZE",
         "PTYCHO_MEMOIZE_KEY_MODE",
         "PTYCHO_TORCH_STITCH_DEBUG",
         "PTYCHO_TORCH_SEED",
-        PROFILE_VARIABLE,
     }
 )
 
@@ -83,18 +81,9 @@ MODEL_DEFINING = (
 
 
 def _square_pair(value: Any) -> Any:
-    """`grid_size` is a square pair (rows, columns); the schema stores one side."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                value = json.loads(text)
-            except RecursionError as error:
-                raise ValueError(
-                    "grid_size is nested too deeply; give a pair like [2, 2]"
-                ) from error
-        else:
-            value = [part.strip() for part in text.split(",")] if "," in text else text
+    """`grid_size` is a square pair (rows, columns) or one side; the schema stores one side."""
+    if isinstance(value, str) and ("," in value or value.strip().startswith(("[", "("))):
+        value = list_text(value)
     if isinstance(value, list | tuple):
         # only scalars are compared as text: str() of a nested value can be huge
         scalars = len(value) == 2 and all(isinstance(v, str | numbers.Number) for v in value)
