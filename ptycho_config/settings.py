@@ -49,17 +49,12 @@ def _section_model(section: str) -> type[BaseModel]:
     return create_model(f"{section.title()}Section", __config__=config, **fields)
 
 
-def _flatten(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Keyword arguments as overrides: a section's mapping (or model) becomes qualified keys."""
-    flat: dict[str, Any] = {}
-    for name, value in values.items():
-        if name in SECTIONS and isinstance(value, BaseModel):
-            value = value.model_dump(exclude_unset=True)
-        if name in SECTIONS and isinstance(value, Mapping):
-            flat.update({f"{name}.{field}": item for field, item in value.items()})
-        else:
-            flat[name] = value
-    return flat
+def _overrides(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments as overrides: a section given as a model gives the fields set on it."""
+    return {
+        name: value.model_dump(exclude_unset=True) if isinstance(value, BaseModel) else value
+        for name, value in values.items()
+    }
 
 
 def _sections(resolved: Resolved) -> dict[str, dict[str, Any]]:
@@ -82,7 +77,7 @@ class _Resolution(PydanticBaseSettingsSource):
     ) -> None:
         super().__init__(settings_cls)
         self.kind = settings_cls.payload_kind
-        self.overrides = _flatten(overrides)
+        self.overrides = _overrides(overrides)
         self.env_file, self.secrets_dir = env_file, secrets_dir
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:

@@ -65,22 +65,6 @@ class Provenance(Mapping[str, Source]):
         return Provenance(self._keys, {**self._given, key: noted})
 
 
-def _show(value: Any) -> str:
-    return show(str(value)) if isinstance(value, PurePath) else show(value)
-
-
-def render_table(rows: Iterable[tuple[str, Any, Source]]) -> str:
-    """A fixed-width table of key, value, source kind and detail."""
-    lines = [("key", "value", "source", "detail")]
-    lines += [(key, _show(value), src.kind, src.detail) for key, value, src in rows]
-    widths = [max(len(row[i]) for row in lines) for i in range(3)]
-    out = []
-    for row in lines:
-        cells = [cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)]
-        out.append("  ".join([*cells, row[3]]).rstrip())
-    return "\n".join(out)
-
-
 def explain(
     values: Mapping[str, Any],
     provenance: Mapping[str, Source],
@@ -88,9 +72,19 @@ def explain(
     *,
     changed_only: bool = False,
 ) -> str:
-    """The table for resolved values (qualified key → value) and their provenance, then the
-    ``more`` rows; ``changed_only``: only the values that do not come from the defaults."""
+    """A fixed-width table of key, value, source kind and detail: the resolved values
+    (qualified key → value) with their provenance, then the ``more`` rows; ``changed_only``:
+    only the values that do not come from the defaults."""
     rows = [(key, values[key], provenance[key]) for key in provenance]
     if changed_only:
         rows = [row for row in rows if row[2].kind != "default"]
-    return render_table([*rows, *more])
+    lines = [("key", "value", "source", "detail")]
+    for key, value, source in [*rows, *more]:
+        shown = show(str(value)) if isinstance(value, PurePath) else show(value)
+        lines.append((key, shown, source.kind, source.detail))
+    widths = [max(len(line[i]) for line in lines) for i in range(3)]
+    out = []
+    for line in lines:
+        cells = [cell.ljust(width) for cell, width in zip(line[:3], widths, strict=True)]
+        out.append("  ".join([*cells, line[3]]).rstrip())
+    return "\n".join(out)

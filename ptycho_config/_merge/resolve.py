@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import warnings
@@ -66,20 +67,28 @@ class Resolved:
 
     @property
     def applied(self) -> Mapping[str, Any]:
-        """The audit trail: override spellings, explicit execution fields, inferred values."""
-        return MappingProxyType(audit_trail(self, self.layers))
+        """The audit trail: override spellings, explicit execution fields, the profile's name,
+        winning inferred values."""
+        applied: dict[str, Any] = {}
+        for layer in self.layers:
+            if layer.kind in ("override", "execution_config"):
+                for key, entry in layer.entries.items():
+                    applied[entry.spelling] = self.value(key)
+            elif layer.kind == "profile" and layer.entries:
+                applied["profile"] = next(iter(layer.entries.values())).detail
+            elif layer.kind == "inferred":
+                for key in layer.entries:
+                    if self.provenance[key].kind == "inferred":
+                        applied[key.split(".", 1)[1]] = self.value(key)
+        return MappingProxyType(applied)
 
     def with_note(self, key: str, note: str, execution: ExecutionConfig | None = None) -> Resolved:
         """This resolution with ``note`` on the source of ``key``; with ``execution``, that
         execution config instead, its ``key`` resolved for this host."""
-        host_resolved = execution is not None
-        return Resolved(
-            self.kind,
-            self.config,
-            self.execution_config if execution is None else execution,
-            self.provenance.with_note(key, note, host_resolved=host_resolved),
-            self.ignored,
-            self.layers,
+        return dataclasses.replace(
+            self,
+            execution_config=self.execution_config if execution is None else execution,
+            provenance=self.provenance.with_note(key, note, host_resolved=execution is not None),
         )
 
     @property
@@ -161,25 +170,18 @@ def sources_of(
         environment,
     ]
     switches = _switches(environment.variables)
-    env_file = options.env_file
-    env_file = switches.get(ENV_FILE_VARIABLE) if env_file is None else env_file
-    if env_file is not None:
+
+    def chosen(argument: Any, switch: str) -> Any:
+        return switches.get(switch) if argument is None else argument
+
+    if (env_file := chosen(options.env_file, ENV_FILE_VARIABLE)) is not None:
         sources.append(DotEnvFile(as_path(env_file, "env_file"), strict_env))
-    secrets_dir = options.secrets_dir
-    secrets_dir = switches.get(SECRETS_DIR_VARIABLE) if secrets_dir is None else secrets_dir
-    if secrets_dir is not None:
+    if (secrets_dir := chosen(options.secrets_dir, SECRETS_DIR_VARIABLE)) is not None:
         sources.append(SecretsDirectory(as_path(secrets_dir, "secrets_dir"), strict_env))
-    if options.settings_sources:
-        sources += [SettingsSource(check_settings_source(s)) for s in options.settings_sources]
-    config_file = options.config_file
-    if config_file is None:
-        config_file = switches.get(CONFIG_FILE_VARIABLE)
-    if config_file is not None:
+    sources += [SettingsSource(check_settings_source(s)) for s in options.settings_sources]
+    if (config_file := chosen(options.config_file, CONFIG_FILE_VARIABLE)) is not None:
         sources.append(ConfigFile(as_path(config_file, "config_file")))
-    profile = options.profile
-    if profile is None:
-        profile = switches.get(PROFILE_VARIABLE)
-    if profile is not None:
+    if (profile := chosen(options.profile, PROFILE_VARIABLE)) is not None:
         get_profile(profile)  # an unknown name fails here, before any file is read
         sources.append(ProfileSource(profile))
     if checkpoint is not None:
@@ -286,22 +288,6 @@ def _validate(
     except ValidationError as error:
         problems.extend(problems_from_validation(error, schema, section, origin))
         return None
-
-
-def audit_trail(resolved: Resolved, layers: Iterable[Layer]) -> dict[str, Any]:
-    """The audit trail: override spellings, explicit execution fields, winning inferred values."""
-    applied: dict[str, Any] = {}
-    for layer in layers:
-        if layer.kind in ("override", "execution_config"):
-            for key, entry in layer.entries.items():
-                applied[entry.spelling] = resolved.value(key)
-        elif layer.kind == "profile" and layer.entries:
-            applied["profile"] = next(iter(layer.entries.values())).detail
-        elif layer.kind == "inferred":
-            for key, _ in layer.entries.items():
-                if resolved.provenance[key].kind == "inferred":
-                    applied[key.split(".", 1)[1]] = resolved.value(key)
-    return applied
 
 
 def resolve_training(

@@ -70,20 +70,21 @@ class Environment:
 
 @dataclass(frozen=True)
 class MountedVariables:
-    """PTYCHO_* variables kept in files (a .env file, a secrets directory), read once however
-    often the layer is read; provenance names the file each came from."""
+    """PTYCHO_* variables kept in files (a .env file, a secrets directory); provenance names
+    the file each came from."""
 
     path: Path
     strict: bool | None = None
     kind: SourceKind = "env"
 
-    def load(self) -> tuple[dict[str, str | None], dict[str, str]]:
-        """The variables, and by name the file each came from."""
-        raise NotImplementedError
-
     @cached_property
     def loaded(self) -> tuple[dict[str, str | None], dict[str, str]]:
-        return self.load()
+        """The variables, and by name the file each came from: read once, however often the
+        layer is read."""
+        if self.kind == "secret":
+            return read_secrets(self.path)
+        variables = ptycho_variables(read_dotenv(self.path))
+        return variables, dict.fromkeys(variables, str(self.path))
 
     def read(self, payload: PayloadKind) -> Layer:
         variables, files = self.loaded
@@ -98,19 +99,12 @@ class DotEnvFile(MountedVariables):
 
     kind: SourceKind = "dotenv"
 
-    def load(self) -> tuple[dict[str, str | None], dict[str, str]]:
-        variables = ptycho_variables(read_dotenv(self.path))
-        return variables, dict.fromkeys(variables, str(self.path))
-
 
 @dataclass(frozen=True)
 class SecretsDirectory(MountedVariables):
     """A secrets directory (``secrets_dir=`` or PTYCHO_SECRETS_DIR), below a .env file."""
 
     kind: SourceKind = "secret"
-
-    def load(self) -> tuple[dict[str, str | None], dict[str, str]]:
-        return read_secrets(self.path)
 
 
 def environment_layer(

@@ -27,9 +27,6 @@ from ptycho_config._schemas.registry import (
 from ptycho_config._schemas.sections import SECTIONS
 
 _SEPARATORS = re.compile(r"[^A-Z0-9]")
-# Edits allowed for a name of this many characters after the prefix: short names stay exact.
-_EDIT_LIMITS = ((3, 0), (7, 1))
-_MAX_EDITS = 2
 # Longer names are no typo of ours (every known name is far shorter).
 _LONGEST = 64
 
@@ -43,16 +40,12 @@ class _Known:
     squeezed: _Names  # the same by their letters after the prefix, without separators
     by_field: _Names  # by bare field (or alias) name
     by_initials: _Names  # fields of several words by their initials: LR names learning_rate
-
-
-def known_variables() -> _Known:
-    """The known variables of the schemas registered now."""
-    return _known_variables(tuple(SECTIONS.values()))
+    switches: tuple[tuple[str, str], ...]  # each switch, and its letters after the prefix
 
 
 @cache
 def _known_variables(schemas: tuple[type[BaseModel], ...]) -> _Known:
-    """``known_variables`` for these registered schemas (they key the cache)."""
+    """The known variables of these registered schemas (they key the cache)."""
     names = sorted({n for kind in PAYLOAD_SECTIONS for n in env_names(kind)} | RESERVED_ENV)
     squeezed: dict[str, list[str]] = {}
     for name in names:
@@ -67,16 +60,14 @@ def _known_variables(schemas: tuple[type[BaseModel], ...]) -> _Known:
     for alias in ALIASES.values():
         targets = [k.env for k in KEYS.values() if k.name == alias.target]
         by_field.setdefault(alias.name.upper(), []).extend(targets)
-    frozen = [
-        {k: tuple(v) for k, v in found.items()} for found in (squeezed, by_field, by_initials)
-    ]
-    return _Known(tuple(names), *frozen)
+    switches = tuple((n, _squeeze(n[len(ENV_PREFIX) :])) for n in SWITCHES)
+    return _Known(
+        tuple(names), _frozen(squeezed), _frozen(by_field), _frozen(by_initials), switches
+    )
 
 
-@cache
-def _switch_letters() -> tuple[tuple[str, str], ...]:
-    """Each switch with its letters after the prefix, separators removed."""
-    return tuple((n, _squeeze(n[len(ENV_PREFIX) :])) for n in SWITCHES)
+def _frozen(names: dict[str, list[str]]) -> _Names:
+    return {key: tuple(found) for key, found in names.items()}
 
 
 def _squeeze(text: str) -> str:
@@ -84,7 +75,8 @@ def _squeeze(text: str) -> str:
 
 
 def _limit(length: int) -> int:
-    return next((edits for longest, edits in _EDIT_LIMITS if length <= longest), _MAX_EDITS)
+    """Edits allowed for a name of this many letters after the prefix: short names stay exact."""
+    return 0 if length <= 3 else 1 if length <= 7 else 2
 
 
 def _distance(first: str, second: str, limit: int) -> int:
@@ -113,13 +105,13 @@ def typo_suggestions(variable: str, *, edits: bool = True) -> tuple[str, ...]:
     """
     if len(variable) > len(ENV_PREFIX) + _LONGEST:
         return ()
-    known = known_variables()
+    known = _known_variables(tuple(SECTIONS.values()))
     rest = variable[len(ENV_PREFIX) :].upper()
     same_letters = known.squeezed.get(_squeeze(rest))
     if same_letters and rest:
         return same_letters
     short = _squeeze(rest)
-    cut = [n for n, letters in _switch_letters() if len(short) > 2 and letters.startswith(short)]
+    cut = [n for n, letters in known.switches if len(short) > 2 and letters.startswith(short)]
     if cut:  # PTYCHO_CONFIG, PTYCHO_SECRETS: a switch cut short
         return tuple(cut)
     field = rest.rsplit("__", 1)[-1].strip("_")
