@@ -69,6 +69,23 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
+def longest_chain(graph: dict[str, set[str]]) -> list[str]:
+    """The longest chain of imports, each module importing the next (the graph has no cycles)."""
+    chains: dict[str, list[str]] = {}
+
+    def chain(node: str) -> list[str]:
+        if node not in chains:
+            below = [chain(target) for target in sorted(graph.get(node, ()))]
+            chains[node] = [node, *max(below, key=len, default=[])]
+        return chains[node]
+
+    return max((chain(node) for node in sorted(graph)), key=len, default=[])
+
+
+# The most modules one chain of imports may pass through, the first importer included: a deeper
+# chain is a layer the design does not need.
+MAX_IMPORT_DEPTH = 11
+
 # The layers of docs/index.md, lowest first: a module imports only from its layer or below.
 LAYERS: tuple[tuple[str, ...], ...] = (
     # the subpackages themselves are empty: only their modules have a place of their own
@@ -120,6 +137,27 @@ class TestModuleGraph:
     def test_the_cycle_finder_finds_cycles(self) -> None:
         """The checker itself reports a planted cycle."""
         assert ["a", "b", "a"] == find_cycle({"a": {"b"}, "b": {"a"}})
+
+    def test_import_chains_stay_short(self) -> None:
+        """No chain of imports runs through more than MAX_IMPORT_DEPTH modules."""
+        chain = longest_chain(module_graph())
+        assert len(chain) <= MAX_IMPORT_DEPTH, " -> ".join(chain)
+
+    def test_the_chain_finder_finds_the_longest_chain(self) -> None:
+        """The checker itself finds a planted chain beside shorter ones."""
+        graph = {"a": {"b", "d"}, "b": {"c"}, "c": set(), "d": set(), "e": {"a"}}
+        assert ["e", "a", "b", "c"] == longest_chain(graph)
+
+    def test_imports_for_type_checkers_only_are_no_dependency(self, tmp_path: Path) -> None:
+        """An import under ``if TYPE_CHECKING:`` is left out; one in its else branch is not."""
+        source = tmp_path / "m.py"
+        source.write_text(
+            "from typing import TYPE_CHECKING\n"
+            "if TYPE_CHECKING:\n    import a\nelse:\n    import b\n"
+            "def f():\n    import c\n",
+            encoding="utf-8",
+        )
+        assert {"b", "c"} == _imports(source, {"a", "b", "c"})
 
 
 class TestDefaultCall:
