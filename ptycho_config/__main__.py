@@ -1,7 +1,346 @@
-"""`python -m ptycho_config` runs the command line."""
+"""The `ptycho-config` command line (also `python -m ptycho_config`): resolve, explain and export
+configurations.
 
+Exit codes (each error class carries its own, see `_errors`): 0 success, 1 unexpected error
+(a bug), 2 usage error, 3 invalid configuration, 4 missing file, 5 unreadable file or
+directory, 6 output cannot be written, 7 PyTorch backend unavailable. No traceback is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
 import sys
+import warnings
+from collections.abc import Callable, Sequence
+from contextlib import redirect_stderr, redirect_stdout
+from typing import Any
 
-from ptycho_config._cli import main
+from ptycho_config._errors import (
+    BackendUnavailableError,
+    ConfigFileNotFoundError,
+    ConflictError,
+    ConflictProblem,
+    FileReadError,
+    OutputError,
+    PtychoConfigError,
+)
+from ptycho_config._factories import example as _example
+from ptycho_config._factories.example import copy_example
+from ptycho_config._factories.export import env_lines
+from ptycho_config._factories.factories import (
+    PATH_FLAGS,
+    create_inference_payload,
+    create_training_payload,
+    run_inference,
+    run_training,
+)
+from ptycho_config._factories.snapshot import config_document, fingerprint, report_document
+from ptycho_config._merge.resolve import SourceOptions, sources_of
+from ptycho_config._schemas.extension import load_extensions
+from ptycho_config._schemas.json_schema import config_file_schema
+from ptycho_config._schemas.reference import env_rows
+from ptycho_config._schemas.registry import KEYS, RESERVED_ENV, env_variables
+from ptycho_config._sources.config_file import ConfigFile, dump_yaml
+from ptycho_config._sources.environment import DotEnvFile, Environment, SecretsDirectory
+from ptycho_config._sources.mapping import ProfileSource
 
-sys.exit(main())
+EXIT_OK, EXIT_BUG, EXIT_USAGE = 0, 1, 2
+EXIT_INVALID, EXIT_MISSING = PtychoConfigError.exit_code, ConfigFileNotFoundError.exit_code
+EXIT_UNREADABLE, EXIT_OUTPUT = FileReadError.exit_code, OutputError.exit_code
+EXIT_BACKEND = BackendUnavailableError.exit_code
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells and other command lines report Ctrl-C
+FORMATS = ("table", "json", "yaml", "env", "legacy", "config")
+TRIMMED_BY_CHANGED = "table, config, json or yaml"
+
+
+def _assignment(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value
+
+
+def _common(parser: argparse.ArgumentParser, paths: dict[str, str]) -> None:
+    for name, help_text in paths.items():
+        flag = PATH_FLAGS[name]
+        parser.add_argument(flag, dest=name, metavar=flag[2].upper(), help=help_text)
+    parser.add_argument(
+        "--config", metavar="FILE", help="YAML, TOML or JSON config file (default "
+        "PTYCHO_CONFIG_FILE)"
+    )  # fmt: skip
+    parser.add_argument(
+        "--set", dest="assignments", metavar="KEY=VALUE", action="append", default=[],
+        type=_assignment, help="override one key (repeatable); 'none' sets None",
+    )  # fmt: skip
+    parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
+    parser.add_argument("--example", action="store_true", help="use the bundled example")
+    parser.add_argument(
+        "--changed", action="store_true",
+        help=f"only the values not from the defaults (--format {TRIMMED_BY_CHANGED})",
+    )  # fmt: skip
+    _environment_options(parser)
+
+
+def _environment_options(parser: argparse.ArgumentParser) -> None:
+    """Where PTYCHO_* values come from besides the environment, and how unknown names count."""
+    parser.add_argument("--env-file", metavar="FILE", help=".env file (default PTYCHO_ENV_FILE)")
+    parser.add_argument(
+        "--secrets-dir", metavar="DIR", help="secrets directory (default PTYCHO_SECRETS_DIR)"
+    )
+    parser.add_argument(
+        "--profile", metavar="NAME", help="a profile, e.g. ci (default PTYCHO_PROFILE)"
+    )
+    parser.add_argument(
+        "--strict-env", action=argparse.BooleanOptionalAction, default=None,
+        help="fail on every unknown PTYCHO_* variable (--no-strict-env: on none; "
+        "default: on typo-like names only)",
+    )  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="ptycho-config",
+        description="Resolve PtychoPINN configurations from overrides, the environment, "
+        "config files, checkpoints and data, and show where every value came from.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    train = commands.add_parser("train", help="resolve a training configuration")
+    data, out = "(default: from the environment, .env, secrets, config file)", "directory"
+    _common(train, {"train_data_file": f"training NPZ file {data}", "output_dir": f"{out} {data}"})
+    infer = commands.add_parser("infer", help="resolve an inference configuration")
+    model, test = f"trained model directory {data}", f"NPZ file to reconstruct {data}"
+    paths = {"model_path": model, "test_data_file": test, "output_dir": f"{out} {data}"}
+    _common(infer, paths)
+    commands.add_parser("schema", help="print the JSON Schema of a config file")
+    commands.add_parser("env", help="list every environment variable and its spellings")
+    check = commands.add_parser(
+        "check", help="apply every rule of train and infer to the environment, .env file, "
+        "secrets and config file, and to the files they name"
+    )  # fmt: skip
+    check.add_argument(
+        "run", nargs="?", choices=("train", "infer"), help="check one run (default: both)"
+    )
+    check.add_argument("--config", metavar="FILE", help="config file (default PTYCHO_CONFIG_FILE)")
+    _environment_options(check)
+    check.add_argument("--quiet", action="store_true", help="print nothing: the exit code says")
+    example = commands.add_parser("example", help="write the bundled example into DIR")
+    example.add_argument("directory", metavar="DIR")
+    return parser
+
+
+def _overrides(assignments: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """--set values are text, parsed by the schemas as environment values are."""
+    texts: dict[str, str] = {}
+    for key, value in assignments:
+        if texts.setdefault(key, value) != value:
+            message = (
+                f"--set {key} is given twice with different values: {texts[key]!r} and "
+                f"{value!r}; give it once"
+            )
+            raise ConflictError(message, [ConflictProblem(key, message, value, "override")])
+    return texts
+
+
+def _payload(args: argparse.Namespace) -> Any:
+    example = _example.EXAMPLE_DIR
+    config = (
+        args.config
+        if args.config is not None
+        else (str(example / _example.CONFIG) if args.example else None)
+    )
+    common = {
+        "config_file": config, "strict_env": args.strict_env,
+        "env_file": args.env_file, "secrets_dir": args.secrets_dir, "profile": args.profile,
+    }  # fmt: skip
+    overrides = _overrides(args.assignments)
+    if args.example:  # the bundled files, unless a flag or --set names others
+        run = "training" if args.command == "train" else "inference"
+        files = {
+            "train_data_file": example / _example.TRAIN_DATA,
+            "model_path": example / _example.MODEL,
+            "test_data_file": example / _example.TEST_DATA,
+            "output_dir": f"example_outputs/{run}",
+        }
+        for name, default in files.items():
+            if getattr(args, name, "") is None and not {name, f"{run}.{name}"} & set(overrides):
+                setattr(args, name, str(default))
+    if args.command == "train":
+        return create_training_payload(args.train_data_file, args.output_dir, overrides, **common)
+    paths = (args.model_path, args.test_data_file, args.output_dir)
+    return create_inference_payload(*paths, overrides, **common)
+
+
+def _render(payload: Any, form: str, *, changed: bool = False) -> str:
+    if form == "table":
+        return f"{payload.explain(changed_only=changed)}\n\nfingerprint {fingerprint(payload)}"
+    if form == "env":
+        return env_lines(payload)
+    if form == "legacy":
+        return json.dumps(dict(payload.legacy_params), indent=2, sort_keys=True)
+    if form == "config":  # a config file that reruns this run: --config reads it back
+        text = dump_yaml(config_document(payload, changed_only=changed))
+        return f"# ptycho-config {fingerprint(payload)}\n{text}".rstrip()
+    document = report_document(payload, changed_only=changed)  # a config file too
+    return json.dumps(document, indent=2) if form == "json" else dump_yaml(document).rstrip()
+
+
+def _env_listing() -> str:
+    lines = []
+    for key, (name, kind, default, description) in zip(KEYS.values(), env_rows(), strict=True):
+        lines.append(f"{name}  (default {default}; {kind})")
+        others = [other for other in env_variables(key) if other != name]
+        if others:
+            lines.append(f"    also {', '.join(others)}")
+        lines.append(f"    {description}")
+    lines.append("Reserved runtime switches (never configuration keys):")
+    lines += [f"  {name}" for name in sorted(RESERVED_ENV)]
+    return "\n".join(lines)
+
+
+def _check(args: argparse.Namespace) -> str:
+    """Every rule of the runs (both, or the one named), without writing anything."""
+    options = SourceOptions(
+        config_file=args.config, strict_env=args.strict_env, env_file=args.env_file,
+        secrets_dir=args.secrets_dir, profile=args.profile,
+    )  # fmt: skip
+    sources = sources_of(None, None, options)
+    runs = {"train": run_training, "infer": run_inference}
+    names = [args.run] if args.run else list(runs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("once")  # both runs read the same sources: say each warning once
+        for name in names:
+            runs[name](sources, complete=args.run is not None)  # bare: the paths given only
+    checked = " and ".join("training" if name == "train" else "inference" for name in names)
+    read = "\n".join(f"  {line}" for line in _files_read(sources))
+    return f"configuration ok ({checked}); read:\n{read}"
+
+
+def _files_read(sources: Sequence[Any]) -> list[str]:
+    lines: list[str] = []
+    for source in sources:
+        if isinstance(source, Environment):
+            count = len(source.variables)
+            lines.append(f"environment: {count} PTYCHO_* variable{'' if count == 1 else 's'}")
+        elif isinstance(source, DotEnvFile):
+            lines.append(f"env file: {source.path}")
+        elif isinstance(source, SecretsDirectory):
+            files = source.loaded[1]
+            lines += [f"secret: {path}" for path in files.values()]
+            lines += [] if files else [f"secrets directory: {source.path} (no PTYCHO_* files)"]
+        elif isinstance(source, ConfigFile):
+            lines.append(f"config file: {source.path}")
+        elif isinstance(source, ProfileSource):
+            lines.append(f"profile: {source.name}")
+    return lines
+
+
+def _run(args: argparse.Namespace) -> str:
+    commands: dict[str, Callable[[], str]] = {
+        "schema": lambda: json.dumps(config_file_schema(), indent=2),
+        "env": _env_listing,
+        "check": lambda: _check(args),
+        "example": lambda: f"example written to {copy_example(args.directory)}",
+    }
+    if args.command in commands:
+        return commands[args.command]()
+    return _render(_payload(args), args.format, changed=args.changed)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code. Every failure is one paragraph on stderr;
+    Ctrl-C (SIGINT) is one line and exit code 130."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return _fail("interrupted", EXIT_INTERRUPTED)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    _never_fail_on_encoding()
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if getattr(args, "changed", False) and args.format in ("env", "legacy"):
+            parser.error(
+                f"--changed does not apply to --format {args.format}; it works with "
+                f"--format {TRIMMED_BY_CHANGED}"
+            )
+    except SystemExit as done:  # --help, or a usage error: argparse has printed already
+        code = _emit("", newline=False)
+        raise SystemExit(code or done.code) from None
+    if getattr(args, "quiet", False):  # a start-up check: the exit code alone answers
+        with open(os.devnull, "w") as sink, redirect_stdout(sink), redirect_stderr(sink):
+            return _outcome(args)
+    return _outcome(args)
+
+
+def _outcome(args: argparse.Namespace) -> int:
+    """Run the parsed command, print its output or error; returns the exit code."""
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            load_extensions()  # installed packages that add fields
+            output = _run(args)
+    except PtychoConfigError as error:
+        prefix = "missing file: " if error.exit_code == EXIT_MISSING else ""
+        return _fail(f"{prefix}{error}", error.exit_code)
+    except FileNotFoundError as error:
+        return _fail(f"missing file: {error}", EXIT_MISSING)
+    except OSError as error:
+        return _fail(f"cannot read {error.filename or 'a file'}: {error.strerror}", EXIT_UNREADABLE)
+    except Exception as error:  # the promise is no traceback, even for a bug
+        detail = f"{type(error).__name__}: {error}"
+        return _fail(f"unexpected error ({detail}); please report this as a bug", EXIT_BUG)
+    return _emit(output)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+    """A warning is one line on stderr, like an error, without Python's source excerpt."""
+    with contextlib.suppress(OSError):
+        print(f"ptycho-config: warning: {message}", file=sys.stderr)
+
+
+def _never_fail_on_encoding() -> None:
+    """A character the terminal's encoding lacks is escaped, not an error (LANG=C, a pipe)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
+def _fail(message: str, code: int) -> int:
+    with contextlib.suppress(OSError):  # stderr itself is gone: the exit code still tells
+        print(f"ptycho-config: {message}", file=sys.stderr)
+    return code
+
+
+def _emit(output: str, *, newline: bool = True) -> int:
+    """Print the output; a full disk or a closed pipe is an error message, not a traceback."""
+    try:
+        if sys.stdout is None:  # started with stdout closed (>&-)
+            raise OSError("standard output is closed")
+        sys.stdout.write(output + ("\n" if newline else ""))
+        sys.stdout.flush()
+    except OSError as error:
+        _discard_stdout()
+        return _fail(f"cannot write the output: {error.strerror or error}", EXIT_OUTPUT)
+    return EXIT_OK
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush does not fail again."""
+
+    try:
+        target = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(target, sys.stdout.fileno())
+        os.close(target)
+    except (OSError, ValueError, AttributeError):  # no real descriptor, e.g. under a test runner
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from ptycho_config import load_snapshot
-from ptycho_config._cli import (
+from ptycho_config.__main__ import (
     EXIT_BACKEND,
     EXIT_INVALID,
     EXIT_MISSING,

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ptycho_config import resolve_inference, resolve_training
-from ptycho_config._cli import EXIT_INVALID, EXIT_MISSING, EXIT_OK
+from ptycho_config.__main__ import EXIT_INVALID, EXIT_MISSING, EXIT_OK
 from ptycho_config._factories.example import EXAMPLE_DIR
 from ptycho_config._schemas.json_schema import config_file_schema
 from ptycho_config._schemas.registry import KEYS, PAYLOAD_SECTIONS, SHARED_FIELDS, Match, lookup

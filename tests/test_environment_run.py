@@ -27,7 +27,7 @@ from ptycho_config import (
     create_inference_payload,
     create_training_payload,
 )
-from ptycho_config._cli import EXIT_INVALID, EXIT_OK, main
+from ptycho_config.__main__ import EXIT_INVALID, EXIT_OK, main
 from ptycho_config._schemas.registry import Match, lookup_env
 from ptycho_config.testing import environments
 from tests.conftest import make_model_dir, write_npz

@@ -683,13 +683,13 @@ class TestCommandLine:
     def test_interrupt_is_one_line_and_exit_130(
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        from ptycho_config import _cli
+        from ptycho_config import __main__ as cli
 
         def interrupted(*args: Any) -> str:
             raise KeyboardInterrupt
 
-        monkeypatch.setattr(_cli, "_run", interrupted)
-        assert 130 == _cli.main(["check"])
+        monkeypatch.setattr(cli, "_run", interrupted)
+        assert 130 == cli.main(["check"])
         assert "ptycho-config: interrupted\n" == capsys.readouterr().err
 
     def test_a_real_sigint(self, tmp_path: Path) -> None:
@@ -698,7 +698,7 @@ class TestCommandLine:
         import sys
 
         code = (
-            "import os, signal, ptycho_config._cli as c\n"
+            "import os, signal, ptycho_config.__main__ as c\n"
             "def wait(args): os.kill(os.getpid(), signal.SIGINT); signal.pause()\n"
             "c._run = wait\n"
             "raise SystemExit(c.main(['check']))\n"
@@ -707,9 +707,9 @@ class TestCommandLine:
         assert (130, "ptycho-config: interrupted\n") == (done.returncode, done.stderr)
 
     def test_an_empty_config_flag_is_an_error(self, capsys: pytest.CaptureFixture[str]) -> None:
-        from ptycho_config import _cli
+        from ptycho_config import __main__ as cli
 
-        assert 3 == _cli.main(["check", "--config", ""])
+        assert 3 == cli.main(["check", "--config", ""])
         assert "config_file must be a path, not an empty string" in capsys.readouterr().err
 
     @FEW

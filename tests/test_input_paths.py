@@ -49,7 +49,7 @@ from ptycho_config import (
     resolve_training,
     save_snapshot,
 )
-from ptycho_config._cli import main
+from ptycho_config.__main__ import main
 from ptycho_config._datafiles.npz import read_nphotons, read_probe_header
 from ptycho_config._schemas.types import MAX_COUNT
 from tests.conftest import CPU, make_model_dir

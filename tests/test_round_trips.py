@@ -35,7 +35,7 @@ from ptycho_config import (
     resolve_training,
     save_snapshot,
 )
-from ptycho_config._cli import EXIT_OK, main
+from ptycho_config.__main__ import EXIT_OK, main
 from ptycho_config._schemas.registry import Match, lookup_env
 from ptycho_config._sources.config_file import dump_yaml
 from ptycho_config.testing import environments, inference_configs, training_configs
