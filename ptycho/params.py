@@ -253,14 +253,11 @@ def _write_populated(values: dict[str, Any], *, report: bool = True) -> dict[str
     ``values`` is a dict of the caller's own that nothing else changes (it is not copied).
     """
     with _write_lock:
-        if not report:  # the factories replace the previous run's values on purpose
-            cfg.update(values)
-            _populated.update(values)
-            return {}
         replaced = {
             key: (cfg[key], value)
             for key, value in values.items()
-            if key in _populated
+            if report  # the factories replace the previous run's values on purpose
+            and key in _populated
             and key in cfg
             and _same(cfg[key], _populated[key])
             and not _same(cfg[key], value)

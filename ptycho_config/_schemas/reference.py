@@ -68,15 +68,14 @@ def _bare_env(key: Key) -> str:
     return f"{head}{'; '.join(notes)}"
 
 
+_GENERATED = (
+    "Generated from the schemas by `python -m ptycho_config._schemas.reference docs/reference`."
+)
+
+
 def fields_page() -> str:
     """Every key with its type, default, legacy name and description."""
-    lines = [
-        "# Field reference",
-        "",
-        "Generated from the schemas by"
-        " `python -m ptycho_config._schemas.reference docs/reference`.",
-        "",
-    ]
+    lines = ["# Field reference", "", _GENERATED, ""]
     for section in SECTIONS:
         lines += [f"## `{section}`", "", "| key | type | default | legacy key | description |"]
         lines.append("|---|---|---|---|---|")
@@ -100,8 +99,7 @@ def environment_page() -> str:
     lines = [
         "# Environment variables",
         "",
-        "Generated from the schemas by"
-        " `python -m ptycho_config._schemas.reference docs/reference`.",
+        _GENERATED,
         "Names are case-insensitive. The bare name works where it is unambiguous.",
         "",
         "| variable | bare form | default | description |",
