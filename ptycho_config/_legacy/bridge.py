@@ -7,7 +7,6 @@ written. One legacy dict holds the keys of both a training and an inference conf
 
 from __future__ import annotations
 
-import functools
 import warnings
 from collections.abc import Mapping
 from typing import Any, Literal, cast, overload
@@ -23,7 +22,7 @@ from ptycho_config._errors import (
     shorten,
     suggest,
 )
-from ptycho_config._legacy.values import legacy_value, own_fields
+from ptycho_config._legacy.values import legacy_fields, legacy_value
 from ptycho_config._schemas.object_policy import resolved_policy
 from ptycho_config._schemas.registry import legacy_name
 from ptycho_config._schemas.sections import SECTIONS, InferenceConfig, ModelConfig, TrainingConfig
@@ -42,17 +41,11 @@ def to_legacy_dict(config: TrainingConfig | InferenceConfig | ModelConfig) -> di
     parts: list[BaseModel] = [model] if config is model else [model, config]
     result: dict[str, Any] = {}
     for part in parts:
-        for legacy, name in _legacy_names(type(part)).items():
+        for legacy, name in legacy_fields(type(part)).items():
             result[legacy] = legacy_value(getattr(part, name))
     # legacy code reads the object policy it runs, never None
     result.update((legacy_name(k), v) for k, v in resolved_policy(model).items())
     return result
-
-
-@functools.cache
-def _legacy_names(schema: type[BaseModel]) -> dict[str, str]:
-    """Legacy name -> field name, for the schema's own fields (a schema's fields never change)."""
-    return {legacy_name(name): name for name in own_fields(schema)}
 
 
 @overload
@@ -74,11 +67,11 @@ def from_legacy_dict(mapping: Mapping[str, Any], kind: str) -> TrainingConfig | 
         raise ValueError(f"kind must be 'training' or 'inference', got {kind!r}")
     # the registered schemas, so fields an extension added are read back too
     schema = SECTIONS[kind]
-    model_names = _legacy_names(SECTIONS["model"])
-    own_names = _legacy_names(schema)
+    model_names = legacy_fields(SECTIONS["model"])
+    own_names = legacy_fields(schema)
     ignored = {*params.DEFAULT_CFG, *params.RUNTIME_KEYS, "bigN"}  # bigN: in a params() copy
     for other in _KINDS:
-        ignored.update(_legacy_names(SECTIONS[other]))
+        ignored.update(legacy_fields(SECTIONS[other]))
     known = [*model_names, *own_names]
     unknown = [key for key in mapping if key not in known and key not in ignored]
     if unknown:

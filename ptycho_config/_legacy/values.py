@@ -18,10 +18,11 @@ from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
 
 
 @functools.cache
-def own_fields(schema: type[BaseModel]) -> tuple[str, ...]:
-    """The schema's legacy fields: not the nested sections, nor extension fields unwritten."""
+def legacy_fields(schema: type[BaseModel]) -> dict[str, str]:
+    """Legacy name -> field name of the schema's own fields written to the legacy dict (not
+    the nested sections, nor extension fields without a legacy name)."""
     skipped = {*NESTED_SECTIONS, *current().unwritten}
-    return tuple(name for name in schema.model_fields if name not in skipped)
+    return {legacy_name(name): name for name in schema.model_fields if name not in skipped}
 
 
 def legacy_value(value: Any) -> Any:
@@ -39,8 +40,8 @@ def _adapters() -> dict[str, list[TypeAdapter[Any]]]:
 def _adapters_of(schemas: tuple[type[BaseModel], ...]) -> dict[str, list[TypeAdapter[Any]]]:
     found: dict[str, list[TypeAdapter[Any]]] = {}
     for schema in schemas:
-        for name in own_fields(schema):
-            found.setdefault(legacy_name(name), []).append(adapter_of(schema, name))
+        for legacy, name in legacy_fields(schema).items():
+            found.setdefault(legacy, []).append(adapter_of(schema, name))
     return found
 
 
