@@ -358,6 +358,8 @@ def _checked(key: str, value: Any) -> Any:
 
 
 _MAX_INT = 2**31 - 1
+# What a value must be, by its default's type: any integer or real number, never a bool.
+_NUMBERS = {int: numbers.Integral, float: numbers.Real}
 
 
 def _check_like_default(key: str, value: Any) -> None:
@@ -367,18 +369,12 @@ def _check_like_default(key: str, value: Any) -> None:
     default = DEFAULT_CFG[key]
     if default is None:
         return
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):  # a count, size or seed: the C int the backends use
-        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-        if ok and not -_MAX_INT <= value <= _MAX_INT:
-            raise ValueError(f"{key} = {show(value)}: must be within ±{_MAX_INT} (2**31 - 1)")
-    elif isinstance(default, float):
-        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    else:
-        ok = isinstance(value, type(default))
-    if not ok:
-        expected = type(default).__name__
+    kind = type(default)
+    if not isinstance(value, _NUMBERS.get(kind, kind)) or (
+        kind is not bool and isinstance(value, bool)
+    ):
         raise ValueError(
-            f"{key} = {show(value)}: expected a {expected}, like the default {default!r}"
+            f"{key} = {show(value)}: expected a {kind.__name__}, like the default {default!r}"
         )
+    if kind is int and not -_MAX_INT <= value <= _MAX_INT:  # the C int the backends use
+        raise ValueError(f"{key} = {show(value)}: must be within ±{_MAX_INT} (2**31 - 1)")
