@@ -50,7 +50,7 @@ from ptycho_config._sources.environment import DotEnvFile, Environment, SecretsD
 from ptycho_config._sources.kinds import precedence
 from ptycho_config._sources.layer import ConfigSource, Entry, Layer
 from ptycho_config._sources.mapping import ExecutionSource, MappingSource, Overrides, ProfileSource
-from ptycho_config._sources.settings import SettingsSource, check_settings_source
+from ptycho_config._sources.settings import SettingsSource
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ def sources_of(
         sources.append(DotEnvFile(as_path(env_file, "env_file"), strict_env))
     if (secrets_dir := chosen(options.secrets_dir, SECRETS_DIR_VARIABLE)) is not None:
         sources.append(SecretsDirectory(as_path(secrets_dir, "secrets_dir"), strict_env))
-    sources += [SettingsSource(check_settings_source(s)) for s in options.settings_sources]
+    sources += [SettingsSource(source) for source in options.settings_sources]
     if (config_file := chosen(options.config_file, CONFIG_FILE_VARIABLE)) is not None:
         sources.append(ConfigFile(as_path(config_file, "config_file")))
     if (profile := chosen(options.profile, PROFILE_VARIABLE)) is not None:

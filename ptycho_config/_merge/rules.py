@@ -86,9 +86,5 @@ def same_field_value(key: str, first: Any, second: Any) -> bool:
 def once_per_shared_field(problems: list[Problem]) -> list[Problem]:
     """A shared field's bad value is reported under its training key only, not twice."""
     reported = {p.key for p in problems}
-
-    def repeated(problem: Problem) -> bool:
-        section, _, name = problem.key.partition(".")
-        return section == "execution" and name in SHARED_FIELDS and f"training.{name}" in reported
-
-    return [p for p in problems if not repeated(p)]
+    repeated = {f"execution.{name}" for name in SHARED_FIELDS if f"training.{name}" in reported}
+    return [p for p in problems if p.key not in repeated]

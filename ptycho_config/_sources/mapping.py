@@ -29,22 +29,15 @@ class Overrides:
             raise ArgumentTypeError(
                 f"overrides must be a mapping, got {type(self.values).__name__}"
             )
-        for spelling, value in _flattened(self.values or {}):
-            layer.add(spelling, value, spelling)
+        for spelling, value in (self.values or {}).items():
+            name = spelling if isinstance(spelling, str) else show(spelling)
+            if name in SECTIONS and isinstance(value, Mapping):  # {"training": {"n_groups": 8}}
+                for field, item in value.items():
+                    qualified = f"{name}.{field if isinstance(field, str) else show(field)}"
+                    layer.add(qualified, item, qualified)
+            else:
+                layer.add(name, value, name)
         return layer
-
-
-def _flattened(values: Mapping[Any, Any]) -> list[tuple[str, Any]]:
-    """Spelling and value of every override; a section's mapping gives 'section.field' keys."""
-    flat: list[tuple[str, Any]] = []
-    for spelling, value in values.items():
-        name = spelling if isinstance(spelling, str) else show(spelling)
-        if name in SECTIONS and isinstance(value, Mapping):  # {"training": {"n_groups": 8}}
-            flat += [(f"{name}.{field if isinstance(field, str) else show(field)}", item)
-                     for field, item in value.items()]  # fmt: skip
-        else:
-            flat.append((name, value))
-    return flat
 
 
 @dataclass(frozen=True)

@@ -17,24 +17,21 @@ from ptycho_config._sources.kinds import SourceKind
 from ptycho_config._sources.layer import Layer
 
 
-def check_settings_source(source: Any) -> Any:
-    """``source`` if it is a pydantic-settings source instance, else a TypeError."""
-    from pydantic_settings import PydanticBaseSettingsSource
-
-    if not isinstance(source, PydanticBaseSettingsSource):
-        got = type(source).__name__
-        raise ArgumentTypeError(
-            f"settings_sources must hold PydanticBaseSettingsSource instances, got {got}"
-        )
-    return source
-
-
 @dataclass(frozen=True)
 class SettingsSource:
     """One pydantic-settings source, called when its layer is read."""
 
     source: Any
     kind: SourceKind = "settings"
+
+    def __post_init__(self) -> None:
+        from pydantic_settings import PydanticBaseSettingsSource
+
+        if not isinstance(self.source, PydanticBaseSettingsSource):
+            got = type(self.source).__name__
+            raise ArgumentTypeError(
+                f"settings_sources must hold PydanticBaseSettingsSource instances, got {got}"
+            )
 
     @cached_property
     def _data(self) -> Mapping[str, Any]:
