@@ -105,14 +105,13 @@ class Layer:
             where = f"{self.kind} {shorten(detail)}".strip()
             self._miss(found, shorten(spelling), raw, where, candidates, foreign_is_error)
             return
+        where = f"{self.kind} {detail}".strip()
         try:
             value = found.convert(value)
         except (ValueError, TypeError) as error:
-            where = f"{self.kind} {detail}".strip()
             self.problems.append(InvalidValueProblem(spelling, str(error), raw, where))
             return
         if found.alias is not None and found.alias.deprecated:
-            where = f"{self.kind} {detail}".strip()
             warnings.warn(
                 f"{spelling} ({where}) is deprecated; use {found.key.name}",
                 DeprecationWarning,
