@@ -1,14 +1,9 @@
-"""Multi-process runs: every rank must train the same configuration.
+"""Multi-process runs: every rank must train the same configuration (docs/torch.md).
 
-Each process of a torchrun or Lightning DDP run resolves its own payload from its own
-environment, so one node with a stale variable would silently train something else.
-:func:`verify_consistent` compares the ranks' fingerprints with one small collective (a
-32-byte digest per rank) and, only when they differ, gathers the run-defining values with
-their sources to say what differs. Every wait is a collective of the process group, so it is
-bounded by the group's ``timeout``.
-
-torch is imported inside the functions. With the ``nccl`` backend the collectives use the
-current CUDA device: call ``torch.cuda.set_device(local_rank)`` first (Lightning does).
+Each process resolves its own payload from its own environment, so one node with a stale
+variable would silently train something else. Every wait is a collective of the process
+group, bounded by its ``timeout``. torch is imported inside the functions; with ``nccl`` the
+collectives use the current CUDA device (``torch.cuda.set_device(local_rank)`` first).
 """
 
 from __future__ import annotations
@@ -42,9 +37,8 @@ _ABSENT = "<absent>"
 def verify_consistent(payload: Any, group: ProcessGroup | None = None) -> str:
     """This rank's fingerprint, once every rank of ``group`` is known to have the same one.
 
-    Raises :class:`ConfigMismatchError` on every rank, naming the ranks, each differing key
-    and each rank's value and source. Without an initialised process group, or with one
-    rank, it only returns the fingerprint. A collective: every rank of the group must call it.
+    Else :class:`ConfigMismatchError` on every rank, naming the ranks, each differing key and
+    each rank's value and source. A collective: every rank of the group must call it.
     """
     mine = fingerprint(payload)
     dist = _initialised()
@@ -73,10 +67,7 @@ def _all_digests(mine: str, group: ProcessGroup | None) -> list[bytes]:
 
 
 def _mismatch_error(ranks: Sequence[Mapping[str, Any]]) -> ConfigMismatchError:
-    """The error for ranks that disagree, from each rank's :func:`_described` document.
-
-    Pure and deterministic, so every rank raises the same error from the same documents.
-    """
+    """The error for ranks that disagree, the same on every rank (from the same documents)."""
     by_fingerprint: dict[str, list[int]] = {}
     for rank, document in enumerate(ranks):
         by_fingerprint.setdefault(document["fingerprint"], []).append(rank)
@@ -104,10 +95,8 @@ def _mismatch_error(ranks: Sequence[Mapping[str, Any]]) -> ConfigMismatchError:
 
 
 def is_primary(group: ProcessGroup | None = None) -> bool:
-    """Whether this process is rank 0: of ``group`` once initialised, else by ``RANK``.
-
-    A process outside any distributed launch (no process group, no ``RANK``) is primary.
-    """
+    """Whether this process is rank 0: of ``group`` once initialised, else by ``RANK`` (a
+    process outside any distributed launch is primary)."""
     dist = _initialised()
     if dist is not None:
         return bool(dist.get_rank(group) == 0)
@@ -126,8 +115,8 @@ def save_snapshot_once(
 ) -> Path:
     """Rank 0 writes the snapshot; the others wait for it. Every rank returns its path.
 
-    A collective: every rank of the group must call it. When rank 0 fails, it raises its own
-    error and the others raise ``RuntimeError`` instead of going on without a snapshot.
+    A collective. When rank 0 fails, it raises its own error and the others ``RuntimeError``
+    instead of going on without a snapshot.
     """
     dist = _initialised()
     if dist is None or dist.get_world_size(group) == 1:
@@ -135,8 +124,7 @@ def save_snapshot_once(
     import torch
 
     failure: BaseException | None = None
-    primary = dist.get_rank(group) == 0
-    if primary:
+    if dist.get_rank(group) == 0:
         try:
             save_snapshot(payload, directory)
         except Exception as error:  # the others must learn of it, or they would go on

@@ -67,26 +67,22 @@ class PtychoEnv:
 
     def variable(self, key: str) -> str:
         """The variable for a key: a qualified key, any spelling, or the variable name itself."""
+        from ptycho_config._errors import suggest
         from ptycho_config._schemas.registry import (
             ENV_PREFIX,
-            KEYS,
             RESERVED_ENV,
             Match,
+            env_names,
             lookup_env,
         )
 
-        upper = key.upper()
-        if upper in RESERVED_ENV:
-            return upper
-        if key in KEYS:
-            return KEYS[key].env
-        name = upper if upper.startswith(ENV_PREFIX) else ENV_PREFIX + key.replace(".", "__")
-        name = name.upper()
+        name = key.upper()
+        if name in RESERVED_ENV:
+            return name
+        if not name.startswith(ENV_PREFIX):  # a key: training.batch_size, batch_size
+            name = (ENV_PREFIX + key.replace(".", "__")).upper()
         if any(isinstance(lookup_env(name, kind), Match) for kind in ("training", "inference")):
             return name
-        from ptycho_config._errors import suggest
-        from ptycho_config._schemas.registry import env_names
-
         hints = suggest(name, [*env_names("training"), *env_names("inference")])
         tip = f"; did you mean {' or '.join(hints)}?" if hints else ""
         raise ValueError(f"ptycho_env.set: {key!r} names no configuration key{tip}")

@@ -57,11 +57,8 @@ def torch_data_config(
     training: TrainingConfig | None = None,
     nphotons: float | None = None,
 ) -> TorchDataConfig:
-    """The data config.
-
-    An inference config has no nphotons: it is the data's own (``nphotons``, read from the
-    test file) when known, else the trained model's (``training``), else the schema default.
-    """
+    """The data config; for inference, ``nphotons`` is the test data's own when known, else the
+    trained model's (``training``), else the schema default."""
     model = config.model
     if isinstance(config, TrainingConfig):
         nphotons = config.nphotons
@@ -100,11 +97,9 @@ def torch_model_config(
 
 
 def effective(name: str, training: TrainingConfig, execution: ExecutionConfig) -> Any:
-    """The value in force of a field both configs declare (scheduler, gradient clipping).
-
-    Resolution gives both the same value (the higher source's). For configs built
-    directly, the execution config's value wins unless it is its default.
-    """
+    """The value in force of a field both configs declare (scheduler, gradient clipping): a
+    resolution gives both one value; for configs built directly, the execution config's value
+    wins unless it is its default."""
     if name not in SHARED_FIELDS:
         raise ValueError(f"{name} is not declared by both training and execution")
     ours = getattr(execution, name)
@@ -133,12 +128,8 @@ def torch_inference_config(
     training: TrainingConfig | None = None,
     torch: TorchBackendConfig | None = None,
 ) -> TorchInferenceConfig:
-    """The inference config.
-
-    The batch size is ``execution.inference_batch_size`` when set, else the training
-    batch size when a training config is given, else the schema's default batch size.
-    ``torch`` is the run's torch section (VarPro scaling, patch weighting and statistics).
-    """
+    """The inference config: the batch size is ``execution.inference_batch_size``, else the
+    trained one, else the schema default; ``torch`` is the run's torch section."""
     batch_size = execution.inference_batch_size
     if batch_size is None:
         batch_size = _trained(training, "batch_size")
@@ -147,11 +138,8 @@ def torch_inference_config(
 
 
 def trained_knobs(training: TrainingConfig) -> dict[str, Any]:
-    """The torch-section knobs of a trained network and its data contract, by qualified key.
-
-    Those the backend's model and data objects carry: an inference payload takes them
-    from the model's snapshot (the checkpoint source), like the model section.
-    """
+    """The torch-section knobs the backend's model and data objects carry, by qualified key: an
+    inference payload takes them from the model's snapshot, like the model section."""
     return {f"torch.{name}": getattr(training.torch, name) for name in _NETWORK_KNOBS}
 
 

@@ -66,11 +66,10 @@ class WarmupCosine:
 
 @dataclass(frozen=True)
 class TorchRuntime:
-    """The torch objects and Lightning keyword arguments of one run.
+    """The torch objects and Lightning keyword arguments of one run (docs/torch.md).
 
-    For an inference payload ``training`` is None, ``trainer_kwargs`` has no training-only
-    keys (max_epochs, gradient clipping, accumulate_grad_batches, default_root_dir) and
-    :meth:`make_optimizer` / :meth:`make_scheduler` raise ``ValueError``.
+    For an inference payload ``training`` is None, ``trainer_kwargs`` has no training-only keys
+    and :meth:`make_optimizer` / :meth:`make_scheduler` raise ``ValueError``.
     """
 
     device: torch.device
@@ -142,11 +141,8 @@ class TorchRuntime:
         return None
 
     def configure_optimizers(self, params: Iterable[Any]) -> dict[str, Any]:
-        """What ``LightningModule.configure_optimizers`` returns for this run's optimiser.
-
-        ``{"optimizer": ...}``, with ``"lr_scheduler"`` when the run has a schedule: stepped
-        every epoch, and for ReduceLROnPlateau on the validation loss (``monitor``).
-        """
+        """What ``LightningModule.configure_optimizers`` returns: the optimiser, and the schedule
+        (stepped every epoch; ReduceLROnPlateau on the validation loss) when there is one."""
         from torch.optim.lr_scheduler import ReduceLROnPlateau
 
         optimizer = self.make_optimizer(params)
@@ -161,8 +157,8 @@ class TorchRuntime:
     def clip_gradients(self, parameters: Iterable[torch.nn.Parameter]) -> None:
         """Clip the gradients in place as configured (nothing when gradient_clip_val is None).
 
-        For Lightning, norm and value clipping are the trainer's (``trainer_kwargs``); call
-        this after ``backward`` for 'agc', or in a plain torch loop for any algorithm.
+        Lightning clips by norm and value itself (``trainer_kwargs``); call this after
+        ``backward`` for 'agc', or in a plain torch loop for any algorithm.
         """
         import torch
 
@@ -184,11 +180,8 @@ class TorchRuntime:
 
 
 def adaptive_clip(parameters: Iterable[torch.nn.Parameter], clipping: float) -> None:
-    """Adaptive gradient clipping (Brock et al., 2021), unit-wise, in place.
-
-    Each unit's gradient (a row of a weight, a whole bias) is scaled down to at most
-    ``clipping`` times the unit's parameter norm (at least ``AGC_EPS``).
-    """
+    """Adaptive gradient clipping (Brock et al., 2021), in place: each unit's gradient is scaled
+    down to at most ``clipping`` times the unit's parameter norm (at least ``AGC_EPS``)."""
     import torch
 
     with torch.no_grad():

@@ -1,9 +1,8 @@
 """Valid whole configurations: every key drawn from its field, cross-field rules respected.
 
-A configuration is first drawn flat (qualified key → value, absent keys keep their defaults).
-The schemas' own ``cross_field_rules`` then say which combinations are invalid; the keys of a
-broken rule fall back to their defaults, which always satisfy it. New fields and rules are
-covered without edits here; a combination some other validator rejects is discarded.
+A configuration is drawn flat (qualified key → value, absent keys at their defaults); the keys
+of a rule in the schemas' ``cross_field_rules`` that it breaks fall back to their defaults,
+which always satisfy it. A combination some other validator rejects is discarded.
 """
 
 from __future__ import annotations
@@ -47,11 +46,6 @@ def nested(schema: type[Schema]) -> dict[str, type[Schema]]:
     return {name: SECTIONS[name] for name in NESTED_SECTIONS if name in schema.model_fields}
 
 
-def sections_of(schema: type[Schema]) -> tuple[str, ...]:
-    """The section of a schema and those nested in it."""
-    return (schema.section, *nested(schema))
-
-
 def payload_schemas(kind: PayloadKind) -> list[type[Schema]]:
     """The top-level schemas a payload validates (the nested sections are inside them)."""
     return [SECTIONS[s] for s in PAYLOAD_SECTIONS[kind] if s not in NESTED_SECTIONS]
@@ -68,10 +62,8 @@ def partners(key: str, kind: PayloadKind | None) -> tuple[str, ...]:
 
 
 def equalize(flat: Mapping[str, Any], kind: PayloadKind | None, *, fill: bool = True) -> Flat:
-    """``flat`` with each key's partners given its value (the first seen wins).
-
-    ``fill=False`` only aligns partners already present (what one source may give).
-    """
+    """``flat`` with each key's partners given its value (the first seen wins); ``fill=False``
+    only aligns partners already present (what one source may give)."""
     result = dict(flat)
     for key in flat:
         for partner in partners(key, kind)[1:]:
@@ -85,21 +77,9 @@ def _qualify(schema: type[Schema], path: str) -> str:
     return path if path.partition(".")[0] in nested(schema) else f"{schema.section}.{path}"
 
 
-def _own(schema: type[Schema], flat: Mapping[str, Any]) -> dict[str, Any]:
-    """Field name → value, for the keys of ``schema``'s own section that ``flat`` has."""
-    prefix = f"{schema.section}."
-    return {name: flat[prefix + name] for name in schema.model_fields if prefix + name in flat}
-
-
-def _unvalidated(schema: type[Schema], flat: Mapping[str, Any]) -> Schema:
-    own = _own(schema, flat)
-    own.update({name: _unvalidated(child, flat) for name, child in nested(schema).items()})
-    return schema.model_construct(**own)
-
-
 def broken_rules(schema: type[Schema], flat: Mapping[str, Any]) -> list[tuple[str, ...]]:
     """The qualified keys of every cross-field rule the flat values break, nested ones too."""
-    instance = _unvalidated(schema, flat)
+    instance = build(schema, flat, validate=False)
     broken = []
     for rule in schema.cross_field_rules:
         try:
@@ -119,10 +99,8 @@ def repair(
     keep: Collection[str] = (),
     kind: PayloadKind | None = None,
 ) -> Flat | None:
-    """``flat`` without the keys of broken rules (except ``keep``); None if that cannot help.
-
-    With a payload ``kind``, a key and its partners are dropped together.
-    """
+    """``flat`` without the keys of broken rules (except ``keep``), a key and its partners
+    together, and accepted by every schema; None if that cannot be had."""
     flat = equalize(flat, kind)
     while broken := [keys for schema in schemas for keys in broken_rules(schema, flat)]:
         droppable = {
@@ -136,16 +114,22 @@ def repair(
             return None
         for key in droppable:
             del flat[key]
+    try:
+        for schema in schemas:
+            build(schema, flat)
+    except PtychoConfigError:  # a rule outside cross_field_rules
+        return None
     return flat
 
 
-def build(schema: type[Schema], flat: Mapping[str, Any]) -> Any:
-    """The validated config: keys present in ``flat`` set, the others left at their defaults."""
-    kwargs = _own(schema, flat)
+def build(schema: type[Schema], flat: Mapping[str, Any], *, validate: bool = True) -> Any:
+    """The config: keys present in ``flat`` set, the others (nested sections too) at defaults."""
+    own = {name: f"{schema.section}.{name}" for name in schema.model_fields}
+    kwargs = {name: flat[key] for name, key in own.items() if key in flat}
     for name, child in nested(schema).items():
-        if any(key.split(".", 1)[0] in sections_of(child) for key in flat):
-            kwargs[name] = build(child, flat)
-    return schema(**kwargs)
+        if any(key.startswith(f"{name}.") for key in flat):
+            kwargs[name] = build(child, flat, validate=validate)
+    return schema(**kwargs) if validate else schema.model_construct(**kwargs)
 
 
 # Rounds of redrawing the other keys of a broken rule before its keys fall back to defaults.
@@ -157,7 +141,7 @@ def _valid_flat(
     schemas: tuple[type[Schema], ...], kind: PayloadKind | None = None
 ) -> SearchStrategy[Flat]:
     # the field strategies are built here, once, not inside the first draw
-    sections = {s for schema in schemas for s in sections_of(schema)}
+    sections = {s for schema in schemas for s in (schema.section, *nested(schema))}
     strategies = {k.qualified: values(k.qualified) for k in KEYS.values() if k.section in sections}
     required = {k: v for k, v in strategies.items() if KEYS[k].info.is_required()}
     optional = {k: v for k, v in strategies.items() if k not in required}
@@ -201,11 +185,6 @@ def _repaired(
     repaired = repair(list(schemas), flat, keep=required, kind=kind)
     if repaired is None:
         reject()
-    try:
-        for schema in schemas:
-            build(schema, repaired)
-    except PtychoConfigError:  # a rule outside cross_field_rules: discard this draw
-        reject()
     return repaired
 
 
@@ -215,11 +194,8 @@ def valid_flat(kind: PayloadKind) -> SearchStrategy[Flat]:
 
 
 class build_config:  # lower case: it reads as a function, build_config('training')(values)
-    """Builds a section's config from qualified keys, the others left at their defaults.
-
-    ``build_config('training')({'training.batch_size': 64})`` is a TrainingConfig. It is also
-    how Hypothesis shows a counterexample: only the keys that were set.
-    """
+    """``build_config('training')({'training.batch_size': 64})`` is a TrainingConfig, the other
+    keys at their defaults: how Hypothesis shows a counterexample, only the keys that were set."""
 
     def __init__(self, section: str) -> None:
         self.section = section

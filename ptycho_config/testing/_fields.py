@@ -106,14 +106,8 @@ def _of_type(annotation: Any, metadata: list[Any], extra: Any = None) -> SearchS
     limits = _limits(metadata, extra)
     if "enum" in limits:
         return st.sampled_from(limits["enum"])
-    if origin is typing.Literal:
-        return st.sampled_from(args)
     if origin is typing.Union or origin is types.UnionType:
         return st.one_of([_of_type(arg, metadata) for arg in args])
-    if annotation is type(None):
-        return st.none()
-    if annotation is bool:
-        return st.booleans()
     if annotation is int:
         return _integers(limits)
     if annotation is float:
@@ -128,7 +122,7 @@ def _of_type(annotation: Any, metadata: list[Any], extra: Any = None) -> SearchS
             return st.tuples(*(_of_type(arg, []) for arg in args))
         size = {"min_size": limits.get("min_length", 0), "max_size": limits.get("max_length", 4)}
         return st.lists(_of_type(args[0], []), **size).map(origin)
-    # anything else an extension may declare (an Enum, a dict, ...): Hypothesis's own strategy
+    # bool, None, a Literal, and whatever else an extension declares (an Enum, a dict, ...)
     return st.from_type(annotation)
 
 
