@@ -1,10 +1,7 @@
-"""The pytest plugin of ptycho-config (entry point ``pytest11``): the fixtures ``ptycho_env``,
-``legacy_params`` and ``example_data``, and a check that fails a test leaving a ``PTYCHO_*``
-variable changed (ini option ``ptycho_config_check_env``); docs/testing.md describes them.
-
-It loads in every pytest run where the package is installed, so it imports neither
-Hypothesis nor anything heavy at import time.
-"""
+"""The pytest plugin (entry point ``pytest11``): the fixtures ``ptycho_env``, ``legacy_params``
+and ``example_data``, and a check that fails a test leaving a ``PTYCHO_*`` variable changed
+(docs/testing.md). It loads in every pytest run where the package is installed, so it imports
+neither Hypothesis nor anything heavy at import time."""
 
 from __future__ import annotations
 
@@ -88,11 +85,8 @@ class PtychoEnv:
         raise ValueError(f"ptycho_env.set: {key!r} names no configuration key{tip}")
 
     def set(self, key: str, value: Any) -> str:
-        """Set a key ('training.batch_size', 'batch_size', 'max_epochs', 'PTYCHO_N_GROUPS').
-
-        The value is written as the library reads it back (True → 'true', None → 'none').
-        Returns the variable name used.
-        """
+        """Set a key ('training.batch_size', 'batch_size', 'max_epochs', 'PTYCHO_N_GROUPS') to a
+        value written as the library reads it back (True → 'true'); return the variable's name."""
         from ptycho_config._sources.environment import env_text
 
         name = self.variable(key)

@@ -39,7 +39,7 @@ class TorchDataConfig:
     nphotons: float = 1e5
     scale_contract_version: str = _knob("scale_contract_version")
     measurement_domain: str = _knob("measurement_domain")
-    N: int = 64
+    N: int = _model("N")
     C: int = 4
     K: int = 6
     K_quadrant: int = _knob("K_quadrant")
@@ -51,7 +51,7 @@ class TorchDataConfig:
     max_neighbor_distance: float = _knob("max_neighbor_distance")
     scan_pattern: str = _knob("scan_pattern")
     normalize: str = _knob("normalize")
-    probe_scale: float = 4.0
+    probe_scale: float = _model("probe_scale")
     probe_normalize: bool = _knob("probe_normalize")
     data_scaling: str = _knob("data_scaling")
     phase_subtraction: bool = _knob("phase_subtraction")
@@ -89,7 +89,7 @@ class TorchModelConfig:
     n_filters_scale: int = _model("n_filters_scale")
     amp_activation: str = "silu"
     batch_norm: bool = _knob("batch_norm")
-    probe_mask: bool = False
+    probe_mask: bool = _model("probe_mask")
     # an array or tensor the caller supplies in code; no configuration source sets it
     probe_mask_tensor: Any = None
     probe_mask_sigma: float = _model("probe_mask_sigma")
@@ -108,7 +108,7 @@ class TorchModelConfig:
     object_big: bool | None = _model("object_big")
     object_layout: str | None = _model("object_layout")
     training_canvas: str | None = _model("training_canvas")
-    probe_big: bool = True
+    probe_big: bool = _model("probe_big")
     offset: int = _knob("offset")
     C_forward: int = 4
     training_patch_weighting: str | None = _model("training_patch_weighting")
@@ -116,8 +116,8 @@ class TorchModelConfig:
     rect_s1s2_trainable: bool = _knob("rect_s1s2_trainable")
     rect_s1s2_init: str = _knob("rect_s1s2_init")
     amplitude_physics_gain: float = _knob("amplitude_physics_gain")
-    pad_object: bool = True
-    gaussian_smoothing_sigma: float = 0.0
+    pad_object: bool = _model("pad_object")
+    gaussian_smoothing_sigma: float = _model("gaussian_smoothing_sigma")
     loss_function: str = _knob("loss_function")
     amp_loss: str | None = _knob("amp_loss")
     phase_loss: str | None = _knob("phase_loss")
@@ -141,7 +141,7 @@ class TorchTrainingConfig:
     batch_size: int = _training("batch_size")
     epochs_fine_tune: int = _knob("epochs_fine_tune")
     fine_tune_gamma: float = _knob("fine_tune_gamma")
-    scheduler: RuntimeScheduler = "Default"
+    scheduler: RuntimeScheduler = field(default=_training("scheduler"))
     lr_warmup_epochs: int = _training("lr_warmup_epochs")
     lr_min_ratio: float = _training("lr_min_ratio")
     plateau_factor: float = _training("plateau_factor")
@@ -151,7 +151,7 @@ class TorchTrainingConfig:
     num_workers: int = 4
     accum_steps: int = _execution("accum_steps")
     gradient_clip_val: float | None = None
-    gradient_clip_algorithm: ClipAlgorithm = "norm"
+    gradient_clip_algorithm: ClipAlgorithm = field(default=_training("gradient_clip_algorithm"))
     optimizer: Optimizer = field(default=_training("optimizer"))
     momentum: float = _training("momentum")
     weight_decay: float = _training("weight_decay")

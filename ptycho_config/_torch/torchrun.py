@@ -54,10 +54,7 @@ def torchrun_launch(
     """
     if not all(name in environ for name in TORCHRUN_VARIABLES):
         return None
-    numbers, problems = _numbers(environ)
-    if problems:
-        raise InvalidValueError.from_problems(problems, "torchrun launch")
-    world, rank, local_rank, local_world = (numbers[name] for name in TORCHRUN_VARIABLES)
+    world, rank, local_rank, local_world = _layout(environ)
     explicit = devices != "auto" and devices_source.kind != "default"
     if explicit and devices != local_world:
         where = f"{devices_source.kind} {devices_source.detail}".strip()
@@ -83,19 +80,18 @@ def torchrun_launch(
     return TorchrunLaunch(world, rank, local_rank, local_world, MappingProxyType(provenance))
 
 
-def _numbers(environ: Mapping[str, str]) -> tuple[dict[str, int], list[Problem]]:
-    """The four variables as integers, each checked against torchrun's own invariants."""
-    numbers: dict[str, int] = {}
-    problems: list[Problem] = []
+def _layout(environ: Mapping[str, str]) -> tuple[int, int, int, int]:
+    """The four variables as integers, checked against torchrun's own invariants."""
+    numbers: list[int] = []
+    problems: dict[str, Problem] = {}  # a variable's first broken rule
     for name in TORCHRUN_VARIABLES:
-        text = environ[name]
         try:
-            numbers[name] = int(text.strip())
+            numbers.append(int(environ[name].strip()))
         except ValueError:
-            problems.append(_bad(name, text, "must be an integer"))
+            problems[name] = _bad(name, environ[name], "must be an integer")
     if problems:
-        return numbers, problems
-    world, rank, local_rank, local_world = (numbers[name] for name in TORCHRUN_VARIABLES)
+        raise InvalidValueError.from_problems(list(problems.values()), "torchrun launch")
+    world, rank, local_rank, local_world = numbers
     rules = (
         ("WORLD_SIZE", world >= 1, "must be at least 1"),
         (
@@ -116,9 +112,11 @@ def _numbers(environ: Mapping[str, str]) -> tuple[dict[str, int], list[Problem]]
         ),
     )
     for name, holds, message in rules:
-        if not holds and not any(p.key == name for p in problems):
-            problems.append(_bad(name, environ[name], message))
-    return numbers, problems
+        if not holds:
+            problems.setdefault(name, _bad(name, environ[name], message))
+    if problems:
+        raise InvalidValueError.from_problems(list(problems.values()), "torchrun launch")
+    return world, rank, local_rank, local_world
 
 
 def _bad(name: str, text: str, message: str) -> Problem:

@@ -1,9 +1,6 @@
-"""Hypothesis strategies for code built on ptycho-config (needs ``ptycho-config[testing]``);
-docs/testing.md lists them.
-
-Every strategy is derived from the schemas, so fields and source kinds added later are
-covered without edits. The pytest fixtures live in ``ptycho_config.testing_plugin``.
-"""
+"""Hypothesis strategies for code built on ptycho-config (docs/testing.md), derived from the
+schemas, so fields and source kinds added later are covered without edits. The pytest fixtures
+are in ``ptycho_config.testing_plugin``."""
 
 try:
     import hypothesis  # noqa: F401 - only to fail early, with the hint below

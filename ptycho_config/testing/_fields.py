@@ -1,8 +1,7 @@
 """Valid values of one field, derived from its annotation: types, choices, bounds, validators.
 
-Nothing here names a field: a field added to a schema is covered as soon as it is declared.
-Every value is passed through the field's own validation, so a strategy yields only values
-the field accepts, in the canonical form it stores (what a source must resolve it to).
+No field is named here, and every value passes the field's own validation: a strategy yields
+only values the field accepts, in the canonical form it stores (what a source resolves to).
 """
 
 from __future__ import annotations
@@ -162,9 +161,6 @@ def qualified_key(key: str) -> str:
 
 
 def values(key: str) -> SearchStrategy[Any]:
-    """Valid values of one key ('training.batch_size', or any unambiguous spelling of it).
-
-    Each value is valid for the key alone; a cross-field rule may still reject a combination,
-    which the config strategies and ``source_assignments`` take care of.
-    """
+    """Valid values of one key ('training.batch_size', or any unambiguous spelling of it), each
+    valid for the key alone: the config strategies also respect the cross-field rules."""
     return _key_values(qualified_key(key))
