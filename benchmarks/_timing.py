@@ -22,11 +22,6 @@ def median_seconds(run: Callable[[], object], repeat: int, number: int = 1) -> f
     return statistics.median(samples)
 
 
-def first_read_seconds(run: Callable[[], object], path: Path, samples: int) -> float:
-    """Median wall time of single calls, each on a freshly touched file (a first reading)."""
-    return interleaved_first_reads({"run": run}, path, samples)["run"]
-
-
 def interleaved_first_reads(
     runs: dict[str, Callable[[], object]], path: Path, samples: int, block: int = 50
 ) -> dict[str, float]:
@@ -76,9 +71,18 @@ def interleaved_medians(
     return {label: statistics.median(values) for label, values in samples.items()}
 
 
-def report(name: str, measured: float, budget: float, unit: str, detail: str = "") -> bool:
-    """Print one budget line; True when within budget."""
-    ok = measured <= budget
+def report(
+    name: str,
+    measured: float,
+    budget: float,
+    unit: str,
+    detail: str = "",
+    *,
+    at_least: bool = False,
+) -> bool:
+    """Print one budget line; True when within budget (``at_least``: a floor, not a ceiling)."""
+    ok = measured >= budget if at_least else measured <= budget
     verdict = "ok  " if ok else "OVER"
-    print(f"{verdict} {name}: {measured:.3g} {unit} (budget {budget:g} {unit}) {detail}".rstrip())
+    bound = f"{'≥ ' if at_least else ''}{budget:g} {unit}"
+    print(f"{verdict} {name}: {measured:.3g} {unit} (budget {bound}) {detail}".rstrip())
     return ok

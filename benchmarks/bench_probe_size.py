@@ -8,7 +8,6 @@ freshly touched file:
 - faster than `np.load(path)['probeGuess'].shape`, by at least 1.1×, for a plain 64×64 probe
   (both parse the zip directory and the header with the same readers; only the array is saved);
 - at least 10× faster than that for a compressed 256×256 probe.
-The same ratios for the bare header read (`read_probe_header`) are printed as `info` lines.
 The files go to a temporary directory (about 1 GiB for the big one) that is deleted at the end.
 """
 
@@ -19,16 +18,16 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _timing import first_read_seconds
+from _timing import interleaved_first_reads, report
 
-from ptycho_config._datafiles.npz import infer_probe_size, read_probe_header
+from ptycho_config._datafiles.npz import infer_probe_size
 
 FILES = ("small", "big", "plain64", "zip256")
-WAYS = ("infer_probe_size", "read_probe_header")
 
 
 def _probe(size: int) -> np.ndarray[Any, np.dtype[np.complex64]]:
@@ -53,37 +52,21 @@ def _write_files(folder: Path, big_mib: int) -> dict[str, Path]:
     return paths
 
 
-def _calls(path: Path) -> dict[str, Callable[[], object]]:
-    """Each way of reading the file."""
-
-    def baseline() -> object:
-        return np.load(path)["probeGuess"].shape
-
-    return {
-        "infer_probe_size": lambda: infer_probe_size(path),
-        "read_probe_header": lambda: read_probe_header(path),
-        "np.load": baseline,
-    }
-
-
 def _measure(paths: dict[str, Path], samples: int) -> dict[str, dict[str, float]]:
-    """Median seconds per first-read call, for every file and every way of reading it."""
+    """Median seconds per first-read call of every file: `infer_probe_size`, and for the
+    64² and 256² probes `np.load` too, the two timed in alternating blocks."""
     timings: dict[str, dict[str, float]] = {}
     for name, path in paths.items():
-        timings[name] = {}
-        for way, call in _calls(path).items():
-            if way == "np.load" and name in ("small", "big"):
-                continue
+        calls: dict[str, Callable[[], object]] = {
+            "infer_probe_size": partial(infer_probe_size, path)
+        }
+        if name in ("plain64", "zip256"):
+            calls["np.load"] = partial(lambda p: np.load(p)["probeGuess"].shape, path)
+        for call in calls.values():
             call()
-            count = samples if way != "np.load" or name == "plain64" else samples // 10
-            timings[name][way] = first_read_seconds(call, path, count)
+        count = samples // 10 if name == "zip256" else samples  # np.load decompresses 512 KiB
+        timings[name] = interleaved_first_reads(calls, path, count)
     return timings
-
-
-def _line(ok: bool, budget: bool, text: str) -> bool:
-    verdict = ("ok  " if ok else "OVER") if budget else "info"
-    print(f"{verdict} {text}")
-    return ok or not budget
 
 
 def main() -> bool:
@@ -103,17 +86,16 @@ def main() -> bool:
     print("median µs per call: " + "; ".join(f"{name} ({sizes[name]:.1f} MiB) "
           + ", ".join(f"{way} {s * 1e6:.1f}" for way, s in t.items())
           for name, t in timings.items()))  # fmt: skip
-    ok = True
-    for way in WAYS:
-        budget = way == "infer_probe_size"
-        same = timings["big"][way] / timings["small"][way]
-        plain = timings["plain64"]["np.load"] / timings["plain64"][way]
-        packed = timings["zip256"]["np.load"] / timings["zip256"][way]
-        big = f"{sizes['big']:.0f} MiB"
-        ok &= _line(same <= 1.5, budget, f"{way}: {big} / 1 MiB file time {same:.2f}x (≤ 1.5x)")
-        ok &= _line(plain >= 1.1, budget, f"{way}: np.load / it, plain 64² {plain:.1f}x (≥ 1.1x)")
-        ok &= _line(packed >= 10, budget, f"{way}: np.load / it, zipped 256² {packed:.1f}x (≥ 10x)")
-    return ok
+    same = timings["big"]["infer_probe_size"] / timings["small"]["infer_probe_size"]
+    plain = timings["plain64"]["np.load"] / timings["plain64"]["infer_probe_size"]
+    packed = timings["zip256"]["np.load"] / timings["zip256"]["infer_probe_size"]
+    big = f"{sizes['big']:.0f} MiB"
+    return all([
+        report(f"infer_probe_size: {big} / 1 MiB file time", same, 1.5, "x"),
+        # SPEC §7 asks for 1.5x; docs/performance.md says why 1.1x is kept
+        report("np.load / infer_probe_size, plain 64²", plain, 1.1, "x", at_least=True),
+        report("np.load / infer_probe_size, zipped 256²", packed, 10, "x", at_least=True),
+    ])  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -741,11 +741,11 @@ class TestMetadataNphotons:
 
     @pytest.mark.parametrize("value", ["1e9", b"1e9", "  5e8 "])
     def test_text_is_ignored_with_a_warning(self, tmp_path: Path, value: Any) -> None:
-        from ptycho_config._datafiles.npz import read_nphotons
+        from ptycho_config._datafiles.npz import inspect_data_file
 
         stored = np.empty((), dtype=object)
         stored[()] = {"physics_parameters": {"nphotons": value}}
         path = tmp_path / "d.npz"
         np.savez(path, probeGuess=np.ones((64, 64), dtype=np.complex64), _metadata=stored)
         with pytest.warns(UserWarning, match="is not a positive number"):
-            assert read_nphotons(path) is None
+            assert inspect_data_file(path).nphotons is None

@@ -50,7 +50,7 @@ from ptycho_config import (
     save_snapshot,
 )
 from ptycho_config.__main__ import main
-from ptycho_config._datafiles.npz import read_nphotons, read_probe_header
+from ptycho_config._datafiles.npz import inspect_data_file
 from ptycho_config._schemas.types import MAX_COUNT
 from tests.conftest import CPU, make_model_dir
 from tests.data.bombs.make_bombs import BOMB_MIB, MEMBERS, METHODS
@@ -109,8 +109,7 @@ class TestBoundedDecompression:
         script = textwrap.dedent(
             """
             import os, resource, sys, time, warnings
-            from ptycho_config._datafiles.npz import (
-                infer_probe_size, read_nphotons, read_probe_header)
+            from ptycho_config._datafiles.npz import infer_probe_size, inspect_data_file
             pid = os.fork()
             if pid == 0:
                 slowest = 0.0
@@ -119,9 +118,9 @@ class TestBoundedDecompression:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
                         infer_probe_size(path)
-                        read_nphotons(path)
+                        inspect_data_file(path)
                         try:
-                            read_probe_header(path)
+                            infer_probe_size(path, strict=True)
                         except ValueError:
                             pass
                     slowest = max(slowest, time.perf_counter() - start)
@@ -228,10 +227,10 @@ class TestRegularFilesOnly:
 
     @pytest.mark.parametrize("kind", SPECIAL)
     def test_probe_header_and_data_file(self, tmp_path: Path, kind: str) -> None:
-        """read_probe_header raises, infer_probe_size falls back, training refuses the file."""
+        """A strict read raises, infer_probe_size falls back, training refuses the file."""
         path = _special(tmp_path / "d.npz", kind)
         with pytest.raises(PtychoConfigError, match="not a"):
-            read_probe_header(path)
+            infer_probe_size(path, strict=True)
         with pytest.warns(UserWarning, match="not a"):
             assert 64 == infer_probe_size(path)
         with pytest.raises(FileReadError, match="not a"):
@@ -642,7 +641,7 @@ class TestErrorContract:
         for call in (
             lambda: _train(tmp_path / "missing.npz", tmp_path / "o", environ={}),
             lambda: load_snapshot(tmp_path),
-            lambda: read_probe_header(tmp_path / "ptycho_config.json"),
+            lambda: infer_probe_size(tmp_path / "ptycho_config.json", strict=True),
             lambda: create_inference_payload(tmp_path, "t.npz", "o", environ={}),
         ):
             with pytest.raises(PtychoConfigError) as caught:
@@ -674,7 +673,7 @@ class TestErrorContract:
             import_torch()
         assert isinstance(caught.value, RuntimeError)
 
-    def test_read_nphotons_of_a_fifo_does_not_block(self, tmp_path: Path, alarm: None) -> None:
-        """read_nphotons of a FIFO returns None at once."""
+    def test_nphotons_of_a_fifo_does_not_block(self, tmp_path: Path, alarm: None) -> None:
+        """Reading a FIFO's nphotons returns None at once."""
         os.mkfifo(tmp_path / "d.npz")
-        assert read_nphotons(tmp_path / "d.npz") is None
+        assert inspect_data_file(tmp_path / "d.npz").nphotons is None

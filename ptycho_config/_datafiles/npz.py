@@ -329,16 +329,8 @@ def infer_probe_size(data_file: str | os.PathLike[str], *, strict: bool = False)
     return facts.probe_size
 
 
-def read_nphotons(data_file: str | os.PathLike[str]) -> float | None:
-    """`physics_parameters.nphotons` in `_metadata`; None if absent or unusable."""
-    facts = _read(data_file)
-    if facts.nphotons_problem is not None:
-        warnings.warn(facts.nphotons_problem, UserWarning, stacklevel=2)
-    return facts.nphotons
-
-
 def inspect_data_file(data_file: str | os.PathLike[str], *, strict: bool = False) -> DataFileFacts:
-    """Probe size and nphotons in one read, warning (or raising) as the functions above do.
+    """Probe size and nphotons in one read, warning (or raising) as `infer_probe_size` does.
 
     A file that is no readable NPZ at all is not reported here: ``file_problem`` says so, and
     the caller decides (the factories raise).
@@ -349,28 +341,3 @@ def inspect_data_file(data_file: str | os.PathLike[str], *, strict: bool = False
     if facts.nphotons_problem is not None:
         warnings.warn(facts.nphotons_problem, UserWarning, stacklevel=2)
     return facts
-
-
-def read_probe_header(data_file: str | os.PathLike[str]) -> NpyHeader:
-    """The header of `probeGuess`; raises ProbeSizeError when it cannot be read."""
-    path = os.path.abspath(data_file)
-    try:
-        fd, size = open_regular(path, "data file")
-        with os.fdopen(fd, "rb", 0) as stream, _open_archive(stream, size) as archive:
-            info = _member(_members(archive), _PROBE)
-            if info is None:
-                raise Unreadable("it has no probeGuess array")
-            with _open_member(archive, info) as member:
-                header, _ = _read_header(member, info)
-    except FileNotFoundError as e:
-        message = f"data file {path} does not exist; fix the path"
-        raise ConfigFileNotFoundError(message, [Problem("data_file", message, path)]) from e
-    except (OSError, Unreadable, FileReadError) as e:
-        why = e.reason if isinstance(e, FileReadError) else str(e)
-        message = f"cannot read probeGuess from {path}: {why}; {_RESAVE}"
-        raise ProbeSizeError(message, [Problem("model.N", message)]) from e
-    if header.dtype.hasobject:
-        why = "it is an object array, which would need unpickling"
-        message = f"cannot read probeGuess from {path}: {why}"
-        raise ProbeSizeError(message, [Problem("model.N", message)])
-    return header
