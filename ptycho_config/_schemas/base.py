@@ -168,18 +168,6 @@ def problems_from_validation(
     return list(grouped.values())
 
 
-def error_from_validation(
-    error: ValidationError,
-    root: type[BaseModel],
-    section: str,
-    lookup: SourceLookup | None = None,
-) -> PtychoConfigError:
-    """A library error listing every problem of a pydantic ValidationError of ``root``."""
-    return PtychoConfigError.from_problems(
-        problems_from_validation(error, root, section, lookup), section or root.__name__
-    )
-
-
 def _qualified(section: str, path: list[str]) -> str:
     # sections nested in a config (model, torch) keep their own qualified keys
     if path and path[0] in ("model", "torch") and section != path[0]:
@@ -198,7 +186,9 @@ def _library_errors(schema: type[BaseModel]) -> Iterator[None]:
     try:
         yield
     except ValidationError as error:
-        raise error_from_validation(error, schema, getattr(schema, "section", "")) from error
+        section = getattr(schema, "section", "")
+        problems = problems_from_validation(error, schema, section)
+        raise PtychoConfigError.from_problems(problems, section or schema.__name__) from error
 
 
 class Schema(BaseModel):
