@@ -23,7 +23,7 @@ from pydantic_settings.sources import ENV_FILE_SENTINEL
 from ptycho_config._errors import ConflictError, ConflictProblem, InvalidValueError, Problem, show
 from ptycho_config._files import as_path
 from ptycho_config._merge.resolve import Resolved, resolve_inference, resolve_training
-from ptycho_config._schemas.registry import KEYS, PAYLOAD_SECTIONS, PayloadKind
+from ptycho_config._schemas.registry import ENV_PREFIX, KEYS, PAYLOAD_SECTIONS, PayloadKind
 from ptycho_config._schemas.sections import (
     SECTIONS,
     ExecutionConfig,
@@ -49,22 +49,6 @@ def _section_model(section: str) -> type[BaseModel]:
     return create_model(f"{section.title()}Section", __config__=config, **fields)
 
 
-def _overrides(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Keyword arguments as overrides: a section given as a model gives the fields set on it."""
-    return {
-        name: value.model_dump(exclude_unset=True) if isinstance(value, BaseModel) else value
-        for name, value in values.items()
-    }
-
-
-def _sections(resolved: Resolved) -> dict[str, dict[str, Any]]:
-    sections: dict[str, dict[str, Any]] = {}
-    for key, value in resolved.values().items():
-        section, name = key.split(".", 1)
-        sections.setdefault(section, {})[name] = value
-    return sections
-
-
 class _Resolution(PydanticBaseSettingsSource):
     """The library's own resolution as the one source of a settings class."""
 
@@ -77,7 +61,11 @@ class _Resolution(PydanticBaseSettingsSource):
     ) -> None:
         super().__init__(settings_cls)
         self.kind = settings_cls.payload_kind
-        self.overrides = _overrides(overrides)
+        # keyword arguments are overrides; a section given as a model gives the fields set on it
+        self.overrides = {
+            name: value.model_dump(exclude_unset=True) if isinstance(value, BaseModel) else value
+            for name, value in overrides.items()
+        }
         self.env_file, self.secrets_dir = env_file, secrets_dir
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
@@ -90,14 +78,18 @@ class _Resolution(PydanticBaseSettingsSource):
             env_file=self.env_file,
             secrets_dir=self.secrets_dir,
         )
-        return _sections(resolved)
+        sections: dict[str, dict[str, Any]] = {}
+        for key, value in resolved.values().items():
+            section, name = key.split(".", 1)
+            sections.setdefault(section, {})[name] = value
+        return sections
 
 
 class _PayloadSettings(BaseSettings):
     """What both settings classes share: resolution as the library does it, canonical configs."""
 
     model_config = SettingsConfigDict(
-        env_prefix="PTYCHO_", env_nested_delimiter="__", frozen=True, extra="forbid"
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", frozen=True, extra="forbid"
     )
     payload_kind: ClassVar[PayloadKind]
     # the section schemas the class was built from: registering an extension replaces them

@@ -166,7 +166,11 @@ class Layer:
 
     def key_named(self, spelling: str) -> object:
         """The key a spelling (or variable) names, so that each key is suggested once."""
-        found = lookup_env(spelling, self.payload) if spelling[:7].upper() == ENV_PREFIX else None
+        found = (
+            lookup_env(spelling, self.payload)
+            if spelling[: len(ENV_PREFIX)].upper() == ENV_PREFIX
+            else None
+        )
         if not isinstance(found, Match):
             found = lookup(spelling, self.payload)
         return found.key if isinstance(found, Match) else spelling
