@@ -30,19 +30,13 @@ from ptycho_config._errors import (
 from ptycho_config._factories import example as _example
 from ptycho_config._factories.example import copy_example
 from ptycho_config._factories.export import env_lines
-from ptycho_config._factories.factories import (
-    PATH_FLAGS,
-    create_inference_payload,
-    create_training_payload,
-    run_inference,
-    run_training,
-)
+from ptycho_config._factories.factories import PATH_FLAGS, RUN_PATHS, payload_of, run
 from ptycho_config._factories.snapshot import config_document, fingerprint, report_document
 from ptycho_config._merge.resolve import SourceOptions, sources_of
 from ptycho_config._schemas.extension import load_extensions
 from ptycho_config._schemas.json_schema import config_file_schema
 from ptycho_config._schemas.reference import env_rows
-from ptycho_config._schemas.registry import KEYS, RESERVED_ENV, env_variables
+from ptycho_config._schemas.registry import KEYS, RESERVED_ENV, PayloadKind, env_variables
 from ptycho_config._sources.config_file import ConfigFile, dump_yaml
 from ptycho_config._sources.environment import DotEnvFile, Environment, SecretsDirectory
 from ptycho_config._sources.mapping import ProfileSource
@@ -54,6 +48,7 @@ EXIT_BACKEND = BackendUnavailableError.exit_code
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells and other command lines report Ctrl-C
 FORMATS = ("table", "json", "yaml", "env", "legacy", "config")
 TRIMMED_BY_CHANGED = "table, config, json or yaml"
+RUNS: dict[str, PayloadKind] = {"train": "training", "infer": "inference"}
 
 
 def _assignment(text: str) -> tuple[str, str]:
@@ -67,10 +62,6 @@ def _common(parser: argparse.ArgumentParser, paths: dict[str, str]) -> None:
     for name, help_text in paths.items():
         flag = PATH_FLAGS[name]
         parser.add_argument(flag, dest=name, metavar=flag[2].upper(), help=help_text)
-    parser.add_argument(
-        "--config", metavar="FILE", help="YAML, TOML or JSON config file (default "
-        "PTYCHO_CONFIG_FILE)"
-    )  # fmt: skip
     parser.add_argument(
         "--set", dest="assignments", metavar="KEY=VALUE", action="append", default=[],
         type=_assignment, help="override one key (repeatable); 'none' sets None",
@@ -86,6 +77,10 @@ def _common(parser: argparse.ArgumentParser, paths: dict[str, str]) -> None:
 
 def _environment_options(parser: argparse.ArgumentParser) -> None:
     """Where PTYCHO_* values come from besides the environment, and how unknown names count."""
+    parser.add_argument(
+        "--config", metavar="FILE", help="YAML, TOML or JSON config file (default "
+        "PTYCHO_CONFIG_FILE)"
+    )  # fmt: skip
     parser.add_argument("--env-file", metavar="FILE", help=".env file (default PTYCHO_ENV_FILE)")
     parser.add_argument(
         "--secrets-dir", metavar="DIR", help="secrets directory (default PTYCHO_SECRETS_DIR)"
@@ -124,7 +119,6 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "run", nargs="?", choices=("train", "infer"), help="check one run (default: both)"
     )
-    check.add_argument("--config", metavar="FILE", help="config file (default PTYCHO_CONFIG_FILE)")
     _environment_options(check)
     check.add_argument("--quiet", action="store_true", help="print nothing: the exit code says")
     example = commands.add_parser("example", help="write the bundled example into DIR")
@@ -145,33 +139,33 @@ def _overrides(assignments: Sequence[tuple[str, str]]) -> dict[str, Any]:
     return texts
 
 
+def _options(args: argparse.Namespace, config_file: Any = None) -> SourceOptions:
+    """The sources the options name (``config_file`` unless --config names one)."""
+    return SourceOptions(
+        config_file=config_file if args.config is None else args.config,
+        strict_env=args.strict_env, env_file=args.env_file, secrets_dir=args.secrets_dir,
+        profile=args.profile,
+    )  # fmt: skip
+
+
 def _payload(args: argparse.Namespace) -> Any:
-    example = _example.EXAMPLE_DIR
-    config = (
-        args.config
-        if args.config is not None
-        else (str(example / _example.CONFIG) if args.example else None)
-    )
-    common = {
-        "config_file": config, "strict_env": args.strict_env,
-        "env_file": args.env_file, "secrets_dir": args.secrets_dir, "profile": args.profile,
-    }  # fmt: skip
+    kind = RUNS[args.command]
     overrides = _overrides(args.assignments)
+    paths = {name: getattr(args, name) for name in RUN_PATHS[kind]}
+    config = None
     if args.example:  # the bundled files, unless a flag or --set names others
-        run = "training" if args.command == "train" else "inference"
+        example = _example.EXAMPLE_DIR
+        config = example / _example.CONFIG
         files = {
             "train_data_file": example / _example.TRAIN_DATA,
             "model_path": example / _example.MODEL,
             "test_data_file": example / _example.TEST_DATA,
-            "output_dir": f"example_outputs/{run}",
+            "output_dir": f"example_outputs/{kind}",
         }
-        for name, default in files.items():
-            if getattr(args, name, "") is None and not {name, f"{run}.{name}"} & set(overrides):
-                setattr(args, name, str(default))
-    if args.command == "train":
-        return create_training_payload(args.train_data_file, args.output_dir, overrides, **common)
-    paths = (args.model_path, args.test_data_file, args.output_dir)
-    return create_inference_payload(*paths, overrides, **common)
+        for name, path in paths.items():
+            if path is None and not {name, f"{kind}.{name}"} & set(overrides):
+                paths[name] = str(files[name])
+    return payload_of(kind, paths, overrides, None, _options(args, config), strict=False)
 
 
 def _render(payload: Any, form: str, *, changed: bool = False) -> str:
@@ -203,18 +197,13 @@ def _env_listing() -> str:
 
 def _check(args: argparse.Namespace) -> str:
     """Every rule of the runs (both, or the one named), without writing anything."""
-    options = SourceOptions(
-        config_file=args.config, strict_env=args.strict_env, env_file=args.env_file,
-        secrets_dir=args.secrets_dir, profile=args.profile,
-    )  # fmt: skip
-    sources = sources_of(None, None, options)
-    runs = {"train": run_training, "infer": run_inference}
-    names = [args.run] if args.run else list(runs)
+    sources = sources_of(None, None, _options(args))
+    names = [args.run] if args.run else list(RUNS)
     with warnings.catch_warnings():
         warnings.simplefilter("once")  # both runs read the same sources: say each warning once
         for name in names:
-            runs[name](sources, complete=args.run is not None)  # bare: the paths given only
-    checked = " and ".join("training" if name == "train" else "inference" for name in names)
+            run(RUNS[name], sources, complete=args.run is not None)  # bare: the paths given only
+    checked = " and ".join(RUNS[name] for name in names)
     read = "\n".join(f"  {line}" for line in _files_read(sources))
     return f"configuration ok ({checked}); read:\n{read}"
 
@@ -333,13 +322,11 @@ def _emit(output: str, *, newline: bool = True) -> int:
 
 def _discard_stdout() -> None:
     """Point stdout at /dev/null, so the interpreter's final flush does not fail again."""
-
-    try:
+    # no real descriptor (ValueError, AttributeError), e.g. under a test runner: nothing to do
+    with contextlib.suppress(OSError, ValueError, AttributeError):
         target = os.open(os.devnull, os.O_WRONLY)
         os.dup2(target, sys.stdout.fileno())
         os.close(target)
-    except (OSError, ValueError, AttributeError):  # no real descriptor, e.g. under a test runner
-        pass
 
 
 if __name__ == "__main__":

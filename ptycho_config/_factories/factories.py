@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -64,6 +64,11 @@ RUN_PATHS: dict[PayloadKind, tuple[str, ...]] = {
     "training": ("train_data_file", "output_dir"),
     "inference": ("model_path", "test_data_file", "output_dir"),
 }
+# Each run's data file, by key and in words.
+DATA_FILES: dict[PayloadKind, tuple[str, str]] = {
+    "training": ("train_data_file", "training data file"),
+    "inference": ("test_data_file", "test data file"),
+}
 PATH_FLAGS = {
     "train_data_file": "--train-data", "test_data_file": "--test-data",
     "model_path": "--model-path", "output_dir": "--output-dir",
@@ -98,19 +103,13 @@ def create_training_payload(
     config file, ...). ``strict=True`` makes what the data file says binding: an unusable
     ``probeGuess`` and an explicit ``N`` that contradicts it are errors instead of warnings.
     """
-    given = _with_paths(overrides, train_data_file=train_data_file, output_dir=output_dir)
+    paths = {"train_data_file": train_data_file, "output_dir": output_dir}
     options = SourceOptions(
         environ=environ, config_file=config_file, strict_env=strict_env, env_file=env_file,
         secrets_dir=secrets_dir, settings_sources=settings_sources, profile=profile,
     )  # fmt: skip
-    sources = sources_of(given, execution_config, options)
-    resolved, _, launch = run_training(sources, environ=environ, strict=strict)
-    config = resolved.training_config
-    legacy = to_legacy_dict(config)
-    shared = _shared_fields(resolved, legacy)
-    payload = TrainingPayload(training_config=config, launch=launch, **shared)
-    populate_quietly(config, legacy)
-    return payload
+    payload = payload_of("training", paths, overrides, execution_config, options, strict)
+    return cast(TrainingPayload, payload)
 
 
 def create_inference_payload(
@@ -134,102 +133,99 @@ def create_inference_payload(
     Path arguments and ``strict`` as for ``create_training_payload``.
     """
     paths = {"model_path": model_path, "test_data_file": test_data_file, "output_dir": output_dir}
-    given = _with_paths(overrides, **paths)
     options = SourceOptions(
         environ=environ, config_file=config_file, strict_env=strict_env, env_file=env_file,
         secrets_dir=secrets_dir, settings_sources=settings_sources, profile=profile,
     )  # fmt: skip
-    sources = sources_of(given, execution_config, options)
-    resolved, snapshot, facts, launch = run_inference(sources, environ=environ, strict=strict)
-    config = resolved.inference_config
-    legacy = to_legacy_dict(config)
-    payload = InferencePayload(
-        inference_config=config,
-        launch=launch,
-        trained=snapshot.training_config if snapshot is not None else None,
-        data_nphotons=facts.nphotons if facts is not None else None,
-        **_shared_fields(resolved, legacy),
-    )
-    populate_quietly(config, legacy)
+    payload = payload_of("inference", paths, overrides, execution_config, options, strict)
+    return cast(InferencePayload, payload)
+
+
+def payload_of(
+    kind: PayloadKind,
+    paths: Mapping[str, PathLike | None],
+    overrides: Mapping[str, Any] | None,
+    execution_config: ExecutionConfig | None,
+    options: SourceOptions,
+    strict: bool,
+) -> TrainingPayload | InferencePayload:
+    """The payload of a run from the sources the arguments name; the legacy dict populated."""
+    sources = sources_of(_with_paths(overrides, **paths), execution_config, options)
+    resolved, snapshot, facts, launch = run(kind, sources, environ=options.environ, strict=strict)
+    legacy = to_legacy_dict(resolved.config)
+    shared: dict[str, Any] = {
+        "execution_config": resolved.execution_config,
+        "overrides_applied": resolved.applied,
+        "provenance": resolved.provenance,
+        "legacy_params": MappingProxyType(legacy),
+        "values": MappingProxyType(resolved.values()),
+        "launch": launch,
+    }
+    payload: TrainingPayload | InferencePayload
+    if kind == "training":
+        payload = TrainingPayload(training_config=resolved.training_config, **shared)
+    else:
+        payload = InferencePayload(
+            inference_config=resolved.inference_config,
+            trained=snapshot.training_config if snapshot is not None else None,
+            data_nphotons=facts.nphotons if facts is not None else None,
+            **shared,
+        )
+    populate_quietly(resolved.config, legacy)
     return payload
 
 
-def run_training(
-    sources: Sequence[ConfigSource],
-    *,
-    environ: Mapping[str, str] | None = None,
-    strict: bool = False,
-    complete: bool = True,
-) -> tuple[Resolved, DataFileFacts | None, TorchrunLaunch | None]:
-    """Every rule of a training run, in order: paths, files, n_groups, data, resolution,
-    and the torchrun launch ``environ`` (default ``os.environ``) describes.
-
-    ``complete=False`` (``ptycho-config check``): paths may be missing; those given are checked.
-    """
-    resolved, facts = _resolve_training(sources, strict, complete)
-    return resolved, facts, _launch(resolved, environ)
-
-
-def _resolve_training(
-    sources: Sequence[ConfigSource], strict: bool, complete: bool
-) -> tuple[Resolved, DataFileFacts | None]:
-    explicit = read_layers("training", sources)
-    train_path = _paths(explicit, "training", complete).get("train_data_file")
-    if train_path is not None:
-        require_file(train_path, "training data file")
-    _require_n_groups(explicit, "training")
-    if train_path is None:
-        return _for_this_host(merge("training", explicit)), None
-    facts = _readable(inspect_data_file(train_path, strict=strict), "training data file")
-    inferred = _inferred_source(facts, train_path, with_nphotons=True)
-    layers = read_layers("training", [inferred], explicit)
-    resolved = _with_data_check(merge("training", layers), layers, facts, strict)
-    return _for_this_host(resolved), facts
-
-
-def run_inference(
+def run(
+    kind: PayloadKind,
     sources: Sequence[ConfigSource],
     *,
     environ: Mapping[str, str] | None = None,
     strict: bool = False,
     complete: bool = True,
 ) -> tuple[Resolved, Snapshot | None, DataFileFacts | None, TorchrunLaunch | None]:
-    """Every rule of an inference run, as ``run_training``, and agreement with the model."""
-    resolved, snapshot, facts = _resolve_inference(sources, strict, complete)
-    return resolved, snapshot, facts, _launch(resolved, environ)
+    """Every rule of a run, in order: paths, files, n_groups, data, resolution, (inference)
+    agreement with the trained model, and the torchrun launch ``environ`` (default
+    ``os.environ``) describes.
 
-
-def _resolve_inference(
-    sources: Sequence[ConfigSource], strict: bool, complete: bool
-) -> tuple[Resolved, Snapshot | None, DataFileFacts | None]:
-    explicit = read_layers("inference", sources)
-    paths = _paths(explicit, "inference", complete)
-    model_dir, test_path = paths.get("model_path"), paths.get("test_data_file")
+    ``complete=False`` (bare ``ptycho-config check``): paths may be missing; those given are
+    checked.
+    """
+    explicit = read_layers(kind, sources)
+    paths = _paths(explicit, kind, complete)
+    model_dir, data_file = paths.get("model_path"), paths.get(DATA_FILES[kind][0])
     if model_dir is not None:
         _require_model(model_dir)
-    if test_path is not None:
-        require_file(test_path, "test data file")
-    _require_n_groups(explicit, "inference")
-    # a path check leaves unset still has a value to validate the rest against
-    unset = {name: "." for name in ("model_path", "test_data_file") if name not in paths}
+    if data_file is not None:
+        require_file(data_file, DATA_FILES[kind][1])
+    _require_n_groups(explicit, kind)
+    # a path the schema requires and check leaves unset still has a value to validate against
+    required = (n for n in RUN_PATHS[kind] if KEYS[f"{kind}.{n}"].info.is_required())
+    unset = {name: "." for name in required if name not in paths}
     found: list[ConfigSource] = [MappingSource("default", unset, dict.fromkeys(unset, "unset"))]
     snapshot = None if model_dir is None else load_snapshot(model_dir)
     if snapshot is not None:
-        checkpoint = {**snapshot.model_values(), **trained_knobs(snapshot.training_config)}
+        model = {f"model.{k}": v for k, v in snapshot.training_config.model.model_dump().items()}
+        checkpoint = {**model, **trained_knobs(snapshot.training_config)}
         details = dict.fromkeys(checkpoint, f"{SNAPSHOT_NAME} in {model_dir}")
         found.append(MappingSource("checkpoint", checkpoint, details))
     facts = None
-    if test_path is not None:
-        facts = _readable(inspect_data_file(test_path, strict=strict), "test data file")
+    if data_file is not None:
+        facts = _readable(inspect_data_file(data_file, strict=strict), DATA_FILES[kind][1])
         # a fallback probe size is no reading of the data: the trained model's N stands
-        found.append(_inferred_source(facts, test_path, with_fallback=snapshot is None))
-    layers = read_layers("inference", found, explicit)
-    resolved = merge("inference", layers)
+        found.append(_inferred_source(facts, data_file, kind, with_fallback=snapshot is None))
+    layers = read_layers(kind, found, explicit)
+    resolved = merge(kind, layers)
     if snapshot is not None:
         _check_against_checkpoint(layers)
     if facts is not None:
         resolved = _with_data_check(resolved, layers, facts, strict)
-    return _for_this_host(resolved), snapshot, facts
+    resolved = _for_this_host(resolved)
+    launch = torchrun_launch(  # of this process, if any, checked against execution.devices
+        os.environ if environ is None else environ,
+        resolved.execution_config.devices,
+        resolved.provenance["execution.devices"],
+    )
+    return resolved, snapshot, facts, launch
 
 
 def _require_model(model_dir: Path) -> None:
@@ -276,26 +272,6 @@ def _with_data_check(
         stacklevel=3,
     )
     return resolved.with_note(key, note)
-
-
-def _shared_fields(resolved: Resolved, legacy: dict[str, Any]) -> dict[str, Any]:
-    """The payload fields both kinds carry; ``legacy`` is the config's legacy dict."""
-    return {
-        "execution_config": resolved.execution_config,
-        "overrides_applied": resolved.applied,
-        "provenance": resolved.provenance,
-        "legacy_params": MappingProxyType(legacy),
-        "values": MappingProxyType(resolved.values()),
-    }
-
-
-def _launch(resolved: Resolved, environ: Mapping[str, str] | None) -> TorchrunLaunch | None:
-    """The torchrun launch of this process, if any, checked against ``execution.devices``."""
-    return torchrun_launch(
-        os.environ if environ is None else environ,
-        resolved.execution_config.devices,
-        resolved.provenance["execution.devices"],
-    )
 
 
 def _with_paths(overrides: Mapping[str, Any] | None, **paths: object) -> dict[str, Any]:
@@ -376,13 +352,10 @@ def _ways(key: str, payload: PayloadKind, argument: str) -> str:
 
 
 def _inferred_source(
-    facts: DataFileFacts,
-    data_file: Path,
-    *,
-    with_nphotons: bool = False,
-    with_fallback: bool = True,
+    facts: DataFileFacts, data_file: Path, kind: PayloadKind, *, with_fallback: bool
 ) -> MappingSource:
-    """The values read from a data file; a fallback probe size is recorded as such."""
+    """The values read from a data file (the photon count for training only, as the reference
+    reads it); a fallback probe size is recorded as such."""
     values: dict[str, Any] = {}
     details: dict[str, str] = {}
     if facts.probe_fallback is None:
@@ -390,7 +363,7 @@ def _inferred_source(
     elif with_fallback:
         values["N"] = facts.probe_size
         details["N"] = f"fallback {facts.probe_size}: {facts.probe_fallback}"
-    if with_nphotons and facts.nphotons is not None:
+    if kind == "training" and facts.nphotons is not None:
         values["nphotons"] = facts.nphotons
         details["nphotons"] = f"_metadata in {data_file.name}"
     return MappingSource("inferred", values, details)
@@ -400,26 +373,17 @@ def _check_against_checkpoint(layers: list[Layer]) -> None:
     """No source but the defaults may contradict the trained model on a model-defining key."""
     checkpoint = next(layer for layer in layers if layer.kind == "checkpoint")
     problems: list[Problem] = []
-    for name in MODEL_DEFINING:
-        key = f"model.{name}"
-        trained = checkpoint.entries.get(key)
-        if trained is None:
-            continue
+    for key in (f"model.{name}" for name in MODEL_DEFINING):
+        trained = checkpoint.entries[key]  # a snapshot holds the whole model section
         for layer in layers:
             entry = layer.entries.get(key)
-            if (
-                layer is checkpoint
-                or entry is None
-                or same_field_value(key, entry.value, trained.value)
-            ):
-                continue
-            problems.append(
-                ConflictProblem(
-                    key,
-                    f"{layer.describe(entry)} gives {show(entry.raw)} but the trained model "
-                    f"({checkpoint.describe(trained)}) has {show(trained.value)}",
-                )
+            if entry is None or same_field_value(key, entry.value, trained.value):
+                continue  # the checkpoint's own entry is the same value
+            message = (
+                f"{layer.describe(entry)} gives {show(entry.raw)} but the trained model "
+                f"({checkpoint.describe(trained)}) has {show(trained.value)}"
             )
+            problems.append(ConflictProblem(key, message))
     if problems:
         raise ConflictError.from_problems(problems, "inference")
 

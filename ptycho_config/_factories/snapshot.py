@@ -56,16 +56,14 @@ SNAPSHOT_VERSION = 2
 
 def _configs(subject: Any) -> dict[str, Any]:
     """The configs a fingerprint or snapshot covers, as JSON-ready dicts."""
-    if isinstance(subject, TrainingConfig | InferenceConfig | ExecutionConfig):
-        return {subject.section: subject.model_dump(mode="json")}
-    found: dict[str, Any] = {}
-    for name in ("training_config", "inference_config", "execution_config"):
-        value = getattr(subject, name, None)
-        if value is not None:
-            found[value.section] = value.model_dump(mode="json")
-    if not found:
+    configs = [subject]
+    if not isinstance(subject, TrainingConfig | InferenceConfig | ExecutionConfig):
+        names = ("training_config", "inference_config", "execution_config")
+        found = (getattr(subject, name, None) for name in names)
+        configs = [config for config in found if config is not None]
+    if not configs:
         raise ArgumentTypeError(f"cannot fingerprint a {type(subject).__name__}")
-    return found
+    return {config.section: config.model_dump(mode="json") for config in configs}
 
 
 # Where outputs go, and which hardware a host found for 'auto', do not change what is trained.
@@ -105,12 +103,13 @@ def fingerprint(subject: Any) -> str:
     Accepts a config, a payload or a resolution. Leaves out provenance (the same value from
     another source is the same run) and the keys of ``NOT_RUN_DEFINING``.
     """
-    return _digest(_run_defining(_configs(subject)))
+    return _digest(_configs(subject))
 
 
 def _digest(configs: dict[str, Any]) -> str:
+    """The hash of the configs' run-defining values."""
     try:
-        canonical = json.dumps(configs, sort_keys=True, separators=(",", ":"))
+        canonical = json.dumps(_run_defining(configs), sort_keys=True, separators=(",", ":"))
     except ValueError as error:  # an integer longer than sys.get_int_max_str_digits()
         message = "cannot fingerprint this configuration: it holds an integer too long to write"
         raise InvalidValueError(f"{message}; use a smaller value ({error})") from error
@@ -127,10 +126,6 @@ class Snapshot:
     provenance: Mapping[str, Source]
     fingerprint: str
     schema_version: int
-
-    def model_values(self) -> dict[str, Any]:
-        """The model section by qualified key, as the checkpoint source of an inference payload."""
-        return {f"model.{k}": v for k, v in self.training_config.model.model_dump().items()}
 
 
 def config_document(payload: Any, *, changed_only: bool = False) -> dict[str, Any]:
@@ -277,14 +272,11 @@ def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
     version = metadata.get("schema_version") if isinstance(metadata, dict) else None
     if not isinstance(version, int) or isinstance(version, bool):
         raise SnapshotError(f"checkpoint snapshot {path} has no valid schema_version")
-    if version < 1:
+    if not 1 <= version <= SNAPSHOT_VERSION:
+        fix = "upgrade ptycho-config" if version > 1 else "schema versions start at 1"
         raise SnapshotError(
-            f"checkpoint snapshot {path} has schema version {version}; schema versions start at 1"
-        )
-    if version > SNAPSHOT_VERSION:
-        raise SnapshotError(
-            f"checkpoint snapshot {path} has schema version {version}, newer than the "
-            f"{SNAPSHOT_VERSION} this ptycho-config reads; upgrade ptycho-config"
+            f"checkpoint snapshot {path} has schema version {version}; this ptycho-config "
+            f"reads versions 1 to {SNAPSHOT_VERSION} ({fix})"
         )
     try:
         sections = {"training": document["training"], "execution": document["execution"]}
@@ -302,7 +294,7 @@ def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
     except (KeyError, TypeError, AttributeError, PtychoConfigError) as error:
         raise SnapshotError(f"checkpoint snapshot {path} is malformed: {error}") from error
     # the sections as written: a field added to the schemas later leaves them valid
-    actual = _digest(_run_defining(sections))
+    actual = _digest(sections)
     if recorded != actual:
         raise SnapshotError(
             f"checkpoint snapshot {path} was modified after it was written "
