@@ -187,42 +187,33 @@ def _assignments(
     pairs: dict[SourceKind, SearchStrategy[list[tuple[str, Any]]]],
     strategies: dict[str, SearchStrategy[Any]],
 ) -> SourceAssignment:
-    keys = list(strategies)
-    kinds = tuple(pairs)
-    chosen: dict[SourceKind, dict[str, Any]] = {
-        source: dict(draw(pairs[source])) for source in kinds
-    }
-    required = [key for key in keys if KEYS[key].info.is_required()]
+    chosen = {source: dict(draw(given)) for source, given in pairs.items()}
+    required = [key for key in strategies if KEYS[key].info.is_required()]
     for key in required:
-        if not any(key in chosen[source] for source in kinds):
-            givers = [source for source in kinds if _accepts(source, key)]
+        if not any(key in given for given in chosen.values()):
+            givers = [source for source in chosen if _accepts(source, key)]
             chosen[draw(st.sampled_from(givers))][key] = draw(strategies[key])
-    assignment = _valid(SourceAssignment(kind, chosen), required)
-    if assignment is None:
-        reject()
-    return assignment
-
-
-def _valid(assignment: SourceAssignment, required: list[str]) -> SourceAssignment | None:
-    """The assignment with keys of broken cross-field rules removed, or None if none is left."""
-    payload = assignment.payload
     # one source giving a key and its partner two values is a conflict: give them one
-    sources = {kind: equalize(v, payload, fill=False) for kind, v in assignment.sources.items()}
+    sources = {source: equalize(given, kind, fill=False) for source, given in chosen.items()}
     # an instance (the ExecutionConfig argument) must be valid on its own, before merging
     if "execution_config" in sources:
         alone = repair([ExecutionConfig], sources["execution_config"])
         if alone is None:
-            return None
+            reject()
         sources["execution_config"] = alone
-    expected = SourceAssignment(payload, sources).expected
-    winners = repair(payload_schemas(payload), expected, keep=required, kind=payload)
+    # the keys of rules the winning values break are dropped from every source
+    expected = SourceAssignment(kind, sources).expected
+    winners = repair(payload_schemas(kind), expected, keep=required, kind=kind)
     if winners is None:
-        return None
-    kept = {kind: {k: v for k, v in vs.items() if k in winners} for kind, vs in sources.items()}
+        reject()
+    kept = {
+        source: {k: v for k, v in given.items() if k in winners}
+        for source, given in sources.items()
+    }
     # only the kinds that set something: a counterexample stays short
-    repaired = SourceAssignment(payload, {kind: vs for kind, vs in kept.items() if vs})
+    assignment = SourceAssignment(kind, {source: given for source, given in kept.items() if given})
     try:  # the ExecutionConfig argument, once more: it may have lost a key
-        repaired.execution_config  # noqa: B018 - building it is the check
+        assignment.execution_config  # noqa: B018 - building it is the check
     except PtychoConfigError:
-        return None
-    return repaired
+        reject()
+    return assignment

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Collection, Mapping
-from typing import Any, cast
+from typing import Any
 
 from hypothesis import reject
 from hypothesis import strategies as st
@@ -214,22 +214,22 @@ def configs(section: str) -> SearchStrategy[Any]:
 
 def model_configs() -> SearchStrategy[ModelConfig]:
     """Any valid ModelConfig."""
-    return cast(SearchStrategy[ModelConfig], configs("model"))
+    return configs("model")
 
 
 def training_configs() -> SearchStrategy[TrainingConfig]:
     """Any valid TrainingConfig (cross-field rules respected; deprecated aliases never set)."""
-    return cast(SearchStrategy[TrainingConfig], configs("training"))
+    return configs("training")
 
 
 def inference_configs() -> SearchStrategy[InferenceConfig]:
     """Any valid InferenceConfig (cross-field rules respected; deprecated aliases never set)."""
-    return cast(SearchStrategy[InferenceConfig], configs("inference"))
+    return configs("inference")
 
 
 def execution_configs() -> SearchStrategy[ExecutionConfig]:
     """Any valid ExecutionConfig."""
-    return cast(SearchStrategy[ExecutionConfig], configs("execution"))
+    return configs("execution")
 
 
 _BOOLEAN_WORDS = {True: ("true", "1", "yes", "on", "True"), False: ("false", "0", "no", "off")}
