@@ -24,10 +24,8 @@ from ptycho_config._errors import (
 )
 from ptycho_config._legacy.values import legacy_fields, legacy_value
 from ptycho_config._schemas.object_policy import resolved_policy
-from ptycho_config._schemas.registry import legacy_name
+from ptycho_config._schemas.registry import PAYLOAD_SECTIONS, legacy_name
 from ptycho_config._schemas.sections import SECTIONS, InferenceConfig, ModelConfig, TrainingConfig
-
-_KINDS = ("training", "inference")
 
 
 def to_legacy_dict(config: TrainingConfig | InferenceConfig | ModelConfig) -> dict[str, Any]:
@@ -63,14 +61,14 @@ def from_legacy_dict(mapping: Mapping[str, Any], kind: str) -> TrainingConfig | 
     if not isinstance(mapping, Mapping):
         got = type(mapping).__name__
         raise ArgumentTypeError(f"from_legacy_dict needs a mapping (a legacy dict), got {got}")
-    if kind not in _KINDS:
+    if kind not in PAYLOAD_SECTIONS:
         raise ValueError(f"kind must be 'training' or 'inference', got {kind!r}")
     # the registered schemas, so fields an extension added are read back too
     schema = SECTIONS[kind]
     model_names = legacy_fields(SECTIONS["model"])
     own_names = legacy_fields(schema)
     ignored = {*params.DEFAULT_CFG, *params.RUNTIME_KEYS, "bigN"}  # bigN: in a params() copy
-    for other in _KINDS:
+    for other in PAYLOAD_SECTIONS:
         ignored.update(legacy_fields(SECTIONS[other]))
     known = [*model_names, *own_names]
     unknown = [key for key in mapping if key not in known and key not in ignored]

@@ -16,8 +16,6 @@ from ptycho_config._schemas.base import Schema
 from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
 
 ENTRY_POINT_GROUP = "ptycho_config.extensions"
-# Nested sections live inside these schemas.
-_HOLDERS = ("training", "inference")
 _ORIGINAL_SECTIONS = dict(SECTIONS)
 
 
@@ -41,7 +39,7 @@ def register_schema(schema: type[Schema], *, legacy: Mapping[str, str] | None = 
         return
     SECTIONS[section] = schema
     if section in NESTED_SECTIONS:
-        for holder in _HOLDERS:
+        for holder in _registry.PAYLOAD_SECTIONS:  # the sections that nest it
             SECTIONS[holder] = _holding(SECTIONS[holder], section, schema)
     # the registry derives its keys from the schemas; it needs only the new legacy names
     _registry.EXTENSION_FIELDS += tuple((name, names.get(name)) for name in sorted(added))
