@@ -81,7 +81,8 @@ class AliasChoices:
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> dict[str, Any]:
         document = dict(handler(schema))
-        document["enum"] = list(dict.fromkeys([*document["enum"], *self.aliases]))
+        choices = document.pop("enum", None) or [document.pop("const")]  # one choice: const
+        document["enum"] = list(dict.fromkeys([*choices, *self.aliases]))
         return document
 
 
