@@ -74,11 +74,10 @@ NOT_RUN_DEFINING = frozenset(
 
 def _run_defining(configs: dict[str, Any]) -> dict[str, Any]:
     """The configs without the keys of ``NOT_RUN_DEFINING`` (a copy)."""
-    kept = {section: dict(values) for section, values in configs.items()}
-    for key in NOT_RUN_DEFINING:
-        section, name = key.split(".")
-        kept.get(section, {}).pop(name, None)
-    return kept
+    return {
+        section: {k: v for k, v in values.items() if f"{section}.{k}" not in NOT_RUN_DEFINING}
+        for section, values in configs.items()
+    }
 
 
 def _placed(configs: dict[str, Any]) -> Iterator[tuple[str, tuple[str, ...], Any]]:
