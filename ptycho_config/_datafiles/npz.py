@@ -129,11 +129,6 @@ def _open_archive(stream: IO[bytes], size: int) -> zipfile.ZipFile:
         raise Unreadable(f"not a readable zip archive ({e})") from e
 
 
-def _members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
-    """Each member by name, looked up as `getinfo` does (a name written twice: the last)."""
-    return {info.filename: info for info in archive.infolist()}
-
-
 def _member(members: dict[str, zipfile.ZipInfo], name: str) -> zipfile.ZipInfo | None:
     """The member np.load reads for a key: the bare name first, then the name with `.npy`."""
     return members.get(name) or members.get(f"{name}.npy")
@@ -298,7 +293,8 @@ def _read(data_file: str | os.PathLike[str]) -> DataFileFacts:
         )
     try:  # unbuffered: zipfile's reads are few, small and scattered over the file
         with os.fdopen(fd, "rb", 0) as stream, _open_archive(stream, size) as archive:
-            members = _members(archive)
+            # by name, as `getinfo` finds them (a name written twice: the last)
+            members = {info.filename: info for info in archive.infolist()}
             nphotons, why = _read_nphotons(archive, members, path)
             facts = _read_probe(archive, members, path)
         if nphotons is not None or why is not None:  # most data files hold no `_metadata`
