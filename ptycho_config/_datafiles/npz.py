@@ -291,8 +291,8 @@ def _read(data_file: str | os.PathLike[str]) -> DataFileFacts:
         return _fallback(
             f"cannot read probeGuess from {path}: {e.reason}", cause=e, whole_file=True
         )
-    try:  # unbuffered: zipfile's reads are few, small and scattered over the file
-        with os.fdopen(fd, "rb", 0) as stream, _open_archive(stream, size) as archive:
+    try:  # buffered: a raw read may return less than asked, which zipfile takes as truncation
+        with os.fdopen(fd, "rb") as stream, _open_archive(stream, size) as archive:
             # by name, as `getinfo` finds them (a name written twice: the last)
             members = {info.filename: info for info in archive.infolist()}
             nphotons, why = _read_nphotons(archive, members, path)
