@@ -68,7 +68,7 @@ def _all_digests(mine: str, group: ProcessGroup | None) -> list[bytes]:
 
 def _mismatch_error(ranks: Sequence[Mapping[str, Any]]) -> ConfigMismatchError:
     """The error for ranks that disagree, the same on every rank (from the same documents)."""
-    by_fingerprint: dict[str, list[int]] = {}
+    by_fingerprint: dict[str, list[int]] = {}  # in the order of each one's first rank
     for rank, document in enumerate(ranks):
         by_fingerprint.setdefault(document["fingerprint"], []).append(rank)
     keys = sorted({key for document in ranks for key in document["values"]})
@@ -82,8 +82,7 @@ def _mismatch_error(ranks: Sequence[Mapping[str, Any]]) -> ConfigMismatchError:
             problems.append(_difference(key, seen))
     if not problems:  # e.g. two versions of ptycho-config that fingerprint differently
         problems.append(Problem("fingerprint", "the ranks compute different fingerprints"))
-    in_rank_order = sorted(by_fingerprint.items(), key=lambda item: item[1][0])
-    groups = "; ".join(f"{_ranks(members)}: {value}" for value, members in in_rank_order)
+    groups = "; ".join(f"{_ranks(members)}: {value}" for value, members in by_fingerprint.items())
     count = len(problems)
     lines = "\n".join(f"  - {p}" for p in problems)
     message = (

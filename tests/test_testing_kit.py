@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import enum
 import json
 import os
 import re
@@ -21,14 +22,17 @@ import pytest
 from hypothesis import HealthCheck, Phase, find, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
+from pydantic import BaseModel, Field
 
 from ptycho_config import (
     PtychoConfigError,
     create_training_payload,
     infer_probe_size,
+    register_schema,
     resolve_inference,
     resolve_training,
 )
+from ptycho_config._schemas.extension import reset_extensions
 from ptycho_config._schemas.registry import KEYS, Miss, keys_of, lookup, lookup_env, spellings
 from ptycho_config._schemas.sections import SECTIONS
 from ptycho_config.testing import (
@@ -92,6 +96,13 @@ def collect(
         run()
         if done():
             return
+
+
+def first_draws(strategy: SearchStrategy[Any], count: int) -> list[Any]:
+    """At least ``count`` draws of ``strategy`` from the fixed sample of ``collect``."""
+    drawn: list[Any] = []
+    collect(strategy, drawn.append, lambda: len(drawn) >= count)
+    return drawn
 
 
 def choices(annotation: Any) -> set[Any] | None:
@@ -274,6 +285,45 @@ def _sections(section: str) -> list[Any]:
         if info.annotation in SECTIONS.values()
     ]
     return [schema, *nested]
+
+
+class Colour(enum.Enum):
+    """An Enum an extension field may declare."""
+
+    RED = "red"
+    BLUE = "blue"
+
+
+class Dose(BaseModel):
+    """A small model an extension field may declare."""
+
+    weight: float = Field(0.5, ge=0, le=1)
+    steps: int = 1
+
+
+class TestExtensionFields:
+    """Fields an extension declares with types the library's schemas never use are covered."""
+
+    def test_enum_dict_and_model_fields_draw_valid_values(self) -> None:
+        """values() draws valid values of an Enum, a dict and a model field, every enum member."""
+
+        class Extended(SECTIONS["training"]):  # type: ignore[misc, valid-type]
+            colour: Colour = Colour.RED
+            weights: dict[str, int] = Field(default_factory=dict)
+            dose: Dose = Field(default_factory=Dose)
+
+        register_schema(Extended)
+        try:
+            seen: set[Colour] = set()
+            collect(values("training.colour"), seen.add, lambda: seen == set(Colour))
+            assert set(Colour) == seen
+            for key, kind in (("training.weights", dict), ("training.dose", Dose)):
+                drawn = first_draws(values(key), 10)
+                assert all(isinstance(value, kind) for value in drawn), drawn
+                resolved = resolve_training({key: drawn[-1]}, environ={})
+                assert drawn[-1] == resolved.value(key)
+        finally:
+            reset_extensions()
 
 
 class TestShrinking:

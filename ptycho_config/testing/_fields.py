@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
-from pydantic import ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
 from ptycho_config._errors import PtychoConfigError, suggest
@@ -129,7 +129,11 @@ def _of_type(annotation: Any, metadata: list[Any], extra: Any = None) -> SearchS
 def _key_values(qualified: str) -> SearchStrategy[Any]:
     """Values one key accepts, each in the canonical form its field stores."""
     key = KEYS[qualified]
-    adapter = adapter_of(SECTIONS[key.section], key.name)
+    info = key.info
+    if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
+        adapter: TypeAdapter[Any] = TypeAdapter(info.annotation)  # a model has its own config
+    else:
+        adapter = adapter_of(SECTIONS[key.section], key.name)
 
     def canonical(value: Any) -> Any:
         try:
@@ -137,7 +141,6 @@ def _key_values(qualified: str) -> SearchStrategy[Any]:
         except (ValidationError, PtychoConfigError):
             return _INVALID
 
-    info = key.info
     generated = _of_type(info.annotation, list(info.metadata), info.json_schema_extra)
     return generated.map(canonical).filter(lambda value: value is not _INVALID)
 
