@@ -4,9 +4,8 @@
   accelerator 'auto', no execution config), in a fresh process: at most 1.3x a fresh process
   that only imports pydantic_settings and numpy, and torch is never imported.
 - The same call in a warm process (library imported), each call a first read of its freshly
-  touched data file: at most 300 µs median (the reference: 235 µs). The library reads the data
-  file through zipfile and numpy's header parser, and builds its values table and audit trail
-  plainly, trading some tens of µs for code without tricks.
+  touched data file: at most 300 µs median (the reference: 235 µs). SPEC §7 asks for 150 µs;
+  docs/performance.md says, stage by stage, why the plain reader and tables stay above it.
 """
 
 from __future__ import annotations
