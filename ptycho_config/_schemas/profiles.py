@@ -30,6 +30,16 @@ class Profile:
             raise ValueError(f"profile {self.name!r} pins keys it gives no value: {loose}")
 
 
+_PROFILES: dict[str, Profile] = {}
+
+
+def register_profile(name: str, values: Mapping[str, Any], pinned: Iterable[str] = ()) -> Profile:
+    """Add (or replace) a profile: qualified key → value, and the keys it pins."""
+    profile = Profile(name, MappingProxyType(dict(values)), frozenset(pinned))
+    _PROFILES[name] = profile
+    return profile
+
+
 # The reference's CI bundle: five contract fields, four defaults.
 _CI_CONTRACT = {
     "torch.scale_contract_version": "ci_intensity_v2",
@@ -44,19 +54,7 @@ _CI_DEFAULTS = {
     "torch.rect_s1s2_init": "data",
     "torch.cnn_output_mode": "real_imag",
 }
-
-_PROFILES: dict[str, Profile] = {
-    "ci": Profile(
-        "ci", MappingProxyType({**_CI_CONTRACT, **_CI_DEFAULTS}), frozenset(_CI_CONTRACT)
-    ),
-}
-
-
-def register_profile(name: str, values: Mapping[str, Any], pinned: Iterable[str] = ()) -> Profile:
-    """Add (or replace) a profile: qualified key → value, and the keys it pins."""
-    profile = Profile(name, MappingProxyType(dict(values)), frozenset(pinned))
-    _PROFILES[name] = profile
-    return profile
+register_profile("ci", {**_CI_CONTRACT, **_CI_DEFAULTS}, pinned=_CI_CONTRACT)
 
 
 def profile_names() -> list[str]:
