@@ -372,13 +372,14 @@ def _inferred_source(
 def _check_against_checkpoint(layers: list[Layer]) -> None:
     """No source but the defaults may contradict the trained model on a model-defining key."""
     checkpoint = next(layer for layer in layers if layer.kind == "checkpoint")
+    others = [layer for layer in layers if layer is not checkpoint]
     problems: list[Problem] = []
     for key in (f"model.{name}" for name in MODEL_DEFINING):
         trained = checkpoint.entries[key]  # a snapshot holds the whole model section
-        for layer in layers:
+        for layer in others:
             entry = layer.entries.get(key)
             if entry is None or same_field_value(key, entry.value, trained.value):
-                continue  # the checkpoint's own entry is the same value
+                continue
             message = (
                 f"{layer.describe(entry)} gives {show(entry.raw)} but the trained model "
                 f"({checkpoint.describe(trained)}) has {show(trained.value)}"
