@@ -14,12 +14,12 @@ from pydantic_core import PydanticUndefined
 from ptycho_config._schemas.base import leaves
 from ptycho_config._schemas.registry import (
     ALIASES,
-    ENV_PREFIX,
     KEYS,
     PAYLOAD_SECTIONS,
     RESERVED_ENV,
     Key,
     Match,
+    env_name,
     env_spellings,
     lookup_env,
 )
@@ -53,7 +53,7 @@ def _shown(leaf: Any) -> str:
 def _bare_env(key: Key) -> str:
     """The bare variable of a key, and what it names where it names another key."""
     kinds = [kind for kind, sections in PAYLOAD_SECTIONS.items() if key.section in sections]
-    bare = f"{ENV_PREFIX}{key.name}".upper()
+    bare = env_name(key.name)
     ours = [kind for kind in kinds if bare in env_spellings(key, kind)]
     notes = []
     for kind in kinds:

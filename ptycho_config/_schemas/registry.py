@@ -137,7 +137,7 @@ class Key:
     @property
     def env(self) -> str:
         """The environment variable that always names this key."""
-        return f"{ENV_PREFIX}{self.section}__{self.name}".upper()
+        return env_name(self.qualified)
 
     @property
     def description(self) -> str:
@@ -180,6 +180,11 @@ class _Index:
     env: dict[str, Match | Miss]
 
 
+def env_name(spelling: str) -> str:
+    """The variable of a key spelling: 'training.nepochs' is PTYCHO_TRAINING__NEPOCHS."""
+    return (ENV_PREFIX + spelling.replace(".", "__")).upper()
+
+
 def _build_index(kind: PayloadKind, all_keys: Mapping[str, Key]) -> _Index:
     sections = PAYLOAD_SECTIONS[kind]
     own = [k for k in all_keys.values() if k.section in sections]
@@ -215,10 +220,9 @@ def _build_index(kind: PayloadKind, all_keys: Mapping[str, Key]) -> _Index:
         )
     env: dict[str, Match | Miss] = {}
     for name, found in names.items():
-        env_name = ENV_PREFIX + name.replace(".", "__").upper()
         if isinstance(found, Miss) and found.reason == "ambiguous":
             found = Miss("ambiguous", tuple(all_keys[q].env for q in found.choices))
-        env[env_name] = found
+        env[env_name(name)] = found
     qualified = dict.fromkeys(k.qualified for k in own)
     by_section: dict[str, list[tuple[str, str]]] = {}
     for key in own:
