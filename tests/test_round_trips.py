@@ -254,3 +254,29 @@ def test_version_1_snapshots_load(fixture: str) -> None:
     assert snapshot is not None
     assert (1, "cpu") == (snapshot.schema_version, snapshot.execution_config.accelerator)
     assert "file" == snapshot.provenance["training.n_groups"].kind
+
+
+@pytest.mark.parametrize("changed", [False, True])
+@pytest.mark.parametrize("form", ["config", "json", "yaml"])
+def test_host_resolved_accelerator_is_written_as_auto(
+    folder: Path, form: str, changed: bool
+) -> None:
+    """An accelerator 'auto' that this host resolved is written as 'auto', as `--format env`
+    writes it: read on another host, the file resolves there as the original run would have."""
+    argv = ["train", "--train-data", str(folder / "train.npz"), "--output-dir", "out"]
+    argv += ["--set", "n_groups=8", "--set", "accelerator=auto", "--format", form]
+    text = cli(*argv, *["--changed"] * changed)
+    document = json.loads(text) if form == "json" else yaml.safe_load(text)
+    assert "auto" == document["execution"]["accelerator"]
+
+
+def test_snapshot_of_a_host_resolved_accelerator(tmp_path: Path) -> None:
+    """The snapshot keeps 'auto' in its sections and the host's choice in its provenance."""
+    payload = create_training_payload(
+        write_npz(tmp_path / "t.npz"), "out", {"n_groups": 8}, environ={}
+    )
+    assert "cpu" == payload.execution_config.accelerator
+    snapshot = load_snapshot(save_snapshot(payload, tmp_path).parent)
+    assert snapshot is not None
+    assert "auto" == snapshot.execution_config.accelerator
+    assert "'auto' resolved to 'cpu'" in snapshot.provenance["execution.accelerator"].detail

@@ -132,6 +132,10 @@ def config_document(payload: Any, *, changed_only: bool = False) -> dict[str, An
     nested as the configs dump them. Read back as the only source, it gives the same values.
     ``changed_only``: only the values that do not come from the defaults (the same run)."""
     configs = _configs(payload)
+    for key, source in payload.provenance.items():
+        if source.host_resolved:  # as the env export: read on another host, it resolves there
+            section, name = key.split(".")
+            configs[section][name] = "auto"
     if not changed_only:
         return configs
     document: dict[str, Any] = {section: {} for section in configs}
