@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -151,3 +152,19 @@ def test_the_metadata_key_is_recorded_data_checked_in_shape() -> None:
         path = Path(folder) / "c.json"
         path.write_text(json.dumps({"metadata": recorded}), encoding="utf-8")
         assert resolved.values() == resolve_training(config_file=path, environ={}).values()
+
+
+def test_a_metadata_word_is_read_exactly_and_its_message_says_so(tmp_path: Path) -> None:
+    """The record is read as the library wrote it: 'Training' is refused, and the message
+    does not claim that letter case does not matter (it does, here)."""
+    recorded = {
+        "schema_version": 2, "kind": "Training", "fingerprint": "sha256:0",
+        "provenance": {}, "overrides_applied": {},
+    }  # fmt: skip
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"n_groups": 4, "metadata": recorded}), encoding="utf-8")
+    with pytest.raises(PtychoConfigError) as caught:
+        resolve_training(config_file=path, environ={})
+    (problem,) = caught.value.problems
+    assert ("metadata.kind", "Training") == (problem.key, problem.value)
+    assert "must be one of 'training', 'inference'" == problem.message

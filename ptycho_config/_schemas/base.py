@@ -63,7 +63,7 @@ def _field_path(
 
 
 # Said wherever a word is expected: every schema reads text this way (``Schema._plain_words``).
-_ANY_CASE = " (letter case and surrounding spaces do not matter)"
+ANY_CASE = " (letter case and surrounding spaces do not matter)"
 # pydantic's error types in the library's words; {name} takes the error's context value.
 _WORDING = {
     "frozen_instance": "configs are frozen; build a changed copy with model_copy(update={...})",
@@ -71,8 +71,8 @@ _WORDING = {
     "greater_than": "must be > {gt}",
     "less_than_equal": "must be <= {le}",
     "less_than": "must be < {lt}",
-    "literal_error": "must be {expected}" + _ANY_CASE,
-    "enum": "must be {expected}" + _ANY_CASE,
+    "literal_error": "must be {expected}" + ANY_CASE,
+    "enum": "must be {expected}" + ANY_CASE,
     "int_type": "must be an integer",
     "int_parsing": "must be an integer",
     "int_from_float": "must be an integer, without a fraction",
@@ -81,7 +81,7 @@ _WORDING = {
     "float_parsing": "must be a number",
     "finite_number": "must be a finite number, not NaN or infinity",
     "bool_type": "must be true or false",
-    "bool_parsing": "must be true or false (also yes/no, on/off, 1/0)" + _ANY_CASE,
+    "bool_parsing": "must be true or false (also yes/no, on/off, 1/0)" + ANY_CASE,
     "string_type": "must be text",
     "path_type": "must be a path",
     "missing": "a value is required",

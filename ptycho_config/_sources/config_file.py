@@ -24,7 +24,7 @@ from ptycho_config._errors import (
     InvalidValueProblem,
 )
 from ptycho_config._files import CONFIG_FILE_CAP, DuplicateKeyError, read_capped, unique_keys
-from ptycho_config._schemas.base import message_of
+from ptycho_config._schemas.base import ANY_CASE, message_of
 from ptycho_config._schemas.registry import PayloadKind
 from ptycho_config._sources.kinds import SourceKind
 from ptycho_config._sources.layer import Layer
@@ -256,7 +256,7 @@ def _metadata_problems(value: Any, where: str) -> list[InvalidValueProblem]:
         return [
             InvalidValueProblem(
                 ".".join(map(str, (METADATA_KEY, *item["loc"]))),
-                message_of(item),
+                message_of(item).removesuffix(ANY_CASE),  # the record is read exactly
                 source=where,
                 **({} if item["type"] == "missing" else {"value": item["input"]}),
             )
