@@ -172,7 +172,9 @@ class TestCheckIsTheRun:
         """A valid batch size alone is no runnable configuration."""
         monkeypatch.setenv("PTYCHO_BATCH_SIZE", "32")
         assert EXIT_INVALID == main(["check"])
-        assert "n_groups is required" in capsys.readouterr().err
+        error = capsys.readouterr().err
+        assert "n_groups is required" in error
+        assert "--set n_groups=... on the command line" in error  # as the paths name their flags
 
     def test_data_file_checked(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any

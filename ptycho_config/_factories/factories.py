@@ -323,7 +323,7 @@ def _require_n_groups(layers: list[Layer], payload: PayloadKind) -> None:
     """n_groups from one of the caller's sources: a default does not count."""
     key = f"{payload}.n_groups"
     if not any(layer.kind in EXPLICIT_KINDS and key in layer.entries for layer in layers):
-        argument = "overrides={'n_groups': ...}"
+        argument = "overrides={'n_groups': ...} (--set n_groups=... on the command line)"
         _raise(layers, [MissingValueProblem(key, _ways(key, payload, argument))], payload)
 
 
