@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from ptycho_config import (
     InferenceConfig,
     PtychoConfigError,
+    SnapshotError,
     TrainingConfig,
     create_training_payload,
     fingerprint,
@@ -280,3 +281,50 @@ def test_snapshot_of_a_host_resolved_accelerator(tmp_path: Path) -> None:
     assert snapshot is not None
     assert "auto" == snapshot.execution_config.accelerator
     assert "'auto' resolved to 'cpu'" in snapshot.provenance["execution.accelerator"].detail
+
+
+def _edited(document: dict[str, Any], where: str, value: Any) -> None:
+    """``document`` with the entry at the dotted ``where`` set to ``value`` (None: removed)."""
+    *parents, name = where.split(".")
+    for part in parents:
+        document = document[part]
+    if value is None:
+        del document[name]
+    else:
+        document[name] = value
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "named"),
+    [
+        ("execution", None, "has no 'execution' section"),
+        ("metadata.provenance", [], "metadata.provenance = [] (from checkpoint snapshot"),
+        ("metadata.provenance.training.n_groups", "file", "metadata.provenance.training.n_groups"),
+        ("metadata.extra", 1, "metadata.extra = 1 (from checkpoint snapshot"),
+        ("metadata.overrides_applied", None, "metadata.overrides_applied (from checkpoint"),
+    ],
+)
+def test_a_malformed_snapshot_names_what_is_wrong(
+    tmp_path: Path, where: str, value: Any, named: str
+) -> None:
+    """A snapshot edited out of shape is a SnapshotError naming the entry; its metadata is
+    checked as a config file's is, so load_snapshot and --config agree on what is malformed."""
+    payload = create_training_payload(
+        write_npz(tmp_path / "t.npz"), "out", {"n_groups": 8}, environ={}
+    )
+    target = save_snapshot(payload, tmp_path)
+    document = json.loads(target.read_text(encoding="utf-8"))
+    provenance = document["metadata"]["provenance"]
+    # dotted keys inside the provenance: edit the entry, not a path through it
+    if where.startswith("metadata.provenance."):
+        provenance[where.removeprefix("metadata.provenance.")] = value
+    else:
+        _edited(document, where, value)
+    target.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(SnapshotError) as caught:
+        load_snapshot(tmp_path)
+    assert named in str(caught.value)
+    assert "ptycho_config.json" in str(caught.value)
+    if where.startswith("metadata"):
+        with pytest.raises(PtychoConfigError):
+            resolve_training(config_file=target, environ={})

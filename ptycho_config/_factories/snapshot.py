@@ -44,7 +44,7 @@ from ptycho_config._schemas.sections import (
     InferenceConfig,
     TrainingConfig,
 )
-from ptycho_config._sources.config_file import METADATA_KEY
+from ptycho_config._sources.config_file import METADATA_KEY, metadata_problems
 from ptycho_config._sources.kinds import SOURCE_KINDS
 
 # A trained model directory holds its weights archive and, beside it, the snapshot.
@@ -281,6 +281,14 @@ def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
             f"checkpoint snapshot {path} has schema version {version}; this ptycho-config "
             f"reads versions 1 to {SNAPSHOT_VERSION} ({fix})"
         )
+    missing = [repr(name) for name in ("training", "execution") if name not in document]
+    if missing:
+        raise SnapshotError(f"checkpoint snapshot {path} has no {' or '.join(missing)} section")
+    if version == SNAPSHOT_VERSION:  # checked as a config file's (version 1 recorded less)
+        problems = metadata_problems(metadata, f"checkpoint snapshot {path}")
+        if problems:
+            listed = "".join(f"\n  - {problem}" for problem in problems)
+            raise SnapshotError(f"checkpoint snapshot {path} is malformed:{listed}", problems)
     try:
         sections = {"training": document["training"], "execution": document["execution"]}
         # the registered schemas: a snapshot of an extended configuration holds its fields

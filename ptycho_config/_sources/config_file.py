@@ -226,7 +226,7 @@ class Metadata(BaseModel, extra="forbid", strict=True, frozen=True):
     schema_version: int
     kind: Literal["training", "inference"]
     fingerprint: str
-    provenance: dict[str, Any]
+    provenance: dict[str, dict[str, str]]  # qualified key → its source's kind and detail
     overrides_applied: dict[str, Any]
 
 
@@ -244,12 +244,13 @@ class ConfigFile:
         data = load_config_file(self.path)
         layer = Layer(self.kind, payload)
         if METADATA_KEY in data:  # checked in shape, never read as values
-            layer.problems += _metadata_problems(data[METADATA_KEY], f"{self.kind} {self.path}")
+            layer.problems += metadata_problems(data[METADATA_KEY], f"{self.kind} {self.path}")
         layer.add_sections({k: v for k, v in data.items() if k != METADATA_KEY}, str(self.path))
         return layer
 
 
-def _metadata_problems(value: Any, where: str) -> list[InvalidValueProblem]:
+def metadata_problems(value: Any, where: str) -> list[InvalidValueProblem]:
+    """What is wrong with a recorded ``metadata`` (a config file's or a snapshot's)."""
     try:
         Metadata.model_validate(value)
     except ValidationError as error:
