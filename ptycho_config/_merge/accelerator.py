@@ -3,7 +3,7 @@
 The TensorFlow backend never reads the PyTorch execution settings, so for it 'auto' becomes
 'cpu' without importing torch (a second of start-up and 200 MB saved on the default call).
 The PyTorch backend needs torch anyway: 'auto' becomes 'cuda' when torch sees a CUDA device,
-else 'cpu' with the reference's POLICY-001 warning.
+else 'cpu' with the reference's CPU-fallback warning (its wording kept).
 """
 
 from __future__ import annotations
