@@ -342,3 +342,48 @@ class TestSmallThings:
         monkeypatch.setenv("PTYCHO_N_GROUPS", "4")
         assert EXIT_INVALID == main(["check"])
         assert "PTYCHO_EXECUTION__LEARNING_RATE" in capsys.readouterr().err
+
+
+HIDDEN = "hidden-7f3a"
+
+
+@pytest.mark.parametrize(
+    ("kind", "variable", "bad"),
+    [
+        ("training", "PTYCHO_TRAIN_DATA_FILE", "missing"),
+        ("training", "PTYCHO_TRAIN_DATA_FILE", "directory"),
+        ("training", "PTYCHO_TRAIN_DATA_FILE", "no npz"),
+        ("inference", "PTYCHO_MODEL_PATH", "missing"),
+        ("inference", "PTYCHO_MODEL_PATH", "directory"),
+        ("inference", "PTYCHO_MODEL_PATH", "no npz"),
+        ("inference", "PTYCHO_MODEL_PATH", "corrupt snapshot"),
+        ("inference", "PTYCHO_TEST_DATA_FILE", "no npz"),
+    ],
+)
+def test_a_path_from_a_secret_never_shows_in_an_error(
+    files: dict[str, Path], tmp_path: Path, kind: str, variable: str, bad: str
+) -> None:
+    """A secret's content never appears in an error message, whichever rule it breaks: a
+    path given by a secrets directory that names no usable file is masked as any secret is."""
+    path = tmp_path / HIDDEN
+    if bad == "directory":
+        path.mkdir()  # no data file; a model directory without its archive
+    elif bad == "no npz":
+        path.write_text("x", encoding="utf-8")
+    elif bad == "corrupt snapshot":
+        make_model_dir(path)
+        (path / "ptycho_config.json").write_text("{", encoding="utf-8")
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / variable).write_text(str(path), encoding="utf-8")
+    given = {"n_groups": 8, "output_dir": tmp_path / "out"}
+    given |= {"test_data_file": files["test"], "model_path": files["model"]}
+    given = {k: v for k, v in given.items() if k.upper() not in variable}
+    factory = create_training_payload if kind == "training" else create_inference_payload
+    if kind == "training":
+        given.pop("test_data_file")
+        given.pop("model_path")
+    with pytest.raises(PtychoConfigError) as caught:
+        factory(overrides=given, secrets_dir=secrets, environ={})
+    shown = [str(caught.value)] + [str(problem) for problem in caught.value.problems]
+    assert not [text for text in shown if HIDDEN in text]

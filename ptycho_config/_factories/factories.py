@@ -8,9 +8,12 @@ Only then is the legacy dict populated, as the very last step.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
+import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, cast
@@ -191,28 +194,31 @@ def run(
     checked.
     """
     explicit = read_layers(kind, sources)
-    paths = _paths(explicit, kind, complete)
-    model_dir, data_file = paths.get("model_path"), paths.get(DATA_FILES[kind][0])
-    if model_dir is not None:
-        _require_model(model_dir)
-    if data_file is not None:
-        require_file(data_file, DATA_FILES[kind][1])
-    _require_n_groups(explicit, kind)
-    # a path the schema requires and check leaves unset still has a value to validate against
-    required = (n for n in RUN_PATHS[kind] if KEYS[f"{kind}.{n}"].info.is_required())
-    unset = {name: "." for name in required if name not in paths}
-    found: list[ConfigSource] = [MappingSource("default", unset, dict.fromkeys(unset, "unset"))]
-    snapshot = None if model_dir is None else load_snapshot(model_dir)
-    if snapshot is not None:
-        model = {f"model.{k}": v for k, v in snapshot.training_config.model.model_dump().items()}
-        checkpoint = {**model, **trained_knobs(snapshot.training_config)}
-        details = dict.fromkeys(checkpoint, f"{SNAPSHOT_NAME} in {model_dir}")
-        found.append(MappingSource("checkpoint", checkpoint, details))
-    facts = None
-    if data_file is not None:
-        facts = _readable(inspect_data_file(data_file, strict=strict), DATA_FILES[kind][1])
-        # a fallback probe size is no reading of the data: the trained model's N stands
-        found.append(_inferred_source(facts, data_file, kind, with_fallback=snapshot is None))
+    with _secret_paths_hidden(explicit, kind):  # the files' errors name the paths
+        paths = _paths(explicit, kind, complete)
+        model_dir, data_file = paths.get("model_path"), paths.get(DATA_FILES[kind][0])
+        if model_dir is not None:
+            _require_model(model_dir)
+        if data_file is not None:
+            require_file(data_file, DATA_FILES[kind][1])
+        _require_n_groups(explicit, kind)
+        # a path the schema requires and check leaves unset still has a value to validate against
+        required = (n for n in RUN_PATHS[kind] if KEYS[f"{kind}.{n}"].info.is_required())
+        unset = {name: "." for name in required if name not in paths}
+        found: list[ConfigSource] = [MappingSource("default", unset, dict.fromkeys(unset, "unset"))]
+        snapshot = None if model_dir is None else load_snapshot(model_dir)
+        if snapshot is not None:
+            model = {
+                f"model.{k}": v for k, v in snapshot.training_config.model.model_dump().items()
+            }
+            checkpoint = {**model, **trained_knobs(snapshot.training_config)}
+            details = dict.fromkeys(checkpoint, f"{SNAPSHOT_NAME} in {model_dir}")
+            found.append(MappingSource("checkpoint", checkpoint, details))
+        facts = None
+        if data_file is not None:
+            facts = _readable(inspect_data_file(data_file, strict=strict), DATA_FILES[kind][1])
+            # a fallback probe size is no reading of the data: the trained model's N stands
+            found.append(_inferred_source(facts, data_file, kind, with_fallback=snapshot is None))
     layers = read_layers(kind, found, explicit)
     resolved = merge(kind, layers)
     if snapshot is not None:
@@ -226,6 +232,43 @@ def run(
         resolved.provenance["execution.devices"],
     )
     return resolved, snapshot, facts, launch
+
+
+@contextlib.contextmanager
+def _secret_paths_hidden(layers: list[Layer], kind: PayloadKind) -> Iterator[None]:
+    """An error that names a path a secrets directory gave shows it as no secret shows."""
+    try:
+        yield
+    except PtychoConfigError as error:
+        texts = {
+            form
+            for layer in layers
+            if layer.kind == "secret"
+            for name in RUN_PATHS[kind]
+            for text in layer.secrets.get(f"{kind}.{name}", ())
+            for form in (text, str(Path(text)))  # as written, and as a Path prints it
+            if text
+        }
+        if not texts:
+            raise
+        # whole path components only: a secret 'out' leaves 'output' alone
+        alternatives = "|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True))
+        pattern = re.compile(rf"(?<![\w.-])(?:{alternatives})(?![\w.-])")
+
+        def hide(text: str) -> str:
+            return pattern.sub(SECRET_SHOWN, text)
+
+        error.args = (hide(str(error)),)
+        error.problems = tuple(
+            dataclasses.replace(
+                problem,
+                message=hide(problem.message),
+                source=hide(problem.source),
+                value=hide(problem.value) if isinstance(problem.value, str) else problem.value,
+            )
+            for problem in error.problems
+        )
+        raise
 
 
 def _require_model(model_dir: Path) -> None:
