@@ -485,3 +485,18 @@ def test_example_into_an_empty_name(capsys: pytest.CaptureFixture[str], tmp_path
     os.chdir(tmp_path)
     code, _, err = run(capsys, "example", "")
     assert (EXIT_INVALID, [], True) == (code, list(tmp_path.iterdir()), "empty string" in err)
+
+
+def test_the_pages_environment_only_run_works_as_written(tmp_path: Path) -> None:
+    """docs/cli.md's shell block, run as written in an empty folder, checks and trains."""
+    page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    (block,) = page.split("```sh\n")[1:]
+    script = block.split("```")[0]
+    environ = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    result = subprocess.run(
+        ["sh", "-ec", script], cwd=tmp_path, env=environ, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert 0 == result.returncode, result.stderr
+    assert "configuration ok (training)" in result.stdout
+    assert "fingerprint sha256:" in result.stdout
