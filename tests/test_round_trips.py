@@ -29,6 +29,7 @@ from ptycho_config import (
     PtychoConfigError,
     SnapshotError,
     TrainingConfig,
+    create_inference_payload,
     create_training_payload,
     fingerprint,
     load_snapshot,
@@ -37,9 +38,15 @@ from ptycho_config import (
     save_snapshot,
 )
 from ptycho_config.__main__ import EXIT_OK, main
+from ptycho_config._factories.snapshot import config_document, report_document
 from ptycho_config._schemas.registry import Match, lookup_env
 from ptycho_config._sources.config_file import dump_yaml
-from ptycho_config.testing import environments, inference_configs, training_configs
+from ptycho_config.testing import (
+    config_documents,
+    environments,
+    inference_configs,
+    training_configs,
+)
 from tests.conftest import make_model_dir, write_npz
 
 QUICK = settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
@@ -328,3 +335,52 @@ def test_a_malformed_snapshot_names_what_is_wrong(
     if where.startswith("metadata"):
         with pytest.raises(PtychoConfigError):
             resolve_training(config_file=target, environ={})
+
+
+RUN_PATH_NAMES = ("train_data_file", "test_data_file", "model_path", "output_dir", "n_groups")
+
+
+@QUICK
+@given(
+    kind=st.sampled_from(["training", "inference"]),
+    profile=st.sampled_from([None, "ci"]),
+    changed=st.booleans(),
+    report=st.booleans(),
+    data=st.data(),
+)
+def test_every_source_reads_back(
+    folder: Path, kind: Any, profile: str | None, changed: bool, report: bool, data: Any
+) -> None:
+    """For a config file and an environment drawn by the kit, with or without a profile, the
+    config document (or report) of the run, `changed_only` or whole, read back through
+    PTYCHO_CONFIG_FILE as the only source, is the same run: a profile's values, pinned or
+    not, are written, so the file reproduces the run without the profile."""
+    drawn = data.draw(config_documents(kind))
+    document = {
+        name: {k: v for k, v in value.items() if k not in RUN_PATH_NAMES}
+        if isinstance(value, dict)
+        else value
+        for name, value in drawn.items()
+        if name not in RUN_PATH_NAMES
+    }
+    given = folder / "given.yaml"
+    given.write_text(dump_yaml(document), encoding="utf-8")
+    environ = without_paths(data.draw(environments(kind)), kind)
+    paths: dict[str, Any] = {"output_dir": "out", "overrides": {"n_groups": 8}}
+    if kind == "training":
+        paths["train_data_file"] = folder / "train.npz"
+    else:
+        paths |= {"model_path": folder / "model", "test_data_file": folder / "infer.npz"}
+    factory: Any = create_training_payload if kind == "training" else create_inference_payload
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            payload = factory(**paths, environ=environ, config_file=given, profile=profile)
+        except PtychoConfigError:  # drawn values the profile, data or model contradicts
+            return
+        written = (report_document if report else config_document)(payload, changed_only=changed)
+        rerun = folder / "rerun.json"
+        rerun.write_text(json.dumps(written), encoding="utf-8")
+        again = factory(environ={"PTYCHO_CONFIG_FILE": str(rerun)})
+    assert payload.config == again.config
+    assert fingerprint(payload) == fingerprint(again)
