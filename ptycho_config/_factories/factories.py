@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import re
 import warnings
@@ -253,11 +254,9 @@ def _secret_paths_hidden(layers: list[Layer], kind: PayloadKind) -> Iterator[Non
             raise
         # whole path components only: a secret 'out' leaves 'output' alone
         alternatives = "|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True))
-        pattern = re.compile(rf"(?<![\w.-])(?:{alternatives})(?![\w.-])")
-
-        def hide(text: str) -> str:
-            return pattern.sub(SECRET_SHOWN, text)
-
+        hide = functools.partial(
+            re.compile(rf"(?<![\w.-])(?:{alternatives})(?![\w.-])").sub, SECRET_SHOWN
+        )
         error.args = (hide(str(error)),)
         error.problems = tuple(
             dataclasses.replace(
