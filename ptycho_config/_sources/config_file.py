@@ -242,6 +242,13 @@ class ConfigFile:
 
     def read(self, payload: PayloadKind) -> Layer:
         data = load_config_file(self.path)
+        if {"schema_version", "training_config"} <= data.keys():  # the first snapshot layout
+            _fail(
+                self.path,
+                f"{self.path} is a version-1 checkpoint snapshot (load_snapshot reads it; a "
+                "config file has today's layout): rename training_config to training and "
+                "execution_config to execution, and delete the other top-level keys",
+            )
         layer = Layer(self.kind, payload)
         if METADATA_KEY in data:  # checked in shape, never read as values
             layer.problems += metadata_problems(data[METADATA_KEY], f"{self.kind} {self.path}")
