@@ -26,6 +26,7 @@ from ptycho_config import (
     PtychoConfigError,
     create_inference_payload,
     create_training_payload,
+    save_snapshot,
 )
 from ptycho_config.__main__ import EXIT_INVALID, EXIT_OK, main
 from ptycho_config._schemas.registry import Match, lookup_env
@@ -387,3 +388,47 @@ def test_a_path_from_a_secret_never_shows_in_an_error(
         factory(overrides=given, secrets_dir=secrets, environ={})
     shown = [str(caught.value)] + [str(problem) for problem in caught.value.problems]
     assert not [text for text in shown if HIDDEN in text]
+
+
+def test_a_model_from_a_secret_never_shows_in_a_conflict(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    """The trained model's values are described by where they were read: a model directory
+    that a secret names is not shown when an explicit value contradicts them."""
+    model = make_model_dir(tmp_path / HIDDEN)
+    trained = create_training_payload(files["train"], "out", {"n_groups": 8}, environ={})
+    save_snapshot(trained, model)
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "PTYCHO_MODEL_PATH").write_text(str(model), encoding="utf-8")
+    given = {"n_groups": 8, "output_dir": "out", "test_data_file": files["test"], "N": 128}
+    with pytest.raises(PtychoConfigError) as caught:
+        create_inference_payload(overrides=given, secrets_dir=secrets, environ={})
+    assert "trained model" in str(caught.value)
+    shown = [str(caught.value)] + [str(problem) for problem in caught.value.problems]
+    assert not [text for text in shown if HIDDEN in text]
+
+
+def test_a_data_file_from_a_secret_never_shows_in_a_conflict(tmp_path: Path) -> None:
+    """strict: an N the data contradicts names the data file by name, which a secret hides."""
+    data = write_npz(tmp_path / f"{HIDDEN}.npz")
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "PTYCHO_TRAIN_DATA_FILE").write_text(str(data), encoding="utf-8")
+    given = {"n_groups": 8, "output_dir": "out", "N": 128}
+    with pytest.raises(PtychoConfigError) as caught:
+        create_training_payload(overrides=given, secrets_dir=secrets, environ={}, strict=True)
+    assert "contradicts probeGuess in" in str(caught.value)
+    shown = [str(caught.value)] + [str(problem) for problem in caught.value.problems]
+    assert not [text for text in shown if HIDDEN in text]
+
+
+def test_a_root_path_from_a_secret_masks_only_itself(tmp_path: Path) -> None:
+    """A secret '/' (whose name is empty) is masked where it shows, and nowhere else."""
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "PTYCHO_TRAIN_DATA_FILE").write_text("/", encoding="utf-8")
+    with pytest.raises(PtychoConfigError) as caught:
+        create_training_payload(overrides={"n_groups": 8, "output_dir": "out"},
+                                secrets_dir=secrets, environ={})  # fmt: skip
+    assert "cannot read training data file <secret>: it is a directory" in str(caught.value)

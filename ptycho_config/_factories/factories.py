@@ -195,7 +195,7 @@ def run(
     checked.
     """
     explicit = read_layers(kind, sources)
-    with _secret_paths_hidden(explicit, kind):  # the files' errors name the paths
+    with _secret_paths_hidden(explicit, kind):  # the errors of files and models name paths
         paths = _paths(explicit, kind, complete)
         model_dir, data_file = paths.get("model_path"), paths.get(DATA_FILES[kind][0])
         if model_dir is not None:
@@ -220,12 +220,12 @@ def run(
             facts = _readable(inspect_data_file(data_file, strict=strict), DATA_FILES[kind][1])
             # a fallback probe size is no reading of the data: the trained model's N stands
             found.append(_inferred_source(facts, data_file, kind, with_fallback=snapshot is None))
-    layers = read_layers(kind, found, explicit)
-    resolved = merge(kind, layers)
-    if snapshot is not None:
-        _check_against_checkpoint(layers)
-    if facts is not None:
-        resolved = _with_data_check(resolved, layers, facts, strict)
+        layers = read_layers(kind, found, explicit)
+        resolved = merge(kind, layers)
+        if snapshot is not None:
+            _check_against_checkpoint(layers)
+        if facts is not None:
+            resolved = _with_data_check(resolved, layers, facts, strict)
     resolved = _for_this_host(resolved)
     launch = torchrun_launch(  # of this process, if any, checked against execution.devices
         os.environ if environ is None else environ,
@@ -247,8 +247,8 @@ def _secret_paths_hidden(layers: list[Layer], kind: PayloadKind) -> Iterator[Non
             if layer.kind == "secret"
             for name in RUN_PATHS[kind]
             for text in layer.secrets.get(f"{kind}.{name}", ())
-            for form in (text, str(Path(text)))  # as written, and as a Path prints it
-            if text
+            for form in (text, str(Path(text)), Path(text).name)  # as written, printed, named
+            if form  # the name of '/' is ''
         }
         if not texts:
             raise
