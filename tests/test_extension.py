@@ -11,24 +11,30 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Annotated, Any
 
 import pytest
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ptycho_config import (
     ConflictError,
     InvalidValueError,
+    PtychoConfigError,
     TrainingConfig,
     UnknownKeyError,
     create_training_payload,
     fingerprint,
     from_legacy_dict,
     load_snapshot,
+    register_schema,
     resolve_training,
     save_snapshot,
     settings,  # imported before any extension registers
     to_legacy_dict,
 )
+from ptycho_config._schemas import profiles as _profiles
 from ptycho_config._schemas.extension import reset_extensions
+from ptycho_config._schemas.profiles import register_profile
 from ptycho_config._schemas.reference import fields_page
 from tests._example import write_example
 
@@ -238,3 +244,92 @@ class TestRegistrationRules:
         """Without the extension, the new key is unknown."""
         with pytest.raises(ValueError, match="dose_weight"):
             resolve_training({"dose_weight": 0.1}, environ={})
+
+
+class Dose(BaseModel):
+    """A field type of an extension that is itself a pydantic model."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    weight: float = 0.5
+    channels: int = 3
+
+
+def _json_text(value: object) -> object:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+class DoseBlockTraining(TrainingConfig):
+    # the extension reads the environment's text as JSON; the library reads no JSON into a model
+    dose: Annotated[Dose, BeforeValidator(_json_text)] = Field(Dose(), description="Dose head.")
+
+
+PINNED_DOSE = {"weight": 0.7, "channels": 2}
+
+
+@pytest.fixture
+def model_typed_field(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """An extension whose new field is a model, and a profile that pins it."""
+    monkeypatch.setattr(_profiles, "_PROFILES", dict(_profiles._PROFILES))
+    register_schema(DoseBlockTraining)
+    try:
+        register_profile("dosed", {"training.dose": PINNED_DOSE}, pinned=["training.dose"])
+        yield
+    finally:
+        reset_extensions()
+
+
+@pytest.mark.usefixtures("model_typed_field")
+class TestModelTypedField:
+    """A field whose type is a model is pinned, given and refused like any other."""
+
+    def test_the_profile_value_applies(self) -> None:
+        """The profile alone gives the pinned block."""
+        resolved = resolve_training(profile="dosed", environ={})
+        assert Dose(**PINNED_DOSE) == resolved.value("training.dose")
+
+    def test_the_same_value_from_every_source_is_fine(self, tmp_path: Path) -> None:
+        """The pinned block given again by an override, the environment or a file is no
+        conflict, whatever its spelling (a mapping, the model itself, JSON text)."""
+        config = tmp_path / "config.yaml"
+        config.write_text("training:\n  dose:\n    weight: 0.7\n    channels: 2\n")
+        for given in (
+            {"overrides": {"dose": dict(PINNED_DOSE)}},
+            {"overrides": {"dose": Dose(**PINNED_DOSE)}},
+            {"environ": {"PTYCHO_TRAINING__DOSE": '{"weight": 0.7, "channels": 2}'}},
+            {"config_file": config},
+        ):
+            options: dict[str, Any] = {"environ": {}, **given}
+            resolved = resolve_training(profile="dosed", **options)
+            assert Dose(**PINNED_DOSE) == resolved.value("training.dose"), given
+
+    def test_another_value_from_every_source_is_a_conflict(self, tmp_path: Path) -> None:
+        """Another block from an override, the environment or a file is the library's
+        ConflictError naming the key and the profile."""
+        config = tmp_path / "config.yaml"
+        config.write_text("training:\n  dose:\n    weight: 0.9\n")
+        for given in (
+            {"overrides": {"dose": {"weight": 0.9}}},
+            {"environ": {"PTYCHO_TRAINING__DOSE": '{"weight": 0.9}'}},
+            {"config_file": config},
+        ):
+            options: dict[str, Any] = {"environ": {}, **given}
+            with pytest.raises(ConflictError, match=r"training\.dose.*profile dosed requires"):
+                resolve_training(profile="dosed", **options)
+
+    @pytest.mark.parametrize(
+        ("dose", "message"),
+        [
+            ({"weight": "heavy"}, r"training\.dose\.weight = 'heavy'.*: must be a number"),
+            ({"wieght": 0.7}, r"training\.dose\.wieght = 0\.7.*: unknown field"),
+            (7, r"training\.dose = 7 .*: must be a mapping of field names to values"),
+        ],
+    )
+    def test_a_wrong_value_is_the_library_error(self, dose: object, message: str) -> None:
+        """A value the model refuses is the library's error naming the key and the model's
+        complaint, beside the conflict with the pin, as for any pinned key; not a crash."""
+        with pytest.raises(PtychoConfigError, match=message) as raised:
+            resolve_training({"dose": dose}, profile="dosed", environ={})
+        assert "profile dosed requires training.dose=" in str(raised.value)
+        with pytest.raises(PtychoConfigError, match=message) as alone:  # no profile
+            resolve_training({"dose": dose}, environ={})
+        assert "1 problem" in str(alone.value)

@@ -23,7 +23,14 @@ from typing import (
     get_origin,
 )
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PydanticUserError,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from ptycho_config._errors import (
@@ -308,7 +315,14 @@ def paths_of(schema: type[BaseModel]) -> frozenset[str]:
 @functools.cache
 def adapter_of(schema: type[BaseModel], name: str) -> TypeAdapter[Any]:
     """The validator of one field of ``schema`` alone, with the schema's settings."""
-    return TypeAdapter(schema.model_fields[name].rebuild_annotation(), config=schema.model_config)
+    annotation = schema.model_fields[name].rebuild_annotation()
+    try:
+        return TypeAdapter(annotation, config=schema.model_config)
+    except PydanticUserError as error:
+        if error.code != "type-adapter-config-unused":
+            raise
+        # a model (or dataclass, TypedDict) brings its own settings, as it does inside the schema
+        return TypeAdapter(annotation)
 
 
 def _dotted(model: BaseModel, path: str) -> Any:
