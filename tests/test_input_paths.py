@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -410,6 +411,52 @@ class TestWrongResultsMadeLoud:
         data = _probe_file(tmp_path / "t.npz")
         with pytest.raises(PtychoConfigError, match="empty string"):
             call(data, tmp_path)
+
+    @pytest.mark.parametrize(
+        ("entry", "rule"),
+        [
+            ("", "must be a path, not an empty string"),
+            ("  ", "must be a path, not an empty string"),
+            ("runs/a\0b", "must be a path without NUL bytes"),
+        ],
+    )
+    def test_every_training_directory_is_a_path(
+        self, tmp_path: Path, entry: str, rule: str
+    ) -> None:
+        """Each entry of training_directories follows the path rule of every path key, from an
+        override, the environment and a file; the message names the key and the entry."""
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps({"torch": {"training_directories": ["runs/a", entry]}}))
+        for source in (
+            {"overrides": {"training_directories": ["runs/a", entry]}, "environ": {}},
+            {"environ": {"PTYCHO_TORCH__TRAINING_DIRECTORIES": json.dumps(["runs/a", entry])}},
+            {"config_file": config, "environ": {}},
+        ):
+            with pytest.raises(InvalidValueError) as raised:
+                resolve_training(**source)  # type: ignore[arg-type]
+            expected = f"torch.training_directories = .*: entry 1 = {re.escape(repr(entry))}: "
+            assert re.search(expected + re.escape(rule), str(raised.value)), str(raised.value)
+
+    def test_a_list_names_its_first_bad_entry_and_counts_the_rest(self) -> None:
+        """One problem per list, its first bad entry named: no entry's rule read as another's."""
+        with pytest.raises(InvalidValueError) as raised:
+            resolve_training({"recon_log_fixed_indices": [1, -1, "x", -3]}, environ={})
+        assert 1 == len(raised.value.problems)
+        assert raised.value.problems[0].message == (
+            "entry 1 = -1: must be non-negative, got -1 (and 2 more entries)"
+        )
+
+    @given(st.lists(st.text(max_size=4), max_size=4))
+    def test_training_directories_are_accepted_exactly_when_every_entry_is_a_path(
+        self, entries: list[str]
+    ) -> None:
+        """Oracle: an entry is a path when it holds something besides spaces and no NUL."""
+        if all(entry.strip() and "\0" not in entry for entry in entries):
+            resolved = resolve_training({"training_directories": entries}, environ={})
+            assert entries == resolved.value("torch.training_directories")
+        else:
+            with pytest.raises(InvalidValueError, match=r"torch\.training_directories"):
+                resolve_training({"training_directories": entries}, environ={})
 
     @pytest.mark.parametrize("key", ["n_groups", "nepochs", "batch_size", "seed"])
     def test_numpy_bool_is_no_number(self, key: str) -> None:

@@ -122,6 +122,10 @@ def test_a_list_of_words_may_be_text() -> None:
     assert library_verdict({"torch": {"training_directories": "runs/a, runs/b"}}, "training")
     assert not VALIDATOR.is_valid({"torch": {"training_directories": "  "}})
     assert library_verdict({"torch": {"training_directories": "  "}}, "training") is False
+    for entry in ("", "  ", "runs/a\x00b"):  # each entry is a path, in both
+        document = {"torch": {"training_directories": ["runs/a", entry]}}
+        assert not VALIDATOR.is_valid(document), entry
+        assert library_verdict(document, "training") is False, entry
 
 
 def test_the_metadata_key_is_recorded_data_checked_in_shape() -> None:

@@ -6,7 +6,9 @@ never escapes the public API.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import PurePath
@@ -128,6 +130,7 @@ def problems_from_validation(
 ) -> list[Problem]:
     """One problem per offending key, union alternatives merged, values and sources attached."""
     grouped: dict[str, Problem] = {}
+    entries: Counter[str] = Counter()  # bad entries of a list beyond the first, by key
     unknown_count = 0
     for item in error.errors():
         path, model = _field_path(root, item["loc"])
@@ -166,12 +169,21 @@ def problems_from_validation(
         raw = known[1] if known else item["input"]
         previous = grouped.get(key)
         message = message_of(item)
-        if previous is not None and message not in previous.message:
+        entry = item["loc"][len(path) : len(path) + 1]
+        if entry and isinstance(entry[0], int):  # an entry of a list: say which
+            if previous is not None:  # the first bad entry is named; the others counted
+                entries[key] += 1
+                continue
+            message = f"entry {entry[0]} = {show(item['input'])}: {message}"
+        elif previous is not None and message not in previous.message:
             # union alternatives read as one sentence: "must be >= 1, or 'auto'"
             message = f"{previous.message}, or {message.removeprefix('must be ')}"
         grouped[key] = InvalidValueProblem(
             key=key, message=message, value=raw, source=known[0] if known else ""
         )
+    for key, more in entries.items():
+        message = f"{grouped[key].message} (and {more} more {'entry' if more == 1 else 'entries'})"
+        grouped[key] = dataclasses.replace(grouped[key], message=message)
     return list(grouped.values())
 
 

@@ -46,7 +46,7 @@ def _as_read(node: Any) -> Any:
         node["enum"] = choices
     if node.get("format") == "path":  # the path rule of types.py: not blank, no NUL byte
         node["pattern"] = r"^[^\x00]*[^\x00\s][^\x00]*$"
-    if node.get("type") == "array" and node.get("items") == {"type": "string"}:
+    if node.get("type") == "array" and node.get("items", {}).get("type") == "string":
         # a list of words may be written as text, '1,2' or '[1, 2]', as in a variable
         node = {"anyOf": [node, {"type": "string", "pattern": r"\S"}]}
     elif node.get("type") == "boolean":

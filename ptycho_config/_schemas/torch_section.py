@@ -21,6 +21,7 @@ from ptycho_config._schemas.types import (
     NonNegativeInt,
     OptionalPositiveInt,
     OrNone,
+    PathText,
     PositiveFloat,
     PositiveInt,
     UnitFloat,
@@ -160,7 +161,7 @@ class TorchBackendConfig(Schema):
     phase_loss_coeff: NonNegativeFloat = Field(1.0, description="Weight of the phase regulariser.")
 
     # training loop
-    training_directories: Annotated[list[str], BeforeValidator(list_text)] = Field(
+    training_directories: Annotated[list[PathText], BeforeValidator(list_text)] = Field(
         default_factory=list, description="Directories of training data."
     )
     framework: Literal["Default", "Lightning"] = Field(

@@ -265,6 +265,10 @@ def _no_file(path: Path) -> Path:
 
 
 PathValue = Annotated[Path, BeforeValidator(_path_text)]
+# a path kept as the text it was given in (the reference's lists of directories are text)
+PathText = Annotated[
+    str, BeforeValidator(_path_text), WithJsonSchema({"type": "string", "format": "path"})
+]
 OptionalPath = Annotated[Path | None, BeforeValidator(_path_text), BeforeValidator(none_string)]
 OutputDirectory = Annotated[Path, AfterValidator(_no_file), BeforeValidator(_path_text)]
 
