@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from ptycho_config._errors import PtychoConfigError, suggest
@@ -130,10 +130,7 @@ def _key_values(qualified: str) -> SearchStrategy[Any]:
     """Values one key accepts, each in the canonical form its field stores."""
     key = KEYS[qualified]
     info = key.info
-    if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
-        adapter: TypeAdapter[Any] = TypeAdapter(info.annotation)  # a model has its own config
-    else:
-        adapter = adapter_of(SECTIONS[key.section], key.name)
+    adapter = adapter_of(SECTIONS[key.section], key.name)
 
     def canonical(value: Any) -> Any:
         try:
