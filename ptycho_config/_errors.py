@@ -13,7 +13,7 @@ import re
 import reprlib
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, TypeVar
 
 # Problems an error message lists; the rest are counted (``problems`` keeps them all).
 MAX_LISTED: Final = 20
@@ -249,6 +249,21 @@ class InvalidValueProblem(Problem):
 
 class ConflictProblem(Problem):
     error = ConflictError
+
+
+_Choice = TypeVar("_Choice", bound=str)
+
+
+def one_of(argument: str, value: object, choices: Iterable[_Choice]) -> _Choice:
+    """``value`` when it is one of ``choices`` (a kind or section name, say); else an
+    :class:`InvalidValueError` naming the argument, the value and every choice."""
+    listed = tuple(choices)
+    for choice in listed:
+        if isinstance(value, str) and value == choice:
+            return choice
+    rule = f"must be one of {', '.join(repr(choice) for choice in listed)}"
+    problem = InvalidValueProblem(argument, rule, value)
+    raise InvalidValueError(f"{argument} {rule}, got {show(value)}", [problem])
 
 
 class MissingValueProblem(Problem):

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from ptycho_config import (
@@ -35,6 +35,7 @@ from ptycho_config import (
     populate_legacy_params,
     resolve_training,
     save_snapshot,
+    testing,
 )
 from ptycho_config._datafiles.pickled import _ALLOWED_GLOBALS, unpickle_item
 from ptycho_config._errors import ArgumentTypeError, Unreadable
@@ -576,6 +577,44 @@ class TestArgumentsOfTheWrongType:
     def test_wrong_types(self, call: Any) -> None:
         with pytest.raises(ArgumentTypeError):
             call()
+
+    @pytest.mark.parametrize(
+        ("call", "accepted"),
+        [
+            (lambda kind: from_legacy_dict({}, kind), "'training', 'inference'"),
+            (lambda kind: find(testing.environments(kind), bool), "'training', 'inference'"),
+            (lambda kind: find(testing.config_documents(kind), bool), "'training', 'inference'"),
+            (lambda kind: testing.source_assignments(kind), "'training', 'inference'"),
+            (lambda kind: testing.configs(kind), "'model', 'training'"),
+            (lambda kind: testing.build_config(kind), "'model', 'training'"),
+            (lambda kind: testing.source_assignments(sources=[kind]), "'override', "),
+        ],
+        ids=[
+            "from_legacy_dict", "environments", "config_documents", "source_assignments",
+            "configs", "build_config", "source_kinds",
+        ],
+    )  # fmt: skip
+    @pytest.mark.parametrize("kind", ["bogus", "Training", 3, ["training"]])
+    def test_an_unknown_kind_lists_the_accepted_ones(
+        self, call: Any, accepted: str, kind: Any
+    ) -> None:
+        """A kind or section name that is none is the library's InvalidValueError naming the
+        value and the accepted names (not a KeyError, nor a plain ValueError)."""
+        with pytest.raises(InvalidValueError, match=re.escape(accepted)) as raised:
+            call(kind)
+        assert re.escape(repr(kind)) in re.escape(str(raised.value))
+
+    def test_an_unknown_key_of_a_resolution_is_named(self) -> None:
+        """Resolved.value of a key it does not hold is an UnknownKeyError with suggestions."""
+        resolved = resolve_training(BASE, environ={})
+        for key, hint in [("nepochs", "training.nepochs"), ("training.nepoch", "training.nepochs"),
+                          ("inference.model_path", None), ("", None), (3, None)]:  # fmt: skip
+            with pytest.raises(
+                UnknownKeyError, match="is no key of a training resolution"
+            ) as raised:
+                resolved.value(key)  # type: ignore[arg-type]
+            assert repr(key) in str(raised.value)
+            assert (f"did you mean {hint!r}?" in str(raised.value)) is (hint is not None)
 
     def test_values_whose_eq_and_repr_raise(self) -> None:
         class Hostile:

@@ -25,6 +25,7 @@ from hypothesis.strategies import SearchStrategy
 from pydantic import BaseModel, Field
 
 from ptycho_config import (
+    InvalidValueError,
     PtychoConfigError,
     create_training_payload,
     infer_probe_size,
@@ -399,7 +400,7 @@ class TestAssignments:
 
     def test_unknown_source_kind_is_refused(self) -> None:
         """Asking for a kind that does not exist names the valid ones."""
-        with pytest.raises(ValueError, match=r"unknown source kinds \['envs'\]; choose from"):
+        with pytest.raises(InvalidValueError, match=r"source kind must be one of 'override', "):
             source_assignments(sources=["envs"])
         with pytest.raises(ValueError, match=r"can set inference.model_path"):
             source_assignments("inference", sources=["execution_config"])

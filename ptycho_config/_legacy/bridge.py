@@ -19,6 +19,7 @@ from ptycho_config._errors import (
     ArgumentTypeError,
     PtychoConfigError,
     UnknownKeyProblem,
+    one_of,
     shorten,
     suggest,
 )
@@ -61,8 +62,7 @@ def from_legacy_dict(mapping: Mapping[str, Any], kind: str) -> TrainingConfig | 
     if not isinstance(mapping, Mapping):
         got = type(mapping).__name__
         raise ArgumentTypeError(f"from_legacy_dict needs a mapping (a legacy dict), got {got}")
-    if kind not in PAYLOAD_SECTIONS:
-        raise ValueError(f"kind must be 'training' or 'inference', got {kind!r}")
+    kind = one_of("kind", kind, PAYLOAD_SECTIONS)
     # the registered schemas, so fields an extension added are read back too
     schema = SECTIONS[kind]
     model_names = legacy_fields(SECTIONS["model"])

@@ -19,8 +19,11 @@ from ptycho_config._errors import (
     ConflictProblem,
     Problem,
     PtychoConfigError,
+    UnknownKeyError,
+    UnknownKeyProblem,
     masked,
     show,
+    suggest,
 )
 from ptycho_config._files import as_path
 from ptycho_config._merge.provenance import Provenance, Source, explain
@@ -34,8 +37,10 @@ from ptycho_config._schemas.registry import (
     PROFILE_VARIABLE,
     SECRETS_DIR_VARIABLE,
     SWITCHES,
+    Match,
     PayloadKind,
     key_fields,
+    lookup,
     qualified_keys,
 )
 from ptycho_config._schemas.sections import (
@@ -105,6 +110,13 @@ class Resolved:
 
     def value(self, qualified: str) -> Any:
         """The resolved value of one qualified key."""
+        keys = qualified_keys(self.kind)
+        if not isinstance(qualified, str) or qualified not in keys:
+            found = lookup(str(qualified), self.kind)  # a bare name: its key is suggested
+            hints = (found.key.qualified,) if isinstance(found, Match) else suggest(qualified, keys)
+            rule = f"is no key of a {self.kind} resolution"
+            problem = UnknownKeyProblem(show(qualified), rule, suggestions=hints)
+            raise UnknownKeyError(str(problem), [problem])
         section, name = qualified.split(".", 1)
         return getattr(self._models()[section], name)
 

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 from pydantic_core import to_jsonable_python
 
-from ptycho_config._errors import PtychoConfigError
+from ptycho_config._errors import PtychoConfigError, one_of
 from ptycho_config._merge.resolve import Resolved, merge, read_layers
-from ptycho_config._schemas.registry import KEYS, PayloadKind, keys_of
+from ptycho_config._schemas.registry import KEYS, PAYLOAD_SECTIONS, PayloadKind, keys_of
 from ptycho_config._schemas.sections import ExecutionConfig
 from ptycho_config._sources.config_file import ConfigFile
 from ptycho_config._sources.environment import Environment, environment_of
@@ -157,10 +157,8 @@ def source_assignments(
 
     ``sources`` limits the kinds drawn; ``max_keys`` bounds the keys per source.
     """
-    kinds = tuple(sources)
-    unknown = [k for k in kinds if k not in DRAWN_KINDS]
-    if unknown:
-        raise ValueError(f"unknown source kinds {unknown}; choose from {list(DRAWN_KINDS)}")
+    kind = one_of("kind", kind, PAYLOAD_SECTIONS)
+    kinds = tuple(one_of("a source kind", source, DRAWN_KINDS) for source in sources)
     for key in keys_of(kind):
         if key.info.is_required() and not any(_accepts(s, key.qualified) for s in kinds):
             raise ValueError(f"none of the sources {list(kinds)} can set {key.qualified}")

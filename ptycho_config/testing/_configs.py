@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 from pydantic_core import to_jsonable_python
 
-from ptycho_config._errors import PtychoConfigError
+from ptycho_config._errors import PtychoConfigError, one_of
 from ptycho_config._schemas.base import Schema
 from ptycho_config._schemas.registry import (
     KEYS,
@@ -190,6 +190,7 @@ def _repaired(
 
 def valid_flat(kind: PayloadKind) -> SearchStrategy[Flat]:
     """Qualified key → value for a whole payload, every rule respected."""
+    kind = one_of("kind", kind, PAYLOAD_SECTIONS)
     return _valid_flat(tuple(payload_schemas(kind)), kind)
 
 
@@ -198,7 +199,7 @@ class build_config:  # lower case: it reads as a function, build_config('trainin
     keys at their defaults: how Hypothesis shows a counterexample, only the keys that were set."""
 
     def __init__(self, section: str) -> None:
-        self.section = section
+        self.section = one_of("section", section, SECTIONS)
 
     def __call__(self, flat: Mapping[str, Any]) -> Any:
         return build(SECTIONS[self.section], flat)
@@ -209,7 +210,8 @@ class build_config:  # lower case: it reads as a function, build_config('trainin
 
 def configs(section: str) -> SearchStrategy[Any]:
     """Valid instances of a section's schema (with its nested sections), any field set or not."""
-    return _valid_flat((SECTIONS[section],)).map(build_config(section))
+    build = build_config(section)
+    return _valid_flat((SECTIONS[build.section],)).map(build)
 
 
 def model_configs() -> SearchStrategy[ModelConfig]:
