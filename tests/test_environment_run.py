@@ -8,6 +8,7 @@ applies exactly the rules `train` and `infer` apply.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import tempfile
@@ -432,3 +433,46 @@ def test_a_root_path_from_a_secret_masks_only_itself(tmp_path: Path) -> None:
         create_training_payload(overrides={"n_groups": 8, "output_dir": "out"},
                                 secrets_dir=secrets, environ={})  # fmt: skip
     assert "cannot read training data file <secret>: it is a directory" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "bad", "where"),
+    [
+        ("training", "train_data_file", "missing", "env"),
+        ("training", "train_data_file", "no npz", "dotenv"),
+        ("inference", "model_path", "directory", "file"),
+        ("inference", "model_path", "corrupt snapshot", "env"),
+        ("inference", "test_data_file", "directory", "file"),
+    ],
+)
+def test_a_file_error_names_the_source_of_its_path(
+    files: dict[str, Path], tmp_path: Path, kind: str, name: str, bad: str, where: str
+) -> None:
+    """Paths come from any source, so the error of a missing or unusable file says which
+    source gave its path: that is where to fix it."""
+    path = tmp_path / "bad"
+    if bad == "directory":
+        path.mkdir()
+    elif bad == "no npz":
+        path.write_text("x", encoding="utf-8")
+    elif bad == "corrupt snapshot":
+        make_model_dir(path)
+        (path / "ptycho_config.json").write_text("{", encoding="utf-8")
+    variable = f"PTYCHO_{kind.upper()}__{name.upper()}"
+    environ: dict[str, str] = {}
+    if where == "env":
+        environ[variable] = str(path)
+    elif where == "dotenv":
+        (tmp_path / "run.env").write_text(f"{variable}={path}\n", encoding="utf-8")
+        environ["PTYCHO_ENV_FILE"] = str(tmp_path / "run.env")
+    else:
+        (tmp_path / "c.json").write_text(json.dumps({kind: {name: str(path)}}), "utf-8")
+        environ["PTYCHO_CONFIG_FILE"] = str(tmp_path / "c.json")
+    given: dict[str, Any] = {"n_groups": 8, "output_dir": "out"}
+    if kind == "inference":
+        given |= {"test_data_file": files["test"], "model_path": files["model"]}
+    given.pop(name, None)
+    factory = create_training_payload if kind == "training" else create_inference_payload
+    with pytest.raises(PtychoConfigError) as caught:
+        factory(overrides=given, environ=environ)
+    assert f"{kind}.{name} is from {where} " in str(caught.value)

@@ -198,16 +198,21 @@ def run(
     with _secret_paths_hidden(explicit, kind):  # the errors of files and models name paths
         paths = _paths(explicit, kind, complete)
         model_dir, data_file = paths.get("model_path"), paths.get(DATA_FILES[kind][0])
+        # each file's error names the source of its path: where to fix it
+        model_key, data_key = f"{kind}.model_path", f"{kind}.{DATA_FILES[kind][0]}"
         if model_dir is not None:
-            _require_model(model_dir)
+            with _source_named(explicit, model_key):
+                _require_model(model_dir)
         if data_file is not None:
-            require_file(data_file, DATA_FILES[kind][1])
+            with _source_named(explicit, data_key):
+                require_file(data_file, DATA_FILES[kind][1])
         _require_n_groups(explicit, kind)
         # a path the schema requires and check leaves unset still has a value to validate against
         required = (n for n in RUN_PATHS[kind] if KEYS[f"{kind}.{n}"].info.is_required())
         unset = {name: "." for name in required if name not in paths}
         found: list[ConfigSource] = [MappingSource("default", unset, dict.fromkeys(unset, "unset"))]
-        snapshot = None if model_dir is None else load_snapshot(model_dir)
+        with _source_named(explicit, model_key):
+            snapshot = None if model_dir is None else load_snapshot(model_dir)
         if snapshot is not None:
             model = {
                 f"model.{k}": v for k, v in snapshot.training_config.model.model_dump().items()
@@ -217,7 +222,8 @@ def run(
             found.append(MappingSource("checkpoint", checkpoint, details))
         facts = None
         if data_file is not None:
-            facts = _readable(inspect_data_file(data_file, strict=strict), DATA_FILES[kind][1])
+            with _source_named(explicit, data_key):
+                facts = _readable(inspect_data_file(data_file, strict=strict), DATA_FILES[kind][1])
             # a fallback probe size is no reading of the data: the trained model's N stands
             found.append(_inferred_source(facts, data_file, kind, with_fallback=snapshot is None))
         layers = read_layers(kind, found, explicit)
@@ -233,6 +239,19 @@ def run(
         resolved.provenance["execution.devices"],
     )
     return resolved, snapshot, facts, launch
+
+
+@contextlib.contextmanager
+def _source_named(layers: list[Layer], key: str) -> Iterator[None]:
+    """An error raised inside says which source gave the path of ``key``, unless the caller
+    gave it (an argument or a command-line flag)."""
+    try:
+        yield
+    except PtychoConfigError as error:
+        given = next(layer for layer in layers if key in layer.entries)
+        if given.kind != "override":
+            error.args = (f"{error}; {key} is from {given.describe(given.entries[key])}",)
+        raise
 
 
 @contextlib.contextmanager
