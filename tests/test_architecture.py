@@ -90,7 +90,8 @@ MAX_IMPORT_DEPTH = 10
 LAYERS: tuple[tuple[str, ...], ...] = (
     # the subpackages themselves are empty: only their modules have a place of their own
     ("_errors", "_schemas", "_merge", "_datafiles", "_legacy", "_torch", "_factories"),
-    ("_schemas.types", "_schemas.base", "_files", "_datafiles.pickled", "_schemas.object_policy"),
+    ("_schemas.types", "_schemas.base", "_files", "_datafiles.pickled", "_schemas.object_policy",
+     "_schemas.metadata"),
     ("_schemas.torch_section", "_schemas.sections"),
     ("_schemas.registry",),
     ("_sources", "_merge.provenance", "_schemas.profiles", "_legacy.values", "_merge.accelerator",
@@ -129,6 +130,18 @@ class TestModuleGraph:
             if layer_of(target) > layer_of(module)
         ]
         assert [] == upward
+
+    def test_schemas_import_no_source(self) -> None:
+        """A schema says what data may be; a source reads it: no schema module imports one."""
+        schemas, sources = "ptycho_config._schemas.", "ptycho_config._sources"
+        found = [
+            f"{module} -> {target}"
+            for module, targets in module_graph().items()
+            if module.startswith(schemas)
+            for target in targets
+            if target.startswith(sources)
+        ]
+        assert [] == found
 
     def test_no_import_cycles(self) -> None:
         """No module imports, directly or through others, a module that imports it back."""

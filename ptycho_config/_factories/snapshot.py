@@ -37,6 +37,7 @@ from ptycho_config._errors import (
 )
 from ptycho_config._files import SNAPSHOT_CAP, as_path, read_capped, unique_keys
 from ptycho_config._merge.provenance import Source
+from ptycho_config._schemas.metadata import METADATA_KEY
 from ptycho_config._schemas.sections import (
     NESTED_SECTIONS,
     SECTIONS,
@@ -44,7 +45,7 @@ from ptycho_config._schemas.sections import (
     InferenceConfig,
     TrainingConfig,
 )
-from ptycho_config._sources.config_file import METADATA_KEY, metadata_problems
+from ptycho_config._sources.config_file import metadata_problems
 from ptycho_config._sources.kinds import SOURCE_KINDS
 
 # A trained model directory holds its weights archive and, beside it, the snapshot.

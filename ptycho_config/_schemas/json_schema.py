@@ -11,9 +11,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from ptycho_config._schemas.metadata import METADATA_KEY, Metadata
 from ptycho_config._schemas.registry import ALIASES, KEYS, PAYLOAD_SECTIONS, Match, Miss, lookup
 from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
-from ptycho_config._sources.config_file import METADATA_KEY, Metadata
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 

@@ -3,7 +3,7 @@
 Sections are top-level tables (`model:`, `training:`, `inference:`, `execution:`); bare
 unambiguous keys may also stand at the top level. The training or inference section may nest
 the model and torch sections, as a config's own ``model_dump()`` does. One top-level key,
-``metadata``, is no configuration: see ``Metadata``.
+``metadata``, is no configuration: see ``_schemas.metadata``.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal, NoReturn
+from typing import Any, ClassVar, NoReturn
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from ptycho_config._errors import (
     ConfigFileNotFoundError,
@@ -25,6 +25,7 @@ from ptycho_config._errors import (
 )
 from ptycho_config._files import CONFIG_FILE_CAP, DuplicateKeyError, read_capped, unique_keys
 from ptycho_config._schemas.base import ANY_CASE, message_of
+from ptycho_config._schemas.metadata import METADATA_KEY, Metadata
 from ptycho_config._schemas.registry import PayloadKind
 from ptycho_config._sources.kinds import SourceKind
 from ptycho_config._sources.layer import Layer
@@ -217,20 +218,6 @@ def load_yaml(text: str | bytes) -> Any:
         if count > _MAX_EVENTS:
             raise ValueError(f"it has more than {_MAX_EVENTS} values; write a smaller file")
     return yaml.load(text, Loader=_yaml_loader())
-
-
-class Metadata(BaseModel, extra="forbid", strict=True, frozen=True):
-    """What a checkpoint snapshot or a `--format json/yaml` report records beside its sections:
-    no configuration, so rerunning from such a file takes its sections only."""
-
-    schema_version: int
-    kind: Literal["training", "inference"]
-    fingerprint: str
-    provenance: dict[str, dict[str, str]]  # qualified key → its source's kind and detail
-    overrides_applied: dict[str, Any]
-
-
-METADATA_KEY = "metadata"
 
 
 @dataclass(frozen=True)
