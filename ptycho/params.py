@@ -12,9 +12,9 @@ This module imports nothing heavy: schema validation is imported on the first ``
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import numbers
-import sys
 import threading
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -147,8 +147,10 @@ def set(key: str, value: Any) -> None:
         raise ValueError(f"{key} = {show(value)}: {broken[0][2]}")
     with _write_lock:
         if _sealed and key not in RUNTIME_KEYS:
-            caller = sys._getframe(1)  # the line that wrote: the reference's wording names it
-            where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
+            # the line that wrote, as the reference's wording names it ('?' on an interpreter
+            # without frame support)
+            caller = getattr(inspect.currentframe(), "f_back", None)
+            where = f"{caller.f_code.co_filename}:{caller.f_lineno}" if caller else "?"
             _logger.warning("post-seal params.cfg write: %s (from %s)", key, where)
         cfg.update({key: stored})
 

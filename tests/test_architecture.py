@@ -143,6 +143,21 @@ class TestModuleGraph:
         ]
         assert [] == found
 
+    def test_no_private_interpreter_helpers(self) -> None:
+        """No module calls CPython's private sys helpers (sys._getframe and the like): other
+        interpreters may lack them; inspect and logging have public ones."""
+        found = [
+            f"{path.relative_to(ROOT)}:{node.lineno} sys.{node.attr}"
+            for package in PACKAGES
+            for path in (ROOT / package).rglob("*.py")
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "sys"
+            and node.attr.startswith("_")
+        ]
+        assert [] == found
+
     def test_no_import_cycles(self) -> None:
         """No module imports, directly or through others, a module that imports it back."""
         assert None is find_cycle(module_graph())
