@@ -10,6 +10,7 @@ import dataclasses
 import json
 import os
 import pickle
+import pickletools
 import re
 import struct
 import time
@@ -82,52 +83,295 @@ def _text(value: str) -> bytes:
     return pickle.BINUNICODE + struct.pack("<I", len(data)) + data
 
 
+def _put_get(index: int) -> bytes:
+    """BINPUT then BINGET of one memo entry: the stack top, shared once more."""
+    return pickle.BINPUT + bytes([index]) + pickle.BINGET + bytes([index])
+
+
+# Plain values that make numpy's pickle use every opcode it writes for metadata: over 256
+# memo entries (LONG_BINPUT, LONG_BINGET), ints of every size, short and long text and bytes,
+# a shared string and a shared tuple.
+_MANY = [f"k{i}" for i in range(300)]
+_SHARED = (1, 2.5)
+PLAIN = {
+    "physics_parameters": {"nphotons": 1e9},
+    "values": [None, True, False, -3, 300, 70_000, 2**70, 2**3000, 1.5, "é" * 300],
+    "bytes": [b"", b"x" * 300],
+    "tuples": [(), _SHARED, _SHARED, (1, (2, (3, 4)))],
+    "empty": [[], {}],
+    "many": _MANY,
+    "last": _MANY[-1],
+    "again": {"physics_parameters": None},
+}
+NUMPY_PROTOCOLS = (3, 4, 5)  # numpy 1.17+ and 2 write protocol 3 or 4
+
+
+def _numpy_opcodes() -> set[str]:
+    """The opcodes numpy's pickles of the reference's metadata forms use (the test's oracle)."""
+    return {
+        op.name
+        for item in (PLAIN, json.dumps(PLAIN["physics_parameters"]))
+        for protocol in NUMPY_PROTOCOLS
+        for op, _, _ in pickletools.genops(pickle.dumps(np.array(item, dtype=object), protocol))
+    }
+
+
+def _opcode_with_argument(op: pickletools.OpcodeInfo) -> bytes:
+    """``op`` with an argument pickletools can read (empty, zero, or one short line)."""
+    code = op.code.encode("latin-1")
+    if op.arg is None:
+        return code
+    if op.arg.n >= 0:
+        return code + b"\0" * op.arg.n
+    if op.arg.n == pickletools.UP_TO_NEWLINE:
+        return code + {"STRING": b"'a'\n", "INST": b"os\nsystem\n"}.get(op.name, b"1\n")
+    sizes = {
+        pickletools.TAKEN_FROM_ARGUMENT1: 1,
+        pickletools.TAKEN_FROM_ARGUMENT4: 4,
+        pickletools.TAKEN_FROM_ARGUMENT4U: 4,
+        pickletools.TAKEN_FROM_ARGUMENT8U: 8,
+    }
+    return code + b"\0" * sizes[op.arg.n]
+
+
 class TestPickledMetadata:
-    """The restricted unpickler bounds memo, what allowed callables build, and state changes."""
+    """The restricted unpickler: only numpy's opcodes and names, a bounded memo, text keys,
+    no state changed outside the load."""
 
     def test_the_reference_form_reads(self) -> None:
         """A 0-d object array holding a JSON string or a dict, as the reference writes it."""
         for item in ('{"physics_parameters": {"nphotons": 1e9}}', {"a": [1, 2.5, None]}):
             assert item == unpickle_item(pickle.dumps(np.array(item, dtype=object), protocol=3))
 
+    @pytest.mark.parametrize("protocol", NUMPY_PROTOCOLS)
+    def test_every_protocol_numpy_writes(self, protocol: int) -> None:
+        """All plain values, shared ones included, read back equal, in every protocol numpy
+        writes (np.save: protocol 3 in numpy 1, 4 in numpy 2)."""
+        data = pickle.dumps(np.array(PLAIN, dtype=object), protocol=protocol)
+        assert PLAIN == unpickle_item(data)
+
+    @pytest.mark.parametrize("protocol", [0, 1, 2])
+    def test_protocols_before_3_are_refused(self, protocol: int) -> None:
+        """Before protocol 3, bytes are pickled as a call of ``_codecs.encode``: refused."""
+        data = pickle.dumps(np.array("x", dtype=object), protocol=protocol)
+        with pytest.raises(Unreadable, match=r"its pickle (needs|uses) "):
+            unpickle_item(data)
+
+    def test_every_opcode_numpy_never_writes_is_refused(self) -> None:
+        """Any opcode outside what numpy's pickles of plain values use is refused before
+        anything runs (INST of os.system among them)."""
+        never = [op for op in pickletools.opcodes if op.name not in _numpy_opcodes()]
+        assert {"DUP", "INST", "OBJ", "NEWOBJ", "EXT1", "EMPTY_SET", "PUT"} <= {
+            op.name for op in never
+        }
+        for op in never:
+            with pytest.raises(Unreadable, match=rf"its pickle uses {op.name}, "):
+                unpickle_item(_array_pickle(_opcode_with_argument(op)))
+
     @FEW
     @given(
-        depth=st.integers(18, 40),
-        name=st.sampled_from(["str", "bytes", "list", "dict", "int", "float", "bool"]),
+        depth=st.integers(1, 40),
+        name=st.sampled_from(["str", "bytes", "list", "dict", "tuple", "int", "float", "bool"]),
     )
-    def test_no_builtin_converts_a_shared_structure(self, depth: int, name: str) -> None:
-        """For any nesting of a doubly shared tuple, no allowed builtin expands it: refused
-        (``tuple`` of it is a copy, which costs nothing)."""
-        shared = pickle.EMPTY_TUPLE + (pickle.DUP + pickle.TUPLE2) * depth
+    def test_no_builtin_is_called(self, depth: int, name: str) -> None:
+        """For any nesting of a doubly shared list, no builtin is called on it (``str`` would
+        expand it, ``list`` copy it): numpy's pickle of plain values names none."""
+        shared = (
+            pickle.EMPTY_LIST
+            + (
+                pickle.BINPUT
+                + b"\0"
+                + pickle.EMPTY_LIST
+                + (pickle.BINGET + b"\0" + pickle.APPEND) * 2
+            )
+            * depth
+        )
         call = _global("builtins", name) + shared + pickle.TUPLE1 + pickle.REDUCE
         started = time.perf_counter()
-        with pytest.raises(Unreadable, match="converts a value"):
+        with pytest.raises(Unreadable, match=rf"needs builtins\.{name}, "):
             unpickle_item(_array_pickle(call))
         assert time.perf_counter() - started < NO_HANG_S
 
-    def test_a_large_allocation_is_refused(self) -> None:
-        """bytes(10**7) through REDUCE is refused before anything that size is built."""
-        size = pickle.BININT + struct.pack("<i", 10**7)
-        call = _global("builtins", "bytes") + size + pickle.TUPLE1 + pickle.REDUCE
-        assert _peak_mib(lambda: unpickle_item(_array_pickle(call))) < 5
+    @pytest.mark.parametrize(
+        "body",
+        [
+            _global("builtins", "bytes")
+            + pickle.BININT
+            + struct.pack("<i", 10**7)
+            + pickle.TUPLE1
+            + pickle.REDUCE,
+            # a list of 20,000 values, then 2,000 copies of it (46 KB: 300 MiB unrefused)
+            pickle.EMPTY_LIST
+            + pickle.EMPTY_LIST
+            + pickle.MARK
+            + pickle.NONE * 20_000
+            + pickle.APPENDS
+            + pickle.BINPUT
+            + b"\0"
+            + pickle.APPEND
+            + (
+                _global("builtins", "list")
+                + pickle.BINGET
+                + b"\0"
+                + pickle.TUPLE1
+                + pickle.REDUCE
+                + pickle.APPEND
+            )
+            * 2_000,
+        ],
+        ids=["bytes(10**7)", "list-copies"],
+    )
+    def test_a_large_allocation_is_refused(self, body: bytes) -> None:
+        """What a builtin would build from a few bytes is never built."""
+        assert _peak_mib(lambda: unpickle_item(_array_pickle(body))) < 5
 
-    def test_a_huge_memo_index_costs_nothing(self) -> None:
-        """LONG_BINPUT 100000000 (11 bytes) is one memo entry, not an array of that size."""
-        item = _text("x") + pickle.LONG_BINPUT + struct.pack("<I", 100_000_000)
+    @pytest.mark.parametrize(
+        "item",
+        [
+            _text("x") + pickle.BINPUT + b"\xff",
+            _text("x") + pickle.LONG_BINPUT + struct.pack("<I", 100_000_000),
+            _text("x") + pickle.LONG_BINPUT + struct.pack("<I", 2**32 - 1),
+            _text("x") + pickle.PUT + b"99999999999\n",
+        ],
+        ids=["BINPUT-255", "LONG_BINPUT-10**8", "LONG_BINPUT-2**32-1", "PUT-10**11"],
+    )
+    def test_a_huge_memo_index_is_refused(self, item: bytes) -> None:
+        """The unpickler's memo is an array as long as the largest index, so an index out of
+        the order a pickler writes (11 bytes could ask for 32 GiB) is refused unallocated."""
         data = _array_pickle(item)
+        with pytest.raises(Unreadable, match=r"memo entry|uses PUT"):
+            unpickle_item(data)
         assert _peak_mib(lambda: unpickle_item(data)) < 5
-        assert "x" == unpickle_item(data)
 
-    def test_build_cannot_change_an_allowed_global(self) -> None:
-        """BUILD on an allowed global is refused, and no global's attributes change."""
-        before = {k: dict(getattr(v, "__dict__", {})) for k, v in _ALLOWED_GLOBALS.items()}
+    @pytest.mark.parametrize(
+        "item",
+        [
+            pickle.BINUNICODE + struct.pack("<I", 2**32 - 1) + b"x",
+            pickle.BINBYTES + struct.pack("<I", 2**32 - 1) + b"x",
+            pickle.FRAME + struct.pack("<Q", 2**63 - 1) + _text("x"),
+        ],
+        ids=["BINUNICODE", "BINBYTES", "FRAME"],
+    )
+    def test_a_claimed_length_is_not_allocated(self, item: bytes) -> None:
+        """A length the pickle does not hold is refused without allocating it."""
+        data = _array_pickle(item)
+        with pytest.raises(Unreadable, match="cannot be read"):
+            unpickle_item(data)
+        assert _peak_mib(lambda: unpickle_item(data)) < 5
+
+    @pytest.mark.parametrize(
+        "state",
+        [
+            pickle.EMPTY_DICT + _text("planted") + pickle.NONE + pickle.SETITEM,
+            pickle.NONE + pickle.EMPTY_DICT + _text("__call__") + pickle.NONE + pickle.SETITEM
+            + pickle.TUPLE2,
+        ],
+        ids=["dict-state", "slot-state"],
+    )  # fmt: skip
+    def test_build_cannot_change_an_allowed_global(self, state: bytes) -> None:
+        """BUILD on an allowed global is refused, whichever form its state takes (a dict goes
+        to ``__dict__``, slot state to ``setattr``), and no global's attributes change."""
+
+        def attributes() -> dict[Any, dict[str, str]]:
+            return {
+                k: {a: repr(getattr(v, a)) for a in dir(v)} for k, v in _ALLOWED_GLOBALS.items()
+            }
+
+        before = attributes()
         for module, name in _ALLOWED_GLOBALS:
-            state = pickle.EMPTY_DICT + _text("planted") + pickle.NONE + pickle.SETITEM
-            body = _global(module, name) + state + pickle.BUILD
+            with pytest.raises(Unreadable, match="changes the state of a global"):
+                unpickle_item(_array_pickle(_global(module, name) + state + pickle.BUILD))
+        assert before == attributes()
+        assert "x" == unpickle_item(pickle.dumps(np.array("x", dtype=object), protocol=4))
+
+    @pytest.mark.parametrize(
+        "value",
+        [pickle.NONE, pickle.NEWTRUE, pickle.BININT1 + b"\0", pickle.EMPTY_TUPLE,
+         _text("planted"), pickle.EMPTY_LIST, pickle.EMPTY_DICT],
+        ids=["None", "True", "0", "()", "str", "list", "dict"],
+    )  # fmt: skip
+    def test_build_cannot_change_a_value(self, value: bytes) -> None:
+        """BUILD on a value (some of them shared by the whole process: None, 0, ()) fails."""
+        state = pickle.EMPTY_DICT + _text("planted") + pickle.NONE + pickle.SETITEM
+        with pytest.raises(Unreadable, match="cannot be read"):
+            unpickle_item(_array_pickle(value + state + pickle.BUILD))
+        assert not hasattr(None, "planted")
+        assert not hasattr((), "planted")
+
+    @FEW
+    @given(
+        key=st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.binary(),
+            lambda inner: st.tuples(inner, inner),
+            max_leaves=8,
+        )
+        | st.text()
+    )
+    def test_a_dict_key_is_text(self, key: Any) -> None:
+        """For any hashable plain key: text reads back; anything else is refused before it
+        is hashed (a tuple's hash visits every level and shared copy, an int's can be chosen)."""
+        data = pickle.dumps(np.array({key: None}, dtype=object), protocol=4)
+        if isinstance(key, str):
+            assert {key: None} == unpickle_item(data)
+        else:
+            with pytest.raises(Unreadable, match="a dict key that is not text"):
+                unpickle_item(data)
+
+    @pytest.mark.parametrize(
+        "key",
+        [
+            # 200,000 levels: hashing it overflows the C stack and kills the interpreter
+            pickle.EMPTY_TUPLE + pickle.TUPLE1 * 200_000,
+            # 40 levels of a doubly shared tuple: hashing it visits 2**40 leaves
+            pickle.NONE + (_put_get(0) + pickle.TUPLE2) * 40,
+        ],
+        ids=["deep-tuple", "shared-tuple"],
+    )
+    def test_a_costly_key_is_refused_unhashed(self, key: bytes) -> None:
+        """Such a tuple is refused as a key at once, and reads as a value (never hashed)."""
+        started = time.perf_counter()
+        with pytest.raises(Unreadable, match="a dict key that is not text"):
+            unpickle_item(_array_pickle(pickle.EMPTY_DICT + key + pickle.NONE + pickle.SETITEM))
+        as_value = pickle.EMPTY_DICT + _text("k") + key + pickle.SETITEM
+        assert isinstance(unpickle_item(_array_pickle(as_value))["k"], tuple)
+        assert time.perf_counter() - started < NO_HANG_S
+
+    def test_colliding_int_keys_are_refused(self) -> None:
+        """20,000 int keys of one hash (each insertion compares with all before: seconds):
+        refused before the dict is built."""
+        keys = [i * (2**61 - 1) for i in range(1, 20_001)]
+        assert len({hash(key) for key in keys}) == 1
+        items = b"".join(
+            pickle.LONG1 + bytes([10]) + key.to_bytes(10, "little", signed=True) + pickle.NONE
+            for key in keys
+        )
+        data = _array_pickle(pickle.EMPTY_DICT + pickle.MARK + items + pickle.SETITEMS)
+        assert len(data) < 256 * 1024
+        started = time.perf_counter()
+        with pytest.raises(Unreadable, match="a dict key that is not text"):
+            unpickle_item(data)
+        assert time.perf_counter() - started < 1
+
+    def test_deep_lists_read_in_bounded_memory(self) -> None:
+        """Lists nest without limit (nothing recurses through them): 30,000 levels read, in
+        memory proportional to the pickle."""
+        depth = 30_000
+        body = pickle.EMPTY_LIST * depth + pickle.APPEND * (depth - 1)
+        item = unpickle_item(_array_pickle(body))
+        levels = 0
+        while item:
+            item, levels = item[0], levels + 1
+        assert depth - 1 == levels
+        assert _peak_mib(lambda: unpickle_item(_array_pickle(body))) < 40
+
+    @pytest.mark.parametrize("protocol", NUMPY_PROTOCOLS)
+    def test_a_truncated_pickle_is_refused(self, protocol: int) -> None:
+        """Every prefix of a metadata pickle is refused with the library's error."""
+        item = {"physics_parameters": {"nphotons": 1e9}, "shared": _SHARED, "again": _SHARED}
+        data = pickle.dumps(np.array(item, dtype=object), protocol=protocol)
+        for end in range(len(data)):
             with pytest.raises(Unreadable):
-                unpickle_item(_array_pickle(body))
-        after = {k: dict(getattr(v, "__dict__", {})) for k, v in _ALLOWED_GLOBALS.items()}
-        assert before == after
+                unpickle_item(data[:end])
 
 
 class TestUnknownNames:

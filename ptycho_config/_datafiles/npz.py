@@ -6,7 +6,7 @@ record claims it, is checked before `zipfile` parses it; only members stored or 
 numpy writes) are read, and only as far as their header (`_MAX_HEADER`); a header is parsed by
 numpy's own reader and must agree with the member's size in the zip directory. Only
 `_metadata` stored the reference's way (a pickled 0-d object array) is unpickled, by the
-restricted unpickler of `_pickled`. numpy is imported only when a header is parsed.
+restricted unpickler of `pickled`. numpy is imported only when a header is parsed.
 """
 
 from __future__ import annotations

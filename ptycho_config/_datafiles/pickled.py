@@ -1,32 +1,88 @@
 """The one pickled form a data file may hold: the reference's 0-d object array of plain values.
 
 The reference stores `_metadata` as `np.array(json_string_or_dict, dtype=object)`, which
-numpy pickles. Its pickle names numpy's array reconstruction, `ndarray` and `dtype`; the
-unpickler here resolves those names to stand-ins that only record the array's state (no array
-is rebuilt), allows the builtin plain types only as copies (``bytes()``, ``str(text)``: nothing
-they build is bigger than what the pickle holds), and refuses every other global before
-anything runs. pickle is imported only when such a member is met.
+numpy pickles (protocol 3 or later). Its pickle names only numpy's array reconstruction,
+`ndarray` and `dtype`; everything else in it (strings, bytes, numbers, booleans, None, lists,
+dicts, tuples) is written by opcodes, not by calls.
 
-The pure-Python unpickler runs it, so that its memo is a dict (an index of 10**8 costs
-nothing) and BUILD, the one opcode that changes an object's state, can be limited to the
-stand-ins. The input is at most a few hundred KiB and no opcode does more than a bounded
-amount of work per byte, so the total work is bounded too.
+Before anything is unpickled, one pass over the opcodes (`pickletools.genops`, linear) refuses
+an opcode such a pickle never uses, a memo index out of the order a pickler writes them (the
+C unpickler's memo is an array as long as the largest index) and a dict key that is not text
+(hashing a tuple key recurses through every level and every shared copy; ints can be chosen
+to collide). Then pickle's Unpickler runs it, resolving the three names to stand-ins that only
+record the array's state (no array is rebuilt) and refusing every other global before anything
+runs. BUILD, the one opcode that changes an object's state, reaches only values made in this
+load and the globals, whose `__setstate__` refuses it. pickle is imported only when such a
+member is met.
 """
 
 from __future__ import annotations
 
-import functools
 import io
-from typing import Any, ClassVar
+from typing import Any
 
 from ptycho_config._errors import Unreadable, show
+
+# Every opcode numpy's pickle of a 0-d object array of plain values uses, protocols 3 to 5
+# (LONG_BINPUT, LONG_BINGET and LONG4 where there are many values or a large int).
+_OPCODES = frozenset({
+    "PROTO", "FRAME", "STOP", "MARK", "GLOBAL", "STACK_GLOBAL", "REDUCE", "BUILD",
+    "BINPUT", "LONG_BINPUT", "MEMOIZE", "BINGET", "LONG_BINGET",
+    "NONE", "NEWTRUE", "NEWFALSE", "BININT", "BININT1", "BININT2", "LONG1", "LONG4", "BINFLOAT",
+    "SHORT_BINUNICODE", "BINUNICODE", "SHORT_BINBYTES", "BINBYTES",
+    "EMPTY_TUPLE", "TUPLE", "TUPLE1", "TUPLE2", "TUPLE3",
+    "EMPTY_LIST", "APPEND", "APPENDS", "EMPTY_DICT", "SETITEM", "SETITEMS",
+})  # fmt: skip
+_TEXT = frozenset({"SHORT_BINUNICODE", "BINUNICODE"})
+
+
+def _check_opcodes(data: bytes) -> None:
+    """Refuse, before unpickling, what would make the unpickler's memory or work unbounded.
+
+    The stack is followed as whether each value on it is text, so that a dict key that is not
+    text is refused before it is hashed (a tuple key is hashed through every level and every
+    shared copy, and ints can be chosen to collide).
+    """
+    import pickletools
+
+    stack: list[bool] = []
+    marks: list[int] = []  # where each open mark lies on the stack
+    memo: dict[object, bool] = {}
+    for opcode, arg, _ in pickletools.genops(data):
+        name, before = opcode.name, opcode.stack_before
+        if name not in _OPCODES:
+            raise Unreadable(f"its pickle uses {name}, which a metadata array never uses")
+        if name in ("BINPUT", "LONG_BINPUT", "MEMOIZE"):
+            index = arg if isinstance(arg, int) else len(memo)  # MEMOIZE: the next
+            if index > len(memo):
+                raise Unreadable(f"its pickle stores memo entry {index} after only {len(memo)}")
+            memo[index] = bool(stack) and stack[-1]
+            continue
+        if name == "MARK":
+            marks.append(len(stack))
+            continue
+        if name in ("BINGET", "LONG_BINGET"):
+            stack.append(memo.get(arg, False))
+            continue
+        popped: list[bool] = []
+        if pickletools.markobject in before:  # the items down to the last mark, then the rest
+            start = marks.pop() if marks else len(stack)
+            popped, before = stack[start:], before[:-2]
+            del stack[start:]
+        start = max(len(stack) - len(before), 0)
+        popped += stack[start:]
+        del stack[start:]
+        # SETITEM pops a dict, a key and a value; SETITEMS keys and values, then the dict
+        keys = popped[1::2] if name == "SETITEM" else popped[:-1:2]
+        if name in ("SETITEM", "SETITEMS") and not all(keys):
+            raise Unreadable("its pickle has a dict key that is not text")
+        stack += [name in _TEXT] * len(opcode.stack_after)
 
 
 class _ArrayState:
     """Stands in for the 0-d object array a metadata pickle rebuilds: it keeps the state only."""
 
-    def __init__(self, *args: Any) -> None:
-        self.state: Any = None
+    state: Any = None
 
     def __setstate__(self, state: Any) -> None:
         self.state = state
@@ -39,68 +95,53 @@ class _ArrayState:
         return items[0]
 
 
-def _new_array(cls: Any, shape: Any, typecode: Any) -> _ArrayState:
-    return _ArrayState()
+class _Global:
+    """What an allowed global resolves to: calling it makes a fresh stand-in (whatever the
+    arguments), and BUILD on it is refused, so no load changes what the next one sees."""
 
+    __slots__ = ()
 
-def _copy_of(kind: type) -> Any:
-    """``kind`` called with nothing or with one value of its own type: never a conversion
-    (``str`` of a shared tuple, ``list`` of a large bytes), so never bigger than its input."""
+    def __call__(self, *args: Any) -> _ArrayState:
+        return _ArrayState()
 
-    def build(*args: Any) -> Any:
-        if len(args) > 1 or (args and type(args[0]) is not kind):
-            raise Unreadable(f"its pickle converts a value with {kind.__name__}()")
-        return kind(*args)
-
-    return build
+    def __setstate__(self, state: Any) -> None:
+        raise Unreadable("its pickle changes the state of a global")
 
 
 # Everything a pickled 0-d object array of plain values names; nothing here runs code.
-_ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
-    **{(module, "_reconstruct"): _new_array for module in
-       ("numpy.core.multiarray", "numpy._core.multiarray")},
-    ("numpy", "ndarray"): _ArrayState,
-    ("numpy", "dtype"): _ArrayState,
-    **{("builtins", t.__name__): _copy_of(t)
-       for t in (str, bytes, dict, list, tuple, int, float, bool)},
-}  # fmt: skip
+_ALLOWED_GLOBALS = dict.fromkeys(
+    [
+        ("numpy.core.multiarray", "_reconstruct"),  # numpy 1
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+    ],
+    _Global(),
+)
 
 
-def _find_class(module: str, name: str) -> Any:
-    """The only globals a metadata pickle may name; any other is refused, never imported."""
-    try:
-        return _ALLOWED_GLOBALS[(module, name)]
-    except KeyError:
-        raise Unreadable(
-            f"its pickle needs {module}.{name}, which a metadata array never needs "
-            "(refused without running it)"
-        ) from None
-
-
-@functools.cache
-def _unpickler() -> Any:
-    """pickle's Unpickler with `_find_class` as its only way to a global (pickle is imported
-    only where the reference's metadata form is met)."""
+def _unpickler(data: bytes) -> Any:
+    """pickle's Unpickler with the allowed globals as its only way to a global."""
     import pickle
 
-    def build(self: Any) -> None:
-        if not isinstance(self.stack[-2], _ArrayState):
-            raise Unreadable("its pickle changes the state of a global")
-        pickle._Unpickler.load_build(self)  # type: ignore[attr-defined]
-
-    class MetadataUnpickler(pickle._Unpickler):
-        dispatch: ClassVar = {**pickle._Unpickler.dispatch, pickle.BUILD[0]: build}
-
+    class MetadataUnpickler(pickle.Unpickler):
         def find_class(self, module: str, name: str) -> Any:
-            return _find_class(module, name)
+            try:
+                return _ALLOWED_GLOBALS[(module, name)]
+            except KeyError:
+                raise Unreadable(
+                    f"its pickle needs {module}.{name}, which a metadata array never needs "
+                    "(refused without running it)"
+                ) from None
 
-    return MetadataUnpickler
+    return MetadataUnpickler(io.BytesIO(data))
 
 
 def unpickle_item(data: bytes) -> Any:
     """The object a pickled 0-d object array holds; anything but plain values is refused."""
     try:
-        array = _unpickler()(io.BytesIO(data)).load()
+        _check_opcodes(data)
+        array = _unpickler(data).load()
         if not isinstance(array, _ArrayState):
             raise Unreadable("its pickle holds no array")
         return array.item()
