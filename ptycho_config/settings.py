@@ -63,7 +63,9 @@ class _Resolution(PydanticBaseSettingsSource):
         self.kind = settings_cls.payload_kind
         # keyword arguments are overrides; a section given as a model gives the fields set on it
         self.overrides = {
-            name: value.model_dump(exclude_unset=True) if isinstance(value, BaseModel) else value
+            name: value.model_dump(exclude_unset=True)
+            if name in SECTIONS and isinstance(value, BaseModel)
+            else value
             for name, value in overrides.items()
         }
         self.env_file, self.secrets_dir = env_file, secrets_dir

@@ -17,6 +17,8 @@ from ptycho_config import (
     FileReadError,
     InvalidValueError,
     MissingValueError,
+    ModelConfig,
+    UnknownKeyError,
     create_training_payload,
     fingerprint,
     resolve_inference,
@@ -127,6 +129,12 @@ class TestSameAsResolve:
             TrainingSettings()
         with pytest.raises(MissingValueError, match="model_path"):
             InferenceSettings()
+
+    def test_an_unknown_keyword_shows_the_value_given(self) -> None:
+        """Only a section's model stands for the fields set on it: under any other name a
+        model is the value as given, and the unknown-key message shows it whole."""
+        with pytest.raises(UnknownKeyError, match=r"bogus = ModelConfig\(N=128"):
+            TrainingSettings(bogus=ModelConfig(N=128))
 
 
 class TestTheirOwnFiles:
