@@ -352,6 +352,23 @@ class TestPickledMetadata:
             unpickle_item(data)
         assert time.perf_counter() - started < 1
 
+    def test_a_shared_value_is_shown_briefly(self, tmp_path: Path) -> None:
+        """A shared tuple of 2**40 leaves as nphotons, saved by numpy: warned about at once,
+        its value shown in a few hundred characters."""
+        from ptycho_config._datafiles.npz import inspect_data_file
+
+        shared: Any = None
+        for _ in range(40):
+            shared = (shared, shared)
+        metadata = np.array({"physics_parameters": {"nphotons": shared}}, dtype=object)
+        path = tmp_path / "d.npz"
+        np.savez(path, probeGuess=np.ones((8, 8), np.complex64), _metadata=metadata)
+        started = time.perf_counter()
+        with pytest.warns(UserWarning, match="is not a positive number") as caught:
+            assert inspect_data_file(path).nphotons is None
+        assert time.perf_counter() - started < NO_HANG_S
+        assert len(str(caught[0].message)) < 1_000
+
     def test_deep_lists_read_in_bounded_memory(self) -> None:
         """Lists nest without limit (nothing recurses through them): 30,000 levels read, in
         memory proportional to the pickle."""
