@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import runpy
 import subprocess
 import sys
 import textwrap
@@ -209,3 +210,15 @@ class TestDefaultCall:
         )  # fmt: skip
         assert 0 == result.returncode, result.stderr
         assert "cpu False" == result.stdout.strip()
+
+
+def test_every_mutation_of_the_mutation_check_still_applies() -> None:
+    """Each mutation of tools/mutation_check.py finds its text exactly once, so a refactor
+    that moves the code it mutates is noticed here, not only in the slow run."""
+    tool = runpy.run_path(str(ROOT / "tools" / "mutation_check.py"))  # not run as a script
+    stale = [
+        f"{number}. {mutation.name}"
+        for number, mutation in enumerate(tool["MUTATIONS"], 1)
+        if (ROOT / mutation.path).read_text(encoding="utf-8").count(mutation.old) != 1
+    ]
+    assert [] == stale

@@ -176,8 +176,8 @@ MUTATIONS = [
     Mutation(
         "exit with the generic status (3) for an unreadable file (5)",
         "ptycho_config/_errors.py",
-        "    exit_code: ClassVar[int] = 5\n",
-        "    exit_code: ClassVar[int] = 3\n",
+        "class FileReadError(PtychoConfigError, OSError, exit_code=5,",
+        "class FileReadError(PtychoConfigError, OSError, exit_code=3,",
         ("tests/test_cli.py", "tests/test_input_paths.py"),
     ),
     Mutation(
