@@ -121,8 +121,13 @@ def masked(
 
 
 def _mask_values(message: str, pattern: re.Pattern[str], shown: str) -> str:
-    """Messages show values after 'got ': a rule's own words before it stay as written (a
-    secret gridsize of 2 must not turn 'gridsize**2' into 'gridsize**<secret>')."""
+    """Messages show values after 'got ' (and a list's bad entry after 'entry N = '): a rule's
+    own words before it stay as written (a secret gridsize of 2 must not turn 'gridsize**2'
+    into 'gridsize**<secret>')."""
+    entry = re.match(r"(entry \d+ = )([^:]*)", message)
+    if entry:
+        masked_entry = entry[1] + pattern.sub(shown, entry[2])
+        return masked_entry + _mask_values(message[entry.end() :], pattern, shown)
     rule, got, values = message.partition("got ")
     if not got:  # no value part to tell apart: mask the whole message
         return pattern.sub(shown, message)

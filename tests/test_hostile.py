@@ -646,6 +646,26 @@ class TestSecretsMasked:
         assert rule in shown
         assert value not in shown
 
+    @pytest.mark.parametrize(
+        ("name", "value", "secret", "rule"),
+        [
+            ("PTYCHO_RECON_LOG_FIXED_INDICES", "[3, 12.75]", "12.75", "must be an integer"),
+            ("PTYCHO_TORCH__TRAINING_DIRECTORIES", '["a", 31337]', "31337", "must be text"),
+            ("PTYCHO_TORCH__X_BOUNDS", "[0.25, 4242]", "4242", "must be in [0,1], got"),
+        ],
+    )
+    def test_a_bad_entry_of_a_list(
+        self, tmp_path: Path, name: str, value: str, secret: str, rule: str
+    ) -> None:
+        """The problem names the entry (its index), not the secret entry's value."""
+        (tmp_path / name).write_text(value)
+        with pytest.raises(InvalidValueError) as caught:
+            resolve_training(BASE, environ={}, secrets_dir=tmp_path)
+        shown = str(caught.value) + repr(caught.value.problems)
+        assert "entry 1 = <secret>" in shown
+        assert rule in shown
+        assert secret not in shown
+
     def test_a_rule_keeps_its_own_words(self, tmp_path: Path) -> None:
         """A short secret is masked among the values, not inside the rule's text."""
         for name, value in {

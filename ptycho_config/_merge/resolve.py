@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import os
@@ -50,6 +51,7 @@ from ptycho_config._schemas.sections import (
     InferenceConfig,
     TrainingConfig,
 )
+from ptycho_config._schemas.types import list_text
 from ptycho_config._sources.config_file import ConfigFile
 from ptycho_config._sources.environment import DotEnvFile, Environment, SecretsDirectory
 from ptycho_config._sources.kinds import precedence
@@ -281,8 +283,24 @@ def _secrets(layers: Iterable[Layer]) -> dict[str, list[str]]:
             found.setdefault(key, []).extend(forms)
         if layer.kind == "secret":
             for key, entry in layer.entries.items():
-                found.setdefault(key, []).extend(f(entry.value) for f in (str, repr, show))
+                found.setdefault(key, []).extend(_forms(entry.value))
     return found
+
+
+def _forms(value: Any) -> list[str]:
+    """A secret's value as a message may show it: whole, and each entry of a list, also as
+    the number it converts to (4242 of a list of floats is 'got 4242.0')."""
+    try:
+        items = list_text(value)
+    except ValueError:
+        items = ()
+    items = items if isinstance(items, list | tuple) else ()
+    numbers: list[float] = []
+    for item in items:
+        with contextlib.suppress(TypeError, ValueError, OverflowError):
+            if not isinstance(item, bool):
+                numbers.append(float(item))
+    return [form(v) for v in (value, *items, *numbers) for form in (str, repr, show)]
 
 
 @functools.cache
