@@ -9,7 +9,16 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ptycho_config._errors import UnknownKeyError, UnknownKeyProblem, show
+from ptycho_config._errors import (
+    InvalidValueProblem,
+    Problem,
+    PtychoConfigError,
+    UnknownKeyError,
+    UnknownKeyProblem,
+    shorten,
+    show,
+    suggest,
+)
 from ptycho_config._schemas.registry import KEYS
 
 
@@ -22,12 +31,16 @@ class Profile:
     pinned: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
-        unknown = sorted({*self.values, *self.pinned} - set(KEYS))
-        if unknown:
-            raise ValueError(f"profile {self.name!r} names unknown keys: {', '.join(unknown)}")
-        loose = sorted(self.pinned - set(self.values))
-        if loose:
-            raise ValueError(f"profile {self.name!r} pins keys it gives no value: {loose}")
+        problems: list[Problem] = [
+            UnknownKeyProblem(shorten(str(key)), "unknown key", suggestions=suggest(key, KEYS))
+            for key in sorted({*self.values, *self.pinned} - set(KEYS), key=str)
+        ]
+        problems += [
+            InvalidValueProblem(key, "pinned without a value; give it one in the values")
+            for key in sorted((self.pinned & KEYS.keys()) - set(self.values))
+        ]
+        if problems:
+            raise PtychoConfigError.from_problems(problems, f"profile {self.name!r}")
 
 
 _PROFILES: dict[str, Profile] = {}
