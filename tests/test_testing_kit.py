@@ -25,8 +25,10 @@ from hypothesis.strategies import SearchStrategy
 from pydantic import BaseModel, Field
 
 from ptycho_config import (
+    AmbiguousKeyError,
     InvalidValueError,
     PtychoConfigError,
+    UnknownKeyError,
     create_training_payload,
     infer_probe_size,
     register_schema,
@@ -222,9 +224,9 @@ class TestValidity:
             for name in spellings(kind) + [k.name for k in keys_of(kind)]:
                 missed = lookup(name, kind)
                 if isinstance(missed, Miss) and missed.reason == "ambiguous":
-                    with pytest.raises(ValueError, match=rf"{name}' is ambiguous; use "):
+                    with pytest.raises(AmbiguousKeyError, match=rf"{name}' is ambiguous; use "):
                         values(name)
-        with pytest.raises(ValueError, match=r"unknown key 'batch_sise'.*'batch_size'"):
+        with pytest.raises(UnknownKeyError, match=r"unknown key 'batch_sise'.*'batch_size'"):
             values("batch_sise")
 
 

@@ -18,7 +18,7 @@ from hypothesis.strategies import SearchStrategy
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
-from ptycho_config._errors import PtychoConfigError, suggest
+from ptycho_config._errors import AmbiguousKeyError, PtychoConfigError, UnknownKeyError, suggest
 from ptycho_config._schemas.base import adapter_of
 from ptycho_config._schemas.registry import KEYS, PAYLOAD_SECTIONS, Match, lookup
 from ptycho_config._schemas.sections import SECTIONS
@@ -154,10 +154,10 @@ def qualified_key(key: str) -> str:
         return found.pop()
     if found:
         choices = " or ".join(sorted(found))
-        raise ValueError(f"key {key!r} is ambiguous; use {choices}")
+        raise AmbiguousKeyError(f"key {key!r} is ambiguous; use {choices}")
     hints = suggest(key, [*KEYS, *(k.name for k in KEYS.values())])
     tip = f"; did you mean {' or '.join(repr(h) for h in hints)}?" if hints else ""
-    raise ValueError(f"unknown key {key!r}{tip}")
+    raise UnknownKeyError(f"unknown key {key!r}{tip}")
 
 
 def values(key: str) -> SearchStrategy[Any]:
