@@ -30,9 +30,15 @@ from ptycho_config._errors import (
 from ptycho_config._factories import example as _example
 from ptycho_config._factories.example import copy_example
 from ptycho_config._factories.export import env_lines
-from ptycho_config._factories.factories import PATH_FLAGS, RUN_PATHS, payload_of, run
+from ptycho_config._factories.factories import (
+    PATH_FLAGS,
+    RUN_PATHS,
+    payload_of,
+    run,
+    run_sources,
+)
 from ptycho_config._factories.snapshot import config_document, fingerprint, report_document
-from ptycho_config._merge.resolve import SourceOptions, sources_of
+from ptycho_config._merge.resolve import SourceOptions
 from ptycho_config._schemas.extension import load_extensions
 from ptycho_config._schemas.json_schema import config_file_schema
 from ptycho_config._schemas.reference import env_rows
@@ -58,19 +64,29 @@ def _assignment(text: str) -> tuple[str, str]:
     return key.strip(), value
 
 
-def _common(parser: argparse.ArgumentParser, paths: dict[str, str]) -> None:
-    for name, help_text in paths.items():
+PATHS_DEFAULT = "(default: from the environment, .env, secrets, config file)"
+PATH_HELP = {
+    "train_data_file": "training NPZ file", "test_data_file": "NPZ file to reconstruct",
+    "model_path": "trained model directory", "output_dir": "output directory",
+}  # fmt: skip
+
+
+def _run_options(parser: argparse.ArgumentParser, kind: PayloadKind) -> None:
+    """Everything a run takes that changes its configuration: `train`, `infer` and `check` of
+    either take the same."""
+    for name in RUN_PATHS[kind]:
         flag = PATH_FLAGS[name]
+        help_text = f"{PATH_HELP[name]} {PATHS_DEFAULT}"
         parser.add_argument(flag, dest=name, metavar=flag[2].upper(), help=help_text)
-    parser.add_argument(
-        "--set", dest="assignments", metavar="KEY=VALUE", action="append", default=[],
-        type=_assignment, help="override one key (repeatable); 'none' sets None",
-    )  # fmt: skip
-    parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
     parser.add_argument("--example", action="store_true", help="use the bundled example")
+    _shared_options(parser)
+
+
+def _shared_options(parser: argparse.ArgumentParser, sets: str = "assignments") -> None:
+    """The options of both runs alike: overrides and the sources besides the environment."""
     parser.add_argument(
-        "--changed", action="store_true",
-        help=f"only the values not from the defaults (--format {TRIMMED_BY_CHANGED})",
+        "--set", dest=sets, metavar="KEY=VALUE", action="append", type=_assignment,
+        help="override one key (repeatable); 'none' sets None",
     )  # fmt: skip
     _environment_options(parser)
 
@@ -89,7 +105,7 @@ def _environment_options(parser: argparse.ArgumentParser) -> None:
         "--profile", metavar="NAME", help="a profile, e.g. ci (default PTYCHO_PROFILE)"
     )
     parser.add_argument(
-        "--strict-env", action=argparse.BooleanOptionalAction, default=None,
+        "--strict-env", action=argparse.BooleanOptionalAction,
         help="fail on every unknown PTYCHO_* variable (--no-strict-env: on none; "
         "default: on typo-like names only)",
     )  # fmt: skip
@@ -103,27 +119,38 @@ def build_parser() -> argparse.ArgumentParser:
         "config files, checkpoints and data, and show where every value came from.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    train = commands.add_parser("train", help="resolve a training configuration")
-    data, out = "(default: from the environment, .env, secrets, config file)", "directory"
-    _common(train, {"train_data_file": f"training NPZ file {data}", "output_dir": f"{out} {data}"})
-    infer = commands.add_parser("infer", help="resolve an inference configuration")
-    model, test = f"trained model directory {data}", f"NPZ file to reconstruct {data}"
-    paths = {"model_path": model, "test_data_file": test, "output_dir": f"{out} {data}"}
-    _common(infer, paths)
+    for command, kind in RUNS.items():
+        one = commands.add_parser(command, help=f"resolve a {kind} configuration")
+        _run_options(one, kind)
+        one.add_argument("--format", choices=FORMATS, default="table", help="output format")
+        one.add_argument(
+            "--changed", action="store_true",
+            help=f"only the values not from the defaults (--format {TRIMMED_BY_CHANGED})",
+        )  # fmt: skip
     commands.add_parser("schema", help="print the JSON Schema of a config file")
     commands.add_parser("env", help="list every environment variable and its spellings")
     check = commands.add_parser(
         "check", help="apply every rule of train and infer to the environment, .env file, "
         "secrets and config file, and to the files they name"
     )  # fmt: skip
-    check.add_argument(
-        "run", nargs="?", choices=("train", "infer"), help="check one run (default: both)"
-    )
-    _environment_options(check)
-    check.add_argument("--quiet", action="store_true", help="print nothing: the exit code says")
+    _shared_options(check, sets="check_assignments")  # bare: both runs; no paths, theirs differ
+    _quiet(check)
+    runs = check.add_subparsers(dest="run", metavar="RUN", help="check one run (default: both)")
+    for command, kind in RUNS.items():
+        # an option left out after the run's name keeps what was given before it
+        one = runs.add_parser(
+            command, help=f"check {command} with its own arguments",
+            argument_default=argparse.SUPPRESS,
+        )  # fmt: skip
+        _run_options(one, kind)
+        _quiet(one)
     example = commands.add_parser("example", help="write the bundled example into DIR")
     example.add_argument("directory", metavar="DIR")
     return parser
+
+
+def _quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", action="store_true", help="print nothing: the exit code says")
 
 
 def _overrides(assignments: Sequence[tuple[str, str]]) -> dict[str, Any]:
@@ -148,12 +175,16 @@ def _options(args: argparse.Namespace, config_file: Any = None) -> SourceOptions
     )  # fmt: skip
 
 
-def _payload(args: argparse.Namespace) -> Any:
-    kind = RUNS[args.command]
-    overrides = _overrides(args.assignments)
-    paths = {name: getattr(args, name) for name in RUN_PATHS[kind]}
+def _request(
+    args: argparse.Namespace, kind: PayloadKind
+) -> tuple[dict[str, Any], dict[str, Any], SourceOptions]:
+    """A run's paths, overrides and sources, as its arguments give them."""
+    # check's own --set (before a run's name), then the run's
+    given = [getattr(args, dest, None) or [] for dest in ("check_assignments", "assignments")]
+    overrides = _overrides([assignment for sets in given for assignment in sets])
+    paths = {name: getattr(args, name, None) for name in RUN_PATHS[kind]}
     config = None
-    if args.example:  # the bundled files, unless a flag or --set names others
+    if getattr(args, "example", False):  # the bundled files, unless a flag or --set names others
         example = _example.EXAMPLE_DIR
         config = example / _example.CONFIG
         files = {
@@ -165,7 +196,13 @@ def _payload(args: argparse.Namespace) -> Any:
         for name, path in paths.items():
             if path is None and not {name, f"{kind}.{name}"} & set(overrides):
                 paths[name] = str(files[name])
-    return payload_of(kind, paths, overrides, None, _options(args, config), strict=False)
+    return paths, overrides, _options(args, config)
+
+
+def _payload(args: argparse.Namespace) -> Any:
+    kind = RUNS[args.command]
+    paths, overrides, options = _request(args, kind)
+    return payload_of(kind, paths, overrides, None, options, strict=False)
 
 
 def _render(payload: Any, form: str, *, changed: bool = False) -> str:
@@ -197,11 +234,12 @@ def _env_listing() -> str:
 
 def _check(args: argparse.Namespace) -> str:
     """Every rule of the runs (both, or the one named), without writing anything."""
-    sources = sources_of(None, None, _options(args))
     names = [args.run] if args.run else list(RUNS)
     with warnings.catch_warnings():
         warnings.simplefilter("once")  # both runs read the same sources: say each warning once
         for name in names:
+            paths, overrides, options = _request(args, RUNS[name])
+            sources = run_sources(paths, overrides, None, options)  # as the run's own
             run(RUNS[name], sources, complete=args.run is not None)  # bare: the paths given only
     checked = " and ".join(RUNS[name] for name in names)
     read = "\n".join(f"  {line}" for line in _files_read(sources))

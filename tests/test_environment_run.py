@@ -8,12 +8,14 @@ applies exactly the rules `train` and `infer` apply.
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
 import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -30,6 +32,7 @@ from ptycho_config import (
     save_snapshot,
 )
 from ptycho_config.__main__ import EXIT_INVALID, EXIT_OK, main
+from ptycho_config._factories.factories import PATH_FLAGS, RUN_PATHS
 from ptycho_config._schemas.registry import Match, lookup_env
 from ptycho_config.testing import environments
 from tests.conftest import make_model_dir, write_npz
@@ -229,6 +232,49 @@ class TestCheckIsTheRun:
         monkeypatch.setenv("PTYCHO_DEVICES", "2")
         assert EXIT_OK == main(["check", *run]), capsys.readouterr().err
 
+    def test_named_run_takes_the_run_arguments(self, files: dict[str, Path], capsys: Any) -> None:
+        """`check train|infer` takes the run's own path flags, --set and --example, so a run
+        configured by flags is checked as it runs; options before the run name count too."""
+        train = ["--train-data", str(files["train"]), "--output-dir", "out"]
+        infer = ["--model-path", str(files["model"]), "--test-data", str(files["test"])]
+        infer += ["--output-dir", "out"]
+        assert EXIT_OK == main(["check", "train", *train, "--set", "n_groups=4"])
+        assert "configuration ok (training)" in capsys.readouterr().out
+        assert EXIT_OK == main(["check", "infer", *infer, "--set", "n_groups=4"])
+        assert EXIT_INVALID == main(["check", "train", *train])  # n_groups: as train says
+        assert "n_groups is required" in capsys.readouterr().err
+        assert EXIT_OK == main(["check", "--set", "n_groups=4", "--quiet", "train", *train])
+        assert "" == capsys.readouterr().out
+        assert EXIT_OK == main(
+            ["check", "--set", "nepochs=2", "train", *train, "--set", "n_groups=4"]
+        )
+        assert EXIT_OK == main(["check", "train", "--example"])
+        assert EXIT_OK == main(["check", "infer", "--example"])
+
+    @pytest.mark.parametrize(
+        "argv",
+        [
+            ["check", "train", "--model-path", "m"],  # a flag of the other run
+            ["check", "--train-data", "t"],  # bare check: the runs' paths differ
+            ["check", "train", "--format", "json"],  # output options change no configuration
+        ],
+    )
+    def test_flags_the_run_does_not_take(self, argv: list[str], capsys: Any) -> None:
+        """A flag that is not the named run's (or any path flag on bare check) is a usage
+        error, never ignored."""
+        with pytest.raises(SystemExit) as stopped:
+            main(argv)
+        assert 2 == stopped.value.code
+        assert "error:" in capsys.readouterr().err
+
+    def test_bare_check_takes_set_for_both_runs(self, capsys: Any) -> None:
+        """Bare `check --set` applies to both runs: a shared key checks both; a key of one run
+        is an error for the other, which names it."""
+        assert EXIT_INVALID == main(["check"])
+        assert EXIT_OK == main(["check", "--set", "n_groups=4"]), capsys.readouterr().err
+        assert EXIT_INVALID == main(["check", "--set", "n_groups=4", "--set", "nepochs=2"])
+        assert "nepochs" in capsys.readouterr().err
+
 
 @pytest.fixture(scope="module")
 def run_files() -> Iterator[dict[str, Path]]:
@@ -301,14 +347,50 @@ def test_check_succeeds_exactly_when_the_factory_does(
         assert bare or not both
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kind=st.sampled_from(["training", "inference"]),
+    data=st.data(),
+    paths=st.sampled_from(["flags", "set", "missing file", "none"]),
+    with_n_groups=st.booleans(),
+)
+def test_check_run_succeeds_exactly_when_the_run_does(
+    run_files: dict[str, Path], kind: Any, data: Any, paths: str, with_n_groups: bool
+) -> None:
+    """For any arguments drawn (the kit's values as --set, the paths as flags, as --set, a
+    missing file or none), `check train|infer ARGS` exits as `train|infer ARGS` does."""
+    assignments = [
+        f"{found.key.qualified}={text}"
+        for name, text in data.draw(environments(kind)).items()
+        if isinstance(found := lookup_env(name, kind), Match)
+        and found.key.name not in PATH_NAMES
+        and (with_n_groups or found.key.name != "n_groups")
+    ]
+    files = {n: str(run_files[n]) for n in RUN_PATHS[kind]}
+    if paths == "missing file":
+        files[RUN_PATHS[kind][0]] = str(run_files["output_dir"] / "nothing-here")
+    argv = [f"--set={a}" for a in assignments]
+    if paths == "set":
+        argv += [f"--set={kind}.{name}={path}" for name, path in files.items()]
+    elif paths != "none":
+        argv += [f"{PATH_FLAGS[name]}={path}" for name, path in files.items()]
+    command = "train" if kind == "training" else "infer"
+    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+        ran = main([command, *argv, "--format", "config"])
+        checked = main(["check", command, *argv])
+    assert ran == checked
+
+
 def _fail() -> None:
     raise PtychoConfigError("check failed")
 
 
+PATH_NAMES = ("train_data_file", "test_data_file", "model_path", "output_dir")
+
+
 def _is_path(variable: str, kind: Any) -> bool:
     found = lookup_env(variable, kind)
-    names = ("train_data_file", "test_data_file", "model_path", "output_dir")
-    return isinstance(found, Match) and found.key.name in names
+    return isinstance(found, Match) and found.key.name in PATH_NAMES
 
 
 class TestSmallThings:

@@ -154,7 +154,7 @@ def payload_of(
     strict: bool,
 ) -> TrainingPayload | InferencePayload:
     """The payload of a run from the sources the arguments name; the legacy dict populated."""
-    sources = sources_of(_with_paths(overrides, **paths), execution_config, options)
+    sources = run_sources(paths, overrides, execution_config, options)
     resolved, snapshot, facts, launch = run(kind, sources, environ=options.environ, strict=strict)
     legacy = to_legacy_dict(resolved.config)
     shared: dict[str, Any] = {
@@ -177,6 +177,16 @@ def payload_of(
         )
     populate_quietly(resolved.config, legacy)
     return payload
+
+
+def run_sources(
+    paths: Mapping[str, PathLike | None],
+    overrides: Mapping[str, Any] | None,
+    execution_config: ExecutionConfig | None,
+    options: SourceOptions,
+) -> list[ConfigSource]:
+    """The sources a run's arguments name: its path arguments are overrides."""
+    return sources_of(_with_paths(overrides, **paths), execution_config, options)
 
 
 def run(
