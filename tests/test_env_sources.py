@@ -162,6 +162,26 @@ class TestDotEnvAndSecrets:
         with pytest.raises(PtychoConfigError, match=f"{switch}.*environment or its command-line"):
             resolve_training(environ={}, secrets_dir=folder)
 
+    @pytest.mark.parametrize(
+        ("variable", "argument"),
+        [
+            ("PTYCHO_CONFIG_FILE", "config_file"),
+            ("ptycho_env_file", "env_file"),
+            ("PTYCHO_SECRETS_DIR", "secrets_dir"),
+            ("PTYCHO_PROFILE", "profile"),
+        ],
+    )
+    def test_an_empty_switch_names_its_variable(self, variable: str, argument: str) -> None:
+        """An empty switch is refused naming the variable it came from (where to fix it); an
+        empty argument names the argument."""
+        with pytest.raises(PtychoConfigError) as caught:
+            resolve_training(environ={variable: ""})
+        assert variable.upper() in str(caught.value)
+        assert variable.upper() == caught.value.problems[0].key
+        with pytest.raises(PtychoConfigError) as caught:
+            resolve_training(environ={}, **{argument: ""})
+        assert "PTYCHO_" not in str(caught.value)
+
     def test_secret_values_with_provenance(self, tmp_path: Path) -> None:
         """A secret file's stripped content resolves, and provenance names the file."""
         folder = secrets(tmp_path / "run", PTYCHO_NEPOCHS="7", unrelated="x")

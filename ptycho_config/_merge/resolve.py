@@ -185,18 +185,23 @@ def sources_of(
     ]
     switches = _switches(environment.variables)
 
-    def chosen(argument: Any, switch: str) -> Any:
-        return switches.get(switch) if argument is None else argument
+    def chosen(argument: Any, name: str, switch: str) -> tuple[Any, str]:
+        """The argument, else the switch's value; and which of them an error should name."""
+        return (argument, name) if argument is not None else (switches.get(switch), switch)
 
-    if (env_file := chosen(options.env_file, ENV_FILE_VARIABLE)) is not None:
-        sources.append(DotEnvFile(as_path(env_file, "env_file"), strict_env))
-    if (secrets_dir := chosen(options.secrets_dir, SECRETS_DIR_VARIABLE)) is not None:
-        sources.append(SecretsDirectory(as_path(secrets_dir, "secrets_dir"), strict_env))
+    env_file, given_by = chosen(options.env_file, "env_file", ENV_FILE_VARIABLE)
+    if env_file is not None:
+        sources.append(DotEnvFile(as_path(env_file, given_by), strict_env))
+    secrets_dir, given_by = chosen(options.secrets_dir, "secrets_dir", SECRETS_DIR_VARIABLE)
+    if secrets_dir is not None:
+        sources.append(SecretsDirectory(as_path(secrets_dir, given_by), strict_env))
     sources += [SettingsSource(source) for source in options.settings_sources]
-    if (config_file := chosen(options.config_file, CONFIG_FILE_VARIABLE)) is not None:
-        sources.append(ConfigFile(as_path(config_file, "config_file")))
-    if (profile := chosen(options.profile, PROFILE_VARIABLE)) is not None:
-        get_profile(profile)  # an unknown name fails here, before any file is read
+    config_file, given_by = chosen(options.config_file, "config_file", CONFIG_FILE_VARIABLE)
+    if config_file is not None:
+        sources.append(ConfigFile(as_path(config_file, given_by)))
+    profile, given_by = chosen(options.profile, "profile", PROFILE_VARIABLE)
+    if profile is not None:
+        get_profile(profile, given_by)  # an unknown name fails here, before any file is read
         sources.append(ProfileSource(profile))
     if checkpoint is not None:
         sources.append(MappingSource("checkpoint", checkpoint))

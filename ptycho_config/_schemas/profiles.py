@@ -75,11 +75,15 @@ def profile_names() -> list[str]:
     return sorted(_PROFILES)
 
 
-def get_profile(name: str) -> Profile:
-    """The profile of this name; an unknown name lists the known ones."""
+def get_profile(name: str, given_by: str = "profile") -> Profile:
+    """The profile of this name; an unknown name lists the known ones, and names ``given_by``
+    (an argument, or the variable PTYCHO_PROFILE) unless that is the argument ``profile``."""
     found = _PROFILES.get(name) if isinstance(name, str) else None
     if found is None:
         known = ", ".join(repr(n) for n in profile_names())
-        message = f"Unknown configuration profile {show(name)}; supported profiles: {known}."
-        raise UnknownKeyError(message, [UnknownKeyProblem("profile", message, name)])
+        source = "" if given_by == "profile" else f" (from {given_by})"
+        message = (
+            f"Unknown configuration profile {show(name)}{source}; supported profiles: {known}."
+        )
+        raise UnknownKeyError(message, [UnknownKeyProblem(given_by, message, name)])
     return found
