@@ -10,6 +10,7 @@ import pytest
 from ptycho_config import (
     ConflictError,
     InvalidValueError,
+    PtychoConfigError,
     TrainingConfig,
     UnknownKeyError,
     create_inference_payload,
@@ -18,6 +19,7 @@ from ptycho_config import (
     resolve_training,
     save_snapshot,
 )
+from ptycho_config._errors import ArgumentTypeError
 from ptycho_config._schemas import profiles as _profiles
 from ptycho_config._schemas.profiles import get_profile, register_profile
 from tests._example import write_example
@@ -204,6 +206,44 @@ class TestProfilesAreData:
         with pytest.raises(InvalidValueError, match=r"torch\.window.*pinned without a value"):
             register_profile("loose", {"torch.offset": 1}, pinned=["torch.window"])
         assert "typo" not in _profiles.profile_names()
+
+    @pytest.mark.parametrize(
+        ("name", "values", "pinned", "error", "expected"),
+        [
+            ("typo", {"torch.windw": 1}, (), UnknownKeyError, "did you mean 'torch.window'"),
+            ("bare", {"nepochs": 1}, (), UnknownKeyError, "did you mean 'training.nepochs'"),
+            ("int key", {5: 1}, (), UnknownKeyError, "- 5: unknown key"),
+            ("bad", {"training.nepochs": "many"}, (), InvalidValueError, "nepochs = 'many'"),
+            ("loose", {}, ["torch.window"], InvalidValueError, "pinned without a value"),
+            ("pin typo", {}, ["torch.windw"], UnknownKeyError, "did you mean 'torch.window'"),
+            ("pin list", {}, [["torch.window"]], UnknownKeyError, "- ['torch.window']: unknown"),
+            ("text", {"training.nepochs": 1}, "training.nepochs", ArgumentTypeError, "pinned"),
+            ("list", [("training.nepochs", 1)], (), ArgumentTypeError, "must be a mapping"),
+            ("", {"training.nepochs": 1}, (), InvalidValueError, "profile name"),
+            (5, {"training.nepochs": 1}, (), ArgumentTypeError, "profile name"),
+        ],
+    )
+    def test_bad_arguments_are_refused_when_declared(
+        self, name: Any, values: Any, pinned: Any, error: type[Exception], expected: str
+    ) -> None:
+        """Every argument of register_profile is checked when the profile is declared: the
+        library's error of each kind, naming the key or argument (with a suggestion for an
+        unknown key), and nothing registered."""
+        with pytest.raises(error) as caught:
+            register_profile(name, values, pinned)
+        assert expected in str(caught.value)
+        assert name not in _profiles._PROFILES
+
+    def test_pins_given_as_an_iterator(self) -> None:
+        """pinned is read once: an iterator pins every key it yields."""
+        values = {"torch.window": 40}
+        assert {"torch.window"} == register_profile("it", values, iter(values)).pinned
+
+    def test_every_problem_is_listed(self) -> None:
+        """A profile with several problems lists them all in one error."""
+        with pytest.raises(PtychoConfigError) as caught:
+            register_profile("two", {"torch.windw": 1, "training.nepochs": 0})
+        assert {"torch.windw", "training.nepochs"} == {p.key for p in caught.value.problems}
 
     def test_ci_profile_data(self) -> None:
         """The ci profile holds the reference's five contract keys, pinned, and four defaults."""

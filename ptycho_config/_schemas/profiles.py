@@ -9,7 +9,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from pydantic import ValidationError
+
 from ptycho_config._errors import (
+    ArgumentTypeError,
+    InvalidValueError,
     InvalidValueProblem,
     Problem,
     PtychoConfigError,
@@ -19,7 +23,9 @@ from ptycho_config._errors import (
     show,
     suggest,
 )
-from ptycho_config._schemas.registry import KEYS
+from ptycho_config._schemas.base import adapter_of, message_of
+from ptycho_config._schemas.registry import KEYS, PAYLOAD_SECTIONS, Match, lookup
+from ptycho_config._schemas.sections import SECTIONS
 
 
 @dataclass(frozen=True)
@@ -30,27 +36,65 @@ class Profile:
     values: Mapping[str, Any]
     pinned: frozenset[str] = field(default_factory=frozenset)
 
-    def __post_init__(self) -> None:
-        problems: list[Problem] = [
-            UnknownKeyProblem(shorten(str(key)), "unknown key", suggestions=suggest(key, KEYS))
-            for key in sorted({*self.values, *self.pinned} - set(KEYS), key=str)
-        ]
-        problems += [
-            InvalidValueProblem(key, "pinned without a value; give it one in the values")
-            for key in sorted((self.pinned & KEYS.keys()) - set(self.values))
-        ]
-        if problems:
-            raise PtychoConfigError.from_problems(problems, f"profile {self.name!r}")
-
 
 _PROFILES: dict[str, Profile] = {}
 
 
 def register_profile(name: str, values: Mapping[str, Any], pinned: Iterable[str] = ()) -> Profile:
-    """Add (or replace) a profile: qualified key → value, and the keys it pins."""
-    profile = Profile(name, MappingProxyType(dict(values)), frozenset(pinned))
+    """Add (or replace) a profile: qualified key → value, and the keys it pins. Every key,
+    value and pin is checked here, when the profile is declared; one error lists them all."""
+    if not isinstance(name, str):
+        raise ArgumentTypeError(f"a profile name must be text, got {show(name)}")
+    if not name.strip():
+        raise InvalidValueError(f"a profile name must not be empty or blank, got {show(name)}")
+    if not isinstance(values, Mapping):
+        got = type(values).__name__
+        raise ArgumentTypeError(f"profile {name!r}: values must be a mapping, got {got}")
+    if isinstance(pinned, str | bytes) or not isinstance(pinned, Iterable):
+        # a string would pin each of its letters
+        raise ArgumentTypeError(
+            f"profile {name!r}: pinned must be a collection of qualified keys, got {show(pinned)}"
+        )
+    pins = list(pinned)  # pinned may be an iterator: read it once
+    problems = [p for key, value in values.items() for p in _value_problems(key, value)]
+    for key in pins:
+        if not isinstance(key, str) or key not in KEYS:
+            problems.append(UnknownKeyProblem(_shown(key), "unknown key", suggestions=_meant(key)))
+        elif key not in values:
+            message = "pinned without a value; give it one in the values"
+            problems.append(InvalidValueProblem(key, message))
+    if problems:
+        raise PtychoConfigError.from_problems(problems, f"profile {name!r}")
+    profile = Profile(name, MappingProxyType(dict(values)), frozenset(pins))
     _PROFILES[name] = profile
     return profile
+
+
+def _value_problems(key: object, value: Any) -> list[Problem]:
+    """An unknown key (with the keys it may mean), or a value its field refuses."""
+    if not isinstance(key, str) or key not in KEYS:
+        return [UnknownKeyProblem(_shown(key), "unknown key", suggestions=_meant(key))]
+    try:
+        adapter_of(SECTIONS[KEYS[key].section], KEYS[key].name).validate_python(value)
+    except ValidationError as error:
+        return [InvalidValueProblem(key, message_of(error.errors()[0]), value)]
+    except PtychoConfigError as error:  # a field's own validator speaks the library's words
+        return [InvalidValueProblem(key, p.message, value) for p in error.problems]
+    return []
+
+
+def _shown(key: object) -> str:
+    return shorten(str(key))
+
+
+def _meant(key: object) -> tuple[str, ...]:
+    """The qualified keys an unknown profile key may mean: the key a bare name or alias names
+    ('nepochs': 'training.nepochs'), else the closest qualified keys."""
+    if not isinstance(key, str):
+        return ()
+    named = (lookup(key, kind) for kind in PAYLOAD_SECTIONS)
+    found = [found.key.qualified for found in named if isinstance(found, Match)]
+    return tuple(dict.fromkeys(found)) or suggest(key, KEYS)
 
 
 # The reference's CI bundle: five contract fields, four defaults.
