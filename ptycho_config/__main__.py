@@ -250,8 +250,11 @@ def _files_read(sources: Sequence[Any]) -> list[str]:
     lines: list[str] = []
     for source in sources:
         if isinstance(source, Environment):
-            count = len(source.variables)
-            lines.append(f"environment: {count} PTYCHO_* variable{'' if count == 1 else 's'}")
+            # a switch (PTYCHO_CONFIG_FILE) says where to read: no configuration value
+            switches = [name for name in source.variables if name.upper() in RESERVED_ENV]
+            count = len(source.variables) - len(switches)
+            line = f"environment: {count} PTYCHO_* variable{'' if count == 1 else 's'}"
+            lines.append(line + (f"; switches: {', '.join(sorted(switches))}" if switches else ""))
         elif isinstance(source, DotEnvFile):
             lines.append(f"env file: {source.path}")
         elif isinstance(source, SecretsDirectory):

@@ -267,6 +267,29 @@ class TestCheckIsTheRun:
         assert 2 == stopped.value.code
         assert "error:" in capsys.readouterr().err
 
+    def test_summary_counts_configuration_variables(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    ) -> None:
+        """check's summary counts the variables that configure, and names the switches set
+        apart: a switch says where to read, it is no configuration value."""
+        config = tmp_path / "c.yaml"
+        config.write_text("training:\n  nepochs: 3\n", encoding="utf-8")
+        monkeypatch.setenv("PTYCHO_N_GROUPS", "4")
+        monkeypatch.setenv("PTYCHO_CONFIG_FILE", str(config))
+        monkeypatch.setenv("ptycho_profile", "ci")
+        assert EXIT_OK == main(["check"]), capsys.readouterr().err
+        lines = capsys.readouterr().out.splitlines()
+        expected = (
+            "  environment: 1 PTYCHO_* variable; switches: PTYCHO_CONFIG_FILE, ptycho_profile"
+        )
+        assert expected in lines
+        monkeypatch.delenv("PTYCHO_N_GROUPS")
+        assert EXIT_OK == main(["check", "--set", "n_groups=4"])
+        assert (
+            "  environment: 0 PTYCHO_* variables; switches: PTYCHO_CONFIG_FILE, ptycho_profile"
+            in (capsys.readouterr().out.splitlines())
+        )
+
     def test_bare_check_takes_set_for_both_runs(self, capsys: Any) -> None:
         """Bare `check --set` applies to both runs: a shared key checks both; a key of one run
         is an error for the other, which names it."""
