@@ -53,7 +53,7 @@ from ptycho_config import (
 from ptycho_config.__main__ import main
 from ptycho_config._datafiles.npz import inspect_data_file
 from ptycho_config._schemas.types import MAX_COUNT
-from tests.conftest import CPU, make_model_dir
+from tests.conftest import CPU, make_model_dir, write_npz
 from tests.data.bombs.make_bombs import BOMB_MIB, MEMBERS, METHODS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -220,11 +220,25 @@ class TestRegularFilesOnly:
             resolve_training(environ={"PTYCHO_CONFIG_FILE": str(path)})
 
     @pytest.mark.parametrize("kind", SPECIAL)
-    def test_snapshot(self, tmp_path: Path, kind: str) -> None:
-        """A snapshot that is no regular file is a SnapshotError saying what it is."""
-        _special(tmp_path / "ptycho_config.json", kind)
-        with pytest.raises(SnapshotError, match=r"it is a (FIFO|device|directory)"):
-            load_snapshot(tmp_path)
+    def test_snapshot(self, tmp_path: Path, kind: str, capsys: Any) -> None:
+        """A snapshot that is no regular file cannot be read, as every other input file:
+        a FileReadError saying what it is, exit 5 on the command line (not a SnapshotError,
+        which says the content is wrong)."""
+        model = make_model_dir(tmp_path / "model")
+        _special(model / "ptycho_config.json", kind)
+        with pytest.raises(FileReadError, match=r"cannot read checkpoint snapshot .*it is a"):
+            load_snapshot(model)
+        data = write_npz(tmp_path / "t.npz")
+        argv = ["infer", "--model-path", str(model), "--test-data", str(data)]
+        assert 5 == main([*argv, "--output-dir", "o", "--set", "n_groups=4"])
+        assert "cannot read checkpoint snapshot" in capsys.readouterr().err
+
+    def test_snapshot_directory_is_a_file(self, tmp_path: Path) -> None:
+        """load_snapshot of a file, not a directory: a FileReadError naming it."""
+        path = tmp_path / "model"
+        path.write_text("", encoding="utf-8")
+        with pytest.raises(FileReadError, match=r"cannot read checkpoint snapshot"):
+            load_snapshot(path)
 
     @pytest.mark.parametrize("kind", SPECIAL)
     def test_probe_header_and_data_file(self, tmp_path: Path, kind: str) -> None:
@@ -247,9 +261,10 @@ class TestRegularFilesOnly:
         assert time.perf_counter() - start < 1.0
 
     def test_big_snapshot_is_refused(self, tmp_path: Path) -> None:
-        """A snapshot over 4 MiB is a SnapshotError naming the limit."""
+        """A snapshot over 4 MiB is a FileReadError naming the limit, as an oversized config
+        file is."""
         (tmp_path / "ptycho_config.json").write_bytes(b" " * (4 * 2**20 + 1))
-        with pytest.raises(SnapshotError, match="larger than 4096 KiB"):
+        with pytest.raises(FileReadError, match="larger than 4096 KiB"):
             load_snapshot(tmp_path)
 
 

@@ -826,9 +826,9 @@ class TestSnapshots:
         assert ["ptycho_config.json"] == [p.name for p in model.iterdir()]
 
     def test_snapshot_is_a_directory(self, tmp_path: Path) -> None:
-        """A directory where the snapshot belongs is a SnapshotError."""
+        """A directory where the snapshot belongs is a FileReadError, as for any input file."""
         (tmp_path / "ptycho_config.json").mkdir()
-        with pytest.raises(SnapshotError):
+        with pytest.raises(FileReadError):
             load_snapshot(tmp_path)
 
     @FILES

@@ -254,16 +254,22 @@ def _remove_abandoned(target: Path) -> None:
 def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
     """The snapshot stored in a model directory, or None when there is none.
 
-    A corrupt, hand-edited, oversized or other-version snapshot raises :class:`SnapshotError`.
+    A file that cannot be read (no regular file, oversized, no permission) raises
+    :class:`FileReadError`, as every input file does; a corrupt, hand-edited or other-version
+    snapshot raises :class:`SnapshotError`.
     """
     path = as_path(directory, "snapshot directory") / SNAPSHOT_NAME  # '' is no '.'
     try:
-        text = read_capped(path, "checkpoint snapshot", SNAPSHOT_CAP).decode("utf-8")
+        data = read_capped(path, "checkpoint snapshot", SNAPSHOT_CAP)
     except FileNotFoundError:
         return None
-    except (FileReadError, NotADirectoryError, UnicodeDecodeError) as error:
-        reason = error.reason if isinstance(error, FileReadError) else str(error)
-        raise SnapshotError(f"cannot read checkpoint snapshot {path}: {reason}") from error
+    except NotADirectoryError as error:
+        reason = f"{path.parent} is not a directory"
+        raise FileReadError.of(path, "checkpoint snapshot", reason) from error
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SnapshotError(f"checkpoint snapshot {path} is not UTF-8 text: {error}") from error
     try:
         document = json.loads(text, object_pairs_hook=unique_keys)
     except (ValueError, RecursionError) as error:
