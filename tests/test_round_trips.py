@@ -395,3 +395,61 @@ def test_a_version_1_snapshot_as_a_config_file_says_so(capsys: Any) -> None:
     assert "version-1 checkpoint snapshot" in error
     assert "rename training_config to training" in error
     assert "did you mean" not in error
+
+
+def _report(folder: Path, kind: str) -> dict[str, Any]:
+    """The `--format json` report of a run (a snapshot has the same layout)."""
+    if kind == "training":
+        payload: Any = create_training_payload(
+            folder / "train.npz", "out", {"n_groups": 4}, environ={}
+        )
+    else:
+        payload = create_inference_payload(
+            folder / "model", folder / "infer.npz", "out", {"n_groups": 4}, environ={}
+        )
+    return report_document(payload)
+
+
+@pytest.mark.parametrize("version", [-5, 0, 3, 99])
+def test_a_report_of_a_version_this_library_does_not_read_is_refused(
+    folder: Path, tmp_path: Path, version: int
+) -> None:
+    """A report or snapshot given as a config file whose metadata.schema_version this
+    library does not read is refused as load_snapshot refuses it: a newer one says to
+    upgrade, one below 1 that versions start at 1."""
+    document = _report(folder, "training")
+    document["metadata"]["schema_version"] = version
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(PtychoConfigError) as caught:
+        resolve_training(config_file=path, environ={})
+    (problem,) = caught.value.problems
+    assert ("metadata.schema_version", version) == (problem.key, problem.value)
+    fix = "upgrade ptycho-config" if version > 2 else "schema versions start at 1"
+    assert f"this ptycho-config reads versions 1 to 2 ({fix})" == problem.message
+
+
+@pytest.mark.parametrize(("written", "read"), [("training", "infer"), ("inference", "train")])
+def test_a_report_of_the_other_run_is_one_error(
+    folder: Path, tmp_path: Path, written: str, read: str, capsys: Any
+) -> None:
+    """A training report given to an inference run (or the reverse) is one error that says
+    what the file is: its sections are not the run's (an inference run read nothing of a
+    training report and asked for n_groups; a training run took its execution section and
+    ignored the rest)."""
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(_report(folder, written)), encoding="utf-8")
+    paths = {
+        "train": ["--train-data", str(folder / "train.npz")],
+        "infer": ["--model-path", str(folder / "model"), "--test-data", str(folder / "infer.npz")],
+    }
+    argv = [read, "--config", str(path), *paths[read], "--output-dir", "o", "--set", "n_groups=4"]
+    assert EXIT_INVALID == main(argv)
+    error = capsys.readouterr().err
+    assert f"is a report or snapshot of {written} (metadata.kind is '{written}')" in error
+    assert 1 == error.count("ptycho-config:")
+    assert "n_groups" not in error
+    # a file holding both runs' sections serves both, whatever its metadata says
+    document = {**_report(folder, written), "training": {}, "inference": {}}
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert EXIT_OK == main(argv)

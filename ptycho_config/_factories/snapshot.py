@@ -37,7 +37,7 @@ from ptycho_config._errors import (
 )
 from ptycho_config._files import SNAPSHOT_CAP, as_path, read_capped, unique_keys
 from ptycho_config._merge.provenance import Source
-from ptycho_config._schemas.metadata import METADATA_KEY
+from ptycho_config._schemas.metadata import METADATA_KEY, SCHEMA_VERSION, version_problem
 from ptycho_config._schemas.sections import (
     NESTED_SECTIONS,
     SECTIONS,
@@ -51,8 +51,6 @@ from ptycho_config._sources.kinds import SOURCE_KINDS
 # A trained model directory holds its weights archive and, beside it, the snapshot.
 MODEL_ARCHIVE = "wts.h5.zip"
 SNAPSHOT_NAME = "ptycho_config.json"
-# version 1 kept the sections under training_config and execution_config, the rest at the top
-SNAPSHOT_VERSION = 2
 
 
 def _configs(subject: Any) -> dict[str, Any]:
@@ -155,7 +153,7 @@ def report_document(payload: Any, *, changed_only: bool = False) -> dict[str, An
     provenance = payload.provenance.items()
     document = config_document(payload, changed_only=changed_only)
     document[METADATA_KEY] = {
-        "schema_version": SNAPSHOT_VERSION,
+        "schema_version": SCHEMA_VERSION,
         "kind": payload.config.section,
         "fingerprint": fingerprint(payload),
         "provenance": {
@@ -282,16 +280,12 @@ def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
     version = metadata.get("schema_version") if isinstance(metadata, dict) else None
     if not isinstance(version, int) or isinstance(version, bool):
         raise SnapshotError(f"checkpoint snapshot {path} has no valid schema_version")
-    if not 1 <= version <= SNAPSHOT_VERSION:
-        fix = "upgrade ptycho-config" if version > 1 else "schema versions start at 1"
-        raise SnapshotError(
-            f"checkpoint snapshot {path} has schema version {version}; this ptycho-config "
-            f"reads versions 1 to {SNAPSHOT_VERSION} ({fix})"
-        )
+    if (problem := version_problem(version)) is not None:
+        raise SnapshotError(f"checkpoint snapshot {path} has schema version {version}; {problem}")
     missing = [repr(name) for name in ("training", "execution") if name not in document]
     if missing:
         raise SnapshotError(f"checkpoint snapshot {path} has no {' or '.join(missing)} section")
-    if version == SNAPSHOT_VERSION:  # checked as a config file's (version 1 recorded less)
+    if version == SCHEMA_VERSION:  # checked as a config file's (version 1 recorded less)
         problems = metadata_problems(metadata, f"checkpoint snapshot {path}")
         if problems:
             listed = "".join(f"\n  - {problem}" for problem in problems)

@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, Field
 
 METADATA_KEY = "metadata"
+# The layout this library writes; version 1 snapshots kept the sections under training_config
+# and execution_config, the rest at the top level.
+SCHEMA_VERSION = 2
+
+
+def version_problem(version: int) -> str | None:
+    """Why a recorded schema version cannot be read (None: it can), in the same words for a
+    snapshot and for a report or snapshot given as a config file."""
+    if 1 <= version <= SCHEMA_VERSION:
+        return None
+    fix = "upgrade ptycho-config" if version > SCHEMA_VERSION else "schema versions start at 1"
+    return f"this ptycho-config reads versions 1 to {SCHEMA_VERSION} ({fix})"
+
+
+def _readable(version: int) -> int:
+    problem = version_problem(version)
+    if problem is not None:
+        raise ValueError(problem)
+    return version
 
 
 class Metadata(BaseModel, extra="forbid", strict=True, frozen=True):
     """What a checkpoint snapshot or a `--format json/yaml` report records beside its sections:
     no configuration, so rerunning from such a file takes its sections only."""
 
-    schema_version: int
+    schema_version: Annotated[
+        int,
+        AfterValidator(_readable),
+        Field(json_schema_extra={"minimum": 1, "maximum": SCHEMA_VERSION}),
+    ]
     kind: Literal["training", "inference"]
     fingerprint: str
     provenance: dict[str, dict[str, str]]  # qualified key → its source's kind and detail

@@ -238,7 +238,16 @@ class ConfigFile:
             )
         layer = Layer(self.kind, payload)
         if METADATA_KEY in data:  # checked in shape, never read as values
-            layer.problems += metadata_problems(data[METADATA_KEY], f"{self.kind} {self.path}")
+            problems = metadata_problems(data[METADATA_KEY], f"{self.kind} {self.path}")
+            written = None if problems else data[METADATA_KEY]["kind"]
+            if written != payload and written in data and payload not in data:
+                _fail(
+                    self.path,
+                    f"{self.path} is a report or snapshot of {written} (metadata.kind is "
+                    f"{written!r}) with no {payload} section: give a report, snapshot or "
+                    f"config file of {payload}",
+                )
+            layer.problems += problems
         layer.add_sections({k: v for k, v in data.items() if k != METADATA_KEY}, str(self.path))
         return layer
 
