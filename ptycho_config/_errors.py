@@ -271,6 +271,15 @@ def one_of(argument: str, value: object, choices: Iterable[_Choice]) -> _Choice:
     raise InvalidValueError(f"{argument} {rule}, got {show(value)}", [problem])
 
 
+def yes_or_no(argument: str, value: object, *, optional: bool = False) -> bool | None:
+    """``value`` when it is True or False (or None, if ``optional``); else an
+    :class:`ArgumentTypeError`: a word such as 'false' must not switch something on."""
+    if value is True or value is False or (optional and value is None):
+        return value
+    allowed = "True, False or None" if optional else "True or False"
+    raise ArgumentTypeError(f"{argument} must be {allowed}, got {show(value)}")
+
+
 class MissingValueProblem(Problem):
     error = MissingValueError
 

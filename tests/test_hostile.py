@@ -34,6 +34,7 @@ from ptycho_config import (
     from_legacy_dict,
     load_snapshot,
     populate_legacy_params,
+    resolve_inference,
     resolve_training,
     save_snapshot,
     testing,
@@ -858,6 +859,27 @@ class TestArgumentsOfTheWrongType:
     def test_wrong_types(self, call: Any) -> None:
         with pytest.raises(ArgumentTypeError):
             call()
+
+    @pytest.mark.parametrize("flag", ["x", "false", 1, 0.0, [True]])
+    @pytest.mark.parametrize(
+        ("argument", "call"),
+        [
+            ("strict_env", lambda flag: resolve_training(BASE, environ={}, strict_env=flag)),
+            ("strict_env", lambda flag: resolve_inference(BASE, environ={}, strict_env=flag)),
+            ("changed_only", lambda flag: resolve_training(BASE, environ={}).explain(
+                changed_only=flag)),
+            ("strict", lambda flag: create_training_payload(
+                "absent.npz", "out", BASE, environ={}, strict=flag)),
+        ],
+        ids=["resolve_training", "resolve_inference", "explain", "factory"],
+    )  # fmt: skip
+    def test_a_switch_takes_true_or_false_only(self, argument: str, call: Any, flag: Any) -> None:
+        """A yes/no argument given anything but True or False (a word, a number) is refused,
+        never read by its truth: 'false' would otherwise switch it on."""
+        with pytest.raises(
+            ArgumentTypeError, match=rf"^{argument} must be True(, False or None| or False), got "
+        ):
+            call(flag)
 
     @pytest.mark.parametrize(
         ("call", "accepted"),

@@ -380,7 +380,7 @@ class TestOverridesAndErrors:
 
     def test_override_for_the_other_payload_fails(self) -> None:
         """An override that only applies to inference is not silently dropped in training."""
-        with pytest.raises(UnknownKeyError, match="does not apply to a training payload"):
+        with pytest.raises(UnknownKeyError, match="does not apply to training payloads"):
             resolve_training({"debug": True}, environ={})
 
     def test_explain_table(self) -> None:

@@ -35,6 +35,7 @@ from ptycho_config._errors import (
     Problem,
     PtychoConfigError,
     show,
+    yes_or_no,
 )
 from ptycho_config._factories.payloads import InferencePayload, TrainingPayload
 from ptycho_config._factories.snapshot import (
@@ -154,6 +155,7 @@ def payload_of(
     strict: bool,
 ) -> TrainingPayload | InferencePayload:
     """The payload of a run from the sources the arguments name; the legacy dict populated."""
+    yes_or_no("strict", strict)
     sources = run_sources(paths, overrides, execution_config, options)
     resolved, snapshot, facts, launch = run(kind, sources, environ=options.environ, strict=strict)
     legacy = to_legacy_dict(resolved.config)

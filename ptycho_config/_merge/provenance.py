@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
-from ptycho_config._errors import show
+from ptycho_config._errors import show, yes_or_no
 from ptycho_config._sources.kinds import SourceKind
 
 
@@ -76,7 +76,7 @@ def explain(
     (qualified key → value) with their provenance, then the ``more`` rows; ``changed_only``:
     only the values that do not come from the defaults."""
     rows = [(key, values[key], provenance[key]) for key in provenance]
-    if changed_only:
+    if yes_or_no("changed_only", changed_only):
         rows = [row for row in rows if row[2].kind != "default"]
     lines = [("key", "value", "source", "detail")]
     for key, value, source in [*rows, *more]:

@@ -25,6 +25,7 @@ from ptycho_config._errors import (
     masked,
     show,
     suggest,
+    yes_or_no,
 )
 from ptycho_config._files import as_path
 from ptycho_config._merge.provenance import Provenance, Source, explain
@@ -165,6 +166,9 @@ class SourceOptions:
     secrets_dir: str | os.PathLike[str] | None = None
     settings_sources: Sequence[Any] = ()
     profile: str | None = None
+
+    def __post_init__(self) -> None:
+        yes_or_no("strict_env", self.strict_env, optional=True)
 
 
 def sources_of(

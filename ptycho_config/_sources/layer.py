@@ -146,7 +146,7 @@ class Layer:
             if foreign_is_error:
                 self.problems.append(
                     UnknownKeyProblem(
-                        spelling, f"does not apply to a {self.payload} payload", raw, where
+                        spelling, f"does not apply to {self.payload} payloads", raw, where
                     )
                 )
             else:
