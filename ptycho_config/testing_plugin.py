@@ -64,11 +64,13 @@ class PtychoEnv:
 
     def variable(self, key: str) -> str:
         """The variable for a key: a qualified key, any spelling, or the variable name itself."""
-        from ptycho_config._errors import suggest
+        from ptycho_config._errors import UnknownKeyError, UnknownKeyProblem, show, suggest
         from ptycho_config._schemas.registry import (
             ENV_PREFIX,
+            PAYLOAD_SECTIONS,
             RESERVED_ENV,
             Match,
+            env_name,
             env_names,
             lookup_env,
         )
@@ -77,12 +79,12 @@ class PtychoEnv:
         if name in RESERVED_ENV:
             return name
         if not name.startswith(ENV_PREFIX):  # a key: training.batch_size, batch_size
-            name = (ENV_PREFIX + key.replace(".", "__")).upper()
-        if any(isinstance(lookup_env(name, kind), Match) for kind in ("training", "inference")):
+            name = env_name(key)
+        if any(isinstance(lookup_env(name, kind), Match) for kind in PAYLOAD_SECTIONS):
             return name
-        hints = suggest(name, [*env_names("training"), *env_names("inference")])
-        tip = f"; did you mean {' or '.join(hints)}?" if hints else ""
-        raise ValueError(f"ptycho_env.set: {key!r} names no configuration key{tip}")
+        hints = suggest(name, [n for kind in PAYLOAD_SECTIONS for n in env_names(kind)])
+        problem = UnknownKeyProblem(show(key), "names no configuration key", suggestions=hints)
+        raise UnknownKeyError(f"ptycho_env: {problem}", [problem])
 
     def set(self, key: str, value: Any) -> str:
         """Set a key ('training.batch_size', 'batch_size', 'max_epochs', 'PTYCHO_N_GROUPS') to a

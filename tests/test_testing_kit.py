@@ -450,9 +450,18 @@ class TestPtychoEnv:
         assert "true" == os.environ["PTYCHO_PROBE_TRAINABLE"]
 
     def test_unknown_key_is_an_error_with_a_suggestion(self, ptycho_env: PtychoEnv) -> None:
-        """A typo is refused with the close spelling, and nothing is set."""
-        with pytest.raises(ValueError, match=r"'batch_sise' names no configuration key.*"):
-            ptycho_env.set("batch_sise", 8)
+        """A typo is the library's UnknownKeyError with the close variable, for set and unset
+        alike, and nothing is set."""
+        calls = {
+            "PTYCHO_BATCH_SIZE": lambda: ptycho_env.set("batch_sise", 8),
+            "PTYCHO_NEPOCHS": lambda: ptycho_env.unset("nepoch"),
+        }
+        for meant, call in calls.items():
+            with pytest.raises(UnknownKeyError, match=r"names no configuration key") as caught:
+                call()
+            [problem] = caught.value.problems
+            assert meant == problem.suggestions[0]
+            assert repr(meant) in str(caught.value)
         assert {} == ptycho_env.variables
 
     def test_unset(self, ptycho_env: PtychoEnv) -> None:
