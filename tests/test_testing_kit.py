@@ -226,8 +226,12 @@ class TestValidity:
                 if isinstance(missed, Miss) and missed.reason == "ambiguous":
                     with pytest.raises(AmbiguousKeyError, match=rf"{name}' is ambiguous; use "):
                         values(name)
-        with pytest.raises(UnknownKeyError, match=r"unknown key 'batch_sise'.*'batch_size'"):
+        with pytest.raises(UnknownKeyError, match=r"'batch_sise': names no configuration key"):
             values("batch_sise")
+        with pytest.raises(UnknownKeyError) as caught:
+            values("batch_sise")
+        [problem] = caught.value.problems
+        assert "batch_size" == problem.suggestions[0].rpartition(".")[2]
 
 
 class TestCoverage:

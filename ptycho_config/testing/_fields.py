@@ -18,7 +18,14 @@ from hypothesis.strategies import SearchStrategy
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
-from ptycho_config._errors import AmbiguousKeyError, PtychoConfigError, UnknownKeyError, suggest
+from ptycho_config._errors import (
+    AmbiguousKeyError,
+    PtychoConfigError,
+    UnknownKeyError,
+    UnknownKeyProblem,
+    show,
+    suggest,
+)
 from ptycho_config._schemas.base import adapter_of
 from ptycho_config._schemas.registry import KEYS, PAYLOAD_SECTIONS, Match, lookup
 from ptycho_config._schemas.sections import SECTIONS
@@ -156,8 +163,8 @@ def qualified_key(key: str) -> str:
         choices = " or ".join(sorted(found))
         raise AmbiguousKeyError(f"key {key!r} is ambiguous; use {choices}")
     hints = suggest(key, [*KEYS, *(k.name for k in KEYS.values())])
-    tip = f"; did you mean {' or '.join(repr(h) for h in hints)}?" if hints else ""
-    raise UnknownKeyError(f"unknown key {key!r}{tip}")
+    problem = UnknownKeyProblem(show(key), "names no configuration key", suggestions=hints)
+    raise UnknownKeyError(str(problem), [problem])
 
 
 def values(key: str) -> SearchStrategy[Any]:
