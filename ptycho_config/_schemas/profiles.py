@@ -58,9 +58,11 @@ def register_profile(name: str, values: Mapping[str, Any], pinned: Iterable[str]
     pins = list(pinned)  # pinned may be an iterator: read it once
     problems = [p for key, value in values.items() for p in _value_problems(key, value)]
     for key in pins:
+        if isinstance(key, str) and key in values:
+            continue  # checked with the values
         if not isinstance(key, str) or key not in KEYS:
-            problems.append(UnknownKeyProblem(_shown(key), "unknown key", suggestions=_meant(key)))
-        elif key not in values:
+            problems.append(_unknown(key))
+        else:
             message = "pinned without a value; give it one in the values"
             problems.append(InvalidValueProblem(key, message))
     if problems:
@@ -71,9 +73,9 @@ def register_profile(name: str, values: Mapping[str, Any], pinned: Iterable[str]
 
 
 def _value_problems(key: object, value: Any) -> list[Problem]:
-    """An unknown key (with the keys it may mean), or a value its field refuses."""
+    """An unknown key, or a value its field refuses."""
     if not isinstance(key, str) or key not in KEYS:
-        return [UnknownKeyProblem(_shown(key), "unknown key", suggestions=_meant(key))]
+        return [_unknown(key)]
     try:
         adapter_of(SECTIONS[KEYS[key].section], KEYS[key].name).validate_python(value)
     except ValidationError as error:
@@ -83,18 +85,15 @@ def _value_problems(key: object, value: Any) -> list[Problem]:
     return []
 
 
-def _shown(key: object) -> str:
-    return shorten(str(key))
-
-
-def _meant(key: object) -> tuple[str, ...]:
-    """The qualified keys an unknown profile key may mean: the key a bare name or alias names
-    ('nepochs': 'training.nepochs'), else the closest qualified keys."""
+def _unknown(key: object) -> UnknownKeyProblem:
+    """A key the registry does not know, suggesting the qualified keys it may mean: the key a
+    bare name or alias names ('nepochs': 'training.nepochs'), else the closest ones."""
     if not isinstance(key, str):
-        return ()
+        return UnknownKeyProblem(shorten(str(key)), "unknown key")
     named = (lookup(key, kind) for kind in PAYLOAD_SECTIONS)
     found = [found.key.qualified for found in named if isinstance(found, Match)]
-    return tuple(dict.fromkeys(found)) or suggest(key, KEYS)
+    meant = tuple(dict.fromkeys(found)) or suggest(key, KEYS)
+    return UnknownKeyProblem(shorten(key), "unknown key", suggestions=meant)
 
 
 # The reference's CI bundle: five contract fields, four defaults.
