@@ -1039,13 +1039,16 @@ class TestCommandLine:
         import subprocess
         import sys
 
-        code = (
+        code = (  # a shell that started the run in the background leaves SIGINT ignored
             "import os, signal, ptycho_config.__main__ as c\n"
+            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
             "def wait(args): os.kill(os.getpid(), signal.SIGINT); signal.pause()\n"
             "c._run = wait\n"
             "raise SystemExit(c.main(['check']))\n"
         )
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+        )
         assert (130, "ptycho-config: interrupted\n") == (done.returncode, done.stderr)
 
     def test_an_empty_config_flag_is_an_error(self, capsys: pytest.CaptureFixture[str]) -> None:
