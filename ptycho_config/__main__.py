@@ -42,7 +42,13 @@ from ptycho_config._merge.resolve import SourceOptions
 from ptycho_config._schemas.extension import load_extensions
 from ptycho_config._schemas.json_schema import config_file_schema
 from ptycho_config._schemas.reference import env_rows
-from ptycho_config._schemas.registry import KEYS, RESERVED_ENV, PayloadKind, env_variables
+from ptycho_config._schemas.registry import (
+    KEYS,
+    RESERVED_ENV,
+    SWITCHES,
+    PayloadKind,
+    env_variables,
+)
 from ptycho_config._sources.config_file import ConfigFile, dump_yaml
 from ptycho_config._sources.environment import DotEnvFile, Environment, SecretsDirectory
 from ptycho_config._sources.mapping import ProfileSource
@@ -250,11 +256,17 @@ def _files_read(sources: Sequence[Any]) -> list[str]:
     lines: list[str] = []
     for source in sources:
         if isinstance(source, Environment):
-            # a switch (PTYCHO_CONFIG_FILE) says where to read: no configuration value
-            switches = [name for name in source.variables if name.upper() in RESERVED_ENV]
-            count = len(source.variables) - len(switches)
+            # a switch (PTYCHO_CONFIG_FILE) says where to read, a runtime variable is the
+            # reference's own: neither is a configuration value
+            reserved = sorted(name for name in source.variables if name.upper() in RESERVED_ENV)
+            count = len(source.variables) - len(reserved)
             line = f"environment: {count} PTYCHO_* variable{'' if count == 1 else 's'}"
-            lines.append(line + (f"; switches: {', '.join(sorted(switches))}" if switches else ""))
+            for label, names in (
+                ("switches", [name for name in reserved if name.upper() in SWITCHES]),
+                ("runtime variables", [name for name in reserved if name.upper() not in SWITCHES]),
+            ):
+                line += f"; {label}: {', '.join(names)}" if names else ""
+            lines.append(line)
         elif isinstance(source, DotEnvFile):
             lines.append(f"env file: {source.path}")
         elif isinstance(source, SecretsDirectory):

@@ -289,6 +289,14 @@ class TestCheckIsTheRun:
             "  environment: 0 PTYCHO_* variables; switches: PTYCHO_CONFIG_FILE, ptycho_profile"
             in (capsys.readouterr().out.splitlines())
         )
+        # a variable the reference's runtime reads is neither configuration nor a switch
+        monkeypatch.delenv("PTYCHO_CONFIG_FILE")
+        monkeypatch.setenv("PTYCHO_TORCH_SEED", "7")
+        assert EXIT_OK == main(["check", "--set", "n_groups=4"])
+        assert (
+            "  environment: 0 PTYCHO_* variables; switches: ptycho_profile; "
+            "runtime variables: PTYCHO_TORCH_SEED" in (capsys.readouterr().out.splitlines())
+        )
 
     def test_bare_check_takes_set_for_both_runs(self, capsys: Any) -> None:
         """Bare `check --set` applies to both runs: a shared key checks both; a key of one run
