@@ -17,9 +17,9 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, cast
+from typing import Any, cast
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from ptycho_config._datafiles.npz import DataFileFacts, inspect_data_file
 from ptycho_config._errors import (
@@ -55,9 +55,9 @@ from ptycho_config._merge.resolve import (
     sources_of,
 )
 from ptycho_config._merge.rules import same_field_value
-from ptycho_config._schemas.base import message_of
+from ptycho_config._schemas.base import adapter_of, message_of
 from ptycho_config._schemas.registry import KEYS, MODEL_DEFINING, PayloadKind, env_spellings
-from ptycho_config._schemas.sections import ExecutionConfig
+from ptycho_config._schemas.sections import SECTIONS, ExecutionConfig
 from ptycho_config._sources.kinds import EXPLICIT_KINDS
 from ptycho_config._sources.layer import ConfigSource, Layer
 from ptycho_config._sources.mapping import MappingSource
@@ -78,11 +78,6 @@ PATH_FLAGS = {
     "train_data_file": "--train-data", "test_data_file": "--test-data",
     "model_path": "--model-path", "output_dir": "--output-dir",
 }  # fmt: skip
-# Each path key's own schema type, so a path from any source meets the schema's rules.
-_PATH_TYPES: dict[str, TypeAdapter[Path | None]] = {
-    key: TypeAdapter(Annotated[KEYS[key].info.annotation, *KEYS[key].info.metadata])  # type: ignore[arg-type]
-    for key in (f"{kind}.{name}" for kind, names in RUN_PATHS.items() for name in names)
-}
 
 PathLike = str | os.PathLike[str]
 
@@ -377,7 +372,8 @@ def _paths(layers: list[Layer], payload: PayloadKind, complete: bool) -> dict[st
         given = next((layer for layer in layers if key in layer.entries), None)
         entry = given.entries[key] if given is not None else None
         try:
-            path = entry and _PATH_TYPES[key].validate_python(entry.value)
+            # the field's own rules, so a path from any source meets the schema's
+            path = entry and adapter_of(SECTIONS[payload], name).validate_python(entry.value)
         except ValidationError as error:
             where = given.describe(entry) if given and entry else ""
             message = message_of(error.errors()[0])
