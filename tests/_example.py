@@ -8,7 +8,6 @@ from pathlib import Path
 
 from ptycho_config._factories.example import (
     CONFIG,
-    CONFIG_TEXT,
     MODEL,
     TEST_DATA,
     TRAIN_DATA,
@@ -17,6 +16,19 @@ from ptycho_config._factories.example import (
 from ptycho_config._factories.factories import create_training_payload
 from ptycho_config._factories.snapshot import MODEL_ARCHIVE, save_snapshot
 from ptycho_config._schemas.sections import ExecutionConfig
+
+CONFIG_TEXT = """\
+# Example configuration: sections mirror the schemas; see docs/reference/fields.md.
+training:
+  n_groups: 64
+  batch_size: 8
+  nepochs: 5
+inference:
+  n_groups: 64
+execution:
+  accelerator: cpu
+  seed: 7
+"""
 
 
 def write_example(folder: str | os.PathLike[str]) -> Path:

@@ -22,18 +22,6 @@ TRAIN_DATA = "train_data.npz"
 TEST_DATA = "test_data.npz"
 CONFIG = "config.yaml"
 MODEL = "model"
-CONFIG_TEXT = """\
-# Example configuration: sections mirror the schemas; see docs/reference/fields.md.
-training:
-  n_groups: 64
-  batch_size: 8
-  nepochs: 5
-inference:
-  n_groups: 64
-execution:
-  accelerator: cpu
-  seed: 7
-"""
 
 
 def write_data(
