@@ -11,16 +11,18 @@ import json
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import jsonschema
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from pydantic import create_model
 
 from ptycho_config import PtychoConfigError, resolve_inference, resolve_training
 from ptycho_config._errors import ConflictProblem
 from ptycho_config._schemas.json_schema import config_file_schema
+from ptycho_config._schemas.types import AliasChoices
 from ptycho_config.testing import config_documents
 
 OTHER = {"training": "inference", "inference": "training"}
@@ -104,6 +106,16 @@ def test_spellings_the_library_accepts() -> None:
     ):  # fmt: skip
         assert VALIDATOR.is_valid(document), document
     assert not VALIDATOR.is_valid({"batch_size": 12})
+
+
+@pytest.mark.parametrize("choices", [("only",), ("one", "two")])
+def test_alias_spellings_are_listed_beside_the_choices(choices: tuple[str, ...]) -> None:
+    """A choice field's aliases are in its JSON Schema, for a one-choice Literal (which pydantic
+    writes as const) as for several choices; the model reads the alias as its choice."""
+    field = Annotated[Literal[choices], AliasChoices({"alias": choices[0]})]  # type: ignore[valid-type]
+    model = create_model("Choice", value=(field, choices[0]))
+    assert [*choices, "alias"] == model.model_json_schema()["properties"]["value"]["enum"]
+    assert choices[0] == model(value="alias").value  # type: ignore[attr-defined]
 
 
 def test_paths_follow_the_path_rule() -> None:
