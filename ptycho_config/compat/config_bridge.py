@@ -3,7 +3,7 @@
 The three functions build keyword arguments from the backend (PT) configs, check the PT
 inputs, apply ``overrides`` on top (unchecked, as in the reference), run the post-override
 checks and construct the library's canonical config, which validates every value. Renames
-and value maps are the inverses of those the library uses the other way (`_torch_config`).
+and value maps are the inverses of those the library uses the other way (`_torch.config`).
 """
 
 from __future__ import annotations
