@@ -1,7 +1,7 @@
 """The legacy bridge: configs to and from the flat ``ptycho.params.cfg`` dict.
 
 The legacy dict flattens the nested ``model`` into the top level and renames some fields
-(``_registry.legacy_name``); paths are written as ``str``. Execution fields are never
+(``_schemas.registry.legacy_name``); paths are written as ``str``. Execution fields are never
 written. One legacy dict holds the keys of both a training and an inference config.
 """
 
