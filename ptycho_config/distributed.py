@@ -1,10 +1,6 @@
-"""Multi-process runs: every rank must train the same configuration (docs/torch.md).
-
-Each process resolves its own payload from its own environment, so one node with a stale
-variable would silently train something else. Every wait is a collective of the process
-group, bounded by its ``timeout``. torch is imported inside the functions; with ``nccl`` the
-collectives use the current CUDA device (``torch.cuda.set_device(local_rank)`` first).
-"""
+"""Multi-process runs: every rank must train the same configuration (docs/torch.md). Every
+wait is a collective of the process group, bounded by its ``timeout``; torch is imported inside
+the functions."""
 
 from __future__ import annotations
 
@@ -59,8 +55,8 @@ def _all_digests(mine: str, group: ProcessGroup | None) -> list[bytes]:
     import torch
     import torch.distributed as dist
 
-    digest = torch.tensor(list(hashlib.sha256(mine.encode()).digest()), dtype=torch.uint8)
-    digest = digest.to(_device(group))
+    sha = list(hashlib.sha256(mine.encode()).digest())
+    digest = torch.tensor(sha, dtype=torch.uint8, device=_device(group))
     digests = [torch.empty_like(digest) for _ in range(dist.get_world_size(group))]
     dist.all_gather(digests, digest, group=group)
     return [bytes(d.cpu().tolist()) for d in digests]

@@ -1,12 +1,6 @@
-"""Settings classes for applications built on pydantic-settings (docs/containers.md).
-
-``TrainingSettings`` and ``InferenceSettings`` are ``BaseSettings`` whose fields are the
-sections of a payload, generated from the key registry; instantiating one resolves exactly as
-``resolve_training`` / ``resolve_inference`` do (keyword arguments are overrides). Each class
-is built when first read, and again after an extension registers new fields.
-
-Importing this module imports pydantic-settings; the rest of the library does not.
-"""
+"""``TrainingSettings`` and ``InferenceSettings``: pydantic-settings classes that resolve as the
+library does (docs/containers.md), built when first read and again after an extension registers
+fields. Only this module imports pydantic-settings."""
 
 from __future__ import annotations
 
@@ -53,35 +47,27 @@ class _Resolution(PydanticBaseSettingsSource):
     """The library's own resolution as the one source of a settings class."""
 
     def __init__(
-        self,
-        settings_cls: type[_PayloadSettings],
-        overrides: Mapping[str, Any],
-        env_file: Any,
-        secrets_dir: Any,
+        self, settings_cls: type[_PayloadSettings], given: Mapping[str, Any], **options: Any
     ) -> None:
         super().__init__(settings_cls)
-        self.kind = settings_cls.payload_kind
         # keyword arguments are overrides; a section given as a model gives the fields set on it
-        self.overrides = {
+        overrides = {
             name: value.model_dump(exclude_unset=True)
             if name in SECTIONS and isinstance(value, BaseModel)
             else value
-            for name, value in overrides.items()
+            for name, value in given.items()
         }
-        self.env_file, self.secrets_dir = env_file, secrets_dir
+        self.resolve = functools.partial(
+            _RESOLVERS[settings_cls.payload_kind], overrides, **options
+        )
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         # values come whole from __call__; pydantic-settings requires this method
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        resolved = _RESOLVERS[self.kind](
-            self.overrides,
-            env_file=self.env_file,
-            secrets_dir=self.secrets_dir,
-        )
         sections: dict[str, dict[str, Any]] = {}
-        for key, value in resolved.values().items():
+        for key, value in self.resolve().values().items():
             section, name = key.split(".", 1)
             sections.setdefault(section, {})[name] = value
         return sections
@@ -138,8 +124,8 @@ class _PayloadSettings(BaseSettings):
             _Resolution(
                 cls,
                 getattr(init_settings, "init_kwargs", {}),
-                getattr(dotenv_settings, "env_file", None),
-                getattr(file_secret_settings, "secrets_dir", None),
+                env_file=getattr(dotenv_settings, "env_file", None),
+                secrets_dir=getattr(file_secret_settings, "secrets_dir", None),
             ),
         )
 
@@ -205,8 +191,6 @@ if TYPE_CHECKING:
 else:
 
     def __getattr__(name: str) -> Any:
-        # the class for the schemas registered now: built when first read, and again after an
-        # extension registers new fields
         if name in _NAMES:
             return _settings_class(_NAMES[name], _schemas_of(_NAMES[name]))
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

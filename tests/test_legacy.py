@@ -322,7 +322,7 @@ class TestPopulate:
             warnings.simplefilter("error")
             populate_legacy_params(_training(nepochs=2), force=True)
             populate_legacy_params(_training(nepochs=3), warn=False)
-            populate_quietly(_training(nepochs=4))
+            populate_quietly(to_legacy_dict(_training(nepochs=4)))
         assert ptycho.params.cfg["nepochs"] == 4
 
     def test_value_changed_by_hand_is_not_an_earlier_populate(self) -> None:

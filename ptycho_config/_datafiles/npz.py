@@ -1,12 +1,8 @@
 """The probe size and nphotons of an NPZ data file, read from `.npy` headers, never arrays.
 
-Every reading opens the file afresh (no cache) and reads it through `zipfile`, with bounds of
-its own: the file must be a regular file (`_files`); the zip directory's size, as its end
-record claims it, is checked before `zipfile` parses it; only members stored or deflated (what
-numpy writes) are read, and only as far as their header (`_MAX_HEADER`); a header is parsed by
-numpy's own reader and must agree with the member's size in the zip directory. Only
-`_metadata` stored the reference's way (a pickled 0-d object array) is unpickled, by the
-restricted unpickler of `pickled`. numpy is imported only when a header is parsed.
+Every reading opens the file afresh and reads it through `zipfile` and numpy's own header
+reader, within the bounds docs/data-files.md lists ("Safety guarantees"). numpy is imported
+only when a header is parsed.
 """
 
 from __future__ import annotations
@@ -53,14 +49,6 @@ _RESAVE = "re-save the file with numpy.savez or set N explicitly"
 _RAW_ERRORS = (zipfile.BadZipFile, OSError, EOFError, struct.error, zlib.error, ValueError,
                TypeError, KeyError, IndexError, OverflowError, RecursionError, SyntaxError,
                TokenError, NotImplementedError, RuntimeError, MemoryError)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class NpyHeader:
-    """What a `.npy` header declares (the memory order does not matter here)."""
-
-    shape: tuple[int, ...]
-    dtype: np.dtype[Any]
 
 
 @dataclass(frozen=True)
@@ -145,27 +133,27 @@ def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> zipfile.Zip
         raise Unreadable(f"{info.filename} cannot be read ({e})") from e
 
 
-def _read_header(stream: zipfile.ZipExtFile, info: zipfile.ZipInfo) -> tuple[NpyHeader, int]:
-    """A member's `.npy` header, read by numpy's reader, and where its data starts; a header
-    longer than `_MAX_HEADER` is refused before it is read."""
-    from numpy.lib import format as npy_format
+def _read_header(
+    stream: zipfile.ZipExtFile, info: zipfile.ZipInfo
+) -> tuple[tuple[int, ...], np.dtype[Any], int]:
+    """A member's `.npy` shape and dtype, read by numpy's reader, and where its data starts; a
+    header longer than `_MAX_HEADER` is refused before it is read."""
+    from numpy.lib.format import read_array_header_1_0, read_array_header_2_0, read_magic
 
     try:
-        preamble, rest = stream.read(_PREAMBLE), 0
-        if preamble[:6] == npy_format.MAGIC_PREFIX and preamble[6:7] in (b"\1", b"\2", b"\3"):
-            width = 2 if preamble[6] == 1 else 4
-            length = int.from_bytes(preamble[8 : 8 + width], "little")
-            if length > _MAX_HEADER:
-                raise Unreadable(f"its .npy header claims {length} bytes, over {_MAX_HEADER}")
-            rest = max(0, 8 + width + length - len(preamble))
-        # the header's bytes read from the member in two reads, then parsed in memory
-        header = io.BytesIO(preamble + stream.read(rest))
-        version = npy_format.read_magic(header)
+        preamble = stream.read(_PREAMBLE)
+        version = read_magic(io.BytesIO(preamble))
         if version not in ((1, 0), (2, 0), (3, 0)):
             raise Unreadable(f"unsupported .npy format version {version[0]}.{version[1]}")
         # 3.0 is 2.0 with a UTF-8 header, used only for structured dtypes (refused anyway)
-        read = npy_format.read_array_header_1_0 if version == (1, 0) else None
-        read = read or npy_format.read_array_header_2_0
+        width = 2 if version == (1, 0) else 4  # of the header length field
+        length = int.from_bytes(preamble[8 : 8 + width], "little")
+        if length > _MAX_HEADER:
+            raise Unreadable(f"its .npy header claims {length} bytes, over {_MAX_HEADER}")
+        # the header's bytes read from the member in two reads, then parsed in memory
+        header = io.BytesIO(preamble + stream.read(max(0, 8 + width + length - len(preamble))))
+        header.seek(8)
+        read = read_array_header_1_0 if width == 2 else read_array_header_2_0
         shape, _, dtype = read(header, max_header_size=_MAX_HEADER)
         start = header.tell()
     except _RAW_ERRORS as e:
@@ -178,7 +166,7 @@ def _read_header(stream: zipfile.ZipExtFile, info: zipfile.ZipInfo) -> tuple[Npy
         if declared != info.file_size:
             held = f"the zip directory says it holds {info.file_size}"
             raise Unreadable(f"its header declares {shape} {dtype}: {declared} bytes, but {held}")
-    return NpyHeader(tuple(shape), dtype), start
+    return tuple(shape), dtype, start
 
 
 def _read_probe(
@@ -191,14 +179,14 @@ def _read_probe(
         return _fallback(problem, "add probeGuess to the file or set N explicitly")
     try:
         with _open_member(archive, info) as member:
-            header, _ = _read_header(member, info)
+            shape, dtype, _ = _read_header(member, info)
     except Unreadable as e:
         return _fallback(f"cannot read probeGuess from {path}: {e}", cause=e)
-    shape, where = header.shape, f"probeGuess in {path}"
-    if header.dtype.hasobject:
+    where = f"probeGuess in {path}"
+    if dtype.hasobject:
         return _fallback(f"{where} is an object array, which would need unpickling")
-    if header.dtype.kind not in "biufc":
-        return _fallback(f"{where} has dtype {header.dtype}, not a number")
+    if dtype.kind not in "biufc":
+        return _fallback(f"{where} has dtype {dtype}, not a number")
     if len(shape) != 2 or 0 in shape:
         problem = f"{where} has shape {shape}, not a non-empty 2-D array"
         return _fallback(problem, "save a 2-D probe or set N explicitly")
@@ -208,38 +196,29 @@ def _read_probe(
     return DataFileFacts(shape[0])
 
 
-def _read_text(data: bytes, header: NpyHeader) -> str:
-    """The one string a unicode or bytes array holds, decoded without numpy or pickle."""
-    dtype = header.dtype
-    try:
-        if dtype.kind == "S":
-            return data.rstrip(b"\0").decode("utf-8")
-        return data.decode("utf-32-be" if dtype.str[0] == ">" else "utf-32-le").rstrip("\0")
-    except _RAW_ERRORS as e:
-        raise Unreadable(f"its text cannot be read ({e})") from e
-
-
 def _metadata(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Any:
     """The `_metadata` member as a JSON string or a dict."""
     limit = f"{_MAX_METADATA // 1024} KiB"
     if info.file_size > _PREAMBLE + _MAX_HEADER + _MAX_METADATA:
         raise Unreadable(f"it holds {info.file_size} bytes, over the {limit} metadata limit")
     with _open_member(archive, info) as member:
-        header, start = _read_header(member, info)
+        shape, dtype, start = _read_header(member, info)
         try:
             body = member.read(info.file_size - start)
         except _RAW_ERRORS as e:
             raise Unreadable(f"its data cannot be read ({e})") from e
     if len(body) < info.file_size - start:
         raise Unreadable(f"it ends after {start + len(body)} of its {info.file_size} bytes")
-    dtype = header.dtype
-    if dtype.hasobject and header.shape == ():
+    if dtype.hasobject and shape == ():
         return unpickle_item(body)
-    if dtype.kind not in "US" or math.prod(header.shape) != 1 or dtype.itemsize > _MAX_METADATA:
-        raise Unreadable(
-            f"it is {dtype} of shape {header.shape}, not one string of {limit} or less"
-        )
-    return _read_text(body, header)
+    if dtype.kind not in "US" or math.prod(shape) != 1 or dtype.itemsize > _MAX_METADATA:
+        raise Unreadable(f"it is {dtype} of shape {shape}, not one string of {limit} or less")
+    try:  # the one string, decoded without numpy or pickle
+        if dtype.kind == "S":
+            return body.rstrip(b"\0").decode("utf-8")
+        return body.decode("utf-32-be" if dtype.str[0] == ">" else "utf-32-le").rstrip("\0")
+    except _RAW_ERRORS as e:
+        raise Unreadable(f"its text cannot be read ({e})") from e
 
 
 def _read_nphotons(
@@ -305,7 +284,6 @@ def _read(data_file: str | os.PathLike[str]) -> DataFileFacts:
 
 
 def _report_probe(facts: DataFileFacts, strict: bool) -> None:
-    """Warn about, or if strict raise, whatever is wrong with probeGuess."""
     if facts.probe_problem is None:
         return
     if strict:
@@ -326,11 +304,9 @@ def infer_probe_size(data_file: str | os.PathLike[str], *, strict: bool = False)
 
 
 def inspect_data_file(data_file: str | os.PathLike[str], *, strict: bool = False) -> DataFileFacts:
-    """Probe size and nphotons in one read, warning (or raising) as `infer_probe_size` does.
-
-    A file that is no readable NPZ at all is not reported here: ``file_problem`` says so, and
-    the caller decides (the factories raise).
-    """
+    """Probe size and nphotons in one read, warning (or raising) as `infer_probe_size` does,
+    except for a file that is no readable NPZ at all: ``file_problem`` says so, and the caller
+    decides (the factories raise)."""
     facts = _read(data_file)
     if facts.file_problem is None:
         _report_probe(facts, strict)

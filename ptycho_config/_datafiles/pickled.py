@@ -1,19 +1,9 @@
 """The one pickled form a data file may hold: the reference's 0-d object array of plain values.
 
-The reference stores `_metadata` as `np.array(json_string_or_dict, dtype=object)`, which
-numpy pickles (protocol 3 or later). Its pickle names only numpy's array reconstruction,
-`ndarray` and `dtype`; everything else in it (strings, bytes, numbers, booleans, None, lists,
-dicts, tuples) is written by opcodes, not by calls.
-
-Before anything is unpickled, one pass over the opcodes (`pickletools.genops`, linear) refuses
-an opcode such a pickle never uses, a memo index out of the order a pickler writes them (the
-C unpickler's memo is an array as long as the largest index) and a dict key that is not text
-(hashing a tuple key recurses through every level and every shared copy; ints can be chosen
-to collide). Then pickle's Unpickler runs it, resolving the three names to stand-ins that only
-record the array's state (no array is rebuilt) and refusing every other global before anything
-runs. BUILD, the one opcode that changes an object's state, reaches only values made in this
-load and the globals, whose `__setstate__` refuses it. pickle is imported only when such a
-member is met.
+One linear pass over the opcodes first refuses what would make the unpickler's memory or work
+unbounded; then pickle's Unpickler runs it, the three globals numpy's pickle names resolved to
+stand-ins that only record the array's state, every other global refused before anything runs
+(docs/data-files.md, "Safety guarantees"). pickle is imported only when such a member is met.
 """
 
 from __future__ import annotations
@@ -37,12 +27,10 @@ _TEXT = frozenset({"SHORT_BINUNICODE", "BINUNICODE"})
 
 
 def _check_opcodes(data: bytes) -> None:
-    """Refuse, before unpickling, what would make the unpickler's memory or work unbounded.
-
-    The stack is followed as whether each value on it is text, so that a dict key that is not
-    text is refused before it is hashed (a tuple key is hashed through every level and every
-    shared copy, and ints can be chosen to collide).
-    """
+    """Refuse an opcode such a pickle never uses; a memo index out of the order a pickler writes
+    them (the C unpickler's memo is as long as the largest index); a dict key that is not text,
+    before it is hashed (a tuple key is hashed through every level and every shared copy, and
+    ints can be chosen to collide). The stack is followed as whether each value is text."""
     import pickletools
 
     stack: list[bool] = []

@@ -172,7 +172,7 @@ def payload_of(
             data_nphotons=facts.nphotons if facts is not None else None,
             **shared,
         )
-    populate_quietly(resolved.config, legacy)
+    populate_quietly(legacy)
     return payload
 
 

@@ -105,7 +105,13 @@ def populate_legacy_params(
     Warns when, without ``force``, it replaces a different value that an earlier populate
     wrote; ``warn=False`` silences that warning for callers whose job is to replace values.
     """
-    replaced = _populate(config, None, report=warn and not force)
+    if not isinstance(config, TrainingConfig | InferenceConfig):
+        raise ArgumentTypeError(
+            f"populate_legacy_params expects a TrainingConfig or InferenceConfig, "
+            f"got {type(config).__name__}"
+        )
+    legacy = to_legacy_dict(config.checked())
+    replaced = params._write_populated(legacy, report=warn and not force)
     if replaced:
         changes = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in replaced.items())
         warnings.warn(
@@ -116,24 +122,10 @@ def populate_legacy_params(
         )
 
 
-def populate_quietly(
-    config: TrainingConfig | InferenceConfig, legacy: dict[str, Any] | None = None
-) -> None:
-    """Populate for the factories, which replace the previous run's values: no overwrite
-    warning, and sealed after as the reference's factories do (a later ``params.set`` of a
-    configuration key is logged). ``legacy``: ``to_legacy_dict(config)`` if known (not copied)."""
+def populate_quietly(legacy: dict[str, Any]) -> None:
+    """Populate a config's ``to_legacy_dict`` (not copied) for the factories, which replace the
+    previous run's values: no overwrite warning, and sealed after as the reference's factories
+    do (a later ``params.set`` of a configuration key is logged)."""
     params.unseal()
-    _populate(config, legacy, report=False)
+    params._write_populated(legacy, report=False)
     params.seal()
-
-
-def _populate(
-    config: TrainingConfig | InferenceConfig, legacy: dict[str, Any] | None, *, report: bool
-) -> dict[str, tuple[Any, Any]]:
-    if not isinstance(config, TrainingConfig | InferenceConfig):
-        raise ArgumentTypeError(
-            f"populate_legacy_params expects a TrainingConfig or InferenceConfig, "
-            f"got {type(config).__name__}"
-        )
-    values = to_legacy_dict(config.checked()) if legacy is None else legacy
-    return params._write_populated(values, report=report)

@@ -30,24 +30,16 @@ def legacy_value(value: Any) -> Any:
     return str(value) if isinstance(value, Path) else value
 
 
-def _adapters() -> dict[str, list[TypeAdapter[Any]]]:
-    """Legacy name -> validators of every field written under that name, in the schemas
+def _adapters(key: str) -> list[TypeAdapter[Any]]:
+    """Validators of every field written under the legacy name ``key``, in the schemas
     registered now."""
-    return _adapters_of((SECTIONS["model"], SECTIONS["training"], SECTIONS["inference"]))
-
-
-@functools.cache
-def _adapters_of(schemas: tuple[type[BaseModel], ...]) -> dict[str, list[TypeAdapter[Any]]]:
-    found: dict[str, list[TypeAdapter[Any]]] = {}
-    for schema in schemas:
-        for legacy, name in legacy_fields(schema).items():
-            found.setdefault(legacy, []).append(adapter_of(schema, name))
-    return found
+    schemas = (SECTIONS["model"], SECTIONS["training"], SECTIONS["inference"])
+    return [adapter_of(s, legacy_fields(s)[key]) for s in schemas if key in legacy_fields(s)]
 
 
 def is_legacy_field(key: str) -> bool:
     """Whether ``key`` is the legacy name of some training, inference or model field."""
-    return key in _adapters()
+    return bool(_adapters(key))
 
 
 def validate_legacy_value(key: str, value: Any) -> Any:
@@ -57,7 +49,7 @@ def validate_legacy_value(key: str, value: Any) -> Any:
     Keys that name no field are returned unchanged.
     """
     reasons: list[str] = []
-    for adapter in _adapters().get(key, []):
+    for adapter in _adapters(key):
         try:
             return legacy_value(adapter.validate_python(value))
         except ValidationError as error:

@@ -1,13 +1,12 @@
-"""The PyTorch backend's configuration objects (`_torch.objects`), filled from a resolution.
-
-The mappings below cover the fields that change name or meaning; every other field is
-filled from the resolved field of the same name (the ``torch`` section first). torch is
-never imported here, so a TensorFlow-only install can build (and log) the objects.
+"""The PyTorch backend's configuration objects (`_torch.objects`) filled from a resolution, as
+docs/torch.md's mapping table says. torch is never imported here, so a TensorFlow-only install
+can build (and log) the objects.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
@@ -42,11 +41,12 @@ def _trained(training: TrainingConfig | None, name: str) -> Any:
 def _filled(cls: type[_T], given: dict[str, Any], *sources: BaseModel) -> _T:
     """``cls`` with ``given``, and every other field from the first source with that name."""
     values = dict(given)
-    declared = [(source, type(source).model_fields) for source in sources]
     for item in dataclasses.fields(cast(Any, cls)):
-        source = next((s for s, fields in declared if item.name in fields), None)
+        source = next((s for s in sources if item.name in type(s).model_fields), None)
         if source is not None and item.name not in values:
             value = getattr(source, item.name)
+            if isinstance(value, Path):  # the backend reads file names as plain strings
+                value = str(value)
             # a frozen object shares no list with a config
             values[item.name] = list(value) if isinstance(value, list) else value
     return cls(**values)
@@ -115,9 +115,6 @@ def torch_training_config(
         "nll": training.nll_weight > 0,
         "device": DEVICE_TYPE.get(execution.accelerator, TorchTrainingConfig.device),
         "n_devices": execution.devices,
-        "train_data_file": _optional_str(training.train_data_file),
-        "test_data_file": _optional_str(training.test_data_file),
-        "output_dir": str(training.output_dir),
         **{name: effective(name, training, execution) for name in SHARED_FIELDS},
     }
     return _filled(TorchTrainingConfig, given, training.torch, training, execution)
@@ -149,8 +146,3 @@ _NETWORK_KNOBS = tuple(
     for item in dataclasses.fields(cls)
     if item.name in TorchBackendConfig.model_fields
 )
-
-
-def _optional_str(value: object | None) -> str | None:
-    # the PyTorch backend reads file names as plain strings
-    return None if value is None else str(value)

@@ -1,10 +1,6 @@
-"""The PyTorch backend's configuration objects: every field its classes have, with their defaults.
-
-Each constructs with no arguments to the backend's own defaults, which differ from the
-canonical ones on purpose (``K`` 6, ``nphotons`` 1e5, ``amp_activation`` 'silu'); a default
-that a schema also declares is read from the schema, never restated. ``_torch.config`` fills
-them from a resolution; torch is never imported here.
-"""
+"""The PyTorch backend's configuration objects: every field its classes have, with the backend's
+own defaults, which differ from the canonical ones on purpose (``K`` 6, ``nphotons`` 1e5,
+``amp_activation`` 'silu'); a default that a schema also declares is read from it."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""Torch objects for a resolved payload: device, precision, RNG, optimiser, schedule, loaders.
-
-torch is imported only inside the functions that build torch objects, so importing the
-library never needs it; without torch, building a runtime raises ``RuntimeError`` with an
-install hint. Schedules, SGD's Nesterov momentum and 'agc' clipping are as docs/torch.md
-tables them.
-"""
+"""Torch objects for a resolved payload: device, precision, RNG, optimiser, schedule, loaders
+(docs/torch.md). torch is imported only inside the functions that build them."""
 
 from __future__ import annotations
 
@@ -49,8 +44,7 @@ class RuntimePayload(Protocol):
 
 @dataclass(frozen=True)
 class WarmupCosine:
-    """LambdaLR factor: linear warm-up from 0.1 to 1, then cosine to ``min_ratio`` at ``epochs``
-    and held there (the formula is in docs/torch.md). A dataclass, not a closure, so the
+    """The LambdaLR factor of docs/torch.md's WarmupCosine: a dataclass, not a closure, so the
     scheduler's state_dict and pickling work."""
 
     warmup: int
@@ -66,11 +60,8 @@ class WarmupCosine:
 
 @dataclass(frozen=True)
 class TorchRuntime:
-    """The torch objects and Lightning keyword arguments of one run (docs/torch.md).
-
-    For an inference payload ``training`` is None, ``trainer_kwargs`` has no training-only keys
-    and :meth:`make_optimizer` / :meth:`make_scheduler` raise ``ValueError``.
-    """
+    """The torch objects and Lightning keyword arguments of one run (docs/torch.md); for an
+    inference payload ``training`` is None and what needs it raises ``ValueError``."""
 
     device: torch.device
     dtype: torch.dtype
@@ -155,11 +146,8 @@ class TorchRuntime:
         return {"optimizer": optimizer, "lr_scheduler": schedule}
 
     def clip_gradients(self, parameters: Iterable[torch.nn.Parameter]) -> None:
-        """Clip the gradients in place as configured (nothing when gradient_clip_val is None).
-
-        Lightning clips by norm and value itself (``trainer_kwargs``); call this after
-        ``backward`` for 'agc', or in a plain torch loop for any algorithm.
-        """
+        """Clip the gradients in place as configured (nothing when gradient_clip_val is None):
+        after ``backward`` for 'agc', which Lightning lacks, or in a plain torch loop."""
         import torch
 
         t = self._training("gradient clipping")
@@ -254,12 +242,10 @@ def _as_given(payload: RuntimePayload, config: TrainingConfig | InferenceConfig)
 def _config_of(payload: RuntimePayload) -> TrainingConfig | InferenceConfig:
     """The payload's training config, or its inference config."""
     # a resolver result has both properties and raises AttributeError for the other kind
-    training = getattr(payload, "training_config", None)
-    if isinstance(training, TrainingConfig):
-        return training
-    inference = getattr(payload, "inference_config", None)
-    if isinstance(inference, InferenceConfig):
-        return inference
+    for name in ("training_config", "inference_config"):
+        config = getattr(payload, name, None)
+        if isinstance(config, TrainingConfig | InferenceConfig):
+            return config
     raise ArgumentTypeError(
         f"{type(payload).__name__} has neither a training_config nor an inference_config"
     )

@@ -1,9 +1,6 @@
-"""A torchrun launch: Lightning's ``devices`` and ``num_nodes`` from torchrun's variables.
-
-An explicit ``devices`` that disagrees with LOCAL_WORLD_SIZE is an error: Lightning would
-start another number of processes per node than torchrun did. The configs keep what the
-sources gave, so a run's fingerprint is the same however it is launched (docs/torch.md).
-"""
+"""A torchrun launch: Lightning's ``devices`` and ``num_nodes`` from torchrun's variables. The
+configs keep what the sources gave, so a run's fingerprint is the same however it is launched
+(docs/torch.md)."""
 
 from __future__ import annotations
 
@@ -47,11 +44,9 @@ class TorchrunLaunch:
 def torchrun_launch(
     environ: Mapping[str, str], devices: int | str, devices_source: Source
 ) -> TorchrunLaunch | None:
-    """The torchrun launch ``environ`` describes, checked against ``execution.devices``.
-
-    None when not all four torchrun variables are set. ``devices_source`` is the provenance
-    of ``execution.devices``: only a value from the defaults may be replaced silently.
-    """
+    """The torchrun launch ``environ`` describes (None without all four variables); an explicit
+    ``execution.devices`` (by its ``devices_source``) that disagrees is an error: Lightning would
+    start another number of processes per node than torchrun did."""
     if not all(name in environ for name in TORCHRUN_VARIABLES):
         return None
     world, rank, local_rank, local_world = _layout(environ)
