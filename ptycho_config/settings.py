@@ -24,7 +24,7 @@ from ptycho_config._schemas.sections import (
     InferenceConfig,
     TrainingConfig,
 )
-from ptycho_config._sources.dotenv import read_dotenv
+from ptycho_config._sources.environment import read_dotenv
 
 __all__ = ["InferenceSettings", "TrainingSettings"]
 

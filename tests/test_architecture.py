@@ -98,7 +98,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("_sources", "_merge.provenance", "_schemas.profiles", "_legacy.values", "_merge.accelerator",
      "_datafiles.npz", "_schemas.json_schema", "_schemas.reference", "_torch.objects", "ptycho",
      "ptycho.params"),
-    ("_merge.rules", "_merge.resolve", "_factories.snapshot", "_torch.config", "_torch.torchrun",
+    ("_merge.resolve", "_factories.snapshot", "_torch.config", "_torch.torchrun",
      "_legacy.bridge", "_schemas.extension", "_factories.export"),
     ("_factories.payloads", "_torch.runtime", "_factories.factories", "settings", "distributed"),
     ("_factories.example", "__main__", "testing", "testing_plugin", "ptycho_config",

@@ -1063,7 +1063,7 @@ class TestCommandLine:
         """Whatever text a value holds (a quote included), its exported line reads back."""
         import tempfile
 
-        from ptycho_config._sources.dotenv import read_dotenv
+        from ptycho_config._sources.environment import read_dotenv
 
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "run.env"

@@ -85,7 +85,7 @@ MUTATIONS = [
     Mutation(
         "accept an unknown or ambiguous key silently",
         "ptycho_config/_sources/layer.py",
-        "self._miss(found, shorten(spelling), raw, where, candidates, foreign_is_error)",
+        "self._miss(found, shorten(spelling), raw, where, foreign_is_error)",
         "pass",
         ("tests/test_resolve.py",),
     ),

@@ -52,9 +52,9 @@ from ptycho_config._merge.resolve import (
     SourceOptions,
     merge,
     read_layers,
+    same_field_value,
     sources_of,
 )
-from ptycho_config._merge.rules import same_field_value
 from ptycho_config._schemas.base import adapter_of, message_of
 from ptycho_config._schemas.registry import KEYS, MODEL_DEFINING, PayloadKind, env_spellings
 from ptycho_config._schemas.sections import SECTIONS, ExecutionConfig

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from types import MappingProxyType
 from typing import Any
 
 from ptycho_config._errors import show, yes_or_no
@@ -23,46 +24,19 @@ class Source:
     def __str__(self) -> str:
         return f"{self.kind} ({self.detail})" if self.detail else self.kind
 
+    def noted(self, note: str, *, host_resolved: bool = False) -> Source:
+        """This source with ``note`` after its detail."""
+        detail = f"{self.detail}; {note}" if self.detail else note
+        return Source(self.kind, detail, host_resolved or self.host_resolved)
+
 
 DEFAULT_SOURCE = Source("default", "schema default")
 
 
-class Provenance(Mapping[str, Source]):
-    """The source of every key of a configuration, in schema order; read-only.
-
-    Only the sources the layers gave are stored, every other key is a schema default: a
-    resolution records the handful of keys that were set, not all 160-odd.
-    """
-
-    __slots__ = ("_given", "_keys")
-
-    def __init__(self, keys: Mapping[str, object], given: Mapping[str, Source]) -> None:
-        self._keys = keys  # every key, in order (a mapping for a quick membership test)
-        self._given = given
-
-    def __getitem__(self, key: str) -> Source:
-        found = self._given.get(key)
-        if found is not None:
-            return found
-        if key in self._keys:
-            return DEFAULT_SOURCE
-        raise KeyError(key)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._keys)
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def __repr__(self) -> str:
-        return f"Provenance({dict(self)!r})"
-
-    def with_note(self, key: str, note: str, *, host_resolved: bool = False) -> Provenance:
-        """A copy whose source of ``key`` carries ``note`` after its detail."""
-        origin = self[key]
-        detail = f"{origin.detail}; {note}" if origin.detail else note
-        noted = Source(origin.kind, detail, host_resolved or origin.host_resolved)
-        return Provenance(self._keys, {**self._given, key: noted})
+def provenance_of(keys: Iterable[str], given: Mapping[str, Source]) -> Mapping[str, Source]:
+    """The source of every key, in the order of ``keys``, read-only: the source ``given``
+    names, else the schema default."""
+    return MappingProxyType({**dict.fromkeys(keys, DEFAULT_SOURCE), **given})
 
 
 def explain(

@@ -1,4 +1,5 @@
-"""The merger: walk the source layers from highest to lowest, validate once, record provenance."""
+"""The merger: walk the source layers from highest to lowest, validate once, record provenance;
+and the rules that span layers (shared fields, pinned keys)."""
 
 from __future__ import annotations
 
@@ -23,21 +24,23 @@ from ptycho_config._errors import (
     UnknownKeyError,
     UnknownKeyProblem,
     masked,
+    same_value,
     show,
     suggest,
     yes_or_no,
 )
 from ptycho_config._files import as_path
-from ptycho_config._merge.provenance import Provenance, Source, explain
-from ptycho_config._merge.rules import join_shared_fields, once_per_shared_field, pinned_conflicts
-from ptycho_config._schemas.base import problems_from_validation
+from ptycho_config._merge.provenance import Source, explain, provenance_of
+from ptycho_config._schemas.base import adapter_of, problems_from_validation
 from ptycho_config._schemas.profiles import get_profile
 from ptycho_config._schemas.registry import (
     CONFIG_FILE_VARIABLE,
     ENV_FILE_VARIABLE,
+    KEYS,
     PAYLOAD_SECTIONS,
     PROFILE_VARIABLE,
     SECRETS_DIR_VARIABLE,
+    SHARED_FIELDS,
     SWITCHES,
     Match,
     PayloadKind,
@@ -57,8 +60,13 @@ from ptycho_config._sources.config_file import ConfigFile
 from ptycho_config._sources.environment import DotEnvFile, Environment, SecretsDirectory
 from ptycho_config._sources.kinds import precedence
 from ptycho_config._sources.layer import ConfigSource, Entry, Layer
-from ptycho_config._sources.mapping import ExecutionSource, MappingSource, Overrides, ProfileSource
-from ptycho_config._sources.settings import SettingsSource
+from ptycho_config._sources.mapping import (
+    ExecutionSource,
+    MappingSource,
+    Overrides,
+    ProfileSource,
+    SettingsSource,
+)
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,7 @@ class Resolved:
     kind: PayloadKind
     config: TrainingConfig | InferenceConfig
     execution_config: ExecutionConfig
-    provenance: Provenance
+    provenance: Mapping[str, Source]
     ignored: tuple[str, ...] = ()
     # the layers it was merged from, for the audit trail
     layers: tuple[Layer, ...] = field(default=(), repr=False, compare=False)
@@ -93,10 +101,11 @@ class Resolved:
     def with_note(self, key: str, note: str, execution: ExecutionConfig | None = None) -> Resolved:
         """This resolution with ``note`` on the source of ``key``; with ``execution``, that
         execution config instead, its ``key`` resolved for this host."""
+        noted = self.provenance[key].noted(note, host_resolved=execution is not None)
         return dataclasses.replace(
             self,
             execution_config=self.execution_config if execution is None else execution,
-            provenance=self.provenance.with_note(key, note, host_resolved=execution is not None),
+            provenance=MappingProxyType({**self.provenance, key: noted}),
         )
 
     @property
@@ -151,13 +160,9 @@ class Resolved:
 
 @dataclass(frozen=True, kw_only=True)
 class SourceOptions:
-    """Where a resolution reads, besides its overrides and execution config: the keywords that
-    ``resolve_*``, the factories and the command line share, passed on as one.
-
-    ``config_file``, ``env_file``, ``secrets_dir`` and ``profile`` default to
-    PTYCHO_CONFIG_FILE, PTYCHO_ENV_FILE, PTYCHO_SECRETS_DIR and PTYCHO_PROFILE of the
-    environment (``environ``, by default ``os.environ``).
-    """
+    """Where a resolution reads besides its overrides and execution config: the keywords that
+    ``resolve_*``, the factories and the command line share. ``config_file``, ``env_file``,
+    ``secrets_dir`` and ``profile`` default to their PTYCHO_* switch in ``environ``."""
 
     environ: Mapping[str, str] | None = None
     config_file: str | os.PathLike[str] | None = None
@@ -240,9 +245,7 @@ def read_layers(
 
 def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
     """The highest layer setting a key wins; one validation; every problem reported together.
-
-    ``layers`` must be in precedence order, as ``read_layers`` returns them.
-    """
+    ``layers`` are in precedence order, as ``read_layers`` returns them."""
     problems: list[Problem] = [p for layer in layers for p in layer.problems]
     for layer in layers:
         for message in layer.warnings:
@@ -264,11 +267,7 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
 
     nested = {section: data[section] or _unset(SECTIONS[section]) for section in NESTED_SECTIONS}
     config = _validate(payload, {**data[payload], **nested}, origin, problems)
-    execution = (
-        _validate("execution", data["execution"], origin, problems)
-        if data["execution"]
-        else _unset(SECTIONS["execution"])
-    )
+    execution = _validate("execution", data["execution"], origin, problems)
     if problems:
         problems = masked(once_per_shared_field(problems), _secrets(layers), SECRET_SHOWN)
         problems.sort(key=lambda p: (p.key, p.message))
@@ -278,10 +277,81 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
         payload,
         cast(TrainingConfig | InferenceConfig, config),
         cast(ExecutionConfig, execution),
-        Provenance(qualified_keys(payload), sources),
+        provenance_of(qualified_keys(payload), sources),
         ignored=tuple(note for layer in layers for note in layer.ignored),
         layers=tuple(layers),
     )
+
+
+def join_shared_fields(
+    payload: PayloadKind, winners: dict[str, tuple[Layer, Entry]]
+) -> list[Problem]:
+    """Give each field that training and execution both declare (``SHARED_FIELDS``) the one
+    value of the higher source; a tie (both set by one source) with different values is a
+    conflict."""
+    problems: list[Problem] = []
+    if payload != "training":
+        return problems
+    for name in sorted(SHARED_FIELDS):
+        pair = [winners.get(f"{section}.{name}") for section in ("training", "execution")]
+        found = [won for won in pair if won is not None]
+        if not found:
+            continue
+        best = min(found, key=lambda won: precedence(won[0].kind))
+        rivals = [w for w in found if w is not best and w[0].kind == best[0].kind]
+        if rivals and not same_value(rivals[0][1].value, best[1].value):
+            (first, a), (second, b) = found
+            problems.append(
+                ConflictProblem(
+                    f"training.{name}",
+                    f"training.{name} and execution.{name} are one value but "
+                    f"{first.describe(a)} gives {show(a.raw)} and "
+                    f"{second.describe(b)} gives {show(b.raw)}",
+                    source=best[0].kind,
+                )
+            )
+            continue
+        winners[f"training.{name}"] = winners[f"execution.{name}"] = best
+    return problems
+
+
+def pinned_conflicts(layers: list[Layer]) -> list[Problem]:
+    """Every value a higher layer gives to a key that a lower layer (a profile) pins: a pinned
+    key may not be contradicted."""
+    problems: list[Problem] = []
+    for low in layers:
+        for key in sorted(low.pinned):
+            pinned = low.entries[key]
+            for high in layers[: layers.index(low)]:
+                entry = high.entries.get(key)
+                if entry is None or same_field_value(key, entry.value, pinned.value):
+                    continue
+                problems.append(
+                    ConflictProblem(
+                        key,
+                        f"{low.describe(pinned)} requires {key}={show(pinned.value)} but "
+                        f"{high.describe(entry)} gives {show(entry.raw)}; the profile is "
+                        "fail-closed: drop that value or choose no profile",
+                        source=high.kind,
+                    )
+                )
+    return problems
+
+
+def same_field_value(key: str, first: Any, second: Any) -> bool:
+    """Whether two values are the same once validated as the field (e.g. 'Poisson' forms)."""
+    try:
+        adapter = adapter_of(SECTIONS[KEYS[key].section], KEYS[key].name)
+        return same_value(adapter.validate_python(first), adapter.validate_python(second))
+    except (ValidationError, ValueError, TypeError):  # an invalid value is reported elsewhere
+        return same_value(first, second)
+
+
+def once_per_shared_field(problems: list[Problem]) -> list[Problem]:
+    """A shared field's bad value is reported under its training key only, not twice."""
+    reported = {p.key for p in problems}
+    repeated = {f"execution.{name}" for name in SHARED_FIELDS if f"training.{name}" in reported}
+    return [p for p in problems if p.key not in repeated]
 
 
 def _secrets(layers: Iterable[Layer]) -> dict[str, list[str]]:
@@ -322,6 +392,8 @@ def _validate(
     section: str, data: dict[str, Any], origin: Any, problems: list[Problem]
 ) -> BaseModel | None:
     schema = SECTIONS[section]
+    if not data:
+        return _unset(schema)
     try:
         return cast(BaseModel, schema.__pydantic_validator__.validate_python(data))
     except ValidationError as error:

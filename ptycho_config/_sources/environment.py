@@ -1,11 +1,12 @@
 """PTYCHO_<FIELD> or PTYCHO_<SECTION>__<FIELD> variables, case-insensitive, as layers: from the
-process environment, a .env file (kind dotenv) or a secrets directory (kind secret).
-
-The environment is read once per call and never mutated.
+process environment, a .env file (kind dotenv) or a secrets directory (kind secret); see
+docs/environment.md and docs/containers.md. The environment is read once per call and never
+mutated.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Mapping
@@ -16,11 +17,14 @@ from typing import TypeVar
 
 from ptycho_config._errors import (
     SECRET_SHOWN,
+    FileReadError,
+    InvalidValueError,
     InvalidValueProblem,
     UnknownKeyProblem,
     shorten,
     suggest,
 )
+from ptycho_config._files import SETTINGS_FILE_CAP, missing, read_capped, require_directory
 from ptycho_config._schemas.registry import (
     ENV_PREFIX,
     KEYS,
@@ -32,11 +36,12 @@ from ptycho_config._schemas.registry import (
     env_names,
     lookup_env,
 )
-from ptycho_config._sources.dotenv import read_dotenv
 from ptycho_config._sources.kinds import SourceKind
 from ptycho_config._sources.layer import MAX_EXAMINED, Layer
-from ptycho_config._sources.secrets import read_secrets
 from ptycho_config._sources.unknown import typo_suggestions
+
+# Far above any real .env file; bounds the work of parsing one.
+MAX_DOTENV_LINES = 5_000
 
 _Text = TypeVar("_Text", str, str | None)
 
@@ -93,6 +98,59 @@ class MountedVariables:
         )
 
 
+def read_dotenv(path: Path) -> dict[str, str | None]:
+    """The variables of a .env file, as spelled there (None for a line without '='), parsed by
+    python-dotenv's parser; values are taken literally (expanding ``${VAR}`` could grow a small
+    file without bound)."""
+    from dotenv.parser import parse_stream
+
+    try:
+        text = read_capped(path, "env file", SETTINGS_FILE_CAP).decode("utf-8")
+    except (FileNotFoundError, NotADirectoryError) as error:
+        raise missing(path, "env file") from error
+    except UnicodeDecodeError as error:
+        raise FileReadError.of(path, "env file", f"it is not UTF-8 text ({error})") from error
+    # python-dotenv's parser is pure Python, and ends a line at \r\n, \n or a lone \r
+    if text.count("\n") + text.count("\r") - text.count("\r\n") > MAX_DOTENV_LINES:
+        reason = f"it has more than {MAX_DOTENV_LINES} lines, the limit for an env file"
+        raise FileReadError.of(path, "env file", reason)
+    lines: dict[str, str | None] = {}
+    problems = []
+    for binding in parse_stream(io.StringIO(text)):
+        where = f"dotenv {path}:{binding.original.line}"
+        if binding.error:
+            line = shorten(binding.original.string.strip(), 60)
+            problems.append(InvalidValueProblem("env file", f"cannot parse {line!r}", source=where))
+        elif binding.key is not None and binding.key in lines:
+            problem = "given twice in one .env file; give it once"
+            problems.append(InvalidValueProblem(shorten(binding.key), problem, source=where))
+        elif binding.key is not None:
+            lines[binding.key] = binding.value
+    if problems:
+        raise InvalidValueError.from_problems(problems, "env file")
+    return lines
+
+
+def read_secrets(folder: Path) -> tuple[dict[str, str | None], dict[str, str]]:
+    """Each PTYCHO_* file's content, stripped, by name (one file per variable, as Docker and
+    Kubernetes mount secrets); and the file's path."""
+    require_directory(folder, "secrets directory")
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as error:  # e.g. no permission to list it
+        raise FileReadError.of(folder, "secrets directory", str(error)) from error
+    files = {e.name: e for e in entries if e.name[: len(ENV_PREFIX)].upper() == ENV_PREFIX}
+    values: dict[str, str | None] = {}
+    for name, path in files.items():
+        data = read_capped(path, "secret file", SETTINGS_FILE_CAP)
+        try:
+            values[name] = data.decode("utf-8").strip()
+        except UnicodeDecodeError as error:
+            reason = f"its file {name} is not UTF-8 text"
+            raise FileReadError.of(folder, "secrets directory", reason) from error
+    return values, {name: str(path) for name, path in files.items()}
+
+
 @dataclass(frozen=True)
 class DotEnvFile(MountedVariables):
     """A .env file (``env_file=`` or PTYCHO_ENV_FILE), below the environment."""
@@ -145,10 +203,7 @@ def environment_layer(
         if isinstance(found, Miss) and found.reason == "unknown":
             _unknown(layer, name, shown, shorten(where), strict)
             continue
-        layer.add(
-            name, text, detail, found=found, raw=shown,
-            candidates=env_names(payload), foreign_is_error=False,
-        )  # fmt: skip
+        layer.add(name, text, detail, found=found, raw=shown, foreign_is_error=False)
     if strict is None and layer.unknown > MAX_EXAMINED:
         layer.warnings.append(
             f"{layer.unknown} unknown environment variables in {kind}; those after the first "

@@ -1,10 +1,5 @@
-"""The one source mechanism: every source reads itself into a Layer, and precedence is a tuple.
-
-A source is any object with a ``kind`` (one of ``SOURCE_KINDS``) and a ``read(payload)``
-method returning a :class:`Layer`: qualified key → value, plus the problems found reading it.
-The merger sorts layers by the position of their kind in ``SOURCE_KINDS`` and lets the first
-layer that sets a key win. A new source is one module with such a class and, if it is a new
-kind, one entry in the tuple.
+"""The one source mechanism: a source is any object with a ``kind`` and a ``read(payload)``
+that returns a :class:`Layer`; the merger sorts layers by kind (docs/precedence.md).
 """
 
 from __future__ import annotations
@@ -27,7 +22,6 @@ from ptycho_config._errors import (
     suggest,
 )
 from ptycho_config._schemas.registry import (
-    ENV_PREFIX,
     PAYLOAD_SECTIONS,
     Match,
     Miss,
@@ -94,7 +88,6 @@ class Layer:
         *,
         found: Match | Miss | None = None,
         raw: Any = None,
-        candidates: list[str] | None = None,
         foreign_is_error: bool = True,
     ) -> None:
         """Record one value under the key it names (``found``, by default the key the spelling
@@ -103,7 +96,7 @@ class Layer:
         raw = value if raw is None else raw
         if isinstance(found, Miss):  # the name matched nothing: it may be hostile, so cut it
             where = f"{self.kind} {shorten(detail)}".strip()
-            self._miss(found, shorten(spelling), raw, where, candidates, foreign_is_error)
+            self._miss(found, shorten(spelling), raw, where, foreign_is_error)
             return
         where = f"{self.kind} {detail}".strip()
         try:
@@ -112,65 +105,39 @@ class Layer:
             self.problems.append(InvalidValueProblem(spelling, str(error), raw, where))
             return
         if found.alias is not None and found.alias.deprecated:
-            warnings.warn(
-                f"{spelling} ({where}) is deprecated; use {found.key.name}",
-                DeprecationWarning,
-                stacklevel=5,
-            )
+            message = f"{spelling} ({where}) is deprecated; use {found.key.name}"
+            warnings.warn(message, DeprecationWarning, stacklevel=5)
         key = found.key.qualified
         previous = self.entries.get(key)
         if previous is not None and not same_value(previous.value, value):
             pairs = [(previous.spelling, previous.raw), (spelling, raw)]
-            first, second = sorted(pairs, key=lambda pair: pair[0])
-            self.problems.append(
-                ConflictProblem(
-                    key,
-                    f"given twice with different values: {first[0]}={show(first[1])} "
-                    f"and {second[0]}={show(second[1])}",
-                    source=self.kind,
-                )
-            )
+            (first, first_raw), (second, second_raw) = sorted(pairs, key=lambda pair: pair[0])
+            both = f"{first}={show(first_raw)} and {second}={show(second_raw)}"
+            rule = f"given twice with different values: {both}"
+            self.problems.append(ConflictProblem(key, rule, source=self.kind))
             return
         self.entries[key] = Entry(value, raw, spelling, detail)
 
-    def _miss(
-        self,
-        found: Miss,
-        spelling: str,
-        raw: Any,
-        where: str,
-        candidates: list[str] | None,
-        foreign_is_error: bool,
-    ) -> None:
+    def _miss(self, found: Miss, name: str, raw: Any, where: str, foreign_is_error: bool) -> None:
         if found.reason == "other_payload":
             if foreign_is_error:
-                self.problems.append(
-                    UnknownKeyProblem(
-                        spelling, f"does not apply to {self.payload} payloads", raw, where
-                    )
-                )
+                rule = f"does not apply to {self.payload} payloads"
+                self.problems.append(UnknownKeyProblem(name, rule, raw, where))
             else:
-                self.ignored.append(f"{spelling} ({where}): does not apply to {self.payload}")
+                self.ignored.append(f"{name} ({where}): does not apply to {self.payload}")
         elif found.reason == "ambiguous":
-            choices = " or ".join(found.choices)
-            self.problems.append(
-                AmbiguousKeyProblem(spelling, f"is ambiguous here; use {choices}", raw, where)
-            )
-        else:
+            rule = f"is ambiguous here; use {' or '.join(found.choices)}"
+            self.problems.append(AmbiguousKeyProblem(name, rule, raw, where))
+        else:  # variables unknown to every payload never get here (environment.py reports them)
             self.unknown += 1
             hints: tuple[str, ...] = ()
             if self.unknown <= MAX_EXAMINED:
-                pool = candidates if candidates is not None else spellings(self.payload)
-                hints = suggest(spelling, pool, same=self.key_named)
-            self.problems.append(UnknownKeyProblem(spelling, "unknown key", raw, where, hints))
+                hints = suggest(name, spellings(self.payload), same=self.key_named)
+            self.problems.append(UnknownKeyProblem(name, "unknown key", raw, where, hints))
 
     def key_named(self, spelling: str) -> object:
         """The key a spelling (or variable) names, so that each key is suggested once."""
-        found = (
-            lookup_env(spelling, self.payload)
-            if spelling[: len(ENV_PREFIX)].upper() == ENV_PREFIX
-            else None
-        )
+        found = lookup_env(spelling, self.payload)  # only a PTYCHO_* name can match
         if not isinstance(found, Match):
             found = lookup(spelling, self.payload)
         return found.key if isinstance(found, Match) else spelling
@@ -183,10 +150,9 @@ class Layer:
             if name not in SECTIONS:
                 self.add(name, value, detail, foreign_is_error=False)
             elif not isinstance(value, dict):
-                problem = "a section must be a mapping"
-                self.problems.append(
-                    InvalidValueProblem(name, problem, value, f"{self.kind} {detail}")
-                )
+                where = f"{self.kind} {detail}"
+                problem = InvalidValueProblem(name, "a section must be a mapping", value, where)
+                self.problems.append(problem)
             else:
                 for inner, item in value.items():
                     if (

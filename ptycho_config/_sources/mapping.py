@@ -1,13 +1,14 @@
 """Sources the caller hands over as Python values: overrides, an ExecutionConfig, a profile's
-name, and mappings (values inferred from data, a checkpoint's)."""
+name, mappings (values inferred from data, a checkpoint's) and pydantic-settings sources."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from ptycho_config._errors import ArgumentTypeError, show
+from ptycho_config._errors import ArgumentTypeError, Problem, PtychoConfigError, show
 from ptycho_config._schemas.profiles import get_profile
 from ptycho_config._schemas.registry import PAYLOAD_SECTIONS, PayloadKind, lookup
 from ptycho_config._schemas.sections import SECTIONS, ExecutionConfig
@@ -96,4 +97,41 @@ class MappingSource:
         for spelling, value in (self.values or {}).items():
             name = spelling if isinstance(spelling, str) else show(spelling)
             layer.add(name, value, self.details.get(spelling, ""), foreign_is_error=False)
+        return layer
+
+
+@dataclass(frozen=True)
+class SettingsSource:
+    """Any pydantic-settings source (a cloud secret store, a vault, ...), called when its layer
+    is read: what it would give a settings class is read like a config file's sections."""
+
+    source: Any
+    kind: SourceKind = "settings"
+
+    def __post_init__(self) -> None:
+        from pydantic_settings import PydanticBaseSettingsSource
+
+        if not isinstance(self.source, PydanticBaseSettingsSource):
+            got = type(self.source).__name__
+            raise ArgumentTypeError(
+                f"settings_sources must hold PydanticBaseSettingsSource instances, got {got}"
+            )
+
+    @cached_property
+    def _data(self) -> Mapping[str, Any]:
+        # called once, however often the layer is read: a remote store is asked once per call
+        name = type(self.source).__name__
+        try:
+            data = self.source()
+        except Exception as error:  # third-party code (a cloud store): any failure, named
+            message = f"settings source {name} failed: {type(error).__name__}: {error}"
+            raise PtychoConfigError(message, [Problem("settings_sources", message)]) from error
+        if not isinstance(data, Mapping):
+            message = f"settings source {name} returned {type(data).__name__}, not a mapping"
+            raise PtychoConfigError(message, [Problem("settings_sources", message)])
+        return data
+
+    def read(self, payload: PayloadKind) -> Layer:
+        layer = Layer(self.kind, payload)
+        layer.add_sections(self._data, type(self.source).__name__)
         return layer

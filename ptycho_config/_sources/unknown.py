@@ -31,16 +31,13 @@ _SEPARATORS = re.compile(r"[^A-Z0-9]")
 _LONGEST = 64
 
 
-_Names = dict[str, tuple[str, ...]]
-
-
 @dataclass(frozen=True)
 class _Known:
-    names: tuple[str, ...]  # every known variable
-    squeezed: _Names  # the same by their letters after the prefix, without separators
-    by_field: _Names  # by bare field (or alias) name
-    by_initials: _Names  # fields of several words by their initials: LR names learning_rate
-    switches: tuple[tuple[str, str], ...]  # each switch, and its letters after the prefix
+    names: list[str]  # every known variable
+    squeezed: dict[str, list[str]]  # the same by their letters after the prefix, no separators
+    by_field: dict[str, list[str]]  # by bare field (or alias) name
+    by_initials: dict[str, list[str]]  # fields of several words by initials: LR, learning_rate
+    switches: list[tuple[str, str]]  # each switch, and its letters after the prefix
 
 
 @cache
@@ -60,14 +57,8 @@ def _known_variables(schemas: tuple[type[BaseModel], ...]) -> _Known:
     for alias in ALIASES.values():
         targets = [k.env for k in KEYS.values() if k.name == alias.target]
         by_field.setdefault(alias.name.upper(), []).extend(targets)
-    switches = tuple((n, _squeeze(n[len(ENV_PREFIX) :])) for n in SWITCHES)
-    return _Known(
-        tuple(names), _frozen(squeezed), _frozen(by_field), _frozen(by_initials), switches
-    )
-
-
-def _frozen(names: dict[str, list[str]]) -> _Names:
-    return {key: tuple(found) for key, found in names.items()}
+    switches = [(n, _squeeze(n[len(ENV_PREFIX) :])) for n in SWITCHES]
+    return _Known(names, squeezed, by_field, by_initials, switches)
 
 
 def _squeeze(text: str) -> str:
@@ -107,18 +98,17 @@ def typo_suggestions(variable: str, *, edits: bool = True) -> tuple[str, ...]:
         return ()
     known = _known_variables(tuple(SECTIONS.values()))
     rest = variable[len(ENV_PREFIX) :].upper()
-    same_letters = known.squeezed.get(_squeeze(rest))
-    if same_letters and rest:
-        return same_letters
     short = _squeeze(rest)
+    if short in known.squeezed and rest:
+        return tuple(known.squeezed[short])
     cut = [n for n, letters in known.switches if len(short) > 2 and letters.startswith(short)]
     if cut:  # PTYCHO_CONFIG, PTYCHO_SECRETS: a switch cut short
         return tuple(cut)
     field = rest.rsplit("__", 1)[-1].strip("_")
     if "__" in rest and field in known.by_field:
-        return known.by_field[field]
+        return tuple(known.by_field[field])
     if field in known.by_initials:  # PTYCHO_LR: learning_rate
-        return known.by_initials[field]
+        return tuple(known.by_initials[field])
     limit = _limit(len(rest)) if edits else 0
     if limit == 0:
         return ()
