@@ -1,15 +1,11 @@
-"""The `ptycho-config` command line (also `python -m ptycho_config`): resolve, explain and export
-configurations.
-
-Exit codes (each error class carries its own, see `_errors`): 0 success, 1 unexpected error
-(a bug), 2 usage error, 3 invalid configuration, 4 missing file, 5 unreadable file or
-directory, 6 output cannot be written, 7 PyTorch backend unavailable. No traceback is printed.
-"""
+"""The `ptycho-config` command line (also `python -m ptycho_config`): its commands, formats and
+exit codes (each error class carries its own) are in docs/cli.md. No traceback is printed."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import sys
@@ -89,16 +85,12 @@ def _run_options(parser: argparse.ArgumentParser, kind: PayloadKind) -> None:
 
 
 def _shared_options(parser: argparse.ArgumentParser, sets: str = "assignments") -> None:
-    """The options of both runs alike: overrides and the sources besides the environment."""
+    """The options of both runs alike: overrides, and where PTYCHO_* values come from besides
+    the environment."""
     parser.add_argument(
         "--set", dest=sets, metavar="KEY=VALUE", action="append", type=_assignment,
         help="override one key (repeatable); 'none' sets None",
     )  # fmt: skip
-    _environment_options(parser)
-
-
-def _environment_options(parser: argparse.ArgumentParser) -> None:
-    """Where PTYCHO_* values come from besides the environment, and how unknown names count."""
     parser.add_argument(
         "--config", metavar="FILE", help="YAML, TOML or JSON config file (default "
         "PTYCHO_CONFIG_FILE)"
@@ -172,15 +164,6 @@ def _overrides(assignments: Sequence[tuple[str, str]]) -> dict[str, Any]:
     return texts
 
 
-def _options(args: argparse.Namespace, config_file: Any = None) -> SourceOptions:
-    """The sources the options name (``config_file`` unless --config names one)."""
-    return SourceOptions(
-        config_file=config_file if args.config is None else args.config,
-        strict_env=args.strict_env, env_file=args.env_file, secrets_dir=args.secrets_dir,
-        profile=args.profile,
-    )  # fmt: skip
-
-
 def _request(
     args: argparse.Namespace, kind: PayloadKind
 ) -> tuple[dict[str, Any], dict[str, Any], SourceOptions]:
@@ -202,13 +185,11 @@ def _request(
         for name, path in paths.items():
             if path is None and not {name, f"{kind}.{name}"} & set(overrides):
                 paths[name] = str(files[name])
-    return paths, overrides, _options(args, config)
-
-
-def _payload(args: argparse.Namespace) -> Any:
-    kind = RUNS[args.command]
-    paths, overrides, options = _request(args, kind)
-    return payload_of(kind, paths, overrides, None, options, strict=False)
+    options = SourceOptions(
+        config_file=config if args.config is None else args.config, strict_env=args.strict_env,
+        env_file=args.env_file, secrets_dir=args.secrets_dir, profile=args.profile,
+    )  # fmt: skip
+    return paths, overrides, options
 
 
 def _render(payload: Any, form: str, *, changed: bool = False) -> str:
@@ -259,13 +240,12 @@ def _files_read(sources: Sequence[Any]) -> list[str]:
             # a switch (PTYCHO_CONFIG_FILE) says where to read, a runtime variable is the
             # reference's own: neither is a configuration value
             reserved = sorted(name for name in source.variables if name.upper() in RESERVED_ENV)
+            switches = [name for name in reserved if name.upper() in SWITCHES]
+            runtime = [name for name in reserved if name not in switches]
             count = len(source.variables) - len(reserved)
             line = f"environment: {count} PTYCHO_* variable{'' if count == 1 else 's'}"
-            for label, names in (
-                ("switches", [name for name in reserved if name.upper() in SWITCHES]),
-                ("runtime variables", [name for name in reserved if name.upper() not in SWITCHES]),
-            ):
-                line += f"; {label}: {', '.join(names)}" if names else ""
+            line += f"; switches: {', '.join(switches)}" if switches else ""
+            line += f"; runtime variables: {', '.join(runtime)}" if runtime else ""
             lines.append(line)
         elif isinstance(source, DotEnvFile):
             lines.append(f"env file: {source.path}")
@@ -289,7 +269,10 @@ def _run(args: argparse.Namespace) -> str:
     }
     if args.command in commands:
         return commands[args.command]()
-    return _render(_payload(args), args.format, changed=args.changed)
+    kind = RUNS[args.command]
+    paths, overrides, options = _request(args, kind)
+    payload = payload_of(kind, paths, overrides, None, options, strict=False)
+    return _render(payload, args.format, changed=args.changed)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -302,7 +285,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    _never_fail_on_encoding()
+    for stream in (sys.stdout, sys.stderr):  # a character the encoding lacks is escaped (LANG=C)
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -344,14 +329,6 @@ def _show_warning(message: Warning | str, category: type[Warning], *args: Any, *
     """A warning is one line on stderr, like an error, without Python's source excerpt."""
     with contextlib.suppress(OSError):
         print(f"ptycho-config: warning: {message}", file=sys.stderr)
-
-
-def _never_fail_on_encoding() -> None:
-    """A character the terminal's encoding lacks is escaped, not an error (LANG=C, a pipe)."""
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(errors="backslashreplace")
 
 
 def _fail(message: str, code: int) -> int:

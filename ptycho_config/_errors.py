@@ -1,9 +1,5 @@
-"""The library's exceptions, each with the exit code the command line ends with (the tree:
-docs/errors.md).
-
-Every error carries ``problems``: at least one :class:`Problem` per thing that is wrong, so a
-caller (or the CLI) can list them all at once.
-"""
+"""The library's exceptions, each with its command-line exit code (the tree: docs/errors.md), and
+the ``problems`` every error carries so that a caller can list everything wrong at once."""
 
 from __future__ import annotations
 
@@ -98,11 +94,7 @@ def masked(
     """The problems with every whole-word occurrence of a secret of a key they concern
     replaced by ``shown``, in the message and the source: a message built from a secret's
     value by any rule (a bound, list parsing, a cross-field rule) never shows it.
-
-    ``secrets`` maps a key or variable name to the forms its secret value takes.
-    """
-    if not secrets:
-        return list(problems)
+    ``secrets`` maps a key or variable name to the forms its secret value takes."""
     result = []
     for problem in problems:
         words = {w for key in problem.key.split(" & ") for w in secrets.get(key, ()) if w}
@@ -153,10 +145,8 @@ class PtychoConfigError(ValueError):
 
     @classmethod
     def from_problems(cls, problems: Sequence[Problem], what: str) -> PtychoConfigError:
-        """One error listing every problem, of the most specific class that covers them all.
-
-        The message lists the first ``MAX_LISTED`` and counts the rest.
-        """
+        """One error listing every problem (the first ``MAX_LISTED``, the rest counted), of the
+        most specific class that covers them all."""
         kinds = {p.error or PtychoConfigError for p in problems}
         chosen: type[PtychoConfigError] = kinds.pop() if len(kinds) == 1 else cls
         count = len(problems)

@@ -1,11 +1,7 @@
-"""Opening the files a configuration names: regular files only, read with a size cap.
-
-A path is opened without blocking (``O_NONBLOCK``), and ``fstat`` of the open descriptor says
-what it is, so a FIFO, a device (say a symlink to ``/dev/zero``), a socket or a directory is
-refused before a byte is read, and a path swapped after a check cannot slip through; the same
-``fstat`` gives the file's size. Reads stop one byte past the cap. Every failure is one of the
-library's errors, never a bare ``OSError``.
-"""
+"""Opening the files a configuration names: regular files only, read with a size cap. A path is
+opened without blocking and judged by ``fstat`` of the descriptor, so a FIFO, a device, a socket
+or a directory is refused before a byte is read, and a path swapped after a check cannot slip
+through. Every failure is one of the library's errors, never a bare ``OSError``."""
 
 from __future__ import annotations
 
@@ -69,8 +65,6 @@ def open_regular(path: str | os.PathLike[str], what: str) -> tuple[int, int]:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0))
     except (FileNotFoundError, NotADirectoryError):
         raise
-    except IsADirectoryError as error:
-        raise FileReadError.of(path, what, "it is a directory, not a file") from error
     except OSError as error:
         raise FileReadError.of(path, what, _reason(error)) from error
     except ValueError as error:  # a NUL byte in the path
@@ -107,27 +101,24 @@ def missing(path: str | os.PathLike[str], what: str) -> ConfigFileNotFoundError:
     return ConfigFileNotFoundError(message, [Problem(what, "not found", str(path))])
 
 
-def _stat(path: Path, what: str) -> os.stat_result:
-    """'<What> not found' when absent, FileReadError when it cannot be looked at."""
+def require_file(path: Path, what: str) -> None:
+    """A readable regular file: '<What> not found' when absent, FileReadError for the rest."""
     try:
-        return os.stat(path)
+        descriptor, _ = open_regular(path, what)
     except (FileNotFoundError, NotADirectoryError) as error:
         raise missing(path, what) from error
-    except OSError as error:  # a loop of symlinks, no permission on a parent
-        raise FileReadError.of(path, what, _reason(error)) from error
-
-
-def require_file(path: Path, what: str) -> None:
-    """A file that must exist: '<What> not found' when absent, FileReadError when it is no
-    regular file."""
-    mode = _stat(path, what).st_mode
-    if not stat.S_ISREG(mode):
-        raise FileReadError.of(path, what, _not_a_file(mode))
+    os.close(descriptor)
 
 
 def require_directory(path: Path, what: str) -> None:
     """A directory that must exist and be readable."""
-    if not stat.S_ISDIR(_stat(path, what).st_mode):
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError) as error:
+        raise missing(path, what) from error
+    except OSError as error:  # a loop of symlinks, no permission on a parent
+        raise FileReadError.of(path, what, _reason(error)) from error
+    if not stat.S_ISDIR(mode):
         raise FileReadError.of(path, what, "it is not a directory")
     if not os.access(path, os.R_OK | os.X_OK):
         raise FileReadError.of(path, what, "permission denied")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from ptycho_config import (
     ConfigFileNotFoundError,
     ConflictError,
     ExecutionConfig,
+    FileReadError,
     MissingValueError,
     PtychoConfigError,
     SnapshotError,
@@ -25,6 +27,7 @@ from ptycho_config import (
     load_snapshot,
     save_snapshot,
 )
+from ptycho_config._errors import ArgumentTypeError
 from tests.conftest import CPU, make_model_dir, write_npz
 from tests.test_env_sources import Vault
 
@@ -231,6 +234,29 @@ class TestTrainingOverrides:
         """The output directory given twice with different values is an error."""
         with pytest.raises(ConflictError, match="output_dir"):
             train(train_file, tmp_path / "o", {"output_dir": "/elsewhere"}, environ={})
+
+    @pytest.mark.parametrize("paths", [(None, None), ("t.npz", "o")])
+    def test_overrides_of_no_mapping(self, paths: tuple[Any, Any]) -> None:
+        """Overrides given as pairs are an ArgumentTypeError (a TypeError), with or without
+        path arguments, never read as a mapping."""
+        with pytest.raises(ArgumentTypeError, match="overrides must be a mapping, got list"):
+            create_training_payload(*paths, [("n_groups", 8)], environ={})  # type: ignore[arg-type]
+
+    def test_unreadable_data_file(
+        self, train_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A data file that cannot be opened fails with the files' check (docs/errors.md)."""
+        real_open = os.open
+
+        def refusing(path: Any, *args: Any, **kwargs: Any) -> int:
+            if Path(path) == train_file:
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_open(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", refusing)
+        expected = f"^cannot read training data file {train_file}: permission denied$"
+        with pytest.raises(FileReadError, match=expected):
+            train(train_file, tmp_path / "o", environ={})
 
 
 class TestInferenceChecks:

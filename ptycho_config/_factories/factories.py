@@ -1,10 +1,5 @@
-"""The entry points of training and inference scripts, and the rules of a run they apply.
-
-Checks run in a fixed order and the first failure raises before anything is written: the
-paths (from any source), the files they name, then `n_groups`, then resolution, then
-(inference) agreement with the checkpoint.
-Only then is the legacy dict populated, as the very last step.
-"""
+"""The entry points of training and inference scripts: every check of a run, in the order
+docs/factories.md gives, before the legacy dict is populated as the very last step."""
 
 from __future__ import annotations
 
@@ -24,6 +19,7 @@ from pydantic import ValidationError
 from ptycho_config._datafiles.npz import DataFileFacts, inspect_data_file
 from ptycho_config._errors import (
     SECRET_SHOWN,
+    ArgumentTypeError,
     ConfigFileNotFoundError,
     ConflictError,
     ConflictProblem,
@@ -182,8 +178,22 @@ def run_sources(
     execution_config: ExecutionConfig | None,
     options: SourceOptions,
 ) -> list[ConfigSource]:
-    """The sources a run's arguments name: its path arguments are overrides."""
-    return sources_of(_with_paths(overrides, **paths), execution_config, options)
+    """The sources a run's arguments name. Its path arguments are overrides: one left None
+    leaves the key to the other sources, and the same key given differently is an error."""
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise ArgumentTypeError(f"overrides must be a mapping, got {type(overrides).__name__}")
+    given = dict(overrides or {})
+    for name, path in paths.items():
+        if path is None:
+            continue
+        if name in given and show(given[name]) != show(path) and str(given[name]) != str(path):
+            message = (
+                f"{name} is given as an argument ({show(path)}) and as an override "
+                f"({show(given[name])}); give it once"
+            )
+            raise ConflictError(message, [ConflictProblem(name, message, given[name])])
+        given[name] = path
+    return sources_of(given, execution_config, options)
 
 
 def run(
@@ -194,13 +204,9 @@ def run(
     strict: bool = False,
     complete: bool = True,
 ) -> tuple[Resolved, Snapshot | None, DataFileFacts | None, TorchrunLaunch | None]:
-    """Every rule of a run, in order: paths, files, n_groups, data, resolution, (inference)
-    agreement with the trained model, and the torchrun launch ``environ`` (default
-    ``os.environ``) describes.
-
-    ``complete=False`` (bare ``ptycho-config check``): paths may be missing; those given are
-    checked.
-    """
+    """Every rule of a run, in order, and the torchrun launch ``environ`` (default
+    ``os.environ``) describes. ``complete=False`` (bare ``ptycho-config check``): paths may be
+    missing; those given are checked."""
     explicit = read_layers(kind, sources)
     with _secret_paths_hidden(explicit, kind):  # the errors of files and models name paths
         paths = _paths(explicit, kind, complete)
@@ -230,7 +236,11 @@ def run(
         facts = None
         if data_file is not None:
             with _source_named(explicit, data_key):
-                facts = _readable(inspect_data_file(data_file, strict=strict), DATA_FILES[kind][1])
+                facts = inspect_data_file(data_file, strict=strict)
+                if (problem := facts.file_problem) is not None:  # no readable NPZ at all
+                    what = DATA_FILES[kind][1]
+                    message = f"{what} is not a readable NPZ file: {problem}; {facts.probe_fix}"
+                    raise FileReadError(message, [Problem(what, problem)]) from facts.probe_cause
             # a fallback probe size is no reading of the data: the trained model's N stands
             found.append(_inferred_source(facts, data_file, kind, with_fallback=snapshot is None))
         layers = read_layers(kind, found, explicit)
@@ -308,14 +318,6 @@ def _require_model(model_dir: Path) -> None:
         raise ModelArchiveNotFoundError(message, [problem]) from error
 
 
-def _readable(facts: DataFileFacts, what: str) -> DataFileFacts:
-    """The facts of a data file that is a readable NPZ; FileReadError for any other file."""
-    if facts.file_problem is not None:
-        message = f"{what} is not a readable NPZ file: {facts.file_problem}; {facts.probe_fix}"
-        raise FileReadError(message, [Problem(what, facts.file_problem)]) from facts.probe_cause
-    return facts
-
-
 def _with_data_check(
     resolved: Resolved, layers: list[Layer], facts: DataFileFacts, strict: bool
 ) -> Resolved:
@@ -340,25 +342,6 @@ def _with_data_check(
         stacklevel=3,
     )
     return resolved.with_note(key, note)
-
-
-def _with_paths(overrides: Mapping[str, Any] | None, **paths: object) -> dict[str, Any]:
-    """Path arguments count as overrides; one left None leaves the key to the other sources,
-    and the same key given differently as an override is an error."""
-    if overrides is not None and not isinstance(overrides, Mapping):
-        raise TypeError(f"overrides must be a mapping, got {type(overrides).__name__}")
-    given = dict(overrides or {})
-    for name, path in paths.items():
-        if path is None:
-            continue
-        if name in given and show(given[name]) != show(path) and str(given[name]) != str(path):
-            message = (
-                f"{name} is given as an argument ({show(path)}) and as an override "
-                f"({show(given[name])}); give it once"
-            )
-            raise ConflictError(message, [ConflictProblem(name, message, given[name])])
-        given[name] = path
-    return given
 
 
 def _paths(layers: list[Layer], payload: PayloadKind, complete: bool) -> dict[str, Path]:

@@ -53,17 +53,14 @@ class _Payload:
 
     @functools.cached_property
     def pt_data_config(self) -> TorchDataConfig:
-        """The PyTorch backend's data config."""
         return torch_data_config(self.config, self.training, self.data_nphotons)
 
     @functools.cached_property
     def pt_model_config(self) -> TorchModelConfig:
-        """The PyTorch backend's model config."""
         return torch_model_config(self.config, self.training, self.execution_config)
 
     @functools.cached_property
     def pt_inference_config(self) -> TorchInferenceConfig:
-        """The PyTorch backend's inference config."""
         return torch_inference_config(self.execution_config, self.training, self.config.torch)
 
     def explain(self, *, changed_only: bool = False) -> str:
@@ -98,7 +95,6 @@ class TrainingPayload(_Payload):
 
     @functools.cached_property
     def pt_training_config(self) -> TorchTrainingConfig:
-        """The PyTorch backend's training config."""
         return torch_training_config(self.training_config, self.execution_config)
 
 

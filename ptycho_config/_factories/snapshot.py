@@ -1,14 +1,5 @@
-"""Checkpoint snapshots: the resolved training configuration stored beside a trained model.
-
-A snapshot is a config document (``report_document``: the sections a config file holds, and
-what the run records under ``metadata``), so ``--config`` reruns the run from it.
-`ptycho_config.json` is written atomically (temporary file in the same directory, fsync,
-rename), so a crash never leaves a half-written snapshot for inference to trip over; the next
-save removes a temporary file whose writer was killed.
-
-The fingerprint detects accidental edits of a snapshot, not deliberate tampering: anyone who
-can edit the file can recompute it.
-"""
+"""Checkpoint snapshots: the resolved training configuration stored beside a trained model, as a
+config document that ``--config`` reruns (the format and its guarantees: docs/factories.md)."""
 
 from __future__ import annotations
 
@@ -27,7 +18,6 @@ from typing import Any, cast
 
 from ptycho_config._errors import (
     ArgumentTypeError,
-    ConfigFileNotFoundError,
     FileReadError,
     InvalidValueError,
     OutputError,
@@ -35,9 +25,9 @@ from ptycho_config._errors import (
     PtychoConfigError,
     SnapshotError,
 )
-from ptycho_config._files import SNAPSHOT_CAP, as_path, read_capped, unique_keys
+from ptycho_config._files import SNAPSHOT_CAP, as_path, missing, read_capped, unique_keys
 from ptycho_config._merge.provenance import Source
-from ptycho_config._schemas.metadata import METADATA_KEY, SCHEMA_VERSION, version_problem
+from ptycho_config._schemas.metadata import METADATA_KEY, SCHEMA_VERSION
 from ptycho_config._schemas.sections import (
     NESTED_SECTIONS,
     SECTIONS,
@@ -72,7 +62,6 @@ NOT_RUN_DEFINING = frozenset(
 
 
 def _run_defining(configs: dict[str, Any]) -> dict[str, Any]:
-    """The configs without the keys of ``NOT_RUN_DEFINING`` (a copy)."""
     return {
         section: {k: v for k, v in values.items() if f"{section}.{k}" not in NOT_RUN_DEFINING}
         for section, values in configs.items()
@@ -105,7 +94,6 @@ def fingerprint(subject: Any) -> str:
 
 
 def _digest(configs: dict[str, Any]) -> str:
-    """The hash of the configs' run-defining values."""
     try:
         canonical = json.dumps(_run_defining(configs), sort_keys=True, separators=(",", ":"))
     except ValueError as error:  # an integer longer than sys.get_int_max_str_digits()
@@ -150,7 +138,6 @@ def config_document(payload: Any, *, changed_only: bool = False) -> dict[str, An
 def report_document(payload: Any, *, changed_only: bool = False) -> dict[str, Any]:
     """The config document with what the run records under ``metadata`` (no configuration):
     a snapshot, and `--format json` and `yaml`."""
-    provenance = payload.provenance.items()
     document = config_document(payload, changed_only=changed_only)
     document[METADATA_KEY] = {
         "schema_version": SCHEMA_VERSION,
@@ -158,7 +145,7 @@ def report_document(payload: Any, *, changed_only: bool = False) -> dict[str, An
         "fingerprint": fingerprint(payload),
         "provenance": {
             key: {"kind": src.kind, "detail": src.detail}
-            for key, src in provenance
+            for key, src in payload.provenance.items()
             if not changed_only or src.kind != "default"
         },
         "overrides_applied": {
@@ -177,8 +164,7 @@ def save_snapshot(payload: Any, directory: str | os.PathLike[str]) -> Path:
     training.checked()  # one built with model_construct is refused, not written
     folder = as_path(directory, "snapshot directory")
     if not folder.is_dir():
-        message = f"Snapshot directory not found: {folder}"
-        raise ConfigFileNotFoundError(message, [Problem("directory", "not found", str(folder))])
+        raise missing(folder, "snapshot directory")
     target = folder / SNAPSHOT_NAME
     try:
         _write_atomically(target, json.dumps(report_document(payload), indent=2) + "\n")
@@ -257,6 +243,7 @@ def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
     snapshot raises :class:`SnapshotError`.
     """
     path = as_path(directory, "snapshot directory") / SNAPSHOT_NAME  # '' is no '.'
+    where = f"checkpoint snapshot {path}"
     try:
         data = read_capped(path, "checkpoint snapshot", SNAPSHOT_CAP)
     except FileNotFoundError:
@@ -265,63 +252,55 @@ def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
         reason = f"{path.parent} is not a directory"
         raise FileReadError.of(path, "checkpoint snapshot", reason) from error
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise SnapshotError(f"checkpoint snapshot {path} is not UTF-8 text: {error}") from error
-    try:
-        document = json.loads(text, object_pairs_hook=unique_keys)
-    except (ValueError, RecursionError) as error:
-        raise SnapshotError(f"checkpoint snapshot {path} is not valid JSON: {error}") from error
+        document = json.loads(data.decode("utf-8"), object_pairs_hook=unique_keys)
+    except (ValueError, RecursionError) as error:  # a UnicodeDecodeError is a ValueError
+        raise SnapshotError(f"{where} is not valid UTF-8 JSON: {error}") from error
     if not isinstance(document, dict):
-        raise SnapshotError(f"checkpoint snapshot {path} must hold a JSON object")
-    if "schema_version" in document:
+        raise SnapshotError(f"{where} must hold a JSON object")
+    if "schema_version" in document:  # version 1 kept its record at the top level
         document = _from_version_1(document)
-    metadata = document.get(METADATA_KEY)
-    version = metadata.get("schema_version") if isinstance(metadata, dict) else None
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise SnapshotError(f"checkpoint snapshot {path} has no valid schema_version")
-    if (problem := version_problem(version)) is not None:
-        raise SnapshotError(f"checkpoint snapshot {path} has schema version {version}; {problem}")
+    problems = metadata_problems(document.get(METADATA_KEY), where)  # as a config file's
+    if problems:
+        listed = "".join(f"\n  - {problem}" for problem in problems)
+        raise SnapshotError(f"{where} cannot be read:{listed}", problems)
+    metadata = document[METADATA_KEY]
     missing = [repr(name) for name in ("training", "execution") if name not in document]
     if missing:
-        raise SnapshotError(f"checkpoint snapshot {path} has no {' or '.join(missing)} section")
-    if version == SCHEMA_VERSION:  # checked as a config file's (version 1 recorded less)
-        problems = metadata_problems(metadata, f"checkpoint snapshot {path}")
-        if problems:
-            listed = "".join(f"\n  - {problem}" for problem in problems)
-            raise SnapshotError(f"checkpoint snapshot {path} is malformed:{listed}", problems)
+        raise SnapshotError(f"{where} has no {' or '.join(missing)} section")
     try:
         sections = {"training": document["training"], "execution": document["execution"]}
+        stored = sections["training"]
+        if metadata["schema_version"] == 1:
+            stored = _moved_weighting(stored)
         # the registered schemas: a snapshot of an extended configuration holds its fields
-        stored = _moved_weighting(sections["training"]) if version == 1 else sections["training"]
         training = cast(TrainingConfig, SECTIONS["training"].model_validate(stored))
         execution = cast(
             ExecutionConfig, SECTIONS["execution"].model_validate(sections["execution"])
         )
         provenance = {
-            str(key): Source(_kind(item["kind"]), str(item.get("detail", "")))
+            key: Source(_kind(item["kind"]), item.get("detail", ""))
             for key, item in metadata["provenance"].items()
         }
-        recorded = str(metadata["fingerprint"])
     except (KeyError, TypeError, AttributeError, PtychoConfigError) as error:
-        raise SnapshotError(f"checkpoint snapshot {path} is malformed: {error}") from error
+        raise SnapshotError(f"{where} is malformed: {error}") from error
     # the sections as written: a field added to the schemas later leaves them valid
-    actual = _digest(sections)
+    recorded, actual = metadata["fingerprint"], _digest(sections)
     if recorded != actual:
         raise SnapshotError(
-            f"checkpoint snapshot {path} was modified after it was written "
+            f"{where} was modified after it was written "
             f"(fingerprint {recorded} does not match its content, {actual})"
         )
-    return Snapshot(path, training, execution, provenance, recorded, version)
+    return Snapshot(path, training, execution, provenance, recorded, metadata["schema_version"])
 
 
 def _from_version_1(document: dict[str, Any]) -> dict[str, Any]:
-    """A version-1 snapshot in today's layout: it kept the sections under training_config and
-    execution_config, and what the run recorded at the top level."""
+    """A version-1 snapshot (sections under training_config and execution_config, the record
+    at the top level) in today's layout."""
     renamed = {"training_config": "training", "execution_config": "execution"}
     moved = {new: document[old] for old, new in renamed.items() if old in document}
     recorded = ("schema_version", "kind", "fingerprint", "provenance")
-    return {**moved, METADATA_KEY: {k: document[k] for k in recorded if k in document}}
+    record = {"overrides_applied": {}, **{k: document[k] for k in recorded if k in document}}
+    return {**moved, METADATA_KEY: record}
 
 
 def _moved_weighting(training: Any) -> Any:
