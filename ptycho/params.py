@@ -1,12 +1,8 @@
-"""The legacy global parameter dict ``cfg``, and all global state of the library.
+"""The legacy global parameter dict ``cfg`` (docs/legacy.md), and all global state of the library.
 
-Legacy code reads ``ptycho.params.cfg`` (dotted keys such as ``probe.big``) or calls
-``get``/``set``. ``cfg`` is always the same dict object, because callers keep references to
-it. Readers take ``dict(cfg)`` snapshots without a lock; ``set`` and every populate hold
-``_write_lock`` and change ``cfg`` with one ``dict.update``, so a snapshot never shows half
-of one. ``reset`` (for tests) also removes keys, one at a time: do not run it beside readers.
-
-This module imports nothing heavy: schema validation is imported on the first ``set``.
+``cfg`` is always the same dict object: callers keep references to it. Writers hold
+``_write_lock`` and change it with one ``dict.update``, so a ``dict(cfg)`` snapshot never shows
+half a write. Nothing heavy is imported before the first ``set``.
 """
 
 from __future__ import annotations
@@ -119,11 +115,8 @@ def ensure_defaults() -> None:
 
 
 def get(key: str, default: Any = _MISSING) -> Any:
-    """The value of ``key`` (``'bigN'`` is derived); ``default``, or KeyError, when absent.
-
-    Missing default keys are restored first. A ``bigN`` that cannot be derived from the
-    values in ``cfg`` (a bad direct write) raises InvalidValueError, whatever the default.
-    """
+    """The value of ``key``, else ``default``, else KeyError; a ``bigN`` that cannot be derived
+    (after a bad direct write) raises InvalidValueError whatever the default."""
     ensure_defaults()
     if key == "bigN":
         return get_bigN()
@@ -134,11 +127,8 @@ def get(key: str, default: Any = _MISSING) -> Any:
 
 
 def set(key: str, value: Any) -> None:
-    """Store a validated value; an invalid one raises ValueError and is not stored.
-
-    The reference's whole-dict rules (``data_source`` in ``DATA_SOURCES``, a positive
-    ``realspace_mae_weight`` needing a positive ``realspace_weight``) apply too.
-    """
+    """Store a value valid for its key and for the reference's whole-dict rules (see
+    ``_rule_problems``); an invalid one raises ValueError and is not stored."""
     stored = _checked(key, value)
     broken = [p for p in _rule_problems({**cfg, key: stored}) if p[0] == key]
     if broken:
@@ -158,23 +148,25 @@ def set(key: str, value: Any) -> None:
 def params() -> dict[str, Any]:
     """A copy of the dict (missing defaults restored) with the derived ``bigN`` added."""
     snapshot = _snapshot()
-    snapshot["bigN"] = _derived(snapshot, "bigN", _big_n)
-    return snapshot
+    return {**snapshot, "bigN": _big_n(snapshot)}
 
 
 def get_bigN() -> int:
     """``N + (gridsize - 1) * offset``."""
-    return _derived(_snapshot(), "bigN", _big_n)
+    return _big_n(_snapshot())
 
 
 def get_padding_size() -> int:
     """``(gridsize - 1) * offset + max_position_jitter``."""
-    return _derived(_snapshot(), "padding_size", _padding)
+    names = ("gridsize", "offset", "max_position_jitter")
+    gridsize, offset, jitter = _integers(_snapshot(), "padding_size", names)
+    return (gridsize - 1) * offset + jitter
 
 
 def get_padded_size() -> int:
     """``bigN + max_position_jitter``."""
-    return _derived(_snapshot(), "padded_size", lambda v: _big_n(v) + int(v["max_position_jitter"]))
+    snapshot = _snapshot()
+    return _big_n(snapshot) + _integers(snapshot, "padded_size", ("max_position_jitter",))[0]
 
 
 def print_params() -> None:
@@ -195,10 +187,10 @@ def print_params() -> None:
 
 
 def validate() -> None:
-    """Check every value in the dict and the reference's rules; one error lists all problems.
+    """Check every value in the dict, the reference's rules and ``bigN``; one InvalidValueError
+    lists every problem."""
+    from ptycho_config._errors import InvalidValueError
 
-    Raises InvalidValueError (a ValueError).
-    """
     snapshot = _snapshot()
     problems: list[tuple[str, Any, str]] = []
     for key, value in snapshot.items():
@@ -209,10 +201,8 @@ def validate() -> None:
     problems += _rule_problems(snapshot)
     try:
         _big_n(snapshot)
-    except (KeyError, TypeError, ValueError) as error:
-        problems.append(
-            ("bigN", _MISSING, f"cannot be derived from N, gridsize and offset: {error}")
-        )
+    except InvalidValueError as error:
+        problems.append(("bigN", _MISSING, error.problems[0].message))
     if problems:
         _raise(problems)
 
@@ -249,11 +239,8 @@ def reset() -> None:
 
 
 def _write_populated(values: dict[str, Any], *, report: bool = True) -> dict[str, tuple[Any, Any]]:
-    """Write a populate's values in one step; return ``{key: (old, new)}`` it replaced.
-
-    Only values that an earlier populate wrote, that still hold, and that change count.
-    ``values`` is a dict of the caller's own that nothing else changes (it is not copied).
-    """
+    """Write a populate's values (a dict of the caller's own: not copied) in one step; return
+    ``{key: (old, new)}`` for each value an earlier populate wrote, still held, and it changes."""
     with _write_lock:
         replaced = {
             key: (cfg[key], value)
@@ -283,36 +270,24 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _big_n(values: Mapping[str, Any]) -> int:
-    """N + (gridsize - 1) * offset; KeyError when one is absent, the library's error when one
-    is no integer (a bad direct write to ``cfg``)."""
-    parts = {name: values[name] for name in ("N", "gridsize", "offset")}
-    bad = {
-        k: v for k, v in parts.items() if isinstance(v, bool) or not isinstance(v, numbers.Integral)
-    }
+    n, gridsize, offset = _integers(values, "bigN", ("N", "gridsize", "offset"))
+    return n + (gridsize - 1) * offset
+
+
+def _integers(values: Mapping[str, Any], size: str, names: tuple[str, ...]) -> list[int]:
+    """The values ``size`` is derived from; InvalidValueError when one is no integer (after a
+    bad direct write to ``cfg``)."""
+    bad = [
+        name
+        for name in names
+        if isinstance(values.get(name), bool) or not isinstance(values.get(name), numbers.Integral)
+    ]
     if bad:
-        from ptycho_config._errors import InvalidValueError, Problem, show
+        from ptycho_config._errors import show
 
-        message = "bigN cannot be derived: " + ", ".join(
-            f"{k} = {show(v)} is no integer" for k, v in bad.items()
-        )
-        problems = [Problem(k, "must be an integer to derive bigN", v) for k, v in bad.items()]
-        raise InvalidValueError(f"{message}; fix params.cfg", problems)
-    return int(parts["N"]) + (int(parts["gridsize"]) - 1) * int(parts["offset"])
-
-
-def _padding(values: Mapping[str, Any]) -> int:
-    return (int(values["gridsize"]) - 1) * int(values["offset"]) + int(
-        values["max_position_jitter"]
-    )
-
-
-def _derived(values: Mapping[str, Any], name: str, derive: Any) -> int:
-    """A derived size, or InvalidValueError naming what it could not be derived from."""
-    try:
-        result: int = derive(values)
-    except (KeyError, TypeError, ValueError) as error:
-        _raise([(name, _MISSING, f"cannot be derived from params.cfg: {error}")])
-    return result
+        reason = ", ".join(f"{name} = {show(values.get(name))} is no integer" for name in bad)
+        _raise([(size, _MISSING, f"cannot be derived: {reason}")])
+    return [int(values[name]) for name in names]
 
 
 def _rule_problems(values: Mapping[str, Any]) -> list[tuple[str, Any, str]]:
@@ -335,7 +310,7 @@ def _rule_problems(values: Mapping[str, Any]) -> list[tuple[str, Any, str]]:
 
 
 def _raise(problems: list[tuple[str, Any, str]]) -> NoReturn:
-    from ptycho_config._errors import InvalidValueError, InvalidValueProblem
+    from ptycho_config._errors import InvalidValueProblem, PtychoConfigError
 
     found = [
         InvalidValueProblem(key, message, source="params.cfg")
@@ -343,20 +318,7 @@ def _raise(problems: list[tuple[str, Any, str]]) -> NoReturn:
         else InvalidValueProblem(key, message, value, "params.cfg")
         for key, value, message in problems
     ]
-    lines = "\n".join(f"  - {p}" for p in found)
-    raise InvalidValueError(f"params.cfg is invalid ({len(found)} problem(s)):\n{lines}", found)
-
-
-def _checked(key: str, value: Any) -> Any:
-    """The value to store for ``key``, or ValueError naming the key and the value."""
-    # imported here so that `import ptycho.params` stays free of pydantic
-    from ptycho_config._legacy.values import is_legacy_field, validate_legacy_value
-
-    if is_legacy_field(key):
-        return validate_legacy_value(key, value)
-    if key in DEFAULT_CFG:
-        _check_like_default(key, value)
-    return value
+    raise PtychoConfigError.from_problems(found, "params.cfg")  # an InvalidValueError
 
 
 _MAX_INT = 2**31 - 1
@@ -364,13 +326,21 @@ _MAX_INT = 2**31 - 1
 _NUMBERS = {int: numbers.Integral, float: numbers.Real}
 
 
-def _check_like_default(key: str, value: Any) -> None:
-    """A reference key that no schema declares takes the type of its reference default."""
-    from ptycho_config._errors import show
+def _checked(key: str, value: Any) -> Any:
+    """The value to store for ``key``, or ValueError naming the key and the value.
 
-    default = DEFAULT_CFG[key]
+    A field's legacy name takes what the field accepts; another reference key takes the type
+    of its default; any other key (or one whose default is None) takes anything.
+    """
+    # imported here so that `import ptycho.params` stays free of pydantic
+    from ptycho_config._errors import show
+    from ptycho_config._legacy.values import is_legacy_field, validate_legacy_value
+
+    if is_legacy_field(key):
+        return validate_legacy_value(key, value)
+    default = DEFAULT_CFG.get(key)
     if default is None:
-        return
+        return value
     kind = type(default)
     if not isinstance(value, _NUMBERS.get(kind, kind)) or (
         kind is not bool and isinstance(value, bool)
@@ -380,3 +350,4 @@ def _check_like_default(key: str, value: Any) -> None:
         )
     if kind is int and not -_MAX_INT <= value <= _MAX_INT:  # the C int the backends use
         raise ValueError(f"{key} = {show(value)}: must be within ±{_MAX_INT} (2**31 - 1)")
+    return value

@@ -43,10 +43,8 @@ def _ptycho_env_leak_check(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     for name in changed:
-        if name in before:
-            os.environ[name] = before[name]
-        else:
-            del os.environ[name]
+        os.environ.pop(name, None)
+    os.environ.update({name: before[name] for name in changed if name in before})
     pytest.fail(
         f"the test left PTYCHO_* variables changed in os.environ: {', '.join(changed)}; "
         "set them with the ptycho_env fixture (or monkeypatch.setenv) so they are restored",
@@ -122,9 +120,7 @@ def legacy_params() -> Iterator[ModuleType]:
         yield params
     finally:
         params.reset()
-        # the same dict object, refilled: callers hold references to it
-        for key in [k for k in params.cfg if k not in saved]:
-            del params.cfg[key]
+        params.cfg.clear()  # and refilled: callers hold references to this dict object
         params.cfg.update(saved)
         if sealed:
             params.seal()

@@ -1,9 +1,4 @@
-"""The legacy ``ptycho.config.config`` API, backed by the ptycho-config schemas.
-
-Existing callers (the Ptychodus GUI among them) construct configs by keyword and copy them
-into a legacy dict with :func:`update_legacy_dict`, which skips None values as the reference
-did. :func:`ptycho_config._legacy.bridge.populate_legacy_params` writes None values too.
-"""
+"""The legacy ``ptycho.config.config`` API (docs/legacy.md), backed by the ptycho-config schemas."""
 
 from __future__ import annotations
 
@@ -139,12 +134,8 @@ def validate_training_config(config: TrainingConfig) -> None:
 
 
 def validate_inference_config(config: InferenceConfig) -> None:
-    """Re-check an InferenceConfig and its model, and that its model exists on disk.
-
-    A model directory must hold ``wts.h5.zip`` (ModelArchiveNotFoundError); any other
-    ``model_path`` must exist as given, with a ``.zip`` suffix, or (for ``wts.h5``) as
-    ``wts.h5.zip`` (ConfigFileNotFoundError). Both are ValueErrors, as in the reference.
-    """
+    """Re-check an InferenceConfig and its model, and, as the reference does, that the model
+    exists on disk (the paths tried: docs/legacy.md)."""
     _revalidate(config, InferenceConfig)
     path = Path(config.model_path)
     if path.is_dir():
@@ -164,25 +155,22 @@ def validate_inference_config(config: InferenceConfig) -> None:
 
 
 def load_yaml_config(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The mapping in a YAML file (empty file: ``{}``), read as config files are (at most
-    ``CONFIG_FILE_CAP`` bytes of a regular file, YAML 1.2 numbers, no key twice); errors name
-    the file."""
+    """The mapping in a YAML file (empty file: ``{}``), read as config files are (size cap, YAML
+    1.2 numbers, no key twice); an error keeps its type and names the file."""
     import yaml  # only this function needs it
 
     where = Path(path)
     try:
         data = load_yaml(read_capped(where, "config file", CONFIG_FILE_CAP))
-    except yaml.YAMLError as error:
+    except PtychoConfigError:  # not a regular file, or too large: already names the file
+        raise
+    except (yaml.YAMLError, ValueError) as error:  # ValueError: a key twice, too many values
         message = f"invalid YAML in config file {where}: {error}"
         try:
             renamed = type(error)(message)
         except TypeError:  # some YAML errors (ReaderError) take structured arguments only
             renamed = yaml.YAMLError(message)
         raise renamed from error
-    except PtychoConfigError:  # not a regular file, or too large: already names the file
-        raise
-    except ValueError as error:  # a key twice, too many values
-        raise ValueError(f"invalid YAML in config file {where}: {error}") from error
     except OSError as error:
         message = f"cannot read config file {where}: {error.strerror}"
         raise type(error)(error.errno, message, str(where)) from error

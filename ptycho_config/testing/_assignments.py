@@ -16,7 +16,6 @@ from typing import Any
 from hypothesis import reject
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
-from pydantic_core import to_jsonable_python
 
 from ptycho_config._errors import PtychoConfigError, one_of
 from ptycho_config._merge.resolve import Resolved, merge, read_layers
@@ -27,12 +26,7 @@ from ptycho_config._sources.environment import Environment, environment_of
 from ptycho_config._sources.kinds import SOURCE_KINDS, SourceKind
 from ptycho_config._sources.layer import ConfigSource
 from ptycho_config._sources.mapping import ExecutionSource, MappingSource, Overrides
-from ptycho_config.testing._configs import (
-    equalize,
-    partners,
-    payload_schemas,
-    repair,
-)
+from ptycho_config.testing._configs import as_document, equalize, partners, payload_schemas, repair
 from ptycho_config.testing._fields import values
 
 # The kinds a source can be drawn for: every kind but the schema default.
@@ -106,12 +100,7 @@ class SourceAssignment:
     @property
     def config_document(self) -> dict[str, Any] | None:
         """The file source's content as plain data (sections as tables), or None."""
-        document: dict[str, Any] = {}
-        for key, value in self.values_of("file").items():
-            section, name = key.split(".", 1)
-            # as JSON, YAML and TOML can hold it: paths as text, tuples as lists
-            document.setdefault(section, {})[name] = to_jsonable_python(value)
-        return document or None
+        return as_document(self.values_of("file")) or None
 
     def write_config_file(self, folder: str | Path) -> Path | None:
         """Write the file source as ``config.json`` into ``folder``; None when it sets nothing."""
@@ -122,25 +111,21 @@ class SourceAssignment:
         path.write_text(json.dumps(document), encoding="utf-8")
         return path
 
-    def source_objects(self, folder: str | Path) -> list[ConfigSource]:
-        """Real sources for the kinds with one here, a plain mapping source for the others."""
-        made: list[ConfigSource] = [
-            Overrides(self.overrides),
-            ExecutionSource(self.execution_config),
-            Environment.of(self.environ),
-        ]
-        config_file = self.write_config_file(folder)
-        if config_file is not None:
-            made.append(ConfigFile(config_file))
-        native = {"override", "execution_config", "env", "file"}
-        made += [MappingSource(k, dict(v)) for k, v in self.sources.items() if k not in native]
-        return made
-
     def resolve(self, folder: str | Path | None = None) -> Resolved:
-        """Resolve through the library's merger; files go to ``folder`` (default: a temporary
-        one). Provenance names the config file by its path: compare resolutions in one folder."""
+        """Resolve through the library's merger, with the real source of each kind that has one
+        and a mapping source for the others; files go to ``folder`` (default: a temporary one).
+        Provenance names the config file by its path: compare resolutions in one folder."""
+        native = {"override", "execution_config", "env", "file"}
         with tempfile.TemporaryDirectory() as temporary:
-            layers = read_layers(self.payload, self.source_objects(folder or temporary))
+            config_file = self.write_config_file(folder or temporary)
+            made: list[ConfigSource] = [
+                Overrides(self.overrides),
+                ExecutionSource(self.execution_config),
+                Environment.of(self.environ),
+                *([] if config_file is None else [ConfigFile(config_file)]),
+                *(MappingSource(k, dict(v)) for k, v in self.sources.items() if k not in native),
+            ]
+            layers = read_layers(self.payload, made)
         return merge(self.payload, layers)
 
     def __repr__(self) -> str:

@@ -8,7 +8,7 @@ which always satisfy it. A combination some other validator rejects is discarded
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from hypothesis import reject
@@ -72,29 +72,25 @@ def equalize(flat: Mapping[str, Any], kind: PayloadKind | None, *, fill: bool = 
     return result
 
 
-def _qualify(schema: type[Schema], path: str) -> str:
-    # a nested section's field name is its section's name: 'model.N' is already qualified
-    return path if path.partition(".")[0] in nested(schema) else f"{schema.section}.{path}"
-
-
-def broken_rules(schema: type[Schema], flat: Mapping[str, Any]) -> list[tuple[str, ...]]:
-    """The qualified keys of every cross-field rule the flat values break, nested ones too."""
-    instance = build(schema, flat, validate=False)
-    broken = []
-    for rule in schema.cross_field_rules:
+def broken_rules(
+    schemas: Iterable[type[Schema]], flat: Mapping[str, Any]
+) -> list[tuple[str, ...]] | None:
+    """The qualified keys of each cross-field rule the schemas report broken (a nested section's
+    first: its problems stop the outer rules from running); None for any other problem."""
+    broken: list[tuple[str, ...]] = []
+    for schema in schemas:
         try:
-            holds = bool(rule.holds(instance))
-        except (AttributeError, TypeError, ValueError, ArithmeticError):
-            holds = False
-        if not holds:
-            broken.append(tuple(_qualify(schema, field) for field in rule.fields))
-    for child in nested(schema).values():
-        broken.extend(broken_rules(child, flat))
+            build(schema, flat)
+        except PtychoConfigError as error:
+            rules = [tuple(p.key.split(" & ")) for p in error.problems if " & " in p.key]
+            if not rules:
+                return None
+            broken += rules
     return broken
 
 
 def repair(
-    schemas: list[type[Schema]],
+    schemas: Iterable[type[Schema]],
     flat: Flat,
     keep: Collection[str] = (),
     kind: PayloadKind | None = None,
@@ -102,7 +98,7 @@ def repair(
     """``flat`` without the keys of broken rules (except ``keep``), a key and its partners
     together, and accepted by every schema; None if that cannot be had."""
     flat = equalize(flat, kind)
-    while broken := [keys for schema in schemas for keys in broken_rules(schema, flat)]:
+    while broken := broken_rules(schemas, flat):
         droppable = {
             partner
             for keys in broken
@@ -114,22 +110,17 @@ def repair(
             return None
         for key in droppable:
             del flat[key]
-    try:
-        for schema in schemas:
-            build(schema, flat)
-    except PtychoConfigError:  # a rule outside cross_field_rules
-        return None
-    return flat
+    return None if broken is None else flat
 
 
-def build(schema: type[Schema], flat: Mapping[str, Any], *, validate: bool = True) -> Any:
+def build(schema: type[Schema], flat: Mapping[str, Any]) -> Any:
     """The config: keys present in ``flat`` set, the others (nested sections too) at defaults."""
     own = {name: f"{schema.section}.{name}" for name in schema.model_fields}
     kwargs = {name: flat[key] for name, key in own.items() if key in flat}
     for name, child in nested(schema).items():
         if any(key.startswith(f"{name}.") for key in flat):
-            kwargs[name] = build(child, flat, validate=validate)
-    return schema(**kwargs) if validate else schema.model_construct(**kwargs)
+            kwargs[name] = build(child, flat)
+    return schema(**kwargs)
 
 
 # Rounds of redrawing the other keys of a broken rule before its keys fall back to defaults.
@@ -165,7 +156,7 @@ def _repaired(
     anchor: str | None = None  # the first key kept stays kept in every later round
     for _ in range(rounds):
         flat = equalize(flat, kind)
-        broken = [keys for schema in schemas for keys in broken_rules(schema, flat)]
+        broken = broken_rules(schemas, flat)
         if not broken:
             break
         # keep one key of a broken rule and redraw the others: a value that a rule allows
@@ -182,7 +173,7 @@ def _repaired(
                 flat.pop(key, None)
             else:
                 flat[key] = draw(strategies[key])
-    repaired = repair(list(schemas), flat, keep=required, kind=kind)
+    repaired = repair(schemas, flat, keep=required, kind=kind)
     if repaired is None:
         reject()
     return repaired
@@ -257,11 +248,16 @@ def _bare(key: str, kind: PayloadKind) -> bool:
 def config_documents(draw: st.DrawFn, kind: PayloadKind = "training") -> dict[str, Any]:
     """A valid config file's content (sections, some keys bare where unambiguous) as plain
     data: paths as text, tuples as lists. Write it with ``json.dumps`` or ``yaml.safe_dump``."""
+    flat = draw(valid_flat(kind))
+    return as_document(flat, bare=[k for k in flat if _bare(k, kind) and draw(st.booleans())])
+
+
+def as_document(flat: Mapping[str, Any], bare: Collection[str] = ()) -> dict[str, Any]:
+    """A config file's content as JSON, YAML and TOML can hold it (paths as text, tuples as
+    lists): each key in its section's table, or at the top level if in ``bare``."""
     document: dict[str, Any] = {}
-    for key, value in draw(valid_flat(kind)).items():
+    for key, value in flat.items():
         section, name = key.split(".", 1)
-        if _bare(key, kind) and draw(st.booleans()):
-            document[name] = to_jsonable_python(value)
-        else:
-            document.setdefault(section, {})[name] = to_jsonable_python(value)
+        table = document if key in bare else document.setdefault(section, {})
+        table[name] = to_jsonable_python(value)
     return document

@@ -33,7 +33,6 @@ from ptycho_config._schemas.sections import SECTIONS
 # Limits for numbers whose schema gives no bound: wide, yet safe for every consumer of a config.
 INT_LIMIT = 2**31 - 1
 _INVALID: Any = object()
-_TEXT = r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,15}"
 # Strings an optional field reads as None: never generated as text.
 _NONE_WORDS = frozenset({"none", "null"})
 _CONSTRAINTS = ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern")
@@ -81,13 +80,11 @@ def _integers(limits: dict[str, Any]) -> SearchStrategy[int]:
 
 
 def _floats(limits: dict[str, Any]) -> SearchStrategy[float]:
-    low = limits.get("ge", limits.get("gt"))
-    high = limits.get("le", limits.get("lt"))
     return st.floats(
-        min_value=None if low is None else float(low),
-        max_value=None if high is None else float(high),
-        exclude_min="gt" in limits and "ge" not in limits,
-        exclude_max="lt" in limits and "le" not in limits,
+        min_value=limits.get("ge", limits.get("gt")),
+        max_value=limits.get("le", limits.get("lt")),
+        exclude_min="gt" in limits,
+        exclude_max="lt" in limits,
         allow_nan=False,
         allow_infinity=False,
     )
@@ -98,10 +95,8 @@ def _texts(limits: dict[str, Any]) -> SearchStrategy[str]:
         return st.from_regex(limits["pattern"], fullmatch=True)
     low = max(1, limits.get("min_length", 0))
     high = limits.get("max_length", max(16, low))
-    text = st.from_regex(_TEXT, fullmatch=True) if low == 1 and high >= 16 else st.nothing()
-    plain = st.text("abcdefghijklmnopqrstuvwxyz0123456789_", min_size=low, max_size=high)
-    both = text.filter(lambda s: len(s) <= high) | plain
-    return both.filter(lambda s: s.lower() not in _NONE_WORDS)
+    text = st.from_regex(f"[A-Za-z0-9_][A-Za-z0-9_./-]{{{low - 1},{high - 1}}}", fullmatch=True)
+    return text.filter(lambda s: s.lower() not in _NONE_WORDS)
 
 
 def _of_type(annotation: Any, metadata: list[Any], extra: Any = None) -> SearchStrategy[Any]:
