@@ -25,7 +25,7 @@ from ptycho_config._errors import (
 )
 from ptycho_config._factories import example as _example
 from ptycho_config._factories.example import copy_example
-from ptycho_config._factories.export import env_lines
+from ptycho_config._factories.export import env_quoted, to_env
 from ptycho_config._factories.factories import (
     PATH_FLAGS,
     RUN_PATHS,
@@ -195,8 +195,8 @@ def _request(
 def _render(payload: Any, form: str, *, changed: bool = False) -> str:
     if form == "table":
         return f"{payload.explain(changed_only=changed)}\n\nfingerprint {fingerprint(payload)}"
-    if form == "env":
-        return env_lines(payload)
+    if form == "env":  # NAME=value lines, quoted where needed
+        return "\n".join(f"{name}={env_quoted(text)}" for name, text in to_env(payload).items())
     if form == "legacy":
         return json.dumps(dict(payload.legacy_params), indent=2, sort_keys=True)
     if form == "config":  # a config file that reruns this run: --config reads it back

@@ -280,11 +280,9 @@ def suggest(
     *,
     same: Callable[[str], Hashable] | None = None,
 ) -> tuple[str, ...]:
-    """The (at most three) closest candidates to a misspelled word, case-insensitively, best first.
-
-    ``same`` maps a candidate to what it names: of several spellings of one thing (``n_groups``
-    and ``training.n_groups``) only the closest is suggested.
-    """
+    """The (at most three) closest candidates to a misspelled word, case-insensitively, best
+    first; ``same`` maps a candidate to what it names, so that of several spellings of one
+    thing (``n_groups`` and ``training.n_groups``) only the closest is suggested."""
     if not isinstance(word, str) or len(word) > 100:  # no key or variable name is that long
         return ()
     # names are compared within their section ('training.nepoch' with 'training.nepochs', not

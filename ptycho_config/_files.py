@@ -62,7 +62,7 @@ def open_regular(path: str | os.PathLike[str], what: str) -> tuple[int, int]:
     FileNotFoundError (the built-in) when nothing is there, FileReadError for anything else.
     """
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0))
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except (FileNotFoundError, NotADirectoryError):
         raise
     except OSError as error:

@@ -35,11 +35,6 @@ def to_env(subject: Any) -> dict[str, str]:
     return exported
 
 
-def env_lines(subject: Any) -> str:
-    """The export as NAME=value lines, quoted where needed (see ``env_quoted``)."""
-    return "\n".join(f"{name}={env_quoted(text)}" for name, text in to_env(subject).items())
-
-
 def env_quoted(text: str) -> str:
     """``text`` as a value that a .env file (``--env-file``) reads back unchanged, and a POSIX
     shell too unless it holds both a quote ``'`` or backslash and a ``$`` or backquote: bare

@@ -4,6 +4,7 @@ config document that ``--config`` reruns (the format and its guarantees: docs/fa
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import glob
 import hashlib
 import json
@@ -181,7 +182,7 @@ def _write_atomically(target: Path, text: str) -> None:
         dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
     )
     try:
-        _lock(handle, blocking=True)  # held while writing: a cleaner leaves a locked file alone
+        fcntl.flock(handle, fcntl.LOCK_EX)  # held while writing: a cleaner leaves it alone
         os.fchmod(handle, 0o644)  # mkstemp makes it private; a model directory is often shared
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
@@ -202,37 +203,24 @@ def _write_atomically(target: Path, text: str) -> None:
 
 
 # A temporary file this old and unlocked is abandoned: the age covers the instants between
-# creating it and locking it, and between closing it and the rename.
+# creating it and locking it, and between closing it and the rename. The kernel drops a flock
+# when its holder dies, whichever host or PID namespace that is.
 ABANDONED_AFTER_S = 60.0
-
-
-def _lock(descriptor: int, *, blocking: bool) -> None:
-    """An exclusive flock (where the system has one): the kernel drops it when its holder dies,
-    whichever host or PID namespace that is. BlockingIOError when held and not ``blocking``."""
-    try:
-        import fcntl
-    except ImportError:  # no flock: the age alone decides
-        return
-    fcntl.flock(descriptor, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
 
 
 def _remove_abandoned(target: Path) -> None:
     """Delete temporary files that killed writers left beside ``target``: only those both
     older than ``ABANDONED_AFTER_S`` and not locked by a writer, never a live writer's."""
     for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
-        try:
+        with contextlib.suppress(OSError):  # locked by a live writer, or gone already
             descriptor = os.open(leftover, os.O_RDONLY | os.O_NONBLOCK)
-        except OSError:
-            continue
-        try:
-            info = os.fstat(descriptor)
-            if stat.S_ISREG(info.st_mode) and time.time() - info.st_mtime > ABANDONED_AFTER_S:
-                _lock(descriptor, blocking=False)
-                os.unlink(leftover)
-        except OSError:  # locked by a live writer, or gone already
-            pass
-        finally:
-            os.close(descriptor)
+            try:
+                info = os.fstat(descriptor)
+                if stat.S_ISREG(info.st_mode) and time.time() - info.st_mtime > ABANDONED_AFTER_S:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    os.unlink(leftover)
+            finally:
+                os.close(descriptor)
 
 
 def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
