@@ -37,7 +37,6 @@ from ptycho_config._factories.snapshot import config_document, fingerprint, repo
 from ptycho_config._merge.resolve import SourceOptions
 from ptycho_config._schemas.extension import load_extensions
 from ptycho_config._schemas.json_schema import config_file_schema
-from ptycho_config._schemas.reference import env_rows
 from ptycho_config._schemas.registry import (
     KEYS,
     RESERVED_ENV,
@@ -208,12 +207,12 @@ def _render(payload: Any, form: str, *, changed: bool = False) -> str:
 
 def _env_listing() -> str:
     lines = []
-    for key, (name, kind, default, description) in zip(KEYS.values(), env_rows(), strict=True):
-        lines.append(f"{name}  (default {default}; {kind})")
-        others = [other for other in env_variables(key) if other != name]
+    for key in KEYS.values():
+        lines.append(f"{key.env}  (default {key.default_text}; {key.type_text})")
+        others = [other for other in env_variables(key) if other != key.env]
         if others:
             lines.append(f"    also {', '.join(others)}")
-        lines.append(f"    {description}")
+        lines.append(f"    {key.description}")
     lines.append("Reserved runtime switches (never configuration keys):")
     lines += [f"  {name}" for name in sorted(RESERVED_ENV)]
     return "\n".join(lines)

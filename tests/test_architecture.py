@@ -96,7 +96,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("_schemas.torch_section", "_schemas.sections"),
     ("_schemas.registry",),
     ("_sources", "_merge.provenance", "_schemas.profiles", "_legacy.values", "_merge.accelerator",
-     "_datafiles.npz", "_schemas.json_schema", "_schemas.reference", "_torch.objects", "ptycho",
+     "_datafiles.npz", "_schemas.json_schema", "_torch.objects", "ptycho",
      "ptycho.params"),
     ("_merge.resolve", "_factories.snapshot", "_torch.config", "_torch.torchrun",
      "_legacy.bridge", "_schemas.extension", "_factories.export"),

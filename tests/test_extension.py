@@ -35,8 +35,8 @@ from ptycho_config import (
 from ptycho_config._schemas import profiles as _profiles
 from ptycho_config._schemas.extension import reset_extensions
 from ptycho_config._schemas.profiles import register_profile
-from ptycho_config._schemas.reference import fields_page
 from tests._example import write_example
+from tools.reference_pages import fields_page
 
 PACKAGE = "ptycho_dose_ext"
 MODULE = """

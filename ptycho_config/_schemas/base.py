@@ -1,8 +1,4 @@
-"""The base of every schema: frozen, strict, and raising the library's errors, never pydantic's.
-
-A pydantic ValidationError is turned here into the library's errors, in its words, so that it
-never escapes the public API.
-"""
+"""The base of every schema: frozen, strict, and raising the library's errors, never pydantic's."""
 
 from __future__ import annotations
 
@@ -47,9 +43,8 @@ from ptycho_config._errors import (
     suggest,
 )
 
-if TYPE_CHECKING:  # rules are defined with the field types, above the schemas
+if TYPE_CHECKING:  # the rules' type only: the schemas' base stays one import above _errors
     from ptycho_config._schemas.types import CrossFieldRule
-
 
 # Maps a qualified key to (source description, raw value as given), when the caller knows them.
 SourceLookup = Callable[[str], tuple[str, Any] | None]
@@ -191,7 +186,7 @@ def _qualified(section: str, path: list[str]) -> str:
     # sections nested in a config (model, torch) keep their own qualified keys
     if path and path[0] in ("model", "torch") and section != path[0]:
         return ".".join(path)
-    return ".".join([p for p in (section, *path) if p]) or section
+    return ".".join([p for p in (section, *path) if p])
 
 
 def _source(lookup: SourceLookup | None, key: str) -> str:
@@ -227,11 +222,11 @@ class Schema(BaseModel):
         if not isinstance(data, dict):
             return data
         cleaned = dict(data)
+        words = _words_of(cls)
         for name, value in data.items():
-            # a path is taken as written
-            if isinstance(value, str) and name in cls.model_fields and name not in paths_of(cls):
+            if isinstance(value, str) and name in words:
                 text = value.strip()
-                cleaned[name] = _choices_of(cls).get(name, {}).get(text.casefold(), text)
+                cleaned[name] = words[name].get(text.casefold(), text)
         return cleaned
 
     @model_validator(mode="after")
@@ -303,25 +298,15 @@ def leaves(annotation: Any) -> Iterator[Any]:
 
 
 @functools.cache
-def _choices_of(schema: type[BaseModel]) -> dict[str, dict[str, str]]:
-    """Field → {folded spelling: canonical spelling} of its Literal string choices."""
-    return {
-        name: {leaf.casefold(): leaf for leaf in leaves(info.annotation) if isinstance(leaf, str)}
-        for name, info in schema.model_fields.items()
-    }
-
-
-@functools.cache
-def paths_of(schema: type[BaseModel]) -> frozenset[str]:
-    """The fields of a schema that may hold a path."""
-    return frozenset(
-        name
-        for name, info in schema.model_fields.items()
-        if any(
-            isinstance(leaf, type) and issubclass(leaf, PurePath)
-            for leaf in leaves(info.annotation)
-        )
-    )
+def _words_of(schema: type[BaseModel]) -> dict[str, dict[str, str]]:
+    """Field → {folded spelling: canonical spelling} of its Literal string choices, for every
+    field that cannot hold a path (a path is taken as written)."""
+    words = {}
+    for name, info in schema.model_fields.items():
+        kinds = list(leaves(info.annotation))
+        if not any(isinstance(leaf, type) and issubclass(leaf, PurePath) for leaf in kinds):
+            words[name] = {leaf.casefold(): leaf for leaf in kinds if isinstance(leaf, str)}
+    return words
 
 
 @functools.cache

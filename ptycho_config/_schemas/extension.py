@@ -39,20 +39,15 @@ def register_schema(schema: type[Schema], *, legacy: Mapping[str, str] | None = 
         return
     SECTIONS[section] = schema
     if section in NESTED_SECTIONS:
-        for holder in _registry.PAYLOAD_SECTIONS:  # the sections that nest it
-            SECTIONS[holder] = _holding(SECTIONS[holder], section, schema)
+        for holder in _registry.PAYLOAD_SECTIONS:  # each section nesting it, rebuilt with it
+            parent = SECTIONS[holder]
+            description = parent.model_fields[section].description
+            nested: Any = (schema, Field(default_factory=schema, description=description))
+            SECTIONS[holder] = create_model(
+                parent.__name__, __base__=parent, __module__=parent.__module__, **{section: nested}
+            )
     # the registry derives its keys from the schemas; it needs only the new legacy names
     _registry.EXTENSION_FIELDS += tuple((name, names.get(name)) for name in sorted(added))
-
-
-def _holding(parent: type[Schema], name: str, nested: type[Schema]) -> type[Schema]:
-    """``parent`` with its nested section ``name`` of type ``nested``."""
-    description = parent.model_fields[name].description
-    field: Any = (nested, Field(default_factory=nested, description=description))
-    holder: type[Schema] = create_model(
-        parent.__name__, __base__=parent, __module__=parent.__module__, **{name: field}
-    )
-    return holder
 
 
 @functools.cache

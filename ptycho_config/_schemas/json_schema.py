@@ -60,27 +60,6 @@ def _as_read(node: Any) -> Any:
     return node
 
 
-def _field_schemas() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-    """Each qualified key's property schema, and the definitions they refer to."""
-    properties: dict[str, dict[str, Any]] = {}
-    definitions: dict[str, Any] = {}
-    for section, schema in SECTIONS.items():
-        generated = schema.model_json_schema(ref_template="#/$defs/{model}")
-        definitions.update(_as_read(generated.get("$defs", {})))
-        for key in KEYS.values():
-            if key.section == section:
-                properties[key.qualified] = _as_read(generated["properties"][key.name])
-    return properties, definitions
-
-
-def _rules_it_cannot_say() -> str:
-    """The cross-field rules of every section, which the schema does not check."""
-    rules = sorted(
-        {rule.message for schema in SECTIONS.values() for rule in schema.cross_field_rules}
-    )
-    return "Rules across fields, checked by the library only: " + "; ".join(rules) + "."
-
-
 def _through_alias(alias_name: str, target: dict[str, Any]) -> dict[str, Any]:
     alias = ALIASES[alias_name]
     note = f"Alias of {alias.target}" + (" (deprecated)." if alias.deprecated else ".")
@@ -116,10 +95,18 @@ def _within(narrow: dict[str, Any], wide: dict[str, Any]) -> bool:
 
 def config_file_schema() -> dict[str, Any]:
     """The JSON Schema of a ptycho-config file."""
-    fields, definitions = _field_schemas()
+    fields: dict[str, dict[str, Any]] = {}  # each qualified key's property schema
+    definitions: dict[str, Any] = {}  # the definitions they refer to
     properties: dict[str, Any] = {}
     for section, schema in SECTIONS.items():
-        own = {k.name: fields[k.qualified] for k in KEYS.values() if k.section == section}
+        generated = schema.model_json_schema(ref_template="#/$defs/{model}")
+        definitions.update(_as_read(generated.get("$defs", {})))
+        own = {
+            key.name: _as_read(generated["properties"][key.name])
+            for key in KEYS.values()
+            if key.section == section
+        }
+        fields |= {f"{section}.{name}": node for name, node in own.items()}
         for alias in ALIASES.values():
             if alias.target in own:
                 own[alias.name] = _through_alias(alias.name, own[alias.target])
@@ -131,22 +118,22 @@ def config_file_schema() -> dict[str, Any]:
             "properties": own,
             "additionalProperties": False,
         }
-    bare_names = sorted({k.name for k in KEYS.values()} | set(ALIASES))
-    for name in bare_names:
-        keys = _accepted(name)
-        if not keys:
-            continue
-        targets = [fields[key] for key in keys]
-        schemas = [_through_alias(name, t) if name in ALIASES else t for t in targets]
-        properties[name] = _one_of(schemas)
+    for name in sorted({k.name for k in KEYS.values()} | set(ALIASES)):
+        if keys := _accepted(name):
+            targets = [fields[key] for key in keys]
+            schemas = [_through_alias(name, t) if name in ALIASES else t for t in targets]
+            properties[name] = _one_of(schemas)
     properties[METADATA_KEY] = Metadata.model_json_schema()
+    # the cross-field rules, which JSON Schema cannot state
+    rules = {rule.message for schema in SECTIONS.values() for rule in schema.cross_field_rules}
     return {
         "$schema": DRAFT,
         "title": "ptycho-config file",
         "description": "Sections as top-level objects (the training or inference section may "
         "nest model and torch), or bare keys unambiguous in every payload. The library also "
         "reads a number written as text ('16'), a list of numbers written as text ('0.1,0.9') and "
-        "'none' for None; this schema asks for the value itself. " + _rules_it_cannot_say(),
+        "'none' for None; this schema asks for the value itself. Rules across fields, checked by "
+        f"the library only: {'; '.join(sorted(rules))}.",
         "type": "object",
         "properties": properties,
         "additionalProperties": False,

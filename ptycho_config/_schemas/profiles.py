@@ -80,8 +80,6 @@ def _value_problems(key: object, value: Any) -> list[Problem]:
         adapter_of(SECTIONS[KEYS[key].section], KEYS[key].name).validate_python(value)
     except ValidationError as error:
         return [InvalidValueProblem(key, message_of(error.errors()[0]), value)]
-    except PtychoConfigError as error:  # a field's own validator speaks the library's words
-        return [InvalidValueProblem(key, p.message, value) for p in error.problems]
     return []
 
 
@@ -113,17 +111,12 @@ _CI_DEFAULTS = {
 register_profile("ci", {**_CI_CONTRACT, **_CI_DEFAULTS}, pinned=_CI_CONTRACT)
 
 
-def profile_names() -> list[str]:
-    """The known profiles, sorted."""
-    return sorted(_PROFILES)
-
-
 def get_profile(name: str, given_by: str = "profile") -> Profile:
     """The profile of this name; an unknown name lists the known ones, and names ``given_by``
     (an argument, or the variable PTYCHO_PROFILE) unless that is the argument ``profile``."""
     found = _PROFILES.get(name) if isinstance(name, str) else None
     if found is None:
-        known = ", ".join(repr(n) for n in profile_names())
+        known = ", ".join(repr(n) for n in sorted(_PROFILES))
         source = "" if given_by == "profile" else f" (from {given_by})"
         message = (
             f"Unknown configuration profile {show(name)}{source}; supported profiles: {known}."

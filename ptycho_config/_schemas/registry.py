@@ -6,16 +6,20 @@ Nothing else in the code base restates a key, an alias, an env name or a legacy 
 from __future__ import annotations
 
 import functools
+import itertools
 import numbers
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
 
 from ptycho_config._errors import show
+from ptycho_config._schemas.base import leaves
 from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
 from ptycho_config._schemas.types import list_text
 
@@ -147,6 +151,26 @@ class Key:
     def default(self) -> Any:
         return self.info.get_default(call_default_factory=True)
 
+    @property
+    def type_text(self) -> str:
+        """'int | None', "'cpu' | 'cuda'": the annotation's types by name, its choices quoted."""
+        return " | ".join(_type_name(leaf) for leaf in leaves(self.info.annotation))
+
+    @property
+    def default_text(self) -> str:
+        """The default as `ptycho-config env` and the reference pages show it."""
+        if self.default is PydanticUndefined:
+            return "required"
+        return str(self.default) if isinstance(self.default, Path) else repr(self.default)
+
+
+def _type_name(leaf: Any) -> str:
+    if leaf is type(None):
+        return "None"
+    if isinstance(leaf, str | int | float):  # a Literal choice, not a type
+        return repr(leaf)
+    return str(getattr(leaf, "__name__", leaf))
+
 
 @dataclass(frozen=True)
 class Match:
@@ -168,6 +192,7 @@ class Miss:
 
 
 UNKNOWN = Miss("unknown")
+OTHER_PAYLOAD = Miss("other_payload")
 
 
 @dataclass(frozen=True)
@@ -188,15 +213,13 @@ def env_name(spelling: str) -> str:
 def _build_index(kind: PayloadKind, all_keys: Mapping[str, Key]) -> _Index:
     sections = PAYLOAD_SECTIONS[kind]
     own = [k for k in all_keys.values() if k.section in sections]
-    others = [k for k in all_keys.values() if k.section not in sections]
-    names: dict[str, Match | Miss] = {}
+    names: dict[str, Match | Miss] = {k.qualified: Match(k) for k in own}  # qualified first
     by_bare: dict[str, list[Key]] = {}
     for key in own:
-        names[key.qualified] = Match(key)
         by_bare.setdefault(key.name, []).append(key)
-    for key in others:
-        names.setdefault(key.qualified, Miss("other_payload"))
-        names.setdefault(key.name, Miss("other_payload"))
+    for key in all_keys.values():
+        if key.section not in sections:  # 'inference.model_path' is no typo in training
+            names[key.qualified] = names[key.name] = OTHER_PAYLOAD
     for bare, keys in by_bare.items():
         if bare in SHARED_FIELDS:
             keys = [k for k in keys if k.section == kind] or keys
@@ -207,28 +230,24 @@ def _build_index(kind: PayloadKind, all_keys: Mapping[str, Key]) -> _Index:
             else Miss("ambiguous", tuple(k.qualified for k in keys))
         )
     for alias in ALIASES.values():
-        for key in by_bare.get(alias.target, []):
-            names[f"{key.section}.{alias.name}"] = Match(key, alias)
-        for key in others:  # 'training.epochs' is no typo in an inference payload
+        for key in all_keys.values():
             if key.name == alias.target:
-                names.setdefault(f"{key.section}.{alias.name}", Miss("other_payload"))
-        target = names.get(alias.target)
-        names[alias.name] = (
-            Match(target.key, alias)
-            if isinstance(target, Match)
-            else (target if target is not None else UNKNOWN)
-        )
+                own_key = key.section in sections
+                names[f"{key.section}.{alias.name}"] = (
+                    Match(key, alias) if own_key else OTHER_PAYLOAD
+                )
+        target = names.get(alias.target, UNKNOWN)
+        names[alias.name] = Match(target.key, alias) if isinstance(target, Match) else target
     env: dict[str, Match | Miss] = {}
     for name, found in names.items():
         if isinstance(found, Miss) and found.reason == "ambiguous":
             found = Miss("ambiguous", tuple(all_keys[q].env for q in found.choices))
         env[env_name(name)] = found
-    qualified = dict.fromkeys(k.qualified for k in own)
-    by_section: dict[str, list[tuple[str, str]]] = {}
-    for key in own:
-        by_section.setdefault(key.section, []).append((key.qualified, key.name))
-    fields = tuple((section, tuple(names)) for section, names in by_section.items())
-    return _Index(tuple(own), qualified, fields, names, env)
+    fields = tuple(
+        (section, tuple((k.qualified, k.name) for k in keys))
+        for section, keys in itertools.groupby(own, key=lambda k: k.section)
+    )
+    return _Index(tuple(own), dict.fromkeys(k.qualified for k in own), fields, names, env)
 
 
 # The fields extensions added, each with its legacy name (None: never written to the legacy

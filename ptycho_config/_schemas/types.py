@@ -48,16 +48,13 @@ def _power_of_two(value: int) -> int:
     return value
 
 
-def one_of(*allowed: int) -> Callable[[int], int]:
-    """A validator accepting only the given integers (and their string forms, via lax int)."""
+PROBE_SIZES = (64, 128, 256)
 
-    def check(value: int) -> int:
-        if value not in allowed:
-            choices = ", ".join(str(a) for a in allowed)
-            raise ValueError(f"must be one of {choices}, got {show(value)}")
-        return value
 
-    return check
+def _probe_size(value: int) -> int:
+    if value not in PROBE_SIZES:
+        raise ValueError(f"must be one of 64, 128, 256, got {show(value)}")
+    return value
 
 
 @dataclass(frozen=True, eq=False)
@@ -188,20 +185,18 @@ def _finite(value: Any) -> Any:
 PLAIN_NUMBER = BeforeValidator(_plain_number)
 # Counts fit the C int the backends use; seeds fit torch's generator (it takes int64 or uint64).
 MAX_COUNT = 2**31 - 1
-SEED_RANGE = (-(2**63), 2**64 - 1)
 FINITE = BeforeValidator(_finite)
 POSITIVE = Bounds("positive", ge=1)
 AT_MOST_MAX_COUNT = Bounds(f"at most {MAX_COUNT}", le=MAX_COUNT)
 Int = Annotated[int, PLAIN_NUMBER]
 PositiveInt = Annotated[int, PLAIN_NUMBER, POSITIVE, AT_MOST_MAX_COUNT]
 NonNegativeInt = Annotated[int, PLAIN_NUMBER, Bounds("non-negative", ge=0), AT_MOST_MAX_COUNT]
-# JSON Schema has no rule for powers of two: it lists those within the bound
-_POWERS_OF_TWO = [2**n for n in range(MAX_COUNT.bit_length())]
 PowerOfTwo = Annotated[
     Int,
     AfterValidator(_power_of_two),
     AT_MOST_MAX_COUNT,
-    WithJsonSchema({"type": "integer", "enum": _POWERS_OF_TWO}),
+    # JSON Schema has no rule for powers of two: it lists those within the bound
+    WithJsonSchema({"type": "integer", "enum": [2**n for n in range(MAX_COUNT.bit_length())]}),
 ]
 # gridsize² channels: 32 gives 1,024, far past any model that fits in memory
 MAX_GRIDSIZE = 32
@@ -218,7 +213,7 @@ OpenUnitFloat = Annotated[float, PLAIN_NUMBER, Bounds("in (0, 1)", gt=0, lt=1)]
 
 
 ProbeSize = Annotated[
-    Int, AfterValidator(one_of(64, 128, 256)), Field(json_schema_extra={"enum": [64, 128, 256]})
+    Int, AfterValidator(_probe_size), Field(json_schema_extra={"enum": list(PROBE_SIZES)})
 ]
 ModelType = Annotated[
     Literal["pinn", "supervised"],
@@ -236,7 +231,7 @@ OptionalPositiveFloat = OrNone[PositiveFloat]
 Seed = Annotated[
     int,
     PLAIN_NUMBER,
-    Bounds("within torch's seed range, -2**63 to 2**64 - 1", ge=SEED_RANGE[0], le=SEED_RANGE[1]),
+    Bounds("within torch's seed range, -2**63 to 2**64 - 1", ge=-(2**63), le=2**64 - 1),
 ]
 OptionalSeed = OrNone[Seed]
 

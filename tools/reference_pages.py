@@ -1,17 +1,15 @@
-"""Reference tables generated from the registry, so the docs cannot drift from the code.
+"""Write the reference pages of docs/reference from the registered schemas.
 
-`python -m ptycho_config._schemas.reference docs/reference` rewrites the pages; a test checks them.
+    .venv/bin/python tools/reference_pages.py docs/reference
+
+`tests/test_docs.py` checks that the committed pages are what this writes now.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
-from pydantic_core import PydanticUndefined
-
-from ptycho_config._schemas.base import leaves
 from ptycho_config._schemas.registry import (
     ALIASES,
     KEYS,
@@ -25,29 +23,11 @@ from ptycho_config._schemas.registry import (
 )
 from ptycho_config._schemas.sections import SECTIONS
 
-
-def _default(key: Key) -> str:
-    value = key.default
-    if value is PydanticUndefined:
-        return "required"
-    return str(value) if isinstance(value, Path) else repr(value)
+_GENERATED = "Generated from the schemas by `python tools/reference_pages.py docs/reference`."
 
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|")
-
-
-def _type(key: Key) -> str:
-    """'int | None', "'cpu' | 'cuda'": the annotation's types by name, its choices quoted."""
-    return " | ".join(_shown(leaf) for leaf in leaves(key.info.annotation))
-
-
-def _shown(leaf: Any) -> str:
-    if leaf is type(None):
-        return "None"
-    if isinstance(leaf, str | int | float):  # a Literal choice, not a type
-        return repr(leaf)
-    return str(getattr(leaf, "__name__", leaf))
 
 
 def _bare_env(key: Key) -> str:
@@ -68,11 +48,6 @@ def _bare_env(key: Key) -> str:
     return f"{head}{'; '.join(notes)}"
 
 
-_GENERATED = (
-    "Generated from the schemas by `python -m ptycho_config._schemas.reference docs/reference`."
-)
-
-
 def fields_page() -> str:
     """Every key with its type, default, legacy name and description."""
     lines = ["# Field reference", "", _GENERATED, ""]
@@ -82,7 +57,7 @@ def fields_page() -> str:
         for key in (k for k in KEYS.values() if k.section == section):
             legacy = f"`{key.legacy}`" if key.legacy else "never written"
             lines.append(
-                f"| `{key.qualified}` | {_md(_type(key))} | `{_default(key)}` | {legacy} "
+                f"| `{key.qualified}` | {_md(key.type_text)} | `{key.default_text}` | {legacy} "
                 f"| {key.description} |"
             )
         lines.append("")
@@ -106,15 +81,12 @@ def environment_page() -> str:
         "|---|---|---|---|",
     ]
     for key in KEYS.values():
-        lines.append(f"| `{key.env}` | {_bare_env(key)} | `{_default(key)}` | {key.description} |")
+        lines.append(
+            f"| `{key.env}` | {_bare_env(key)} | `{key.default_text}` | {key.description} |"
+        )
     lines += ["", "Reserved runtime switches (never configuration keys):", ""]
     lines += [f"- `{name}`" for name in sorted(RESERVED_ENV)]
     return "\n".join(lines) + "\n"
-
-
-def env_rows() -> list[tuple[str, str, str, str]]:
-    """(variable, type, default, description) of every key, for the command line."""
-    return [(key.env, _type(key), _default(key), key.description) for key in KEYS.values()]
 
 
 PAGES = {"fields.md": fields_page, "environment.md": environment_page}
