@@ -15,7 +15,6 @@ from contextlib import redirect_stderr, redirect_stdout
 from typing import Any
 
 from ptycho_config._errors import (
-    BackendUnavailableError,
     ConfigFileNotFoundError,
     ConflictError,
     ConflictProblem,
@@ -48,10 +47,7 @@ from ptycho_config._sources.config_file import ConfigFile, dump_yaml
 from ptycho_config._sources.environment import DotEnvFile, Environment, SecretsDirectory
 from ptycho_config._sources.mapping import ProfileSource
 
-EXIT_OK, EXIT_BUG, EXIT_USAGE = 0, 1, 2
-EXIT_INVALID, EXIT_MISSING = PtychoConfigError.exit_code, ConfigFileNotFoundError.exit_code
-EXIT_UNREADABLE, EXIT_OUTPUT = FileReadError.exit_code, OutputError.exit_code
-EXIT_BACKEND = BackendUnavailableError.exit_code
+EXIT_OK, EXIT_BUG = 0, 1  # the rest: each error class carries its own (2: argparse's usage)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells and other command lines report Ctrl-C
 FORMATS = ("table", "json", "yaml", "env", "legacy", "config")
 TRIMMED_BY_CHANGED = "table, config, json or yaml"
@@ -312,12 +308,13 @@ def _outcome(args: argparse.Namespace) -> int:
             load_extensions()  # installed packages that add fields
             output = _run(args)
     except PtychoConfigError as error:
-        prefix = "missing file: " if error.exit_code == EXIT_MISSING else ""
+        prefix = "missing file: " if error.exit_code == ConfigFileNotFoundError.exit_code else ""
         return _fail(f"{prefix}{error}", error.exit_code)
     except FileNotFoundError as error:
-        return _fail(f"missing file: {error}", EXIT_MISSING)
+        return _fail(f"missing file: {error}", ConfigFileNotFoundError.exit_code)
     except OSError as error:
-        return _fail(f"cannot read {error.filename or 'a file'}: {error.strerror}", EXIT_UNREADABLE)
+        reason = f"cannot read {error.filename or 'a file'}: {error.strerror}"
+        return _fail(reason, FileReadError.exit_code)
     except Exception as error:  # the promise is no traceback, even for a bug
         detail = f"{type(error).__name__}: {error}"
         return _fail(f"unexpected error ({detail}); please report this as a bug", EXIT_BUG)
@@ -345,7 +342,7 @@ def _emit(output: str, *, newline: bool = True) -> int:
         sys.stdout.flush()
     except OSError as error:
         _discard_stdout()
-        return _fail(f"cannot write the output: {error.strerror or error}", EXIT_OUTPUT)
+        return _fail(f"cannot write the output: {error.strerror or error}", OutputError.exit_code)
     return EXIT_OK
 
 

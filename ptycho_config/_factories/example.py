@@ -57,32 +57,24 @@ def copy_example(folder: str | os.PathLike[str]) -> Path:
     (a full disk, a read-only parent) leaves nothing behind; every failure is an OutputError.
     """
     target = as_path(folder, "example directory")
+    cause = None
     try:
-        _check_target(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
-            staging.chmod(0o755)  # mkdtemp makes it private; an example is meant to be shared
-            shutil.copytree(EXAMPLE_DIR, staging, dirs_exist_ok=True)
-            os.replace(staging, target)  # an empty directory is replaced, a full one refused
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-    except OutputError:
-        raise
+        if target.is_symlink() or (target.exists() and not target.is_dir()):
+            reason = "it exists and is not a directory; name a new directory"
+        elif target.is_dir() and any(target.iterdir()):
+            reason = "it exists and is not empty; name a new or empty directory"
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+            try:
+                staging.chmod(0o755)  # mkdtemp makes it private; an example is meant to be shared
+                shutil.copytree(EXAMPLE_DIR, staging, dirs_exist_ok=True)
+                os.replace(staging, target)  # an empty directory is replaced, a full one refused
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            return target
     except OSError as error:
-        reason = error.strerror or str(error)
-        raise _output_error(target, f"cannot write it there ({reason})") from error
-    return target
-
-
-def _check_target(target: Path) -> None:
-    if target.is_symlink() or (target.exists() and not target.is_dir()):
-        raise _output_error(target, "it exists and is not a directory; name a new directory")
-    if target.is_dir() and any(target.iterdir()):
-        raise _output_error(target, "it exists and is not empty; name a new or empty directory")
-
-
-def _output_error(target: Path, reason: str) -> OutputError:
+        reason, cause = f"cannot write it there ({error.strerror or error})", error
     message = f"cannot write the example into {target}: {reason}"
-    return OutputError(message, [Problem("directory", reason, str(target))])
+    raise OutputError(message, [Problem("directory", reason, str(target))]) from cause

@@ -1,9 +1,6 @@
 """The portable export: what explicit sources set, as PTYCHO_* variables to ship to a container.
-
-Values inferred from data, read from a checkpoint or resolved for this host are left out (a
-host-resolved 'auto' is exported as 'auto'): sourced on another host, with its own data and
-model, the export resolves there as the original call would have.
-"""
+Nothing inferred from data, read from a checkpoint or resolved for this host ('auto' stays
+'auto'): sourced on another host, the export resolves there as the original call would have."""
 
 from __future__ import annotations
 

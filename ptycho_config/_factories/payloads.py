@@ -1,8 +1,6 @@
 """What the factories return: the canonical configs, the backend objects and the audit trail.
-
-The PyTorch backend's objects (``pt_*``) are built on first access, from the resolution the
-payload was made from: a TensorFlow run never reads them, and they hold some 130 fields.
-"""
+The PyTorch objects (``pt_*``, some 130 fields) are built on first access: a TensorFlow run
+never reads them."""
 
 from __future__ import annotations
 
