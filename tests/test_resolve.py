@@ -222,6 +222,27 @@ class TestEnvironment:
         assert resolved.training_config.scheduler == "Exponential"
         assert resolved.execution_config.scheduler == "Exponential"
 
+    def test_shared_field_keys_from_two_sources_take_the_higher(self) -> None:
+        """training.scheduler and execution.scheduler from different sources: the higher
+        source's value and provenance hold for both keys."""
+        resolved = resolve_training(
+            {"execution.scheduler": "Exponential"},
+            environ={"PTYCHO_TRAINING__SCHEDULER": "WarmupCosine"},
+        )
+        assert resolved.training_config.scheduler == "Exponential"
+        assert resolved.execution_config.scheduler == "Exponential"
+        origin = resolved.provenance["training.scheduler"]
+        assert Source("override", "execution.scheduler") == origin
+
+    def test_shared_field_keys_from_one_source_must_agree(self) -> None:
+        """One source giving training.scheduler and execution.scheduler different values is a
+        conflict naming both."""
+        given = {"training.scheduler": "Exponential", "execution.scheduler": "WarmupCosine"}
+        with pytest.raises(ConflictError, match=r"training\.scheduler and execution\.scheduler"):
+            resolve_training(given, environ={})
+        same = {"training.scheduler": "Exponential", "execution.scheduler": "Exponential"}
+        assert resolve_training(same, environ={}).execution_config.scheduler == "Exponential"
+
     def test_two_spellings_with_different_values(self) -> None:
         """The same key spelled twice with different values is an error naming both."""
         with pytest.raises(ConflictError, match=r"PTYCHO_N_GROUPS.*PTYCHO_TRAINING__N_GROUPS"):

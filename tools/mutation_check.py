@@ -183,8 +183,8 @@ MUTATIONS = [
     Mutation(
         "read reserved switch names case-sensitively",
         "ptycho_config/_sources/environment.py",
-        "        upper = name.upper()\n",
-        "        upper = name\n",
+        "            upper = name.upper()\n",
+        "            upper = name\n",
         ("tests/test_resolve.py", "tests/test_env_sources.py"),
     ),
     Mutation(

@@ -1,10 +1,6 @@
-"""Resolve ``accelerator='auto'`` for this host, importing torch only where the run needs it.
-
-The TensorFlow backend never reads the PyTorch execution settings, so for it 'auto' becomes
-'cpu' without importing torch (a second of start-up and 200 MB saved on the default call).
-The PyTorch backend needs torch anyway: 'auto' becomes 'cuda' when torch sees a CUDA device,
-else 'cpu' with the reference's CPU-fallback warning (its wording kept).
-"""
+"""Resolve ``accelerator='auto'`` for this host. The TensorFlow backend never reads the PyTorch
+execution settings, so for it 'auto' becomes 'cpu' without importing torch (a second of
+start-up and 200 MB saved on the default call); the PyTorch backend asks torch for CUDA."""
 
 from __future__ import annotations
 
@@ -18,7 +14,7 @@ from ptycho_config._schemas.sections import ExecutionConfig
 TORCH_MISSING = (
     "PyTorch backend selected but torch is not installed; install it with: pip install torch>=2.2"
 )
-# Ends the provenance detail of a value resolved for this host; portable exports look for it.
+# Ends the provenance detail of a value resolved for this host (Source.host_resolved marks it).
 ON_THIS_HOST = "on this host"
 # The torch device type of each accelerator.
 DEVICE_TYPE = {"cpu": "cpu", "gpu": "cuda", "cuda": "cuda", "mps": "mps"}
@@ -35,18 +31,16 @@ def import_torch() -> object:
     try:
         import torch
     except ImportError as error:
-        raise BackendUnavailableError(TORCH_MISSING, [_problem(TORCH_MISSING)]) from error
+        problem = Problem("model.backend", TORCH_MISSING, "pytorch")
+        raise BackendUnavailableError(TORCH_MISSING, [problem]) from error
     except Exception as error:  # a broken install fails in arbitrary ways at import time
         message = (
             f"PyTorch backend selected but importing torch failed ({type(error).__name__}: "
             f"{error}); reinstall it with: pip install torch>=2.2"
         )
-        raise BackendUnavailableError(message, [_problem(message)]) from error
+        problem = Problem("model.backend", message, "pytorch")
+        raise BackendUnavailableError(message, [problem]) from error
     return torch
-
-
-def _problem(message: str) -> Problem:
-    return Problem("model.backend", message, "pytorch")
 
 
 def resolve_accelerator(execution: ExecutionConfig, backend: str) -> ExecutionConfig:

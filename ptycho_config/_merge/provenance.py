@@ -34,8 +34,7 @@ DEFAULT_SOURCE = Source("default", "schema default")
 
 
 def provenance_of(keys: Iterable[str], given: Mapping[str, Source]) -> Mapping[str, Source]:
-    """The source of every key, in the order of ``keys``, read-only: the source ``given``
-    names, else the schema default."""
+    """Every key's source, in the order of ``keys`` (read-only); keys not given are defaults."""
     return MappingProxyType({**dict.fromkeys(keys, DEFAULT_SOURCE), **given})
 
 

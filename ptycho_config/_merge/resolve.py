@@ -58,7 +58,7 @@ from ptycho_config._schemas.sections import (
 from ptycho_config._schemas.types import list_text
 from ptycho_config._sources.config_file import ConfigFile
 from ptycho_config._sources.environment import DotEnvFile, Environment, SecretsDirectory
-from ptycho_config._sources.kinds import precedence
+from ptycho_config._sources.kinds import SOURCE_KINDS
 from ptycho_config._sources.layer import ConfigSource, Entry, Layer
 from ptycho_config._sources.mapping import (
     ExecutionSource,
@@ -144,11 +144,10 @@ class Resolved:
 
     def _models(self) -> dict[str, BaseModel]:
         """The model holding each section's fields."""
-        config = self.config
         return {
-            self.kind: config,
-            "model": config.model,
-            "torch": config.torch,
+            self.kind: self.config,
+            "model": self.config.model,
+            "torch": self.config.torch,
             "execution": self.execution_config,
         }
 
@@ -185,8 +184,7 @@ def sources_of(
     checkpoint: Mapping[str, Any] | None = None,
 ) -> list[ConfigSource]:
     """The sources the arguments of ``resolve_*`` and the factories name, in any order."""
-    strict_env = options.strict_env
-    environment = Environment.of(options.environ, strict=strict_env)
+    environment = Environment.of(options.environ, strict=options.strict_env)
     sources: list[ConfigSource] = [
         Overrides(overrides),
         ExecutionSource(execution_config),
@@ -200,10 +198,10 @@ def sources_of(
 
     env_file, given_by = chosen(options.env_file, "env_file", ENV_FILE_VARIABLE)
     if env_file is not None:
-        sources.append(DotEnvFile(as_path(env_file, given_by), strict_env))
+        sources.append(DotEnvFile(as_path(env_file, given_by), options.strict_env))
     secrets_dir, given_by = chosen(options.secrets_dir, "secrets_dir", SECRETS_DIR_VARIABLE)
     if secrets_dir is not None:
-        sources.append(SecretsDirectory(as_path(secrets_dir, given_by), strict_env))
+        sources.append(SecretsDirectory(as_path(secrets_dir, given_by), options.strict_env))
     sources += [SettingsSource(source) for source in options.settings_sources]
     config_file, given_by = chosen(options.config_file, "config_file", CONFIG_FILE_VARIABLE)
     if config_file is not None:
@@ -219,14 +217,13 @@ def sources_of(
     return sources
 
 
-def _switches(variables: Mapping[str, str]) -> dict[str, str]:
+def _switches(variables: Mapping[str, str | None]) -> dict[str, str | None]:
     """The reserved switches (e.g. PTYCHO_CONFIG_FILE) set, in any letter case; spellings of
     one switch that disagree are an error."""
-    given: dict[str, dict[str, str]] = {}
+    given: dict[str, dict[str, str | None]] = {}
     for variable, value in variables.items():
-        name = variable.upper()
-        if name in SWITCHES:
-            given.setdefault(name, {})[variable] = value
+        if variable.upper() in SWITCHES:
+            given.setdefault(variable.upper(), {})[variable] = value
     for name, spellings in given.items():
         if len(set(spellings.values())) > 1:
             shown = " and ".join(f"{k}={v!r}" for k, v in sorted(spellings.items()))
@@ -240,7 +237,7 @@ def read_layers(
 ) -> list[Layer]:
     """Every source read into its layer, with layers ``read`` earlier, in precedence order."""
     layers = [*read, *(source.read(payload) for source in sources)]
-    return sorted(layers, key=lambda layer: precedence(layer.kind))
+    return sorted(layers, key=lambda layer: SOURCE_KINDS.index(layer.kind))
 
 
 def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
@@ -289,29 +286,24 @@ def join_shared_fields(
     """Give each field that training and execution both declare (``SHARED_FIELDS``) the one
     value of the higher source; a tie (both set by one source) with different values is a
     conflict."""
-    problems: list[Problem] = []
     if payload != "training":
-        return problems
+        return []
+    problems: list[Problem] = []
     for name in sorted(SHARED_FIELDS):
-        pair = [winners.get(f"{section}.{name}") for section in ("training", "execution")]
-        found = [won for won in pair if won is not None]
+        keys = (f"training.{name}", f"execution.{name}")
+        found = [winners[key] for key in keys if key in winners]
         if not found:
             continue
-        best = min(found, key=lambda won: precedence(won[0].kind))
-        rivals = [w for w in found if w is not best and w[0].kind == best[0].kind]
-        if rivals and not same_value(rivals[0][1].value, best[1].value):
-            (first, a), (second, b) = found
-            problems.append(
-                ConflictProblem(
-                    f"training.{name}",
-                    f"training.{name} and execution.{name} are one value but "
-                    f"{first.describe(a)} gives {show(a.raw)} and "
-                    f"{second.describe(b)} gives {show(b.raw)}",
-                    source=best[0].kind,
-                )
+        (first, a), (second, b) = found[0], found[-1]
+        if first.kind == second.kind and not same_value(a.value, b.value):
+            rule = (
+                f"{keys[0]} and {keys[1]} are one value but {first.describe(a)} gives "
+                f"{show(a.raw)} and {second.describe(b)} gives {show(b.raw)}"
             )
+            problems.append(ConflictProblem(keys[0], rule, source=first.kind))
             continue
-        winners[f"training.{name}"] = winners[f"execution.{name}"] = best
+        best = min(found, key=lambda won: SOURCE_KINDS.index(won[0].kind))
+        winners[keys[0]] = winners[keys[1]] = best
     return problems
 
 
@@ -319,22 +311,19 @@ def pinned_conflicts(layers: list[Layer]) -> list[Problem]:
     """Every value a higher layer gives to a key that a lower layer (a profile) pins: a pinned
     key may not be contradicted."""
     problems: list[Problem] = []
-    for low in layers:
+    for index, low in enumerate(layers):
         for key in sorted(low.pinned):
             pinned = low.entries[key]
-            for high in layers[: layers.index(low)]:
+            for high in layers[:index]:
                 entry = high.entries.get(key)
                 if entry is None or same_field_value(key, entry.value, pinned.value):
                     continue
-                problems.append(
-                    ConflictProblem(
-                        key,
-                        f"{low.describe(pinned)} requires {key}={show(pinned.value)} but "
-                        f"{high.describe(entry)} gives {show(entry.raw)}; the profile is "
-                        "fail-closed: drop that value or choose no profile",
-                        source=high.kind,
-                    )
+                rule = (
+                    f"{low.describe(pinned)} requires {key}={show(pinned.value)} but "
+                    f"{high.describe(entry)} gives {show(entry.raw)}; the profile is "
+                    "fail-closed: drop that value or choose no profile"
                 )
+                problems.append(ConflictProblem(key, rule, source=high.kind))
     return problems
 
 

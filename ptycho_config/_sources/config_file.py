@@ -1,10 +1,5 @@
-"""A configuration file: YAML (safe loading only), TOML or JSON, by extension.
-
-Sections are top-level tables (`model:`, `training:`, `inference:`, `execution:`); bare
-unambiguous keys may also stand at the top level. The training or inference section may nest
-the model and torch sections, as a config's own ``model_dump()`` does. One top-level key,
-``metadata``, is no configuration: see ``_schemas.metadata``.
-"""
+"""A configuration file: YAML (safe loading only), TOML or JSON, by extension; sections, bare
+keys, a config's own ``model_dump()`` and ``metadata`` as docs/cli.md describes them."""
 
 from __future__ import annotations
 
@@ -62,8 +57,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
     except ValueError as error:  # tomllib.TOMLDecodeError is one
         _fail(path, f"cannot parse config file {path} as {kind}: {error}", error)
     except RecursionError as error:
-        message = f"cannot parse config file {path} as {kind}: nested too deeply"
-        _fail(path, message, error)
+        _fail(path, f"cannot parse config file {path} as {kind}: nested too deeply", error)
     except Exception as error:  # yaml.YAMLError has no common base with the others
         if type(error).__module__.startswith("yaml"):
             _fail(path, f"cannot parse config file {path} as yaml: {error}", error)
@@ -114,13 +108,12 @@ def _parse(kind: str, text: str) -> Any:
     return load_yaml(text)
 
 
-# YAML 1.2 core schema numbers, the only ones read as numbers: 1.1's octal (0512), base 60
-# (1:30) and underscores (1_000) are plain text, which a number field then rejects by value.
+# YAML 1.2 core schema numbers, the only ones read as numbers: 0512 is 512, not 1.1's octal;
+# base 60 (1:30) and underscores (1_000) are plain text, which a number field rejects by value.
 _YAML_INT = r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
 _YAML_FLOAT = (
     r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)"
 )
-_INT_BASES = {"0o": 8, "0x": 16}
 _INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 # add_implicit_resolver's arguments: tag, pattern, the characters a match may start with
 _NUMBER_RESOLVERS = (
@@ -145,9 +138,8 @@ def _yaml_loader() -> Any:
         }
 
         def construct_yaml_int(self, node: Any) -> int:
-            text = str(self.construct_scalar(node))
-            base = _INT_BASES.get(text[:2], 10)
-            return int(text[2:] if base != 10 else text, base)
+            text = str(self.construct_scalar(node))  # 0o and 0x take their base; 017 is 17
+            return int(text, 0) if text[:2] in ("0o", "0x") else int(text)
 
         def flatten_mapping(self, node: Any) -> None:
             """Merge keys ('<<'): of the merged mappings the earlier gives a key, and the

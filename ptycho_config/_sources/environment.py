@@ -54,15 +54,14 @@ def ptycho_variables(environ: Mapping[str, _Text]) -> dict[str, _Text]:
 
 @dataclass(frozen=True)
 class Environment:
-    """Every PTYCHO_* variable under its qualified key; unknown ones as ``strict`` says.
+    """Every PTYCHO_* variable under its qualified key; of the unknown ones, ``strict`` None
+    fails on typo-like names only (the others are skipped with a warning), True on all.
+    ``details`` gives each variable's provenance detail (by default its name)."""
 
-    ``strict``: None fails on typo-like names only (others are skipped with a warning),
-    True fails on every unknown name, False on none.
-    """
-
-    variables: Mapping[str, str]
+    variables: Mapping[str, str | None]
     strict: bool | None = None
     kind: SourceKind = "env"
+    details: Mapping[str, str] | None = None
 
     @classmethod
     def of(cls, environ: Mapping[str, str] | None, *, strict: bool | None = None) -> Environment:
@@ -70,7 +69,41 @@ class Environment:
         return cls(ptycho_variables(os.environ if environ is None else environ), strict)
 
     def read(self, payload: PayloadKind) -> Layer:
-        return environment_layer(self.variables, payload, strict=self.strict)
+        layer = Layer(self.kind, payload)
+        for name in sorted(self.variables):
+            upper = name.upper()
+            detail = name if self.details is None else self.details[name]
+            where = f"{self.kind} {detail}"
+            if upper in SWITCHES and self.kind != "env":  # ignoring it would drop, say, a profile
+                problem = (
+                    "is read from the process environment or its command-line option only, "
+                    "not from a .env file or a secret; set it there"
+                )
+                layer.problems.append(InvalidValueProblem(name, problem, source=where))
+                continue
+            if upper in RESERVED_ENV:
+                continue
+            text = self.variables[name]
+            if text is None:  # a bare NAME line in a .env file
+                layer.problems.append(InvalidValueProblem(name, "has no value", source=where))
+                continue
+            # a mounted secret's content never shows in a message, whatever its name
+            shown = SECRET_SHOWN if self.kind == "secret" else text
+            found = lookup_env(upper, payload)
+            if self.kind == "secret":
+                layer.secrets[name] = [text]
+                if isinstance(found, Match):
+                    layer.secrets[found.key.qualified] = [text]
+            if isinstance(found, Miss) and found.reason == "unknown":
+                _unknown(layer, name, shown, shorten(where), self.strict)
+                continue
+            layer.add(name, text, detail, found=found, raw=shown, foreign_is_error=False)
+        if self.strict is None and layer.unknown > MAX_EXAMINED:
+            layer.warnings.append(
+                f"{layer.unknown} unknown environment variables in {self.kind}; those after the "
+                f"first {MAX_EXAMINED} were not checked for typos by edit distance"
+            )
+        return layer
 
 
 @dataclass(frozen=True)
@@ -84,8 +117,7 @@ class MountedVariables:
 
     @cached_property
     def loaded(self) -> tuple[dict[str, str | None], dict[str, str]]:
-        """The variables, and by name the file each came from: read once, however often the
-        layer is read."""
+        """The variables, and by name the file each came from: read once per call."""
         if self.kind == "secret":
             return read_secrets(self.path)
         variables = ptycho_variables(read_dotenv(self.path))
@@ -93,9 +125,7 @@ class MountedVariables:
 
     def read(self, payload: PayloadKind) -> Layer:
         variables, files = self.loaded
-        return environment_layer(
-            variables, payload, strict=self.strict, kind=self.kind, details=files
-        )
+        return Environment(variables, self.strict, self.kind, files).read(payload)
 
 
 def read_dotenv(path: Path) -> dict[str, str | None]:
@@ -165,66 +195,16 @@ class SecretsDirectory(MountedVariables):
     kind: SourceKind = "secret"
 
 
-def environment_layer(
-    variables: Mapping[str, str | None],
-    payload: PayloadKind,
-    *,
-    strict: bool | None = None,
-    kind: SourceKind = "env",
-    details: Mapping[str, str] | None = None,
-) -> Layer:
-    """The layer of some PTYCHO_* variables; ``details`` gives each one's provenance detail."""
-    layer = Layer(kind, payload)
-    for name in sorted(variables):
-        upper = name.upper()
-        detail = name if details is None else details[name]
-        where = f"{kind} {detail}"
-        if upper in SWITCHES and kind != "env":  # ignoring it would silently drop, say, a profile
-            problem = (
-                "is read from the process environment or its command-line option only, "
-                "not from a .env file or a secret; set it there"
-            )
-            layer.problems.append(InvalidValueProblem(name, problem, source=where))
-            continue
-        if upper in RESERVED_ENV:
-            continue
-        text = variables[name]
-        if text is None:  # a bare NAME line in a .env file, or a secret file that was skipped
-            problem = "has no value"
-            layer.problems.append(InvalidValueProblem(name, problem, source=where))
-            continue
-        # a mounted secret's content never shows in a message, whatever its name
-        shown = SECRET_SHOWN if kind == "secret" else text
-        found = lookup_env(upper, payload)
-        if kind == "secret":
-            layer.secrets[name] = [text.strip()]
-            if isinstance(found, Match):
-                layer.secrets[found.key.qualified] = [text.strip()]
-        if isinstance(found, Miss) and found.reason == "unknown":
-            _unknown(layer, name, shown, shorten(where), strict)
-            continue
-        layer.add(name, text, detail, found=found, raw=shown, foreign_is_error=False)
-    if strict is None and layer.unknown > MAX_EXAMINED:
-        layer.warnings.append(
-            f"{layer.unknown} unknown environment variables in {kind}; those after the first "
-            f"{MAX_EXAMINED} were not checked for typos by edit distance"
-        )
-    return layer
-
-
 def _unknown(layer: Layer, name: str, text: str, where: str, strict: bool | None) -> None:
     """A typo-like name fails by default; any other unknown name is skipped and warned about."""
     layer.unknown += 1
     examine = layer.unknown <= MAX_EXAMINED
     hint = typo_suggestions(name, edits=examine)
     if strict or (strict is None and hint):
-        closest: tuple[str, ...] = ()
-        if examine:
-            closest = suggest(name.upper(), env_names(layer.payload), same=layer.key_named)
-        suggestions = hint or closest
-        problem = "unknown environment variable"
-        shown = shorten(name)
-        layer.problems.append(UnknownKeyProblem(shown, problem, text, where, suggestions))
+        if examine and not hint:
+            hint = suggest(name.upper(), env_names(layer.payload), same=layer.key_named)
+        rule = "unknown environment variable"
+        layer.problems.append(UnknownKeyProblem(shorten(name), rule, text, where, hint))
         return
     tip = f"; did you mean {' or '.join(hint)}?" if hint else ""
     origin = "" if layer.kind == "env" else f" (from {where})"

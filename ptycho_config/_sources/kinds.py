@@ -28,8 +28,3 @@ SOURCE_KINDS: tuple[SourceKind, ...] = (
 EXPLICIT_KINDS: frozenset[SourceKind] = frozenset(
     {"override", "execution_config", "env", "dotenv", "secret", "settings", "file"}
 )
-
-
-def precedence(kind: SourceKind) -> int:
-    """The rank of a source kind: lower wins."""
-    return SOURCE_KINDS.index(kind)

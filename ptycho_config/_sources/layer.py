@@ -33,9 +33,8 @@ from ptycho_config._schemas.registry import (
 from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
 from ptycho_config._sources.kinds import SourceKind
 
-# Unknown names of one source that get suggestions (and, for variables, the edit-distance
-# typo test): as many as a message lists; the rest are reported without, so that thousands
-# of them cost little.
+# Unknown names of one source that get suggestions (and, for variables, the edit-distance typo
+# test), as many as a message lists; the rest are reported without, so thousands cost little.
 MAX_EXAMINED = MAX_LISTED
 
 
@@ -72,8 +71,7 @@ class Layer:
     pinned: frozenset[str] = frozenset()
     # unknown names met so far (the first MAX_EXAMINED get suggestions)
     unknown: int = 0
-    # by key and by name, what no message may show (a mounted secret's content as given);
-    # the merger masks it
+    # by key and by name, a mounted secret's content as given: the merger masks it in messages
     secrets: dict[str, list[str]] = field(default_factory=dict)
 
     def describe(self, entry: Entry) -> str:

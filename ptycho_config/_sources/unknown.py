@@ -1,10 +1,9 @@
-"""Unknown PTYCHO_* variables: a typo of ours, or another tool's variable sharing the prefix.
+"""Unknown PTYCHO_* variables: a typo of ours, or another tool's variable sharing the prefix?
 
 A name is typo-like when, after the prefix, it is close to a known name by edit distance,
-spells a known name with other separators (``PTYCHO_BATCHSIZE``, ``PTYCHO_MODEL_N``), cuts a
-source switch short (``PTYCHO_CONFIG``), or puts a known field under another section
-(``PTYCHO_EXECUTION__BATCH_SIZE``). Typo-like names are errors by default; any other unknown
-name is skipped with a warning.
+spells one with other separators (``PTYCHO_BATCHSIZE``, ``PTYCHO_MODEL_N``) or by its initials
+(``PTYCHO_LR``), cuts a switch short (``PTYCHO_CONFIG``), or puts a known field under another
+section (``PTYCHO_EXECUTION__BATCH_SIZE``).
 """
 
 from __future__ import annotations
@@ -90,10 +89,8 @@ def _distance(first: str, second: str, limit: int) -> int:
 
 
 def typo_suggestions(variable: str, *, edits: bool = True) -> tuple[str, ...]:
-    """The known variables an unknown one looks like a typo of; empty if it looks like none.
-
-    ``edits=False`` skips the edit-distance test, the one that costs more than a lookup.
-    """
+    """The known variables an unknown one looks like a typo of, if any; ``edits=False`` skips
+    the edit-distance test, the one that costs more than a lookup."""
     if len(variable) > len(ENV_PREFIX) + _LONGEST:
         return ()
     known = _known_variables(tuple(SECTIONS.values()))
@@ -112,9 +109,5 @@ def typo_suggestions(variable: str, *, edits: bool = True) -> tuple[str, ...]:
     limit = _limit(len(rest)) if edits else 0
     if limit == 0:
         return ()
-    scored = []
-    for name in known.names:
-        distance = _distance(rest, name[len(ENV_PREFIX) :], limit)
-        if distance <= limit:
-            scored.append((distance, name))
-    return tuple(name for _, name in sorted(scored)[:3])
+    scored = [(_distance(rest, name[len(ENV_PREFIX) :], limit), name) for name in known.names]
+    return tuple(name for distance, name in sorted(scored)[:3] if distance <= limit)
