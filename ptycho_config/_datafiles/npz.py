@@ -262,24 +262,20 @@ def _read(data_file: str | os.PathLike[str]) -> DataFileFacts:
     path = os.path.abspath(data_file) if data_file != "" else ""
     try:
         fd, size = open_regular(path, "data file")
-    except (FileNotFoundError, NotADirectoryError) as e:
-        return _fallback(
-            f"data file {path or repr('')} does not exist", "fix the path or set N explicitly", e
-        )
-    except FileReadError as e:
-        return _fallback(
-            f"cannot read probeGuess from {path}: {e.reason}", cause=e, whole_file=True
-        )
-    try:  # buffered: a raw read may return less than asked, which zipfile takes as truncation
+        # buffered: a raw read may return less than asked, which zipfile takes as truncation
         with os.fdopen(fd, "rb") as stream, _open_archive(stream, size) as archive:
             # by name, as `getinfo` finds them (a name written twice: the last)
             members = {info.filename: info for info in archive.infolist()}
             nphotons, why = _read_nphotons(archive, members, path)
             facts = _read_probe(archive, members, path)
-        if nphotons is not None or why is not None:  # most data files hold no `_metadata`
-            facts = replace(facts, nphotons=nphotons, nphotons_problem=why)
+    except (FileNotFoundError, NotADirectoryError) as e:
+        problem = f"data file {path or repr('')} does not exist"
+        return _fallback(problem, "fix the path or set N explicitly", e)
     except (Unreadable, OSError) as e:
-        facts = _fallback(f"cannot read probeGuess from {path}: {e}", cause=e, whole_file=True)
+        reason = e.reason if isinstance(e, FileReadError) else e
+        return _fallback(f"cannot read probeGuess from {path}: {reason}", cause=e, whole_file=True)
+    if nphotons is not None or why is not None:  # most data files hold no `_metadata`
+        facts = replace(facts, nphotons=nphotons, nphotons_problem=why)
     return facts
 
 

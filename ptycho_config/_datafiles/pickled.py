@@ -108,11 +108,13 @@ _ALLOWED_GLOBALS = dict.fromkeys(
 )
 
 
-def _unpickler(data: bytes) -> Any:
-    """pickle's Unpickler with the allowed globals as its only way to a global."""
+def unpickle_item(data: bytes) -> Any:
+    """The object a pickled 0-d object array holds; anything but plain values is refused."""
     import pickle
 
     class MetadataUnpickler(pickle.Unpickler):
+        """pickle's Unpickler with the allowed globals as its only way to a global."""
+
         def find_class(self, module: str, name: str) -> Any:
             try:
                 return _ALLOWED_GLOBALS[(module, name)]
@@ -122,14 +124,9 @@ def _unpickler(data: bytes) -> Any:
                     "(refused without running it)"
                 ) from None
 
-    return MetadataUnpickler(io.BytesIO(data))
-
-
-def unpickle_item(data: bytes) -> Any:
-    """The object a pickled 0-d object array holds; anything but plain values is refused."""
     try:
         _check_opcodes(data)
-        array = _unpickler(data).load()
+        array = MetadataUnpickler(io.BytesIO(data)).load()
         if not isinstance(array, _ArrayState):
             raise Unreadable("its pickle holds no array")
         return array.item()

@@ -65,15 +65,12 @@ def torch_data_config(
     elif nphotons is None:
         nphotons = _trained(training, "nphotons")
     given = {
-        "N": model.N,
         "grid_size": (model.gridsize, model.gridsize),
         "C": model.gridsize**2,
         "K": config.neighbor_count,
         "nphotons": nphotons,
-        "probe_scale": model.probe_scale,
-        "subsample_seed": config.subsample_seed,
     }
-    return _filled(TorchDataConfig, given, config.torch)
+    return _filled(TorchDataConfig, given, config.torch, config, model)
 
 
 def torch_model_config(

@@ -89,17 +89,11 @@ class TorchRuntime:
         import torch
 
         t = self._training("an optimizer")
+        common: dict[str, Any] = {"lr": t.learning_rate, "weight_decay": t.weight_decay}
         if t.optimizer == "sgd":
-            return torch.optim.SGD(
-                params,
-                lr=t.learning_rate,
-                momentum=t.momentum,
-                weight_decay=t.weight_decay,
-                nesterov=t.momentum > 0,
-            )
+            return torch.optim.SGD(params, momentum=t.momentum, nesterov=t.momentum > 0, **common)
         adam = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
-        betas = (t.adam_beta1, t.adam_beta2)
-        return adam(params, lr=t.learning_rate, betas=betas, weight_decay=t.weight_decay)
+        return adam(params, betas=(t.adam_beta1, t.adam_beta2), **common)
 
     def make_scheduler(
         self, optimizer: torch.optim.Optimizer
