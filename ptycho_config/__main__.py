@@ -23,7 +23,6 @@ from ptycho_config._errors import (
     PtychoConfigError,
 )
 from ptycho_config._factories import example as _example
-from ptycho_config._factories.example import copy_example
 from ptycho_config._factories.export import env_quoted, to_env
 from ptycho_config._factories.factories import (
     PATH_FLAGS,
@@ -260,7 +259,7 @@ def _run(args: argparse.Namespace) -> str:
         "schema": lambda: json.dumps(config_file_schema(), indent=2),
         "env": _env_listing,
         "check": lambda: _check(args),
-        "example": lambda: f"example written to {copy_example(args.directory)}",
+        "example": lambda: f"example written to {_example.copy_example(args.directory)}",
     }
     if args.command in commands:
         return commands[args.command]()

@@ -9,10 +9,9 @@ from typing import Any
 
 from ptycho_config._schemas.registry import KEYS
 from ptycho_config._sources.environment import env_text
-from ptycho_config._sources.kinds import SOURCE_KINDS
+from ptycho_config._sources.kinds import EXPLICIT_KINDS
 
-# override, execution_config, env, dotenv, secret, settings, file, profile
-EXPORTED_KINDS = frozenset(SOURCE_KINDS[: SOURCE_KINDS.index("checkpoint")])
+EXPORTED_KINDS = EXPLICIT_KINDS | {"profile"}
 
 
 def to_env(subject: Any) -> dict[str, str]:

@@ -124,10 +124,8 @@ def create_inference_payload(
     strict: bool = False,
     profile: str | None = None,
 ) -> InferencePayload:
-    """Resolve an inference configuration against the trained model's snapshot, then populate.
-
-    Path arguments and ``strict`` as for ``create_training_payload``.
-    """
+    """Resolve an inference configuration against the trained model's snapshot, then populate;
+    path arguments and ``strict`` as for ``create_training_payload``."""
     paths = {"model_path": model_path, "test_data_file": test_data_file, "output_dir": output_dir}
     options = SourceOptions(
         environ=environ, config_file=config_file, strict_env=strict_env, env_file=env_file,
