@@ -327,11 +327,8 @@ _NUMBERS = {int: numbers.Integral, float: numbers.Real}
 
 
 def _checked(key: str, value: Any) -> Any:
-    """The value to store for ``key``, or ValueError naming the key and the value.
-
-    A field's legacy name takes what the field accepts; another reference key takes the type
-    of its default; any other key (or one whose default is None) takes anything.
-    """
+    """The value to store for ``key`` (what a field of that legacy name accepts, else the type
+    of the reference default, else anything), or ValueError naming the key and the value."""
     # imported here so that `import ptycho.params` stays free of pydantic
     from ptycho_config._errors import show
     from ptycho_config._legacy.values import is_legacy_field, validate_legacy_value

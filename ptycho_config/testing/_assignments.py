@@ -1,8 +1,5 @@
-"""Random values per source, with the value each key must resolve to: precedence as a property.
-
-The oracle is ``SOURCE_KINDS``: a key resolves to the value of the first kind in it that sets
-the key, else to its default. A source kind added there is drawn without an edit here.
-"""
+"""Random values per source, and what each key must resolve to: the value of the first kind in
+``SOURCE_KINDS`` that sets it, else its default (a kind added there is drawn without an edit)."""
 
 from __future__ import annotations
 
@@ -138,10 +135,8 @@ def source_assignments(
     sources: Iterable[SourceKind] = DRAWN_KINDS,
     max_keys: int = 6,
 ) -> SearchStrategy[SourceAssignment]:
-    """Random valid values for random keys in each source kind, the whole result valid.
-
-    ``sources`` limits the kinds drawn; ``max_keys`` bounds the keys per source.
-    """
+    """Random valid values for at most ``max_keys`` random keys in each of ``sources``, the
+    whole result valid."""
     kind = one_of("kind", kind, PAYLOAD_SECTIONS)
     kinds = tuple(one_of("a source kind", source, DRAWN_KINDS) for source in sources)
     for key in keys_of(kind):
@@ -178,12 +173,6 @@ def _assignments(
             chosen[draw(st.sampled_from(givers))][key] = draw(strategies[key])
     # one source giving a key and its partner two values is a conflict: give them one
     sources = {source: equalize(given, kind, fill=False) for source, given in chosen.items()}
-    # an instance (the ExecutionConfig argument) must be valid on its own, before merging
-    if "execution_config" in sources:
-        alone = repair([ExecutionConfig], sources["execution_config"])
-        if alone is None:
-            reject()
-        sources["execution_config"] = alone
     # the keys of rules the winning values break are dropped from every source
     expected = SourceAssignment(kind, sources).expected
     winners = repair(payload_schemas(kind), expected, keep=required, kind=kind)
@@ -195,7 +184,7 @@ def _assignments(
     }
     # only the kinds that set something: a counterexample stays short
     assignment = SourceAssignment(kind, {source: given for source, given in kept.items() if given})
-    try:  # the ExecutionConfig argument, once more: it may have lost a key
+    try:  # an instance (the ExecutionConfig argument) must be valid on its own
         assignment.execution_config  # noqa: B018 - building it is the check
     except PtychoConfigError:
         reject()

@@ -1,9 +1,5 @@
-"""Valid whole configurations: every key drawn from its field, cross-field rules respected.
-
-A configuration is drawn flat (qualified key → value, absent keys at their defaults); the keys
-of a rule in the schemas' ``cross_field_rules`` that it breaks fall back to their defaults,
-which always satisfy it. A combination some other validator rejects is discarded.
-"""
+"""Valid whole configurations, drawn flat (qualified key → value, absent keys at defaults): the
+keys of a cross-field rule that a draw breaks fall back to their defaults, which satisfy it."""
 
 from __future__ import annotations
 

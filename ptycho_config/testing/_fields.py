@@ -1,8 +1,5 @@
-"""Valid values of one field, derived from its annotation: types, choices, bounds, validators.
-
-No field is named here, and every value passes the field's own validation: a strategy yields
-only values the field accepts, in the canonical form it stores (what a source resolves to).
-"""
+"""Valid values of one field, derived from its annotation (types, choices, bounds) and put
+through the field's own validation: the canonical form it stores, what a source resolves to."""
 
 from __future__ import annotations
 
