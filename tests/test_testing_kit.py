@@ -371,6 +371,15 @@ class TestShrinking:
         # it (up to 4 others over 40 seeds here), but never the dozens an unshrunk draw sets.
         assert len(shown) <= 5, notes
 
+    @pytest.mark.parametrize(
+        "strategy",
+        [training_configs, inference_configs, environments, config_documents, source_assignments],
+    )
+    def test_strategies_show_a_short_repr(self, strategy: Callable[[], Any]) -> None:
+        """Hypothesis notes a strategy's repr when a draw is rejected: it is short, and making
+        it gives no 'overly large repr' warning (an error where warnings are errors)."""
+        assert len(repr(strategy())) < 100
+
 
 class TestAssignments:
     """The oracle of source_assignments follows the precedence order."""

@@ -155,37 +155,42 @@ def source_assignments(
         )
         for source in kinds
     }
-    return _assignments(kind, pairs, strategies)
-
-
-@st.composite
-def _assignments(
-    draw: st.DrawFn,
-    kind: PayloadKind,
-    pairs: dict[SourceKind, SearchStrategy[list[tuple[str, Any]]]],
-    strategies: dict[str, SearchStrategy[Any]],
-) -> SourceAssignment:
-    chosen = {source: dict(draw(given)) for source, given in pairs.items()}
     required = [key for key in strategies if KEYS[key].info.is_required()]
-    for key in required:
-        if not any(key in given for given in chosen.values()):
-            givers = [source for source in chosen if _accepts(source, key)]
-            chosen[draw(st.sampled_from(givers))][key] = draw(strategies[key])
-    # one source giving a key and its partner two values is a conflict: give them one
-    sources = {source: equalize(given, kind, fill=False) for source, given in chosen.items()}
-    # the keys of rules the winning values break are dropped from every source
-    expected = SourceAssignment(kind, sources).expected
-    winners = repair(payload_schemas(kind), expected, keep=required, kind=kind)
-    if winners is None:
-        reject()
-    kept = {
-        source: {k: v for k, v in given.items() if k in winners}
-        for source, given in sources.items()
-    }
-    # only the kinds that set something: a counterexample stays short
-    assignment = SourceAssignment(kind, {source: given for source, given in kept.items() if given})
-    try:  # an instance (the ExecutionConfig argument) must be valid on its own
-        assignment.execution_config  # noqa: B018 - building it is the check
-    except PtychoConfigError:
-        reject()
-    return assignment
+
+    # defined here, so that Hypothesis shows it (in a note to a rejected draw, say) as
+    # `assignments()`, not with every field's strategy in its arguments
+    @st.composite
+    def assignments(draw: st.DrawFn) -> SourceAssignment:
+        chosen = {source: dict(draw(given)) for source, given in pairs.items()}
+        for key in required:
+            if not any(key in given for given in chosen.values()):
+                givers = [source for source in chosen if _accepts(source, key)]
+                chosen[draw(st.sampled_from(givers))][key] = draw(strategies[key])
+        # one source giving a key and its partner two values is a conflict: give them one
+        sources = {source: equalize(given, kind, fill=False) for source, given in chosen.items()}
+        # an instance (the ExecutionConfig argument) must be valid on its own, before merging
+        if "execution_config" in sources:
+            alone = repair([ExecutionConfig], sources["execution_config"])
+            if alone is None:
+                reject()
+            sources["execution_config"] = alone
+        # the keys of rules the winning values break are dropped from every source
+        expected = SourceAssignment(kind, sources).expected
+        winners = repair(payload_schemas(kind), expected, keep=required, kind=kind)
+        if winners is None:
+            reject()
+        kept = {
+            source: {k: v for k, v in given.items() if k in winners}
+            for source, given in sources.items()
+        }
+        # only the kinds that set something: a counterexample stays short
+        assignment = SourceAssignment(
+            kind, {source: given for source, given in kept.items() if given}
+        )
+        try:  # the ExecutionConfig argument, once more: it may have lost a key
+            assignment.execution_config  # noqa: B018 - building it is the check
+        except PtychoConfigError:
+            reject()
+        return assignment
+
+    return assignments()

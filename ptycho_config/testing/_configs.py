@@ -133,46 +133,41 @@ def _valid_flat(
     required = {k: v for k, v in strategies.items() if KEYS[k].info.is_required()}
     optional = {k: v for k, v in strategies.items() if k not in required}
     drawn = st.fixed_dictionaries(required, optional=optional)  # required keys always present
-    return _repaired(drawn, strategies, schemas, kind)
 
+    # defined here, so that Hypothesis shows it (in a note to a rejected draw, say) as
+    # `repaired()`, not with every field's strategy in its arguments
+    @st.composite
+    def repaired(draw: st.DrawFn) -> Flat:
+        # redrawing makes one key's value depend on another's, which a shrinker cannot undo:
+        # only some draws do it, and a counterexample shrinks towards those that do not
+        rounds = _REDRAWS if draw(st.booleans()) else 0
+        flat = draw(drawn)
+        anchor: str | None = None  # the first key kept stays kept in every later round
+        for _ in range(rounds):
+            flat = equalize(flat, kind)
+            broken = broken_rules(schemas, flat)
+            if not broken:
+                break
+            # keep one key of a broken rule and redraw the others: a value that a rule allows
+            # only together with others (oversampling with a large pool) stays reachable
+            keys = draw(st.sampled_from(broken))
+            # the key to keep: one that is away from its default, the value worth reaching
+            moved = [k for k in keys if k in flat and flat[k] != KEYS[k].default]
+            kept = anchor if anchor in keys else draw(st.sampled_from(moved or keys))
+            anchor = anchor or kept
+            for key in keys:
+                if key == kept or key in required or key not in strategies:
+                    continue
+                if draw(st.integers(0, 3)) == 3:  # back to its default, which rules often want
+                    flat.pop(key, None)
+                else:
+                    flat[key] = draw(strategies[key])
+        result = repair(schemas, flat, keep=required, kind=kind)
+        if result is None:
+            reject()
+        return result
 
-@st.composite
-def _repaired(
-    draw: st.DrawFn,
-    drawn: SearchStrategy[Flat],
-    strategies: Mapping[str, SearchStrategy[Any]],
-    schemas: tuple[type[Schema], ...],
-    kind: PayloadKind | None,
-) -> Flat:
-    # redrawing makes one key's value depend on another's, which a shrinker cannot undo: only
-    # some draws do it, and a counterexample shrinks towards those that do not
-    rounds = _REDRAWS if draw(st.booleans()) else 0
-    flat = draw(drawn)
-    required = [k for k in flat if KEYS[k].info.is_required()]
-    anchor: str | None = None  # the first key kept stays kept in every later round
-    for _ in range(rounds):
-        flat = equalize(flat, kind)
-        broken = broken_rules(schemas, flat)
-        if not broken:
-            break
-        # keep one key of a broken rule and redraw the others: a value that a rule allows
-        # only together with others (oversampling with a large pool) stays reachable
-        keys = draw(st.sampled_from(broken))
-        # the key to keep: one that is away from its default, the value worth reaching
-        moved = [k for k in keys if k in flat and flat[k] != KEYS[k].default]
-        kept = anchor if anchor in keys else draw(st.sampled_from(moved or keys))
-        anchor = anchor or kept
-        for key in keys:
-            if key == kept or key in required or key not in strategies:
-                continue
-            if draw(st.integers(0, 3)) == 3:  # back to its default, which rules often want
-                flat.pop(key, None)
-            else:
-                flat[key] = draw(strategies[key])
-    repaired = repair(schemas, flat, keep=required, kind=kind)
-    if repaired is None:
-        reject()
-    return repaired
+    return repaired()
 
 
 def valid_flat(kind: PayloadKind) -> SearchStrategy[Flat]:
