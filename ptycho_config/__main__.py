@@ -85,17 +85,13 @@ def _shared_options(parser: argparse.ArgumentParser, sets: str = "assignments") 
         "--set", dest=sets, metavar="KEY=VALUE", action="append", type=_assignment,
         help="override one key (repeatable); 'none' sets None",
     )  # fmt: skip
-    parser.add_argument(
-        "--config", metavar="FILE", help="YAML, TOML or JSON config file (default "
-        "PTYCHO_CONFIG_FILE)"
-    )  # fmt: skip
-    parser.add_argument("--env-file", metavar="FILE", help=".env file (default PTYCHO_ENV_FILE)")
-    parser.add_argument(
-        "--secrets-dir", metavar="DIR", help="secrets directory (default PTYCHO_SECRETS_DIR)"
-    )
-    parser.add_argument(
-        "--profile", metavar="NAME", help="a profile, e.g. ci (default PTYCHO_PROFILE)"
-    )
+    for flag, metavar, what, variable in (
+        ("--config", "FILE", "YAML, TOML or JSON config file", "PTYCHO_CONFIG_FILE"),
+        ("--env-file", "FILE", ".env file", "PTYCHO_ENV_FILE"),
+        ("--secrets-dir", "DIR", "secrets directory", "PTYCHO_SECRETS_DIR"),
+        ("--profile", "NAME", "a profile, e.g. ci", "PTYCHO_PROFILE"),
+    ):
+        parser.add_argument(flag, metavar=metavar, help=f"{what} (default {variable})")
     parser.add_argument(
         "--strict-env", action=argparse.BooleanOptionalAction,
         help="fail on every unknown PTYCHO_* variable (--no-strict-env: on none; "
