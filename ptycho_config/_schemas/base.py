@@ -7,6 +7,7 @@ import functools
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from operator import attrgetter
 from pathlib import PurePath
 from types import UnionType
 from typing import (
@@ -208,9 +209,7 @@ def _library_errors(schema: type[BaseModel]) -> Iterator[None]:
 class Schema(BaseModel):
     """Frozen, strict base: unknown fields are errors, NaN and infinity are rejected."""
 
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", allow_inf_nan=False, use_attribute_docstrings=False
-    )
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
     section: ClassVar[str] = ""
     cross_field_rules: ClassVar[tuple[CrossFieldRule, ...]] = ()
 
@@ -234,7 +233,7 @@ class Schema(BaseModel):
         broken = [rule for rule in self.cross_field_rules if not rule.holds(self)]
         if broken:
             text = "; ".join(rule.message for rule in broken)
-            values = {f: show(_dotted(self, f)) for rule in broken for f in rule.fields}
+            values = {f: show(attrgetter(f)(self)) for rule in broken for f in rule.fields}
             raise PydanticCustomError(
                 "cross_field", text, {"rules": tuple(broken), "values": values}
             )
@@ -320,10 +319,3 @@ def adapter_of(schema: type[BaseModel], name: str) -> TypeAdapter[Any]:
             raise
         # a model (or dataclass, TypedDict) brings its own settings, as it does inside the schema
         return TypeAdapter(annotation)
-
-
-def _dotted(model: BaseModel, path: str) -> Any:
-    value: Any = model
-    for part in path.split("."):
-        value = getattr(value, part)
-    return value

@@ -1,9 +1,5 @@
-"""One JSON Schema (draft 2020-12) for a config file, in both layouts the file source accepts.
-
-Sections as top-level objects (``training: {nepochs: 5}``) and bare keys that are unambiguous
-in every payload (``nepochs: 5``), aliases included. Editors use it to complete and check
-config files (e.g. a ``# yaml-language-server: $schema=...`` line).
-"""
+"""One JSON Schema (draft 2020-12) for a config file, in both layouts the file source accepts,
+for editors to complete and check config files with (docs/containers.md)."""
 
 from __future__ import annotations
 
@@ -69,14 +65,6 @@ def _through_alias(alias_name: str, target: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [target, pair, {"type": "string"}], "description": note}
 
 
-def _accepted(spelling: str) -> list[str]:
-    """The keys a spelling names in the payloads where it means something; [] if ambiguous."""
-    found = [lookup(spelling, kind) for kind in PAYLOAD_SECTIONS]
-    if any(isinstance(f, Miss) and f.reason != "other_payload" for f in found):
-        return []
-    return sorted({f.key.qualified for f in found if isinstance(f, Match)})
-
-
 def _one_of(schemas: list[dict[str, Any]]) -> dict[str, Any]:
     distinct = [s for i, s in enumerate(schemas) if s not in schemas[:i]]
     # a schema that only adds None to another is that one's wider form (inference n_groups)
@@ -119,10 +107,13 @@ def config_file_schema() -> dict[str, Any]:
             "additionalProperties": False,
         }
     for name in sorted({k.name for k in KEYS.values()} | set(ALIASES)):
-        if keys := _accepted(name):
-            targets = [fields[key] for key in keys]
-            schemas = [_through_alias(name, t) if name in ALIASES else t for t in targets]
-            properties[name] = _one_of(schemas)
+        found = [lookup(name, kind) for kind in PAYLOAD_SECTIONS]
+        if any(isinstance(f, Miss) and f.reason != "other_payload" for f in found):
+            continue  # ambiguous in a payload: no bare key
+        keys = sorted({f.key.qualified for f in found if isinstance(f, Match)})
+        targets = [fields[key] for key in keys]
+        schemas = [_through_alias(name, t) if name in ALIASES else t for t in targets]
+        properties[name] = _one_of(schemas)
     properties[METADATA_KEY] = Metadata.model_json_schema()
     # the cross-field rules, which JSON Schema cannot state
     rules = {rule.message for schema in SECTIONS.values() for rule in schema.cross_field_rules}

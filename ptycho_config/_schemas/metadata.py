@@ -12,19 +12,10 @@ METADATA_KEY = "metadata"
 SCHEMA_VERSION = 2
 
 
-def version_problem(version: int) -> str | None:
-    """Why a recorded schema version cannot be read (None: it can), in the same words for a
-    snapshot and for a report or snapshot given as a config file."""
-    if 1 <= version <= SCHEMA_VERSION:
-        return None
-    fix = "upgrade ptycho-config" if version > SCHEMA_VERSION else "schema versions start at 1"
-    return f"this ptycho-config reads versions 1 to {SCHEMA_VERSION} ({fix})"
-
-
 def _readable(version: int) -> int:
-    problem = version_problem(version)
-    if problem is not None:
-        raise ValueError(problem)
+    if not 1 <= version <= SCHEMA_VERSION:
+        fix = "upgrade ptycho-config" if version > SCHEMA_VERSION else "schema versions start at 1"
+        raise ValueError(f"this ptycho-config reads versions 1 to {SCHEMA_VERSION} ({fix})")
     return version
 
 

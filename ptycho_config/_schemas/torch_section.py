@@ -1,8 +1,5 @@
-"""The ``torch`` section: knobs only the PyTorch backend reads, each declared once.
-
-Nested in the training and inference configs like ``model``, so the rules tying a torch knob
-to a canonical field are schema rules there; they never reach the legacy dict.
-"""
+"""The ``torch`` section: knobs only the PyTorch backend reads, each declared once, nested in
+the training and inference configs like ``model``; they never reach the legacy dict."""
 
 from __future__ import annotations
 

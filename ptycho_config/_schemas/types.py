@@ -1,7 +1,5 @@
-"""Constrained field types shared by the schemas, and the cross-field rule table.
-
-Constraints live in the types so that they run on every construction.
-"""
+"""Constrained field types shared by the schemas (in the types, constraints run on every
+construction), and the cross-field rule."""
 
 from __future__ import annotations
 
