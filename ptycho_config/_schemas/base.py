@@ -94,7 +94,6 @@ _WORDING = {
     "model_type": "must be a mapping of field names to values",
     "model_attributes_type": "must be a mapping of field names to values",
     "dict_type": "must be a mapping",
-    "none_required": "must be None",
 }
 
 

@@ -135,7 +135,6 @@ class Key:
 
     @property
     def qualified(self) -> str:
-        """'section.name'."""
         return f"{self.section}.{self.name}"
 
     @property
