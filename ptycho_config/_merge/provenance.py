@@ -24,11 +24,6 @@ class Source:
     def __str__(self) -> str:
         return f"{self.kind} ({self.detail})" if self.detail else self.kind
 
-    def noted(self, note: str, *, host_resolved: bool = False) -> Source:
-        """This source with ``note`` after its detail."""
-        detail = f"{self.detail}; {note}" if self.detail else note
-        return Source(self.kind, detail, host_resolved or self.host_resolved)
-
 
 DEFAULT_SOURCE = Source("default", "schema default")
 

@@ -101,7 +101,9 @@ class Resolved:
     def with_note(self, key: str, note: str, execution: ExecutionConfig | None = None) -> Resolved:
         """This resolution with ``note`` on the source of ``key``; with ``execution``, that
         execution config instead, its ``key`` resolved for this host."""
-        noted = self.provenance[key].noted(note, host_resolved=execution is not None)
+        origin = self.provenance[key]
+        detail = f"{origin.detail}; {note}" if origin.detail else note
+        noted = Source(origin.kind, detail, execution is not None or origin.host_resolved)
         return dataclasses.replace(
             self,
             execution_config=self.execution_config if execution is None else execution,

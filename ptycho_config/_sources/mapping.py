@@ -27,9 +27,8 @@ class Overrides:
     def read(self, payload: PayloadKind) -> Layer:
         layer = Layer(self.kind, payload)
         if self.values is not None and not isinstance(self.values, Mapping):
-            raise ArgumentTypeError(
-                f"overrides must be a mapping, got {type(self.values).__name__}"
-            )
+            got = type(self.values).__name__
+            raise ArgumentTypeError(f"overrides must be a mapping, got {got}")
         for spelling, value in (self.values or {}).items():
             name = spelling if isinstance(spelling, str) else show(spelling)
             if name in SECTIONS and isinstance(value, Mapping):  # {"training": {"n_groups": 8}}
@@ -91,9 +90,8 @@ class MappingSource:
     def read(self, payload: PayloadKind) -> Layer:
         layer = Layer(self.kind, payload)
         if self.values is not None and not isinstance(self.values, Mapping):
-            raise ArgumentTypeError(
-                f"{self.kind} values must be a mapping, got {type(self.values).__name__}"
-            )
+            got = type(self.values).__name__
+            raise ArgumentTypeError(f"{self.kind} values must be a mapping, got {got}")
         for spelling, value in (self.values or {}).items():
             name = spelling if isinstance(spelling, str) else show(spelling)
             layer.add(name, value, self.details.get(spelling, ""), foreign_is_error=False)
