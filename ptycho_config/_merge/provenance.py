@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from types import MappingProxyType
 from typing import Any
 
 from ptycho_config._errors import show, yes_or_no
@@ -26,11 +25,6 @@ class Source:
 
 
 DEFAULT_SOURCE = Source("default", "schema default")
-
-
-def provenance_of(keys: Iterable[str], given: Mapping[str, Source]) -> Mapping[str, Source]:
-    """Every key's source, in the order of ``keys`` (read-only); keys not given are defaults."""
-    return MappingProxyType({**dict.fromkeys(keys, DEFAULT_SOURCE), **given})
 
 
 def explain(

@@ -30,7 +30,7 @@ from ptycho_config._errors import (
     yes_or_no,
 )
 from ptycho_config._files import as_path
-from ptycho_config._merge.provenance import Source, explain, provenance_of
+from ptycho_config._merge.provenance import DEFAULT_SOURCE, Source, explain
 from ptycho_config._schemas.base import adapter_of, problems_from_validation
 from ptycho_config._schemas.profiles import get_profile
 from ptycho_config._schemas.registry import (
@@ -76,7 +76,7 @@ class Resolved:
     kind: PayloadKind
     config: TrainingConfig | InferenceConfig
     execution_config: ExecutionConfig
-    provenance: Mapping[str, Source]
+    provenance: MappingProxyType[str, Source]
     ignored: tuple[str, ...] = ()
     # the layers it was merged from, for the audit trail
     layers: tuple[Layer, ...] = field(default=(), repr=False, compare=False)
@@ -107,7 +107,7 @@ class Resolved:
         return dataclasses.replace(
             self,
             execution_config=self.execution_config if execution is None else execution,
-            provenance=MappingProxyType({**self.provenance, key: noted}),
+            provenance=MappingProxyType(self.provenance | {key: noted}),
         )
 
     @property
@@ -272,11 +272,12 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
         problems.sort(key=lambda p: (p.key, p.message))
         raise PtychoConfigError.from_problems(problems, payload)
     sources = {key: Source(layer.kind, entry.detail) for key, (layer, entry) in winners.items()}
+    provenance = dict.fromkeys(qualified_keys(payload), DEFAULT_SOURCE) | sources  # schema order
     return Resolved(
         payload,
         cast(TrainingConfig | InferenceConfig, config),
         cast(ExecutionConfig, execution),
-        provenance_of(qualified_keys(payload), sources),
+        MappingProxyType(provenance),
         ignored=tuple(note for layer in layers for note in layer.ignored),
         layers=tuple(layers),
     )
