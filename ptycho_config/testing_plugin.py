@@ -1,7 +1,6 @@
-"""The pytest plugin (entry point ``pytest11``): the fixtures ``ptycho_env``, ``legacy_params``
-and ``example_data``, and a check that fails a test leaving a ``PTYCHO_*`` variable changed
-(docs/testing.md). It loads in every pytest run where the package is installed, so it imports
-neither Hypothesis nor anything heavy at import time."""
+"""The pytest plugin (entry point ``pytest11``): three fixtures and a check for leaked ``PTYCHO_*``
+variables (docs/testing.md). It loads in every pytest run where the package is installed, so it
+imports neither Hypothesis nor anything heavy at import time."""
 
 from __future__ import annotations
 

@@ -42,19 +42,18 @@ class SourceAssignment:
     payload: PayloadKind
     sources: Mapping[SourceKind, Mapping[str, Any]]
 
-    def _given(self, key: str) -> tuple[SourceKind, Any] | None:
+    def _given(self, key: str) -> tuple[SourceKind, Any]:
         # a key (or a partner holding the same value) in the highest kind that sets one
         for kind in SOURCE_KINDS:
             given = self.sources.get(kind, {})
             for name in partners(key, self.payload):
                 if name in given:
                     return kind, given[name]
-        return None
+        return "default", None
 
     def winner(self, key: str) -> SourceKind:
         """The kind whose value ``key`` must resolve to: the first in precedence that sets it."""
-        given = self._given(key)
-        return "default" if given is None else given[0]
+        return self._given(key)[0]
 
     @property
     def expected(self) -> dict[str, Any]:
@@ -65,7 +64,7 @@ class SourceAssignment:
             for key in given
             for name in partners(key, self.payload)
         }
-        return {key: given[1] for key in sorted(keys) if (given := self._given(key))}
+        return {key: self._given(key)[1] for key in sorted(keys)}
 
     @property
     def expected_sources(self) -> dict[str, SourceKind]:
@@ -179,14 +178,9 @@ def source_assignments(
         winners = repair(payload_schemas(kind), expected, keep=required, kind=kind)
         if winners is None:
             reject()
-        kept = {
-            source: {k: v for k, v in given.items() if k in winners}
-            for source, given in sources.items()
-        }
+        kept = {s: {k: v for k, v in given.items() if k in winners} for s, given in sources.items()}
         # only the kinds that set something: a counterexample stays short
-        assignment = SourceAssignment(
-            kind, {source: given for source, given in kept.items() if given}
-        )
+        assignment = SourceAssignment(kind, {s: given for s, given in kept.items() if given})
         try:  # the ExecutionConfig argument, once more: it may have lost a key
             assignment.execution_config  # noqa: B018 - building it is the check
         except PtychoConfigError:
