@@ -13,12 +13,11 @@ from typing import Any
 
 import pytest
 
-_PREFIX = "PTYCHO_"
 _CHECK_OPTION = "ptycho_config_check_env"
 
 
 def _ptycho_variables() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k.upper().startswith(_PREFIX)}
+    return {k: v for k, v in os.environ.items() if k.upper().startswith("PTYCHO_")}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

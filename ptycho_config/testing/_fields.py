@@ -143,8 +143,6 @@ def _key_values(qualified: str) -> SearchStrategy[Any]:
 
 def qualified_key(key: str) -> str:
     """The qualified key a spelling names in either payload ('batch_size' → 'training...')."""
-    if key in KEYS:
-        return key
     found: set[str] = set()
     for kind in PAYLOAD_SECTIONS:
         match = lookup(key, kind)
