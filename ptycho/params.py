@@ -14,7 +14,10 @@ import numbers
 import threading
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ptycho_config._errors import InvalidValueProblem
 
 __all__ = [
     "DATA_SOURCES",
@@ -130,11 +133,11 @@ def set(key: str, value: Any) -> None:
     """Store a value valid for its key and for the reference's whole-dict rules (see
     ``_rule_problems``); an invalid one raises ValueError and is not stored."""
     stored = _checked(key, value)
-    broken = [p for p in _rule_problems({**cfg, key: stored}) if p[0] == key]
+    broken = [p for p in _rule_problems({**cfg, key: stored}) if p.key == key]
     if broken:
         from ptycho_config._errors import show
 
-        raise ValueError(f"{key} = {show(value)}: {broken[0][2]}")
+        raise ValueError(f"{key} = {show(value)}: {broken[0].message}")
     with _write_lock:
         if _sealed and key not in RUNTIME_KEYS:
             # the line that wrote, as the reference's wording names it ('?' on an interpreter
@@ -189,22 +192,22 @@ def print_params() -> None:
 def validate() -> None:
     """Check every value in the dict, the reference's rules and ``bigN``; one InvalidValueError
     lists every problem."""
-    from ptycho_config._errors import InvalidValueError
+    from ptycho_config._errors import InvalidValueError, InvalidValueProblem, Problem
 
     snapshot = _snapshot()
-    problems: list[tuple[str, Any, str]] = []
+    problems: list[Problem] = []
     for key, value in snapshot.items():
         try:
             _checked(key, value)
         except ValueError as error:
-            problems.append((key, value, str(error)))
+            problems.append(InvalidValueProblem(key, str(error), value, "params.cfg"))
     problems += _rule_problems(snapshot)
     try:
         _big_n(snapshot)
     except InvalidValueError as error:
-        problems.append(("bigN", _MISSING, error.problems[0].message))
+        problems += error.problems
     if problems:
-        _raise(problems)
+        raise InvalidValueError.from_problems(problems, "params.cfg")
 
 
 def seal() -> None:
@@ -283,42 +286,32 @@ def _integers(values: Mapping[str, Any], size: str, names: tuple[str, ...]) -> l
         if isinstance(values.get(name), bool) or not isinstance(values.get(name), numbers.Integral)
     ]
     if bad:
-        from ptycho_config._errors import show
+        from ptycho_config._errors import InvalidValueError, InvalidValueProblem, show
 
         reason = ", ".join(f"{name} = {show(values.get(name))} is no integer" for name in bad)
-        _raise([(size, _MISSING, f"cannot be derived: {reason}")])
+        problem = InvalidValueProblem(size, f"cannot be derived: {reason}", source="params.cfg")
+        raise InvalidValueError.from_problems([problem], "params.cfg")
     return [int(values[name]) for name in names]
 
 
-def _rule_problems(values: Mapping[str, Any]) -> list[tuple[str, Any, str]]:
-    """The reference's ``validate()`` rules over the whole dict: (key, value, message)."""
-    problems: list[tuple[str, Any, str]] = []
+def _rule_problems(values: Mapping[str, Any]) -> list[InvalidValueProblem]:
+    """The reference's ``validate()`` rules over the whole dict."""
+    from ptycho_config._errors import InvalidValueProblem
+
+    problems: list[InvalidValueProblem] = []
     source = values.get("data_source", _MISSING)
     if source is not _MISSING and source not in DATA_SOURCES:
-        problems.append(
-            ("data_source", source, f"Invalid data source: must be one of {list(DATA_SOURCES)}")
-        )
+        message = f"Invalid data source: must be one of {list(DATA_SOURCES)}"
+        problems.append(InvalidValueProblem("data_source", message, source, "params.cfg"))
     mae, weight = values.get("realspace_mae_weight"), values.get("realspace_weight")
     with contextlib.suppress(TypeError):  # a wrongly typed value is reported on its own
         if mae is not None and mae > 0 and not (weight is not None and weight > 0):
             message = "realspace_mae_weight > 0 requires realspace_weight > 0"
             problems += [
-                ("realspace_mae_weight", mae, message),
-                ("realspace_weight", weight, message),
+                InvalidValueProblem("realspace_mae_weight", message, mae, "params.cfg"),
+                InvalidValueProblem("realspace_weight", message, weight, "params.cfg"),
             ]
     return problems
-
-
-def _raise(problems: list[tuple[str, Any, str]]) -> NoReturn:
-    from ptycho_config._errors import InvalidValueProblem, PtychoConfigError
-
-    found = [
-        InvalidValueProblem(key, message, source="params.cfg")
-        if value is _MISSING
-        else InvalidValueProblem(key, message, value, "params.cfg")
-        for key, value, message in problems
-    ]
-    raise PtychoConfigError.from_problems(found, "params.cfg")  # an InvalidValueError
 
 
 _MAX_INT = 2**31 - 1

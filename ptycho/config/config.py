@@ -30,6 +30,7 @@ from ptycho_config._errors import (
 from ptycho_config._factories.snapshot import MODEL_ARCHIVE
 from ptycho_config._files import CONFIG_FILE_CAP, read_capped
 from ptycho_config._legacy.bridge import to_legacy_dict
+from ptycho_config._schemas.object_policy import resolved_policy
 from ptycho_config._schemas.registry import LEGACY_RENAMES
 from ptycho_config._schemas.sections import (
     InferenceConfig,
@@ -78,7 +79,7 @@ def resolve_model_object_policy(
     if not isinstance(config, ModelConfig):
         raise TypeError("config must be ModelConfig")
     explicit = config.object_big if "object_big" in config.model_fields_set else None
-    policy = resolve_public_object_policy(
+    resolve_public_object_policy(  # checks and warns as the reference does
         object_big=explicit,
         object_layout=config.object_layout,
         training_canvas=config.training_canvas,
@@ -88,11 +89,7 @@ def resolve_model_object_policy(
         backend=backend,
         warn_deprecated=warn_deprecated,
     )
-    resolved = {name: getattr(policy, name) for name in _POLICY_FIELDS}
-    return config.model_copy(update=resolved)
-
-
-_POLICY_FIELDS = ("object_big", "object_layout", "training_canvas", "training_patch_weighting")
+    return config.model_copy(update=resolved_policy(config))
 
 
 def _with_resolved_model(config: AnyConfig) -> AnyConfig:
@@ -171,9 +168,6 @@ def load_yaml_config(path: str | os.PathLike[str]) -> dict[str, Any]:
         except TypeError:  # some YAML errors (ReaderError) take structured arguments only
             renamed = yaml.YAMLError(message)
         raise renamed from error
-    except OSError as error:
-        message = f"cannot read config file {where}: {error.strerror}"
-        raise type(error)(error.errno, message, str(where)) from error
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -38,10 +38,11 @@ def to_legacy_dict(config: TrainingConfig | InferenceConfig | ModelConfig) -> di
         )
     model = config if isinstance(config, ModelConfig) else config.model
     parts: list[BaseModel] = [model] if config is model else [model, config]
-    result: dict[str, Any] = {}
-    for part in parts:
-        for legacy, name in legacy_fields(type(part)).items():
-            result[legacy] = legacy_value(getattr(part, name))
+    result = {
+        legacy: legacy_value(getattr(part, name))
+        for part in parts
+        for legacy, name in legacy_fields(type(part)).items()
+    }
     # legacy code reads the object policy it runs, never None
     result.update((legacy_name(k), v) for k, v in resolved_policy(model).items())
     return result

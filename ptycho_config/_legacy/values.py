@@ -46,7 +46,6 @@ def validate_legacy_value(key: str, value: Any) -> Any:
     """``value`` in legacy form, if a field written as ``key`` accepts it; else ValueError.
 
     A key shared by training and inference (e.g. ``n_groups``) accepts what either accepts.
-    Keys that name no field are returned unchanged.
     """
     reasons: list[str] = []
     for adapter in _adapters(key):
@@ -54,7 +53,5 @@ def validate_legacy_value(key: str, value: Any) -> Any:
             return legacy_value(adapter.validate_python(value))
         except ValidationError as error:
             reasons.extend(message_of(e) for e in error.errors())
-    if not reasons:
-        return value
     unique = "; ".join(dict.fromkeys(reasons))
     raise ValueError(f"{key} = {value!r}: {unique}")
