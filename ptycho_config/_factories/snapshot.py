@@ -247,7 +247,9 @@ def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
         raise SnapshotError(f"{where} must hold a JSON object")
     if "schema_version" in document:  # version 1 kept its record at the top level
         document = _from_version_1(document)
-    problems = metadata_problems(document.get(METADATA_KEY), where)  # as a config file's
+    if METADATA_KEY not in document:  # required here, unlike in a config file
+        raise SnapshotError(f"{where} has no {METADATA_KEY!r} section")
+    problems = metadata_problems(document[METADATA_KEY], where)  # as a config file's
     if problems:
         listed = "".join(f"\n  - {problem}" for problem in problems)
         raise SnapshotError(f"{where} cannot be read:{listed}", problems)
