@@ -324,9 +324,9 @@ def _checked(key: str, value: Any) -> Any:
     of the reference default, else anything), or ValueError naming the key and the value."""
     # imported here so that `import ptycho.params` stays free of pydantic
     from ptycho_config._errors import show
-    from ptycho_config._legacy.values import is_legacy_field, validate_legacy_value
+    from ptycho_config._legacy.values import legacy_validators, validate_legacy_value
 
-    if is_legacy_field(key):
+    if legacy_validators(key):  # a field's legacy name: that field's rules
         return validate_legacy_value(key, value)
     default = DEFAULT_CFG.get(key)
     if default is None:

@@ -30,16 +30,11 @@ def legacy_value(value: Any) -> Any:
     return str(value) if isinstance(value, Path) else value
 
 
-def _adapters(key: str) -> list[TypeAdapter[Any]]:
-    """Validators of every field written under the legacy name ``key``, in the schemas
-    registered now."""
+def legacy_validators(key: str) -> list[TypeAdapter[Any]]:
+    """Validators of every training, inference or model field written under the legacy name
+    ``key`` (none when it names no field), in the schemas registered now."""
     schemas = (SECTIONS["model"], SECTIONS["training"], SECTIONS["inference"])
     return [adapter_of(s, legacy_fields(s)[key]) for s in schemas if key in legacy_fields(s)]
-
-
-def is_legacy_field(key: str) -> bool:
-    """Whether ``key`` is the legacy name of some training, inference or model field."""
-    return bool(_adapters(key))
 
 
 def validate_legacy_value(key: str, value: Any) -> Any:
@@ -48,7 +43,7 @@ def validate_legacy_value(key: str, value: Any) -> Any:
     A key shared by training and inference (e.g. ``n_groups``) accepts what either accepts.
     """
     reasons: list[str] = []
-    for adapter in _adapters(key):
+    for adapter in legacy_validators(key):
         try:
             return legacy_value(adapter.validate_python(value))
         except ValidationError as error:
