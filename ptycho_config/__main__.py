@@ -43,7 +43,7 @@ from ptycho_config._schemas.registry import (
     env_variables,
 )
 from ptycho_config._sources.config_file import ConfigFile, dump_yaml
-from ptycho_config._sources.environment import DotEnvFile, Environment, SecretsDirectory
+from ptycho_config._sources.environment import Environment, MountedVariables
 from ptycho_config._sources.mapping import ProfileSource
 
 EXIT_OK, EXIT_BUG = 0, 1  # the rest: each error class carries its own (2: argparse's usage)
@@ -237,9 +237,9 @@ def _files_read(sources: Sequence[Any]) -> list[str]:
             line += f"; switches: {', '.join(switches)}" if switches else ""
             line += f"; runtime variables: {', '.join(runtime)}" if runtime else ""
             lines.append(line)
-        elif isinstance(source, DotEnvFile):
+        elif isinstance(source, MountedVariables) and source.kind == "dotenv":
             lines.append(f"env file: {source.path}")
-        elif isinstance(source, SecretsDirectory):
+        elif isinstance(source, MountedVariables):
             files = source.loaded[1]
             lines += [f"secret: {path}" for path in files.values()]
             lines += [] if files else [f"secrets directory: {source.path} (no PTYCHO_* files)"]

@@ -57,7 +57,7 @@ from ptycho_config._schemas.sections import (
 )
 from ptycho_config._schemas.types import list_text
 from ptycho_config._sources.config_file import ConfigFile
-from ptycho_config._sources.environment import DotEnvFile, Environment, SecretsDirectory
+from ptycho_config._sources.environment import Environment, MountedVariables
 from ptycho_config._sources.kinds import SOURCE_KINDS
 from ptycho_config._sources.layer import ConfigSource, Entry, Layer
 from ptycho_config._sources.mapping import (
@@ -85,17 +85,18 @@ class Resolved:
     def applied(self) -> Mapping[str, Any]:
         """The audit trail: override spellings, explicit execution fields, the profile's name,
         winning inferred values."""
+        values = self.values()
         applied: dict[str, Any] = {}
         for layer in self.layers:
             if layer.kind in ("override", "execution_config"):
                 for key, entry in layer.entries.items():
-                    applied[entry.spelling] = self.value(key)
+                    applied[entry.spelling] = values[key]
             elif layer.kind == "profile" and layer.entries:
                 applied["profile"] = next(iter(layer.entries.values())).detail
             elif layer.kind == "inferred":
                 for key in layer.entries:
                     if self.provenance[key].kind == "inferred":
-                        applied[key.split(".", 1)[1]] = self.value(key)
+                        applied[key.split(".", 1)[1]] = values[key]
         return MappingProxyType(applied)
 
     def with_note(self, key: str, note: str, execution: ExecutionConfig | None = None) -> Resolved:
@@ -131,26 +132,20 @@ class Resolved:
             rule = f"is no key of a {self.kind} resolution"
             problem = UnknownKeyProblem(show(qualified), rule, suggestions=hints)
             raise UnknownKeyError(str(problem), [problem])
-        section, name = qualified.split(".", 1)
-        return getattr(self._models()[section], name)
+        return self.values()[qualified]
 
     def values(self) -> dict[str, Any]:
         """Every resolved value by qualified key."""
-        models = self._models()
-        values: dict[str, Any] = {}
-        for section, names in key_fields(self.kind):
-            model = models[section]  # looked up once per section, not once per key
-            for qualified, name in names:
-                values[qualified] = getattr(model, name)
-        return values
-
-    def _models(self) -> dict[str, BaseModel]:
-        """The model holding each section's fields."""
-        return {
+        models: dict[str, BaseModel] = {
             self.kind: self.config,
             "model": self.config.model,
             "torch": self.config.torch,
             "execution": self.execution_config,
+        }
+        return {
+            qualified: getattr(models[section], name)
+            for section, names in key_fields(self.kind)
+            for qualified, name in names
         }
 
     def explain(self, *, changed_only: bool = False) -> str:
@@ -181,9 +176,6 @@ def sources_of(
     overrides: Mapping[str, Any] | None,
     execution_config: ExecutionConfig | None,
     options: SourceOptions,
-    *,
-    inferred: Mapping[str, Any] | None = None,
-    checkpoint: Mapping[str, Any] | None = None,
 ) -> list[ConfigSource]:
     """The sources the arguments of ``resolve_*`` and the factories name, in any order."""
     environment = Environment.of(options.environ, strict=options.strict_env)
@@ -200,10 +192,11 @@ def sources_of(
 
     env_file, given_by = chosen(options.env_file, "env_file", ENV_FILE_VARIABLE)
     if env_file is not None:
-        sources.append(DotEnvFile(as_path(env_file, given_by), options.strict_env))
+        sources.append(MountedVariables("dotenv", as_path(env_file, given_by), options.strict_env))
     secrets_dir, given_by = chosen(options.secrets_dir, "secrets_dir", SECRETS_DIR_VARIABLE)
     if secrets_dir is not None:
-        sources.append(SecretsDirectory(as_path(secrets_dir, given_by), options.strict_env))
+        path = as_path(secrets_dir, given_by)
+        sources.append(MountedVariables("secret", path, options.strict_env))
     sources += [SettingsSource(source) for source in options.settings_sources]
     config_file, given_by = chosen(options.config_file, "config_file", CONFIG_FILE_VARIABLE)
     if config_file is not None:
@@ -212,10 +205,6 @@ def sources_of(
     if profile is not None:
         get_profile(profile, given_by)  # an unknown name fails here, before any file is read
         sources.append(ProfileSource(profile))
-    if checkpoint is not None:
-        sources.append(MappingSource("checkpoint", checkpoint))
-    if inferred is not None:
-        sources.append(MappingSource("inferred", inferred))
     return sources
 
 
@@ -411,7 +400,8 @@ def resolve_training(
         environ=environ, config_file=config_file, strict_env=strict_env, env_file=env_file,
         secrets_dir=secrets_dir, settings_sources=settings_sources, profile=profile,
     )  # fmt: skip
-    sources = sources_of(overrides, execution_config, options, inferred=inferred)
+    sources = sources_of(overrides, execution_config, options)
+    sources.append(MappingSource("inferred", inferred))
     return merge("training", read_layers("training", sources))
 
 
@@ -434,7 +424,6 @@ def resolve_inference(
         environ=environ, config_file=config_file, strict_env=strict_env, env_file=env_file,
         secrets_dir=secrets_dir, settings_sources=settings_sources, profile=profile,
     )  # fmt: skip
-    sources = sources_of(
-        overrides, execution_config, options, inferred=inferred, checkpoint=checkpoint
-    )
+    sources = sources_of(overrides, execution_config, options)
+    sources += [MappingSource("checkpoint", checkpoint), MappingSource("inferred", inferred)]
     return merge("inference", read_layers("inference", sources))

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from ptycho_config._errors import (
     SECRET_SHOWN,
@@ -43,11 +43,11 @@ from ptycho_config._sources.unknown import typo_suggestions
 # Far above any real .env file; bounds the work of parsing one.
 MAX_DOTENV_LINES = 5_000
 
-_Text = TypeVar("_Text", str, str | None)
+_Value = TypeVar("_Value")
 
 
-def ptycho_variables(environ: Mapping[str, _Text]) -> dict[str, _Text]:
-    """The PTYCHO_* variables of an environment, as spelled there."""
+def ptycho_variables(environ: Mapping[str, _Value]) -> dict[str, _Value]:
+    """The PTYCHO_* entries of an environment (or a folder's files by name), as spelled there."""
     prefix = len(ENV_PREFIX)
     return {name: environ[name] for name in environ if name[:prefix].upper() == ENV_PREFIX}
 
@@ -108,12 +108,12 @@ class Environment:
 
 @dataclass(frozen=True)
 class MountedVariables:
-    """PTYCHO_* variables kept in files (a .env file, a secrets directory); provenance names
-    the file each came from."""
+    """PTYCHO_* variables kept in files: a .env file (kind dotenv, below the environment) or a
+    secrets directory (kind secret, below a .env file); provenance names each one's file."""
 
+    kind: Literal["dotenv", "secret"]
     path: Path
     strict: bool | None = None
-    kind: SourceKind = "env"
 
     @cached_property
     def loaded(self) -> tuple[dict[str, str | None], dict[str, str]]:
@@ -169,7 +169,7 @@ def read_secrets(folder: Path) -> tuple[dict[str, str | None], dict[str, str]]:
         entries = sorted(folder.iterdir())
     except OSError as error:  # e.g. no permission to list it
         raise FileReadError.of(folder, "secrets directory", str(error)) from error
-    files = {e.name: e for e in entries if e.name[: len(ENV_PREFIX)].upper() == ENV_PREFIX}
+    files = ptycho_variables({entry.name: entry for entry in entries})
     values: dict[str, str | None] = {}
     for name, path in files.items():
         data = read_capped(path, "secret file", SETTINGS_FILE_CAP)
@@ -179,20 +179,6 @@ def read_secrets(folder: Path) -> tuple[dict[str, str | None], dict[str, str]]:
             reason = f"its file {name} is not UTF-8 text"
             raise FileReadError.of(folder, "secrets directory", reason) from error
     return values, {name: str(path) for name, path in files.items()}
-
-
-@dataclass(frozen=True)
-class DotEnvFile(MountedVariables):
-    """A .env file (``env_file=`` or PTYCHO_ENV_FILE), below the environment."""
-
-    kind: SourceKind = "dotenv"
-
-
-@dataclass(frozen=True)
-class SecretsDirectory(MountedVariables):
-    """A secrets directory (``secrets_dir=`` or PTYCHO_SECRETS_DIR), below a .env file."""
-
-    kind: SourceKind = "secret"
 
 
 def _unknown(layer: Layer, name: str, text: str, where: str, strict: bool | None) -> None:

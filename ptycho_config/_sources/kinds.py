@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
-SourceKind = Literal[
-    "override", "execution_config", "env", "dotenv", "secret", "settings", "file", "profile",
-    "checkpoint", "inferred", "default",
-]  # fmt: skip
 # The precedence of the whole library, stated once: highest first.
-SOURCE_KINDS: tuple[SourceKind, ...] = (
+SourceKind = Literal[
     "override",  # the caller's overrides, or --set on the command line
     "execution_config",  # fields explicitly set on an ExecutionConfig instance
     "env",  # PTYCHO_* environment variables
@@ -21,7 +17,8 @@ SOURCE_KINDS: tuple[SourceKind, ...] = (
     "checkpoint",  # the snapshot stored with a trained model
     "inferred",  # values read from data files
     "default",  # the schema default
-)
+]
+SOURCE_KINDS: tuple[SourceKind, ...] = get_args(SourceKind)
 # The kinds through which a caller gives values explicitly; the rest are implied (a profile's
 # defaults, a trained model's, the data's, the schema's). n_groups must come from one of these,
 # and an N from one of these is checked against the data file.

@@ -36,7 +36,6 @@ class _Known:
     squeezed: dict[str, list[str]]  # the same by their letters after the prefix, no separators
     by_field: dict[str, list[str]]  # by bare field (or alias) name
     by_initials: dict[str, list[str]]  # fields of several words by initials: LR, learning_rate
-    switches: list[tuple[str, str]]  # each switch, and its letters after the prefix
 
 
 @cache
@@ -56,17 +55,11 @@ def _known_variables(schemas: tuple[type[BaseModel], ...]) -> _Known:
     for alias in ALIASES.values():
         targets = [k.env for k in KEYS.values() if k.name == alias.target]
         by_field.setdefault(alias.name.upper(), []).extend(targets)
-    switches = [(n, _squeeze(n[len(ENV_PREFIX) :])) for n in SWITCHES]
-    return _Known(names, squeezed, by_field, by_initials, switches)
+    return _Known(names, squeezed, by_field, by_initials)
 
 
 def _squeeze(text: str) -> str:
     return _SEPARATORS.sub("", text)
-
-
-def _limit(length: int) -> int:
-    """Edits allowed for a name of this many letters after the prefix: short names stay exact."""
-    return 0 if length <= 3 else 1 if length <= 7 else 2
 
 
 def _distance(first: str, second: str, limit: int) -> int:
@@ -98,15 +91,16 @@ def typo_suggestions(variable: str, *, edits: bool = True) -> tuple[str, ...]:
     short = _squeeze(rest)
     if short in known.squeezed and rest:
         return tuple(known.squeezed[short])
-    cut = [n for n, letters in known.switches if len(short) > 2 and letters.startswith(short)]
-    if cut:  # PTYCHO_CONFIG, PTYCHO_SECRETS: a switch cut short
+    cut = [n for n in SWITCHES if _squeeze(n[len(ENV_PREFIX) :]).startswith(short)]
+    if len(short) > 2 and cut:  # PTYCHO_CONFIG, PTYCHO_SECRETS: a switch cut short
         return tuple(cut)
     field = rest.rsplit("__", 1)[-1].strip("_")
     if "__" in rest and field in known.by_field:
         return tuple(known.by_field[field])
     if field in known.by_initials:  # PTYCHO_LR: learning_rate
         return tuple(known.by_initials[field])
-    limit = _limit(len(rest)) if edits else 0
+    # the edits allowed grow with the length after the prefix: short names stay exact
+    limit = 0 if not edits or len(rest) <= 3 else 1 if len(rest) <= 7 else 2
     if limit == 0:
         return ()
     scored = [(_distance(rest, name[len(ENV_PREFIX) :], limit), name) for name in known.names]
