@@ -34,7 +34,7 @@ def reversed_sources(assignment: SourceAssignment) -> SourceAssignment:
 def winners(assignment: SourceAssignment) -> dict[str, tuple[str, Any]]:
     """Key → (kind, value) of the first kind in PRECEDENCE setting it (or its twin field)."""
     found: dict[str, tuple[str, Any]] = {}
-    for key in (k.qualified for k in keys_of(assignment.payload)):
+    for key in keys_of(assignment.payload):
         for kind in PRECEDENCE:
             given = assignment.sources.get(kind, {})  # type: ignore[call-overload]
             names = [name for name in partners(key, assignment.payload) if name in given]

@@ -221,7 +221,7 @@ class TestValidity:
         """A bare name or alias names its key; an ambiguous or unknown one is a clear error."""
         assert {16} == {find(values("max_epochs"), lambda v: v == 16)}
         for kind in ("training", "inference"):
-            for name in spellings(kind) + [k.name for k in keys_of(kind)]:
+            for name in spellings(kind) + [k.name for k in keys_of(kind).values()]:
                 missed = lookup(name, kind)
                 if isinstance(missed, Miss) and missed.reason == "ambiguous":
                     with pytest.raises(AmbiguousKeyError, match=rf"{name}' is ambiguous; use "):
@@ -429,7 +429,7 @@ class TestAssignments:
     def test_every_payload_key_is_an_expected_source(self) -> None:
         """expected_sources covers every key of the payload."""
         assignment = SourceAssignment("training", {})
-        assert [k.qualified for k in keys_of("training")] == list(assignment.expected_sources)
+        assert list(keys_of("training")) == list(assignment.expected_sources)
 
 
 class TestPtychoEnv:

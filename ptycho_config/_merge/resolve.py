@@ -44,9 +44,8 @@ from ptycho_config._schemas.registry import (
     SWITCHES,
     Match,
     PayloadKind,
-    key_fields,
+    keys_of,
     lookup,
-    qualified_keys,
 )
 from ptycho_config._schemas.sections import (
     NESTED_SECTIONS,
@@ -125,7 +124,7 @@ class Resolved:
 
     def value(self, qualified: str) -> Any:
         """The resolved value of one qualified key."""
-        keys = qualified_keys(self.kind)
+        keys = keys_of(self.kind)
         if not isinstance(qualified, str) or qualified not in keys:
             found = lookup(str(qualified), self.kind)  # a bare name: its key is suggested
             hints = (found.key.qualified,) if isinstance(found, Match) else suggest(qualified, keys)
@@ -142,11 +141,7 @@ class Resolved:
             "torch": self.config.torch,
             "execution": self.execution_config,
         }
-        return {
-            qualified: getattr(models[section], name)
-            for section, names in key_fields(self.kind)
-            for qualified, name in names
-        }
+        return {q: getattr(models[key.section], key.name) for q, key in keys_of(self.kind).items()}
 
     def explain(self, *, changed_only: bool = False) -> str:
         """A readable table: key, value, source kind and detail (``changed_only``: of the
@@ -261,7 +256,7 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
         problems.sort(key=lambda p: (p.key, p.message))
         raise PtychoConfigError.from_problems(problems, payload)
     sources = {key: Source(layer.kind, entry.detail) for key, (layer, entry) in winners.items()}
-    provenance = dict.fromkeys(qualified_keys(payload), DEFAULT_SOURCE) | sources  # schema order
+    provenance = dict.fromkeys(keys_of(payload), DEFAULT_SOURCE) | sources  # schema order
     return Resolved(
         payload,
         cast(TrainingConfig | InferenceConfig, config),
@@ -378,7 +373,7 @@ def _validate(
     try:
         return cast(BaseModel, schema.__pydantic_validator__.validate_python(data))
     except ValidationError as error:
-        problems.extend(problems_from_validation(error, schema, section, origin))
+        problems.extend(problems_from_validation(error, schema, origin))
         return None
 
 

@@ -109,37 +109,31 @@ def message_of(error: Any) -> str:
             return wording.format(**ctx)
         except (KeyError, IndexError, ValueError):  # a context this wording does not expect
             pass
-    text = str(error["msg"])
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if text.startswith(prefix):
-            return text[len(prefix) :]
-    # anything left still speaks as the library does
+    # a validator's own message as it is; anything else still speaks as the library does
+    text = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     return text.replace("Input should be", "must be").replace("Input should", "must")
 
 
 def problems_from_validation(
-    error: ValidationError,
-    root: type[BaseModel],
-    section: str,
-    lookup: SourceLookup | None = None,
+    error: ValidationError, root: type[BaseModel], lookup: SourceLookup | None = None
 ) -> list[Problem]:
     """One problem per offending key, union alternatives merged, values and sources attached."""
+    section = getattr(root, "section", "")
     grouped: dict[str, Problem] = {}
     entries: Counter[str] = Counter()  # bad entries of a list beyond the first, by key
-    unknown_count = 0
     for item in error.errors():
         path, model = _field_path(root, item["loc"])
         if item["type"] == "extra_forbidden":
             unknown = str(item["loc"][len(path)])
             key = _qualified(section, [*path, unknown])
-            unknown_count += 1  # suggestions for as many as a message lists: cost stays linear
-            examine = unknown_count <= MAX_LISTED
+            # suggestions for as many problems as a message lists: the cost stays linear
+            hints = suggest(unknown, model.model_fields) if len(grouped) < MAX_LISTED else ()
             grouped[key] = UnknownKeyProblem(
                 key=shorten(key),  # a hostile name may be a megabyte long
                 message="unknown field",
                 value=item["input"],
                 source=_source(lookup, key),
-                suggestions=suggest(unknown, model.model_fields) if examine else (),
+                suggestions=hints,
             )
             continue
         if item["type"] == "cross_field":
@@ -160,8 +154,7 @@ def problems_from_validation(
         if item["type"] == "missing":
             grouped[key] = MissingValueProblem(key=key, message="a value is required")
             continue
-        known = lookup(key) if lookup else None
-        raw = known[1] if known else item["input"]
+        source, raw = (lookup(key) if lookup else None) or ("", item["input"])
         previous = grouped.get(key)
         message = message_of(item)
         entry = item["loc"][len(path) : len(path) + 1]
@@ -173,9 +166,7 @@ def problems_from_validation(
         elif previous is not None and message not in previous.message:
             # union alternatives read as one sentence: "must be >= 1, or 'auto'"
             message = f"{previous.message}, or {message.removeprefix('must be ')}"
-        grouped[key] = InvalidValueProblem(
-            key=key, message=message, value=raw, source=known[0] if known else ""
-        )
+        grouped[key] = InvalidValueProblem(key=key, message=message, value=raw, source=source)
     for key, more in entries.items():
         message = f"{grouped[key].message} (and {more} more {'entry' if more == 1 else 'entries'})"
         grouped[key] = dataclasses.replace(grouped[key], message=message)
@@ -200,13 +191,14 @@ def _library_errors(schema: type[BaseModel]) -> Iterator[None]:
     try:
         yield
     except ValidationError as error:
-        section = getattr(schema, "section", "")
-        problems = problems_from_validation(error, schema, section)
-        raise PtychoConfigError.from_problems(problems, section or schema.__name__) from error
+        problems = problems_from_validation(error, schema)
+        subject = getattr(schema, "section", "") or schema.__name__
+        raise PtychoConfigError.from_problems(problems, subject) from error
 
 
 class Schema(BaseModel):
-    """Frozen, strict base: unknown fields are errors, NaN and infinity are rejected."""
+    """Frozen, strict base: unknown fields are errors, NaN and infinity are rejected; building,
+    validating or changing a config raises the library's errors, listing every problem."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
     section: ClassVar[str] = ""
@@ -252,19 +244,16 @@ class Schema(BaseModel):
 
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
-        """Validate ``obj``; a failure raises :class:`InvalidValueError` listing every problem."""
         with _library_errors(cls):
             return super().model_validate(obj, *args, **kwargs)
 
     @classmethod
     def model_validate_json(cls, json_data: Any, *args: Any, **kwargs: Any) -> Self:
-        """Validate JSON text; a failure raises :class:`InvalidValueError` listing every problem."""
         with _library_errors(cls):
             return super().model_validate_json(json_data, *args, **kwargs)
 
     @classmethod
     def model_validate_strings(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
-        """Validate string data; a failure raises :class:`InvalidValueError` as the others do."""
         with _library_errors(cls):
             return super().model_validate_strings(obj, *args, **kwargs)
 

@@ -6,7 +6,6 @@ Nothing else in the code base restates a key, an alias, an env name or a legacy 
 from __future__ import annotations
 
 import functools
-import itertools
 import numbers
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -117,10 +116,6 @@ ALIASES: dict[str, Alias] = {
         Alias("n_images", "n_groups", deprecated=True),
     )
 }
-# Schema fields kept only so old callers can construct configs; resolution reads them as aliases.
-_ALIAS_ONLY_FIELDS = frozenset(
-    name for name in ALIASES for schema in SECTIONS.values() if name in schema.model_fields
-)
 
 
 @dataclass(frozen=True)
@@ -196,10 +191,7 @@ OTHER_PAYLOAD = Miss("other_payload")
 
 @dataclass(frozen=True)
 class _Index:
-    keys: tuple[Key, ...]
-    qualified: dict[str, None]  # ordered, and quick to test for membership
-    # `keys` by section: the section, and the (qualified name, field name) of each of its keys
-    fields: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+    keys: dict[str, Key]  # by qualified name, in schema order
     names: dict[str, Match | Miss]
     env: dict[str, Match | Miss]
 
@@ -242,11 +234,7 @@ def _build_index(kind: PayloadKind, all_keys: Mapping[str, Key]) -> _Index:
         if isinstance(found, Miss) and found.reason == "ambiguous":
             found = Miss("ambiguous", tuple(all_keys[q].env for q in found.choices))
         env[env_name(name)] = found
-    fields = tuple(
-        (section, tuple((k.qualified, k.name) for k in keys))
-        for section, keys in itertools.groupby(own, key=lambda k: k.section)
-    )
-    return _Index(tuple(own), dict.fromkeys(k.qualified for k in own), fields, names, env)
+    return _Index({k.qualified: k for k in own}, names, env)
 
 
 # The fields extensions added, each with its legacy name (None: never written to the legacy
@@ -279,7 +267,9 @@ def _derive(
     keys: dict[str, Key] = {}
     for section, schema in sections:
         for name, info in schema.model_fields.items():
-            if name in NESTED_SECTIONS or name in _ALIAS_ONLY_FIELDS:
+            # a field named as an alias (n_images) is kept only so old callers can construct
+            # configs; resolution reads it as the alias
+            if name in NESTED_SECTIONS or name in ALIASES:
                 continue
             written = section not in NOT_LEGACY and name not in unwritten
             key = Key(section, name, info, renames.get(name, name) if written else None)
@@ -345,19 +335,9 @@ def env_names(kind: PayloadKind) -> list[str]:
     return [n for n, m in current().index[kind].env.items() if isinstance(m, Match)]
 
 
-def keys_of(kind: PayloadKind) -> tuple[Key, ...]:
-    """The keys of a payload kind, in schema order."""
+def keys_of(kind: PayloadKind) -> Mapping[str, Key]:
+    """The keys of a payload kind by qualified name, in schema order."""
     return current().index[kind].keys
-
-
-def key_fields(kind: PayloadKind) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
-    """The keys of a payload kind by section, as (qualified name, field name), in schema order."""
-    return current().index[kind].fields
-
-
-def qualified_keys(kind: PayloadKind) -> Mapping[str, None]:
-    """The qualified names of the keys of a payload kind, in schema order (as a mapping's keys)."""
-    return current().index[kind].qualified
 
 
 def legacy_name(field_name: str) -> str:

@@ -87,7 +87,6 @@ _OVERSAMPLING_RULES: tuple[CrossFieldRule, ...] = (
 
 
 def _ci_contract(c: Any) -> bool:
-    """Whether a config runs the CI scale contract (rectangular_scaled with ci_intensity_v2)."""
     return bool(
         c.torch.physics_forward_mode == "rectangular_scaled"
         and c.torch.scale_contract_version == "ci_intensity_v2"
@@ -202,8 +201,6 @@ class _Grouping(Schema):
     neighbor_pool_size: OptionalPositiveInt = Field(
         None, description="Neighbour pool size for oversampling (>= neighbor_count)."
     )
-
-    cross_field_rules = _OVERSAMPLING_RULES
 
     _n_images = model_validator(mode="before")(_copy_deprecated_n_images)
 

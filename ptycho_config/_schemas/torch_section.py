@@ -214,8 +214,7 @@ class TorchBackendConfig(Schema):
                 or (c.scale_contract_version, c.measurement_domain) in SCALE_CONTRACTS
             ),
             "scale_contract_version and measurement_domain must select a supported profile "
-            "together: ('ci_intensity_v2', 'count_intensity') or "
-            "('legacy_v1', 'normalized_amplitude')",
+            f"together: {' or '.join(map(str, SCALE_CONTRACTS))}",
         ),
         CrossFieldRule(
             ("amplitude_physics_gain", "physics_forward_mode"),

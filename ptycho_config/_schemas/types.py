@@ -133,11 +133,8 @@ def reject_tpu(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Bounds:
-    """An interval rule with the reference's wording ("must be positive, got 0").
-
-    Used as ``Annotated`` metadata: it checks after the type and states the bound in the
-    JSON Schema with the standard minimum/maximum keywords.
-    """
+    """``Annotated`` metadata of an interval, checked after the type with the reference's
+    wording ("must be positive, got 0") and stated in the JSON Schema."""
 
     phrase: str
     ge: float | None = None

@@ -69,7 +69,7 @@ class SourceAssignment:
     @property
     def expected_sources(self) -> dict[str, SourceKind]:
         """Key → the kind its provenance must name, for every key of the payload."""
-        return {key.qualified: self.winner(key.qualified) for key in keys_of(self.payload)}
+        return {key: self.winner(key) for key in keys_of(self.payload)}
 
     def values_of(self, kind: SourceKind) -> dict[str, Any]:
         """What one source sets, by qualified key (empty when it sets nothing)."""
@@ -138,11 +138,11 @@ def source_assignments(
     whole result valid."""
     kind = one_of("kind", kind, PAYLOAD_SECTIONS)
     kinds = tuple(one_of("a source kind", source, DRAWN_KINDS) for source in sources)
-    for key in keys_of(kind):
+    for key in keys_of(kind).values():
         if key.info.is_required() and not any(_accepts(s, key.qualified) for s in kinds):
             raise ValueError(f"none of the sources {list(kinds)} can set {key.qualified}")
     # strategies are built here, once, not inside every draw
-    strategies = {key.qualified: values(key.qualified) for key in keys_of(kind)}
+    strategies = {key: values(key) for key in keys_of(kind)}
     # a key and its value drawn side by side, so shrinking deletes them together
     pairs = {
         source: st.lists(
