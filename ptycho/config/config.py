@@ -92,12 +92,9 @@ def resolve_model_object_policy(
     return config.model_copy(update=resolved_policy(config))
 
 
-def _with_resolved_model(config: AnyConfig) -> AnyConfig:
+def _check_object_policy(config: AnyConfig) -> None:
     """The reference resolves (and warns about) the object policy before writing legacy keys."""
-    if isinstance(config, ModelConfig):
-        return resolve_model_object_policy(config)
-    resolve_model_object_policy(config.model)
-    return config
+    resolve_model_object_policy(config if isinstance(config, ModelConfig) else config.model)
 
 
 def dataclass_to_legacy_dict(config: AnyConfig | SimulationConfig) -> dict[str, Any]:
@@ -105,7 +102,8 @@ def dataclass_to_legacy_dict(config: AnyConfig | SimulationConfig) -> dict[str, 
     values included."""
     if isinstance(config, SimulationConfig):
         return simulation_legacy_dict(config)
-    return to_legacy_dict(_with_resolved_model(config))
+    _check_object_policy(config)
+    return to_legacy_dict(config)
 
 
 def update_legacy_dict(cfg: MutableMapping[str, Any], config: AnyConfig | SimulationConfig) -> None:
@@ -116,7 +114,7 @@ def update_legacy_dict(cfg: MutableMapping[str, Any], config: AnyConfig | Simula
 def _revalidate(config: Any, schema: type[AnyConfig]) -> None:
     if not isinstance(config, schema):
         raise TypeError(f"expected a {schema.__name__}, got {type(config).__name__}")
-    _with_resolved_model(config)
+    _check_object_policy(config)
     config.checked()
 
 
