@@ -21,7 +21,7 @@ UNRELATED = 10_000
 
 def settings_class() -> type[BaseSettings]:
     fields: dict[str, Any] = {}
-    for key in keys_of("training"):
+    for key in keys_of("training").values():
         fields.setdefault(key.name, (key.info.annotation, key.default))
     return create_model(  # type: ignore[call-overload, no-any-return]
         "SameFields",
