@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ptycho_config._errors import InvalidValueProblem
+    from ptycho_config._errors import Problem
 
 __all__ = [
     "DATA_SOURCES",
@@ -192,7 +192,7 @@ def print_params() -> None:
 def validate() -> None:
     """Check every value in the dict, the reference's rules and ``bigN``; one InvalidValueError
     lists every problem."""
-    from ptycho_config._errors import InvalidValueError, InvalidValueProblem, Problem
+    from ptycho_config._errors import InvalidValueError
 
     snapshot = _snapshot()
     problems: list[Problem] = []
@@ -200,7 +200,7 @@ def validate() -> None:
         try:
             _checked(key, value)
         except ValueError as error:
-            problems.append(InvalidValueProblem(key, str(error), value, "params.cfg"))
+            problems.append(InvalidValueError.problem(key, str(error), value, "params.cfg"))
     problems += _rule_problems(snapshot)
     try:
         _big_n(snapshot)
@@ -286,30 +286,32 @@ def _integers(values: Mapping[str, Any], size: str, names: tuple[str, ...]) -> l
         if isinstance(values.get(name), bool) or not isinstance(values.get(name), numbers.Integral)
     ]
     if bad:
-        from ptycho_config._errors import InvalidValueError, InvalidValueProblem, show
+        from ptycho_config._errors import InvalidValueError, show
 
         reason = ", ".join(f"{name} = {show(values.get(name))} is no integer" for name in bad)
-        problem = InvalidValueProblem(size, f"cannot be derived: {reason}", source="params.cfg")
+        problem = InvalidValueError.problem(
+            size, f"cannot be derived: {reason}", source="params.cfg"
+        )
         raise InvalidValueError.from_problems([problem], "params.cfg")
     return [int(values[name]) for name in names]
 
 
-def _rule_problems(values: Mapping[str, Any]) -> list[InvalidValueProblem]:
+def _rule_problems(values: Mapping[str, Any]) -> list[Problem]:
     """The reference's ``validate()`` rules over the whole dict."""
-    from ptycho_config._errors import InvalidValueProblem
+    from ptycho_config._errors import InvalidValueError
 
-    problems: list[InvalidValueProblem] = []
+    problems: list[Problem] = []
     source = values.get("data_source", _MISSING)
     if source is not _MISSING and source not in DATA_SOURCES:
         message = f"Invalid data source: must be one of {list(DATA_SOURCES)}"
-        problems.append(InvalidValueProblem("data_source", message, source, "params.cfg"))
+        problems.append(InvalidValueError.problem("data_source", message, source, "params.cfg"))
     mae, weight = values.get("realspace_mae_weight"), values.get("realspace_weight")
     with contextlib.suppress(TypeError):  # a wrongly typed value is reported on its own
         if mae is not None and mae > 0 and not (weight is not None and weight > 0):
             message = "realspace_mae_weight > 0 requires realspace_weight > 0"
             problems += [
-                InvalidValueProblem("realspace_mae_weight", message, mae, "params.cfg"),
-                InvalidValueProblem("realspace_weight", message, weight, "params.cfg"),
+                InvalidValueError.problem("realspace_mae_weight", message, mae, "params.cfg"),
+                InvalidValueError.problem("realspace_weight", message, weight, "params.cfg"),
             ]
     return problems
 

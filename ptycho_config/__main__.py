@@ -17,7 +17,6 @@ from typing import Any
 from ptycho_config._errors import (
     ConfigFileNotFoundError,
     ConflictError,
-    ConflictProblem,
     FileReadError,
     OutputError,
     PtychoConfigError,
@@ -150,7 +149,7 @@ def _overrides(assignments: Sequence[tuple[str, str]]) -> dict[str, Any]:
                 f"--set {key} is given twice with different values: {texts[key]!r} and "
                 f"{value!r}; give it once"
             )
-            raise ConflictError(message, [ConflictProblem(key, message, value, "override")])
+            raise ConflictError(message, [ConflictError.problem(key, message, value, "override")])
     return texts
 
 
@@ -336,18 +335,14 @@ def _emit(output: str, *, newline: bool = True) -> int:
         sys.stdout.write(output + ("\n" if newline else ""))
         sys.stdout.flush()
     except OSError as error:
-        _discard_stdout()
+        # stdout to /dev/null, so the interpreter's final flush does not fail again; no real
+        # descriptor (ValueError, AttributeError, e.g. under a test runner): nothing to do
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            target = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(target, sys.stdout.fileno())
+            os.close(target)
         return _fail(f"cannot write the output: {error.strerror or error}", OutputError.exit_code)
     return EXIT_OK
-
-
-def _discard_stdout() -> None:
-    """Point stdout at /dev/null, so the interpreter's final flush does not fail again."""
-    # no real descriptor (ValueError, AttributeError), e.g. under a test runner: nothing to do
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        target = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(target, sys.stdout.fileno())
-        os.close(target)
 
 
 if __name__ == "__main__":

@@ -69,8 +69,8 @@ class Problem:
     value: Any = _NO_VALUE
     source: str = ""
     suggestions: tuple[str, ...] = ()
-    # the error class for problems of this kind only (None: PtychoConfigError)
-    error: ClassVar[type[PtychoConfigError] | None] = None
+    # the error class of an error of this problem alone (None: PtychoConfigError)
+    error: type[PtychoConfigError] | None = None
 
     def __str__(self) -> str:
         head = str(self.key)
@@ -88,12 +88,9 @@ class Problem:
 SECRET_SHOWN = "<secret>"
 
 
-def masked(
-    problems: Sequence[Problem], secrets: Mapping[str, Iterable[str]], shown: str
-) -> list[Problem]:
-    """The problems with every whole-word occurrence of a secret of a key they concern
-    replaced by ``shown``, in the message and the source: a message built from a secret's
-    value by any rule (a bound, list parsing, a cross-field rule) never shows it.
+def masked(problems: Sequence[Problem], secrets: Mapping[str, Iterable[str]]) -> list[Problem]:
+    """The problems with every whole-word occurrence of a secret of a key they concern shown as
+    ``SECRET_SHOWN``, in the message and the source, whichever rule built the message.
     ``secrets`` maps a key or variable name to the forms its secret value takes."""
     result = []
     for problem in problems:
@@ -105,25 +102,25 @@ def masked(
             pattern = re.compile(alternatives, re.IGNORECASE)
             problem = dataclasses.replace(
                 problem,
-                message=_mask_values(problem.message, pattern, shown),
-                source=pattern.sub(shown, problem.source),
+                message=_mask_values(problem.message, pattern),
+                source=pattern.sub(SECRET_SHOWN, problem.source),
             )
         result.append(problem)
     return result
 
 
-def _mask_values(message: str, pattern: re.Pattern[str], shown: str) -> str:
+def _mask_values(message: str, pattern: re.Pattern[str]) -> str:
     """Messages show values after 'got ' (and a list's bad entry after 'entry N = '): a rule's
     own words before it stay as written (a secret gridsize of 2 must not turn 'gridsize**2'
     into 'gridsize**<secret>')."""
     entry = re.match(r"(entry \d+ = )([^:]*)", message)
     if entry:
-        masked_entry = entry[1] + pattern.sub(shown, entry[2])
-        return masked_entry + _mask_values(message[entry.end() :], pattern, shown)
+        masked_entry = entry[1] + pattern.sub(SECRET_SHOWN, entry[2])
+        return masked_entry + _mask_values(message[entry.end() :], pattern)
     rule, got, values = message.partition("got ")
     if not got:  # no value part to tell apart: mask the whole message
-        return pattern.sub(shown, message)
-    return rule + got + pattern.sub(shown, values)
+        return pattern.sub(SECRET_SHOWN, message)
+    return rule + got + pattern.sub(SECRET_SHOWN, values)
 
 
 class PtychoConfigError(ValueError):
@@ -142,6 +139,18 @@ class PtychoConfigError(ValueError):
         super().__init__(message)
         # the contract: never an error without a problem, so callers can always list them
         self.problems: tuple[Problem, ...] = tuple(problems) or (Problem(self.subject, message),)
+
+    @classmethod
+    def problem(
+        cls,
+        key: str,
+        message: str,
+        value: Any = _NO_VALUE,
+        source: str = "",
+        suggestions: tuple[str, ...] = (),
+    ) -> Problem:
+        """A problem of this kind: an error listing only such problems is of this class."""
+        return Problem(key, message, value, source, suggestions, cls)
 
     @classmethod
     def from_problems(cls, problems: Sequence[Problem], what: str) -> PtychoConfigError:
@@ -230,22 +239,6 @@ class BackendUnavailableError(
     """The PyTorch backend is selected but torch is not installed or fails to import."""
 
 
-class UnknownKeyProblem(Problem):
-    error = UnknownKeyError
-
-
-class AmbiguousKeyProblem(Problem):
-    error = AmbiguousKeyError
-
-
-class InvalidValueProblem(Problem):
-    error = InvalidValueError
-
-
-class ConflictProblem(Problem):
-    error = ConflictError
-
-
 _Choice = TypeVar("_Choice", bound=str)
 
 
@@ -257,7 +250,7 @@ def one_of(argument: str, value: object, choices: Iterable[_Choice]) -> _Choice:
         if isinstance(value, str) and value == choice:
             return choice
     rule = f"must be one of {', '.join(repr(choice) for choice in listed)}"
-    problem = InvalidValueProblem(argument, rule, value)
+    problem = InvalidValueError.problem(argument, rule, value)
     raise InvalidValueError(f"{argument} {rule}, got {show(value)}", [problem])
 
 
@@ -268,10 +261,6 @@ def yes_or_no(argument: str, value: object, *, optional: bool = False) -> bool |
         return value
     allowed = "True, False or None" if optional else "True or False"
     raise ArgumentTypeError(f"{argument} must be {allowed}, got {show(value)}")
-
-
-class MissingValueProblem(Problem):
-    error = MissingValueError
 
 
 def suggest(

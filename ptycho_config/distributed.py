@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from ptycho_config._errors import (
     ConfigMismatchError,
     InvalidValueError,
-    InvalidValueProblem,
     Problem,
     show,
 )
@@ -99,7 +98,7 @@ def is_primary(group: ProcessGroup | None = None) -> bool:
     try:
         return int(rank) == 0
     except ValueError:
-        problem = InvalidValueProblem(
+        problem = InvalidValueError.problem(
             "RANK", "must be an integer (torchrun sets it)", rank, "env RANK"
         )
         raise InvalidValueError.from_problems([problem], "distributed launch") from None

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, mo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.sources import ENV_FILE_SENTINEL
 
-from ptycho_config._errors import ConflictError, ConflictProblem, InvalidValueError, Problem, show
+from ptycho_config._errors import ConflictError, InvalidValueError, Problem, show
 from ptycho_config._files import as_path
 from ptycho_config._merge.resolve import Resolved, resolve_inference, resolve_training
 from ptycho_config._schemas.registry import ENV_PREFIX, KEYS, PAYLOAD_SECTIONS, PayloadKind
@@ -93,7 +93,7 @@ class _PayloadSettings(BaseSettings):
                 f"ptycho_config.settings.{name} (and derive your own classes from it)"
             )
             raise ConflictError(
-                message, [ConflictProblem(f"{self.payload_kind} settings", message)]
+                message, [ConflictError.problem(f"{self.payload_kind} settings", message)]
             )
         # pydantic-settings reads a .env file as soon as it builds its sources, before the
         # library's own source could refuse a FIFO or a file that is not UTF-8: check it first

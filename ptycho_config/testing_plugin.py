@@ -60,7 +60,7 @@ class PtychoEnv:
 
     def variable(self, key: str) -> str:
         """The variable for a key: a qualified key, any spelling, or the variable name itself."""
-        from ptycho_config._errors import UnknownKeyError, UnknownKeyProblem, show, suggest
+        from ptycho_config._errors import UnknownKeyError, show, suggest
         from ptycho_config._schemas.registry import (
             ENV_PREFIX,
             PAYLOAD_SECTIONS,
@@ -79,7 +79,9 @@ class PtychoEnv:
         if any(isinstance(lookup_env(name, kind), Match) for kind in PAYLOAD_SECTIONS):
             return name
         hints = suggest(name, [n for kind in PAYLOAD_SECTIONS for n in env_names(kind)])
-        problem = UnknownKeyProblem(show(key), "names no configuration key", suggestions=hints)
+        problem = UnknownKeyError.problem(
+            show(key), "names no configuration key", suggestions=hints
+        )
         raise UnknownKeyError(f"ptycho_env: {problem}", [problem])
 
     def set(self, key: str, value: Any) -> str:

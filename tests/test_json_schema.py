@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from pydantic import create_model
 
 from ptycho_config import PtychoConfigError, resolve_inference, resolve_training
-from ptycho_config._errors import ConflictProblem
+from ptycho_config._errors import ConflictError
 from ptycho_config._schemas.json_schema import config_file_schema
 from ptycho_config._schemas.types import AliasChoices
 from ptycho_config.testing import config_documents
@@ -51,8 +51,7 @@ def library_verdict(document: dict[str, Any], kind: str) -> bool | None:
             # a rule across fields, or one value given two ways (gradient_clip_val in the
             # training and execution sections), is outside what JSON Schema can say
             across = all(
-                " & " in problem.key or isinstance(problem, ConflictProblem)
-                for problem in error.problems
+                " & " in problem.key or problem.error is ConflictError for problem in error.problems
             )
             return None if across else False
     return True

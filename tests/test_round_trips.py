@@ -338,6 +338,19 @@ def test_a_malformed_snapshot_names_what_is_wrong(
             resolve_training(config_file=target, environ={})
 
 
+def test_a_snapshot_with_an_unknown_source_kind_is_malformed(tmp_path: Path) -> None:
+    """A provenance kind that no source has is a SnapshotError listing the kinds there are."""
+    payload = create_training_payload(
+        write_npz(tmp_path / "t.npz"), "out", {"n_groups": 8}, environ={}
+    )
+    target = save_snapshot(payload, tmp_path)
+    document = json.loads(target.read_text(encoding="utf-8"))
+    document["metadata"]["provenance"]["training.n_groups"]["kind"] = "guess"
+    target.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(SnapshotError, match=r"malformed: kind must be one of .*'file'.*'guess'"):
+        load_snapshot(tmp_path)
+
+
 RUN_PATH_NAMES = ("train_data_file", "test_data_file", "model_path", "output_dir", "n_groups")
 
 

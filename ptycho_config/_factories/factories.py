@@ -22,11 +22,9 @@ from ptycho_config._errors import (
     ArgumentTypeError,
     ConfigFileNotFoundError,
     ConflictError,
-    ConflictProblem,
     FileReadError,
-    InvalidValueProblem,
+    InvalidValueError,
     MissingValueError,
-    MissingValueProblem,
     ModelArchiveNotFoundError,
     Problem,
     PtychoConfigError,
@@ -189,7 +187,7 @@ def run_sources(
                 f"{name} is given as an argument ({show(path)}) and as an override "
                 f"({show(given[name])}); give it once"
             )
-            raise ConflictError(message, [ConflictProblem(name, message, given[name])])
+            raise ConflictError(message, [ConflictError.problem(name, message, given[name])])
         given[name] = path
     return sources_of(given, execution_config, options)
 
@@ -333,7 +331,7 @@ def _with_data_check(
     shown = SECRET_SHOWN if origin.kind == "secret" else n  # a secret never shows
     if strict:
         message = f"{key} = {shown} ({origin}) {note}; set N to {inferred.value} or leave it unset"
-        raise ConflictError(message, [ConflictProblem(key, message, shown, str(origin))])
+        raise ConflictError(message, [ConflictError.problem(key, message, shown, str(origin))])
     warnings.warn(
         f"{key} = {shown} ({origin}) {note}; the data will be cut or padded to N = {shown}",
         UserWarning,
@@ -358,13 +356,13 @@ def _paths(layers: list[Layer], payload: PayloadKind, complete: bool) -> dict[st
         except ValidationError as error:
             where = given.describe(entry) if given and entry else ""
             message = message_of(error.errors()[0])
-            problems.append(InvalidValueProblem(key, message, entry and entry.raw, where))
+            problems.append(InvalidValueError.problem(key, message, entry and entry.raw, where))
             continue
         if path:
             paths[name] = path
         elif complete:
             argument = f"{name}=... ({PATH_FLAGS[name]} on the command line)"
-            problems.append(MissingValueProblem(key, _ways(key, payload, argument)))
+            problems.append(MissingValueError.problem(key, _ways(key, payload, argument)))
     _raise(layers, problems, payload)
     return paths
 
@@ -374,7 +372,7 @@ def _require_n_groups(layers: list[Layer], payload: PayloadKind) -> None:
     key = f"{payload}.n_groups"
     if not any(layer.kind in EXPLICIT_KINDS and key in layer.entries for layer in layers):
         argument = "overrides={'n_groups': ...} (--set n_groups=... on the command line)"
-        _raise(layers, [MissingValueProblem(key, _ways(key, payload, argument))], payload)
+        _raise(layers, [MissingValueError.problem(key, _ways(key, payload, argument))], payload)
 
 
 def _raise(layers: list[Layer], problems: list[Problem], payload: PayloadKind) -> None:
@@ -384,7 +382,7 @@ def _raise(layers: list[Layer], problems: list[Problem], payload: PayloadKind) -
         return
     everything = [*(p for layer in layers for p in layer.problems), *problems]
     only = everything[0]
-    if len(everything) == 1 and isinstance(only, MissingValueProblem):
+    if len(everything) == 1 and only.error is MissingValueError:
         # one sentence: 'n_groups is required ...'
         raise MissingValueError(f"{only.key.split('.', 1)[1]} {only.message}", problems)
     raise PtychoConfigError.from_problems(everything, payload)
@@ -434,7 +432,7 @@ def _check_against_checkpoint(layers: list[Layer]) -> None:
                 f"{layer.describe(entry)} gives {show(entry.raw)} but the trained model "
                 f"({checkpoint.describe(trained)}) has {show(trained.value)}"
             )
-            problems.append(ConflictProblem(key, message))
+            problems.append(ConflictError.problem(key, message))
     if problems:
         raise ConflictError.from_problems(problems, "inference")
 

@@ -25,6 +25,7 @@ from ptycho_config._errors import (
     Problem,
     PtychoConfigError,
     SnapshotError,
+    one_of,
 )
 from ptycho_config._files import SNAPSHOT_CAP, as_path, missing, read_capped, unique_keys
 from ptycho_config._merge.provenance import Source
@@ -268,7 +269,7 @@ def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
             ExecutionConfig, SECTIONS["execution"].model_validate(sections["execution"])
         )
         provenance = {
-            key: Source(_kind(item["kind"]), item.get("detail", ""))
+            key: Source(one_of("kind", item["kind"], SOURCE_KINDS), item.get("detail", ""))
             for key, item in metadata["provenance"].items()
         }
     except (KeyError, TypeError, AttributeError, PtychoConfigError) as error:
@@ -304,9 +305,3 @@ def _moved_weighting(training: Any) -> Any:
         "training_patch_weighting": torch.pop("training_patch_weighting"),
     }
     return {**training, "torch": torch, "model": model}
-
-
-def _kind(value: Any) -> Any:
-    if value not in SOURCE_KINDS:
-        raise ArgumentTypeError(f"unknown source kind {value!r}")
-    return value

@@ -18,7 +18,7 @@ from ptycho_config._errors import (
     MAX_LISTED,
     ArgumentTypeError,
     PtychoConfigError,
-    UnknownKeyProblem,
+    UnknownKeyError,
     one_of,
     shorten,
     suggest,
@@ -75,7 +75,7 @@ def from_legacy_dict(mapping: Mapping[str, Any], kind: str) -> TrainingConfig | 
     unknown = [key for key in mapping if key not in known and key not in ignored]
     if unknown:
         problems = [
-            UnknownKeyProblem(
+            UnknownKeyError.problem(
                 shorten(key) if isinstance(key, str) else key,  # it may be a megabyte long
                 f"is not a legacy key of a {kind} config",
                 mapping[key],

@@ -16,13 +16,10 @@ from typing import Any, cast
 from pydantic import BaseModel, ValidationError
 
 from ptycho_config._errors import (
-    SECRET_SHOWN,
     ConflictError,
-    ConflictProblem,
     Problem,
     PtychoConfigError,
     UnknownKeyError,
-    UnknownKeyProblem,
     masked,
     same_value,
     show,
@@ -129,7 +126,7 @@ class Resolved:
             found = lookup(str(qualified), self.kind)  # a bare name: its key is suggested
             hints = (found.key.qualified,) if isinstance(found, Match) else suggest(qualified, keys)
             rule = f"is no key of a {self.kind} resolution"
-            problem = UnknownKeyProblem(show(qualified), rule, suggestions=hints)
+            problem = UnknownKeyError.problem(show(qualified), rule, suggestions=hints)
             raise UnknownKeyError(str(problem), [problem])
         return self.values()[qualified]
 
@@ -214,7 +211,7 @@ def _switches(variables: Mapping[str, str | None]) -> dict[str, str | None]:
         if len(set(spellings.values())) > 1:
             shown = " and ".join(f"{k}={v!r}" for k, v in sorted(spellings.items()))
             message = f"{name} is given twice with different values: {shown}; set one"
-            raise ConflictError(message, [ConflictProblem(name, message)])
+            raise ConflictError(message, [ConflictError.problem(name, message)])
     return {name: next(iter(spellings.values())) for name, spellings in given.items()}
 
 
@@ -252,7 +249,7 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
     config = _validate(payload, {**data[payload], **nested}, origin, problems)
     execution = _validate("execution", data["execution"], origin, problems)
     if problems:
-        problems = masked(once_per_shared_field(problems), _secrets(layers), SECRET_SHOWN)
+        problems = masked(once_per_shared_field(problems), _secrets(layers))
         problems.sort(key=lambda p: (p.key, p.message))
         raise PtychoConfigError.from_problems(problems, payload)
     sources = {key: Source(layer.kind, entry.detail) for key, (layer, entry) in winners.items()}
@@ -287,7 +284,7 @@ def join_shared_fields(
                 f"{keys[0]} and {keys[1]} are one value but {first.describe(a)} gives "
                 f"{show(a.raw)} and {second.describe(b)} gives {show(b.raw)}"
             )
-            problems.append(ConflictProblem(keys[0], rule, source=first.kind))
+            problems.append(ConflictError.problem(keys[0], rule, source=first.kind))
             continue
         best = min(found, key=lambda won: SOURCE_KINDS.index(won[0].kind))
         winners[keys[0]] = winners[keys[1]] = best
@@ -310,7 +307,7 @@ def pinned_conflicts(layers: list[Layer]) -> list[Problem]:
                     f"{high.describe(entry)} gives {show(entry.raw)}; the profile is "
                     "fail-closed: drop that value or choose no profile"
                 )
-                problems.append(ConflictProblem(key, rule, source=high.kind))
+                problems.append(ConflictError.problem(key, rule, source=high.kind))
     return problems
 
 

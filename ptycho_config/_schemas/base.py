@@ -34,11 +34,11 @@ from pydantic_core import PydanticCustomError
 
 from ptycho_config._errors import (
     MAX_LISTED,
-    InvalidValueProblem,
-    MissingValueProblem,
+    InvalidValueError,
+    MissingValueError,
     Problem,
     PtychoConfigError,
-    UnknownKeyProblem,
+    UnknownKeyError,
     shorten,
     show,
     suggest,
@@ -128,7 +128,7 @@ def problems_from_validation(
             key = _qualified(section, [*path, unknown])
             # suggestions for as many problems as a message lists: the cost stays linear
             hints = suggest(unknown, model.model_fields) if len(grouped) < MAX_LISTED else ()
-            grouped[key] = UnknownKeyProblem(
+            grouped[key] = UnknownKeyError.problem(
                 key=shorten(key),  # a hostile name may be a megabyte long
                 message="unknown field",
                 value=item["input"],
@@ -144,7 +144,7 @@ def problems_from_validation(
                     f"{k}={ctx['values'][f]}" for k, f in zip(keys, rule.fields, strict=True)
                 )
                 sources = sorted({s for k in keys if (s := _source(lookup, k))})
-                grouped[" & ".join(keys)] = InvalidValueProblem(
+                grouped[" & ".join(keys)] = InvalidValueError.problem(
                     key=" & ".join(keys),
                     message=f"{rule.message} (got {values})",
                     source=", ".join(sources),
@@ -152,7 +152,7 @@ def problems_from_validation(
             continue
         key = _qualified(section, path)
         if item["type"] == "missing":
-            grouped[key] = MissingValueProblem(key=key, message="a value is required")
+            grouped[key] = MissingValueError.problem(key=key, message="a value is required")
             continue
         source, raw = (lookup(key) if lookup else None) or ("", item["input"])
         previous = grouped.get(key)
@@ -166,7 +166,7 @@ def problems_from_validation(
         elif previous is not None and message not in previous.message:
             # union alternatives read as one sentence: "must be >= 1, or 'auto'"
             message = f"{previous.message}, or {message.removeprefix('must be ')}"
-        grouped[key] = InvalidValueProblem(key=key, message=message, value=raw, source=source)
+        grouped[key] = InvalidValueError.problem(key=key, message=message, value=raw, source=source)
     for key, more in entries.items():
         message = f"{grouped[key].message} (and {more} more {'entry' if more == 1 else 'entries'})"
         grouped[key] = dataclasses.replace(grouped[key], message=message)

@@ -14,11 +14,9 @@ from pydantic import ValidationError
 from ptycho_config._errors import (
     ArgumentTypeError,
     InvalidValueError,
-    InvalidValueProblem,
     Problem,
     PtychoConfigError,
     UnknownKeyError,
-    UnknownKeyProblem,
     shorten,
     show,
     suggest,
@@ -64,7 +62,7 @@ def register_profile(name: str, values: Mapping[str, Any], pinned: Iterable[str]
             problems.append(_unknown(key))
         else:
             message = "pinned without a value; give it one in the values"
-            problems.append(InvalidValueProblem(key, message))
+            problems.append(InvalidValueError.problem(key, message))
     if problems:
         raise PtychoConfigError.from_problems(problems, f"profile {name!r}")
     profile = Profile(name, MappingProxyType(dict(values)), frozenset(pins))
@@ -79,19 +77,19 @@ def _value_problems(key: object, value: Any) -> list[Problem]:
     try:
         adapter_of(SECTIONS[KEYS[key].section], KEYS[key].name).validate_python(value)
     except ValidationError as error:
-        return [InvalidValueProblem(key, message_of(error.errors()[0]), value)]
+        return [InvalidValueError.problem(key, message_of(error.errors()[0]), value)]
     return []
 
 
-def _unknown(key: object) -> UnknownKeyProblem:
+def _unknown(key: object) -> Problem:
     """A key the registry does not know, suggesting the qualified keys it may mean: the key a
     bare name or alias names ('nepochs': 'training.nepochs'), else the closest ones."""
     if not isinstance(key, str):
-        return UnknownKeyProblem(shorten(str(key)), "unknown key")
+        return UnknownKeyError.problem(shorten(str(key)), "unknown key")
     named = (lookup(key, kind) for kind in PAYLOAD_SECTIONS)
     found = [found.key.qualified for found in named if isinstance(found, Match)]
     meant = tuple(dict.fromkeys(found)) or suggest(key, KEYS)
-    return UnknownKeyProblem(shorten(key), "unknown key", suggestions=meant)
+    return UnknownKeyError.problem(shorten(key), "unknown key", suggestions=meant)
 
 
 # The reference's CI bundle: five contract fields, four defaults.
@@ -121,5 +119,5 @@ def get_profile(name: str, given_by: str = "profile") -> Profile:
         message = (
             f"Unknown configuration profile {show(name)}{source}; supported profiles: {known}."
         )
-        raise UnknownKeyError(message, [UnknownKeyProblem(given_by, message, name)])
+        raise UnknownKeyError(message, [UnknownKeyError.problem(given_by, message, name)])
     return found

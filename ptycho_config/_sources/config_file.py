@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from ptycho_config._errors import (
     ConfigFileNotFoundError,
     InvalidValueError,
-    InvalidValueProblem,
+    Problem,
 )
 from ptycho_config._files import CONFIG_FILE_CAP, DuplicateKeyError, read_capped, unique_keys
 from ptycho_config._schemas.base import ANY_CASE, message_of
@@ -46,7 +46,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
     try:
         text = read_capped(path, "config file", CONFIG_FILE_CAP).decode("utf-8")
     except (FileNotFoundError, NotADirectoryError) as error:
-        problem = InvalidValueProblem("config_file", "no such file; fix the path", str(path))
+        problem = InvalidValueError.problem("config_file", "no such file; fix the path", str(path))
         raise ConfigFileNotFoundError(f"Config file not found: {path}", [problem]) from error
     except UnicodeDecodeError as error:
         _fail(path, f"cannot read config file {path}: it is not UTF-8 text ({error})", error)
@@ -74,7 +74,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
 
 
 def _fail(path: Path, message: str, cause: BaseException | None = None) -> NoReturn:
-    problem = InvalidValueProblem("config_file", message, str(path))
+    problem = InvalidValueError.problem("config_file", message, str(path))
     raise InvalidValueError(message, [problem]) from cause
 
 
@@ -244,13 +244,13 @@ class ConfigFile:
         return layer
 
 
-def metadata_problems(value: Any, where: str) -> list[InvalidValueProblem]:
+def metadata_problems(value: Any, where: str) -> list[Problem]:
     """What is wrong with a recorded ``metadata`` (a config file's or a snapshot's)."""
     try:
         Metadata.model_validate(value)
     except ValidationError as error:
         return [
-            InvalidValueProblem(
+            InvalidValueError.problem(
                 ".".join(map(str, (METADATA_KEY, *item["loc"]))),
                 message_of(item).removesuffix(ANY_CASE),  # the record is read exactly
                 source=where,

@@ -19,8 +19,7 @@ from ptycho_config._errors import (
     SECRET_SHOWN,
     FileReadError,
     InvalidValueError,
-    InvalidValueProblem,
-    UnknownKeyProblem,
+    UnknownKeyError,
     shorten,
     suggest,
 )
@@ -79,13 +78,13 @@ class Environment:
                     "is read from the process environment or its command-line option only, "
                     "not from a .env file or a secret; set it there"
                 )
-                layer.problems.append(InvalidValueProblem(name, problem, source=where))
+                layer.problems.append(InvalidValueError.problem(name, problem, source=where))
                 continue
             if upper in RESERVED_ENV:
                 continue
             text = self.variables[name]
             if text is None:  # a bare NAME line in a .env file
-                layer.problems.append(InvalidValueProblem(name, "has no value", source=where))
+                layer.problems.append(InvalidValueError.problem(name, "has no value", source=where))
                 continue
             # a mounted secret's content never shows in a message, whatever its name
             shown = SECRET_SHOWN if self.kind == "secret" else text
@@ -150,10 +149,12 @@ def read_dotenv(path: Path) -> dict[str, str | None]:
         where = f"dotenv {path}:{binding.original.line}"
         if binding.error:
             line = shorten(binding.original.string.strip(), 60)
-            problems.append(InvalidValueProblem("env file", f"cannot parse {line!r}", source=where))
+            problems.append(
+                InvalidValueError.problem("env file", f"cannot parse {line!r}", source=where)
+            )
         elif binding.key is not None and binding.key in lines:
             problem = "given twice in one .env file; give it once"
-            problems.append(InvalidValueProblem(shorten(binding.key), problem, source=where))
+            problems.append(InvalidValueError.problem(shorten(binding.key), problem, source=where))
         elif binding.key is not None:
             lines[binding.key] = binding.value
     if problems:
@@ -190,7 +191,7 @@ def _unknown(layer: Layer, name: str, text: str, where: str, strict: bool | None
         if examine and not hint:
             hint = suggest(name.upper(), env_names(layer.payload), same=layer.key_named)
         rule = "unknown environment variable"
-        layer.problems.append(UnknownKeyProblem(shorten(name), rule, text, where, hint))
+        layer.problems.append(UnknownKeyError.problem(shorten(name), rule, text, where, hint))
         return
     tip = f"; did you mean {' or '.join(hint)}?" if hint else ""
     origin = "" if layer.kind == "env" else f" (from {where})"

@@ -11,11 +11,11 @@ from typing import Any, NamedTuple, Protocol
 
 from ptycho_config._errors import (
     MAX_LISTED,
-    AmbiguousKeyProblem,
-    ConflictProblem,
-    InvalidValueProblem,
+    AmbiguousKeyError,
+    ConflictError,
+    InvalidValueError,
     Problem,
-    UnknownKeyProblem,
+    UnknownKeyError,
     same_value,
     shorten,
     show,
@@ -100,7 +100,7 @@ class Layer:
         try:
             value = found.convert(value)
         except (ValueError, TypeError) as error:
-            self.problems.append(InvalidValueProblem(spelling, str(error), raw, where))
+            self.problems.append(InvalidValueError.problem(spelling, str(error), raw, where))
             return
         if found.alias is not None and found.alias.deprecated:
             message = f"{spelling} ({where}) is deprecated; use {found.key.name}"
@@ -112,7 +112,7 @@ class Layer:
             (first, first_raw), (second, second_raw) = sorted(pairs, key=lambda pair: pair[0])
             both = f"{first}={show(first_raw)} and {second}={show(second_raw)}"
             rule = f"given twice with different values: {both}"
-            self.problems.append(ConflictProblem(key, rule, source=self.kind))
+            self.problems.append(ConflictError.problem(key, rule, source=self.kind))
             return
         self.entries[key] = Entry(value, raw, spelling, detail)
 
@@ -120,18 +120,18 @@ class Layer:
         if found.reason == "other_payload":
             if foreign_is_error:
                 rule = f"does not apply to {self.payload} payloads"
-                self.problems.append(UnknownKeyProblem(name, rule, raw, where))
+                self.problems.append(UnknownKeyError.problem(name, rule, raw, where))
             else:
                 self.ignored.append(f"{name} ({where}): does not apply to {self.payload}")
         elif found.reason == "ambiguous":
             rule = f"is ambiguous here; use {' or '.join(found.choices)}"
-            self.problems.append(AmbiguousKeyProblem(name, rule, raw, where))
+            self.problems.append(AmbiguousKeyError.problem(name, rule, raw, where))
         else:  # variables unknown to every payload never get here (environment.py reports them)
             self.unknown += 1
             hints: tuple[str, ...] = ()
             if self.unknown <= MAX_EXAMINED:
                 hints = suggest(name, spellings(self.payload), same=self.key_named)
-            self.problems.append(UnknownKeyProblem(name, "unknown key", raw, where, hints))
+            self.problems.append(UnknownKeyError.problem(name, "unknown key", raw, where, hints))
 
     def key_named(self, spelling: str) -> object:
         """The key a spelling (or variable) names, so that each key is suggested once."""
@@ -149,7 +149,9 @@ class Layer:
                 self.add(name, value, detail, foreign_is_error=False)
             elif not isinstance(value, dict):
                 where = f"{self.kind} {detail}"
-                problem = InvalidValueProblem(name, "a section must be a mapping", value, where)
+                problem = InvalidValueError.problem(
+                    name, "a section must be a mapping", value, where
+                )
                 self.problems.append(problem)
             else:
                 for inner, item in value.items():

@@ -11,9 +11,7 @@ from types import MappingProxyType
 from ptycho_config._errors import (
     SECRET_SHOWN,
     ConflictError,
-    ConflictProblem,
     InvalidValueError,
-    InvalidValueProblem,
     Problem,
 )
 from ptycho_config._merge.provenance import Source
@@ -54,7 +52,7 @@ def torchrun_launch(
     if explicit and devices != local_world:
         where = f"{devices_source.kind} {devices_source.detail}".strip()
         shown = SECRET_SHOWN if devices_source.kind == "secret" else devices  # never shows
-        problem = ConflictProblem(
+        problem = ConflictError.problem(
             "execution.devices",
             f"torchrun started {local_world} processes on this node (LOCAL_WORLD_SIZE="
             f"{local_world}); set devices to 'auto' or {local_world}, or launch torchrun "
@@ -116,4 +114,4 @@ def _layout(environ: Mapping[str, str]) -> tuple[int, int, int, int]:
 
 def _bad(name: str, text: str, message: str) -> Problem:
     hint = "torchrun sets it: unset it, or launch with torchrun"
-    return InvalidValueProblem(name, f"{message}; {hint}", text, f"env {name}")
+    return InvalidValueError.problem(name, f"{message}; {hint}", text, f"env {name}")

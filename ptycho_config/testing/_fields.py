@@ -19,7 +19,6 @@ from ptycho_config._errors import (
     AmbiguousKeyError,
     PtychoConfigError,
     UnknownKeyError,
-    UnknownKeyProblem,
     show,
     suggest,
 )
@@ -153,7 +152,7 @@ def qualified_key(key: str) -> str:
         choices = " or ".join(sorted(found))
         raise AmbiguousKeyError(f"key {key!r} is ambiguous; use {choices}")
     hints = suggest(key, [*KEYS, *(k.name for k in KEYS.values())])
-    problem = UnknownKeyProblem(show(key), "names no configuration key", suggestions=hints)
+    problem = UnknownKeyError.problem(show(key), "names no configuration key", suggestions=hints)
     raise UnknownKeyError(str(problem), [problem])
 
 
