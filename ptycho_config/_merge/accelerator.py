@@ -30,14 +30,13 @@ def import_torch() -> object:
     missing or broken."""
     try:
         import torch
-    except ImportError as error:
-        problem = Problem("model.backend", TORCH_MISSING, "pytorch")
-        raise BackendUnavailableError(TORCH_MISSING, [problem]) from error
-    except Exception as error:  # a broken install fails in arbitrary ways at import time
-        message = (
-            f"PyTorch backend selected but importing torch failed ({type(error).__name__}: "
-            f"{error}); reinstall it with: pip install torch>=2.2"
-        )
+    except Exception as error:  # missing, or a broken install failing in arbitrary ways
+        message = TORCH_MISSING
+        if not isinstance(error, ImportError):
+            message = (
+                f"PyTorch backend selected but importing torch failed ({type(error).__name__}: "
+                f"{error}); reinstall it with: pip install torch>=2.2"
+            )
         problem = Problem("model.backend", message, "pytorch")
         raise BackendUnavailableError(message, [problem]) from error
     return torch
@@ -53,8 +52,7 @@ def resolve_accelerator(execution: ExecutionConfig, backend: str) -> ExecutionCo
         return execution
     if backend != "pytorch":
         return with_accelerator(execution, "cpu")
-    torch = import_torch()
-    if torch.cuda.is_available():  # type: ignore[attr-defined]
+    if import_torch().cuda.is_available():  # type: ignore[attr-defined]
         return with_accelerator(execution, "cuda")
     warnings.warn(NO_CUDA_WARNING, UserWarning, stacklevel=2)
     return with_accelerator(execution, "cpu")

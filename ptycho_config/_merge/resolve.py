@@ -53,7 +53,7 @@ from ptycho_config._schemas.sections import (
 )
 from ptycho_config._schemas.types import list_text
 from ptycho_config._sources.config_file import ConfigFile
-from ptycho_config._sources.environment import Environment, MountedVariables
+from ptycho_config._sources.environment import Environment, MountedVariables, ptycho_variables
 from ptycho_config._sources.kinds import SOURCE_KINDS
 from ptycho_config._sources.layer import ConfigSource, Entry, Layer
 from ptycho_config._sources.mapping import (
@@ -89,10 +89,9 @@ class Resolved:
                     applied[entry.spelling] = values[key]
             elif layer.kind == "profile" and layer.entries:
                 applied["profile"] = next(iter(layer.entries.values())).detail
-            elif layer.kind == "inferred":
-                for key in layer.entries:
-                    if self.provenance[key].kind == "inferred":
-                        applied[key.split(".", 1)[1]] = values[key]
+        for key, source in self.provenance.items():
+            if source.kind == "inferred":
+                applied[key.split(".", 1)[1]] = values[key]
         return MappingProxyType(applied)
 
     def with_note(self, key: str, note: str, execution: ExecutionConfig | None = None) -> Resolved:
@@ -170,7 +169,8 @@ def sources_of(
     options: SourceOptions,
 ) -> list[ConfigSource]:
     """The sources the arguments of ``resolve_*`` and the factories name, in any order."""
-    environment = Environment.of(options.environ, strict=options.strict_env)
+    environ = os.environ if options.environ is None else options.environ
+    environment = Environment(ptycho_variables(environ), options.strict_env)
     sources: list[ConfigSource] = [
         Overrides(overrides),
         ExecutionSource(execution_config),

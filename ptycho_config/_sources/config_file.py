@@ -34,11 +34,8 @@ _MAX_EVENTS = 20_000
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
-    """The file's top-level mapping; a missing, unparsable or non-mapping file is a clear error.
-
-    The file must be a regular file of at most ``CONFIG_FILE_CAP`` bytes; a key given twice
-    in one mapping is an error, as TOML makes it.
-    """
+    """The file's top-level mapping: a regular file of at most ``CONFIG_FILE_CAP`` bytes, no
+    key twice in one mapping (as TOML makes it); anything else is a clear error."""
     kind = _SUFFIXES.get(path.suffix.lower())
     if kind is None:
         choices = ", ".join(sorted(_SUFFIXES))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -61,11 +60,6 @@ class Environment:
     strict: bool | None = None
     kind: SourceKind = "env"
     details: Mapping[str, str] | None = None
-
-    @classmethod
-    def of(cls, environ: Mapping[str, str] | None, *, strict: bool | None = None) -> Environment:
-        """The PTYCHO_* variables of ``environ`` (default ``os.environ``)."""
-        return cls(ptycho_variables(os.environ if environ is None else environ), strict)
 
     def read(self, payload: PayloadKind) -> Layer:
         layer = Layer(self.kind, payload)

@@ -19,7 +19,7 @@ from ptycho_config._merge.resolve import Resolved, merge, read_layers
 from ptycho_config._schemas.registry import KEYS, PAYLOAD_SECTIONS, PayloadKind, keys_of
 from ptycho_config._schemas.sections import ExecutionConfig
 from ptycho_config._sources.config_file import ConfigFile
-from ptycho_config._sources.environment import Environment, environment_of
+from ptycho_config._sources.environment import Environment, environment_of, ptycho_variables
 from ptycho_config._sources.kinds import SOURCE_KINDS, SourceKind
 from ptycho_config._sources.layer import ConfigSource
 from ptycho_config._sources.mapping import ExecutionSource, MappingSource, Overrides
@@ -117,7 +117,7 @@ class SourceAssignment:
             made: list[ConfigSource] = [
                 Overrides(self.overrides),
                 ExecutionSource(self.execution_config),
-                Environment.of(self.environ),
+                Environment(ptycho_variables(self.environ)),
                 *([] if config_file is None else [ConfigFile(config_file)]),
                 *(MappingSource(k, dict(v)) for k, v in self.sources.items() if k not in native),
             ]
