@@ -342,8 +342,7 @@ def _with_data_check(
 
 def _paths(layers: list[Layer], payload: PayloadKind, complete: bool) -> dict[str, Path]:
     """The run's paths, each from the highest of the caller's sources that gives it, checked by
-    its schema type; every path missing or wrong is one error. ``complete=False``
-    (``ptycho-config check``): a missing path is no error."""
+    its schema type; every path missing (if ``complete``) or wrong is one error."""
     problems: list[Problem] = []
     paths: dict[str, Path] = {}
     for name in RUN_PATHS[payload]:

@@ -248,16 +248,15 @@ def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
         raise SnapshotError(f"{where} must hold a JSON object")
     if "schema_version" in document:  # version 1 kept its record at the top level
         document = _from_version_1(document)
-    if METADATA_KEY not in document:  # required here, unlike in a config file
-        raise SnapshotError(f"{where} has no {METADATA_KEY!r} section")
-    problems = metadata_problems(document[METADATA_KEY], where)  # as a config file's
+    required = (METADATA_KEY, "training", "execution")  # metadata too, unlike a config file's
+    missing = [repr(name) for name in required if name not in document]
+    if missing:
+        raise SnapshotError(f"{where} has no {' or '.join(missing)} section")
+    metadata = document[METADATA_KEY]
+    problems = metadata_problems(metadata, where)  # as a config file's
     if problems:
         listed = "".join(f"\n  - {problem}" for problem in problems)
         raise SnapshotError(f"{where} cannot be read:{listed}", problems)
-    metadata = document[METADATA_KEY]
-    missing = [repr(name) for name in ("training", "execution") if name not in document]
-    if missing:
-        raise SnapshotError(f"{where} has no {' or '.join(missing)} section")
     try:
         sections = {"training": document["training"], "execution": document["execution"]}
         stored = sections["training"]
