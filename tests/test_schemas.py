@@ -639,6 +639,16 @@ class TestModelBehaviour:
         err = rejected(lambda: ExecutionConfig(zzzzzz=1), UnknownKeyError)  # type: ignore[call-arg]
         assert err.problems[0].suggestions == ()
 
+    def test_unknown_field_after_many_bad_values_gets_its_suggestion(self) -> None:
+        """The first unknown fields of one call get suggestions however many bad values come
+        before them (docs/errors.md: the first 20 of each source)."""
+        fields = TrainingConfig.model_fields.items()
+        bad = {name: [] for name, info in fields if info.annotation in (int, float, bool)}
+        err = rejected(lambda: TrainingConfig(**bad, batch_sise=16), PtychoConfigError)
+        assert len(err.problems) > 21  # the typo comes after more problems than a message lists
+        typo = next(p for p in err.problems if p.key == "training.batch_sise")
+        assert ("batch_size",) == typo.suggestions
+
     @pytest.mark.parametrize(
         ("section", "name"),
         [(s, n) for s, schema in SCHEMAS.items() for n in schema.model_fields],

@@ -121,13 +121,15 @@ def problems_from_validation(
     section = getattr(root, "section", "")
     grouped: dict[str, Problem] = {}
     entries: Counter[str] = Counter()  # bad entries of a list beyond the first, by key
+    unknown_count = 0
     for item in error.errors():
         path, model = _field_path(root, item["loc"])
         if item["type"] == "extra_forbidden":
             unknown = str(item["loc"][len(path)])
             key = _qualified(section, [*path, unknown])
-            # suggestions for as many problems as a message lists: the cost stays linear
-            hints = suggest(unknown, model.model_fields) if len(grouped) < MAX_LISTED else ()
+            # suggestions for as many unknown fields as a message lists: the cost stays linear
+            unknown_count += 1
+            hints = suggest(unknown, model.model_fields) if unknown_count <= MAX_LISTED else ()
             grouped[key] = UnknownKeyError.problem(
                 key=shorten(key),  # a hostile name may be a megabyte long
                 message="unknown field",
