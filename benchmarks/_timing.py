@@ -11,15 +11,26 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def median_seconds(run: Callable[[], object], repeat: int, number: int = 1) -> float:
-    """Median wall time of one call, over `repeat` batches of `number` calls."""
+def _batch_seconds(run: Callable[[], object], repeat: int, number: int) -> list[float]:
+    """Wall time of one call, averaged within each of `repeat` batches of `number` calls."""
     samples = []
     for _ in range(repeat):
         start = time.perf_counter()
         for _ in range(number):
             run()
         samples.append((time.perf_counter() - start) / number)
-    return statistics.median(samples)
+    return samples
+
+
+def median_seconds(run: Callable[[], object], repeat: int, number: int = 1) -> float:
+    """Median wall time of one call, over `repeat` batches of `number` calls."""
+    return statistics.median(_batch_seconds(run, repeat, number))
+
+
+def best_seconds(run: Callable[[], object], repeat: int, number: int = 1) -> float:
+    """The fastest batch's time per call: for a difference of timings taken at different
+    moments, which a busy spell of the machine during one of them would otherwise decide."""
+    return min(_batch_seconds(run, repeat, number))
 
 
 def interleaved_first_reads(
