@@ -248,15 +248,16 @@ def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
         raise SnapshotError(f"{where} must hold a JSON object")
     if "schema_version" in document:  # version 1 kept its record at the top level
         document = _from_version_1(document)
+    metadata = document.get(METADATA_KEY)
+    # as a config file's, and first: a newer version may name its sections otherwise
+    problems = metadata_problems(metadata, where) if METADATA_KEY in document else []
+    if problems:
+        listed = "".join(f"\n  - {problem}" for problem in problems)
+        raise SnapshotError(f"{where} cannot be read:{listed}", problems)
     required = (METADATA_KEY, "training", "execution")  # metadata too, unlike a config file's
     missing = [repr(name) for name in required if name not in document]
     if missing:
         raise SnapshotError(f"{where} has no {' or '.join(missing)} section")
-    metadata = document[METADATA_KEY]
-    problems = metadata_problems(metadata, where)  # as a config file's
-    if problems:
-        listed = "".join(f"\n  - {problem}" for problem in problems)
-        raise SnapshotError(f"{where} cannot be read:{listed}", problems)
     try:
         sections = {"training": document["training"], "execution": document["execution"]}
         stored = sections["training"]
