@@ -219,14 +219,10 @@ class ConfigFileNotFoundError(PtychoConfigError, FileNotFoundError, exit_code=4,
 class FileReadError(PtychoConfigError, OSError, exit_code=5, subject="file"):
     """A file or directory that exists but cannot be read as what it should be."""
 
-    reason: str = ""  # why, without the path: "it is a directory, not a file"
-
     @classmethod
     def of(cls, path: object, what: str, reason: str) -> FileReadError:
-        """'cannot read <what> <path>: <reason>', with one problem naming the path."""
-        error = cls(f"cannot read {what} {path}: {reason}", [Problem(what, reason, str(path))])
-        error.reason = reason
-        return error
+        """'cannot read <what> <path>: <reason>', with one problem: the path, and the reason."""
+        return cls(f"cannot read {what} {path}: {reason}", [Problem(what, reason, str(path))])
 
 
 class OutputError(PtychoConfigError, OSError, exit_code=6, subject="output"):

@@ -57,10 +57,8 @@ def _reason(error: OSError) -> str:
 
 
 def open_regular(path: str | os.PathLike[str], what: str) -> tuple[int, int]:
-    """A read-only descriptor of a regular file, and the file's size.
-
-    FileNotFoundError (the built-in) when nothing is there, FileReadError for anything else.
-    """
+    """A read-only descriptor of a regular file, and the file's size; the built-in
+    FileNotFoundError when nothing is there, FileReadError for anything else."""
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except (FileNotFoundError, NotADirectoryError):

@@ -272,7 +272,7 @@ def _read(data_file: str | os.PathLike[str]) -> DataFileFacts:
         problem = f"data file {path or repr('')} does not exist"
         return _fallback(problem, "fix the path or set N explicitly", e)
     except (Unreadable, OSError) as e:
-        reason = e.reason if isinstance(e, FileReadError) else e
+        reason = e.problems[0].message if isinstance(e, FileReadError) else e
         return _fallback(f"cannot read probeGuess from {path}: {reason}", cause=e, whole_file=True)
     if nphotons is not None or why is not None:  # most data files hold no `_metadata`
         facts = replace(facts, nphotons=nphotons, nphotons_problem=why)
