@@ -15,10 +15,8 @@ EXPORTED_KINDS = EXPLICIT_KINDS | {"profile"}
 
 
 def to_env(subject: Any) -> dict[str, str]:
-    """PTYCHO_<SECTION>__<FIELD> → text for every value an explicit source set.
-
-    Accepts a payload or a resolution (``resolve_*``'s ``Resolved``).
-    """
+    """PTYCHO_<SECTION>__<FIELD> → text for every value an explicit source set, of a payload or
+    a resolution (``resolve_*``'s ``Resolved``)."""
     provenance = subject.provenance
     values = subject.values() if callable(subject.values) else subject.values
     exported: dict[str, str] = {}
