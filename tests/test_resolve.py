@@ -499,3 +499,18 @@ class TestOneSourceMechanism:
         resolved = merge("training", layers)
         assert 9 == resolved.training_config.nepochs
         assert ["env", "settings"] == [layer.kind for layer in layers]
+
+
+@pytest.mark.parametrize("kind", ["training", "inference"])
+def test_value_of_each_key_is_its_entry_in_values(kind: PayloadKind, tmp_path: Path) -> None:
+    """`value(key)` reads the one key `values()` lists under it, in every section."""
+    given = {"n_groups": 3, "model.gridsize": 2, "execution.seed": 7}
+    if kind == "training":
+        resolved = resolve_training(given, environ={})
+    else:
+        paths = {"model_path": str(tmp_path), "test_data_file": str(tmp_path / "t.npz")}
+        resolved = resolve_inference({**given, **paths}, environ={})
+    values = resolved.values()
+    assert {resolved.value(key) for key in ("model.gridsize", "execution.seed")} == {2, 7}
+    for key, value in values.items():
+        assert resolved.value(key) is value, key

@@ -121,23 +121,28 @@ class Resolved:
     def value(self, qualified: str) -> Any:
         """The resolved value of one qualified key."""
         keys = keys_of(self.kind)
-        if not isinstance(qualified, str) or qualified not in keys:
+        key = keys.get(qualified) if isinstance(qualified, str) else None
+        if key is None:
             found = lookup(str(qualified), self.kind)  # a bare name: its key is suggested
             hints = (found.key.qualified,) if isinstance(found, Match) else suggest(qualified, keys)
             rule = f"is no key of a {self.kind} resolution"
             problem = UnknownKeyError.problem(show(qualified), rule, suggestions=hints)
             raise UnknownKeyError(str(problem), [problem])
-        return self.values()[qualified]
+        return getattr(self._models()[key.section], key.name)
 
     def values(self) -> dict[str, Any]:
         """Every resolved value by qualified key."""
-        models: dict[str, BaseModel] = {
+        models = self._models()
+        return {q: getattr(models[key.section], key.name) for q, key in keys_of(self.kind).items()}
+
+    def _models(self) -> dict[str, BaseModel]:
+        """The validated model of each section the keys name."""
+        return {
             self.kind: self.config,
             "model": self.config.model,
             "torch": self.config.torch,
             "execution": self.execution_config,
         }
-        return {q: getattr(models[key.section], key.name) for q, key in keys_of(self.kind).items()}
 
     def explain(self, *, changed_only: bool = False) -> str:
         """A readable table: key, value, source kind and detail (``changed_only``: of the
