@@ -25,7 +25,7 @@ from ptycho_config._factories.snapshot import Snapshot, fingerprint, load_snapsh
 from ptycho_config._legacy.bridge import from_legacy_dict, populate_legacy_params, to_legacy_dict
 from ptycho_config._merge.provenance import Source
 from ptycho_config._merge.resolve import Resolved, resolve_inference, resolve_training
-from ptycho_config._schemas.extension import register_schema
+from ptycho_config._schemas.registry import register_schema
 from ptycho_config._schemas.sections import (
     ExecutionConfig,
     InferenceConfig,

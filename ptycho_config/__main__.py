@@ -32,7 +32,6 @@ from ptycho_config._factories.factories import (
 )
 from ptycho_config._factories.snapshot import config_document, fingerprint, report_document
 from ptycho_config._merge.resolve import SourceOptions
-from ptycho_config._schemas.extension import load_extensions
 from ptycho_config._schemas.json_schema import config_file_schema
 from ptycho_config._schemas.registry import (
     KEYS,
@@ -40,6 +39,7 @@ from ptycho_config._schemas.registry import (
     SWITCHES,
     PayloadKind,
     env_variables,
+    load_extensions,
 )
 from ptycho_config._sources.config_file import ConfigFile, dump_yaml
 from ptycho_config._sources.environment import Environment, MountedVariables

@@ -91,15 +91,14 @@ MAX_IMPORT_DEPTH = 10
 LAYERS: tuple[tuple[str, ...], ...] = (
     # the subpackages themselves are empty: only their modules have a place of their own
     ("_errors", "_schemas", "_merge", "_datafiles", "_legacy", "_torch", "_factories"),
-    ("_schemas.types", "_schemas.base", "_files", "_datafiles.pickled", "_schemas.object_policy",
-     "_schemas.metadata"),
+    ("_schemas.types", "_schemas.base", "_files", "_datafiles.pickled", "_schemas.object_policy"),
     ("_schemas.torch_section", "_schemas.sections"),
     ("_schemas.registry",),
     ("_sources", "_merge.provenance", "_schemas.profiles", "_legacy.values", "_merge.accelerator",
      "_datafiles.npz", "_schemas.json_schema", "_torch.objects", "ptycho",
      "ptycho.params"),
     ("_merge.resolve", "_factories.snapshot", "_torch.config", "_torch.torchrun",
-     "_legacy.bridge", "_schemas.extension", "_factories.export"),
+     "_legacy.bridge", "_factories.export"),
     ("_factories.payloads", "_torch.runtime", "_factories.factories", "settings", "distributed"),
     ("_factories.example", "__main__", "testing", "testing_plugin", "ptycho_config",
      "ptycho.config"),

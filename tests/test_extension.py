@@ -33,8 +33,8 @@ from ptycho_config import (
     to_legacy_dict,
 )
 from ptycho_config._schemas import profiles as _profiles
-from ptycho_config._schemas.extension import reset_extensions
 from ptycho_config._schemas.profiles import register_profile
+from ptycho_config._schemas.registry import reset_extensions
 from tests._example import write_example
 from tools.reference_pages import fields_page
 

@@ -35,8 +35,15 @@ from ptycho_config import (
     resolve_inference,
     resolve_training,
 )
-from ptycho_config._schemas.extension import reset_extensions
-from ptycho_config._schemas.registry import KEYS, Miss, keys_of, lookup, lookup_env, spellings
+from ptycho_config._schemas.registry import (
+    KEYS,
+    Miss,
+    keys_of,
+    lookup,
+    lookup_env,
+    reset_extensions,
+    spellings,
+)
 from ptycho_config._schemas.sections import SECTIONS
 from ptycho_config.testing import (
     DRAWN_KINDS,

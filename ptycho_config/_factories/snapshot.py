@@ -29,9 +29,10 @@ from ptycho_config._errors import (
 )
 from ptycho_config._files import SNAPSHOT_CAP, as_path, missing, read_capped, unique_keys
 from ptycho_config._merge.provenance import Source
-from ptycho_config._schemas.metadata import METADATA_KEY, SCHEMA_VERSION
 from ptycho_config._schemas.sections import (
+    METADATA_KEY,
     NESTED_SECTIONS,
+    SCHEMA_VERSION,
     SECTIONS,
     ExecutionConfig,
     InferenceConfig,

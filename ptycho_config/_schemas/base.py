@@ -71,7 +71,7 @@ def _field_path(
 ANY_CASE = " (letter case and surrounding spaces do not matter)"
 # pydantic's error types in the library's words; {name} takes the error's context value.
 _WORDING = {
-    "frozen_instance": "configs are frozen; build a changed copy with model_copy(update={...})",
+    "frozen_instance": "configs are frozen; build a changed copy with model_copy(update={{...}})",
     "greater_than_equal": "must be >= {ge}",
     "greater_than": "must be > {gt}",
     "less_than_equal": "must be <= {le}",
@@ -103,12 +103,8 @@ def message_of(error: Any) -> str:
     if isinstance(ctx.get("expected"), str):  # pydantic writes "'a', 'b' or 'c'"
         choices = ctx["expected"].replace(" or ", ", ")
         ctx["expected"] = f"one of {choices}" if "," in choices else choices
-    wording = _WORDING.get(kind)
-    if wording is not None:
-        try:
-            return wording.format(**ctx)
-        except (KeyError, IndexError, ValueError):  # a context this wording does not expect
-            pass
+    if kind in _WORDING:  # pydantic requires each of these error types' context values
+        return _WORDING[kind].format(**ctx)
     # a validator's own message as it is; anything else still speaks as the library does
     text = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     return text.replace("Input should be", "must be").replace("Input should", "must")
@@ -141,16 +137,12 @@ def problems_from_validation(
         if item["type"] == "cross_field":
             ctx = item.get("ctx", {})
             for rule in ctx.get("rules", ()):
-                keys = [_qualified(section, [*path, *f.split(".")]) for f in rule.fields]
-                values = ", ".join(
-                    f"{k}={ctx['values'][f]}" for k, f in zip(keys, rule.fields, strict=True)
-                )
+                keys = {_qualified(section, [*path, *f.split(".")]): f for f in rule.fields}
+                values = ", ".join(f"{k}={ctx['values'][f]}" for k, f in keys.items())
                 sources = sorted({s for k in keys if (s := _source(lookup, k))})
-                grouped[" & ".join(keys)] = InvalidValueError.problem(
-                    key=" & ".join(keys),
-                    message=f"{rule.message} (got {values})",
-                    source=", ".join(sources),
-                )
+                message = f"{rule.message} (got {values})"
+                key = " & ".join(keys)
+                grouped[key] = InvalidValueError.problem(key, message, source=", ".join(sources))
             continue
         key = _qualified(section, path)
         if item["type"] == "missing":
@@ -189,7 +181,6 @@ def _source(lookup: SourceLookup | None, key: str) -> str:
 
 @contextmanager
 def _library_errors(schema: type[BaseModel]) -> Iterator[None]:
-    """Turn pydantic's ValidationError into the library's error, naming the schema's section."""
     try:
         yield
     except ValidationError as error:

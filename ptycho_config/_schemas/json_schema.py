@@ -7,12 +7,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from ptycho_config._schemas.metadata import METADATA_KEY, Metadata
 from ptycho_config._schemas.registry import ALIASES, KEYS, PAYLOAD_SECTIONS, Match, Miss, lookup
-from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
-
-DRAFT = "https://json-schema.org/draft/2020-12/schema"
-
+from ptycho_config._schemas.sections import METADATA_KEY, NESTED_SECTIONS, SECTIONS, Metadata
 
 # The words pydantic reads as booleans, in any letter case.
 _BOOLEAN_WORDS = ("true", "false", "yes", "no", "on", "off", "t", "f", "y", "n", "1", "0")
@@ -111,14 +107,13 @@ def config_file_schema() -> dict[str, Any]:
         if any(isinstance(f, Miss) and f.reason != "other_payload" for f in found):
             continue  # ambiguous in a payload: no bare key
         keys = sorted({f.key.qualified for f in found if isinstance(f, Match)})
-        targets = [fields[key] for key in keys]
-        schemas = [_through_alias(name, t) if name in ALIASES else t for t in targets]
+        schemas = [_through_alias(name, fields[k]) if name in ALIASES else fields[k] for k in keys]
         properties[name] = _one_of(schemas)
     properties[METADATA_KEY] = Metadata.model_json_schema()
     # the cross-field rules, which JSON Schema cannot state
     rules = {rule.message for schema in SECTIONS.values() for rule in schema.cross_field_rules}
     return {
-        "$schema": DRAFT,
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "ptycho-config file",
         "description": "Sections as top-level objects (the training or inference section may "
         "nest model and torch), or bare keys unambiguous in every payload. The library also "

@@ -5,7 +5,7 @@ no higher source may contradict (docs/profiles.md).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -32,7 +32,7 @@ class Profile:
 
     name: str
     values: Mapping[str, Any]
-    pinned: frozenset[str] = field(default_factory=frozenset)
+    pinned: frozenset[str]
 
 
 _PROFILES: dict[str, Profile] = {}
@@ -71,7 +71,6 @@ def register_profile(name: str, values: Mapping[str, Any], pinned: Iterable[str]
 
 
 def _value_problems(key: object, value: Any) -> list[Problem]:
-    """An unknown key, or a value its field refuses."""
     if not isinstance(key, str) or key not in KEYS:
         return [_unknown(key)]
     try:

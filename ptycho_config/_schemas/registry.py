@@ -1,4 +1,5 @@
-"""The key registry: every key with its aliases, env names and legacy name, from the schemas.
+"""The key registry: every key with its aliases, env names and legacy name, derived from the
+registered schemas, which an extension replaces by subclasses without a fork (docs/extensions.md).
 
 Nothing else in the code base restates a key, an alias, an env name or a legacy name.
 """
@@ -13,12 +14,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, create_model
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from ptycho_config._errors import show
-from ptycho_config._schemas.base import leaves
+from ptycho_config._errors import PtychoConfigError, show
+from ptycho_config._schemas.base import Schema, leaves
 from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
 from ptycho_config._schemas.types import list_text
 
@@ -45,11 +46,6 @@ RESERVED_ENV = frozenset(
         "PTYCHO_TORCH_SEED",
     }
 )
-
-# Sections never written to the legacy dict.
-NOT_LEGACY = frozenset({"execution", "torch"})
-# The backend-only section: its field gets a bare name only where no canonical field has it.
-BACKEND_SECTION = "torch"
 
 # The library's legacy `ptycho.params.cfg` names that differ from the field name; other fields
 # keep theirs. Extensions add theirs through `EXTENSION_FIELDS`; `legacy_name` reads both.
@@ -98,8 +94,6 @@ def _square_pair(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Alias:
-    """Another name for a field, with an optional conversion of its value."""
-
     name: str
     target: str
     convert: Callable[[Any], Any] | None = None
@@ -214,7 +208,8 @@ def _build_index(kind: PayloadKind, all_keys: Mapping[str, Key]) -> _Index:
     for bare, keys in by_bare.items():
         if bare in SHARED_FIELDS:
             keys = [k for k in keys if k.section == kind] or keys
-        keys = [k for k in keys if k.section != BACKEND_SECTION] or keys
+        # a backend-only (torch) field gets the bare name only where no canonical field has it
+        keys = [k for k in keys if k.section != "torch"] or keys
         names[bare] = (
             Match(keys[0])
             if len(keys) == 1
@@ -237,8 +232,9 @@ def _build_index(kind: PayloadKind, all_keys: Mapping[str, Key]) -> _Index:
     return _Index({k.qualified: k for k in own}, names, env)
 
 
+_ORIGINAL_SECTIONS = dict(SECTIONS)
 # The fields extensions added, each with its legacy name (None: never written to the legacy
-# dict). `ptycho_config._schemas.extension` replaces this tuple; nothing changes it in place.
+# dict). `register_schema` replaces this tuple; nothing changes it in place.
 EXTENSION_FIELDS: tuple[tuple[str, str | None], ...] = ()
 
 
@@ -271,7 +267,8 @@ def _derive(
             # configs; resolution reads it as the alias
             if name in NESTED_SECTIONS or name in ALIASES:
                 continue
-            written = section not in NOT_LEGACY and name not in unwritten
+            # execution and torch fields never reach the legacy dict
+            written = section not in ("execution", "torch") and name not in unwritten
             key = Key(section, name, info, renames.get(name, name) if written else None)
             keys[key.qualified] = key
     index = {kind: _build_index(kind, keys) for kind in PAYLOAD_SECTIONS}
@@ -279,9 +276,6 @@ def _derive(
 
 
 class _CurrentKeys(Mapping[str, Key]):
-    """A read-only view of the current registry's keys, so that ``KEYS`` imported once still
-    shows the keys an extension registers later."""
-
     def __getitem__(self, name: str) -> Key:
         return current().keys[name]
 
@@ -292,7 +286,8 @@ class _CurrentKeys(Mapping[str, Key]):
         return len(current().keys)
 
 
-# Every key by qualified name ('training.nepochs'), always those of the schemas registered now.
+# Every key by qualified name ('training.nepochs'): a read-only view, so that KEYS imported
+# once still shows the keys an extension registers later.
 KEYS: Mapping[str, Key] = _CurrentKeys()
 
 
@@ -343,3 +338,61 @@ def keys_of(kind: PayloadKind) -> Mapping[str, Key]:
 def legacy_name(field_name: str) -> str:
     """The legacy dict name of a training or inference (or model) field."""
     return current().renames.get(field_name, field_name)
+
+
+def register_schema(schema: type[Schema], *, legacy: Mapping[str, str] | None = None) -> None:
+    """Use ``schema``, a subclass of its section's current schema, for that section.
+
+    ``legacy`` maps new fields to their legacy dict names; new fields without one are
+    never written to the legacy dict. Registering the current schema again does nothing.
+    """
+    global EXTENSION_FIELDS
+    section = getattr(schema, "section", "")
+    registered = SECTIONS.get(section)
+    if registered is None or not (isinstance(schema, type) and issubclass(schema, registered)):
+        expected = registered.__name__ if registered is not None else "a section schema"
+        raise TypeError(f"register_schema needs a subclass of {expected}, got {schema!r}")
+    added = set(schema.model_fields) - set(registered.model_fields)
+    names = dict(legacy or {})
+    stray = sorted(set(names) - added)
+    if stray:
+        raise ValueError(f"legacy names given for fields {schema.__name__} does not add: {stray}")
+    if schema is registered:
+        return
+    SECTIONS[section] = schema
+    if section in NESTED_SECTIONS:
+        for holder in PAYLOAD_SECTIONS:  # each section nesting it, rebuilt with it
+            parent = SECTIONS[holder]
+            description = parent.model_fields[section].description
+            nested: Any = (schema, Field(default_factory=schema, description=description))
+            SECTIONS[holder] = create_model(
+                parent.__name__, __base__=parent, __module__=parent.__module__, **{section: nested}
+            )
+    # the keys are derived from the schemas; only the new legacy names are recorded
+    EXTENSION_FIELDS += tuple((name, names.get(name)) for name in sorted(added))
+
+
+@functools.cache
+def load_extensions() -> None:
+    """Register every installed extension (entry point group ``ptycho_config.extensions``)."""
+    from importlib.metadata import entry_points  # only the command line scans for them
+
+    for point in entry_points(group="ptycho_config.extensions"):
+        try:
+            found = point.load()
+            if isinstance(found, type) and issubclass(found, Schema):
+                register_schema(found)
+            elif callable(found):
+                found()
+        except Exception as error:  # third-party code: any failure, named and chained
+            message = f"extension {point.name} ({point.value}) failed to load: {error}"
+            raise PtychoConfigError(message) from error
+
+
+def reset_extensions() -> None:
+    """Back to the library's own schemas (for tests)."""
+    global EXTENSION_FIELDS
+    SECTIONS.clear()
+    SECTIONS.update(_ORIGINAL_SECTIONS)
+    EXTENSION_FIELDS = ()
+    load_extensions.cache_clear()

@@ -1,4 +1,5 @@
-"""The four schemas: each field declared once, with its type, default, bounds and description."""
+"""The schemas: each field declared once, with its type, default, bounds and description; and
+the metadata a snapshot or report records beside them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import warnings
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_validator
 
 from ptycho_config._schemas.base import Schema
 from ptycho_config._schemas.object_policy import (
@@ -64,7 +65,15 @@ def _copy_deprecated_n_images(data: Any) -> Any:
     return data
 
 
-_OVERSAMPLING_RULES: tuple[CrossFieldRule, ...] = (
+def _ci_contract(c: Any) -> bool:
+    return bool(
+        c.torch.physics_forward_mode == "rectangular_scaled"
+        and c.torch.scale_contract_version == "ci_intensity_v2"
+    )
+
+
+# The rules training and inference share: grouping, and the contract's coherence.
+_SHARED_RULES: tuple[CrossFieldRule, ...] = (
     CrossFieldRule(
         ("enable_oversampling", "model.gridsize"),
         lambda c: not c.enable_oversampling or c.model.gridsize > 1,
@@ -83,19 +92,7 @@ _OVERSAMPLING_RULES: tuple[CrossFieldRule, ...] = (
         lambda c: c.neighbor_pool_size is None or c.neighbor_pool_size >= c.neighbor_count,
         "neighbor_pool_size must be >= neighbor_count when set",
     ),
-)
-
-
-def _ci_contract(c: Any) -> bool:
-    return bool(
-        c.torch.physics_forward_mode == "rectangular_scaled"
-        and c.torch.scale_contract_version == "ci_intensity_v2"
-    )
-
-
-# Contract coherence: nothing to check in amplitude mode.
-_CONTRACT_RULES: tuple[CrossFieldRule, ...] = (
-    CrossFieldRule(
+    CrossFieldRule(  # nothing to check in amplitude mode
         ("model.model_type", "torch.physics_forward_mode", "torch.scale_contract_version"),
         lambda c: not _ci_contract(c) or c.model.model_type == "pinn",
         "ci_intensity_v2 requires model_type='pinn' (mode 'Unsupervised') under rectangular_scaled",
@@ -310,8 +307,7 @@ class TrainingConfig(_Grouping):
             lambda c: c.lr_warmup_epochs < c.nepochs,
             "lr_warmup_epochs must be < nepochs",
         ),
-        *_OVERSAMPLING_RULES,
-        *_CONTRACT_RULES,
+        *_SHARED_RULES,
         CrossFieldRule(
             ("torch_loss_mode", "torch.physics_forward_mode", "torch.scale_contract_version"),
             lambda c: not _ci_contract(c) or c.torch_loss_mode == "poisson",
@@ -341,7 +337,7 @@ class InferenceConfig(_Grouping):
     )
     backend: Backend = Field("tensorflow", description="Inference backend.")
 
-    cross_field_rules = (*_OVERSAMPLING_RULES, *_CONTRACT_RULES)
+    cross_field_rules = _SHARED_RULES
 
 
 class ExecutionConfig(Schema):
@@ -483,3 +479,30 @@ SECTIONS: dict[str, type[Schema]] = {
 }
 # Sections nested in the training and inference configs rather than beside them.
 NESTED_SECTIONS = ("model", "torch")
+
+METADATA_KEY = "metadata"
+# The layout this library writes; version 1 snapshots kept the sections under training_config
+# and execution_config, the rest at the top level.
+SCHEMA_VERSION = 2
+
+
+def _readable(version: int) -> int:
+    if not 1 <= version <= SCHEMA_VERSION:
+        fix = "upgrade ptycho-config" if version > SCHEMA_VERSION else "schema versions start at 1"
+        raise ValueError(f"this ptycho-config reads versions 1 to {SCHEMA_VERSION} ({fix})")
+    return version
+
+
+class Metadata(BaseModel, extra="forbid", strict=True, frozen=True):
+    """What a checkpoint snapshot or a `--format json/yaml` report records beside its sections:
+    no configuration, so rerunning from such a file takes its sections only."""
+
+    schema_version: Annotated[
+        int,
+        AfterValidator(_readable),
+        Field(json_schema_extra={"minimum": 1, "maximum": SCHEMA_VERSION}),
+    ]
+    kind: Literal["training", "inference"]
+    fingerprint: str
+    provenance: dict[str, dict[str, str]]  # qualified key → its source's kind and detail
+    overrides_applied: dict[str, Any]

@@ -20,8 +20,8 @@ from ptycho_config._errors import (
 )
 from ptycho_config._files import CONFIG_FILE_CAP, DuplicateKeyError, read_capped, unique_keys
 from ptycho_config._schemas.base import ANY_CASE, message_of
-from ptycho_config._schemas.metadata import METADATA_KEY, Metadata
 from ptycho_config._schemas.registry import PayloadKind
+from ptycho_config._schemas.sections import METADATA_KEY, Metadata
 from ptycho_config._sources.kinds import SourceKind
 from ptycho_config._sources.layer import Layer
 
