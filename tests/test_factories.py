@@ -317,6 +317,17 @@ class TestTrainThenInfer:
         assert payload.tf_inference_config is payload.inference_config
         assert payload.pt_inference_config.batch_size == trained.training_config.batch_size
 
+    def test_a_choice_spelt_in_another_case_agrees_with_the_checkpoint(
+        self, tmp_path: Path, model_dir: Path
+    ) -> None:
+        """' PINN' is the trained 'pinn' (letter case and spaces do not matter in a choice)."""
+        self.trained(tmp_path, model_dir)
+        test = write_npz(tmp_path / "test.npz", size=128)
+        given = {"n_groups": 10, "model_type": " PINN", "amp_activation": "Sigmoid"}
+        payload = create_inference_payload(model_dir, test, tmp_path / "i", given, CPU, environ={})
+        assert payload.inference_config.model.model_type == "pinn"
+        assert payload.provenance["model.model_type"].kind == "override"
+
     def test_contradicting_override_fails(self, tmp_path: Path, model_dir: Path) -> None:
         """An override that contradicts the trained gridsize names both values and sources."""
         self.trained(tmp_path, model_dir)

@@ -149,6 +149,13 @@ class TestSet:
         assert repr(value) in str(caught.value)
         assert params.cfg[key] == before
 
+    def test_a_choice_is_read_in_any_letter_case(self) -> None:
+        """A choice reads as the schemas read it: letter case and surrounding spaces do not
+        matter, and the canonical spelling is stored."""
+        params.set("model_type", " Supervised ")
+        params.set("amp_activation", "SIGMOID")
+        assert (params.cfg["model_type"], params.cfg["amp_activation"]) == ("supervised", "sigmoid")
+
     def test_shared_key_accepts_either_kind(self) -> None:
         """n_groups may be None, as inference allows, though training requires a number."""
         params.set("n_groups", None)

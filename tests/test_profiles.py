@@ -81,6 +81,17 @@ class TestCiProfile:
         resolved = resolve_training({"torch_loss_mode": "poisson"}, profile="ci", environ={})
         assert "override" == resolved.provenance["training.torch_loss_mode"].kind
 
+    def test_a_choice_in_another_letter_case_is_the_same_value(self) -> None:
+        """' POISSON' is the pinned 'poisson' (a choice's letter case and spaces do not
+        matter), and a profile may be written in any case too."""
+        resolved = resolve_training({"torch_loss_mode": " POISSON"}, profile="ci", environ={})
+        assert "poisson" == resolved.training_config.torch_loss_mode
+        register_profile(
+            "shouting", {"model.model_type": "SUPERVISED"}, pinned=["model.model_type"]
+        )
+        shouting = resolve_training({"model_type": "supervised"}, profile="shouting", environ={})
+        assert "supervised" == shouting.training_config.model.model_type
+
     def test_contradicting_override_names_both_values_and_sources(self) -> None:
         """An override of a contract key with another value fails naming both and their sources."""
         with pytest.raises(ConflictError) as caught:

@@ -24,6 +24,7 @@ from typing import (
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     PydanticUserError,
     TypeAdapter,
@@ -204,13 +205,11 @@ class Schema(BaseModel):
         letter case does not matter for a word of a fixed set (a choice, true/false, none)."""
         if not isinstance(data, dict):
             return data
-        cleaned = dict(data)
         words = _words_of(cls)
-        for name, value in data.items():
-            if isinstance(value, str) and name in words:
-                text = value.strip()
-                cleaned[name] = words[name].get(text.casefold(), text)
-        return cleaned
+        return {
+            name: _plain_word(words[name], value) if name in words else value
+            for name, value in data.items()
+        }
 
     @model_validator(mode="after")
     def _check_cross_field_rules(self) -> Self:
@@ -289,10 +288,22 @@ def _words_of(schema: type[BaseModel]) -> dict[str, dict[str, str]]:
     return words
 
 
+def _plain_word(words: Mapping[str, str], value: Any) -> Any:
+    """Text without its surrounding whitespace, a word of ``words`` in its own spelling."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    return words.get(text.casefold(), text)
+
+
 @functools.cache
 def adapter_of(schema: type[BaseModel], name: str) -> TypeAdapter[Any]:
-    """The validator of one field of ``schema`` alone, with the schema's settings."""
+    """The validator of one field of ``schema`` alone, with the schema's settings and its
+    reading of text (``Schema._plain_words``)."""
     annotation = schema.model_fields[name].rebuild_annotation()
+    words = _words_of(schema).get(name) if issubclass(schema, Schema) else None
+    if words is not None:
+        annotation = Annotated[annotation, BeforeValidator(functools.partial(_plain_word, words))]
     try:
         return TypeAdapter(annotation, config=schema.model_config)
     except PydanticUserError as error:
