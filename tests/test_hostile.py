@@ -488,6 +488,14 @@ class TestListText:
             resolve_training(BASE, environ=environ)
         assert _peak_mib(lambda: resolve_training(BASE, environ=environ)) < 40
 
+    @pytest.mark.parametrize("text", ["[1, 2], [3]", "[1, 2],", "[0.1], [0.9]"])
+    def test_lists_side_by_side_are_no_list(self, text: str) -> None:
+        """Text that starts as a list but holds several (Python reads a tuple) is refused as
+        text, saying what a list looks like, not entry by entry as if it were one."""
+        environ = {"PTYCHO_RECON_LOG_FIXED_INDICES": text}
+        with pytest.raises(InvalidValueError, match=r"expected a list like \[1, 2\]"):
+            resolve_training(BASE, environ=environ)
+
     @FEW
     @given(st.lists(st.integers(0, 10**6), max_size=50))
     def test_lists_within_the_cap_read(self, indices: list[int]) -> None:

@@ -112,7 +112,9 @@ def list_text(value: Any) -> Any:
         for node in ast.walk(tree):  # Python's 1_000 is no number here, as everywhere
             if isinstance(node, ast.Constant) and not isinstance(node.value, str | bytes):
                 _plain_number(ast.get_source_segment(text, node))
-        return found  # a list: literal_eval builds nothing else from text that starts with [
+        if not isinstance(found, list):  # '[1, 2], [3]' is a tuple of lists
+            raise ValueError(f"expected a list like [1, 2], got {show(value)}")
+        return found
     # empty text stays text, so the type error names the variable: write [] for an empty list
     return [part.strip() for part in text.split(",")] if text else value
 
