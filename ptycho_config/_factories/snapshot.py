@@ -211,8 +211,7 @@ ABANDONED_AFTER_S = 60.0
 
 
 def _remove_abandoned(target: Path) -> None:
-    """Delete temporary files that killed writers left beside ``target``: only those both
-    older than ``ABANDONED_AFTER_S`` and not locked by a writer, never a live writer's."""
+    """Delete the temporary files killed writers left beside ``target`` (old and unlocked)."""
     for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
         with contextlib.suppress(OSError):  # locked by a live writer, or gone already
             descriptor = os.open(leftover, os.O_RDONLY | os.O_NONBLOCK)
@@ -226,12 +225,8 @@ def _remove_abandoned(target: Path) -> None:
 
 
 def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
-    """The snapshot stored in a model directory, or None when there is none.
-
-    A file that cannot be read (no regular file, oversized, no permission) raises
-    :class:`FileReadError`, as every input file does; a corrupt, hand-edited or other-version
-    snapshot raises :class:`SnapshotError`.
-    """
+    """The snapshot stored in a model directory, or None when there is none; a file that cannot
+    be read is a FileReadError, a corrupt, hand-edited or other-version one a SnapshotError."""
     path = as_path(directory, "snapshot directory") / SNAPSHOT_NAME  # '' is no '.'
     where = f"checkpoint snapshot {path}"
     try:

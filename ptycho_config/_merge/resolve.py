@@ -136,7 +136,6 @@ class Resolved:
         return {q: getattr(models[key.section], key.name) for q, key in keys_of(self.kind).items()}
 
     def _models(self) -> dict[str, BaseModel]:
-        """The validated model of each section the keys name."""
         return {
             self.kind: self.config,
             "model": self.config.model,
@@ -152,9 +151,8 @@ class Resolved:
 
 @dataclass(frozen=True, kw_only=True)
 class SourceOptions:
-    """Where a resolution reads besides its overrides and execution config: the keywords that
-    ``resolve_*``, the factories and the command line share. ``config_file``, ``env_file``,
-    ``secrets_dir`` and ``profile`` default to their PTYCHO_* switch in ``environ``."""
+    """The source keywords that ``resolve_*``, the factories and the command line share; a path
+    or profile left None comes from its PTYCHO_* switch in ``environ``."""
 
     environ: Mapping[str, str] | None = None
     config_file: str | os.PathLike[str] | None = None

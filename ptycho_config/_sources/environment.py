@@ -201,8 +201,6 @@ def env_text(value: object) -> str:
         return "none"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
     if isinstance(value, list | tuple):  # JSON: no single quotes for a shell or .env to mangle
         return json.dumps(value, default=str)
     return str(value)

@@ -148,31 +148,27 @@ class Layer:
             if name not in SECTIONS:
                 self.add(name, value, detail, foreign_is_error=False)
             elif not isinstance(value, dict):
-                where = f"{self.kind} {detail}"
-                problem = InvalidValueError.problem(
-                    name, "a section must be a mapping", value, where
+                rule = "a section must be a mapping"
+                self.problems.append(
+                    InvalidValueError.problem(name, rule, value, f"{self.kind} {detail}")
                 )
-                self.problems.append(problem)
+            elif name in PAYLOAD_SECTIONS:
+                self._add_payload_section(name, value, detail)
             else:
                 for inner, item in value.items():
-                    if (
-                        inner in NESTED_SECTIONS
-                        and isinstance(item, dict)
-                        and name in PAYLOAD_SECTIONS
-                    ):
-                        self._add_nested(name, inner, item, detail)
-                    else:
-                        self.add(f"{name}.{inner}", item, detail, foreign_is_error=False)
+                    self.add(f"{name}.{inner}", item, detail, foreign_is_error=False)
 
-    def _add_nested(
-        self, section: PayloadKind, nested: str, data: dict[Any, Any], detail: str
-    ) -> None:
+    def _add_payload_section(self, section: PayloadKind, data: dict[Any, Any], detail: str) -> None:
         # a config's own dump: training.model holds the model section; the other run's
         # (inference.model in a training run) is checked but not used
         for inner, value in data.items():
-            spelling = f"{nested}.{inner}"
-            found = lookup(spelling, section)
-            if section == self.payload:
-                self.add(spelling, value, detail, found=found)
-            elif not isinstance(found, Match):
-                self.add(f"{section}.{spelling}", value, detail, found=found)
+            if inner not in NESTED_SECTIONS or not isinstance(value, dict):
+                self.add(f"{section}.{inner}", value, detail, foreign_is_error=False)
+                continue
+            for name, item in value.items():
+                spelling = f"{inner}.{name}"
+                found = lookup(spelling, section)
+                if section == self.payload:
+                    self.add(spelling, item, detail, found=found)
+                elif not isinstance(found, Match):
+                    self.add(f"{section}.{spelling}", item, detail, found=found)
