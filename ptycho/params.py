@@ -225,7 +225,6 @@ def unseal() -> None:
 
 
 def is_sealed() -> bool:
-    """Whether the dict is sealed."""
     return _sealed
 
 
@@ -260,7 +259,6 @@ def _write_populated(values: dict[str, Any], *, report: bool = True) -> dict[str
 
 
 def _snapshot() -> dict[str, Any]:
-    """A copy of ``cfg``, missing defaults restored first."""
     ensure_defaults()
     return dict(cfg)
 

@@ -145,12 +145,11 @@ def _described(payload: Any, mine: str) -> dict[str, Any]:
 
 def _difference(key: str, seen: list[tuple[Any, str]]) -> Problem:
     """One key's values across the ranks, ranks with the same value and source together."""
-    together: dict[tuple[str, str], list[int]] = {}
+    together: dict[tuple[str, str], tuple[Any, list[int]]] = {}
     for rank, (value, source) in enumerate(seen):
-        together.setdefault((repr(value), source), []).append(rank)
+        together.setdefault((repr(value), source), (value, []))[1].append(rank)
     parts = []
-    for (_, source), members in together.items():
-        value = seen[members[0]][0]
+    for (_, source), (value, members) in together.items():
         shown = value if value == _ABSENT else show(value)
         verb = "has" if len(members) == 1 else "have"
         parts.append(f"{_ranks(members)} {verb} {shown}" + (f" (from {source})" if source else ""))

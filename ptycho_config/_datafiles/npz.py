@@ -83,9 +83,10 @@ def _tail(stream: IO[bytes], size: int, length: int) -> bytes:
     return stream.read(length)
 
 
-def _claimed_directory(stream: IO[bytes], size: int) -> tuple[int, int]:
-    """Members and bytes of the zip directory as its end record claims them, the record found
-    where zipfile finds it: ending the file, else the last one before a comment of <= 64 KiB."""
+def _open_archive(stream: IO[bytes], size: int) -> zipfile.ZipFile:
+    """The archive, once the members and bytes its end record claims for the zip directory are
+    of a data file's size; the record found where zipfile finds it: ending the file, else the
+    last one before a comment of <= 64 KiB."""
     before = _LOCATOR + _END64.size  # room for the zip64 records
     tail = _tail(stream, size, before + _END.size)
     at = len(tail) - _END.size
@@ -100,12 +101,6 @@ def _claimed_directory(stream: IO[bytes], size: int) -> tuple[int, int]:
         zip64 = _END64.unpack_from(tail, record)
         if zip64[0] == b"PK\x06\x06":
             members, length = zip64[7:9]
-    return members, length
-
-
-def _open_archive(stream: IO[bytes], size: int) -> zipfile.ZipFile:
-    """The archive, its directory checked to be of a data file's size before it is parsed."""
-    members, length = _claimed_directory(stream, size)
     if members > _MAX_MEMBERS or length > _MAX_DIRECTORY:
         raise Unreadable(
             f"its zip directory lists {members} members in {length} bytes, more than a "
@@ -250,10 +245,8 @@ def _read_nphotons(
     except (TypeError, ValueError, OverflowError):  # a list, or an int beyond float
         number = math.nan
     if not (math.isfinite(number) and number > 0):
-        return (
-            None,
-            f"{where}: nphotons {show(value)} is not a positive number; fix it or set nphotons",
-        )
+        problem = f"nphotons {show(value)} is not a positive number; fix it or set nphotons"
+        return None, f"{where}: {problem}"
     return number, None
 
 

@@ -114,8 +114,6 @@ ALIASES: dict[str, Alias] = {
 
 @dataclass(frozen=True)
 class Key:
-    """One resolvable configuration key."""
-
     section: str
     name: str
     info: FieldInfo = field(repr=False, compare=False)
@@ -218,10 +216,8 @@ def _build_index(kind: PayloadKind, all_keys: Mapping[str, Key]) -> _Index:
     for alias in ALIASES.values():
         for key in all_keys.values():
             if key.name == alias.target:
-                own_key = key.section in sections
-                names[f"{key.section}.{alias.name}"] = (
-                    Match(key, alias) if own_key else OTHER_PAYLOAD
-                )
+                found = Match(key, alias) if key.section in sections else OTHER_PAYLOAD
+                names[f"{key.section}.{alias.name}"] = found
         target = names.get(alias.target, UNKNOWN)
         names[alias.name] = Match(target.key, alias) if isinstance(target, Match) else target
     env: dict[str, Match | Miss] = {}

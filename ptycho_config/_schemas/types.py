@@ -80,7 +80,6 @@ class AliasChoices:
 
 
 def none_string(value: Any) -> Any:
-    """Read the strings 'none' and 'null' (any case) as None."""
     if isinstance(value, str) and value.strip().lower() in ("none", "null"):
         return None
     return value
@@ -120,7 +119,6 @@ def list_text(value: Any) -> Any:
 
 
 def reject_tpu(value: Any) -> Any:
-    """Reject the TPU accelerator with the reference's message."""
     if isinstance(value, str) and value.strip().lower() == "tpu":
         raise ValueError(
             "Torch-XLA TPU execution is unsupported by this PyTorch runtime. "

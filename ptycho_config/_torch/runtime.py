@@ -7,7 +7,7 @@ import math
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from ptycho_config._errors import ArgumentTypeError
 from ptycho_config._merge.accelerator import (
@@ -33,13 +33,6 @@ AGC_EPS = 1e-3  # AGC: parameter norms below this count as this (fresh zero weig
 
 # The autocast dtype of each precision; parameters stay float32 under mixed precision too.
 _AUTOCAST = {"32-true": None, "16-mixed": "float16", "bf16-mixed": "bfloat16"}
-
-
-class RuntimePayload(Protocol):
-    """Anything with an ``execution_config`` and a ``training_config`` or ``inference_config``."""
-
-    @property
-    def execution_config(self) -> ExecutionConfig: ...
 
 
 @dataclass(frozen=True)
@@ -179,8 +172,9 @@ def adaptive_clip(parameters: Iterable[torch.nn.Parameter], clipping: float) -> 
             p.grad.mul_(torch.where(grad_norm > limit, scale, torch.ones_like(scale)))
 
 
-def build_torch_runtime(payload: RuntimePayload, *, seed_globally: bool = False) -> TorchRuntime:
-    """Build the torch objects of a payload; torch's global RNG is seeded only if asked."""
+def build_torch_runtime(payload: Any, *, seed_globally: bool = False) -> TorchRuntime:
+    """Build the torch objects of a payload (an ``execution_config`` and a ``training_config``
+    or ``inference_config``); torch's global RNG is seeded only if asked."""
     import_torch()  # the install hint, before anything else
     import torch
 
@@ -224,17 +218,17 @@ def build_torch_runtime(payload: RuntimePayload, *, seed_globally: bool = False)
     return runtime
 
 
-def _as_given(payload: RuntimePayload, config: TrainingConfig | InferenceConfig) -> ExecutionConfig:
+def _as_given(payload: Any, config: TrainingConfig | InferenceConfig) -> ExecutionConfig:
     """The execution config with accelerator 'auto' again where a payload of another backend
     resolved it for that backend (to 'cpu', without asking torch): this run uses torch."""
+    execution: ExecutionConfig = payload.execution_config
     source = getattr(payload, "provenance", {}).get("execution.accelerator")
     if config.backend != "pytorch" and source is not None and source.host_resolved:
-        return with_accelerator(payload.execution_config, "auto")
-    return payload.execution_config
+        return with_accelerator(execution, "auto")
+    return execution
 
 
-def _config_of(payload: RuntimePayload) -> TrainingConfig | InferenceConfig:
-    """The payload's training config, or its inference config."""
+def _config_of(payload: Any) -> TrainingConfig | InferenceConfig:
     # a resolver result has both properties and raises AttributeError for the other kind
     for name in ("training_config", "inference_config"):
         config = getattr(payload, name, None)
