@@ -332,11 +332,8 @@ def _with_data_check(
     if strict:
         message = f"{key} = {shown} ({origin}) {note}; set N to {inferred.value} or leave it unset"
         raise ConflictError(message, [ConflictError.problem(key, message, shown, str(origin))])
-    warnings.warn(
-        f"{key} = {shown} ({origin}) {note}; the data will be cut or padded to N = {shown}",
-        UserWarning,
-        stacklevel=3,
-    )
+    message = f"{key} = {shown} ({origin}) {note}; the data will be cut or padded to N = {shown}"
+    warnings.warn(message, stacklevel=3)  # a UserWarning
     return resolved.with_note(key, note)
 
 

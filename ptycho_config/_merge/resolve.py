@@ -230,11 +230,10 @@ def merge(payload: PayloadKind, layers: list[Layer]) -> Resolved:
     """The highest layer setting a key wins; one validation; every problem reported together.
     ``layers`` are in precedence order, as ``read_layers`` returns them."""
     problems: list[Problem] = [p for layer in layers for p in layer.problems]
-    for layer in layers:
-        for message in layer.warnings:
-            warnings.warn(message, UserWarning, stacklevel=3)
     winners: dict[str, tuple[Layer, Entry]] = {}
     for layer in layers:
+        for message in layer.warnings:
+            warnings.warn(message, stacklevel=3)  # a UserWarning
         for key, entry in layer.entries.items():
             winners.setdefault(key, (layer, entry))
     problems += join_shared_fields(payload, winners)
