@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -514,3 +516,20 @@ def test_value_of_each_key_is_its_entry_in_values(kind: PayloadKind, tmp_path: P
     assert {resolved.value(key) for key in ("model.gridsize", "execution.seed")} == {2, 7}
     for key, value in values.items():
         assert resolved.value(key) is value, key
+
+
+def test_a_resolution_pickles_and_copies_whole() -> None:
+    """A resolution crosses process boundaries (pickle) and copies like any value; its
+    provenance stays a read-only mapping."""
+    resolved = resolve_training({"n_groups": 3}, environ={"PTYCHO_NEPOCHS": "7"})
+    for copied in (
+        pickle.loads(pickle.dumps(resolved)),
+        copy.copy(resolved),
+        copy.deepcopy(resolved),
+    ):
+        assert copied == resolved
+        assert copied.provenance["training.nepochs"] == resolved.provenance["training.nepochs"]
+        assert dict(copied.provenance) == dict(resolved.provenance)
+        assert copied.applied == resolved.applied
+        with pytest.raises(TypeError):
+            copied.provenance["training.nepochs"] = resolved.provenance["model.N"]  # type: ignore[index]

@@ -77,6 +77,11 @@ class Resolved:
     # the layers it was merged from, for the audit trail
     layers: tuple[Layer, ...] = field(default=(), repr=False, compare=False)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled and copied with its provenance as a dict: a read-only view cannot be."""
+        state = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return _unpickled, ({**state, "provenance": dict(self.provenance)},)
+
     @property
     def applied(self) -> Mapping[str, Any]:
         """The audit trail: override spellings, explicit execution fields, the profile's name,
@@ -147,6 +152,10 @@ class Resolved:
         """A readable table: key, value, source kind and detail (``changed_only``: of the
         values that do not come from the defaults)."""
         return explain(self.values(), self.provenance, changed_only=changed_only)
+
+
+def _unpickled(state: dict[str, Any]) -> Resolved:
+    return Resolved(**{**state, "provenance": MappingProxyType(state["provenance"])})
 
 
 @dataclass(frozen=True, kw_only=True)
