@@ -86,17 +86,17 @@ class Resolved:
     def applied(self) -> Mapping[str, Any]:
         """The audit trail: override spellings, explicit execution fields, the profile's name,
         winning inferred values."""
-        values = self.values()
         applied: dict[str, Any] = {}
         for layer in self.layers:
             if layer.kind in ("override", "execution_config"):
                 for key, entry in layer.entries.items():
-                    applied[entry.spelling] = values[key]
+                    applied[entry.spelling] = self.value(key)
             elif layer.kind == "profile" and layer.entries:
                 applied["profile"] = next(iter(layer.entries.values())).detail
-        for key, source in self.provenance.items():
-            if source.kind == "inferred":
-                applied[key.split(".", 1)[1]] = values[key]
+            elif layer.kind == "inferred":
+                for key in layer.entries:
+                    if self.provenance[key].kind == "inferred":  # it won
+                        applied[key.split(".", 1)[1]] = self.value(key)
         return MappingProxyType(applied)
 
     def with_note(self, key: str, note: str, execution: ExecutionConfig | None = None) -> Resolved:
