@@ -244,15 +244,16 @@ def _write_populated(values: dict[str, Any], *, report: bool = True) -> dict[str
     """Write a populate's values (a dict of the caller's own: not copied) in one step; return
     ``{key: (old, new)}`` for each value an earlier populate wrote, still held, and it changes."""
     with _write_lock:
-        replaced = {
-            key: (cfg[key], value)
-            for key, value in values.items()
-            if report  # the factories replace the previous run's values on purpose
-            and key in _populated
-            and key in cfg
-            and _same(cfg[key], _populated[key])
-            and not _same(cfg[key], value)
-        }
+        replaced = {}
+        if report:  # the factories replace the previous run's values on purpose
+            replaced = {
+                key: (cfg[key], value)
+                for key, value in values.items()
+                if key in _populated
+                and key in cfg
+                and _same(cfg[key], _populated[key])
+                and not _same(cfg[key], value)
+            }
         cfg.update(values)
         _populated.update(values)
     return replaced

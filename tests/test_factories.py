@@ -426,6 +426,27 @@ class TestAuditTrailOnThisHost:
         assert payload.overrides_applied["accelerator"] == payload.execution_config.accelerator
         assert payload.execution_config.accelerator in ("cpu", "cuda")
 
+    def test_values_are_every_key_of_the_run(self, train_file: Path, tmp_path: Path) -> None:
+        """``values`` maps every qualified key of the payload to the value the run uses, the
+        host's accelerator included, and cannot be changed."""
+        payload = train(train_file, tmp_path / "o", {"batch_size": 8}, execution=None)
+        values = payload.values
+        config, execution = payload.training_config, payload.execution_config
+        expected = {
+            **{f"training.{n}": getattr(config, n) for n in type(config).model_fields},
+            **{f"model.{n}": getattr(config.model, n) for n in type(config.model).model_fields},
+            **{f"torch.{n}": getattr(config.torch, n) for n in type(config.torch).model_fields},
+            **{f"execution.{n}": getattr(execution, n) for n in type(execution).model_fields},
+        }
+        del expected["training.model"], expected["training.torch"]
+        expected.pop("training.n_images", None)  # a deprecated alias of n_groups, no key
+        assert dict(values) == expected
+        assert (values["training.batch_size"], values["model.N"]) == (8, 64)
+        assert values["execution.accelerator"] == "cpu"  # 'auto' as this host resolved it
+        with pytest.raises(TypeError):
+            values["model.N"] = 128  # type: ignore[index]
+        assert payload.values is values
+
 
 class TestSnapshots:
     """Snapshots are atomic, versioned and tamper-evident."""

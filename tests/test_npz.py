@@ -72,6 +72,13 @@ def _header(shape: tuple[int, ...], descr: str = "<c8") -> bytes:
     return buffer.getvalue()
 
 
+def _header_text(text: str) -> bytes:
+    """A version 1.0 `.npy` member holding only this header text (padded as numpy pads)."""
+    body = text.encode("latin1")
+    body += b" " * (-(len(body) + 11) % 64) + b"\n"
+    return npy_format.MAGIC_PREFIX + b"\x01\x00" + len(body).to_bytes(2, "little") + body
+
+
 def _probe_header(path: Path) -> tuple[tuple[int, ...], np.dtype[Any]]:
     """The shape and dtype of a numpy-written probe, as the library's header reader parses them."""
     with zipfile.ZipFile(path) as archive:
@@ -438,6 +445,46 @@ class TestFormatVersions:
             save(path, probeGuess=np.zeros((rows, cols), dtype=dtype))
             header = _probe_header(path)
         assert ((rows, cols), np.dtype(dtype)) == header
+
+    def test_a_file_rewritten_in_place_is_read_afresh(self, tmp_path: Path) -> None:
+        """Headers already seen are remembered by their text: a file rewritten with another
+        shape, or another file written alike but for its shape, gives its own shape."""
+        path = tmp_path / "data.npz"
+        for size in (64, 128, 64, 32):
+            np.savez(path, probeGuess=_probe(size))
+            assert infer_probe_size(path, strict=True) == size
+        other = tmp_path / "other.npz"
+        np.savez(other, probeGuess=_probe(256))
+        assert (infer_probe_size(path), infer_probe_size(other)) == (32, 256)
+
+    def test_a_bad_header_fails_every_time(self, tmp_path: Path) -> None:
+        """A header numpy cannot parse is refused on every read, never remembered as read."""
+        member = bytearray(_npy(_probe(64)))
+        member[10:16] = b"{'dsc'"  # the header's first key misspelt
+        path = _zip(tmp_path / "data.npz", {"probeGuess.npy": bytes(member)})
+        for _ in range(3):
+            with pytest.raises(ProbeSizeError, match=r"not a valid \.npy array"):
+                infer_probe_size(path, strict=True)
+
+    def test_reading_many_distinct_headers_stays_small(self, tmp_path: Path) -> None:
+        """Remembering headers is bounded: 600 files of distinct 4 KB headers cost no more
+        memory than a few dozen."""
+        paths = []
+        for i in range(600):
+            descr = f"[('f{i}', '<f4'), ('{'x' * 4000}', '<f4')]"  # a long header, refused
+            text = f"{{'descr': {descr}, 'fortran_order': False, 'shape': (1,), }}"
+            paths.append(_zip(tmp_path / f"{i}.npz", {"probeGuess.npy": _header_text(text)}))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # each probe is refused: not a number
+            infer_probe_size(paths[0])
+            tracemalloc.start()
+            try:
+                for path in paths:
+                    assert infer_probe_size(path) == 64
+                kept = tracemalloc.get_traced_memory()[0]
+            finally:
+                tracemalloc.stop()
+        assert kept < 1_000_000  # 600 such headers alone would take 2.4 MB
 
     @given(
         st.lists(st.integers(0, 2**40), max_size=4).map(tuple),

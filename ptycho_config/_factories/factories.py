@@ -151,7 +151,6 @@ def payload_of(
         "overrides_applied": resolved.applied,
         "provenance": resolved.provenance,
         "legacy_params": MappingProxyType(legacy),
-        "values": MappingProxyType(resolved.values()),
         "launch": launch,
     }
     payload: TrainingPayload | InferencePayload

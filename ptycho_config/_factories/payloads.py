@@ -7,9 +7,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from ptycho_config._merge.provenance import Source, explain
+from ptycho_config._schemas.registry import values_of
 from ptycho_config._schemas.sections import ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._torch.config import (
     torch_data_config,
@@ -34,7 +36,6 @@ class _Payload:
     overrides_applied: Mapping[str, Any]
     provenance: Mapping[str, Source]
     legacy_params: Mapping[str, Any]
-    values: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
     launch: TorchrunLaunch | None = None
     # the trained model's configuration (inference) and the data's photon count, if known
     trained: TrainingConfig | None = field(default=None, repr=False, compare=False)
@@ -48,6 +49,11 @@ class _Payload:
     def training(self) -> TrainingConfig | None:
         """The training the backend objects follow: this run's, or the trained model's."""
         return self.trained
+
+    @functools.cached_property
+    def values(self) -> Mapping[str, Any]:
+        """Every resolved value by qualified key."""
+        return MappingProxyType(values_of(self.config, self.execution_config))
 
     @functools.cached_property
     def pt_data_config(self) -> TorchDataConfig:

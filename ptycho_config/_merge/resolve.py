@@ -43,6 +43,7 @@ from ptycho_config._schemas.registry import (
     PayloadKind,
     keys_of,
     lookup,
+    values_of,
 )
 from ptycho_config._schemas.sections import (
     NESTED_SECTIONS,
@@ -133,20 +134,11 @@ class Resolved:
             rule = f"is no key of a {self.kind} resolution"
             problem = UnknownKeyError.problem(show(qualified), rule, suggestions=hints)
             raise UnknownKeyError(str(problem), [problem])
-        return getattr(self._models()[key.section], key.name)
+        return values_of(self.config, self.execution_config, (qualified,))[qualified]
 
     def values(self) -> dict[str, Any]:
         """Every resolved value by qualified key."""
-        models = self._models()
-        return {q: getattr(models[key.section], key.name) for q, key in keys_of(self.kind).items()}
-
-    def _models(self) -> dict[str, BaseModel]:
-        return {
-            self.kind: self.config,
-            "model": self.config.model,
-            "torch": self.config.torch,
-            "execution": self.execution_config,
-        }
+        return values_of(self.config, self.execution_config)
 
     def explain(self, *, changed_only: bool = False) -> str:
         """A readable table: key, value, source kind and detail (``changed_only``: of the

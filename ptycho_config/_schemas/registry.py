@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import functools
 import numbers
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, Field, create_model
 from pydantic.fields import FieldInfo
@@ -20,7 +20,13 @@ from pydantic_core import PydanticUndefined
 
 from ptycho_config._errors import PtychoConfigError, show
 from ptycho_config._schemas.base import Schema, leaves
-from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
+from ptycho_config._schemas.sections import (
+    NESTED_SECTIONS,
+    SECTIONS,
+    ExecutionConfig,
+    InferenceConfig,
+    TrainingConfig,
+)
 from ptycho_config._schemas.types import list_text
 
 PayloadKind = Literal["training", "inference"]
@@ -329,6 +335,20 @@ def env_names(kind: PayloadKind) -> list[str]:
 def keys_of(kind: PayloadKind) -> Mapping[str, Key]:
     """The keys of a payload kind by qualified name, in schema order."""
     return current().index[kind].keys
+
+
+def values_of(
+    config: TrainingConfig | InferenceConfig,
+    execution: ExecutionConfig,
+    keys: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """The values of a config and its execution config by qualified key: all of them, in
+    schema order, or those of ``keys``."""
+    kind = cast(PayloadKind, config.section)
+    sections = {kind: config, "model": config.model, "torch": config.torch, "execution": execution}
+    index = keys_of(kind)
+    wanted = index.values() if keys is None else (index[q] for q in keys)
+    return {key.qualified: getattr(sections[key.section], key.name) for key in wanted}
 
 
 def legacy_name(field_name: str) -> str:
