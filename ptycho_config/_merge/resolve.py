@@ -134,7 +134,7 @@ class Resolved:
             rule = f"is no key of a {self.kind} resolution"
             problem = UnknownKeyError.problem(show(qualified), rule, suggestions=hints)
             raise UnknownKeyError(str(problem), [problem])
-        return values_of(self.config, self.execution_config, (qualified,))[qualified]
+        return values_of(self.config, self.execution_config, (key,))[qualified]
 
     def values(self) -> dict[str, Any]:
         """Every resolved value by qualified key."""

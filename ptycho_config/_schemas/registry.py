@@ -340,14 +340,13 @@ def keys_of(kind: PayloadKind) -> Mapping[str, Key]:
 def values_of(
     config: TrainingConfig | InferenceConfig,
     execution: ExecutionConfig,
-    keys: Iterable[str] | None = None,
+    keys: Iterable[Key] | None = None,
 ) -> dict[str, Any]:
-    """The values of a config and its execution config by qualified key: all of them, in
-    schema order, or those of ``keys``."""
+    """The values of a config and its execution config by qualified key: of every key, in
+    schema order, or of ``keys``."""
     kind = cast(PayloadKind, config.section)
     sections = {kind: config, "model": config.model, "torch": config.torch, "execution": execution}
-    index = keys_of(kind)
-    wanted = index.values() if keys is None else (index[q] for q in keys)
+    wanted = keys_of(kind).values() if keys is None else keys
     return {key.qualified: getattr(sections[key.section], key.name) for key in wanted}
 
 
