@@ -59,19 +59,13 @@ def _assignment(text: str) -> tuple[str, str]:
     return key.strip(), value
 
 
-PATHS_DEFAULT = "(default: from the environment, .env, secrets, config file)"
-PATH_HELP = {
-    "train_data_file": "training NPZ file", "test_data_file": "NPZ file to reconstruct",
-    "model_path": "trained model directory", "output_dir": "output directory",
-}  # fmt: skip
-
-
 def _run_options(parser: argparse.ArgumentParser, kind: PayloadKind) -> None:
     """Everything a run takes that changes its configuration: `train`, `infer` and `check` of
     either take the same."""
     for name in RUN_PATHS[kind]:
         flag = PATH_FLAGS[name]
-        help_text = f"{PATH_HELP[name]} {PATHS_DEFAULT}"
+        what = KEYS[f"{kind}.{name}"].description.rstrip(".")
+        help_text = f"{what} (default: from the environment, .env, secrets, config file)"
         parser.add_argument(flag, dest=name, metavar=flag[2].upper(), help=help_text)
     parser.add_argument("--example", action="store_true", help="use the bundled example")
     _shared_options(parser)
@@ -121,7 +115,6 @@ def build_parser() -> argparse.ArgumentParser:
         "secrets and config file, and to the files they name"
     )  # fmt: skip
     _shared_options(check, sets="check_assignments")  # bare: both runs; no paths, theirs differ
-    _quiet(check)
     runs = check.add_subparsers(dest="run", metavar="RUN", help="check one run (default: both)")
     for command, kind in RUNS.items():
         # an option left out after the run's name keeps what was given before it
@@ -130,36 +123,28 @@ def build_parser() -> argparse.ArgumentParser:
             argument_default=argparse.SUPPRESS,
         )  # fmt: skip
         _run_options(one, kind)
-        _quiet(one)
+    for quiet in (check, *runs.choices.values()):
+        quiet.add_argument("--quiet", action="store_true", help="print nothing: the exit code says")
     example = commands.add_parser("example", help="write the bundled example into DIR")
     example.add_argument("directory", metavar="DIR")
     return parser
-
-
-def _quiet(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quiet", action="store_true", help="print nothing: the exit code says")
-
-
-def _overrides(assignments: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """--set values are text, parsed by the schemas as environment values are."""
-    texts: dict[str, str] = {}
-    for key, value in assignments:
-        if texts.setdefault(key, value) != value:
-            message = (
-                f"--set {key} is given twice with different values: {texts[key]!r} and "
-                f"{value!r}; give it once"
-            )
-            raise ConflictError(message, [ConflictError.problem(key, message, value, "override")])
-    return texts
 
 
 def _request(
     args: argparse.Namespace, kind: PayloadKind
 ) -> tuple[dict[str, Any], dict[str, Any], SourceOptions]:
     """A run's paths, overrides and sources, as its arguments give them."""
-    # check's own --set (before a run's name), then the run's
-    given = [getattr(args, dest, None) or [] for dest in ("check_assignments", "assignments")]
-    overrides = _overrides([assignment for sets in given for assignment in sets])
+    # --set values are text, parsed by the schemas as environment values are
+    overrides: dict[str, Any] = {}
+    for dest in ("check_assignments", "assignments"):  # check's own (before a run's name) first
+        for key, value in getattr(args, dest, None) or []:
+            if overrides.setdefault(key, value) != value:
+                message = (
+                    f"--set {key} is given twice with different values: {overrides[key]!r} and "
+                    f"{value!r}; give it once"
+                )
+                problem = ConflictError.problem(key, message, value, "override")
+                raise ConflictError(message, [problem])
     paths = {name: getattr(args, name, None) for name in RUN_PATHS[kind]}
     config = None
     if getattr(args, "example", False):  # the bundled files, unless a flag or --set names others
@@ -317,8 +302,7 @@ def _outcome(args: argparse.Namespace) -> int:
 
 def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
     """A warning is one line on stderr, like an error, without Python's source excerpt."""
-    with contextlib.suppress(OSError):
-        print(f"ptycho-config: warning: {message}", file=sys.stderr)
+    _fail(f"warning: {message}", EXIT_OK)
 
 
 def _fail(message: str, code: int) -> int:

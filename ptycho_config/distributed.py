@@ -19,6 +19,7 @@ from ptycho_config._errors import (
     show,
 )
 from ptycho_config._factories.snapshot import SNAPSHOT_NAME, fingerprint, run_values, save_snapshot
+from ptycho_config._torch.torchrun import launch_problem
 
 if TYPE_CHECKING:
     import torch
@@ -43,9 +44,12 @@ def verify_consistent(payload: Any, group: ProcessGroup | None = None) -> str:
     if len(set(digests)) == 1:
         return mine
     # the slow path: only a run that is about to fail pays for gathering whole configurations
-    described = _described(payload, mine)
+    values = run_values(payload)
+    provenance: Mapping[str, Any] = getattr(payload, "provenance", {}) or {}
+    sources = {key: _where(src) for key, src in provenance.items() if key in values}
     everyone: list[Any] = [None] * len(digests)
-    dist.all_gather_object(everyone, described, group=group)
+    document = {"fingerprint": mine, "values": values, "sources": sources}
+    dist.all_gather_object(everyone, document, group=group)
     raise _mismatch_error(everyone)
 
 
@@ -98,9 +102,7 @@ def is_primary(group: ProcessGroup | None = None) -> bool:
     try:
         return int(rank) == 0
     except ValueError:
-        problem = InvalidValueError.problem(
-            "RANK", "must be an integer (torchrun sets it)", rank, "env RANK"
-        )
+        problem = launch_problem("RANK", rank, "must be an integer")
         raise InvalidValueError.from_problems([problem], "distributed launch") from None
 
 
@@ -133,14 +135,6 @@ def save_snapshot_once(
     if int(status.item()):
         raise RuntimeError(f"rank 0 failed to write the snapshot {target}; see rank 0's error")
     return target
-
-
-def _described(payload: Any, mine: str) -> dict[str, Any]:
-    """What a rank sends when the fingerprints differ: its values and their sources."""
-    provenance: Mapping[str, Any] = getattr(payload, "provenance", {}) or {}
-    values = run_values(payload)
-    sources = {key: _where(src) for key, src in provenance.items() if key in values}
-    return {"fingerprint": mine, "values": values, "sources": sources}
 
 
 def _difference(key: str, seen: list[tuple[Any, str]]) -> Problem:

@@ -7,8 +7,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from ptycho_config._schemas.registry import KEYS
-from ptycho_config._sources.environment import env_text
+from ptycho_config._sources.environment import environment_of
 from ptycho_config._sources.kinds import EXPLICIT_KINDS
 
 EXPORTED_KINDS = EXPLICIT_KINDS | {"profile"}
@@ -17,16 +16,13 @@ EXPORTED_KINDS = EXPLICIT_KINDS | {"profile"}
 def to_env(subject: Any) -> dict[str, str]:
     """PTYCHO_<SECTION>__<FIELD> → text for every value an explicit source set, of a payload or
     a resolution (``resolve_*``'s ``Resolved``)."""
-    provenance = subject.provenance
     values = subject.values() if callable(subject.values) else subject.values
-    exported: dict[str, str] = {}
-    for key in KEYS:  # registry order, so the export reads like the reference pages
-        source = provenance.get(key)
-        if source is None or source.kind not in EXPORTED_KINDS:
-            continue
-        value = "auto" if source.host_resolved else values[key]
-        exported[KEYS[key].env] = env_text(value)
-    return exported
+    exported = {
+        key: "auto" if source.host_resolved else values[key]
+        for key, source in subject.provenance.items()  # schema order, as the reference pages
+        if source.kind in EXPORTED_KINDS
+    }
+    return environment_of(exported)
 
 
 def env_quoted(text: str) -> str:

@@ -60,16 +60,13 @@ def torch_data_config(
     """The data config; for inference, ``nphotons`` is the test data's own when known, else the
     trained model's (``training``), else the schema default."""
     model = config.model
-    if isinstance(config, TrainingConfig):
-        nphotons = config.nphotons
-    elif nphotons is None:
-        nphotons = _trained(training, "nphotons")
-    given = {
+    given: dict[str, Any] = {
         "grid_size": (model.gridsize, model.gridsize),
         "C": model.gridsize**2,
         "K": config.neighbor_count,
-        "nphotons": nphotons,
     }
+    if isinstance(config, InferenceConfig):  # a training config's own nphotons is copied
+        given["nphotons"] = _trained(training, "nphotons") if nphotons is None else nphotons
     return _filled(TorchDataConfig, given, config.torch, config, model)
 
 

@@ -113,7 +113,6 @@ class TorchRuntime:
             warnings.warn(
                 f"scheduler {t.scheduler!r} is no longer supported in single-loss mode; "
                 "the learning rate stays constant",
-                UserWarning,
                 stacklevel=2,
             )
         return None
@@ -140,13 +139,12 @@ class TorchRuntime:
         t = self._training("gradient clipping")
         if t.gradient_clip_val is None:
             return
-        params = [p for p in parameters if p.grad is not None]
-        if t.gradient_clip_algorithm == "norm":
-            torch.nn.utils.clip_grad_norm_(params, t.gradient_clip_val)
+        if t.gradient_clip_algorithm == "norm":  # each skips parameters without a gradient
+            torch.nn.utils.clip_grad_norm_(parameters, t.gradient_clip_val)
         elif t.gradient_clip_algorithm == "value":
-            torch.nn.utils.clip_grad_value_(params, t.gradient_clip_val)
+            torch.nn.utils.clip_grad_value_(parameters, t.gradient_clip_val)
         else:
-            adaptive_clip(params, t.gradient_clip_val)
+            adaptive_clip(parameters, t.gradient_clip_val)
 
     def _training(self, what: str) -> TorchTrainingConfig:
         if self.training is None:

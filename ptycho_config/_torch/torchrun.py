@@ -81,7 +81,7 @@ def _layout(environ: Mapping[str, str]) -> tuple[int, int, int, int]:
         try:
             numbers.append(int(environ[name].strip()))
         except ValueError:
-            problems[name] = _bad(name, environ[name], "must be an integer")
+            problems[name] = launch_problem(name, environ[name], "must be an integer")
     if problems:
         raise InvalidValueError.from_problems(list(problems.values()), "torchrun launch")
     world, rank, local_rank, local_world = numbers
@@ -106,12 +106,12 @@ def _layout(environ: Mapping[str, str]) -> tuple[int, int, int, int]:
     )
     for name, holds, message in rules:
         if not holds:
-            problems.setdefault(name, _bad(name, environ[name], message))
+            problems.setdefault(name, launch_problem(name, environ[name], message))
     if problems:
         raise InvalidValueError.from_problems(list(problems.values()), "torchrun launch")
     return world, rank, local_rank, local_world
 
 
-def _bad(name: str, text: str, message: str) -> Problem:
+def launch_problem(name: str, text: str, message: str) -> Problem:
     hint = "torchrun sets it: unset it, or launch with torchrun"
     return InvalidValueError.problem(name, f"{message}; {hint}", text, f"env {name}")
