@@ -31,9 +31,9 @@ from ptycho_config._schemas.sections import (
     InferenceConfig,
     ModelConfig,
     PyTorchExecutionConfig,
+    TorchBackendConfig,
     TrainingConfig,
 )
-from ptycho_config._schemas.torch_section import TorchBackendConfig
 from ptycho_config._torch.objects import (
     TorchDataConfig,
     TorchInferenceConfig,

@@ -221,7 +221,6 @@ class FileReadError(PtychoConfigError, OSError, exit_code=5, subject="file"):
 
     @classmethod
     def of(cls, path: object, what: str, reason: str) -> FileReadError:
-        """'cannot read <what> <path>: <reason>', with one problem: the path, and the reason."""
         return cls(f"cannot read {what} {path}: {reason}", [Problem(what, reason, str(path))])
 
 

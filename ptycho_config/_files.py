@@ -44,16 +44,15 @@ def as_path(path: object, what: str) -> Path:
 def _not_a_file(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "it is a directory, not a file"
-    kinds = {stat.S_ISFIFO: "a FIFO", stat.S_ISCHR: "a device", stat.S_ISBLK: "a device",
-             stat.S_ISSOCK: "a socket"}  # fmt: skip
-    kind = next((name for test, name in kinds.items() if test(mode)), "a special file")
+    kinds = {"p": "a FIFO", "c": "a device", "b": "a device", "s": "a socket"}
+    kind = kinds.get(stat.filemode(mode)[0], "a special file")  # its first letter: the kind
     return f"it is {kind}, not a regular file"
 
 
-def _reason(error: OSError) -> str:
+def _reason(error: Exception) -> str:
     if isinstance(error, PermissionError):
         return "permission denied"
-    return error.strerror or str(error)
+    return str(getattr(error, "strerror", None) or error)
 
 
 def open_regular(path: str | os.PathLike[str], what: str) -> tuple[int, int]:
@@ -63,10 +62,8 @@ def open_regular(path: str | os.PathLike[str], what: str) -> tuple[int, int]:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except (FileNotFoundError, NotADirectoryError):
         raise
-    except OSError as error:
+    except (OSError, ValueError) as error:  # ValueError: a NUL byte in the path
         raise FileReadError.of(path, what, _reason(error)) from error
-    except ValueError as error:  # a NUL byte in the path
-        raise FileReadError.of(path, what, str(error)) from error
     try:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode):
@@ -79,7 +76,6 @@ def open_regular(path: str | os.PathLike[str], what: str) -> tuple[int, int]:
 
 
 def read_capped(path: str | os.PathLike[str], what: str, cap: int) -> bytes:
-    """The bytes of a regular file of at most ``cap`` bytes."""
     descriptor, _ = open_regular(path, what)
     try:
         with os.fdopen(descriptor, "rb") as stream:
@@ -109,7 +105,6 @@ def require_file(path: Path, what: str) -> None:
 
 
 def require_directory(path: Path, what: str) -> None:
-    """A directory that must exist and be readable."""
     try:
         mode = os.stat(path).st_mode
     except (FileNotFoundError, NotADirectoryError) as error:

@@ -92,7 +92,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # the subpackages themselves are empty: only their modules have a place of their own
     ("_errors", "_schemas", "_merge", "_datafiles", "_legacy", "_torch", "_factories"),
     ("_schemas.types", "_schemas.base", "_files", "_datafiles.pickled", "_schemas.object_policy"),
-    ("_schemas.torch_section", "_schemas.sections"),
+    ("_schemas.sections",),
     ("_schemas.registry",),
     ("_sources", "_merge.provenance", "_schemas.profiles", "_legacy.values", "_merge.accelerator",
      "_datafiles.npz", "_schemas.json_schema", "_torch.objects", "ptycho",

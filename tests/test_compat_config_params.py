@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ptycho_config import ExecutionConfig, ModelConfig, TrainingConfig
-from ptycho_config._schemas.torch_section import TorchBackendConfig
+from ptycho_config._schemas.sections import TorchBackendConfig
 from ptycho_config._torch.objects import (
     TorchDataConfig,
     TorchInferenceConfig,

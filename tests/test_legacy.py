@@ -39,7 +39,7 @@ from ptycho_config._legacy.bridge import (
 )
 from ptycho_config._schemas.object_policy import resolved_policy
 from ptycho_config._schemas.registry import LEGACY_RENAMES
-from ptycho_config._schemas.torch_section import TorchBackendConfig
+from ptycho_config._schemas.sections import TorchBackendConfig
 from ptycho_config.testing import inference_configs, training_configs
 
 DATA = Path(__file__).parent / "data"

@@ -26,7 +26,7 @@ from ptycho_config import (
     to_legacy_dict,
 )
 from ptycho_config._schemas.registry import SHARED_FIELDS
-from ptycho_config._schemas.torch_section import TorchBackendConfig
+from ptycho_config._schemas.sections import TorchBackendConfig
 from ptycho_config._torch.config import (
     TorchDataConfig,
     TorchInferenceConfig,

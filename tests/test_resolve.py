@@ -23,7 +23,7 @@ from ptycho_config import (
 )
 from ptycho_config._merge.resolve import merge, read_layers
 from ptycho_config._schemas.registry import KEYS, PayloadKind
-from ptycho_config._schemas.torch_section import TorchBackendConfig
+from ptycho_config._schemas.sections import TorchBackendConfig
 from ptycho_config._sources.environment import Environment
 from ptycho_config._sources.kinds import SourceKind
 from ptycho_config._sources.layer import Layer

@@ -56,7 +56,7 @@ MUTATIONS = [
     ),
     Mutation(
         "drop the cross-field rule that the scale contract and measurement domain come together",
-        "ptycho_config/_schemas/torch_section.py",
+        "ptycho_config/_schemas/sections.py",
         "            _pair_given_together,\n",
         "            lambda c: True,\n",
         ("tests/test_profiles.py", "tests/test_schemas.py"),

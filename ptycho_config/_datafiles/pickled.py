@@ -75,13 +75,6 @@ class _ArrayState:
     def __setstate__(self, state: Any) -> None:
         self.state = state
 
-    def item(self) -> Any:
-        """The one object the array holds (numpy pickles an object array's items as a list)."""
-        shape, items = self.state[1], self.state[-1]
-        if tuple(shape) != () or not isinstance(items, list) or len(items) != 1:
-            raise Unreadable(f"it pickles an array of shape {show(shape)}, not one object")
-        return items[0]
-
 
 class _Global:
     """What an allowed global resolves to: calling it makes a fresh stand-in (whatever the
@@ -113,8 +106,6 @@ def unpickle_item(data: bytes) -> Any:
     import pickle
 
     class MetadataUnpickler(pickle.Unpickler):
-        """pickle's Unpickler with the allowed globals as its only way to a global."""
-
         def find_class(self, module: str, name: str) -> Any:
             try:
                 return _ALLOWED_GLOBALS[(module, name)]
@@ -129,7 +120,10 @@ def unpickle_item(data: bytes) -> Any:
         array = MetadataUnpickler(io.BytesIO(data)).load()
         if not isinstance(array, _ArrayState):
             raise Unreadable("its pickle holds no array")
-        return array.item()
+        shape, items = array.state[1], array.state[-1]  # numpy pickles the items as a list
+        if tuple(shape) != () or not isinstance(items, list) or len(items) != 1:
+            raise Unreadable(f"it pickles an array of shape {show(shape)}, not one object")
+        return items[0]
     except Unreadable:
         raise
     except Exception as e:  # a corrupt pickle fails in many ways, all of them harmless here

@@ -4,6 +4,7 @@ construction), and the cross-field rule."""
 from __future__ import annotations
 
 import ast
+import contextlib
 import errno
 import json
 import math
@@ -99,10 +100,8 @@ def list_text(value: Any) -> Any:
     if text.startswith("(") and text.endswith(")"):  # a Python tuple as text
         text = f"[{text[1:-1].rstrip().rstrip(',')}]"
     if text.startswith("["):
-        try:
+        with contextlib.suppress(ValueError, RecursionError):
             return json.loads(text)
-        except (ValueError, RecursionError):
-            pass
         try:  # a Python literal, as str() of a list of strings writes it: ['a', 'b']
             tree = ast.parse(text, mode="eval")
             found = ast.literal_eval(tree)

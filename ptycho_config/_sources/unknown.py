@@ -52,9 +52,8 @@ def _known_variables(schemas: tuple[type[BaseModel], ...]) -> _Known:
         words = key.name.upper().split("_")
         if len(words) > 1:
             by_initials.setdefault("".join(word[:1] for word in words), []).append(key.env)
-    for alias in ALIASES.values():
-        targets = [k.env for k in KEYS.values() if k.name == alias.target]
-        by_field.setdefault(alias.name.upper(), []).extend(targets)
+    for alias in ALIASES.values():  # an alias names its target field's variables
+        by_field.setdefault(alias.name.upper(), []).extend(by_field.get(alias.target.upper(), []))
     return _Known(names, squeezed, by_field, by_initials)
 
 

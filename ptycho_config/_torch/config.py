@@ -14,8 +14,12 @@ from pydantic import BaseModel
 from ptycho_config._merge.accelerator import DEVICE_TYPE
 from ptycho_config._schemas.object_policy import resolved_policy
 from ptycho_config._schemas.registry import SHARED_FIELDS
-from ptycho_config._schemas.sections import ExecutionConfig, InferenceConfig, TrainingConfig
-from ptycho_config._schemas.torch_section import TorchBackendConfig
+from ptycho_config._schemas.sections import (
+    ExecutionConfig,
+    InferenceConfig,
+    TorchBackendConfig,
+    TrainingConfig,
+)
 from ptycho_config._torch.objects import (
     Mode,
     TorchDataConfig,

@@ -10,8 +10,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ptycho_config._schemas.sections import ExecutionConfig, ModelConfig, TrainingConfig
-from ptycho_config._schemas.torch_section import TorchBackendConfig
+from ptycho_config._schemas.sections import (
+    ExecutionConfig,
+    ModelConfig,
+    TorchBackendConfig,
+    TrainingConfig,
+)
 from ptycho_config._schemas.types import ClipAlgorithm, LossMode, Optimizer, RuntimeScheduler
 
 Mode = Literal["Unsupervised", "Supervised"]
