@@ -22,11 +22,7 @@ from ptycho.config.simulation import (
     validate_simulation_config,
 )
 from ptycho.object_compatibility import resolve_public_object_policy
-from ptycho_config._errors import (
-    ConfigFileNotFoundError,
-    ModelArchiveNotFoundError,
-    PtychoConfigError,
-)
+from ptycho_config._errors import ConfigFileNotFoundError, ModelArchiveNotFoundError
 from ptycho_config._factories.snapshot import MODEL_ARCHIVE
 from ptycho_config._files import CONFIG_FILE_CAP, read_capped
 from ptycho_config._legacy.bridge import to_legacy_dict
@@ -155,10 +151,9 @@ def load_yaml_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     import yaml  # only this function needs it
 
     where = Path(path)
+    text = read_capped(where, "config file", CONFIG_FILE_CAP)  # its errors name the file
     try:
-        data = load_yaml(read_capped(where, "config file", CONFIG_FILE_CAP))
-    except PtychoConfigError:  # not a regular file, or too large: already names the file
-        raise
+        data = load_yaml(text)
     except (yaml.YAMLError, ValueError) as error:  # ValueError: a key twice, too many values
         message = f"invalid YAML in config file {where}: {error}"
         try:

@@ -23,7 +23,6 @@ _OPCODES = frozenset({
     "EMPTY_TUPLE", "TUPLE", "TUPLE1", "TUPLE2", "TUPLE3",
     "EMPTY_LIST", "APPEND", "APPENDS", "EMPTY_DICT", "SETITEM", "SETITEMS",
 })  # fmt: skip
-_TEXT = frozenset({"SHORT_BINUNICODE", "BINUNICODE"})
 
 
 def _check_opcodes(data: bytes) -> None:
@@ -64,7 +63,7 @@ def _check_opcodes(data: bytes) -> None:
         keys = popped[1::2] if name == "SETITEM" else popped[:-1:2]
         if name in ("SETITEM", "SETITEMS") and not all(keys):
             raise Unreadable("its pickle has a dict key that is not text")
-        stack += [name in _TEXT] * len(opcode.stack_after)
+        stack += [name in ("SHORT_BINUNICODE", "BINUNICODE")] * len(opcode.stack_after)
 
 
 class _ArrayState:
@@ -107,13 +106,12 @@ def unpickle_item(data: bytes) -> Any:
 
     class MetadataUnpickler(pickle.Unpickler):
         def find_class(self, module: str, name: str) -> Any:
-            try:
-                return _ALLOWED_GLOBALS[(module, name)]
-            except KeyError:
+            if (module, name) not in _ALLOWED_GLOBALS:
                 raise Unreadable(
                     f"its pickle needs {module}.{name}, which a metadata array never needs "
                     "(refused without running it)"
-                ) from None
+                )
+            return _ALLOWED_GLOBALS[(module, name)]
 
     try:
         _check_opcodes(data)

@@ -675,11 +675,8 @@ class ExecutionConfig(Schema):
 PyTorchExecutionConfig = ExecutionConfig
 
 SECTIONS: dict[str, type[Schema]] = {
-    "model": ModelConfig,
-    "training": TrainingConfig,
-    "inference": InferenceConfig,
-    "execution": ExecutionConfig,
-    "torch": TorchBackendConfig,
+    s.section: s
+    for s in (ModelConfig, TrainingConfig, InferenceConfig, ExecutionConfig, TorchBackendConfig)
 }
 # Sections nested in the training and inference configs rather than beside them.
 NESTED_SECTIONS = ("model", "torch")

@@ -189,10 +189,7 @@ PowerOfTwo = Annotated[
     WithJsonSchema({"type": "integer", "enum": [2**n for n in range(MAX_COUNT.bit_length())]}),
 ]
 # gridsize² channels: 32 gives 1,024, far past any model that fits in memory
-MAX_GRIDSIZE = 32
-GridSize = Annotated[
-    int, PLAIN_NUMBER, POSITIVE, Bounds(f"at most {MAX_GRIDSIZE}", le=MAX_GRIDSIZE)
-]
+GridSize = Annotated[int, PLAIN_NUMBER, POSITIVE, Bounds("at most 32", le=32)]
 FiniteFloat = Annotated[float, PLAIN_NUMBER, FINITE]
 NonNegativeFloat = Annotated[float, PLAIN_NUMBER, Bounds("non-negative", ge=0)]
 PositiveFloat = Annotated[float, PLAIN_NUMBER, Bounds("positive", gt=0)]

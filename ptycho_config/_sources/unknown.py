@@ -44,7 +44,7 @@ def _known_variables(schemas: tuple[type[BaseModel], ...]) -> _Known:
     names = sorted({n for kind in PAYLOAD_SECTIONS for n in env_names(kind)} | RESERVED_ENV)
     squeezed: dict[str, list[str]] = {}
     for name in names:
-        squeezed.setdefault(_squeeze(name[len(ENV_PREFIX) :]), []).append(name)
+        squeezed.setdefault(_SEPARATORS.sub("", name[len(ENV_PREFIX) :]), []).append(name)
     by_field: dict[str, list[str]] = {}
     by_initials: dict[str, list[str]] = {}
     for key in KEYS.values():
@@ -55,10 +55,6 @@ def _known_variables(schemas: tuple[type[BaseModel], ...]) -> _Known:
     for alias in ALIASES.values():  # an alias names its target field's variables
         by_field.setdefault(alias.name.upper(), []).extend(by_field.get(alias.target.upper(), []))
     return _Known(names, squeezed, by_field, by_initials)
-
-
-def _squeeze(text: str) -> str:
-    return _SEPARATORS.sub("", text)
 
 
 def _distance(first: str, second: str, limit: int) -> int:
@@ -87,10 +83,10 @@ def typo_suggestions(variable: str, *, edits: bool = True) -> tuple[str, ...]:
         return ()
     known = _known_variables(tuple(SECTIONS.values()))
     rest = variable[len(ENV_PREFIX) :].upper()
-    short = _squeeze(rest)
+    short = _SEPARATORS.sub("", rest)
     if short in known.squeezed and rest:
         return tuple(known.squeezed[short])
-    cut = [n for n in SWITCHES if _squeeze(n[len(ENV_PREFIX) :]).startswith(short)]
+    cut = [n for n in SWITCHES if _SEPARATORS.sub("", n[len(ENV_PREFIX) :]).startswith(short)]
     if len(short) > 2 and cut:  # PTYCHO_CONFIG, PTYCHO_SECRETS: a switch cut short
         return tuple(cut)
     field = rest.rsplit("__", 1)[-1].strip("_")
