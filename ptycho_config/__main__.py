@@ -46,7 +46,6 @@ from ptycho_config._sources.environment import Environment, MountedVariables
 from ptycho_config._sources.mapping import ProfileSource
 
 EXIT_OK, EXIT_BUG = 0, 1  # the rest: each error class carries its own (2: argparse's usage)
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells and other command lines report Ctrl-C
 FORMATS = ("table", "json", "yaml", "env", "legacy", "config")
 TRIMMED_BY_CHANGED = "table, config, json or yaml"
 RUNS: dict[str, PayloadKind] = {"train": "training", "infer": "inference"}
@@ -184,7 +183,7 @@ def _env_listing() -> str:
     lines = []
     for key in KEYS.values():
         lines.append(f"{key.env}  (default {key.default_text}; {key.type_text})")
-        others = [other for other in env_variables(key) if other != key.env]
+        others = env_variables(key)[1:]  # the first is key.env
         if others:
             lines.append(f"    also {', '.join(others)}")
         lines.append(f"    {key.description}")
@@ -255,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
     except KeyboardInterrupt:
-        return _fail("interrupted", EXIT_INTERRUPTED)
+        return _fail("interrupted", 130)  # 128 + SIGINT, as shells and other programs report it
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -25,11 +25,9 @@ if TYPE_CHECKING:
     import torch
     from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-EXPONENTIAL_GAMMA = 0.95
 WARMUP_START = 0.1  # WarmupCosine starts at this fraction of the base rate
 PLATEAU_MONITOR = "val_loss"
 CONSTANT_SCHEDULERS = ("MultiStage", "Adaptive")
-AGC_EPS = 1e-3  # AGC: parameter norms below this count as this (fresh zero weights still learn)
 
 # The autocast dtype of each precision; parameters stay float32 under mixed precision too.
 _AUTOCAST = {"32-true": None, "16-mixed": "float16", "bf16-mixed": "bfloat16"}
@@ -96,7 +94,7 @@ class TorchRuntime:
 
         t = self._training("a scheduler")
         if t.scheduler == "Exponential":
-            return lr_scheduler.ExponentialLR(optimizer, gamma=EXPONENTIAL_GAMMA)
+            return lr_scheduler.ExponentialLR(optimizer, gamma=0.95)
         if t.scheduler == "WarmupCosine":
             factor = WarmupCosine(t.lr_warmup_epochs, t.epochs, t.lr_min_ratio)
             return lr_scheduler.LambdaLR(optimizer, lr_lambda=factor)
@@ -154,7 +152,7 @@ class TorchRuntime:
 
 def adaptive_clip(parameters: Iterable[torch.nn.Parameter], clipping: float) -> None:
     """Adaptive gradient clipping (Brock et al., 2021), in place: each unit's gradient is scaled
-    down to at most ``clipping`` times the unit's parameter norm (at least ``AGC_EPS``)."""
+    down to at most ``clipping`` times the unit's parameter norm (at least 1e-3)."""
     import torch
 
     with torch.no_grad():
@@ -163,11 +161,11 @@ def adaptive_clip(parameters: Iterable[torch.nn.Parameter], clipping: float) -> 
                 continue
             # a unit is a row of a weight (norm over every other dimension) or a whole bias
             dims = tuple(range(1, p.ndim)) if p.ndim > 1 else None
-            weight_norm = p.norm(dim=dims, keepdim=p.ndim > 1).clamp(min=AGC_EPS)
+            # a norm below 1e-3 counts as 1e-3: fresh zero weights still learn
+            weight_norm = p.norm(dim=dims, keepdim=p.ndim > 1).clamp(min=1e-3)
             grad_norm = p.grad.norm(dim=dims, keepdim=p.ndim > 1)
             limit = weight_norm * clipping
-            scale = limit / grad_norm.clamp(min=1e-6)
-            p.grad.mul_(torch.where(grad_norm > limit, scale, torch.ones_like(scale)))
+            p.grad.mul_((limit / grad_norm.clamp(min=1e-6)).clamp(max=1.0))  # never scaled up
 
 
 def build_torch_runtime(payload: Any, *, seed_globally: bool = False) -> TorchRuntime:
@@ -203,9 +201,7 @@ def build_torch_runtime(payload: Any, *, seed_globally: bool = False) -> TorchRu
         training=t,
         inference=i,
         logger_backend=execution.logger_backend,
-        dataloader_kwargs=_dataloader_kwargs(
-            execution, t.batch_size if t else i.batch_size, device, generator
-        ),
+        dataloader_kwargs=_dataloader_kwargs(execution, (t or i).batch_size, device, generator),
         trainer_kwargs=_trainer_kwargs(execution, device, t, launch),
         checkpoint_kwargs={**watched, "save_top_k": execution.checkpoint_save_top_k},
         early_stopping_kwargs={**watched, "patience": execution.early_stop_patience},

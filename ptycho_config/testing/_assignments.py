@@ -26,7 +26,6 @@ from ptycho_config._sources.mapping import ExecutionSource, MappingSource, Overr
 from ptycho_config.testing._configs import as_document, equalize, partners, payload_schemas, repair
 from ptycho_config.testing._fields import values
 
-# The kinds a source can be drawn for: every kind but the schema default.
 DRAWN_KINDS: tuple[SourceKind, ...] = tuple(k for k in SOURCE_KINDS if k != "default")
 
 

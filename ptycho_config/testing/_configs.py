@@ -119,10 +119,6 @@ def build(schema: type[Schema], flat: Mapping[str, Any]) -> Any:
     return schema(**kwargs)
 
 
-# Rounds of redrawing the other keys of a broken rule before its keys fall back to defaults.
-_REDRAWS = 16
-
-
 @functools.cache
 def _valid_flat(
     schemas: tuple[type[Schema], ...], kind: PayloadKind | None = None
@@ -138,9 +134,10 @@ def _valid_flat(
     # `repaired()`, not with every field's strategy in its arguments
     @st.composite
     def repaired(draw: st.DrawFn) -> Flat:
-        # redrawing makes one key's value depend on another's, which a shrinker cannot undo:
-        # only some draws do it, and a counterexample shrinks towards those that do not
-        rounds = _REDRAWS if draw(st.booleans()) else 0
+        # rounds of redrawing the other keys of a broken rule before its keys fall back to
+        # defaults; redrawing makes one key's value depend on another's, which a shrinker cannot
+        # undo: only some draws do it, and a counterexample shrinks towards those that do not
+        rounds = 16 if draw(st.booleans()) else 0
         flat = draw(drawn)
         anchor: str | None = None  # the first key kept stays kept in every later round
         for _ in range(rounds):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from hypothesis import strategies as st
@@ -25,10 +25,7 @@ class NpzFile:
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write the file (``probeGuess``, ``diffraction``, coordinates, optional metadata)."""
-        return write_data(
-            Path(path), self.probe_size, self.positions, self.seed,
-            nphotons=self.nphotons, compressed=self.compressed,
-        )  # fmt: skip
+        return write_data(Path(path), **asdict(self))  # the recipe's fields are its arguments
 
 
 def npz_files() -> SearchStrategy[NpzFile]:

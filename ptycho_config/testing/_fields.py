@@ -7,7 +7,7 @@ import functools
 import types
 import typing
 from collections.abc import Iterable
-from pathlib import Path, PurePath, PurePosixPath
+from pathlib import Path, PurePath
 from typing import Annotated, Any
 
 from hypothesis import strategies as st
@@ -29,8 +29,6 @@ from ptycho_config._schemas.sections import SECTIONS
 # Limits for numbers whose schema gives no bound: wide, yet safe for every consumer of a config.
 INT_LIMIT = 2**31 - 1
 _INVALID: Any = object()
-# Strings an optional field reads as None: never generated as text.
-_NONE_WORDS = frozenset({"none", "null"})
 _CONSTRAINTS = ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern")
 
 
@@ -53,11 +51,8 @@ def _limits(metadata: Iterable[Any], extra: Any = None) -> dict[str, Any]:
 def paths() -> SearchStrategy[Path]:
     """Simple relative or absolute paths of one to three plain segments."""
     segment = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,11}", fullmatch=True)
-    return st.builds(
-        lambda absolute, names: Path(str(PurePosixPath("/" if absolute else "", *names))),
-        st.booleans(),
-        st.lists(segment, min_size=1, max_size=3),
-    )
+    drawn = st.tuples(st.sampled_from(["", "/"]), st.lists(segment, min_size=1, max_size=3))
+    return drawn.map(lambda parts: Path(parts[0], *parts[1]))
 
 
 def _integers(limits: dict[str, Any]) -> SearchStrategy[int]:
@@ -92,7 +87,7 @@ def _texts(limits: dict[str, Any]) -> SearchStrategy[str]:
     low = max(1, limits.get("min_length", 0))
     high = limits.get("max_length", max(16, low))
     text = st.from_regex(f"[A-Za-z0-9_][A-Za-z0-9_./-]{{{low - 1},{high - 1}}}", fullmatch=True)
-    return text.filter(lambda s: s.lower() not in _NONE_WORDS)
+    return text.filter(lambda s: s.lower() not in ("none", "null"))  # what reads as None
 
 
 def _of_type(annotation: Any, metadata: list[Any], extra: Any = None) -> SearchStrategy[Any]:
@@ -123,12 +118,14 @@ def _of_type(annotation: Any, metadata: list[Any], extra: Any = None) -> SearchS
     return st.from_type(annotation)
 
 
-@functools.cache
-def _key_values(qualified: str) -> SearchStrategy[Any]:
-    """Values one key accepts, each in the canonical form its field stores."""
-    key = KEYS[qualified]
-    info = key.info
-    adapter = adapter_of(SECTIONS[key.section], key.name)
+@functools.cache  # a strategy is built once for each spelling
+def values(key: str) -> SearchStrategy[Any]:
+    """Valid values of one key ('training.batch_size', or any unambiguous spelling of it), each
+    in the canonical form its field stores and valid for the key alone: the config strategies
+    also respect the cross-field rules."""
+    found = KEYS[qualified_key(key)]
+    info = found.info
+    adapter = adapter_of(SECTIONS[found.section], found.name)
 
     def canonical(value: Any) -> Any:
         try:
@@ -154,9 +151,3 @@ def qualified_key(key: str) -> str:
     hints = suggest(key, [*KEYS, *(k.name for k in KEYS.values())])
     problem = UnknownKeyError.problem(show(key), "names no configuration key", suggestions=hints)
     raise UnknownKeyError(str(problem), [problem])
-
-
-def values(key: str) -> SearchStrategy[Any]:
-    """Valid values of one key ('training.batch_size', or any unambiguous spelling of it), each
-    valid for the key alone: the config strategies also respect the cross-field rules."""
-    return _key_values(qualified_key(key))
