@@ -512,6 +512,15 @@ class TestLoadYamlConfig:
         octal.write_text("nepochs: 0100\n")
         assert load_yaml_config(octal) != {"nepochs": 64}
 
+    def test_alias_bomb_refused(self, tmp_path: Path) -> None:
+        """Aliases expanding a few lines beyond 100,000 values are refused, as in a config file."""
+        lines = ["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+        lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 6)]
+        path = tmp_path / "bomb.yaml"
+        path.write_text("\n".join(lines) + "\n")
+        with pytest.raises(ValueError, match=r"bomb\.yaml.*expands to more than 100000 values"):
+            load_yaml_config(path)
+
     def test_non_mapping_rejected(self, tmp_path: Path) -> None:
         """A top-level list raises ValueError naming the file."""
         path = tmp_path / "list.yaml"

@@ -147,7 +147,7 @@ def validate_inference_config(config: InferenceConfig) -> None:
 
 def load_yaml_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The mapping in a YAML file (empty file: ``{}``), read as config files are (size cap, YAML
-    1.2 numbers, no key twice); an error keeps its type and names the file."""
+    1.2 numbers, no key twice, bounded aliases); an error keeps its type and names the file."""
     import yaml  # only this function needs it
 
     where = Path(path)

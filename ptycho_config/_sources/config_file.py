@@ -64,9 +64,6 @@ def load_config_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         got = type(data).__name__
         _fail(path, f"config file {path} must hold a mapping of sections or keys, got {got}")
-    if kind == "yaml" and _expands_beyond(data, _MAX_VALUES):
-        too_big = f"expands to more than {_MAX_VALUES} values (through YAML aliases?)"
-        _fail(path, f"config file {path} {too_big}; write it out plainly")
     return data
 
 
@@ -199,14 +196,19 @@ def dump_yaml(document: Mapping[str, Any]) -> str:
 
 
 def load_yaml(text: str | bytes) -> Any:
-    """The document, once its parse events are counted: a bound met before any is built.
-    YAML 1.2 core numbers, earlier-wins merge keys, a key given twice is an error."""
+    """The document, once its parse events are counted (a bound met before any is built), if
+    its aliases do not expand it beyond ``_MAX_VALUES``. YAML 1.2 core numbers, earlier-wins
+    merge keys, a key given twice is an error."""
     import yaml
 
     for count, _ in enumerate(yaml.parse(text, Loader=_yaml_loader())):
         if count > _MAX_EVENTS:
             raise ValueError(f"it has more than {_MAX_EVENTS} values; write a smaller file")
-    return yaml.load(text, Loader=_yaml_loader())
+    data = yaml.load(text, Loader=_yaml_loader())
+    if _expands_beyond(data, _MAX_VALUES):
+        too_big = f"it expands to more than {_MAX_VALUES} values (through YAML aliases?)"
+        raise ValueError(f"{too_big}; write it out plainly")
+    return data
 
 
 @dataclass(frozen=True)
