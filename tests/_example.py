@@ -6,16 +6,11 @@ import os
 import zipfile
 from pathlib import Path
 
-from ptycho_config._factories.example import (
-    CONFIG,
-    MODEL,
-    TEST_DATA,
-    TRAIN_DATA,
-    write_data,
-)
+from ptycho_config._factories.example import CONFIG, MODEL, TEST_DATA, TRAIN_DATA
 from ptycho_config._factories.factories import create_training_payload
 from ptycho_config._factories.snapshot import MODEL_ARCHIVE, save_snapshot
 from ptycho_config._schemas.sections import ExecutionConfig
+from ptycho_config.testing import NpzFile
 
 CONFIG_TEXT = """\
 # Example configuration: sections mirror the schemas; see docs/reference/fields.md.
@@ -35,8 +30,12 @@ def write_example(folder: str | os.PathLike[str]) -> Path:
     """Generate the example into ``folder``: data, config and a model directory with snapshot."""
     root = Path(folder)
     (root / MODEL).mkdir(parents=True, exist_ok=True)
-    write_data(root / TRAIN_DATA, probe_size=64, positions=16, seed=1)
-    write_data(root / TEST_DATA, probe_size=64, positions=8, seed=2)
+    NpzFile(probe_size=64, compressed=True, positions=16, nphotons=1e9, seed=1).write(
+        root / TRAIN_DATA
+    )
+    NpzFile(probe_size=64, compressed=True, positions=8, nphotons=1e9, seed=2).write(
+        root / TEST_DATA
+    )
     (root / CONFIG).write_text(CONFIG_TEXT, encoding="utf-8")
     with zipfile.ZipFile(root / MODEL / MODEL_ARCHIVE, "w") as archive:
         archive.writestr("README.txt", "Placeholder weights of the ptycho-config example.\n")

@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from ptycho_config._errors import OutputError, Problem
 from ptycho_config._files import as_path
@@ -18,36 +16,6 @@ TRAIN_DATA = "train_data.npz"
 TEST_DATA = "test_data.npz"
 CONFIG = "config.yaml"
 MODEL = "model"
-
-
-def write_data(
-    path: Path,
-    probe_size: int,
-    positions: int,
-    seed: int,
-    *,
-    nphotons: float | None = 1e9,
-    compressed: bool = True,
-) -> Path:
-    """A small valid data file: a Gaussian probe, Poisson patterns, random positions, and the
-    photon count in ``_metadata`` (unless None); the same file for the same arguments."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    axis = np.linspace(-1.0, 1.0, probe_size)
-    gauss = np.exp(-(axis[:, None] ** 2 + axis[None, :] ** 2) / 0.2)
-    arrays: dict[str, Any] = {
-        "probeGuess": (gauss * np.exp(1j * gauss)).astype(np.complex64),
-        "diffraction": rng.poisson(5.0, (positions, probe_size, probe_size)).astype(np.float32),
-        "xcoords": rng.uniform(0.0, 40.0, positions),
-        "ycoords": rng.uniform(0.0, 40.0, positions),
-    }
-    if nphotons is not None:
-        arrays["_metadata"] = json.dumps({"physics_parameters": {"nphotons": nphotons}})
-    save = np.savez_compressed if compressed else np.savez
-    with path.open("wb") as stream:  # a file object: numpy adds no .npz suffix to it
-        save(stream, **arrays)
-    return path
 
 
 def copy_example(folder: str | os.PathLike[str]) -> Path:

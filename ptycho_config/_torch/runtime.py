@@ -190,6 +190,17 @@ def build_torch_runtime(payload: Any, *, seed_globally: bool = False) -> TorchRu
     if t is None and training is not None:
         t = torch_training_config(training, execution)
     launch: TorchrunLaunch | None = getattr(payload, "launch", None)
+    loader: dict[str, Any] = {
+        "batch_size": (t or i).batch_size,
+        "num_workers": execution.num_workers,
+        # pinning only helps host-to-GPU copies, and torch warns about it without a GPU
+        "pin_memory": execution.pin_memory and device.type == "cuda",
+        "generator": generator,
+    }
+    if execution.num_workers > 0:  # torch rejects worker options for loading in this process
+        loader["persistent_workers"] = execution.persistent_workers
+        if execution.prefetch_factor is not None:
+            loader["prefetch_factor"] = execution.prefetch_factor
     watched = {"monitor": execution.checkpoint_monitor_metric, "mode": execution.checkpoint_mode}
     runtime = TorchRuntime(
         device=device,
@@ -201,7 +212,7 @@ def build_torch_runtime(payload: Any, *, seed_globally: bool = False) -> TorchRu
         training=t,
         inference=i,
         logger_backend=execution.logger_backend,
-        dataloader_kwargs=_dataloader_kwargs(execution, (t or i).batch_size, device, generator),
+        dataloader_kwargs=loader,
         trainer_kwargs=_trainer_kwargs(execution, device, t, launch),
         checkpoint_kwargs={**watched, "save_top_k": execution.checkpoint_save_top_k},
         early_stopping_kwargs={**watched, "patience": execution.early_stop_patience},
@@ -231,24 +242,6 @@ def _config_of(payload: Any) -> TrainingConfig | InferenceConfig:
     raise ArgumentTypeError(
         f"{type(payload).__name__} has neither a training_config nor an inference_config"
     )
-
-
-def _dataloader_kwargs(
-    execution: ExecutionConfig, batch_size: int, device: torch.device, generator: torch.Generator
-) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {
-        "batch_size": batch_size,
-        "num_workers": execution.num_workers,
-        # pinning only helps host-to-GPU copies, and torch warns about it without a GPU
-        "pin_memory": execution.pin_memory and device.type == "cuda",
-        "generator": generator,
-    }
-    # torch rejects worker options when data is loaded in the main process
-    if execution.num_workers > 0:
-        kwargs["persistent_workers"] = execution.persistent_workers
-        if execution.prefetch_factor is not None:
-            kwargs["prefetch_factor"] = execution.prefetch_factor
-    return kwargs
 
 
 def _trainer_kwargs(

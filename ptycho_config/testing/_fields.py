@@ -29,7 +29,6 @@ from ptycho_config._schemas.sections import SECTIONS
 # Limits for numbers whose schema gives no bound: wide, yet safe for every consumer of a config.
 INT_LIMIT = 2**31 - 1
 _INVALID: Any = object()
-_CONSTRAINTS = ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern")
 
 
 def _limits(metadata: Iterable[Any], extra: Any = None) -> dict[str, Any]:
@@ -42,7 +41,7 @@ def _limits(metadata: Iterable[Any], extra: Any = None) -> dict[str, Any]:
             found |= _limits(item.metadata, item.json_schema_extra)
         found |= {
             name: getattr(item, name)
-            for name in _CONSTRAINTS
+            for name in ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern")
             if getattr(item, name, None) is not None
         }
     return found
