@@ -149,6 +149,17 @@ class TestAdaptiveClipping:
         expected = torch.tensor([[0.3, 0.4], [0.0, 0.05]])
         assert torch.allclose(expected, layer.weight.grad)
 
+    def test_a_gradient_within_a_tiny_limit_is_kept(self) -> None:
+        """A limit below 1e-6 (clip 1e-4 × the 1e-3 floor of fresh zero weights) still leaves a
+        gradient inside it as it is, and scales one beyond it to exactly the limit; a zero
+        gradient stays zero."""
+        weight = torch.nn.Parameter(torch.zeros(3, 2))
+        weight.grad = torch.tensor([[3e-8, 4e-8], [3e-7, 4e-7], [0.0, 0.0]])  # norms 5e-8, 5e-7
+        _runtime(gradient_clip_val=1e-4, gradient_clip_algorithm="agc").clip_gradients([weight])
+        # the limit is 1e-4 · 1e-3 = 1e-7: row 1 kept, row 2 scaled down to norm 1e-7
+        expected = torch.tensor([[3e-8, 4e-8], [0.6e-7, 0.8e-7], [0.0, 0.0]])
+        assert torch.allclose(expected, weight.grad, rtol=1e-5, atol=0)
+
     @pytest.mark.parametrize(
         ("algorithm", "expected"), [("norm", [0.6, 0.8]), ("value", [1.0, 1.0])]
     )

@@ -165,7 +165,9 @@ def adaptive_clip(parameters: Iterable[torch.nn.Parameter], clipping: float) -> 
             weight_norm = p.norm(dim=dims, keepdim=p.ndim > 1).clamp(min=1e-3)
             grad_norm = p.grad.norm(dim=dims, keepdim=p.ndim > 1)
             limit = weight_norm * clipping
-            p.grad.mul_((limit / grad_norm.clamp(min=1e-6)).clamp(max=1.0))  # never scaled up
+            # never scaled up; a zero gradient's factor is inf, clamped to 1 (a floor under the
+            # norm would shrink a gradient already within a limit below that floor)
+            p.grad.mul_((limit / grad_norm).clamp(max=1.0))
 
 
 def build_torch_runtime(payload: Any, *, seed_globally: bool = False) -> TorchRuntime:
