@@ -466,6 +466,27 @@ class TestFormatVersions:
             with pytest.raises(ProbeSizeError, match=r"not a valid \.npy array"):
                 infer_probe_size(path, strict=True)
 
+    @pytest.mark.parametrize(
+        ("name", "text", "data", "said"),
+        [  # numpy strips the L of a Python 2 shape; '|a7' is its deprecated name of '|S7'
+            ("probeGuess", "'<c8', 'fortran_order': False, 'shape': (64L, 64L)", bytes(32768),
+             (UserWarning, "created on Python 2")),
+            ("_metadata", "'|a7', 'fortran_order': False, 'shape': ()", b"not it!",
+             (DeprecationWarning, "alias 'a' was deprecated")),
+        ],
+    )  # fmt: skip
+    def test_numpys_warnings_are_repeated_on_every_read(
+        self, tmp_path: Path, name: str, text: str, data: bytes, said: tuple[type[Warning], str]
+    ) -> None:
+        """What numpy warns of while parsing a header is warned of on every read, as the
+        library's own warnings are, though the parse of that header text is remembered."""
+        members = {"probeGuess.npy": _npy(_probe(64))}
+        members[f"{name}.npy"] = _header_text(f"{{'descr': {text}, }}") + data
+        path = _zip(tmp_path / "data.npz", members)
+        for _ in range(3):
+            with pytest.warns(said[0], match=said[1]):
+                assert infer_probe_size(path, strict=True) == 64
+
     def test_reading_many_distinct_headers_stays_small(self, tmp_path: Path) -> None:
         """Remembering headers is bounded: 600 files of distinct 4 KB headers cost no more
         memory than a few dozen."""

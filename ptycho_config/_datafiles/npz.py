@@ -130,16 +130,22 @@ def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> zipfile.Zip
 
 
 @functools.lru_cache(maxsize=64)
-def _parsed_header(header: bytes, width: int) -> tuple[tuple[int, ...], np.dtype[Any], int]:
-    """Shape, dtype and data offset of a whole `.npy` header, by numpy's reader. Remembered:
-    files written alike share their header text, and numpy compiles it anew each time."""
+def _parsed_header(
+    header: bytes, width: int
+) -> tuple[tuple[int, ...], np.dtype[Any], int, tuple[Warning | str, ...]]:
+    """Shape, dtype and data offset of a whole `.npy` header, by numpy's reader, and what it
+    warned of (a header written by Python 2, a deprecated dtype name), which every read repeats.
+    Remembered: files written alike share their header text, and numpy compiles it anew each
+    time."""
     from numpy.lib.format import read_array_header_1_0, read_array_header_2_0
 
     stream = io.BytesIO(header)
     stream.seek(8)
     read = read_array_header_1_0 if width == 2 else read_array_header_2_0
-    shape, _, dtype = read(stream, max_header_size=_MAX_HEADER)
-    return shape, dtype, stream.tell()
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        shape, _, dtype = read(stream, max_header_size=_MAX_HEADER)
+    return shape, dtype, stream.tell(), tuple(warning.message for warning in said)
 
 
 def _read_header(
@@ -160,7 +166,9 @@ def _read_header(
         if length > _MAX_HEADER:
             raise Unreadable(f"its .npy header claims {length} bytes, over {_MAX_HEADER}")
         header = preamble + stream.read(max(0, 8 + width + length - len(preamble)))
-        shape, dtype, start = _parsed_header(header, width)
+        shape, dtype, start, said = _parsed_header(header, width)
+        for message in said:
+            warnings.warn(message, stacklevel=2)  # where numpy's own warning points
     except _RAW_ERRORS as e:
         raise Unreadable(f"{info.filename} is not a valid .npy array ({e})") from e
     # numpy takes True for 1 in a shape; np.load would build a (1, 1) array from (True, True)
