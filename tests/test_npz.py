@@ -471,6 +471,9 @@ class TestFormatVersions:
         [  # numpy strips the L of a Python 2 shape; '|a7' is its deprecated name of '|S7'
             ("probeGuess", "'<c8', 'fortran_order': False, 'shape': (64L, 64L)", bytes(32768),
              (UserWarning, "created on Python 2")),
+            # the same warning before numpy refuses the header (never remembered)
+            ("probeGuess", "'zz', 'fortran_order': False, 'shape': (64L, 64L)", b"",
+             (UserWarning, "created on Python 2")),
             ("_metadata", "'|a7', 'fortran_order': False, 'shape': ()", b"not it!",
              (DeprecationWarning, "alias 'a' was deprecated")),
         ],
@@ -479,13 +482,16 @@ class TestFormatVersions:
         self, tmp_path: Path, name: str, text: str, data: bytes, said: tuple[type[Warning], str]
     ) -> None:
         """What numpy warns of while parsing a header is warned of on every read, as the
-        library's own warnings are, though the parse of that header text is remembered."""
+        library's own warnings are, though the parse of that header text is remembered, and
+        when numpy refuses the header after the warning."""
         members = {"probeGuess.npy": _npy(_probe(64))}
         members[f"{name}.npy"] = _header_text(f"{{'descr': {text}, }}") + data
         path = _zip(tmp_path / "data.npz", members)
         for _ in range(3):
-            with pytest.warns(said[0], match=said[1]):
-                assert infer_probe_size(path, strict=True) == 64
+            with warnings.catch_warnings(record=True) as caught:  # the library's own too
+                warnings.simplefilter("always")
+                assert infer_probe_size(path) == 64
+            assert any(w.category is said[0] and said[1] in str(w.message) for w in caught)
 
     def test_reading_many_distinct_headers_stays_small(self, tmp_path: Path) -> None:
         """Remembering headers is bounded: 600 files of distinct 4 KB headers cost no more

@@ -142,9 +142,14 @@ def _parsed_header(
     stream = io.BytesIO(header)
     stream.seek(8)
     read = read_array_header_1_0 if width == 2 else read_array_header_2_0
-    with warnings.catch_warnings(record=True) as said:
-        warnings.simplefilter("always")
-        shape, _, dtype = read(stream, max_header_size=_MAX_HEADER)
+    try:
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            shape, _, dtype = read(stream, max_header_size=_MAX_HEADER)
+    except _RAW_ERRORS:  # refused, so never remembered: what numpy warned of first is said now
+        for warning in said:
+            warnings.warn(warning.message, stacklevel=3)  # where numpy's own warning points
+        raise
     return shape, dtype, stream.tell(), tuple(warning.message for warning in said)
 
 
