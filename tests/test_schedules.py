@@ -160,6 +160,19 @@ class TestAdaptiveClipping:
         expected = torch.tensor([[3e-8, 4e-8], [0.6e-7, 0.8e-7], [0.0, 0.0]])
         assert torch.allclose(expected, weight.grad, rtol=1e-5, atol=0)
 
+    @given(st.floats(min_value=5e-324, max_value=1e3))
+    def test_any_limit_leaves_no_nan(self, clip: float) -> None:
+        """For any positive clip value (one so small that the float32 limit is 0 included), a
+        zero gradient stays zero and the others are scaled by a factor in [0, 1]: no NaN."""
+        weight = torch.nn.Parameter(torch.zeros(3, 2))
+        grad = torch.tensor([[0.0, 0.0], [3.0, 4.0], [3e-9, 4e-9]])
+        weight.grad = grad.clone()
+        _runtime(gradient_clip_val=clip, gradient_clip_algorithm="agc").clip_gradients([weight])
+        assert torch.isfinite(weight.grad).all()
+        assert torch.equal(weight.grad[0], grad[0])
+        factors = weight.grad[1:, 0] / grad[1:, 0]
+        assert ((factors >= 0) & (factors <= 1)).all()
+
     @pytest.mark.parametrize(
         ("algorithm", "expected"), [("norm", [0.6, 0.8]), ("value", [1.0, 1.0])]
     )

@@ -165,9 +165,8 @@ def adaptive_clip(parameters: Iterable[torch.nn.Parameter], clipping: float) -> 
             weight_norm = p.norm(dim=dims, keepdim=p.ndim > 1).clamp(min=1e-3)
             grad_norm = p.grad.norm(dim=dims, keepdim=p.ndim > 1)
             limit = weight_norm * clipping
-            # never scaled up; a zero gradient's factor is inf, clamped to 1 (a floor under the
-            # norm would shrink a gradient already within a limit below that floor)
-            p.grad.mul_((limit / grad_norm).clamp(max=1.0))
+            # scaled down where over the limit, never up: a zero gradient (0/0) is left alone
+            p.grad.mul_(torch.where(grad_norm > limit, limit / grad_norm, 1.0))
 
 
 def build_torch_runtime(payload: Any, *, seed_globally: bool = False) -> TorchRuntime:
