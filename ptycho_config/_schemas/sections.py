@@ -216,8 +216,7 @@ def _pair_given_together(c: Any) -> bool:
 
 
 class TorchBackendConfig(Schema):
-    """The ``torch`` section: knobs only the PyTorch backend reads, nested in the training and
-    inference configs like ``model``; they never reach the legacy dict."""
+    """Knobs of the PyTorch backend that no canonical section holds."""
 
     section = "torch"
 
