@@ -7,7 +7,6 @@ only when a header is parsed.
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import math
@@ -129,36 +128,12 @@ def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> zipfile.Zip
         raise Unreadable(f"{info.filename} cannot be read ({e})") from e
 
 
-@functools.lru_cache(maxsize=64)
-def _parsed_header(
-    header: bytes, width: int
-) -> tuple[tuple[int, ...], np.dtype[Any], int, tuple[Warning | str, ...]]:
-    """Shape, dtype and data offset of a whole `.npy` header, by numpy's reader, and what it
-    warned of (a header written by Python 2, a deprecated dtype name), which every read repeats.
-    Remembered: files written alike share their header text, and numpy compiles it anew each
-    time."""
-    from numpy.lib.format import read_array_header_1_0, read_array_header_2_0
-
-    stream = io.BytesIO(header)
-    stream.seek(8)
-    read = read_array_header_1_0 if width == 2 else read_array_header_2_0
-    try:
-        with warnings.catch_warnings(record=True) as said:
-            warnings.simplefilter("always")
-            shape, _, dtype = read(stream, max_header_size=_MAX_HEADER)
-    except _RAW_ERRORS:  # refused, so never remembered: what numpy warned of first is said now
-        for warning in said:
-            warnings.warn(warning.message, stacklevel=3)  # where numpy's own warning points
-        raise
-    return shape, dtype, stream.tell(), tuple(warning.message for warning in said)
-
-
 def _read_header(
     stream: zipfile.ZipExtFile, info: zipfile.ZipInfo
 ) -> tuple[tuple[int, ...], np.dtype[Any], int]:
     """A member's `.npy` shape and dtype, read by numpy's reader, and where its data starts; a
     header longer than `_MAX_HEADER` is refused before it is read."""
-    from numpy.lib.format import read_magic
+    from numpy.lib.format import read_array_header_1_0, read_array_header_2_0, read_magic
 
     try:
         preamble = stream.read(_PREAMBLE)
@@ -170,10 +145,12 @@ def _read_header(
         length = int.from_bytes(preamble[8 : 8 + width], "little")
         if length > _MAX_HEADER:
             raise Unreadable(f"its .npy header claims {length} bytes, over {_MAX_HEADER}")
-        header = preamble + stream.read(max(0, 8 + width + length - len(preamble)))
-        shape, dtype, start, said = _parsed_header(header, width)
-        for message in said:
-            warnings.warn(message, stacklevel=2)  # where numpy's own warning points
+        # the header's bytes read from the member in two reads, then parsed in memory
+        header = io.BytesIO(preamble + stream.read(max(0, 8 + width + length - len(preamble))))
+        header.seek(8)
+        read = read_array_header_1_0 if width == 2 else read_array_header_2_0
+        shape, _, dtype = read(header, max_header_size=_MAX_HEADER)
+        start = header.tell()
     except _RAW_ERRORS as e:
         raise Unreadable(f"{info.filename} is not a valid .npy array ({e})") from e
     # numpy takes True for 1 in a shape; np.load would build a (1, 1) array from (True, True)
