@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
@@ -28,6 +27,8 @@ class NpzFile:
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write the file: a Gaussian probe (``probeGuess``), Poisson patterns (``diffraction``),
         random positions, and the photon count in ``_metadata`` (unless None)."""
+        import numpy as np  # only when a file is written: importing the kit stays light
+
         rng = np.random.default_rng(self.seed)
         axis = np.linspace(-1.0, 1.0, self.probe_size)
         gauss = np.exp(-(axis[:, None] ** 2 + axis[None, :] ** 2) / 0.2)
