@@ -7,7 +7,6 @@ only when a header is parsed.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -136,21 +135,17 @@ def _read_header(
     from numpy.lib.format import read_array_header_1_0, read_array_header_2_0, read_magic
 
     try:
-        preamble = stream.read(_PREAMBLE)
-        version = read_magic(io.BytesIO(preamble))
+        version = read_magic(stream)
         if version not in ((1, 0), (2, 0), (3, 0)):
             raise Unreadable(f"unsupported .npy format version {version[0]}.{version[1]}")
         # 3.0 is 2.0 with a UTF-8 header, used only for structured dtypes (refused anyway)
         width = 2 if version == (1, 0) else 4  # of the header length field
-        length = int.from_bytes(preamble[8 : 8 + width], "little")
+        length = int.from_bytes(stream.peek(width)[:width], "little")
         if length > _MAX_HEADER:
             raise Unreadable(f"its .npy header claims {length} bytes, over {_MAX_HEADER}")
-        # the header's bytes read from the member in two reads, then parsed in memory
-        header = io.BytesIO(preamble + stream.read(max(0, 8 + width + length - len(preamble))))
-        header.seek(8)
         read = read_array_header_1_0 if width == 2 else read_array_header_2_0
-        shape, _, dtype = read(header, max_header_size=_MAX_HEADER)
-        start = header.tell()
+        shape, _, dtype = read(stream, max_header_size=_MAX_HEADER)
+        start = 8 + width + length  # magic and version, the length field, the header
     except _RAW_ERRORS as e:
         raise Unreadable(f"{info.filename} is not a valid .npy array ({e})") from e
     # numpy takes True for 1 in a shape; np.load would build a (1, 1) array from (True, True)
