@@ -339,6 +339,20 @@ class TestExtensionFields:
         finally:
             reset_extensions()
 
+    def test_values_follow_a_schema_registered_after_their_first_use(self) -> None:
+        """A strategy drawn before an extension narrows a field draws the narrowed field after."""
+        assert any(n > 4 for n in first_draws(values("batch_size"), 50))
+
+        class Narrowed(SECTIONS["training"]):  # type: ignore[misc, valid-type]
+            batch_size: int = Field(2, ge=1, le=4)
+
+        register_schema(Narrowed)
+        try:
+            assert all(1 <= n <= 4 for n in first_draws(values("batch_size"), 50))
+        finally:
+            reset_extensions()
+        assert any(n > 4 for n in first_draws(values("batch_size"), 50))
+
 
 class TestShrinking:
     """A failing property shrinks to a small, readable counterexample."""

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from ptycho_config._errors import (
@@ -117,11 +117,15 @@ def _of_type(annotation: Any, metadata: list[Any], extra: Any = None) -> SearchS
     return st.from_type(annotation)
 
 
-@functools.cache  # a strategy is built once for each spelling
 def values(key: str) -> SearchStrategy[Any]:
     """Valid values of one key ('training.batch_size', or any unambiguous spelling of it), each
     in the canonical form its field stores and valid for the key alone: the config strategies
     also respect the cross-field rules."""
+    return _values(key, tuple(SECTIONS.values()))
+
+
+@functools.cache  # built once for each spelling and set of registered schemas
+def _values(key: str, schemas: tuple[type[BaseModel], ...]) -> SearchStrategy[Any]:
     found = KEYS[qualified_key(key)]
     info = found.info
     adapter = adapter_of(SECTIONS[found.section], found.name)
