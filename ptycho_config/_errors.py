@@ -109,11 +109,15 @@ def masked(problems: Sequence[Problem], secrets: Mapping[str, Iterable[str]]) ->
     return result
 
 
+# 'entry N = <value>: rule': the value is a quoted repr, which may hold ':', or a number
+_ENTRY = re.compile(r"""(entry \d+ = )('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^:]*)""")
+
+
 def _mask_values(message: str, pattern: re.Pattern[str]) -> str:
     """Messages show values after 'got ' (and a list's bad entry after 'entry N = '): a rule's
     own words before it stay as written (a secret gridsize of 2 must not turn 'gridsize**2'
     into 'gridsize**<secret>')."""
-    entry = re.match(r"(entry \d+ = )([^:]*)", message)
+    entry = _ENTRY.match(message)
     if entry:
         masked_entry = entry[1] + pattern.sub(SECRET_SHOWN, entry[2])
         return masked_entry + _mask_values(message[entry.end() :], pattern)

@@ -675,6 +675,28 @@ class TestSecretsMasked:
         assert rule in shown
         assert secret not in shown
 
+    @pytest.mark.parametrize(
+        ("value", "secret"),
+        [
+            ("1, sec:quux", "sec:quux"),
+            ('[1, "pass: word"]', "pass: word"),
+            ("""[1, "it's:xyzzy"]""", "it's:xyzzy"),
+        ],
+    )
+    def test_a_bad_text_entry_holding_a_colon(
+        self, tmp_path: Path, value: str, secret: str
+    ) -> None:
+        """An entry's text may hold the colon that ends 'entry N = ...': it is masked whole."""
+        (tmp_path / "PTYCHO_RECON_LOG_FIXED_INDICES").write_text(value)
+        with pytest.raises(InvalidValueError) as caught:
+            resolve_training(BASE, environ={}, secrets_dir=tmp_path)
+        shown = str(caught.value) + repr(caught.value.problems)
+        assert "entry 1 = " in shown
+        assert "must be an integer" in shown
+        # nor the part after the colon, which the mask once left
+        for part in (secret, secret.split(":")[-1].strip()):
+            assert part not in shown.replace(str(tmp_path), "<tmp>")
+
     def test_a_rule_keeps_its_own_words(self, tmp_path: Path) -> None:
         """A short secret is masked among the values, not inside the rule's text."""
         for name, value in {
