@@ -610,3 +610,44 @@ class TestRuntimeFromPayload:
         runtime = build_torch_runtime(payload)
         assert 64 == payload.pt_inference_config.batch_size
         assert 64 == runtime.dataloader_kwargs["batch_size"]
+
+
+class TestPayloadsTravel:
+    """A payload pickles and copies (multiprocessing's spawn and DDP workers pickle what they
+    are given), whole: its audit trail, its provenance, its launch and what it builds later."""
+
+    @pytest.mark.parametrize("copy_of", ["pickle", "deepcopy"])
+    def test_training_and_inference_payloads(
+        self, tmp_path: Path, model_dir: Path, copy_of: str
+    ) -> None:
+        import copy
+        import pickle
+
+        def copied(payload: Any) -> Any:
+            if copy_of == "pickle":
+                return pickle.loads(pickle.dumps(payload))
+            return copy.deepcopy(payload)
+
+        data = write_npz(tmp_path / "train.npz", size=128)
+        launch = {"WORLD_SIZE": "2", "RANK": "1", "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "2"}
+        trained = train(data, tmp_path / "o", {"gridsize": 2}, environ=launch)
+        save_snapshot(trained, model_dir)
+        inferred = create_inference_payload(
+            model_dir, data, tmp_path / "i", {"n_groups": 10}, CPU, environ={}
+        )
+        for payload in (trained, inferred):
+            assert payload.values  # built before copying: the copy builds its own
+            again = copied(payload)
+            assert again == payload
+            assert type(again) is type(payload)
+            assert dict(again.provenance) == dict(payload.provenance)
+            assert dict(again.overrides_applied) == dict(payload.overrides_applied)
+            assert dict(again.legacy_params) == dict(payload.legacy_params)
+            assert again.launch == payload.launch
+            assert again.explain() == payload.explain()
+            assert dict(again.values) == dict(payload.values)
+            assert again.pt_inference_config == payload.pt_inference_config
+            with pytest.raises(TypeError):  # still read-only
+                again.provenance["model.N"] = None
+        assert trained.launch is not None
+        assert copied(trained).launch.provenance == trained.launch.provenance

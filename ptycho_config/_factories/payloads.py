@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ptycho_config._merge.provenance import Source, explain
+from ptycho_config._merge.provenance import Source, ViewsPickled, explain
 from ptycho_config._schemas.registry import values_of
 from ptycho_config._schemas.sections import ExecutionConfig, InferenceConfig, TrainingConfig
 from ptycho_config._torch.config import (
@@ -29,7 +29,7 @@ from ptycho_config._torch.torchrun import TorchrunLaunch
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Payload:
+class _Payload(ViewsPickled):
     """What every payload carries besides its canonical config."""
 
     execution_config: ExecutionConfig

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from types import MappingProxyType
 from typing import Any
 
 from ptycho_config._errors import show, yes_or_no
@@ -25,6 +27,23 @@ class Source:
 
 
 DEFAULT_SOURCE = Source("default", "schema default")
+
+
+class ViewsPickled:
+    """A frozen dataclass that pickles and copies although it holds read-only views (its
+    provenance, say), which cannot be pickled: they travel as dicts and are views again after.
+    Only the fields travel; what a cached_property built is built again when read."""
+
+    def __getstate__(self) -> tuple[dict[str, Any], list[str]]:
+        fields = dataclasses.fields(self)  # type: ignore[arg-type]  # each user is a dataclass
+        state = {f.name: getattr(self, f.name) for f in fields}
+        views = [name for name, value in state.items() if isinstance(value, MappingProxyType)]
+        return state | {name: dict(state[name]) for name in views}, views
+
+    def __setstate__(self, pickled: tuple[dict[str, Any], list[str]]) -> None:
+        state, views = pickled
+        # a frozen dataclass's fields, set as its __init__ would
+        self.__dict__.update(state | {name: MappingProxyType(state[name]) for name in views})
 
 
 def explain(

@@ -27,7 +27,7 @@ from ptycho_config._errors import (
     yes_or_no,
 )
 from ptycho_config._files import as_path
-from ptycho_config._merge.provenance import DEFAULT_SOURCE, Source, explain
+from ptycho_config._merge.provenance import DEFAULT_SOURCE, Source, ViewsPickled, explain
 from ptycho_config._schemas.base import adapter_of, problems_from_validation
 from ptycho_config._schemas.profiles import get_profile
 from ptycho_config._schemas.registry import (
@@ -67,7 +67,7 @@ from ptycho_config._sources.mapping import (
 
 
 @dataclass(frozen=True)
-class Resolved:
+class Resolved(ViewsPickled):
     """A validated configuration with the source of every key."""
 
     kind: PayloadKind
@@ -77,11 +77,6 @@ class Resolved:
     ignored: tuple[str, ...] = ()
     # the layers it was merged from, for the audit trail
     layers: tuple[Layer, ...] = field(default=(), repr=False, compare=False)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled and copied with its provenance as a dict: a read-only view cannot be."""
-        state = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        return _unpickled, ({**state, "provenance": dict(self.provenance)},)
 
     @property
     def applied(self) -> Mapping[str, Any]:
@@ -144,10 +139,6 @@ class Resolved:
         """A readable table: key, value, source kind and detail (``changed_only``: of the
         values that do not come from the defaults)."""
         return explain(self.values(), self.provenance, changed_only=changed_only)
-
-
-def _unpickled(state: dict[str, Any]) -> Resolved:
-    return Resolved(**{**state, "provenance": MappingProxyType(state["provenance"])})
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,13 +14,13 @@ from ptycho_config._errors import (
     InvalidValueError,
     Problem,
 )
-from ptycho_config._merge.provenance import Source
+from ptycho_config._merge.provenance import Source, ViewsPickled
 
 TORCHRUN_VARIABLES = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
 
 
 @dataclass(frozen=True)
-class TorchrunLaunch:
+class TorchrunLaunch(ViewsPickled):
     """The process layout torchrun started, and where each Lightning argument came from."""
 
     world_size: int
