@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -335,6 +336,21 @@ class TestNoTraceback:
         code, out, err = run(capsys, "example", str(tmp_path / "ex"))
         assert (6, "", []) == (code, out, list(tmp_path.iterdir()))
         assert "cannot write it there (Permission denied)" in err
+
+    def test_example_failing_midway_leaves_nothing(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """example failing after some files are copied (a full disk): exit 6, and neither the
+        directory nor its hidden staging copy is left behind."""
+
+        def copy_one_then_fail(source: Path, target: Path, **kwargs: Any) -> None:
+            shutil.copyfile(source / "config.yaml", target / "config.yaml")
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(shutil, "copytree", copy_one_then_fail)
+        code, out, err = run(capsys, "example", str(tmp_path / "ex"))
+        assert (6, "", []) == (code, out, list(tmp_path.iterdir()))
+        assert "cannot write it there (No space left on device)" in err
 
     def test_error_output_is_bounded(self, capsys: pytest.CaptureFixture[str]) -> None:
         """Fifty unknown keys list the first twenty and count the rest."""

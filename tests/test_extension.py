@@ -17,8 +17,10 @@ import pytest
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ptycho_config import (
+    AmbiguousKeyError,
     ConflictError,
     InvalidValueError,
+    ModelConfig,
     PtychoConfigError,
     TrainingConfig,
     UnknownKeyError,
@@ -244,6 +246,34 @@ class TestRegistrationRules:
         """Without the extension, the new key is unknown."""
         with pytest.raises(ValueError, match="dose_weight"):
             resolve_training({"dose_weight": 0.1}, environ={})
+
+    def test_a_name_two_extensions_add_to_two_sections_is_ambiguous(self) -> None:
+        """A field name two extensions add to the model and the training section is no bare
+        key of training: as an override or a bare variable it is the library's
+        AmbiguousKeyError naming both qualified keys, or both variables."""
+
+        class ScaledModel(ModelConfig):
+            dose_scale: float = Field(1.0, description="Scale of the dose head.")
+
+        class ScaledTraining(TrainingConfig):
+            dose_scale: float = Field(1.0, description="Scale of the dose loss.")
+
+        try:
+            register_schema(ScaledTraining)
+            register_schema(ScaledModel)
+            keys = r"dose_scale.*ambiguous here; use model\.dose_scale or training\.dose_scale"
+            with pytest.raises(AmbiguousKeyError, match=keys):
+                resolve_training({"dose_scale": 2.0}, environ={})
+            variables = "use PTYCHO_MODEL__DOSE_SCALE or PTYCHO_TRAINING__DOSE_SCALE"
+            with pytest.raises(AmbiguousKeyError, match=f"PTYCHO_DOSE_SCALE.*{variables}"):
+                resolve_training(environ={"PTYCHO_DOSE_SCALE": "2"})
+            resolved = resolve_training({"training.dose_scale": 2.0}, environ={})
+            assert (1.0, 2.0) == (
+                resolved.value("model.dose_scale"),
+                resolved.value("training.dose_scale"),
+            )
+        finally:
+            reset_extensions()
 
 
 class Dose(BaseModel):

@@ -483,6 +483,24 @@ class TestSnapshots:
             save_snapshot(self.payload(tmp_path), model_dir)
         assert sorted(p.name for p in model_dir.iterdir()) == ["wts.h5.zip"]
 
+    def test_into_a_missing_directory(self, tmp_path: Path) -> None:
+        """A snapshot directory that does not exist is named, and nothing is created."""
+        missing = tmp_path / "none"
+        expected = f"^Snapshot directory not found: {missing}"
+        with pytest.raises(ConfigFileNotFoundError, match=expected):
+            save_snapshot(self.payload(tmp_path), missing)
+        assert not missing.exists()
+
+    def test_fingerprint_of_no_config(self) -> None:
+        """An object that is no config, payload or resolution is an ArgumentTypeError naming
+        its type."""
+
+        class Checkpoint:
+            pass
+
+        with pytest.raises(ArgumentTypeError, match=r"^cannot fingerprint a Checkpoint$"):
+            fingerprint(Checkpoint())
+
     def test_missing_is_none(self, model_dir: Path) -> None:
         """No snapshot is not an error."""
         assert load_snapshot(model_dir) is None

@@ -593,6 +593,16 @@ class TestYamlNumbers:
 
             assert expected == load_config_file(path)["training"]
 
+    @pytest.mark.parametrize("merged", ["[1, 2]", "5", "[{nepochs: 3}, [1]]"])
+    def test_merging_what_is_no_mapping_is_refused(self, tmp_path: Path, merged: str) -> None:
+        """A merge key ('<<') of a number or a list is the library's error naming the file and
+        what a merge takes, not a crash nor keys silently dropped."""
+        path = tmp_path / "c.yaml"
+        path.write_text(f"training:\n  <<: {merged}\n  nepochs: 2\n")
+        with pytest.raises(InvalidValueError, match="expected a mapping to merge") as raised:
+            resolve_training(BASE, environ={}, config_file=path)
+        assert f"cannot parse config file {path} as yaml" in str(raised.value)
+
     def test_merges_of_merges_are_bounded(self, tmp_path: Path) -> None:
         """Each mapping merging the previous one ten times: 470 bytes, 10**7 copied keys."""
         lines = ["m0: &m0 {" + ", ".join(f"k{i}: 1" for i in range(10)) + "}"]

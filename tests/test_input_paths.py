@@ -287,6 +287,17 @@ class TestNoBarePermissionError:
             create_inference_payload(model, data, tmp_path / "o", {"n_groups": 1}, environ={})
         assert isinstance(caught.value, OSError)
 
+    def test_model_directory_in_a_loop_of_symlinks(self, tmp_path: Path) -> None:
+        """A model path that is a loop of symlinks is a FileReadError naming the path and the
+        loop, not a bare OSError."""
+        model = tmp_path / "a"
+        model.symlink_to(tmp_path / "b")
+        (tmp_path / "b").symlink_to(model)
+        data = _probe_file(tmp_path / "d.npz")
+        expected = f"^cannot read model directory {model}: Too many levels of symbolic links"
+        with pytest.raises(FileReadError, match=expected):
+            create_inference_payload(model, data, tmp_path / "o", {"n_groups": 1}, environ={})
+
     def test_unwritable_snapshot_directory(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:

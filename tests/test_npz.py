@@ -14,6 +14,7 @@ import tempfile
 import tracemalloc
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,18 @@ def _zip(
         for name, data in members.items():
             archive.writestr(name, data)
         archive.comment = comment
+    return path
+
+
+def _patch_last_member(path: Path, size: int, method: int | None = None) -> Path:
+    """The archive, its last member's size in the zip directory set to ``size`` bytes and, given
+    ``method``, its compression method in both its headers set to that."""
+    data = bytearray(path.read_bytes())
+    local, central = data.rindex(b"PK\x03\x04"), data.rindex(b"PK\x01\x02")
+    data[central + 24 : central + 28] = size.to_bytes(4, "little")  # uncompressed size
+    if method is not None:
+        data[local + 8] = data[central + 10] = method
+    path.write_bytes(bytes(data))
     return path
 
 
@@ -223,6 +236,18 @@ class TestUnreadable:
         np.save(path.with_suffix(".npy"), _probe())
         path.write_bytes(path.with_suffix(".npy").read_bytes())
         with pytest.raises(ProbeSizeError, match="not a readable zip archive"):
+            infer_probe_size(path, strict=True)
+
+    def test_garbage_directory(self, tmp_path: Path) -> None:
+        """An end record within the bounds pointing at a directory that is garbage is
+        unreadable, with zipfile's reason."""
+        path = _zip(tmp_path / "data.npz", {"probeGuess.npy": _npy(_probe())})
+        data = bytearray(path.read_bytes())
+        entry = data.rindex(b"PK\x01\x02")
+        data[entry : entry + 4] = b"junk"
+        path.write_bytes(bytes(data))
+        expected = r"not a readable zip archive \(Bad magic number for central directory\)"
+        with pytest.raises(ProbeSizeError, match=expected):
             infer_probe_size(path, strict=True)
 
     def test_wrong_magic(self, tmp_path: Path) -> None:
@@ -681,10 +706,65 @@ class TestNphotons:
             assert inspect_data_file(path).nphotons is None
 
     def test_pickle_of_a_bigger_array_is_refused(self, tmp_path: Path) -> None:
-        """A pickled object array of several items is not metadata, and is refused."""
+        """A pickled object array of several items is not metadata: its header's shape refuses
+        it before anything is unpickled."""
         path = tmp_path / "d.npz"
         np.savez(path, probeGuess=_probe(), _metadata=np.array(["a", 1], dtype=object))
-        with pytest.warns(UserWarning, match="is ignored"):
+        with pytest.warns(UserWarning, match=r"is ignored: it is object of shape \(2,\), not one"):
+            assert inspect_data_file(path).nphotons is None
+
+    @pytest.mark.parametrize(
+        ("pickled", "reason"),
+        [
+            (pickle.dumps(5, protocol=3), "its pickle holds no array"),
+            (
+                pickle.dumps(np.array(["a", 1], dtype=object), protocol=3),
+                r"it pickles an array of shape \(2,\), not one object",
+            ),
+        ],
+        ids=["int", "two-items"],
+    )
+    def test_pickle_under_a_0d_header_of_no_one_object(
+        self, tmp_path: Path, pickled: bytes, reason: str
+    ) -> None:
+        """Under a 0-d object header, a pickle of no array or of an array of two items is
+        ignored with a warning saying which."""
+        member = _header((), "|O") + pickled
+        path = _zip(tmp_path / "d.npz", {"probeGuess.npy": _npy(_probe()), "_metadata.npy": member})
+        with pytest.warns(UserWarning, match=f"_metadata in .* is ignored: {reason}"):
+            assert inspect_data_file(path).nphotons is None
+
+    def test_member_ending_before_its_declared_size(self, tmp_path: Path) -> None:
+        """A pickled `_metadata` whose zip directory declares more bytes than it holds (its
+        CRC that of what it holds) is ignored with a warning saying where it ends."""
+        path = tmp_path / "d.npz"
+        stored = np.array({"physics_parameters": {"nphotons": 1e9}}, dtype=object)
+        np.savez_compressed(path, probeGuess=_probe(), _metadata=stored)
+        with zipfile.ZipFile(path) as archive:
+            size = archive.getinfo("_metadata.npy").file_size
+        _patch_last_member(path, size + 100)
+        ends = f"it ends after {size} of its {size + 100} bytes"
+        with pytest.warns(UserWarning, match=f"_metadata in .* is ignored: {ends}"):
+            assert inspect_data_file(path).nphotons is None
+
+    def test_text_of_no_character(self, tmp_path: Path) -> None:
+        """A `<U1` `_metadata` whose four bytes are no UTF-32 character is ignored with a
+        warning."""
+        member = _header((), "<U1") + b"\xff\xff\xff\xff"
+        path = _zip(tmp_path / "d.npz", {"probeGuess.npy": _npy(_probe()), "_metadata.npy": member})
+        with pytest.warns(UserWarning, match="is ignored: its text cannot be read"):
+            assert inspect_data_file(path).nphotons is None
+
+    def test_data_failing_midway(self, tmp_path: Path) -> None:
+        """A deflated `_metadata` whose compressed data turns corrupt after its header (and
+        the first read) is ignored with a warning, not a crash."""
+        header = _header((), "|S20000")
+        packer = zlib.compressobj(wbits=-15)  # raw deflate, as a zip member holds it
+        data = packer.compress(header + b" " * 8000) + packer.flush(zlib.Z_FULL_FLUSH)
+        data += b"\xff" * 16  # a block of the reserved type 3
+        path = _zip(tmp_path / "d.npz", {"probeGuess.npy": _npy(_probe()), "_metadata.npy": data})
+        _patch_last_member(path, len(header) + 20_000, zipfile.ZIP_DEFLATED)
+        with pytest.warns(UserWarning, match=r"its data cannot be read \(.*invalid block type"):
             assert inspect_data_file(path).nphotons is None
 
     @given(st.binary(max_size=300))
@@ -748,7 +828,6 @@ def _zip64_directory(name: str, data: bytes) -> bytes:
     """A stored one-member archive whose directory entry keeps its sizes and offset in a zip64
     extra field, as writers do for members past 4 GiB."""
     import struct
-    import zlib
 
     encoded = name.encode()
     crc = zlib.crc32(data)
@@ -810,6 +889,24 @@ class TestDirectoryLayouts:
         assert b"PK\x06\x06" in path.read_bytes()
         assert (128, 128) == np.load(path)["probeGuess"].shape
         assert 128 == infer_probe_size(path, strict=True)
+
+    def test_zip64_locator_without_its_record(self, tmp_path: Path) -> None:
+        """Bytes that read as a zip64 locator (here the end of a member's comment) with no
+        zip64 end record before them: the plain end record's counts are checked, not the
+        bytes where the record would be, and the file reads as zipfile reads it."""
+        locator = b"PK\x06\x07" + bytes(4) + bytes(8) + (1).to_bytes(4, "little")
+        info = zipfile.ZipInfo("probeGuess.npy")
+        info.comment = b"\xff" * 60 + locator  # 2**64 - 1 where a record's counts would be
+        path = tmp_path / "d.npz"
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr(info, _npy(_probe(128)))
+        try:
+            zipfile.ZipFile(path).close()
+        except zipfile.BadZipFile:  # a zipfile that looks for the record where it points
+            with pytest.raises(ProbeSizeError, match="not a readable zip archive"):
+                infer_probe_size(path, strict=True)
+        else:
+            assert 128 == infer_probe_size(path, strict=True)
 
     def test_a_name_twice_reads_the_last(self, tmp_path: Path) -> None:
         """A member name written twice reads as np.load reads it: the last one."""

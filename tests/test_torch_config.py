@@ -345,6 +345,41 @@ class TestWithoutTorch:
         assert accelerator == "cpu"
         assert "PyTorch backend selected" in message
 
+    def test_a_broken_torch_is_named_with_its_error(self, tmp_path: Path) -> None:
+        """A torch whose import fails with another error than ImportError (a shared library
+        that will not load) is the library's error naming that error, not "not installed"."""
+        (tmp_path / "torch").mkdir()
+        broken = "raise OSError('libfake.so: cannot open shared object file')\n"
+        (tmp_path / "torch" / "__init__.py").write_text(broken)
+        code = textwrap.dedent(
+            """
+            from ptycho_config import BackendUnavailableError, create_training_payload
+            from ptycho_config._factories.example import EXAMPLE_DIR
+
+            try:
+                create_training_payload(
+                    EXAMPLE_DIR / "train_data.npz", "out",
+                    {"n_groups": 4, "backend": "pytorch", "accelerator": "auto"}, environ={},
+                )
+            except BackendUnavailableError as error:
+                print(error)
+            """
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env={"PATH": "", "PYTHONPATH": f"{tmp_path}:{REPO}"},
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert (
+            "PyTorch backend selected but importing torch failed (OSError: libfake.so: cannot "
+            "open shared object file); reinstall it with: pip install torch>=2.2"
+        ) in result.stdout
+
     def test_importing_the_bridge_does_not_import_torch(self) -> None:
         """Importing both bridge modules leaves torch out of sys.modules."""
         code = (
