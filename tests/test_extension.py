@@ -242,6 +242,32 @@ class TestRegistrationRules:
         with pytest.raises(TypeError, match="subclass of TrainingConfig"):
             register_schema(type("Other", (), {"section": "training"}))  # type: ignore[arg-type]
 
+    def test_a_subclass_of_a_replaced_schema_is_told_what_to_subclass(self) -> None:
+        """After a model extension replaced the training schema, a subclass of the public
+        TrainingConfig is refused with the name of the schema to subclass; that one works."""
+        from ptycho_config import ModelConfig, TrainingConfig, register_schema
+        from ptycho_config._schemas.sections import SECTIONS
+
+        class Wider(ModelConfig):
+            width: int = 1
+
+        class Late(TrainingConfig):
+            late: int = 2
+
+        register_schema(Wider)
+        try:
+            with pytest.raises(TypeError, match=r"subclass SECTIONS\['training'\]") as caught:
+                register_schema(Late)
+            assert "an extension registered before replaced it" in str(caught.value)
+
+            class Chained(SECTIONS["training"]):  # type: ignore[misc, valid-type]
+                late: int = 2
+
+            register_schema(Chained)
+            assert resolve_training({"late": 3, "width": 4}, environ={}).value("training.late") == 3
+        finally:
+            reset_extensions()
+
     def test_the_library_is_unchanged_without_an_extension(self) -> None:
         """Without the extension, the new key is unknown."""
         with pytest.raises(ValueError, match="dose_weight"):

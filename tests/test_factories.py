@@ -498,7 +498,10 @@ class TestSnapshots:
         class Checkpoint:
             pass
 
-        with pytest.raises(ArgumentTypeError, match=r"^cannot fingerprint a Checkpoint$"):
+        with pytest.raises(
+            ArgumentTypeError,
+            match=r"^cannot fingerprint Checkpoint: give a config, payload or resolution$",
+        ):
             fingerprint(Checkpoint())
 
     def test_missing_is_none(self, model_dir: Path) -> None:

@@ -54,7 +54,8 @@ def _configs(subject: Any) -> dict[str, Any]:
         found = (getattr(subject, name, None) for name in names)
         configs = [config for config in found if config is not None]
     if not configs:
-        raise ArgumentTypeError(f"cannot fingerprint a {type(subject).__name__}")
+        got = type(subject).__name__
+        raise ArgumentTypeError(f"cannot fingerprint {got}: give a config, payload or resolution")
     return {config.section: config.model_dump(mode="json") for config in configs}
 
 

@@ -366,7 +366,20 @@ def register_schema(schema: type[Schema], *, legacy: Mapping[str, str] | None = 
     registered = SECTIONS.get(section)
     if registered is None or not (isinstance(schema, type) and issubclass(schema, registered)):
         expected = registered.__name__ if registered is not None else "a section schema"
-        raise TypeError(f"register_schema needs a subclass of {expected}, got {schema!r}")
+        message = f"register_schema needs a subclass of {expected}, got {schema!r}"
+        # a subclass of the public class that an extension registered before replaced
+        original = _ORIGINAL_SECTIONS.get(section)
+        replaced = original is not None and original is not registered
+        if (
+            replaced
+            and isinstance(schema, type)
+            and issubclass(schema, _ORIGINAL_SECTIONS[section])
+        ):
+            message += (
+                f": an extension registered before replaced it; subclass "
+                f"SECTIONS[{section!r}] (ptycho_config._schemas.sections), the current schema"
+            )
+        raise TypeError(message)
     added = set(schema.model_fields) - set(registered.model_fields)
     names = dict(legacy or {})
     stray = sorted(set(names) - added)
