@@ -109,18 +109,23 @@ def masked(problems: Sequence[Problem], secrets: Mapping[str, Iterable[str]]) ->
     return result
 
 
-# 'entry N = <value>: rule': the value is a quoted repr, which may hold ':', or a number
-_ENTRY = re.compile(r"""(entry \d+ = )('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^:]*)""")
+# a list's bad entry: 'entry N = <value>: rule'
+_ENTRY = re.compile(r"entry \d+ = ")
 
 
 def _mask_values(message: str, pattern: re.Pattern[str]) -> str:
     """Messages show values after 'got ' (and a list's bad entry after 'entry N = '): a rule's
     own words before it stay as written (a secret gridsize of 2 must not turn 'gridsize**2'
     into 'gridsize**<secret>')."""
-    entry = _ENTRY.match(message)
-    if entry:
-        masked_entry = entry[1] + pattern.sub(SECRET_SHOWN, entry[2])
-        return masked_entry + _mask_values(message[entry.end() :], pattern)
+    if entry := _ENTRY.match(message):
+        # an entry shown as a form of the secret is masked whole: its repr (text, a list, a
+        # dict) may hold ': ' anywhere, so the form is the one that ends where the rule begins
+        whole = re.compile(f"(?:{pattern.pattern})(?=: )", pattern.flags).match(
+            message, entry.end()
+        )
+        if whole:
+            return entry[0] + SECRET_SHOWN + _mask_values(message[whole.end() :], pattern)
+        return entry[0] + _mask_values(message[entry.end() :], pattern)
     rule, got, values = message.partition("got ")
     if not got:  # no value part to tell apart: mask the whole message
         return pattern.sub(SECRET_SHOWN, message)

@@ -707,6 +707,63 @@ class TestSecretsMasked:
         for part in (secret, secret.split(":")[-1].strip()):
             assert part not in shown.replace(str(tmp_path), "<tmp>")
 
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [
+            ("PTYCHO_RECON_LOG_FIXED_INDICES", '[1, {"user": "hunter2"}]'),
+            ("PTYCHO_RECON_LOG_FIXED_INDICES", '[1, ["pass: hunter2"]]'),
+            ("PTYCHO_TORCH__TRAINING_DIRECTORIES", '["a", {"k": ["x", "hunter2"]}]'),
+            ("PTYCHO_TORCH__X_BOUNDS", "[0.25, {'k': 'hunter2'}]"),
+        ],
+    )
+    def test_a_bad_entry_that_is_a_list_or_dict(
+        self, tmp_path: Path, name: str, value: str
+    ) -> None:
+        """An entry that is itself a list or dict (a dict's repr always holds ': ') is masked
+        whole, as an entry of text is."""
+        (tmp_path / name).write_text(value)
+        with pytest.raises(InvalidValueError) as caught:
+            resolve_training(BASE, environ={}, secrets_dir=tmp_path)
+        shown = str(caught.value) + repr(caught.value.problems)
+        assert "entry 1 = <secret>: must be" in shown
+        assert "hunter2" not in shown
+
+    @FEW
+    @given(
+        st.sampled_from(
+            [
+                "PTYCHO_RECON_LOG_FIXED_INDICES",
+                "PTYCHO_TORCH__TRAINING_DIRECTORIES",
+                "PTYCHO_TORCH__X_BOUNDS",
+            ]
+        ),
+        st.lists(
+            st.recursive(
+                st.integers(0, 9) | st.text(st.sampled_from("'\": \\,.[]{}é"), max_size=4),
+                lambda inner: (
+                    st.lists(inner, max_size=2)
+                    | st.dictionaries(
+                        st.text(st.sampled_from(": '\\x"), max_size=3), inner, max_size=2
+                    )
+                ),
+                max_leaves=3,
+            ).map(lambda entry: ["ZQXYW", entry]),
+            min_size=1,
+            max_size=3,
+        ),
+    )
+    def test_no_entry_of_a_secret_list_shows(self, name: str, entries: list[Any]) -> None:
+        """Whatever the entries (text with quotes, colons and backslashes, lists, dicts), the
+        marker text inside them shows nowhere in the error."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            (Path(folder) / name).write_text(json.dumps(entries), encoding="utf-8")
+            # each entry is a list, which no key takes
+            with pytest.raises(InvalidValueError) as caught:
+                resolve_training(BASE, environ={}, secrets_dir=folder)
+        assert "ZQXYW" not in str(caught.value) + repr(caught.value.problems)
+
     def test_a_rule_keeps_its_own_words(self, tmp_path: Path) -> None:
         """A short secret is masked among the values, not inside the rule's text."""
         for name, value in {
