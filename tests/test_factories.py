@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import warnings
@@ -20,6 +21,7 @@ from ptycho_config import (
     MissingValueError,
     PtychoConfigError,
     SnapshotError,
+    TrainingPayload,
     UnknownKeyError,
     create_inference_payload,
     create_training_payload,
@@ -672,3 +674,33 @@ class TestPayloadsTravel:
                 again.provenance["model.N"] = None
         assert trained.launch is not None
         assert copied(trained).launch.provenance == trained.launch.provenance
+
+    @pytest.mark.parametrize("copy_of", ["copy", "deepcopy", "pickle"])
+    def test_a_subclass_keeps_what_its_post_init_set(self, tmp_path: Path, copy_of: str) -> None:
+        """A payload subclass that sets an attribute in __post_init__ keeps it in a copy (a
+        shallow copy kept it before payloads pickled); what a cached_property built is built
+        again."""
+        import copy
+        import pickle
+
+        payload = train(write_npz(tmp_path / "d.npz"), tmp_path / "o", {"n_groups": 4})
+        stamped = StampedPayload(
+            **{f.name: getattr(payload, f.name) for f in dataclasses.fields(payload)}
+        )
+        assert stamped.values
+        copied = {
+            "copy": copy.copy,
+            "deepcopy": copy.deepcopy,
+            "pickle": lambda p: pickle.loads(pickle.dumps(p)),
+        }[copy_of](stamped)
+        assert ("stamped", stamped) == (copied.stamp, copied)
+        assert "values" not in vars(copied)
+        assert dict(copied.values) == dict(stamped.values)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StampedPayload(TrainingPayload):
+    """A payload as an extension author might derive it: an attribute set after __init__."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "stamp", "stamped")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -32,11 +32,16 @@ DEFAULT_SOURCE = Source("default", "schema default")
 class ViewsPickled:
     """A frozen dataclass that pickles and copies although it holds read-only views (its
     provenance, say), which cannot be pickled: they travel as dicts and are views again after.
-    Only the fields travel; what a cached_property built is built again when read."""
+    What a cached_property built does not travel: it is built again when read."""
 
     def __getstate__(self) -> tuple[dict[str, Any], list[str]]:
-        fields = dataclasses.fields(self)  # type: ignore[arg-type]  # each user is a dataclass
-        state = {f.name: getattr(self, f.name) for f in fields}
+        # the fields and whatever a subclass's __post_init__ set, not what a cached_property built
+        kind = type(self)
+        state = {
+            name: value
+            for name, value in vars(self).items()
+            if not isinstance(getattr(kind, name, None), functools.cached_property)
+        }
         views = [name for name, value in state.items() if isinstance(value, MappingProxyType)]
         return state | {name: dict(state[name]) for name in views}, views
 
