@@ -120,12 +120,10 @@ def _mask_values(message: str, pattern: re.Pattern[str]) -> str:
     if entry := _ENTRY.match(message):
         # an entry shown as a form of the secret is masked whole: its repr (text, a list, a
         # dict) may hold ': ' anywhere, so the form is the one that ends where the rule begins
-        whole = re.compile(f"(?:{pattern.pattern})(?=: )", pattern.flags).match(
-            message, entry.end()
-        )
-        if whole:
-            return entry[0] + SECRET_SHOWN + _mask_values(message[whole.end() :], pattern)
-        return entry[0] + _mask_values(message[entry.end() :], pattern)
+        rest = message[entry.end() :]
+        whole = re.match(f"(?:{pattern.pattern})(?=: )", rest, pattern.flags)
+        shown, after = (SECRET_SHOWN, whole.end()) if whole else ("", 0)
+        return entry[0] + shown + _mask_values(rest[after:], pattern)
     rule, got, values = message.partition("got ")
     if not got:  # no value part to tell apart: mask the whole message
         return pattern.sub(SECRET_SHOWN, message)
