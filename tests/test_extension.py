@@ -268,6 +268,36 @@ class TestRegistrationRules:
         finally:
             reset_extensions()
 
+    def test_registering_one_extension_again_and_again_stays_small(self) -> None:
+        """Register and reset cycles of one model extension (as a test suite does) build its
+        schemas once: the memory of what is derived from them does not grow with each cycle."""
+        import tracemalloc
+
+        from ptycho_config import ModelConfig, register_schema
+        from ptycho_config.testing import values
+
+        class Wider(ModelConfig):
+            width: int = 1
+
+        def cycle() -> None:
+            register_schema(Wider)
+            try:
+                assert resolve_training({"width": 2}, environ={}).value("model.width") == 2
+                values("training.batch_size")
+            finally:
+                reset_extensions()
+
+        cycle()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for _ in range(20):
+                cycle()
+            grown = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        assert grown < 1_000_000, f"{grown} bytes more after 20 cycles"
+
     def test_the_library_is_unchanged_without_an_extension(self) -> None:
         """Without the extension, the new key is unknown."""
         with pytest.raises(ValueError, match="dose_weight"):

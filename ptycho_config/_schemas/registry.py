@@ -390,14 +390,19 @@ def register_schema(schema: type[Schema], *, legacy: Mapping[str, str] | None = 
     SECTIONS[section] = schema
     if section in NESTED_SECTIONS:
         for holder in PAYLOAD_SECTIONS:  # each section nesting it, rebuilt with it
-            parent = SECTIONS[holder]
-            description = parent.model_fields[section].description
-            nested: Any = (schema, Field(default_factory=schema, description=description))
-            SECTIONS[holder] = create_model(
-                parent.__name__, __base__=parent, __module__=parent.__module__, **{section: nested}
-            )
+            SECTIONS[holder] = _nesting(SECTIONS[holder], section, schema)
     # the keys are derived from the schemas; only the new legacy names are recorded
     EXTENSION_FIELDS += tuple((name, names.get(name)) for name in sorted(added))
+
+
+@functools.cache  # one class per parent and extension: all derived from it is cached by it
+def _nesting(parent: type[Schema], section: str, schema: type[Schema]) -> type[Schema]:
+    """``parent`` with its nested ``section`` of the type ``schema``."""
+    description = parent.model_fields[section].description
+    nested: Any = (schema, Field(default_factory=schema, description=description))
+    return create_model(
+        parent.__name__, __base__=parent, __module__=parent.__module__, **{section: nested}
+    )
 
 
 @functools.cache
