@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ptycho_config import (
+    ConfigFileNotFoundError,
     MissingValueError,
     PtychoConfigError,
     create_inference_payload,
@@ -75,6 +76,25 @@ class TestPathsFromAnySource:
         payload = create_inference_payload(config_file=config, environ={})
         assert payload.inference_config.model_path == files["model"]
         assert payload.provenance["inference.output_dir"].kind == "file"
+
+    def test_a_relative_path_in_a_config_file_is_relative_to_the_run(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A config file elsewhere naming data/train.npz means the run's data/train.npz."""
+        (tmp_path / "run" / "data").mkdir(parents=True)
+        (tmp_path / "configs" / "data").mkdir(parents=True)
+        write_npz(tmp_path / "run" / "data" / "train.npz")
+        config = tmp_path / "configs" / "run.yaml"
+        config.write_text(
+            "training:\n  train_data_file: data/train.npz\n  output_dir: out\n  n_groups: 4\n",
+            encoding="utf-8",
+        )
+        monkeypatch.chdir(tmp_path / "run")
+        payload = create_training_payload(config_file=config, environ={})
+        assert payload.training_config.train_data_file == Path("data/train.npz")
+        monkeypatch.chdir(tmp_path / "configs")  # beside the file, no data: not found
+        with pytest.raises(ConfigFileNotFoundError, match=r"data/train\.npz"):
+            create_training_payload(config_file=config, environ={})
 
     def test_argument_beats_the_environment(self, files: dict[str, Path], tmp_path: Path) -> None:
         """A path argument is the highest source; None leaves the key to the others."""
