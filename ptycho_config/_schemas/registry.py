@@ -367,13 +367,12 @@ def register_schema(schema: type[Schema], *, legacy: Mapping[str, str] | None = 
     if registered is None or not (isinstance(schema, type) and issubclass(schema, registered)):
         expected = registered.__name__ if registered is not None else "a section schema"
         message = f"register_schema needs a subclass of {expected}, got {schema!r}"
-        # a subclass of the public class that an extension registered before replaced
-        original = _ORIGINAL_SECTIONS.get(section)
-        replaced = original is not None and original is not registered
+        original = _ORIGINAL_SECTIONS.get(section)  # the public class, which an extension replaced
         if (
-            replaced
-            and isinstance(schema, type)
-            and issubclass(schema, _ORIGINAL_SECTIONS[section])
+            isinstance(schema, type)
+            and original is not None
+            and original is not registered
+            and issubclass(schema, original)
         ):
             message += (
                 f": an extension registered before replaced it; subclass "
