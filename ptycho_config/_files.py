@@ -109,7 +109,7 @@ def require_directory(path: Path, what: str) -> None:
         mode = os.stat(path).st_mode
     except (FileNotFoundError, NotADirectoryError) as error:
         raise missing(path, what) from error
-    except OSError as error:  # a loop of symlinks, no permission on a parent
+    except (OSError, ValueError) as error:  # a loop of symlinks, no permission, a lone surrogate
         raise FileReadError.of(path, what, _reason(error)) from error
     if not stat.S_ISDIR(mode):
         raise FileReadError.of(path, what, "it is not a directory")

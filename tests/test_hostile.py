@@ -32,12 +32,14 @@ from ptycho_config import (
     UnknownKeyError,
     create_training_payload,
     from_legacy_dict,
+    infer_probe_size,
     load_snapshot,
     populate_legacy_params,
     resolve_inference,
     resolve_training,
     save_snapshot,
     testing,
+    to_env,
 )
 from ptycho_config._datafiles.pickled import _ALLOWED_GLOBALS, unpickle_item
 from ptycho_config._errors import ArgumentTypeError, Unreadable
@@ -951,12 +953,30 @@ class TestArgumentsOfTheWrongType:
             lambda: save_snapshot(object(), "."),
             lambda: from_legacy_dict([("N", 64)], "training"),  # type: ignore[arg-type]
             lambda: from_legacy_dict(None, "inference"),  # type: ignore[arg-type]
+            lambda: resolve_training(BASE, environ=[("PTYCHO_N", "64")]),  # type: ignore[arg-type]
+            lambda: to_env(None),
+            lambda: to_env({"training.nepochs": 3}),
         ],
-        ids=["settings-source", "overrides-list", "snapshot-object", "legacy-list", "legacy-none"],
-    )
+        ids=[
+            "settings-source", "overrides-list", "snapshot-object", "legacy-list", "legacy-none",
+            "environ-list", "to-env-none", "to-env-dict",
+        ],
+    )  # fmt: skip
     def test_wrong_types(self, call: Any) -> None:
         with pytest.raises(ArgumentTypeError):
             call()
+
+    @pytest.mark.parametrize("name", [5, None, b"PTYCHO_N", ("PTYCHO_N",)])
+    def test_an_environment_name_that_is_no_text_is_no_variable(self, name: Any) -> None:
+        """os.environ holds text only; another name in a given mapping names no variable."""
+        resolved = resolve_training(BASE, environ={name: "128"})
+        assert 64 == resolved.training_config.model.N
+
+    @pytest.mark.parametrize("path", [None, 5, b"d.npz", ["d.npz"], "", " ", "a\0b"])
+    def test_a_data_file_that_is_no_path(self, path: Any) -> None:
+        """infer_probe_size reads a path as every argument path is read: no path is no file."""
+        with pytest.raises(InvalidValueError, match=r"^data file must be a path"):
+            infer_probe_size(path)
 
     @pytest.mark.parametrize("flag", ["x", "false", 1, 0.0, [True]])
     @pytest.mark.parametrize(

@@ -32,6 +32,7 @@ from numpy.lib import format as npy_format
 import ptycho.params
 from ptycho_config import (
     BackendUnavailableError,
+    ConfigFileNotFoundError,
     ConflictError,
     FileReadError,
     InvalidValueError,
@@ -297,6 +298,21 @@ class TestNoBarePermissionError:
         expected = f"^cannot read model directory {model}: Too many levels of symbolic links"
         with pytest.raises(FileReadError, match=expected):
             create_inference_payload(model, data, tmp_path / "o", {"n_groups": 1}, environ={})
+
+    def test_a_directory_no_system_call_takes(self, tmp_path: Path) -> None:
+        """A lone surrogate (JSON's "\\ud800") cannot be encoded for the system: a model or
+        secrets directory so named is a FileReadError, as a config file so named is."""
+        data = _probe_file(tmp_path / "d.npz")
+        with pytest.raises(FileReadError, match="cannot read model directory"):
+            create_inference_payload("\ud800", data, tmp_path / "o", {"n_groups": 1}, environ={})
+        with pytest.raises(FileReadError, match="cannot read secrets directory"):
+            resolve_training({"n_groups": 1}, environ={}, secrets_dir="\ud800")
+
+    def test_a_dangling_secret_file(self, tmp_path: Path) -> None:
+        """A secret file that is a symlink to nothing is the library's missing-file error."""
+        (tmp_path / "PTYCHO_NEPOCHS").symlink_to(tmp_path / "gone")
+        with pytest.raises(ConfigFileNotFoundError, match="PTYCHO_NEPOCHS"):
+            resolve_training({"n_groups": 1}, environ={}, secrets_dir=tmp_path)
 
     def test_unwritable_snapshot_directory(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -28,7 +28,7 @@ from ptycho_config._errors import (
     Unreadable,
     show,
 )
-from ptycho_config._files import open_regular
+from ptycho_config._files import as_path, open_regular
 
 if TYPE_CHECKING:
     import numpy as np
@@ -250,7 +250,7 @@ def _read_nphotons(
 
 def _read(data_file: str | os.PathLike[str]) -> DataFileFacts:
     """Everything a data file says, read afresh."""
-    path = os.path.abspath(data_file) if data_file != "" else ""
+    path = os.path.abspath(as_path(data_file, "data file"))
     try:
         fd, size = open_regular(path, "data file")
         # buffered: a raw read may return less than asked, which zipfile takes as truncation
@@ -260,7 +260,7 @@ def _read(data_file: str | os.PathLike[str]) -> DataFileFacts:
             nphotons, why = _read_nphotons(archive, members, path)
             facts = _read_probe(archive, members, path)
     except (FileNotFoundError, NotADirectoryError) as e:
-        problem = f"data file {path or repr('')} does not exist"
+        problem = f"data file {path} does not exist"
         return _fallback(problem, "fix the path or set N explicitly", e)
     except (Unreadable, OSError) as e:
         reason = e.problems[0].message if isinstance(e, FileReadError) else e

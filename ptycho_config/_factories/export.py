@@ -7,6 +7,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
+from ptycho_config._errors import ArgumentTypeError
 from ptycho_config._sources.environment import environment_of
 from ptycho_config._sources.kinds import EXPLICIT_KINDS
 
@@ -16,6 +17,10 @@ EXPORTED_KINDS = EXPLICIT_KINDS | {"profile"}
 def to_env(subject: Any) -> dict[str, str]:
     """PTYCHO_<SECTION>__<FIELD> → text for every value an explicit source set, of a payload or
     a resolution (``resolve_*``'s ``Resolved``)."""
+    if not hasattr(subject, "provenance"):
+        raise ArgumentTypeError(
+            f"to_env needs a payload or resolution, got {type(subject).__name__}"
+        )
     values = subject.values() if callable(subject.values) else subject.values
     exported = {
         key: "auto" if source.host_resolved else values[key]

@@ -16,6 +16,7 @@ from typing import Any, cast
 from pydantic import BaseModel, ValidationError
 
 from ptycho_config._errors import (
+    ArgumentTypeError,
     ConflictError,
     Problem,
     PtychoConfigError,
@@ -156,6 +157,8 @@ class SourceOptions:
 
     def __post_init__(self) -> None:
         yes_or_no("strict_env", self.strict_env, optional=True)
+        if not isinstance(self.environ, Mapping | None):
+            raise ArgumentTypeError(f"environ must be a mapping, got {type(self.environ).__name__}")
 
 
 def sources_of(

@@ -47,7 +47,12 @@ _Value = TypeVar("_Value")
 def ptycho_variables(environ: Mapping[str, _Value]) -> dict[str, _Value]:
     """The PTYCHO_* entries of an environment (or a folder's files by name), as spelled there."""
     prefix = len(ENV_PREFIX)
-    return {name: environ[name] for name in environ if name[:prefix].upper() == ENV_PREFIX}
+    # a name that is no text (in a mapping given as environ) is no variable, as in os.environ
+    return {
+        name: environ[name]
+        for name in environ
+        if isinstance(name, str) and name[:prefix].upper() == ENV_PREFIX
+    }
 
 
 @dataclass(frozen=True)
@@ -167,7 +172,10 @@ def read_secrets(folder: Path) -> tuple[dict[str, str | None], dict[str, str]]:
     files = ptycho_variables({entry.name: entry for entry in entries})
     values: dict[str, str | None] = {}
     for name, path in files.items():
-        data = read_capped(path, "secret file", SETTINGS_FILE_CAP)
+        try:
+            data = read_capped(path, "secret file", SETTINGS_FILE_CAP)
+        except (FileNotFoundError, NotADirectoryError) as error:  # a symlink to nothing
+            raise missing(path, "secret file") from error
         try:
             values[name] = data.decode("utf-8").strip()
         except UnicodeDecodeError as error:
