@@ -5,10 +5,11 @@ through. Every failure is one of the library's errors, never a bare ``OSError``.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ptycho_config._errors import (
     ConfigFileNotFoundError,
@@ -75,11 +76,20 @@ def open_regular(path: str | os.PathLike[str], what: str) -> tuple[int, int]:
     return descriptor, info.st_size
 
 
+def read_ready(stream: IO[bytes], size: int) -> bytes:
+    """At most ``size`` bytes; a regular file with nothing ready to read now (a kernel file such
+    as /proc/kmsg, opened non-blocking: Python's read returns None) is an OSError."""
+    data = stream.read(size)
+    if data is None:
+        raise BlockingIOError(errno.EAGAIN, "nothing is ready to be read from it")
+    return data
+
+
 def read_capped(path: str | os.PathLike[str], what: str, cap: int) -> bytes:
     descriptor, _ = open_regular(path, what)
     try:
         with os.fdopen(descriptor, "rb") as stream:
-            data = stream.read(cap + 1)
+            data = read_ready(stream, cap + 1)
     except OSError as error:
         raise FileReadError.of(path, what, _reason(error)) from error
     if len(data) > cap:

@@ -211,6 +211,24 @@ SPECIAL = ["fifo", "dev_zero", "directory"]
 class TestRegularFilesOnly:
     """A FIFO, a device or a directory is refused at once wherever a file is read."""
 
+    def test_a_regular_file_with_nothing_ready(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A kernel file such as /proc/kmsg is regular, yet a non-blocking read of it finds
+        nothing ready (Python's read returns None): the file's error, never a crash."""
+
+        class NothingReady(io.BufferedReader):
+            def read(self, size: int | None = -1) -> None:  # type: ignore[override]
+                return None
+
+        config, data = tmp_path / "c.yaml", _probe_file(tmp_path / "d.npz")
+        config.write_text("nepochs: 3\n")
+        monkeypatch.setattr(os, "fdopen", lambda fd, mode: NothingReady(io.FileIO(fd, "rb")))
+        with pytest.raises(FileReadError, match=f"^cannot read config file {config}: "):
+            resolve_training(environ={}, config_file=config)
+        with pytest.raises(ProbeSizeError, match=f"^cannot read probeGuess from {data}: "):
+            infer_probe_size(data, strict=True)
+
     @pytest.mark.parametrize("kind", SPECIAL)
     def test_config_file(self, tmp_path: Path, kind: str) -> None:
         """--config, config_file= and PTYCHO_CONFIG_FILE refuse it as 'cannot read config file'."""

@@ -28,7 +28,7 @@ from ptycho_config._errors import (
     Unreadable,
     show,
 )
-from ptycho_config._files import as_path, open_regular
+from ptycho_config._files import as_path, open_regular, read_ready
 
 if TYPE_CHECKING:
     import numpy as np
@@ -80,7 +80,7 @@ def _fallback(
 
 def _tail(stream: IO[bytes], size: int, length: int) -> bytes:
     stream.seek(max(0, size - length))
-    return stream.read(length)
+    return read_ready(stream, length)
 
 
 def _open_archive(stream: IO[bytes], size: int) -> zipfile.ZipFile:
