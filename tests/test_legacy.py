@@ -30,7 +30,11 @@ from ptycho.config.config import (
     validate_model_config,
     validate_training_config,
 )
-from ptycho_config._errors import ModelArchiveNotFoundError, UnknownKeyError
+from ptycho_config._errors import (
+    ArgumentTypeError,
+    ModelArchiveNotFoundError,
+    UnknownKeyError,
+)
 from ptycho_config._legacy.bridge import (
     from_legacy_dict,
     populate_legacy_params,
@@ -422,6 +426,14 @@ class TestConfigModule:
         update_legacy_dict(cfg, _training())
         assert cfg["test_data_file_path"] == "kept.npz"
         assert dataclass_to_legacy_dict(_training())["test_data_file_path"] is None
+
+    @pytest.mark.parametrize("config", [None, 5, {"N": 64}])
+    def test_update_of_no_config_is_a_type_error(self, config: Any) -> None:
+        """As in the reference (a TypeError), the library's own: nothing is written."""
+        cfg: dict[str, Any] = {}
+        with pytest.raises(ArgumentTypeError, match="expected a TrainingConfig"):
+            update_legacy_dict(cfg, config)
+        assert {} == cfg
 
     def test_validators_accept_valid_configs(self, tmp_path: Path) -> None:
         """Valid configs pass the three validators (the inference model exists on disk)."""

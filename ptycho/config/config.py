@@ -98,8 +98,9 @@ def dataclass_to_legacy_dict(config: AnyConfig | SimulationConfig) -> dict[str, 
     values included."""
     if isinstance(config, SimulationConfig):
         return simulation_legacy_dict(config)
+    legacy = to_legacy_dict(config)  # first: no config at all is its ArgumentTypeError
     _check_object_policy(config)
-    return to_legacy_dict(config)
+    return legacy
 
 
 def update_legacy_dict(cfg: MutableMapping[str, Any], config: AnyConfig | SimulationConfig) -> None:
