@@ -32,6 +32,7 @@ from ptycho.config.config import (
 )
 from ptycho_config._errors import (
     ArgumentTypeError,
+    InvalidValueError,
     ModelArchiveNotFoundError,
     UnknownKeyError,
 )
@@ -513,6 +514,12 @@ class TestLoadYamlConfig:
         """A missing file raises FileNotFoundError naming the file."""
         with pytest.raises(FileNotFoundError, match=r"absent\.yaml"):
             load_yaml_config(tmp_path / "absent.yaml")
+
+    @pytest.mark.parametrize("path", ["", " ", "a\0b", 5, None])
+    def test_no_path_is_no_file(self, path: Any) -> None:
+        """An empty string is no path (not the working directory '.'); nor is a number."""
+        with pytest.raises(InvalidValueError, match=r"^config file must be a path"):
+            load_yaml_config(path)
 
     def test_read_as_config_files_are(self, tmp_path: Path) -> None:
         """The library's YAML rules hold here too: a key twice is an error, 0100 is no octal."""

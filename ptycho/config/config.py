@@ -24,7 +24,7 @@ from ptycho.config.simulation import (
 from ptycho.object_compatibility import resolve_public_object_policy
 from ptycho_config._errors import ConfigFileNotFoundError, ModelArchiveNotFoundError
 from ptycho_config._factories.snapshot import MODEL_ARCHIVE
-from ptycho_config._files import CONFIG_FILE_CAP, read_capped
+from ptycho_config._files import CONFIG_FILE_CAP, as_path, read_capped
 from ptycho_config._legacy.bridge import to_legacy_dict
 from ptycho_config._schemas.object_policy import resolved_policy
 from ptycho_config._schemas.registry import LEGACY_RENAMES
@@ -151,7 +151,7 @@ def load_yaml_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     1.2 numbers, no key twice, bounded aliases); an error keeps its type and names the file."""
     import yaml  # only this function needs it
 
-    where = Path(path)
+    where = as_path(path, "config file")  # "" is no path, not "."
     text = read_capped(where, "config file", CONFIG_FILE_CAP)  # its errors name the file
     try:
         data = load_yaml(text)
