@@ -634,6 +634,26 @@ class TestYamlNumbers:
         assert time.perf_counter() - started < NO_HANG_S
 
 
+class TestTomlDottedKeys:
+    """A TOML file's dots are bounded before tomllib reads it."""
+
+    def test_a_long_dotted_toml_key_is_refused_before_it_is_read(self, tmp_path: Path) -> None:
+        """tomllib reads a dotted key in time quadratic in its length (this one: half a minute;
+        a megabyte of one: half an hour); more dots than any configuration needs are refused."""
+        path = tmp_path / "c.toml"
+        path.write_text("a" + ".a" * 50_000 + " = 1\n")
+        started = time.perf_counter()
+        with pytest.raises(InvalidValueError, match=r"more than 2000 dots"):
+            resolve_training(BASE, environ={}, config_file=path)
+        assert time.perf_counter() - started < NO_HANG_S
+
+    def test_dots_a_configuration_needs_are_read(self, tmp_path: Path) -> None:
+        path = tmp_path / "c.toml"
+        path.write_text("".join(f"torch.k{i}.a.b = 0.5\n" for i in range(499)))
+        with pytest.raises(UnknownKeyError, match=r"torch\.k0"):
+            resolve_training(BASE, environ={}, config_file=path)
+
+
 class TestSecretsMasked:
     """A secret's value shows in no message, whichever rule fails."""
 

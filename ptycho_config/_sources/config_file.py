@@ -31,6 +31,8 @@ _MAX_VALUES = 100_000
 # Values a config file may write out (YAML parse events, TOML commas and lines, JSON values):
 # far above any real configuration, and a bound on the work of reading one.
 _MAX_EVENTS = 20_000
+# Dots a TOML file may hold: tomllib reads a dotted key in time quadratic in its length.
+_MAX_TOML_DOTS = 2_000
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
@@ -96,6 +98,8 @@ def _parse(kind: str, text: str) -> Any:
     if kind == "toml":  # tomllib is pure Python: what it may parse is bounded first
         if text.count(",") + text.count("\n") > _MAX_EVENTS:
             raise ValueError(f"it has more than {_MAX_EVENTS} values or lines")
+        if text.count(".") > _MAX_TOML_DOTS:
+            raise ValueError(f"it has more than {_MAX_TOML_DOTS} dots (keys and numbers)")
         import tomllib  # only when a TOML file is read, as PyYAML for YAML
 
         return tomllib.loads(text)
