@@ -19,6 +19,7 @@ from ptycho_config import (
     ExecutionConfig,
     FileReadError,
     MissingValueError,
+    OutputError,
     PtychoConfigError,
     SnapshotError,
     TrainingPayload,
@@ -492,6 +493,14 @@ class TestSnapshots:
         with pytest.raises(ConfigFileNotFoundError, match=expected):
             save_snapshot(self.payload(tmp_path), missing)
         assert not missing.exists()
+
+    def test_into_a_file(self, tmp_path: Path) -> None:
+        """A snapshot 'directory' that is a file is an output error saying so, not 'not found'."""
+        taken = tmp_path / "model"
+        taken.write_text("weights", encoding="utf-8")
+        with pytest.raises(OutputError, match=r"model: it is not a directory$"):
+            save_snapshot(self.payload(tmp_path), taken)
+        assert taken.read_text(encoding="utf-8") == "weights"
 
     def test_fingerprint_of_no_config(self) -> None:
         """An object that is no config, payload or resolution is an ArgumentTypeError naming

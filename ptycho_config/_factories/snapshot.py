@@ -167,8 +167,12 @@ def save_snapshot(payload: Any, directory: str | os.PathLike[str]) -> Path:
         raise ArgumentTypeError("save_snapshot needs a training payload (with a training_config)")
     training.checked()  # one built with model_construct is refused, not written
     folder = as_path(directory, "snapshot directory")
-    if not folder.is_dir():
+    if not folder.exists():
         raise missing(folder, "snapshot directory")
+    if not folder.is_dir():
+        reason = "it is not a directory"
+        message = f"cannot write a checkpoint snapshot into {folder}: {reason}"
+        raise OutputError(message, [Problem("directory", reason, str(folder))])
     target = folder / SNAPSHOT_NAME
     try:
         _write_atomically(target, json.dumps(report_document(payload), indent=2) + "\n")
