@@ -948,6 +948,14 @@ class TestValuesNoRunCanUse:
         with pytest.raises(InvalidValueError, match="existing file, not a directory"):
             resolve_training({**BASE, "output_dir": existing}, environ={})
 
+    def test_an_output_directory_under_a_file(self, tmp_path: Path) -> None:
+        """No directory can be made below a file (train.npz/out): refused, not left to fail
+        when the run writes."""
+        existing = tmp_path / "train.npz"
+        existing.write_text("")
+        with pytest.raises(InvalidValueError, match="under an existing file"):
+            resolve_training({**BASE, "output_dir": existing / "out"}, environ={})
+
     @pytest.mark.parametrize("name", ["a" * 300, "/".join(["a" * 200] * 30)])
     def test_an_output_directory_name_too_long(self, name: str) -> None:
         """The system's refusal of the name is the library's error, not a raw OSError."""

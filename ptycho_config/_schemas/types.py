@@ -240,6 +240,8 @@ def _no_file(path: Path) -> Path:
     except OSError as error:  # pathlib's exists() raises for a name too long, or EACCES
         if error.errno == errno.ENAMETOOLONG:
             raise ValueError(f"is no usable path on this system ({error.strerror})") from None
+        if error.errno == errno.ENOTDIR:  # a part of it is a file: no directory can be made
+            raise ValueError("lies under an existing file; name a directory") from None
         return path  # absent, or out of reach: nothing says it is a file
     if not stat.S_ISDIR(mode):
         raise ValueError("is an existing file, not a directory; name a directory")
