@@ -248,9 +248,8 @@ def one_of(argument: str, value: object, choices: Iterable[_Choice]) -> _Choice:
     """``value`` when it is one of ``choices`` (a kind or section name, say); else an
     :class:`InvalidValueError` naming the argument, the value and every choice."""
     listed = tuple(choices)
-    for choice in listed:
-        if isinstance(value, str) and value == choice:
-            return choice
+    if isinstance(value, str) and value in listed:
+        return value
     rule = f"must be one of {', '.join(repr(choice) for choice in listed)}"
     problem = InvalidValueError.problem(argument, rule, value)
     raise InvalidValueError(f"{argument} {rule}, got {show(value)}", [problem])

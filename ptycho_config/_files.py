@@ -100,7 +100,6 @@ def read_capped(path: str | os.PathLike[str], what: str, cap: int) -> bytes:
 
 
 def missing(path: str | os.PathLike[str], what: str) -> ConfigFileNotFoundError:
-    """'<What> not found: <path>'."""
     message = f"{what.capitalize()} not found: {path}"
     return ConfigFileNotFoundError(message, [Problem(what, "not found", str(path))])
 

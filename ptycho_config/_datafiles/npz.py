@@ -65,17 +65,8 @@ class DataFileFacts:
     file_problem: str | None = None  # why the file is no readable NPZ at all; None when it is
 
 
-def _fallback(
-    problem: str, fix: str = _RESAVE, cause: Exception | None = None, *, whole_file: bool = False
-) -> DataFileFacts:
-    return DataFileFacts(
-        DEFAULT_PROBE_SIZE,
-        problem,
-        fix,
-        problem,
-        cause,
-        file_problem=problem if whole_file else None,
-    )
+def _fallback(problem: str, fix: str = _RESAVE, cause: Exception | None = None) -> DataFileFacts:
+    return DataFileFacts(DEFAULT_PROBE_SIZE, problem, fix, problem, cause)
 
 
 def _tail(stream: IO[bytes], size: int, length: int) -> bytes:
@@ -264,7 +255,8 @@ def _read(data_file: str | os.PathLike[str]) -> DataFileFacts:
         return _fallback(problem, "fix the path or set N explicitly", e)
     except (Unreadable, OSError) as e:
         reason = e.problems[0].message if isinstance(e, FileReadError) else e
-        return _fallback(f"cannot read probeGuess from {path}: {reason}", cause=e, whole_file=True)
+        problem = f"cannot read probeGuess from {path}: {reason}"
+        return replace(_fallback(problem, cause=e), file_problem=problem)
     if nphotons is not None or why is not None:  # most data files hold no `_metadata`
         facts = replace(facts, nphotons=nphotons, nphotons_problem=why)
     return facts
@@ -280,7 +272,7 @@ def _report_probe(facts: DataFileFacts, strict: bool) -> None:
         raise error(message, [Problem("model.N", message)]) from facts.probe_cause
     used = "the default" if facts.probe_fallback else "its first dimension,"
     message = f"{facts.probe_problem}; using {used} N = {facts.probe_size} ({facts.probe_fix})"
-    warnings.warn(message, UserWarning, stacklevel=3)
+    warnings.warn(message, stacklevel=3)
 
 
 def infer_probe_size(data_file: str | os.PathLike[str], *, strict: bool = False) -> int:
@@ -298,5 +290,5 @@ def inspect_data_file(data_file: str | os.PathLike[str], *, strict: bool = False
     if facts.file_problem is None:
         _report_probe(facts, strict)
     if facts.nphotons_problem is not None:
-        warnings.warn(facts.nphotons_problem, UserWarning, stacklevel=2)
+        warnings.warn(facts.nphotons_problem, stacklevel=2)
     return facts

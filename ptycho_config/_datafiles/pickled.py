@@ -79,8 +79,6 @@ class _Global:
     """What an allowed global resolves to: calling it makes a fresh stand-in (whatever the
     arguments), and BUILD on it is refused, so no load changes what the next one sees."""
 
-    __slots__ = ()
-
     def __call__(self, *args: Any) -> _ArrayState:
         return _ArrayState()
 

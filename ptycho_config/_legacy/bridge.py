@@ -85,9 +85,7 @@ def from_legacy_dict(mapping: Mapping[str, Any], kind: str) -> TrainingConfig | 
             for number, key in enumerate(unknown)
         ]
         raise PtychoConfigError.from_problems(problems, f"legacy {kind}")
-    data: dict[str, Any] = {
-        own_names[key]: value for key, value in mapping.items() if key in own_names
-    }
+    data: dict[str, Any] = {own_names[k]: v for k, v in mapping.items() if k in own_names}
     data["model"] = {model_names[k]: v for k, v in mapping.items() if k in model_names}
     return cast(TrainingConfig | InferenceConfig, schema.model_validate(data))
 
@@ -118,7 +116,6 @@ def populate_legacy_params(
         warnings.warn(
             f"params.cfg already populated; overwriting {changes} "
             "(pass force=True to replace values on purpose)",
-            UserWarning,
             stacklevel=2,
         )
 

@@ -16,7 +16,6 @@ TORCH_MISSING = (
 )
 # Ends the provenance detail of a value resolved for this host (Source.host_resolved marks it).
 ON_THIS_HOST = "on this host"
-# The torch device type of each accelerator.
 DEVICE_TYPE = {"cpu": "cpu", "gpu": "cuda", "cuda": "cuda", "mps": "mps"}
 NO_CUDA_WARNING = (
     "POLICY-001: PyTorch backend defaults to GPU execution. No CUDA device detected; "
@@ -54,7 +53,7 @@ def resolve_accelerator(execution: ExecutionConfig, backend: str) -> ExecutionCo
         return with_accelerator(execution, "cpu")
     if import_torch().cuda.is_available():  # type: ignore[attr-defined]
         return with_accelerator(execution, "cuda")
-    warnings.warn(NO_CUDA_WARNING, UserWarning, stacklevel=2)
+    warnings.warn(NO_CUDA_WARNING, stacklevel=2)
     return with_accelerator(execution, "cpu")
 
 

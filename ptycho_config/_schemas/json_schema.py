@@ -23,9 +23,9 @@ def _words(words: Iterable[str]) -> dict[str, Any]:
 
 
 def _as_read(node: Any) -> Any:
-    """A generated property schema made to accept what the library accepts: choices in any
-    case, boolean words; an optional value as one type list, so a
-    bad value is reported by its own rule, not as 'not valid under any of the given schemas'."""
+    """A generated property schema made to accept what the library accepts: choices in any case,
+    boolean words; an optional value as one type list, so a bad value is reported by its own
+    rule, not as 'not valid under any of the given schemas'."""
     if isinstance(node, list):
         return [_as_read(item) for item in node]
     if not isinstance(node, dict):

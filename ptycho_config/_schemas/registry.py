@@ -396,7 +396,6 @@ def register_schema(schema: type[Schema], *, legacy: Mapping[str, str] | None = 
 
 @functools.cache  # one class per parent and extension: all derived from it is cached by it
 def _nesting(parent: type[Schema], section: str, schema: type[Schema]) -> type[Schema]:
-    """``parent`` with its nested ``section`` of the type ``schema``."""
     description = parent.model_fields[section].description
     nested: Any = (schema, Field(default_factory=schema, description=description))
     return create_model(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from ptycho_config._errors import (
+    MAX_LISTED,
     SECRET_SHOWN,
     FileReadError,
     InvalidValueError,
@@ -35,7 +36,7 @@ from ptycho_config._schemas.registry import (
     lookup_env,
 )
 from ptycho_config._sources.kinds import SourceKind
-from ptycho_config._sources.layer import MAX_EXAMINED, Layer
+from ptycho_config._sources.layer import Layer
 from ptycho_config._sources.unknown import typo_suggestions
 
 # Far above any real .env file; bounds the work of parsing one.
@@ -96,10 +97,10 @@ class Environment:
                 _unknown(layer, name, shown, shorten(where), self.strict)
                 continue
             layer.add(name, text, detail, found=found, raw=shown, foreign_is_error=False)
-        if self.strict is None and layer.unknown > MAX_EXAMINED:
+        if self.strict is None and layer.unknown > MAX_LISTED:
             layer.warnings.append(
                 f"{layer.unknown} unknown environment variables in {self.kind}; those after the "
-                f"first {MAX_EXAMINED} were not checked for typos by edit distance"
+                f"first {MAX_LISTED} were not checked for typos by edit distance"
             )
         return layer
 
@@ -187,7 +188,7 @@ def read_secrets(folder: Path) -> tuple[dict[str, str | None], dict[str, str]]:
 def _unknown(layer: Layer, name: str, text: str, where: str, strict: bool | None) -> None:
     """A typo-like name fails by default; any other unknown name is skipped and warned about."""
     layer.unknown += 1
-    examine = layer.unknown <= MAX_EXAMINED
+    examine = layer.unknown <= MAX_LISTED
     hint = typo_suggestions(name, edits=examine)
     if strict or (strict is None and hint):
         if examine and not hint:

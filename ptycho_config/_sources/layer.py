@@ -33,10 +33,6 @@ from ptycho_config._schemas.registry import (
 from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
 from ptycho_config._sources.kinds import SourceKind
 
-# Unknown names of one source that get suggestions (and, for variables, the edit-distance typo
-# test), as many as a message lists; the rest are reported without, so thousands cost little.
-MAX_EXAMINED = MAX_LISTED
-
 
 class ConfigSource(Protocol):
     """Anything that can say, key by key, what it sets for a payload."""
@@ -69,7 +65,8 @@ class Layer:
     warnings: list[str] = field(default_factory=list)
     # keys this layer pins: a higher layer giving one of them another value is an error
     pinned: frozenset[str] = frozenset()
-    # unknown names met so far (the first MAX_EXAMINED get suggestions)
+    # unknown names met so far: as many as a message lists get suggestions (and, for variables,
+    # the edit-distance typo test); the rest are reported without, so thousands cost little
     unknown: int = 0
     # by key and by name, a mounted secret's content as given: the merger masks it in messages
     secrets: dict[str, list[str]] = field(default_factory=dict)
@@ -129,7 +126,7 @@ class Layer:
         else:  # variables unknown to every payload never get here (environment.py reports them)
             self.unknown += 1
             hints: tuple[str, ...] = ()
-            if self.unknown <= MAX_EXAMINED:
+            if self.unknown <= MAX_LISTED:
                 hints = suggest(name, spellings(self.payload), same=self.key_named)
             self.problems.append(UnknownKeyError.problem(name, "unknown key", raw, where, hints))
 
