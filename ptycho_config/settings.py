@@ -102,11 +102,9 @@ class _PayloadSettings(BaseSettings):
             env_file = self.model_config.get("env_file")
         if env_file is not None:
             if not isinstance(env_file, str | os.PathLike):
-                given = show(env_file)
-                message = f"env_file must be one path, got {given}; the library reads one .env file"
-                raise InvalidValueError(
-                    message, [Problem("env_file", "must be one path", env_file)]
-                )
+                problem = Problem("env_file", "must be one path", env_file)
+                reason = f"got {show(env_file)}; the library reads one .env file"
+                raise InvalidValueError(f"env_file must be one path, {reason}", [problem])
             read_dotenv(as_path(env_file, "env_file"))
         super().__init__(**values)
 

@@ -244,7 +244,10 @@ def run(
             _check_against_checkpoint(layers)
         if facts is not None:
             resolved = _with_data_check(resolved, layers, facts, strict)
-    resolved = _for_this_host(resolved)
+    execution = resolve_accelerator(resolved.execution_config, resolved.config.backend)
+    if execution.accelerator != resolved.execution_config.accelerator:  # 'auto' on this host
+        note = f"'auto' resolved to '{execution.accelerator}' {ON_THIS_HOST}"
+        resolved = resolved.with_note("execution.accelerator", note, execution)
     launch = torchrun_launch(  # of this process, if any, checked against execution.devices
         os.environ if environ is None else environ,
         resolved.execution_config.devices,
@@ -430,12 +433,3 @@ def _check_against_checkpoint(layers: list[Layer]) -> None:
             problems.append(ConflictError.problem(key, message))
     if problems:
         raise ConflictError.from_problems(problems, "inference")
-
-
-def _for_this_host(resolved: Resolved) -> Resolved:
-    """Resolve accelerator='auto' for this host; provenance and audit trail say so."""
-    execution = resolve_accelerator(resolved.execution_config, resolved.config.backend)
-    if execution.accelerator == resolved.execution_config.accelerator:
-        return resolved
-    note = f"'auto' resolved to '{execution.accelerator}' {ON_THIS_HOST}"
-    return resolved.with_note("execution.accelerator", note, execution)

@@ -48,7 +48,7 @@ class _Payload(ViewsPickled):
     @property
     def training(self) -> TrainingConfig | None:
         """The training the backend objects follow: this run's, or the trained model's."""
-        return self.trained
+        return self.config if isinstance(self.config, TrainingConfig) else self.trained
 
     @functools.cached_property
     def values(self) -> Mapping[str, Any]:
@@ -86,10 +86,6 @@ class TrainingPayload(_Payload):
 
     @property
     def config(self) -> TrainingConfig:
-        return self.training_config
-
-    @property
-    def training(self) -> TrainingConfig:
         return self.training_config
 
     @property

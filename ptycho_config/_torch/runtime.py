@@ -175,7 +175,12 @@ def build_torch_runtime(payload: Any, *, seed_globally: bool = False) -> TorchRu
     import_torch()  # the install hint, before anything else
     import torch
 
-    config = _config_of(payload)
+    # a resolver result has both properties and raises AttributeError for the other kind
+    found = (getattr(payload, name, None) for name in ("training_config", "inference_config"))
+    config = next((c for c in found if isinstance(c, TrainingConfig | InferenceConfig)), None)
+    if config is None:
+        kind = type(payload).__name__
+        raise ArgumentTypeError(f"{kind} has neither a training_config nor an inference_config")
     training = config if isinstance(config, TrainingConfig) else None
     execution = resolve_accelerator(_as_given(payload, config), "pytorch")
     device = torch.device(DEVICE_TYPE[execution.accelerator])
@@ -232,17 +237,6 @@ def _as_given(payload: Any, config: TrainingConfig | InferenceConfig) -> Executi
     if config.backend != "pytorch" and source is not None and source.host_resolved:
         return with_accelerator(execution, "auto")
     return execution
-
-
-def _config_of(payload: Any) -> TrainingConfig | InferenceConfig:
-    # a resolver result has both properties and raises AttributeError for the other kind
-    for name in ("training_config", "inference_config"):
-        config = getattr(payload, name, None)
-        if isinstance(config, TrainingConfig | InferenceConfig):
-            return config
-    raise ArgumentTypeError(
-        f"{type(payload).__name__} has neither a training_config nor an inference_config"
-    )
 
 
 def _trainer_kwargs(

@@ -15,14 +15,12 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from ptycho_config._errors import PtychoConfigError, one_of
-from ptycho_config._merge.resolve import Resolved, merge, read_layers
+from ptycho_config._merge.resolve import Resolved, SourceOptions, merge, read_layers, sources_of
 from ptycho_config._schemas.registry import KEYS, PAYLOAD_SECTIONS, PayloadKind, keys_of
 from ptycho_config._schemas.sections import ExecutionConfig
-from ptycho_config._sources.config_file import ConfigFile
-from ptycho_config._sources.environment import Environment, environment_of, ptycho_variables
+from ptycho_config._sources.environment import environment_of
 from ptycho_config._sources.kinds import SOURCE_KINDS, SourceKind
-from ptycho_config._sources.layer import ConfigSource
-from ptycho_config._sources.mapping import ExecutionSource, MappingSource, Overrides
+from ptycho_config._sources.mapping import MappingSource
 from ptycho_config.testing._configs import as_document, equalize, partners, payload_schemas, repair
 from ptycho_config.testing._fields import values
 
@@ -110,16 +108,12 @@ class SourceAssignment:
         """Resolve through the library's merger, with the real source of each kind that has one
         and a mapping source for the others; files go to ``folder`` (default: a temporary one).
         Provenance names the config file by its path: compare resolutions in one folder."""
-        native = {"override", "execution_config", "env", "file"}
+        native = {"override", "execution_config", "env", "file"}  # what sources_of builds
         with tempfile.TemporaryDirectory() as temporary:
             config_file = self.write_config_file(folder or temporary)
-            made: list[ConfigSource] = [
-                Overrides(self.overrides),
-                ExecutionSource(self.execution_config),
-                Environment(ptycho_variables(self.environ)),
-                *([] if config_file is None else [ConfigFile(config_file)]),
-                *(MappingSource(k, dict(v)) for k, v in self.sources.items() if k not in native),
-            ]
+            options = SourceOptions(environ=self.environ, config_file=config_file)
+            made = sources_of(self.overrides, self.execution_config, options)
+            made += (MappingSource(k, dict(v)) for k, v in self.sources.items() if k not in native)
             layers = read_layers(self.payload, made)
         return merge(self.payload, layers)
 
