@@ -190,8 +190,7 @@ def print_params() -> None:
 
 
 def validate() -> None:
-    """Check every value in the dict, the reference's rules and ``bigN``; one InvalidValueError
-    lists every problem."""
+    """Check every value, the reference's rules and ``bigN``: one error lists every problem."""
     from ptycho_config._errors import InvalidValueError
 
     snapshot = _snapshot()
@@ -277,8 +276,7 @@ def _big_n(values: Mapping[str, Any]) -> int:
 
 
 def _integers(values: Mapping[str, Any], size: str, names: tuple[str, ...]) -> list[int]:
-    """The values ``size`` is derived from; InvalidValueError when one is no integer (after a
-    bad direct write to ``cfg``)."""
+    """The values ``size`` is derived from; an error if one is no integer (a bad direct write)."""
     bad = [
         name
         for name in names

@@ -59,8 +59,7 @@ def _assignment(text: str) -> tuple[str, str]:
 
 
 def _run_options(parser: argparse.ArgumentParser, kind: PayloadKind) -> None:
-    """Everything a run takes that changes its configuration: `train`, `infer` and `check` of
-    either take the same."""
+    """The options of `train`, `infer` and `check` of either: the run's paths, then the rest."""
     for name in RUN_PATHS[kind]:
         flag = PATH_FLAGS[name]
         what = KEYS[f"{kind}.{name}"].description.rstrip(".")
@@ -71,8 +70,7 @@ def _run_options(parser: argparse.ArgumentParser, kind: PayloadKind) -> None:
 
 
 def _shared_options(parser: argparse.ArgumentParser, sets: str = "assignments") -> None:
-    """The options of both runs alike: overrides, and where PTYCHO_* values come from besides
-    the environment."""
+    """Overrides, and the sources of PTYCHO_* values besides the environment."""
     parser.add_argument(
         "--set", dest=sets, metavar="KEY=VALUE", action="append", type=_assignment,
         help="override one key (repeatable); 'none' sets None",
@@ -252,30 +250,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code. Every failure is one paragraph on stderr;
     Ctrl-C (SIGINT) is one line and exit code 130."""
     try:
-        return _main(argv)
+        for stream in (sys.stdout, sys.stderr):  # a character the encoding lacks is escaped
+            if isinstance(stream, io.TextIOWrapper):
+                stream.reconfigure(errors="backslashreplace")
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+            if getattr(args, "changed", False) and args.format in ("env", "legacy"):
+                parser.error(
+                    f"--changed does not apply to --format {args.format}; it works with "
+                    f"--format {TRIMMED_BY_CHANGED}"
+                )
+        except SystemExit as done:  # --help, or a usage error: argparse has printed already
+            code = _emit("", newline=False)
+            raise SystemExit(code or done.code) from None
+        if getattr(args, "quiet", False):  # a start-up check: the exit code alone answers
+            with open(os.devnull, "w") as sink, redirect_stdout(sink), redirect_stderr(sink):
+                return _outcome(args)
+        return _outcome(args)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)  # 128 + SIGINT, as shells and other programs report it
-
-
-def _main(argv: Sequence[str] | None) -> int:
-    for stream in (sys.stdout, sys.stderr):  # a character the encoding lacks is escaped (LANG=C)
-        if isinstance(stream, io.TextIOWrapper):
-            stream.reconfigure(errors="backslashreplace")
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-        if getattr(args, "changed", False) and args.format in ("env", "legacy"):
-            parser.error(
-                f"--changed does not apply to --format {args.format}; it works with "
-                f"--format {TRIMMED_BY_CHANGED}"
-            )
-    except SystemExit as done:  # --help, or a usage error: argparse has printed already
-        code = _emit("", newline=False)
-        raise SystemExit(code or done.code) from None
-    if getattr(args, "quiet", False):  # a start-up check: the exit code alone answers
-        with open(os.devnull, "w") as sink, redirect_stdout(sink), redirect_stderr(sink):
-            return _outcome(args)
-    return _outcome(args)
 
 
 def _outcome(args: argparse.Namespace) -> int:

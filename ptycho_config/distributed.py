@@ -93,8 +93,7 @@ def _mismatch_error(ranks: Sequence[Mapping[str, Any]]) -> ConfigMismatchError:
 
 
 def is_primary(group: ProcessGroup | None = None) -> bool:
-    """Whether this process is rank 0: of ``group`` once initialised, else by ``RANK`` (a
-    process outside any distributed launch is primary)."""
+    """Whether this is rank 0 of ``group``, or before a group exists by ``RANK`` (unset: yes)."""
     dist = _initialised()
     if dist is not None:
         return bool(dist.get_rank(group) == 0)

@@ -92,9 +92,8 @@ class _PayloadSettings(BaseSettings):
                 f"sections, so it lacks their new fields; register first, then read "
                 f"ptycho_config.settings.{name} (and derive your own classes from it)"
             )
-            raise ConflictError(
-                message, [ConflictError.problem(f"{self.payload_kind} settings", message)]
-            )
+            problem = ConflictError.problem(f"{self.payload_kind} settings", message)
+            raise ConflictError(message, [problem])
         # pydantic-settings reads a .env file as soon as it builds its sources, before the
         # library's own source could refuse a FIFO or a file that is not UTF-8: check it first
         env_file = values.get("_env_file", ENV_FILE_SENTINEL)

@@ -140,8 +140,7 @@ def config_document(payload: Any, *, changed_only: bool = False) -> dict[str, An
 
 
 def report_document(payload: Any, *, changed_only: bool = False) -> dict[str, Any]:
-    """The config document with what the run records under ``metadata`` (no configuration):
-    a snapshot, and `--format json` and `yaml`."""
+    """The config document and the run's record (``metadata``): snapshots, json and yaml output."""
     document = config_document(payload, changed_only=changed_only)
     document[METADATA_KEY] = {
         "schema_version": SCHEMA_VERSION,

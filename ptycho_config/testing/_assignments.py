@@ -127,8 +127,7 @@ def source_assignments(
     sources: Iterable[SourceKind] = DRAWN_KINDS,
     max_keys: int = 6,
 ) -> SearchStrategy[SourceAssignment]:
-    """Random valid values for at most ``max_keys`` random keys in each of ``sources``, the
-    whole result valid."""
+    """Values for at most ``max_keys`` random keys in each of ``sources``, valid together."""
     kind = one_of("kind", kind, PAYLOAD_SECTIONS)
     kinds = tuple(one_of("a source kind", source, DRAWN_KINDS) for source in sources)
     for key in keys_of(kind).values():
