@@ -206,10 +206,8 @@ def _unknown(layer: Layer, name: str, text: str, where: str, strict: bool | None
 
 def env_text(value: object) -> str:
     """A value as environment text that reads back to the same value."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
+    if value is None or isinstance(value, bool):
+        return str(value).lower()  # the words the schemas read: none, true, false
     if isinstance(value, list | tuple):  # JSON: no single quotes for a shell or .env to mangle
         return json.dumps(value, default=str)
     return str(value)
