@@ -251,8 +251,7 @@ def _read(data_file: str | os.PathLike[str]) -> DataFileFacts:
             nphotons, why = _read_nphotons(archive, members, path)
             facts = _read_probe(archive, members, path)
     except (FileNotFoundError, NotADirectoryError) as e:
-        problem = f"data file {path} does not exist"
-        return _fallback(problem, "fix the path or set N explicitly", e)
+        return _fallback(f"data file {path} does not exist", "fix the path or set N explicitly", e)
     except (Unreadable, OSError) as e:
         reason = e.problems[0].message if isinstance(e, FileReadError) else e
         problem = f"cannot read probeGuess from {path}: {reason}"
