@@ -260,6 +260,27 @@ class TestDotEnvAndSecrets:
         with pytest.raises(ConfigFileNotFoundError, match=r"(?i)secrets directory not found"):
             resolve_training(environ={}, secrets_dir=tmp_path / "missing")
 
+    @pytest.mark.parametrize(
+        ("switch", "what"),
+        [
+            ("PTYCHO_CONFIG_FILE", "Config file"),
+            ("PTYCHO_ENV_FILE", "Env file"),
+            ("PTYCHO_SECRETS_DIR", "Secrets directory"),
+        ],
+    )
+    def test_a_switch_naming_nothing_is_named(self, tmp_path: Path, switch: str, what: str) -> None:
+        """A path from a switch variable that names nothing says which variable gave it; the
+        same path as an argument is the caller's own and is not attributed."""
+        missing = tmp_path / "missing.yaml"
+        with pytest.raises(ConfigFileNotFoundError) as caught:
+            resolve_training(environ={switch: str(missing)})
+        assert str(caught.value) == f"{what} not found: {missing} (named by {switch})"
+        assert caught.value.problems[0].key == switch
+        argument = {"PTYCHO_CONFIG_FILE": "config_file", "PTYCHO_ENV_FILE": "env_file"}
+        with pytest.raises(ConfigFileNotFoundError) as caught:
+            resolve_training(environ={}, **{argument.get(switch, "secrets_dir"): missing})
+        assert str(caught.value) == f"{what} not found: {missing}"
+
     @pytest.mark.parametrize("what", ["env_file", "secret"])
     def test_fifo_is_refused_without_blocking(self, tmp_path: Path, what: str) -> None:
         """A FIFO where a file belongs is an error at once, never a read that blocks."""

@@ -10,6 +10,7 @@ import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from ptycho_config._errors import (
     ArgumentTypeError,
+    ConfigFileNotFoundError,
     ConflictError,
     Problem,
     PtychoConfigError,
@@ -180,17 +182,27 @@ def sources_of(
         """The argument, else the switch's value; and which of them an error should name."""
         return (argument, name) if argument is not None else (switches.get(switch), switch)
 
-    env_file, given_by = chosen(options.env_file, "env_file", ENV_FILE_VARIABLE)
+    def path_of(argument: Any, name: str, switch: str, what: str) -> Path | None:
+        """The path the argument, else the switch, gives; a switch naming nothing says so by
+        its name (a container's variables are far from its error messages)."""
+        value, given_by = chosen(argument, name, switch)
+        path = None if value is None else as_path(value, given_by)
+        if path is not None and given_by == switch and not os.path.lexists(path):
+            message = f"{what} not found: {path} (named by {switch})"
+            raise ConfigFileNotFoundError(message, [Problem(switch, "names nothing", str(path))])
+        return path
+
+    env_file = path_of(options.env_file, "env_file", ENV_FILE_VARIABLE, "Env file")
     if env_file is not None:
-        sources.append(MountedVariables("dotenv", as_path(env_file, given_by), options.strict_env))
-    secrets_dir, given_by = chosen(options.secrets_dir, "secrets_dir", SECRETS_DIR_VARIABLE)
+        sources.append(MountedVariables("dotenv", env_file, options.strict_env))
+    secrets = "Secrets directory"
+    secrets_dir = path_of(options.secrets_dir, "secrets_dir", SECRETS_DIR_VARIABLE, secrets)
     if secrets_dir is not None:
-        path = as_path(secrets_dir, given_by)
-        sources.append(MountedVariables("secret", path, options.strict_env))
+        sources.append(MountedVariables("secret", secrets_dir, options.strict_env))
     sources += [SettingsSource(source) for source in options.settings_sources]
-    config_file, given_by = chosen(options.config_file, "config_file", CONFIG_FILE_VARIABLE)
+    config_file = path_of(options.config_file, "config_file", CONFIG_FILE_VARIABLE, "Config file")
     if config_file is not None:
-        sources.append(ConfigFile(as_path(config_file, given_by)))
+        sources.append(ConfigFile(config_file))
     profile, given_by = chosen(options.profile, "profile", PROFILE_VARIABLE)
     if profile is not None:
         get_profile(profile, given_by)  # an unknown name fails here, before any file is read
