@@ -502,6 +502,12 @@ class TestSnapshots:
             save_snapshot(self.payload(tmp_path), taken)
         assert taken.read_text(encoding="utf-8") == "weights"
 
+    def test_into_a_name_the_system_refuses(self, tmp_path: Path) -> None:
+        """A directory name too long for the system is the library's output error, not a bare
+        OSError from looking at it."""
+        with pytest.raises(OutputError, match="File name too long"):
+            save_snapshot(self.payload(tmp_path), tmp_path / ("a" * 300))
+
     def test_fingerprint_of_no_config(self) -> None:
         """An object that is no config, payload or resolution is an ArgumentTypeError naming
         its type."""

@@ -27,7 +27,13 @@ from ptycho_config._errors import (
     SnapshotError,
     one_of,
 )
-from ptycho_config._files import SNAPSHOT_CAP, as_path, missing, read_capped, unique_keys
+from ptycho_config._files import (
+    SNAPSHOT_CAP,
+    as_path,
+    read_capped,
+    require_directory,
+    unique_keys,
+)
 from ptycho_config._merge.provenance import Source
 from ptycho_config._schemas.sections import (
     METADATA_KEY,
@@ -166,12 +172,12 @@ def save_snapshot(payload: Any, directory: str | os.PathLike[str]) -> Path:
         raise ArgumentTypeError("save_snapshot needs a training payload (with a training_config)")
     training.checked()  # one built with model_construct is refused, not written
     folder = as_path(directory, "snapshot directory")
-    if not folder.exists():
-        raise missing(folder, "snapshot directory")
-    if not folder.is_dir():
-        reason = "it is not a directory"
+    try:
+        require_directory(folder, "snapshot directory")
+    except FileReadError as error:  # there, but no directory to write into (a file, say)
+        reason = error.problems[0].message
         message = f"cannot write a checkpoint snapshot into {folder}: {reason}"
-        raise OutputError(message, [Problem("directory", reason, str(folder))])
+        raise OutputError(message, [Problem("directory", reason, str(folder))]) from error
     target = folder / SNAPSHOT_NAME
     try:
         _write_atomically(target, json.dumps(report_document(payload), indent=2) + "\n")
@@ -255,9 +261,9 @@ def load_snapshot(directory: str | os.PathLike[str]) -> Snapshot | None:
         listed = "".join(f"\n  - {problem}" for problem in problems)
         raise SnapshotError(f"{where} cannot be read:{listed}", problems)
     required = (METADATA_KEY, "training", "execution")  # metadata too, unlike a config file's
-    missing = [repr(name) for name in required if name not in document]
-    if missing:
-        raise SnapshotError(f"{where} has no {' or '.join(missing)} section")
+    absent = [repr(name) for name in required if name not in document]
+    if absent:
+        raise SnapshotError(f"{where} has no {' or '.join(absent)} section")
     try:
         sections = {"training": document["training"], "execution": document["execution"]}
         stored = sections["training"]
