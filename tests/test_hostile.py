@@ -498,6 +498,31 @@ class TestListText:
         with pytest.raises(InvalidValueError, match=r"expected a list like \[1, 2\]"):
             resolve_training(BASE, environ=environ)
 
+    @pytest.mark.parametrize(
+        ("key", "entry"),
+        [
+            ("recon_log_fixed_indices", "x"),
+            ("recon_log_fixed_indices", 1),
+            ("torch.training_directories", "/data"),
+        ],
+    )
+    def test_a_long_python_list_is_refused_before_its_entries(self, key: str, entry: Any) -> None:
+        """A list given as a Python value is bounded as its text is: a million entries are
+        one error, at once, not a million checked and reported (seconds and gigabytes)."""
+        overrides = {**BASE, key: [entry] * 1_000_000}
+        started = time.perf_counter()
+        with pytest.raises(InvalidValueError) as caught:
+            resolve_training(overrides, environ={})
+        assert time.perf_counter() - started < NO_HANG_S
+        assert 1 == len(caught.value.problems)
+        assert "at most 10000 entries, got 1000000" in str(caught.value)
+        assert _peak_mib(lambda: resolve_training(overrides, environ={})) < 40
+
+    def test_a_list_at_the_cap_reads(self) -> None:
+        indices = list(range(10_000))
+        resolved = resolve_training({**BASE, "recon_log_fixed_indices": indices}, environ={})
+        assert indices == resolved.execution_config.recon_log_fixed_indices
+
     @FEW
     @given(st.lists(st.integers(0, 10**6), max_size=50))
     def test_lists_within_the_cap_read(self, indices: list[int]) -> None:

@@ -95,6 +95,7 @@ _WORDING = {
     "model_type": "must be a mapping of field names to values",
     "model_attributes_type": "must be a mapping of field names to values",
     "dict_type": "must be a mapping",
+    "too_long": "must hold at most {max_length} entries, got {actual_length}",
 }
 
 

@@ -26,6 +26,7 @@ from ptycho_config._schemas.types import (
     Bounds,
     ClipAlgorithm,
     CrossFieldRule,
+    Entries,
     FiniteFloat,
     FinitePositiveFloat,
     GridSize,
@@ -312,7 +313,7 @@ class TorchBackendConfig(Schema):
     phase_loss_coeff: NonNegativeFloat = Field(1.0, description="Weight of the phase regulariser.")
 
     # training loop
-    training_directories: Annotated[list[PathText], BeforeValidator(list_text)] = Field(
+    training_directories: Annotated[Entries[PathText], BeforeValidator(list_text)] = Field(
         default_factory=list, description="Directories of training data."
     )
     framework: Literal["Default", "Lightning"] = Field(
@@ -614,7 +615,7 @@ class ExecutionConfig(Schema):
         4, description="Patches shown in each reconstruction log."
     )
     recon_log_fixed_indices: Annotated[
-        list[NonNegativeInt] | None, BeforeValidator(list_text), BeforeValidator(none_string)
+        Entries[NonNegativeInt] | None, BeforeValidator(list_text), BeforeValidator(none_string)
     ] = Field(None, description="Fixed sample indices to log (None: chosen per log).")
     recon_log_stitch: bool = Field(False, description="Also log stitched reconstructions.")
     recon_log_max_stitch_samples: OptionalPositiveInt = Field(

@@ -86,8 +86,9 @@ def none_string(value: Any) -> Any:
     return value
 
 
-# The longest list given as text: far above any real one (a few directories or numbers).
-MAX_LIST_TEXT = 10_000
+# The longest list given as text, and the most entries of a list from any source: far above
+# any real one (a few directories or numbers). The count is checked before any entry is.
+MAX_LIST_TEXT = MAX_LIST_ENTRIES = 10_000
 
 
 def list_text(value: Any) -> Any:
@@ -213,6 +214,7 @@ Activation = Annotated[
 Backend = Literal["tensorflow", "pytorch"]
 _T = TypeVar("_T")
 OrNone = Annotated[_T | None, BeforeValidator(none_string)]  # the text 'none' is None too
+Entries = Annotated[list[_T], Field(max_length=MAX_LIST_ENTRIES)]
 OptionalPositiveInt = OrNone[PositiveInt]
 OptionalPositiveFloat = OrNone[PositiveFloat]
 Seed = Annotated[
