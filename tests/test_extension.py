@@ -242,9 +242,12 @@ class TestRegistrationRules:
         with pytest.raises(TypeError, match="subclass of TrainingConfig"):
             register_schema(type("Other", (), {"section": "training"}))  # type: ignore[arg-type]
 
-    def test_a_subclass_of_a_replaced_schema_is_told_what_to_subclass(self) -> None:
-        """After a model extension replaced the training schema, a subclass of the public
-        TrainingConfig is refused with the name of the schema to subclass; that one works."""
+    @pytest.mark.parametrize("model_first", [True, False])
+    def test_extensions_of_model_and_training_register_in_either_order(
+        self, model_first: bool
+    ) -> None:
+        """Two independent extensions, of the model and of the public TrainingConfig (two
+        installed packages, loaded in whatever order): both register, and a run has both."""
         from ptycho_config import ModelConfig, TrainingConfig, register_schema
         from ptycho_config._schemas.sections import SECTIONS
 
@@ -254,7 +257,33 @@ class TestRegistrationRules:
         class Late(TrainingConfig):
             late: int = 2
 
-        register_schema(Wider)
+        try:
+            for schema in [Wider, Late] if model_first else [Late, Wider]:
+                register_schema(schema)
+            resolved = resolve_training({"late": 3, "width": 4}, environ={})
+            assert 3 == resolved.value("training.late")
+            assert 4 == resolved.value("model.width")
+            assert isinstance(resolved.training_config, Late)
+            assert isinstance(resolved.training_config.model, Wider)
+            # registering the current schema again changes nothing
+            register_schema(SECTIONS["training"])
+            assert 2 == resolve_training({}, environ={}).training_config.late
+        finally:
+            reset_extensions()
+
+    def test_a_second_extension_of_a_section_is_told_what_to_subclass(self) -> None:
+        """Two extensions of one section chain: a second subclass of the public
+        TrainingConfig is refused with the name of the schema to subclass; that one works."""
+        from ptycho_config import TrainingConfig, register_schema
+        from ptycho_config._schemas.sections import SECTIONS
+
+        class Early(TrainingConfig):
+            early: int = 1
+
+        class Late(TrainingConfig):
+            late: int = 2
+
+        register_schema(Early)
         try:
             with pytest.raises(TypeError, match=r"subclass SECTIONS\['training'\]") as caught:
                 register_schema(Late)
@@ -264,7 +293,8 @@ class TestRegistrationRules:
                 late: int = 2
 
             register_schema(Chained)
-            assert resolve_training({"late": 3, "width": 4}, environ={}).value("training.late") == 3
+            resolved = resolve_training({"late": 3, "early": 4}, environ={})
+            assert (3, 4) == (resolved.value("training.late"), resolved.value("training.early"))
         finally:
             reset_extensions()
 

@@ -364,7 +364,8 @@ def register_schema(schema: type[Schema], *, legacy: Mapping[str, str] | None = 
     global EXTENSION_FIELDS
     section = getattr(schema, "section", "")
     registered = SECTIONS.get(section)
-    if registered is None or not (isinstance(schema, type) and issubclass(schema, registered)):
+    # a schema that an extension of a section it nests rebuilt may be extended as it was
+    if registered is None or not _extends(schema, _unnested(registered)):
         expected = registered.__name__ if registered is not None else "a section schema"
         message = f"register_schema needs a subclass of {expected}, got {schema!r}"
         original = _ORIGINAL_SECTIONS.get(section)  # the public class, which an extension replaced
@@ -379,6 +380,10 @@ def register_schema(schema: type[Schema], *, legacy: Mapping[str, str] | None = 
                 f"SECTIONS[{section!r}] (ptycho_config._schemas.sections), the current schema"
             )
         raise TypeError(message)
+    for nested in NESTED_SECTIONS:  # with the extensions of the sections it nests
+        field = schema.model_fields.get(nested)
+        if field is not None and field.annotation is not SECTIONS[nested]:
+            schema = _nesting(schema, nested, SECTIONS[nested])
     added = set(schema.model_fields) - set(registered.model_fields)
     names = dict(legacy or {})
     stray = sorted(set(names) - added)
@@ -398,9 +403,26 @@ def register_schema(schema: type[Schema], *, legacy: Mapping[str, str] | None = 
 def _nesting(parent: type[Schema], section: str, schema: type[Schema]) -> type[Schema]:
     description = parent.model_fields[section].description
     nested: Any = (schema, Field(default_factory=schema, description=description))
-    return create_model(
+    rebuilt = create_model(
         parent.__name__, __base__=parent, __module__=parent.__module__, **{section: nested}
     )
+    _REBUILT_FROM[rebuilt] = parent
+    return rebuilt
+
+
+# Each schema ``_nesting`` built, and the schema it was built from.
+_REBUILT_FROM: dict[type[Schema], type[Schema]] = {}
+
+
+def _unnested(schema: type[Schema]) -> type[Schema]:
+    """The schema before nested extensions were put into it."""
+    while schema in _REBUILT_FROM:
+        schema = _REBUILT_FROM[schema]
+    return schema
+
+
+def _extends(schema: Any, base: type[Schema]) -> bool:
+    return isinstance(schema, type) and issubclass(schema, base)
 
 
 @functools.cache
