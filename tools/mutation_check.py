@@ -99,8 +99,8 @@ MUTATIONS = [
     Mutation(
         "stop counting `n_groups` from a secrets directory as given",
         "ptycho_config/_sources/kinds.py",
-        '{"override", "execution_config", "env", "dotenv", "secret", "settings", "file"}',
-        '{"override", "execution_config", "env", "dotenv", "settings", "file"}',
+        'frozenset(SOURCE_KINDS[: SOURCE_KINDS.index("profile")])',
+        'frozenset(SOURCE_KINDS[: SOURCE_KINDS.index("profile")]) - {"secret"}',
         ("tests/test_factories.py",),
     ),
     Mutation(

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     import numpy as np
 
 DEFAULT_PROBE_SIZE = 64
-_PROBE, _METADATA = "probeGuess", "_metadata"
 # Bytes of a header read at most, whatever a file says; numpy itself refuses headers over 10,000.
 _MAX_HEADER, _MAX_METADATA = 10_000, 256 * 1024
 _PREAMBLE = 12  # magic (6), version (2) and the header length field (2 or 4)
@@ -43,7 +42,6 @@ _MAX_MEMBERS, _MAX_DIRECTORY = 10_000, 1024 * 1024
 _END = struct.Struct("<4s4H2LH")  # the zip end-of-directory record
 _END64 = struct.Struct("<4sQ2H2L4Q")  # its zip64 form, just before the 20-byte zip64 locator
 _LOCATOR = 20
-_NUMPY_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 _RESAVE = "re-save the file with numpy.savez or set N explicitly"
 # What a truncated, corrupt or hostile file can make zipfile or numpy's header parser raise.
 _RAW_ERRORS = (zipfile.BadZipFile, OSError, EOFError, struct.error, zlib.error, ValueError,
@@ -110,7 +108,7 @@ def _member(members: dict[str, zipfile.ZipInfo], name: str) -> zipfile.ZipInfo |
 
 def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> zipfile.ZipExtFile:
     """A member's stream, if it is stored or deflated as numpy writes it."""
-    if info.compress_type not in _NUMPY_METHODS:
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         method = info.compress_type
         raise Unreadable(f"it is compressed with zip method {method}, which numpy never writes")
     try:
@@ -156,7 +154,7 @@ def _read_header(
 def _read_probe(
     archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], path: str
 ) -> DataFileFacts:
-    info = _member(members, _PROBE)
+    info = _member(members, "probeGuess")
     if info is None:
         held = ", ".join(sorted(n.removesuffix(".npy") for n in archive.namelist()[:20]))
         problem = f"{path} has no probeGuess array (it holds: {held or 'nothing'})"
@@ -209,7 +207,7 @@ def _read_nphotons(
     archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], path: str
 ) -> tuple[float | None, str | None]:
     """nphotons and, when `_metadata` is present but unusable, why it was ignored."""
-    info = _member(members, _METADATA)
+    info = _member(members, "_metadata")
     if info is None:
         return None, None
     where = f"_metadata in {path}"

@@ -38,10 +38,8 @@ def legacy_validators(key: str) -> list[TypeAdapter[Any]]:
 
 
 def validate_legacy_value(key: str, value: Any) -> Any:
-    """``value`` in legacy form, if a field written as ``key`` accepts it; else ValueError.
-
-    A key shared by training and inference (e.g. ``n_groups``) accepts what either accepts.
-    """
+    """``value`` in legacy form, if a field written as ``key`` accepts it (either field of a key
+    training and inference share, e.g. ``n_groups``); else ValueError."""
     reasons: list[str] = []
     for adapter in legacy_validators(key):
         try:

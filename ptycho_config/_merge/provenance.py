@@ -36,11 +36,10 @@ class ViewsPickled:
 
     def __getstate__(self) -> tuple[dict[str, Any], list[str]]:
         # the fields and whatever a subclass's __post_init__ set, not what a cached_property built
-        kind = type(self)
         state = {
             name: value
             for name, value in vars(self).items()
-            if not isinstance(getattr(kind, name, None), functools.cached_property)
+            if not isinstance(getattr(type(self), name, None), functools.cached_property)
         }
         views = [name for name, value in state.items() if isinstance(value, MappingProxyType)]
         return state | {name: dict(state[name]) for name in views}, views

@@ -351,10 +351,9 @@ def _secrets(layers: Iterable[Layer]) -> dict[str, list[str]]:
 def _forms(value: Any) -> list[str]:
     """A secret's value as a message may show it: whole, and each entry of a list, also as
     the number it converts to (4242 of a list of floats is 'got 4242.0')."""
-    try:
+    items: Any = ()
+    with contextlib.suppress(ValueError):
         items = list_text(value)
-    except ValueError:
-        items = ()
     items = items if isinstance(items, list | tuple) else ()
     numbers: list[float] = []
     for item in items:

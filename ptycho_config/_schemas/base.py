@@ -128,12 +128,9 @@ def problems_from_validation(
             # suggestions for as many unknown fields as a message lists: the cost stays linear
             unknown_count += 1
             hints = suggest(unknown, model.model_fields) if unknown_count <= MAX_LISTED else ()
+            # the key shortened: a hostile name may be a megabyte long
             grouped[key] = UnknownKeyError.problem(
-                key=shorten(key),  # a hostile name may be a megabyte long
-                message="unknown field",
-                value=item["input"],
-                source=_source(lookup, key),
-                suggestions=hints,
+                shorten(key), "unknown field", item["input"], _source(lookup, key), hints
             )
             continue
         if item["type"] == "cross_field":

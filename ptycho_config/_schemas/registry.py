@@ -364,17 +364,13 @@ def register_schema(schema: type[Schema], *, legacy: Mapping[str, str] | None = 
     global EXTENSION_FIELDS
     section = getattr(schema, "section", "")
     registered = SECTIONS.get(section)
+    if registered is None:
+        raise TypeError(f"register_schema needs a subclass of a section schema, got {schema!r}")
     # a schema that an extension of a section it nests rebuilt may be extended as it was
-    if registered is None or not _extends(schema, _unnested(registered)):
-        expected = registered.__name__ if registered is not None else "a section schema"
-        message = f"register_schema needs a subclass of {expected}, got {schema!r}"
-        original = _ORIGINAL_SECTIONS.get(section)  # the public class, which an extension replaced
-        if (
-            isinstance(schema, type)
-            and original is not None
-            and original is not registered
-            and issubclass(schema, original)
-        ):
+    if not _extends(schema, _unnested(registered)):
+        message = f"register_schema needs a subclass of {registered.__name__}, got {schema!r}"
+        original = _ORIGINAL_SECTIONS[section]  # the public class, which an extension replaced
+        if original is not registered and _extends(schema, original):
             message += (
                 f": an extension registered before replaced it; subclass "
                 f"SECTIONS[{section!r}] (ptycho_config._schemas.sections), the current schema"

@@ -53,14 +53,12 @@ def load_config_file(path: Path) -> dict[str, Any]:
         data = _parse(kind, text)
     except DuplicateKeyError as error:
         _fail(path, f"config file {path} gives {error}; give each key once", error)
-    except ValueError as error:  # tomllib.TOMLDecodeError is one
-        _fail(path, f"cannot parse config file {path} as {kind}: {error}", error)
     except RecursionError as error:
         _fail(path, f"cannot parse config file {path} as {kind}: nested too deeply", error)
-    except Exception as error:  # yaml.YAMLError has no common base with the others
-        if type(error).__module__.startswith("yaml"):
-            _fail(path, f"cannot parse config file {path} as yaml: {error}", error)
-        raise
+    except Exception as error:  # a ValueError (as tomllib's are) or a yaml.YAMLError
+        if not (isinstance(error, ValueError) or type(error).__module__.startswith("yaml")):
+            raise
+        _fail(path, f"cannot parse config file {path} as {kind}: {error}", error)
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -148,10 +148,8 @@ def read_dotenv(path: Path) -> dict[str, str | None]:
     for binding in parse_stream(io.StringIO(text)):
         where = f"dotenv {path}:{binding.original.line}"
         if binding.error:
-            line = shorten(binding.original.string.strip(), 60)
-            problems.append(
-                InvalidValueError.problem("env file", f"cannot parse {line!r}", source=where)
-            )
+            problem = f"cannot parse {shorten(binding.original.string.strip(), 60)!r}"
+            problems.append(InvalidValueError.problem("env file", problem, source=where))
         elif binding.key is not None and binding.key in lines:
             problem = "given twice in one .env file; give it once"
             problems.append(InvalidValueError.problem(shorten(binding.key), problem, source=where))

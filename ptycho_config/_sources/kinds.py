@@ -19,9 +19,7 @@ SourceKind = Literal[
     "default",  # the schema default
 ]
 SOURCE_KINDS: tuple[SourceKind, ...] = get_args(SourceKind)
-# The kinds through which a caller gives values explicitly; the rest are implied (a profile's
-# defaults, a trained model's, the data's, the schema's). n_groups must come from one of these,
-# and an N from one of these is checked against the data file.
-EXPLICIT_KINDS: frozenset[SourceKind] = frozenset(
-    {"override", "execution_config", "env", "dotenv", "secret", "settings", "file"}
-)
+# The kinds through which a caller gives values explicitly: those above the profile; the rest are
+# implied (a profile's defaults, a trained model's, the data's, the schema's). n_groups must come
+# from one of these, and an N from one of these is checked against the data file.
+EXPLICIT_KINDS: frozenset[SourceKind] = frozenset(SOURCE_KINDS[: SOURCE_KINDS.index("profile")])

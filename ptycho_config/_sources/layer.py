@@ -105,9 +105,8 @@ class Layer:
         key = found.key.qualified
         previous = self.entries.get(key)
         if previous is not None and not same_value(previous.value, value):
-            pairs = [(previous.spelling, previous.raw), (spelling, raw)]
-            (first, first_raw), (second, second_raw) = sorted(pairs, key=lambda pair: pair[0])
-            both = f"{first}={show(first_raw)} and {second}={show(second_raw)}"
+            pairs = sorted([(previous.spelling, previous.raw), (spelling, raw)], key=lambda p: p[0])
+            both = " and ".join(f"{name}={show(given)}" for name, given in pairs)
             rule = f"given twice with different values: {both}"
             self.problems.append(ConflictError.problem(key, rule, source=self.kind))
             return
