@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, NoReturn, cast
 
 from pydantic import ValidationError
 
@@ -175,8 +175,7 @@ def _yaml_loader() -> Any:
                 if duplicate:
                     line = key_node.start_mark.line + 1
                     raise DuplicateKeyError(f"key {key!r} twice (again on line {line})")
-            mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-            return mapping
+            return cast(dict[Any, Any], super().construct_mapping(node, deep=deep))
 
     StrictLoader.add_constructor(_INT_TAG, StrictLoader.construct_yaml_int)
     for resolver in _NUMBER_RESOLVERS:

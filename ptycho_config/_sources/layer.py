@@ -163,8 +163,7 @@ class Layer:
                 continue
             for name, item in value.items():
                 spelling = f"{inner}.{name}"
-                found = lookup(spelling, section)
                 if section == self.payload:
-                    self.add(spelling, item, detail, found=found)
-                elif not isinstance(found, Match):
+                    self.add(spelling, item, detail)
+                elif not isinstance(found := lookup(spelling, section), Match):
                     self.add(f"{section}.{spelling}", item, detail, found=found)
