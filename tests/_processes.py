@@ -27,9 +27,17 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def same_code() -> dict[str, str]:
+    """The parent's PYTHONPATH, if any, so that a child runs the code the parent tests (the
+    mutation check puts a mutated copy of the tree there)."""
+    found = os.environ.get("PYTHONPATH")
+    return {"PYTHONPATH": found} if found else {}
+
+
 def base_environment(**extra: str) -> dict[str, str]:
     """A clean environment for a child: no PTYCHO_* from the host, loopback networking."""
     return {
+        **same_code(),
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", "/tmp"),
         "MASTER_ADDR": "127.0.0.1",

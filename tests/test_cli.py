@@ -389,6 +389,17 @@ class TestEnvFormat:
 class TestOtherCommands:
     """schema, env, check, example and --help."""
 
+    @pytest.mark.parametrize(("extra", "code"), [([], EXIT_OK), (["--set", "batch_size=12"], 3)])
+    def test_check_quiet_prints_nothing(
+        self, capsys: pytest.CaptureFixture[str], extra: list[str], code: int
+    ) -> None:
+        """check --quiet: the exit code alone, on success and on failure (the same check
+        without it prints what it read, or the problem)."""
+        argv = ["check", "--set", "n_groups=4", *extra]
+        assert (code, "", "") == run(capsys, *argv, "--quiet")
+        assert code == main(argv)
+        assert capsys.readouterr() != ("", "")
+
     def test_schema(self, capsys: pytest.CaptureFixture[str]) -> None:
         """schema prints one JSON Schema with a table for each section."""
         schema = json.loads(run(capsys, "schema")[1])["properties"]

@@ -21,6 +21,7 @@ from ptycho_config._factories.example import EXAMPLE_DIR
 from ptycho_config._schemas.json_schema import config_file_schema
 from ptycho_config._schemas.registry import KEYS, PAYLOAD_SECTIONS, SHARED_FIELDS, Match, lookup
 from ptycho_config.testing import execution_configs, inference_configs, training_configs
+from tests._processes import same_code
 from tests.conftest import write_npz
 
 SCRIPT = str(Path(sys.executable).with_name("ptycho-config"))
@@ -31,7 +32,7 @@ def script(
     *argv: str, cwd: Path | None = None, **variables: str
 ) -> subprocess.CompletedProcess[str]:
     """The real console script in an environment holding only PATH and ``variables``."""
-    environ = {"PATH": "/usr/bin:/bin", **variables}
+    environ = {**same_code(), "PATH": "/usr/bin:/bin", **variables}
     return subprocess.run(
         [SCRIPT, *argv], env=environ, cwd=cwd, capture_output=True, text=True, check=False
     )

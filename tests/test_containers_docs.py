@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from ptycho_config._factories.example import EXAMPLE_DIR
+from tests._processes import same_code
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "containers.md"
 BIN = str(Path(sys.executable).parent)
@@ -37,7 +38,7 @@ def commands_on_page() -> set[str]:
 
 def run_shell(line: str, cwd: Path, **variables: str) -> subprocess.CompletedProcess[str]:
     """A line of the page run by sh in ``cwd``, in a clean environment with the script on PATH."""
-    environ = {"PATH": f"{BIN}:/usr/bin:/bin", **variables}
+    environ = {**same_code(), "PATH": f"{BIN}:/usr/bin:/bin", **variables}
     return subprocess.run(
         ["sh", "-c", line], cwd=cwd, env=environ, capture_output=True, text=True, check=False
     )

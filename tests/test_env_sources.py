@@ -190,6 +190,13 @@ class TestDotEnvAndSecrets:
         expected = f"secret ({folder / 'PTYCHO_NEPOCHS'})"
         assert expected == str(resolved.provenance["training.nepochs"])
 
+    def test_secret_content_is_stripped(self, tmp_path: Path) -> None:
+        """A secret's value is its file's content stripped (files end with a newline): a path,
+        which is otherwise taken exactly as written, names the folder without it."""
+        folder = secrets(tmp_path / "run", PTYCHO_OUTPUT_DIR=" results\t")
+        resolved = resolve_training(environ={}, secrets_dir=folder)
+        assert Path("results") == resolved.training_config.output_dir
+
     def test_secret_values_never_show_in_errors(self, tmp_path: Path) -> None:
         """An invalid secret is reported by its file, its content redacted."""
         folder = secrets(tmp_path / "run", PTYCHO_BATCH_SIZE="s3cr3t")

@@ -178,6 +178,18 @@ class TestTrainingOverrides:
         assert payload.provenance["model.N"].detail == "probeGuess in t.npz"
         assert payload.overrides_applied["N"] == 128
 
+    def test_audit_trail_holds_only_the_data_values_used(self, tmp_path: Path) -> None:
+        """An N the environment gives is no override, and the data's N it beats is not used:
+        neither is in the audit trail; the photon count read from the data is."""
+        data = write_npz(tmp_path / "t.npz", size=128, nphotons=5e8)
+        payload = train(data, tmp_path / "o", environ={"PTYCHO_MODEL__N": "128"})
+        assert "env" == payload.provenance["model.N"].kind
+        applied = dict(payload.overrides_applied)
+        assert {"train_data_file", "output_dir", "n_groups", "accelerator", "nphotons"} == set(
+            applied
+        )
+        assert 5e8 == applied["nphotons"]
+
     def test_nphotons_inferred(self, tmp_path: Path) -> None:
         """nphotons comes from the NPZ metadata when present."""
         data = write_npz(tmp_path / "t.npz", nphotons=5e8)
@@ -345,6 +357,25 @@ class TestTrainThenInfer:
         assert "has 2" in message
         assert "checkpoint" in message
         assert snapshot_of_cfg() == before
+
+    def test_every_model_defining_key_is_checked(self, tmp_path: Path, model_dir: Path) -> None:
+        """Each model-defining key docs/factories.md lists, given another value than the
+        trained model's, is a conflict: one error naming every one of them."""
+        self.trained(tmp_path, model_dir)  # N 128, gridsize 2, the rest at their defaults
+        others = {
+            "N": 64, "gridsize": 1, "model_type": "supervised", "architecture": "fno",
+            "n_filters_scale": 4, "amp_activation": "swish", "object_big": False,
+            "probe_big": False, "probe_mask": True, "pad_object": False, "fno_modes": 8,
+            "fno_width": 16, "fno_blocks": 2, "fno_cnn_blocks": 1, "learned_input_channels": 2,
+            "max_hidden_channels": 64, "resnet_width": 64, "fno_input_transform": "sqrt",
+            "generator_output_mode": "amp_phase",
+        }  # fmt: skip
+        test = write_npz(tmp_path / "test.npz", size=128)
+        with pytest.raises(ConflictError) as caught:
+            create_inference_payload(
+                model_dir, test, tmp_path / "i", {"n_groups": 10, **others}, CPU, environ={}
+            )
+        assert {f"model.{key}" for key in others} == {p.key for p in caught.value.problems}
 
     def test_agreeing_override_is_fine(self, tmp_path: Path, model_dir: Path) -> None:
         """Restating the trained value is not a contradiction."""

@@ -601,18 +601,26 @@ class TestYamlNumbers:
             st.dictionaries(st.sampled_from(["n_groups", "nepochs", "batch_size"]),
                             st.sampled_from([1, 2, 4, 8]), min_size=1),
             min_size=1, max_size=4,
-        )
+        ),
+        st.dictionaries(st.sampled_from(["nepochs", "batch_size"]), st.sampled_from([16, 32])),
     )  # fmt: skip
-    def test_merge_keys_earlier_mapping_wins(self, mappings: list[dict[str, int]]) -> None:
+    def test_merge_keys_earlier_mapping_wins(
+        self, mappings: list[dict[str, int]], own: dict[str, int]
+    ) -> None:
+        """Of the merged mappings the earliest giving a key wins, and the mapping's own keys,
+        written before or after the merge key, win over all of them."""
         import tempfile
 
         anchors = "".join(f"m{i}: &m{i} {json.dumps(m)}\n" for i, m in enumerate(mappings))
         merged = ", ".join(f"*m{i}" for i in range(len(mappings)))
-        expected: dict[str, int] = {}
-        for mapping in mappings:  # the oracle: the first mapping giving a key wins
+        expected = dict(own)
+        for mapping in mappings:  # the oracle: own keys, then the first mapping giving a key
             for key, value in mapping.items():
                 expected.setdefault(key, value)
-        text = f"{anchors}training:\n  <<: [{merged}]\n"
+        lines = [f"  {key}: {value}\n" for key, value in own.items()]
+        half = len(lines) // 2  # own keys on both sides of the merge key
+        text = f"{anchors}training:\n{''.join(lines[:half])}  <<: [{merged}]\n"
+        text += "".join(lines[half:])
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "c.yaml"
             path.write_text(text)

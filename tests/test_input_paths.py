@@ -279,6 +279,18 @@ class TestRegularFilesOnly:
             resolve_training(environ={}, config_file=path)
         assert time.perf_counter() - start < 1.0
 
+    @pytest.mark.parametrize("what", ["config_file", "env_file"])
+    def test_a_file_of_exactly_one_mib_is_read(self, tmp_path: Path, what: str) -> None:
+        """The cap of a config or .env file is 1 MiB exactly: that size is read, a byte more
+        is refused."""
+        path = tmp_path / ("c.json" if what == "config_file" else "run.env")
+        text = '{"nepochs": 3}' if what == "config_file" else "PTYCHO_NEPOCHS=3\n"
+        path.write_text(text + " " * (2**20 - len(text)), encoding="utf-8")
+        assert 3 == resolve_training(environ={}, **{what: path}).training_config.nepochs
+        path.write_text(text + " " * (2**20 + 1 - len(text)), encoding="utf-8")
+        with pytest.raises(FileReadError, match="larger than 1024 KiB"):
+            resolve_training(environ={}, **{what: path})
+
     def test_big_snapshot_is_refused(self, tmp_path: Path) -> None:
         """A snapshot over 4 MiB is a FileReadError naming the limit, as an oversized config
         file is."""

@@ -7,8 +7,11 @@ import json
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ptycho_config import (
     ConfigFileNotFoundError,
@@ -374,6 +377,35 @@ class TestOverridesAndErrors:
         """model_type accepts both the canonical and the reference naming."""
         resolved = resolve_training({"model_type": "Supervised"}, environ={})
         assert resolved.training_config.model.model_type == "supervised"
+
+    @given(
+        st.sampled_from([
+            ("model.architecture", "fno_vanilla"), ("training.optimizer", "adamw"),
+            ("training.scheduler", "WarmupCosine"), ("training.torch_loss_mode", "mae"),
+            ("execution.precision", "bf16-mixed"), ("model.fno_input_transform", "log1p"),
+        ]),
+        st.data(),
+    )  # fmt: skip
+    def test_a_choice_in_any_letter_case(self, choice: tuple[str, str], data: Any) -> None:
+        """A word of a fixed set is read in any letter case and with spaces around it, from
+        an override and from the environment alike."""
+        key, word = choice
+        cases = data.draw(st.lists(st.booleans(), min_size=len(word), max_size=len(word)))
+        text = "".join(c.upper() if up else c.lower() for c, up in zip(word, cases, strict=True))
+        text = f" {text}\t"
+        variable = "PTYCHO_" + key.replace(".", "__").upper()
+        for resolved in (
+            resolve_training({key: text}, environ={}),
+            resolve_training(environ={variable: text}),
+        ):
+            assert word == resolved.value(key)
+
+    def test_a_suggestion_names_each_key_once(self) -> None:
+        """Of the spellings of one key close to a typo (epochs, nepochs and max_epochs all
+        name training.nepochs) only the closest is suggested."""
+        with pytest.raises(UnknownKeyError) as caught:
+            resolve_training({"epoch": 3}, environ={})
+        assert ("epochs",) == caught.value.problems[0].suggestions
 
     def test_deprecated_alias_warns(self) -> None:
         """n_images still works for n_groups but warns."""
