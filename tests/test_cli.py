@@ -20,6 +20,7 @@ from ptycho_config import load_snapshot
 from ptycho_config.__main__ import EXIT_OK, main
 from ptycho_config._factories.example import EXAMPLE_DIR
 from tests._example import write_example
+from tests._processes import same_code
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -366,7 +367,7 @@ class TestEnvFormat:
     def test_round_trip(self, tmp_path: Path) -> None:
         """Containers can resolve once and ship the env file."""
         command = [sys.executable, "-m", "ptycho_config", "train", "--example"]
-        base = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}
+        base = {**same_code(), "PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}
         exported = subprocess.run(
             [*command, "--format", "env"], env=base, check=True, capture_output=True, text=True
         ).stdout
@@ -510,7 +511,7 @@ def test_the_pages_environment_only_run_works_as_written(tmp_path: Path) -> None
     page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     (block,) = page.split("```sh\n")[1:]
     script = block.split("```")[0]
-    environ = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    environ = {**same_code(), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
     result = subprocess.run(
         ["sh", "-ec", script], cwd=tmp_path, env=environ, capture_output=True, text=True,
         timeout=120, check=False,

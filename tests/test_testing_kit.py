@@ -61,6 +61,7 @@ from ptycho_config.testing import (
     values,
 )
 from ptycho_config.testing_plugin import PtychoEnv
+from tests._processes import same_code
 from tests.conftest import PRECEDENCE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -508,7 +509,7 @@ class TestPtychoEnv:
 
 def run_pytest(folder: Path, *extra: str, environ: dict[str, str] | None = None) -> Any:
     """pytest run in a fresh process on ``folder``, with only the installed package."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **(environ or {})}
+    env = {**same_code(), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), **(environ or {})}
     # the project's properties draw as many examples as this run's Hypothesis profile does
     examples = settings.default.max_examples
     (folder / "conftest.py").write_text(
@@ -575,6 +576,19 @@ def test_after_the_leak():
     assert "PTYCHO_BATCH_SIZE" not in os.environ
 """
 
+# Run with PTYCHO_BATCH_SIZE=16 in the environment.
+CHANGING_TESTS = """
+import os
+
+
+def test_changes_it():
+    os.environ["PTYCHO_BATCH_SIZE"] = "32"
+
+
+def test_after_the_change():
+    assert "16" == os.environ["PTYCHO_BATCH_SIZE"]
+"""
+
 
 class TestPluginInAFreshProject:
     """The plugin as a downstream project sees it: installed, nothing configured."""
@@ -603,6 +617,14 @@ class TestPluginInAFreshProject:
         assert re.search(r"ERROR at teardown of test_leaks", result.stdout), result.stdout
         assert "left PTYCHO_* variables changed in os.environ: PTYCHO_BATCH_SIZE" in result.stdout
         assert "2 passed, 1 error" in result.stdout
+
+    def test_a_changed_variable_is_put_back(self, tmp_path: Path) -> None:
+        """A variable the host had, changed by a test without the fixture, fails that test and
+        has its old value again in the next."""
+        (tmp_path / "test_change.py").write_text(CHANGING_TESTS, encoding="utf-8")
+        result = run_pytest(tmp_path, environ={"PTYCHO_BATCH_SIZE": "16"})
+        assert "left PTYCHO_* variables changed in os.environ: PTYCHO_BATCH_SIZE" in result.stdout
+        assert "2 passed, 1 error" in result.stdout, result.stdout
 
     def test_the_check_can_be_turned_off(self, tmp_path: Path) -> None:
         """With the ini option off, the leak is the project's own business."""

@@ -265,6 +265,13 @@ MUTATIONS = [
         "chosen.setdefault(spelling, spelling)",
         ("tests/test_resolve.py",),
     ),
+    Mutation(
+        "leave a PTYCHO_* variable a test changed unrestored (the pytest plugin)",
+        "ptycho_config/testing_plugin.py",
+        "    os.environ.update({name: before[name] for name in changed if name in before})\n",
+        "",
+        ("tests/test_testing_kit.py",),
+    ),
 ]
 
 
