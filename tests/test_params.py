@@ -107,6 +107,16 @@ class TestGet:
         assert 4 == params.cfg["offset"]
 
     @pytest.mark.parametrize(
+        "call", [lambda: params.get("nepochs"), params.params, params.validate, params.get_bigN]
+    )
+    def test_every_reader_restores_a_deleted_default_first(self, call: Any) -> None:
+        """get, params, validate and get_bigN call ensure_defaults first, as the reference
+        does: a default key deleted from cfg is back, with the reference's value."""
+        del params.cfg["nepochs"]
+        call()
+        assert 60 == params.cfg["nepochs"]
+
+    @pytest.mark.parametrize(
         "call", [lambda: params.get("bigN", 0), params.params, params.validate]
     )
     def test_bad_direct_write_raises_the_library_error(self, call: Any) -> None:

@@ -272,6 +272,13 @@ MUTATIONS = [
         "",
         ("tests/test_testing_kit.py",),
     ),
+    Mutation(
+        "let `params.get` read `cfg` without putting deleted defaults back first",
+        "ptycho/params.py",
+        '    ensure_defaults()\n    if key == "bigN":\n',
+        '    if key == "bigN":\n',
+        ("tests/test_params.py",),
+    ),
 ]
 
 
