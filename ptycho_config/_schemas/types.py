@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    PlainSerializer,
     WithJsonSchema,
 )
 from pydantic_core import core_schema
@@ -226,13 +227,23 @@ OptionalSeed = OrNone[Seed]
 
 
 def _path_text(value: Any) -> Any:
-    # Path("") is ".", the working directory: an empty string would silently name it
-    if isinstance(value, str) and not value.strip():
-        raise ValueError("must be a path, not an empty string")
     # only text is looked at: anything else the path type refuses (its str() may raise)
-    if isinstance(value, str | PurePath) and "\0" in str(value):  # no system call takes one
+    if not isinstance(value, str | PurePath):
+        return value
+    # Path("") is ".", the working directory: an empty string would silently name it; a
+    # blank Path too, or it would be written as text that no source reads back
+    if not str(value).strip():
+        raise ValueError("must be a path, not an empty string")
+    if "\0" in str(value):  # no system call takes one
         raise ValueError("must be a path without NUL bytes")
     return value
+
+
+def path_text(path: PurePath) -> str:
+    """A path as text that every source reads back as that path: one named like None
+    ('none', 'null') is written './none'."""
+    text = str(path)
+    return f"./{text}" if none_string(text) is None else text
 
 
 def _no_file(path: Path) -> Path:
@@ -255,7 +266,12 @@ PathValue = Annotated[Path, BeforeValidator(_path_text)]
 PathText = Annotated[
     str, BeforeValidator(_path_text), WithJsonSchema({"type": "string", "format": "path"})
 ]
-OptionalPath = Annotated[Path | None, BeforeValidator(_path_text), BeforeValidator(none_string)]
+OptionalPath = Annotated[
+    Path | None,
+    BeforeValidator(_path_text),
+    BeforeValidator(none_string),
+    PlainSerializer(lambda path: path and path_text(path), when_used="json"),
+]
 OutputDirectory = Annotated[Path, AfterValidator(_no_file), BeforeValidator(_path_text)]
 
 

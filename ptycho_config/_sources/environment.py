@@ -11,8 +11,11 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Literal, TypeVar
+
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from ptycho_config._errors import (
     MAX_LISTED,
@@ -35,6 +38,7 @@ from ptycho_config._schemas.registry import (
     env_names,
     lookup_env,
 )
+from ptycho_config._schemas.types import path_text
 from ptycho_config._sources.kinds import SourceKind
 from ptycho_config._sources.layer import Layer
 from ptycho_config._sources.unknown import typo_suggestions
@@ -206,9 +210,11 @@ def env_text(value: object) -> str:
     """A value as environment text that reads back to the same value."""
     if value is None or isinstance(value, bool):
         return str(value).lower()  # the words the schemas read: none, true, false
-    if isinstance(value, list | tuple):  # JSON: no single quotes for a shell or .env to mangle
-        return json.dumps(value, default=str)
-    return str(value)
+    # JSON: no single quotes for a shell or .env to mangle; a model (of an extension) as the
+    # mapping it is given as
+    if isinstance(value, list | tuple | dict | BaseModel):
+        return json.dumps(to_jsonable_python(value))
+    return path_text(value) if isinstance(value, PurePath) else str(value)
 
 
 def environment_of(values: Mapping[str, object]) -> dict[str, str]:
