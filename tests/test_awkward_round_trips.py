@@ -4,8 +4,11 @@ The kit's strategies draw plain values (simple paths, texts without 'none', fini
 These properties put hostile-but-valid values beside them: paths and texts with spaces,
 unicode, '#', ':', quotes, '=', '$', newlines, or that read like another type ('none',
 'true', '1e3', '[1, 2]'); the smallest and largest floats and infinity where a field allows
-it; choices in any letter case; Path objects. The oracle is each field's own validation of
-the value given (its canonical form), never the library's export tables.
+it; choices in any letter case; Path objects; fields an extension registers. Each writer
+(config document, env export, .env file, secrets, snapshot, the command line's formats, a
+shell sourcing the env lines) reads back alone to the same values, fingerprint and
+provenance. The oracle is each field's own validation of the value given (its canonical
+form), never the library's export tables.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import io
 import json
 import math
 import os
+import shlex
 import shutil
+import subprocess
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -167,45 +172,64 @@ def _differences(expected: dict[str, Any], resolved: Any) -> dict[str, tuple[Any
     return {key: (value, got[key]) for key, value in expected.items() if not _same(value, got[key])}
 
 
-def _reads_back(folder: Path, kind: Any, given: dict[str, Any], expected: dict[str, Any]) -> None:
-    """Overrides ``given`` resolve to ``expected``; the config document (YAML and JSON) and
+def _reads_back(
+    folder: Path, kind: Any, given: dict[str, Any], expected: dict[str, Any], changed: bool
+) -> None:
+    """Overrides ``given`` resolve to ``expected``; the config document (YAML and JSON; whole
+    or ``changed`` only) and
     the env export (as variables, a .env file and, where no value has surrounding white
     space, which a secret file loses, a secrets directory) each read back alone to those
-    values and the same fingerprint."""
+    values, the same fingerprint, and each value's provenance names the file or variable."""
     resolve = RESOLVE[kind]
+    reads: dict[str, tuple[Any, Any]] = {}  # how → (resolution, the detail of each key)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         original = resolve(given, environ={})
         assert {} == _differences(expected, original)
-        reads: dict[str, Any] = {}
-        document = config_document(original)
+        document = config_document(original, changed_only=changed)
+        written = [k for k, s in original.provenance.items() if not changed or s.kind != "default"]
         for suffix, text in (("yaml", dump_yaml(document)), ("json", json.dumps(document))):
             path = folder / f"config.{suffix}"
             path.write_text(text, encoding="utf-8")
-            reads[suffix] = resolve(config_file=path, environ={})
+            every = dict.fromkeys(written, str(path))
+            reads[f"file {suffix}"] = resolve(config_file=path, environ={}), every
         exported = to_env(original)
-        reads["environ"] = resolve(environ=exported)
+        variables = {key: KEYS[key].env for key in original.provenance}
+        named = {key: name for key, name in variables.items() if name in exported}
+        reads["env"] = resolve(environ=exported), named
         env_file = folder / "run.env"
         lines = [f"{name}={env_quoted(text)}" for name, text in exported.items()]
         env_file.write_text("\n".join(lines), encoding="utf-8")
-        reads["env file"] = resolve(env_file=env_file, environ={})
+        reads["dotenv"] = (
+            resolve(env_file=env_file, environ={}),
+            dict.fromkeys(named, str(env_file)),
+        )
         if all(text.strip() == text for text in exported.values()):
             secrets = folder / "secrets"
             shutil.rmtree(secrets, ignore_errors=True)
             secrets.mkdir()
             for name, text in exported.items():
                 (secrets / name).write_text(text, encoding="utf-8")
-            reads["secrets"] = resolve(secrets_dir=secrets, environ={})
-    for how, again in reads.items():
+            files = {key: str(secrets / name) for key, name in named.items()}
+            reads["secret"] = resolve(secrets_dir=secrets, environ={}), files
+    for how, (again, details) in reads.items():
+        how_kind = how.split()[0]
         assert {} == _differences(expected, again), how
         assert fingerprint(original) == fingerprint(again), how
+        for key, source in again.provenance.items():
+            # a field training and execution share is one value, named by either's source
+            named = {details[k] for k in partners(key, kind) if k in details}
+            assert source.kind == (how_kind if named else "default"), (how, key)
+            assert source.detail in (named or {"schema default"}), (how, key)
 
 
 @QUICK
-@given(kind=st.sampled_from(["training", "inference"]), data=st.data())
-def test_awkward_values_read_back_from_every_writer(folder: Path, kind: Any, data: Any) -> None:
+@given(kind=st.sampled_from(["training", "inference"]), changed=st.booleans(), data=st.data())
+def test_awkward_values_read_back_from_every_writer(
+    folder: Path, kind: Any, changed: bool, data: Any
+) -> None:
     """For any valid payload with a few awkward values, every writer reads back."""
-    _reads_back(folder, kind, *data.draw(awkward_flats(kind)))
+    _reads_back(folder, kind, *data.draw(awkward_flats(kind)), changed)
 
 
 class Study(BaseModel, extra="forbid", frozen=True):
@@ -257,6 +281,7 @@ def test_extension_fields_read_back(folder: Path, extended: None, data: Any) -> 
         "training",
         given | {"training.dose_study": study},
         expected | {"training.dose_study": study},
+        changed=data.draw(st.booleans()),
     )
 
 
@@ -345,7 +370,8 @@ def test_command_line_output_reads_back(folder: Path, data: Any, name: str, form
 @given(data=st.data(), name=FILE_NAMES)
 def test_snapshot_of_awkward_values_reads_back(folder: Path, data: Any, name: str) -> None:
     """A payload with awkward values and an awkwardly named data file: its snapshot loads
-    (load_snapshot) to the same configs, and as the only config file reruns the same run."""
+    (load_snapshot) to the same configs and provenance, and as the only config file reruns
+    the same run."""
     given, expected = data.draw(awkward_flats("training"))
     run = folder / "snapshot"
     shutil.rmtree(run, ignore_errors=True)
@@ -363,6 +389,27 @@ def test_snapshot_of_awkward_values_reads_back(folder: Path, data: Any, name: st
         snapshot = load_snapshot(save_snapshot(payload, run).parent)
         assert snapshot is not None
         assert payload.training_config == snapshot.training_config
+        assert dict(payload.provenance) == dict(snapshot.provenance)
         again = create_training_payload(config_file=run / "ptycho_config.json", environ={})
     assert payload.training_config == again.training_config
     assert fingerprint(payload) == fingerprint(again) == snapshot.fingerprint
+
+
+def _shell_safe(text: str) -> bool:
+    """What env_quoted promises a POSIX shell reads unchanged: not both a quote or backslash
+    and a dollar or backquote."""
+    return not (set(text) & set("'\\") and set(text) & set("$`"))
+
+
+@settings(QUICK, max_examples=8)
+@given(texts=st.lists(TEXTS.filter(_shell_safe), min_size=1, max_size=6))
+def test_env_lines_read_back_through_a_shell(folder: Path, texts: list[str]) -> None:
+    """`--format env` lines (env_quoted), sourced by sh, give back each value unchanged."""
+    script = folder / "values.env"
+    names = [f"PTYCHO_V{number}" for number in range(len(texts))]
+    lines = [f"{name}={env_quoted(text)}\n" for name, text in zip(names, texts, strict=True)]
+    script.write_text("".join(lines), encoding="utf-8")
+    printed = " ".join(f'"${name}"' for name in names)
+    shell = f". {shlex.quote(str(script))}; printf '%s\\0' {printed}"
+    result = subprocess.run(["sh", "-c", shell], capture_output=True, check=True, env={})
+    assert texts == result.stdout.decode("utf-8").split("\0")[:-1]
