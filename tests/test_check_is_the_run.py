@@ -5,7 +5,7 @@ The existing properties (tests/test_environment_run.py) draw the environment alo
 `--set` and path flags. Here each drawn value goes to one of the overrides, the environment,
 a .env file, a secrets directory or a config file, under a profile or not, against a trained
 model directory whose snapshot may disagree, with some inputs broken on purpose (a bad value,
-a typo of a variable, a missing or unreadable path, no n_groups).
+a typo of a variable, a missing or unreadable path or source file, no n_groups).
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ class Inputs:
     paths: dict[str, str] = field(default_factory=dict)
     profile: str | None = None
     switched: set[str] = field(default_factory=set)  # options given by their variable instead
+    unreadable: str | None = None  # the source whose file is written broken
 
     def place(self, where: str, key: str, text: str, variable: str) -> None:
         if where == "set":
@@ -147,6 +148,10 @@ def run_inputs(draw: st.DrawFn, kind: Any, files: dict[str, Path]) -> Inputs:
         else:
             key = f"{kind}.{name}"
             inputs.place(where, key, text, KEYS[key].env)
+    # a file that cannot be read: a YAML error, a line of no assignment, a secret not in UTF-8
+    inputs.unreadable = draw(st.sampled_from([None, None, None, None, "file", "dotenv", "secret"]))
+    if draw(st.sampled_from([False, False, False, True])):  # the bundled example's files
+        inputs.argv.append("--example")
     inputs.profile = draw(st.sampled_from([None, "ci"]))
     inputs.switched = draw(st.sets(st.sampled_from(sorted(SWITCHES))))
     return inputs
@@ -163,21 +168,24 @@ SWITCHES = {
 def _written(inputs: Inputs, folder: Path) -> list[str]:
     """The files the inputs name, written into ``folder``; the options that name them."""
     options = []
-    if inputs.dotenv:
+    broken = inputs.unreadable
+    if inputs.dotenv or broken == "dotenv":
         path = folder / "run.env"
         lines = [f"{name}={env_quoted(text)}\n" for name, text in inputs.dotenv.items()]
-        path.write_text("".join(lines), encoding="utf-8")
+        path.write_text("".join(lines) + ("no assignment\n" if broken == "dotenv" else ""), "utf-8")
         options.append(f"--env-file={path}")
-    if inputs.secret:
+    if inputs.secret or broken == "secret":
         secrets = folder / "secrets"
         shutil.rmtree(secrets, ignore_errors=True)
         secrets.mkdir()
         for name, text in inputs.secret.items():
             (secrets / name).write_text(text, encoding="utf-8")
+        if broken == "secret":
+            (secrets / "PTYCHO_NOTES").write_bytes(b"\xff")
         options.append(f"--secrets-dir={secrets}")
-    if inputs.file:
+    if inputs.file or broken == "file":
         path = folder / "config.yaml"
-        path.write_text(dump_yaml(inputs.file), encoding="utf-8")
+        path.write_text(dump_yaml(inputs.file) + ("a: [\n" if broken == "file" else ""), "utf-8")
         options.append(f"--config={path}")
     if inputs.profile is not None:
         options.append(f"--profile={inputs.profile}")
@@ -232,7 +240,8 @@ def test_check_fails_as_the_run_and_the_factory_fail(
     files: dict[str, Path], kind: Any, form: str, data: Any
 ) -> None:
     """`check RUN ARGS`, `RUN ARGS` and the factory agree: all succeed, or all fail with the
-    same exit status and the same message (the factory's error, as the command prints it)."""
+    same exit status and the same message (the factory's error, as the command prints it);
+    with --example, which no factory argument stands for, the two commands agree."""
     inputs = data.draw(run_inputs(kind, files))
     options = []
     for option in _written(inputs, files["work"]):
@@ -246,6 +255,8 @@ def test_check_fails_as_the_run_and_the_factory_fail(
     ran = _cli([command, *inputs.argv, *options, "--format", form], inputs.environ)
     checked = _cli(["check", command, *inputs.argv, *options], inputs.environ)
     assert ran == checked
+    if "--example" in inputs.argv:  # no factory argument stands for it
+        return
     error = _factory(kind, inputs, options)
     if error is None:
         assert (EXIT_OK, "") == ran
