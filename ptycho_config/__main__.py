@@ -12,7 +12,7 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from contextlib import redirect_stderr, redirect_stdout
-from typing import Any
+from typing import Any, TypeVar
 
 from ptycho_config._errors import (
     ConfigFileNotFoundError,
@@ -167,14 +167,40 @@ def _render(payload: Any, form: str, *, changed: bool = False) -> str:
     if form == "table":
         return f"{payload.explain(changed_only=changed)}\n\nfingerprint {fingerprint(payload)}"
     if form == "env":  # NAME=value lines, quoted where needed
-        return "\n".join(f"{name}={env_quoted(text)}" for name, text in to_env(payload).items())
+        lines = [f"{name}={env_quoted(text)}" for name, text in to_env(payload).items()]
+        return "\n".join(_read_back(lines, form))
     if form == "legacy":
         return json.dumps(dict(payload.legacy_params), indent=2, sort_keys=True)
     if form == "config":  # a config file that reruns this run: --config reads it back
-        text = dump_yaml(config_document(payload, changed_only=changed))
+        document = config_document(payload, changed_only=changed)
+        text = dump_yaml(_read_back(document, form))
         return f"# ptycho-config {fingerprint(payload)}\n{text}".rstrip()
     document = report_document(payload, changed_only=changed)  # a config file too
-    return json.dumps(document, indent=2) if form == "json" else dump_yaml(document).rstrip()
+    if form == "json":  # JSON escapes what is no UTF-8, and its readers give it back
+        return json.dumps(document, indent=2)
+    return dump_yaml(_read_back(document, form)).rstrip()
+
+
+_Written = TypeVar("_Written")
+
+
+def _read_back(written: _Written, form: str) -> _Written:
+    """What ``form`` writes, if its text reads back. A name the system gave as bytes that are
+    no UTF-8 (a lone surrogate in Python) has no env or YAML text that does: it is refused
+    rather than written as the name of another file."""
+    text = json.dumps(written, ensure_ascii=False, indent=0)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        start = text.rfind("\n", 0, error.start) + 1
+        end = text.find("\n", error.start)
+        line = text[start : end if end >= 0 else len(text)].rstrip(",")
+        message = (
+            f"--format {form} cannot write {line}: it holds a name that is not UTF-8 text, "
+            f"which {form} text cannot give back; use --format json, which keeps it"
+        )
+        raise OutputError(message) from error
+    return written
 
 
 def _env_listing() -> str:

@@ -386,6 +386,35 @@ class TestEnvFormat:
         )
         assert fingerprint_of(replayed.stdout) == fingerprint_of(original.stdout)
 
+    @pytest.mark.parametrize("form", ["env", "config", "yaml"])
+    def test_a_path_not_in_utf8_is_refused_not_mangled(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, form: str
+    ) -> None:
+        """A folder whose name is no UTF-8 (the byte 0xff, as the system hands it to Python)
+        cannot be written as env or YAML text that reads back: refused, naming the way that
+        keeps it, rather than written as a different folder (a literal backslash)."""
+        out = str(tmp_path) + "/o\udcff"
+        code, printed, err = run(
+            capsys, "train", "--example", "--output-dir", out, "--format", form
+        )
+        assert (6, "") == (code, printed)  # an OutputError, nothing half-written
+        assert "PTYCHO_TRAINING__OUTPUT_DIR" in err or "output_dir" in err
+        assert "not UTF-8" in err
+        assert "--format json" in err
+
+    def test_a_path_not_in_utf8_is_kept_by_json(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """--format json keeps such a name, and --config reads it back as the same folder."""
+        out = str(tmp_path) + "/o\udcff"
+        code, printed, _ = run(capsys, "train", "--example", "--output-dir", out, "--format=json")
+        assert 0 == code
+        report = tmp_path / "report.json"
+        report.write_text(printed, encoding="utf-8")
+        code, again, _ = run(capsys, "train", "--config", str(report), "--format", "json")
+        assert 0 == code
+        assert out == json.loads(again)["training"]["output_dir"]
+
 
 class TestOtherCommands:
     """schema, env, check, example and --help."""
