@@ -192,6 +192,15 @@ class TestToLegacyDict:
         legacy = to_legacy_dict(_inference(output_dir=Path("/tmp/out")))
         assert (legacy["output_prefix"], legacy["model_path"]) == ("/tmp/out", "model")
 
+    @pytest.mark.parametrize("name", ["none", "NULL", "None"])
+    def test_a_path_named_like_none_is_read_back_as_that_path(self, name: str) -> None:
+        """Paths are strings, but not the words the legacy dict reads as None: a test data
+        file called 'none' is './none', which names the same file."""
+        legacy = to_legacy_dict(_training(test_data_file=Path(name)))
+        assert f"./{name}" == legacy["test_data_file_path"]
+        rebuilt = from_legacy_dict(legacy, "training")
+        assert Path(name) == rebuilt.test_data_file
+
     def test_execution_fields_never_written(self) -> None:
         """No execution-only field appears in the legacy dict."""
         execution_only = set(schemas.ExecutionConfig.model_fields) - set(

@@ -15,6 +15,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from ptycho_config._schemas.base import adapter_of, message_of
 from ptycho_config._schemas.registry import current, legacy_name
 from ptycho_config._schemas.sections import NESTED_SECTIONS, SECTIONS
+from ptycho_config._schemas.types import path_text
 
 
 @functools.cache
@@ -26,8 +27,8 @@ def legacy_fields(schema: type[BaseModel]) -> dict[str, str]:
 
 
 def legacy_value(value: Any) -> Any:
-    """A field value as the legacy dict stores it: paths as ``str``."""
-    return str(value) if isinstance(value, Path) else value
+    """A field value as the legacy dict stores it: paths as text that reads back as them."""
+    return path_text(value) if isinstance(value, Path) else value
 
 
 def legacy_validators(key: str) -> list[TypeAdapter[Any]]:
