@@ -13,11 +13,8 @@ form), never the library's export tables.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
-import os
 import shlex
 import shutil
 import subprocess
@@ -26,7 +23,6 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path, PurePath
 from typing import Annotated, Any, Literal
-from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -43,7 +39,6 @@ from ptycho_config import (
     save_snapshot,
     to_env,
 )
-from ptycho_config.__main__ import EXIT_OK, main
 from ptycho_config._factories.export import env_quoted
 from ptycho_config._factories.snapshot import config_document
 from ptycho_config._schemas.base import adapter_of
@@ -61,6 +56,7 @@ from ptycho_config._sources.environment import env_text
 from ptycho_config.testing import values
 from ptycho_config.testing._configs import partners, payload_schemas, repair, valid_flat
 from tests.conftest import write_npz
+from tests.test_round_trips import cli
 
 QUICK = settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -316,19 +312,17 @@ def test_a_blank_path_object_is_refused_as_its_text_is(blank: str) -> None:
             resolve_training({"n_groups": 8, "output_dir": value}, environ={})
 
 
-def _cli(*argv: str, environ: dict[str, str] | None = None) -> str:
-    """The command's output; it must succeed. Only ``environ`` is in the environment."""
-    out, err = io.StringIO(), io.StringIO()
-    with (
-        mock.patch.dict(os.environ, environ or {}, clear=True),
-        contextlib.redirect_stdout(out),
-        contextlib.redirect_stderr(err),
-        warnings.catch_warnings(),
-    ):
-        warnings.simplefilter("ignore")
-        code = main(list(argv))
-    assert EXIT_OK == code, err.getvalue()
-    return out.getvalue()
+def _awkward_run(run: Path, name: str, data: Any) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """A fresh folder holding a data file named ``name``, and drawn awkward values with the
+    run's paths: as given, and as they must read back."""
+    given, expected = data.draw(awkward_flats("training"))
+    shutil.rmtree(run, ignore_errors=True)
+    run.mkdir()
+    data_file = write_npz(run / "data.npz").rename(run / name)  # numpy adds .npz to a name
+    paths = {"training.train_data_file": data_file, "training.n_groups": 8}
+    given = {"training.output_dir": Path("out")} | given | paths
+    expected = {"training.output_dir": Path("out")} | expected | paths
+    return run, given, expected
 
 
 FILE_NAMES = TEXTS.filter(lambda name: "/" not in name and name.strip() not in ("", ".", ".."))
@@ -340,20 +334,13 @@ def test_command_line_output_reads_back(folder: Path, data: Any, name: str, form
     """`train --set KEY=TEXT ...` with awkward values and a data file with an awkward name:
     its `--format config|json|yaml|env` output, read back alone (--config, --env-file), is the
     same run, and the values are the ones given."""
-    given, expected = data.draw(awkward_flats("training"))
-    run = folder / "cli"
-    shutil.rmtree(run, ignore_errors=True)
-    run.mkdir()
-    data_file = write_npz(run / "data.npz").rename(run / name)  # numpy adds .npz to a name
-    paths = {"training.train_data_file": data_file, "training.n_groups": 8}
-    given = {"training.output_dir": Path("out")} | given | paths
-    expected = {"training.output_dir": Path("out")} | expected | paths
+    run, given, expected = _awkward_run(folder / "cli", name, data)
     sets = [f"--set={key}={env_text(value)}" for key, value in given.items()]
-    original = json.loads(_cli("train", *sets, "--format", "json"))
+    original = json.loads(cli("train", *sets, "--format", "json"))
     written = run / ("run.env" if form == "env" else f"run.{'json' if form == 'json' else 'yaml'}")
-    written.write_text(_cli("train", *sets, "--format", form), encoding="utf-8")
+    written.write_text(cli("train", *sets, "--format", form), encoding="utf-8")
     source = "--env-file" if form == "env" else "--config"
-    again = json.loads(_cli("train", source, str(written), "--format", "json"))
+    again = json.loads(cli("train", source, str(written), "--format", "json"))
     assert original["metadata"]["fingerprint"] == again["metadata"]["fingerprint"]
     assert {k: v for k, v in original.items() if k != "metadata"} == {
         k: v for k, v in again.items() if k != "metadata"
@@ -372,14 +359,7 @@ def test_snapshot_of_awkward_values_reads_back(folder: Path, data: Any, name: st
     """A payload with awkward values and an awkwardly named data file: its snapshot loads
     (load_snapshot) to the same configs and provenance, and as the only config file reruns
     the same run."""
-    given, expected = data.draw(awkward_flats("training"))
-    run = folder / "snapshot"
-    shutil.rmtree(run, ignore_errors=True)
-    run.mkdir()
-    data_file = write_npz(run / "data.npz").rename(run / name)  # numpy adds .npz to a name
-    paths = {"training.train_data_file": data_file, "training.n_groups": 8}
-    given = {"training.output_dir": Path("out")} | given | paths
-    expected = {"training.output_dir": Path("out")} | expected | paths
+    run, given, expected = _awkward_run(folder / "snapshot", name, data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         payload = create_training_payload(overrides=given, environ={})
