@@ -271,6 +271,44 @@ class TestRegistrationRules:
         finally:
             reset_extensions()
 
+    @pytest.mark.parametrize("model_first", [True, False])
+    def test_a_nested_section_redeclared_by_a_payload_extension_is_refused(
+        self, model_first: bool
+    ) -> None:
+        """An extension of training that redeclares ``model`` as a schema the registry does
+        not nest (its own subclass of ModelConfig) is refused, naming what to register:
+        rebuilding it with the registered model would drop the redeclared fields unsaid."""
+        from ptycho_config import ModelConfig, TrainingConfig, register_schema
+        from ptycho_config._schemas.sections import SECTIONS
+
+        class Wider(ModelConfig):
+            width: int = 1
+
+        class Own(ModelConfig):
+            own: int = 2
+
+        class Redeclares(TrainingConfig):
+            model: Own = Field(default_factory=Own)
+
+        try:
+            if model_first:
+                register_schema(Wider)
+            with pytest.raises(TypeError, match=r"redeclares model as Own") as caught:
+                register_schema(Redeclares)
+            assert "register_schema(Own)" in str(caught.value)
+            assert not issubclass(SECTIONS["training"], Redeclares)
+
+            # a training extension that nests the registered model is accepted
+            registered = SECTIONS["model"]
+
+            class Nests(TrainingConfig):
+                model: registered = Field(default_factory=registered)  # type: ignore[valid-type]
+
+            register_schema(Nests)
+            assert SECTIONS["training"] is Nests
+        finally:
+            reset_extensions()
+
     def test_a_second_extension_of_a_section_is_told_what_to_subclass(self) -> None:
         """Two extensions of one section chain: a second subclass of the public
         TrainingConfig is refused with the name of the schema to subclass; that one works."""

@@ -378,8 +378,19 @@ def register_schema(schema: type[Schema], *, legacy: Mapping[str, str] | None = 
         raise TypeError(message)
     for nested in NESTED_SECTIONS:  # with the extensions of the sections it nests
         field = schema.model_fields.get(nested)
-        if field is not None and field.annotation is not SECTIONS[nested]:
-            schema = _nesting(schema, nested, SECTIONS[nested])
+        if field is None or field.annotation is SECTIONS[nested]:
+            continue
+        # only a schema the registered one extends is replaced: a redeclared one would be lost
+        declared = getattr(field.annotation, "__name__", repr(field.annotation))
+        if not (
+            isinstance(field.annotation, type) and _extends(SECTIONS[nested], field.annotation)
+        ):
+            raise TypeError(
+                f"{schema.__name__} redeclares {nested} as {declared}, which is not registered: "
+                f"register_schema({declared}), a subclass of SECTIONS[{nested!r}], nests it in "
+                f"every schema"
+            )
+        schema = _nesting(schema, nested, SECTIONS[nested])
     added = set(schema.model_fields) - set(registered.model_fields)
     names = dict(legacy or {})
     stray = sorted(set(names) - added)
