@@ -7,6 +7,7 @@ Worst cases run here at modest sizes; the 1 MiB forms are measured by hand (docs
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 import pickle
@@ -15,6 +16,7 @@ import re
 import struct
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -517,6 +519,21 @@ class TestListText:
         assert 1 == len(caught.value.problems)
         assert "at most 10000 entries, got 1000000" in str(caught.value)
         assert _peak_mib(lambda: resolve_training(overrides, environ={})) < 40
+
+    @pytest.mark.parametrize(
+        "given", [lambda: range(20_000), lambda: itertools.repeat(1, 20_000)], ids=["range", "iter"]
+    )
+    def test_a_long_iterable_is_refused_without_a_count_it_cannot_know(
+        self, given: Callable[[], Any]
+    ) -> None:
+        """An iterable of more entries than the cap (a range, a generator) is refused at the
+        cap; pydantic does not count an iterator, and the message says no 'got None'."""
+        overrides = {**BASE, "recon_log_fixed_indices": given()}
+        with pytest.raises(InvalidValueError) as caught:
+            resolve_training(overrides, environ={})
+        assert 1 == len(caught.value.problems)
+        assert "must hold at most 10000 entries" in str(caught.value)
+        assert "None" not in caught.value.problems[0].message
 
     def test_a_list_at_the_cap_reads(self) -> None:
         indices = list(range(10_000))

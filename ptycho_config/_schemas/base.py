@@ -105,6 +105,8 @@ def message_of(error: Any) -> str:
     if isinstance(ctx.get("expected"), str):  # pydantic writes "'a', 'b' or 'c'"
         choices = ctx["expected"].replace(" or ", ", ")
         ctx["expected"] = f"one of {choices}" if "," in choices else choices
+    if kind == "too_long" and ctx.get("actual_length") is None:  # an iterator is not counted
+        ctx["actual_length"] = "more"
     if kind in _WORDING:  # pydantic requires each of these error types' context values
         return _WORDING[kind].format(**ctx)
     # a validator's own message as it is; anything else still speaks as the library does
