@@ -226,7 +226,7 @@ Seed = Annotated[
 OptionalSeed = OrNone[Seed]
 
 
-def _path_text(value: Any) -> Any:
+def _usable_path(value: Any) -> Any:
     # only text is looked at: anything else the path type refuses (its str() may raise)
     if not isinstance(value, str | PurePath):
         return value
@@ -241,7 +241,7 @@ def _path_text(value: Any) -> Any:
 
 def path_text(path: PurePath) -> str:
     """A path as text that every source reads back as that path: one named like None
-    ('none', 'null') is written './none'."""
+    ('none', 'null', any case) is written after './' ('./none')."""
     text = str(path)
     return f"./{text}" if none_string(text) is None else text
 
@@ -261,18 +261,18 @@ def _no_file(path: Path) -> Path:
     return path
 
 
-PathValue = Annotated[Path, BeforeValidator(_path_text)]
+PathValue = Annotated[Path, BeforeValidator(_usable_path)]
 # a path kept as the text it was given in (the reference's lists of directories are text)
 PathText = Annotated[
-    str, BeforeValidator(_path_text), WithJsonSchema({"type": "string", "format": "path"})
+    str, BeforeValidator(_usable_path), WithJsonSchema({"type": "string", "format": "path"})
 ]
 OptionalPath = Annotated[
     Path | None,
-    BeforeValidator(_path_text),
+    BeforeValidator(_usable_path),
     BeforeValidator(none_string),
     PlainSerializer(lambda path: path and path_text(path), when_used="json"),
 ]
-OutputDirectory = Annotated[Path, AfterValidator(_no_file), BeforeValidator(_path_text)]
+OutputDirectory = Annotated[Path, AfterValidator(_no_file), BeforeValidator(_usable_path)]
 
 
 # Choices the PyTorch backend objects carry too, so they are named once here.
