@@ -12,7 +12,7 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from contextlib import redirect_stderr, redirect_stdout
-from typing import Any, TypeVar
+from typing import Any
 
 from ptycho_config._errors import (
     ConfigFileNotFoundError,
@@ -168,26 +168,24 @@ def _render(payload: Any, form: str, *, changed: bool = False) -> str:
         return f"{payload.explain(changed_only=changed)}\n\nfingerprint {fingerprint(payload)}"
     if form == "env":  # NAME=value lines, quoted where needed
         lines = [f"{name}={env_quoted(text)}" for name, text in to_env(payload).items()]
-        return "\n".join(_read_back(lines, form))
+        _require_utf8(lines, form)
+        return "\n".join(lines)
     if form == "legacy":
         return json.dumps(dict(payload.legacy_params), indent=2, sort_keys=True)
     if form == "config":  # a config file that reruns this run: --config reads it back
         document = config_document(payload, changed_only=changed)
-        text = dump_yaml(_read_back(document, form))
-        return f"# ptycho-config {fingerprint(payload)}\n{text}".rstrip()
+        _require_utf8(document, form)
+        return f"# ptycho-config {fingerprint(payload)}\n{dump_yaml(document)}".rstrip()
     document = report_document(payload, changed_only=changed)  # a config file too
     if form == "json":  # JSON escapes what is no UTF-8, and its readers give it back
         return json.dumps(document, indent=2)
-    return dump_yaml(_read_back(document, form)).rstrip()
+    _require_utf8(document, form)
+    return dump_yaml(document).rstrip()
 
 
-_Written = TypeVar("_Written")
-
-
-def _read_back(written: _Written, form: str) -> _Written:
-    """What ``form`` writes, if its text reads back. A name the system gave as bytes that are
-    no UTF-8 (a lone surrogate in Python) has no env or YAML text that does: it is refused
-    rather than written as the name of another file."""
+def _require_utf8(written: object, form: str) -> None:
+    """Text that is no UTF-8 (a file name the system gave as such bytes: a lone surrogate in
+    Python) has no env or YAML form that reads back: refused, not written as other text."""
     text = json.dumps(written, ensure_ascii=False, indent=0)
     try:
         text.encode("utf-8")
@@ -196,11 +194,10 @@ def _read_back(written: _Written, form: str) -> _Written:
         end = text.find("\n", error.start)
         line = text[start : end if end >= 0 else len(text)].rstrip(",")
         message = (
-            f"--format {form} cannot write {line}: it holds a name that is not UTF-8 text, "
-            f"which {form} text cannot give back; use --format json, which keeps it"
+            f"--format {form} cannot write {line}: it holds text that is not UTF-8 (a file "
+            f"name, say), which {form} text cannot give back; use --format json, which keeps it"
         )
         raise OutputError(message) from error
-    return written
 
 
 def _env_listing() -> str:

@@ -146,3 +146,17 @@ def test_example_export_holds_no_inferred_or_checkpoint_value(command: str) -> N
     assert "PTYCHO_MODEL__N" not in names
     assert "PTYCHO_MODEL__GRIDSIZE" not in names
     assert "PTYCHO_EXECUTION__SEED" in names
+
+
+class _Opaque:
+    """A value pydantic has no JSON form for, as an extension's list may hold."""
+
+    def __str__(self) -> str:
+        return "opaque"
+
+
+def test_a_value_with_no_json_form_is_written_as_its_text() -> None:
+    """env_text writes what JSON cannot hold as its text, as for any other value, rather than
+    failing the whole export."""
+    assert '["opaque", 1]' == env_text([_Opaque(), 1])
+    assert '{"a": "opaque"}' == env_text({"a": _Opaque()})

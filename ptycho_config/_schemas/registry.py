@@ -359,7 +359,8 @@ def register_schema(schema: type[Schema], *, legacy: Mapping[str, str] | None = 
     """Use ``schema``, a subclass of its section's current schema, for that section.
 
     ``legacy`` maps new fields to their legacy dict names; new fields without one are
-    never written to the legacy dict. Registering the current schema again does nothing.
+    never written to the legacy dict. Registering the current schema again, without
+    ``legacy``, does nothing.
     """
     global EXTENSION_FIELDS
     section = getattr(schema, "section", "")

@@ -213,7 +213,7 @@ def env_text(value: object) -> str:
     # JSON: no single quotes for a shell or .env to mangle; a model (of an extension) as the
     # mapping it is given as
     if isinstance(value, list | tuple | dict | BaseModel):
-        return json.dumps(to_jsonable_python(value))
+        return json.dumps(to_jsonable_python(value, fallback=str))  # str() as for text
     return path_text(value) if isinstance(value, PurePath) else str(value)
 
 
